@@ -1,0 +1,5 @@
+import sys
+
+from yuyue.cli import main
+
+sys.exit(main())

@@ -1,0 +1,26 @@
+"""REST API v1: customer, merchant and operator endpoints under /api/v1."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from yuyue.api import openapi, operator  # noqa: F401 - modules register their routes on v1
+from yuyue.api.core import register_error_handlers, v1
+from yuyue.api.problems import problem_response
+from yuyue.db import db
+
+
+@v1.get("/health")
+def health() -> Response:
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return problem_response(503, "database_unreachable", "the database cannot be reached")
+    return jsonify({"status": "ok"})
+
+
+def init_api(app: Flask) -> None:
+    app.register_blueprint(v1)
+    register_error_handlers(app)

@@ -1,0 +1,98 @@
+"""The OpenAPI 3.1 document of API v1, built from the same schemas the endpoints validate with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify
+
+import yuyue
+from yuyue.api.core import v1
+from yuyue.api.operator import TENANT_CREATE, TENANT_PLUGINS
+
+PROBLEM = {
+    "type": "object",
+    "required": ["type", "title", "status", "code", "errors"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "description": "stable machine-readable error code, e.g. validation_failed, slug_taken, not_found"},
+        "errors": {
+            "type": "array",
+            "items": {"type": "object", "required": ["pointer", "message"], "properties": {"pointer": {"type": "string"}, "message": {"type": "string"}}},
+        },
+    },
+}
+
+TENANT = {
+    "type": "object",
+    "properties": {
+        "slug": {"type": "string"},
+        "name": {"type": "string"},
+        "time_zone": {"type": "string"},
+        "locales": {"type": "array", "items": {"type": "string"}},
+        "status": {"enum": ["active", "suspended"]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "plugins": {"type": "object", "additionalProperties": {"type": "object"}},
+    },
+}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def _operation(summary: str, ok: int, ok_schema: dict[str, Any], body: dict[str, Any] | None = None, errors: tuple[int, ...] = ()) -> dict[str, Any]:
+    responses: dict[str, Any] = {str(ok): {"description": "OK", **_json(ok_schema)}}
+    responses["401"] = _problem("missing, unknown or revoked token")
+    responses["403"] = _problem("not an operator token")
+    for status in errors:
+        responses[str(status)] = _problem(
+            {404: "no such tenant", 409: "conflicts with the current state", 422: "invalid input; errors point at each field", 400: "malformed JSON"}[status]
+        )
+    operation: dict[str, Any] = {"summary": summary, "security": [{"operatorToken": []}], "responses": responses}
+    if body is not None:
+        operation["requestBody"] = {"required": True, **_json(body)}
+    return operation
+
+
+SLUG_PARAMETER = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+TENANT_REF = {"$ref": "#/components/schemas/Tenant"}
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "yuyue API", "version": yuyue.__version__},
+        "components": {
+            "schemas": {"Problem": PROBLEM, "Tenant": TENANT},
+            "securitySchemes": {"operatorToken": {"type": "http", "scheme": "bearer", "description": "created with `yuyue tokens create --operator`"}},
+        },
+        "paths": {
+            "/api/v1/health": {
+                "get": {"summary": "Liveness and database reachability", "responses": {"200": {"description": "OK"}, "503": _problem("database unreachable")}}
+            },
+            "/api/v1/operator/tenants": {
+                "get": _operation("List tenants", 200, {"type": "object", "properties": {"tenants": {"type": "array", "items": TENANT_REF}}}),
+                "post": _operation("Provision a tenant", 201, TENANT_REF, TENANT_CREATE, (400, 409, 422)),
+            },
+            "/api/v1/operator/tenants/{slug}": {"parameters": [SLUG_PARAMETER], "get": _operation("Show a tenant", 200, TENANT_REF, errors=(404,))},
+            "/api/v1/operator/tenants/{slug}/suspend": {"parameters": [SLUG_PARAMETER], "post": _operation("Suspend a tenant", 200, TENANT_REF, errors=(404,))},
+            "/api/v1/operator/tenants/{slug}/plugins": {
+                "parameters": [SLUG_PARAMETER],
+                "put": _operation("Replace the plugins enabled for a tenant, with their configuration", 200, TENANT_PLUGINS, TENANT_PLUGINS, (400, 404, 422)),
+            },
+            "/api/v1/operator/plugins": {"get": _operation("List installed plugins with their settings schemas", 200, {"type": "object"})},
+        },
+    }
+
+
+@v1.get("/openapi.json")
+def openapi_json() -> Response:
+    return jsonify(openapi_document())

@@ -1,0 +1,95 @@
+"""Operator API: provision and suspend tenants, choose each tenant's plugins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, url_for
+
+from yuyue.api.core import json_body, operator_required, v1
+from yuyue.db import db
+from yuyue.plugins import plugin_host
+from yuyue.tenancy import operations
+from yuyue.tenancy.models import Tenant
+
+PLUGIN_CONFIGS = {"type": "object", "additionalProperties": {"type": "object"}, "description": "plugin name → its configuration"}
+
+TENANT_CREATE = {
+    "type": "object",
+    "required": ["slug", "name"],
+    "additionalProperties": False,
+    "properties": {
+        "slug": {"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"},
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "time_zone": {"type": "string", "default": "Asia/Shanghai"},
+        "locales": {"type": "array", "items": {"enum": list(operations.SUPPORTED_LOCALES)}, "minItems": 1, "uniqueItems": True},
+        "plugins": PLUGIN_CONFIGS,
+    },
+}
+
+TENANT_PLUGINS = {
+    "type": "object",
+    "required": ["plugins"],
+    "additionalProperties": False,
+    "properties": {"plugins": PLUGIN_CONFIGS},
+}
+
+
+def tenant_json(tenant: Tenant) -> dict[str, Any]:
+    return {
+        "slug": tenant.slug,
+        "name": tenant.name,
+        "time_zone": tenant.time_zone,
+        "locales": tenant.locales,
+        "status": tenant.status.value,
+        "created_at": tenant.created_at.isoformat(),
+        "plugins": operations.enabled_plugins(db.session, tenant),
+    }
+
+
+@v1.post("/operator/tenants")
+@operator_required
+def create_tenant() -> tuple[Response, int, dict[str, str]]:
+    body = json_body(TENANT_CREATE)
+    tenant = operations.create_tenant(db.session, plugin_host(), **body)
+    return jsonify(tenant_json(tenant)), 201, {"Location": url_for(".get_tenant", slug=tenant.slug)}
+
+
+@v1.get("/operator/tenants")
+@operator_required
+def list_tenants() -> Response:
+    return jsonify({"tenants": [tenant_json(t) for t in operations.list_tenants(db.session)]})
+
+
+@v1.get("/operator/tenants/<slug>")
+@operator_required
+def get_tenant(slug: str) -> Response:
+    return jsonify(tenant_json(operations.get_tenant(db.session, slug)))
+
+
+@v1.post("/operator/tenants/<slug>/suspend")
+@operator_required
+def suspend_tenant(slug: str) -> Response:
+    return jsonify(tenant_json(operations.suspend_tenant(db.session, slug)))
+
+
+@v1.put("/operator/tenants/<slug>/plugins")
+@operator_required
+def set_tenant_plugins(slug: str) -> Response:
+    body = json_body(TENANT_PLUGINS)
+    plugins = operations.set_tenant_plugins(db.session, plugin_host(), slug, body["plugins"])
+    return jsonify({"plugins": plugins})
+
+
+@v1.get("/operator/plugins")
+@operator_required
+def list_plugins() -> Response:
+    host = plugin_host()
+    return jsonify(
+        {
+            "plugins": [
+                {"name": p.name, "version": p.version, "hooks": list(p.hooks), "verticals": list(p.verticals), "settings_schema": host.settings_schema(p.name)}
+                for p in host.info()
+            ]
+        }
+    )

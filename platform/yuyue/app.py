@@ -1,0 +1,65 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask_appbuilder import AppBuilder
+
+from yuyue.config import settings_from_env
+from yuyue.db import configure_sqlite, db
+from yuyue.plugins import make_plugin_host
+
+# Flask-AppBuilder never creates tables or permissions at start-up: Alembic owns
+# the schema and `yuyue init` syncs permissions, so gunicorn workers never race.
+FAB_SETTINGS: dict[str, Any] = {
+    "APP_NAME": "yuyue",
+    "FAB_CREATE_DB": False,
+    "FAB_UPDATE_PERMS": False,
+    "FAB_ADD_SECURITY_API": False,
+    "AUTH_ROLE_ADMIN": "Admin",
+    "AUTH_ROLE_PUBLIC": "Public",
+    "LANGUAGES": {
+        "zh_Hans": {"flag": "cn", "name": "简体中文"},
+        "zh_Hant": {"flag": "hk", "name": "繁體中文"},
+        "en": {"flag": "gb", "name": "English"},
+    },
+    "BABEL_DEFAULT_LOCALE": "zh_Hans",
+    "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+}
+
+
+def normalize_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs written the usual way."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build a yuyue application; ``config`` overrides settings read from the environment."""
+    settings = {**FAB_SETTINGS, **settings_from_env(), **(config or {})}
+    app = Flask("yuyue", instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
+    app.config.update(settings)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        engine_options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        engine_options.setdefault("connect_args", {"timeout": app.config["SQLITE_BUSY_TIMEOUT_SECONDS"]})
+
+    host = make_plugin_host(app.config["PLUGINS"])
+    app.extensions["yuyue.plugins"] = host
+
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine)
+        AppBuilder().init_app(app, db.session)
+
+    from yuyue.api import init_api
+
+    init_api(app)
+    host.hook.startup(app=app)
+    return app

@@ -1,0 +1,191 @@
+"""The ``yuyue`` command line. Errors are one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, FlaskGroup
+from flask_appbuilder.security.manager import BaseSecurityManager
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from yuyue import migrate
+from yuyue.config import settings_from_env
+from yuyue.db import db
+from yuyue.declarations import PluginDeclarationError
+from yuyue.errors import DomainError
+from yuyue.plugins import PluginHost, PluginLoadError, make_plugin_host, plugin_host
+from yuyue.tenancy import operations
+from yuyue.tenancy.models import StaffRole, TokenKind
+
+
+def _create_app():
+    from yuyue.app import create_app
+
+    return create_app()
+
+
+def _parse_plugin_options(names: tuple[str, ...], configs: tuple[str, ...]) -> dict[str, dict]:
+    plugins: dict[str, dict] = {name: {} for name in names}
+    for item in configs:
+        name, sep, raw = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected NAME=JSON, got {item!r}", param_hint="--config")
+        try:
+            plugins[name] = json.loads(raw)
+        except json.JSONDecodeError as error:
+            raise click.BadParameter(f"{name}: not JSON ({error})", param_hint="--config") from None
+    return plugins
+
+
+def init_database() -> str:
+    """Upgrade the schema to head and sync Flask-AppBuilder's roles and permissions."""
+    migrate.upgrade(db.engine)
+    appbuilder = current_app.appbuilder
+    # The role bootstrap of FAB's base manager, without its create_all (Alembic owns the schema).
+    BaseSecurityManager.create_db(appbuilder.sm)
+    appbuilder.add_permissions(update_perms=True)
+    appbuilder.sm.add_role("Operator")
+    db.session.commit()
+    return db.engine.url.render_as_string(hide_password=True)
+
+
+def build_cli(host: PluginHost | None = None) -> click.Group:
+    cli = FlaskGroup(name="yuyue", create_app=_create_app, add_default_commands=True, load_dotenv=False, help="yuyue booking platform.")
+
+    @cli.command("init")
+    def init_command() -> None:
+        """Create or upgrade the database to the latest schema."""
+        click.echo(f"database ready: {init_database()}")
+
+    @cli.command("demo")
+    @click.option("--port", default=5000, show_default=True)
+    @click.option("--serve/--no-serve", default=True, help="Start the server after seeding.")
+    def demo_command(port: int, serve: bool) -> None:
+        """Initialise, seed a demo tenant with every installed vertical, and serve on 127.0.0.1."""
+        from yuyue.demo import seed_demo
+
+        init_database()
+        for line in seed_demo(db.session, plugin_host()):
+            click.echo(line)
+        if serve:
+            click.echo(f"serving on http://127.0.0.1:{port}/  (Ctrl+C stops)")
+            _exec_gunicorn(f"127.0.0.1:{port}", workers=2)
+
+    @cli.command("serve")
+    @click.option("--bind", default="127.0.0.1:8000", show_default=True)
+    @click.option("--workers", default=2, show_default=True)
+    def serve_command(bind: str, workers: int) -> None:
+        """Serve the application with gunicorn."""
+        _exec_gunicorn(bind, workers)
+
+    @cli.group("tenants", cls=AppGroup)
+    def tenants() -> None:
+        """Provision, list and suspend tenants."""
+
+    @tenants.command("create")
+    @click.argument("slug")
+    @click.option("--name", required=True)
+    @click.option("--time-zone", default="Asia/Shanghai", show_default=True)
+    @click.option("--locale", "locales", multiple=True, help="zh-Hans, zh-Hant or en; repeatable (default: all).")
+    @click.option("--plugin", "plugin_names", multiple=True, help="Enable an installed plugin; repeatable.")
+    @click.option("--config", "plugin_configs", multiple=True, help="NAME=JSON configuration for a plugin; implies --plugin NAME.")
+    def tenants_create(slug: str, name: str, time_zone: str, locales: tuple[str, ...], plugin_names: tuple[str, ...], plugin_configs: tuple[str, ...]) -> None:
+        """Provision tenant SLUG."""
+        plugins = _parse_plugin_options(plugin_names, plugin_configs)
+        tenant = operations.create_tenant(db.session, plugin_host(), slug=slug, name=name, time_zone=time_zone, locales=list(locales) or None, plugins=plugins)
+        click.echo(f"created tenant {tenant.slug} ({tenant.time_zone}) with plugins: {', '.join(sorted(plugins)) or 'none'}")
+
+    @tenants.command("list")
+    def tenants_list() -> None:
+        """List tenants: slug, status, time zone, plugins, name."""
+        for tenant in operations.list_tenants(db.session):
+            plugins = ",".join(operations.enabled_plugins(db.session, tenant)) or "-"
+            click.echo(f"{tenant.slug}\t{tenant.status.value}\t{tenant.time_zone}\t{plugins}\t{tenant.name}")
+
+    @tenants.command("suspend")
+    @click.argument("slug")
+    def tenants_suspend(slug: str) -> None:
+        """Suspend tenant SLUG."""
+        operations.suspend_tenant(db.session, slug)
+        click.echo(f"suspended tenant {slug}")
+
+    @cli.group("tokens", cls=AppGroup)
+    def tokens() -> None:
+        """Issue API tokens."""
+
+    @tokens.command("create")
+    @click.option("--operator", "is_operator", is_flag=True, help="An operator token (no tenant).")
+    @click.option("--tenant", "tenant_slug", help="A staff token for this tenant.")
+    @click.option("--role", type=click.Choice([r.value for r in StaffRole]), default="staff", show_default=True)
+    @click.option("--name", required=True, help="What the token is for, e.g. 'ci' or 'front desk'.")
+    def tokens_create(is_operator: bool, tenant_slug: str | None, role: str, name: str) -> None:
+        """Print a new token once; only its digest is stored."""
+        if is_operator == bool(tenant_slug):
+            raise click.UsageError("give exactly one of --operator or --tenant SLUG")
+        kind = TokenKind.operator if is_operator else TokenKind.staff
+        _, secret = operations.create_token(db.session, kind=kind, name=name, tenant_slug=tenant_slug, role=StaffRole(role))
+        click.echo(secret)
+
+    @cli.command("plugins")
+    @click.option("--json", "as_json", is_flag=True)
+    def plugins_command(as_json: bool) -> None:
+        """List installed plugins: name, version, hooks, verticals."""
+        infos = plugin_host().info()
+        if as_json:
+            click.echo(json.dumps([info.__dict__ for info in infos], indent=2))
+            return
+        for info in infos:
+            click.echo(f"{info.name} {info.version or '-'}\thooks: {', '.join(info.hooks)}\tverticals: {', '.join(info.verticals) or '-'}")
+
+    @cli.group("migrations", cls=AppGroup)
+    def migrations() -> None:
+        """Developer tools for schema migrations."""
+
+    @migrations.command("revision")
+    @click.option("-m", "--message", required=True)
+    def migrations_revision(message: str) -> None:
+        """Autogenerate a migration from the models (database must be at head)."""
+        migrate.new_revision(db.engine, message)
+
+    (host or make_plugin_host(settings_from_env()["PLUGINS"])).hook.register_commands(cli=cli)
+    return cli
+
+
+def _exec_gunicorn(bind: str, workers: int) -> None:
+    args = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers), "--access-logfile", "-", "yuyue.app:create_app()"]
+    os.execv(sys.executable, args)
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every failure becomes ``error: …`` on one line of stderr."""
+    try:
+        result = build_cli().main(args=argv, prog_name="yuyue", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except click.exceptions.Exit as error:
+        return error.exit_code
+    except click.Abort:
+        message, status = "aborted", 1
+    except click.ClickException as error:
+        message, status = error.format_message().replace("\n", " "), error.exit_code
+    except DomainError as error:
+        details = "; ".join(f"{p.pointer}: {p.message}" for p in error.errors)
+        message, status = f"{error.message}{' (' + details + ')' if details else ''}", 1
+    except OperationalError as error:
+        message, status = f"cannot reach the database: {_one_line(error)}", 1
+    except (PluginLoadError, PluginDeclarationError, SQLAlchemyError) as error:
+        message, status = _one_line(error), 1
+    click.echo(f"error: {message}", err=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

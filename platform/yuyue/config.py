@@ -1,0 +1,48 @@
+"""Settings, read from the environment once when the application is built."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+def instance_path(env: Mapping[str, str] = os.environ) -> Path:
+    """Where the embedded database and generated secrets live (``./instance`` by default)."""
+    return Path(env.get("YUYUE_INSTANCE_PATH") or Path.cwd() / "instance").resolve()
+
+
+def _secret_key(env: Mapping[str, str], instance: Path) -> str:
+    """The configured key, or one generated once and kept in the instance folder.
+
+    Kept on disk so every gunicorn worker and every restart signs with the same key.
+    """
+    if env.get("YUYUE_SECRET_KEY"):
+        return env["YUYUE_SECRET_KEY"]
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip()
+
+
+def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """Flask config keys built from ``YUYUE_*`` environment variables."""
+    instance = instance_path(env)
+    database_url = env.get("YUYUE_DATABASE_URL") or f"sqlite:///{instance / 'yuyue.db'}"
+    if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
+        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    allow_list = env.get("YUYUE_PLUGINS")
+    return {
+        "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": _secret_key(env, instance),
+        "REDIS_URL": env.get("YUYUE_REDIS_URL"),
+        # None: load every installed plugin; a list (maybe empty): only those names.
+        "PLUGINS": None if allow_list is None else [n.strip() for n in allow_list.split(",") if n.strip()],
+        "SQLITE_BUSY_TIMEOUT_SECONDS": float(env.get("YUYUE_SQLITE_BUSY_TIMEOUT", "30")),
+    }

@@ -1,0 +1,194 @@
+"""The database: one metadata, the session, SQLite tuning and the central tenant filter.
+
+Every tenant-owned model inherits :class:`TenantScoped`. The ORM session adds
+``tenant_id = <current tenant>`` to every statement that touches such a model,
+and refuses (fails closed) when no tenant is in context, so a forgotten filter
+cannot leak another tenant's rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from flask_appbuilder import Model
+from flask_appbuilder.utils.legacy import get_sqla_class
+from sqlalchemy import ForeignKey, Table, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, declared_attr, mapped_column, scoped_session, with_loader_criteria
+from sqlalchemy.sql.util import find_tables
+
+__all__ = [
+    "ALL_TENANTS",
+    "CrossTenantWrite",
+    "Model",
+    "TenantContextMissing",
+    "TenantScoped",
+    "all_tenants",
+    "current_tenant_id",
+    "db",
+    "tenant_scope",
+    "write_transaction",
+]
+
+# Named constraints keep Alembic's SQLite batch migrations and autogenerate stable.
+Model.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+db = get_sqla_class()(session_options={"expire_on_commit": False})
+
+WRITE_INTENT = "yuyue_write"
+
+
+class TenantContextMissing(RuntimeError):
+    """A tenant-owned model was queried or written with no tenant in context."""
+
+
+class CrossTenantWrite(RuntimeError):
+    """A row of one tenant was about to be written while another tenant is in context."""
+
+
+class _AllTenants:
+    def __repr__(self) -> str:
+        return "ALL_TENANTS"
+
+
+ALL_TENANTS = _AllTenants()
+_current_tenant: ContextVar[int | _AllTenants | None] = ContextVar("yuyue_tenant", default=None)
+
+
+class TenantScoped:
+    """Mixin for every tenant-owned model: adds ``tenant_id NOT NULL``.
+
+    Models declare their own indexes and unique constraints, each leading with
+    ``tenant_id`` (a meta-test checks it).
+    """
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr receives the class
+        return mapped_column(ForeignKey("tenants.id", ondelete="RESTRICT"), nullable=False)
+
+
+@contextmanager
+def tenant_scope(tenant_id: int) -> Iterator[int]:
+    """Run the block as tenant ``tenant_id``: queries see only its rows, writes may touch only them."""
+    if not isinstance(tenant_id, int) or isinstance(tenant_id, bool):
+        raise TypeError(f"tenant_scope() needs a tenant id, got {tenant_id!r}")
+    token = _current_tenant.set(tenant_id)
+    try:
+        yield tenant_id
+    finally:
+        _current_tenant.reset(token)
+
+
+@contextmanager
+def all_tenants() -> Iterator[None]:
+    """Run the block across every tenant. Only for operator and system code; kept explicit so it can be audited."""
+    token = _current_tenant.set(ALL_TENANTS)
+    try:
+        yield
+    finally:
+        _current_tenant.reset(token)
+
+
+def current_tenant_id() -> int:
+    """The tenant in context; raises :class:`TenantContextMissing` if there is none."""
+    tenant = _current_tenant.get()
+    if not isinstance(tenant, int):
+        raise TenantContextMissing("no tenant in context" if tenant is None else "all tenants are in context")
+    return tenant
+
+
+def _tenant_owned_tables() -> set[str]:
+    return {mapper.local_table.name for mapper in Model.registry.mappers if issubclass(mapper.class_, TenantScoped)}
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _filter_by_current_tenant(state: ORMExecuteState) -> None:
+    if state.is_column_load or state.is_insert:
+        return
+    # Every table the statement reads, including select_from(), joins and subqueries.
+    touched = {table.name for table in find_tables(state.statement, check_columns=True, include_crud=True) if isinstance(table, Table)}
+    owned = sorted(touched & _tenant_owned_tables())
+    if not owned:
+        return
+    tenant = _current_tenant.get()
+    if tenant is ALL_TENANTS:
+        return
+    if tenant is None:
+        raise TenantContextMissing(f"query on tenant-owned {', '.join(owned)} with no tenant in context")
+    state.statement = state.statement.options(with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant, include_aliases=True))
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_and_guard_tenant(session: Session, flush_context, instances) -> None:
+    tenant = _current_tenant.get()
+    for obj in [*session.new, *session.dirty, *session.deleted]:
+        if not isinstance(obj, TenantScoped):
+            continue
+        if tenant is ALL_TENANTS:
+            if obj.tenant_id is None:
+                raise TenantContextMissing(f"new {type(obj).__name__} has no tenant_id")
+            continue
+        if tenant is None:
+            raise TenantContextMissing(f"write to tenant-owned {type(obj).__name__} with no tenant in context")
+        if obj.tenant_id is None:
+            obj.tenant_id = tenant
+        elif obj.tenant_id != tenant:
+            raise CrossTenantWrite(f"{type(obj).__name__} of tenant {obj.tenant_id} written as tenant {tenant}")
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, and explicit BEGIN so write transactions can start IMMEDIATE.
+
+    pysqlite's own transaction handling is switched off (the SQLAlchemy recipe);
+    a write transaction takes the write lock up front, so concurrent writers wait
+    on the busy timeout instead of failing with "database is locked" on upgrade.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        mode = "IMMEDIATE" if connection.get_execution_options().get(WRITE_INTENT) else "DEFERRED"
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def write_transaction(session: Session | scoped_session | None = None) -> Iterator[Session]:
+    """A transaction that writes: commits on success, rolls back on error.
+
+    On SQLite it begins IMMEDIATE. A read-only transaction already open is
+    ended first (a deferred transaction cannot safely upgrade to a writer);
+    inside another write transaction it joins that one.
+    """
+    session = session or db.session
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.in_transaction() and session.connection().get_execution_options().get(WRITE_INTENT):
+        yield session  # joined by an outer write_transaction, which commits
+        return
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("write_transaction() entered with unflushed changes")
+        session.rollback()
+    session.connection(execution_options={WRITE_INTENT: True})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,141 @@
+"""What plugins declare as data (verticals, themes): loading and validation.
+
+A declaration that does not match ``yuyue-schemas`` stops start-up with one
+message naming the plugin, the file and the JSON pointer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import PurePosixPath
+from typing import Any
+
+import yuyue_schemas
+
+LocalizedText = str | dict[str, str]
+
+
+@dataclass(frozen=True)
+class VerticalFile:
+    """A ``vertical.json`` inside an installed package, e.g. ``VerticalFile(__package__, "vertical/vertical.json")``.
+
+    Files the declaration references (form schema, UI schema, settings schema)
+    are resolved relative to it.
+    """
+
+    package: str
+    path: str = "vertical/vertical.json"
+
+    def sibling(self, name: str) -> VerticalFile:
+        return VerticalFile(self.package, str(PurePosixPath(self.path).parent / name))
+
+    def __str__(self) -> str:
+        return f"{self.package}/{self.path}"
+
+
+@dataclass(frozen=True)
+class Vertical:
+    """A kind of booking business (activity sign-up, course, …) as a plugin declared it."""
+
+    key: str
+    plugin: str
+    name: LocalizedText
+    description: LocalizedText
+    form_schema: dict[str, Any]
+    ui_schema: dict[str, Any]
+    settings_schema: dict[str, Any]
+    default_slot_rules: list[dict[str, Any]]
+    resource_kinds: list[dict[str, Any]]
+    default_policies: dict[str, Any] = field(default_factory=dict)
+    icon: str | None = None
+
+
+@dataclass(frozen=True)
+class Theme:
+    key: str
+    plugin: str
+    name: LocalizedText
+    package: str
+
+
+class PluginDeclarationError(Exception):
+    """A plugin declared something invalid; the message names plugin, file and JSON pointer."""
+
+    def __init__(self, plugin: str, source: str, pointer: str, message: str):
+        self.plugin, self.source, self.pointer = plugin, source, pointer
+        where = f"{source} at {pointer or '/'}"
+        super().__init__(f"plugin {plugin!r} declares an invalid vertical or theme: {where}: {message}")
+
+
+def _read_json(plugin: str, ref: VerticalFile) -> Any:
+    try:
+        text = resources.files(ref.package).joinpath(ref.path).read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError) as error:
+        raise PluginDeclarationError(plugin, str(ref), "", f"cannot read file ({error})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise PluginDeclarationError(plugin, str(ref), "", f"not JSON: {error}") from None
+
+
+def _raise_first(plugin: str, source: str, problems: list, prefix: str = "") -> None:
+    if problems:
+        first = problems[0]
+        raise PluginDeclarationError(plugin, source, prefix + first.pointer, first.message)
+
+
+def load_vertical(plugin: str, ref: VerticalFile, slot_rule_types: dict[str, dict]) -> Vertical:
+    """Read, validate and assemble one vertical declaration."""
+    if not isinstance(ref, VerticalFile):
+        raise PluginDeclarationError(plugin, "register_verticals()", "", f"expected a VerticalFile, got {ref!r}")
+    declaration = _read_json(plugin, ref)
+    _raise_first(plugin, str(ref), yuyue_schemas.problems("vertical", declaration))
+
+    form_ref, ui_ref = ref.sibling(declaration["form"]["schema"]), ref.sibling(declaration["form"]["ui"])
+    settings_ref = ref.sibling(declaration["settings_schema"])
+    form, ui, settings = (_read_json(plugin, r) for r in (form_ref, ui_ref, settings_ref))
+    _raise_first(plugin, str(form_ref), yuyue_schemas.problems("form-dialect", form))
+    _raise_first(plugin, str(ui_ref), yuyue_schemas.problems("ui-schema", ui))
+    fields = set(form.get("properties", {}))
+    for index, name in enumerate(ui.get("order", [])):
+        if name not in fields:
+            raise PluginDeclarationError(plugin, str(ui_ref), f"/order/{index}", f"{name!r} is not a field of the form")
+    for name in ui.get("fields", {}):
+        if name not in fields:
+            raise PluginDeclarationError(plugin, str(ui_ref), f"/fields/{name}", f"{name!r} is not a field of the form")
+    _raise_first(plugin, str(settings_ref), yuyue_schemas.check_json_schema(settings))
+
+    for index, rule in enumerate(declaration["default_slot_rules"]):
+        pointer = f"/default_slot_rules/{index}"
+        if rule["type"] not in slot_rule_types:
+            known = ", ".join(sorted(slot_rule_types))
+            raise PluginDeclarationError(plugin, str(ref), pointer + "/type", f"unknown slot rule {rule['type']!r} (known: {known})")
+        params_problems = yuyue_schemas.problems_against(slot_rule_types[rule["type"]], rule["params"])
+        _raise_first(plugin, str(ref), params_problems, prefix=pointer + "/params")
+
+    return Vertical(
+        key=declaration["key"],
+        plugin=plugin,
+        name=declaration["name"],
+        description=declaration["description"],
+        form_schema=form,
+        ui_schema=ui,
+        settings_schema=settings,
+        default_slot_rules=declaration["default_slot_rules"],
+        resource_kinds=declaration["resource_kinds"],
+        default_policies=declaration.get("default_policies", {}),
+        icon=declaration.get("icon"),
+    )
+
+
+def load_theme(plugin: str, declaration: Any) -> Theme:
+    source = "register_themes()"
+    if not isinstance(declaration, dict) or not {"key", "name", "package"} <= declaration.keys():
+        raise PluginDeclarationError(plugin, source, "", "a theme is a dict with key, name and package")
+    try:
+        resources.files(declaration["package"])
+    except ModuleNotFoundError:
+        raise PluginDeclarationError(plugin, source, "/package", f"no package {declaration['package']!r}") from None
+    return Theme(key=declaration["key"], plugin=plugin, name=declaration["name"], package=declaration["package"])

@@ -1,0 +1,83 @@
+"""The plugin contract: every hook a yuyue plugin may implement.
+
+Specs are body-less and grouped by lifecycle. Implementations may accept any
+subset of the arguments. Each hook is documented in ``docs/plugin-hooks.md``
+and has a ``test_hook_<name>`` test; meta-tests enforce both.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pluggy import HookimplMarker, HookspecMarker
+
+if TYPE_CHECKING:
+    import click
+    from flask import Flask
+
+    from yuyue.declarations import VerticalFile
+    from yuyue.tenancy.models import Tenant
+
+hookspec = HookspecMarker("yuyue")
+hookimpl = HookimplMarker("yuyue")
+
+
+# -------------------------------------------------------------------------
+# Registration: called once per application, results collected per plugin.
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def register_verticals() -> list[VerticalFile]:
+    """Return the verticals this plugin declares, as data files.
+
+    Each item is a :class:`yuyue.VerticalFile` naming a ``vertical.json`` in the
+    plugin package. Declarations are validated against ``yuyue-schemas`` when
+    the application starts; an invalid one stops start-up with the plugin's
+    name, the file and the JSON pointer.
+    """
+
+
+@hookspec
+def register_themes() -> list[dict[str, Any]]:
+    """Return theme declarations: ``{"key", "name", "package"}``.
+
+    ``package`` is the importable package holding ``templates/`` and ``static/``.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add click commands or groups to the ``yuyue`` command line.
+
+    :param cli: the root ``yuyue`` group.
+    """
+
+
+# -------------------------------------------------------------------------
+# Application lifecycle.
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def startup(app: Flask) -> None:
+    """Called once at the end of ``create_app``, after plugins are loaded.
+
+    :param app: the Flask application being built.
+    """
+
+
+# -------------------------------------------------------------------------
+# Tenant lifecycle: called only for plugins enabled for that tenant.
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def tenant_created(tenant: Tenant) -> None:
+    """A tenant was provisioned with this plugin enabled.
+
+    Runs inside the provisioning transaction, with the tenant in context, so a
+    plugin can seed tenant-owned rows; raising aborts the provisioning.
+
+    :param tenant: the new tenant.
+    """

@@ -1,0 +1,1 @@
+"""Tenants, their branches, staff, and which plugins each tenant may use."""

@@ -1,0 +1,111 @@
+"""Tenancy models. ``Tenant`` itself is global; everything below it is tenant-owned."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yuyue.db import Model, TenantScoped
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class TenantStatus(enum.StrEnum):
+    active = "active"
+    suspended = "suspended"
+
+
+class StaffRole(enum.StrEnum):
+    owner = "owner"
+    manager = "manager"
+    staff = "staff"
+
+
+class TokenKind(enum.StrEnum):
+    operator = "operator"
+    staff = "staff"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as plain strings (no native enum type) so adding a value needs no ALTER TYPE.
+    return Enum(cls, name=name, native_enum=False, length=20, validate_strings=True)
+
+
+class Tenant(Model):
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    locales: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[TenantStatus] = mapped_column(_enum(TenantStatus, "tenant_status"), default=TenantStatus.active)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Tenant {self.slug}>"
+
+
+class Branch(TenantScoped, Model):
+    """A site or campus of a tenant; may run in its own time zone."""
+
+    __tablename__ = "branches"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(500))
+
+
+class StaffMembership(TenantScoped, Model):
+    """A Flask-AppBuilder user working for a tenant, with a role there."""
+
+    __tablename__ = "staff_memberships"
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"))
+    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole, "staff_role"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TenantPlugin(TenantScoped, Model):
+    """One installed plugin enabled for one tenant, with its validated configuration."""
+
+    __tablename__ = "tenant_plugins"
+    __table_args__ = (UniqueConstraint("tenant_id", "plugin"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plugin: Mapped[str] = mapped_column(String(100))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    enabled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiToken(Model):
+    """An API credential, stored as a SHA-256 digest; the secret is shown once.
+
+    Global rather than tenant-owned because an operator token has no tenant and a
+    request is authenticated before its tenant is known; a staff token carries
+    its ``tenant_id`` and is only honoured under that tenant's paths.
+    """
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index(None, "tenant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[TokenKind] = mapped_column(_enum(TokenKind, "token_kind"))
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"))
+    role: Mapped[StaffRole | None] = mapped_column(_enum(StaffRole, "staff_role"))
+    name: Mapped[str] = mapped_column(String(100))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

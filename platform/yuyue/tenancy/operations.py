@@ -1,0 +1,168 @@
+"""Provisioning: create and suspend tenants, choose their plugins, issue API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Mapping
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yuyue_schemas
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from yuyue.db import tenant_scope, write_transaction
+from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from yuyue.plugins import PluginHost
+from yuyue.tenancy.models import ApiToken, StaffRole, Tenant, TenantPlugin, TenantStatus, TokenKind
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+SUPPORTED_LOCALES = ("zh-Hans", "zh-Hant", "en")
+TOKEN_PREFIX = "yy_"
+
+
+def _check_time_zone(name: str, pointer: str) -> list[FieldProblem]:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        return [FieldProblem(pointer, f"{name!r} is not an IANA time zone (e.g. Asia/Shanghai)")]
+    return []
+
+
+def _check_plugins(host: PluginHost, plugins: Mapping[str, Any], pointer: str) -> list[FieldProblem]:
+    problems = []
+    for name, config in plugins.items():
+        if not host.is_installed(name):
+            installed = ", ".join(host.installed_names) or "none"
+            problems.append(FieldProblem(f"{pointer}/{name}", f"plugin {name!r} is not installed (installed: {installed})"))
+            continue
+        for problem in yuyue_schemas.problems_against(host.settings_schema(name), config):
+            problems.append(FieldProblem(f"{pointer}/{name}{problem.pointer}", problem.message))
+    return problems
+
+
+def get_tenant(session: Session, slug: str) -> Tenant:
+    tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        raise NotFound(f"no tenant {slug!r}", code="tenant_not_found")
+    return tenant
+
+
+def list_tenants(session: Session) -> list[Tenant]:
+    return list(session.scalars(select(Tenant).order_by(Tenant.slug)))
+
+
+def enabled_plugins(session: Session, tenant: Tenant) -> dict[str, dict[str, Any]]:
+    """Plugin name → configuration, for the plugins enabled for ``tenant``."""
+    with tenant_scope(tenant.id):
+        rows = session.scalars(select(TenantPlugin).order_by(TenantPlugin.plugin))
+        return {row.plugin: row.config for row in rows}
+
+
+def create_tenant(
+    session: Session,
+    host: PluginHost,
+    *,
+    slug: str,
+    name: str,
+    time_zone: str = "Asia/Shanghai",
+    locales: list[str] | None = None,
+    plugins: Mapping[str, Any] | None = None,
+) -> Tenant:
+    """Provision a tenant with its enabled plugins; ``tenant_created`` runs in the same transaction."""
+    locales = list(locales or SUPPORTED_LOCALES)
+    plugins = dict(plugins or {})
+    problems = []
+    if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
+        problems.append(FieldProblem("/slug", "use 1-40 lowercase letters, digits and inner hyphens"))
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        problems.append(FieldProblem("/name", "a name of 1-200 characters is required"))
+    problems += _check_time_zone(time_zone, "/time_zone")
+    for index, locale in enumerate(locales):
+        if locale not in SUPPORTED_LOCALES:
+            problems.append(FieldProblem(f"/locales/{index}", f"{locale!r} is not one of {', '.join(SUPPORTED_LOCALES)}"))
+    problems += _check_plugins(host, plugins, "/plugins")
+    if problems:
+        raise InvalidInput("the tenant cannot be created as given", errors=problems)
+
+    try:
+        with write_transaction(session):
+            if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+                raise Conflict(f"a tenant with slug {slug!r} already exists", code="slug_taken", errors=[FieldProblem("/slug", "already taken")])
+            tenant = Tenant(slug=slug, name=name.strip(), time_zone=time_zone, locales=locales, status=TenantStatus.active)
+            session.add(tenant)
+            session.flush()
+            with tenant_scope(tenant.id):
+                session.add_all(TenantPlugin(tenant_id=tenant.id, plugin=p, config=c) for p, c in plugins.items())
+                session.flush()
+                host.for_tenant(plugins).tenant_created(tenant=tenant)
+    except IntegrityError:
+        # Lost a race with a concurrent create of the same slug.
+        raise Conflict(f"a tenant with slug {slug!r} already exists", code="slug_taken", errors=[FieldProblem("/slug", "already taken")]) from None
+    return tenant
+
+
+def suspend_tenant(session: Session, slug: str) -> Tenant:
+    with write_transaction(session):
+        tenant = get_tenant(session, slug)
+        tenant.status = TenantStatus.suspended
+    return tenant
+
+
+def set_tenant_plugins(session: Session, host: PluginHost, slug: str, plugins: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Make exactly ``plugins`` (name → configuration) the tenant's enabled plugins."""
+    problems = _check_plugins(host, plugins, "/plugins")
+    if problems:
+        raise InvalidInput("the plugin configuration is not valid", errors=problems)
+    with write_transaction(session):
+        tenant = get_tenant(session, slug)
+        with tenant_scope(tenant.id):
+            current = {row.plugin: row for row in session.scalars(select(TenantPlugin))}
+            for name, row in current.items():
+                if name not in plugins:
+                    session.delete(row)
+            for name, config in plugins.items():
+                if name in current:
+                    current[name].config = config
+                else:
+                    session.add(TenantPlugin(plugin=name, config=config))
+    return enabled_plugins(session, tenant)
+
+
+def token_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(
+    session: Session,
+    *,
+    kind: TokenKind,
+    name: str,
+    tenant_slug: str | None = None,
+    role: StaffRole | None = None,
+) -> tuple[ApiToken, str]:
+    """Issue an API token; returns the row and the secret, which is never stored or shown again."""
+    if kind is TokenKind.staff and not tenant_slug:
+        raise InvalidInput("a staff token belongs to a tenant", errors=[FieldProblem("/tenant", "required for a staff token")])
+    if kind is TokenKind.operator and tenant_slug:
+        raise InvalidInput("an operator token belongs to no tenant", errors=[FieldProblem("/tenant", "not allowed for an operator token")])
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with write_transaction(session):
+        tenant = get_tenant(session, tenant_slug) if tenant_slug else None
+        token = ApiToken(
+            kind=kind,
+            tenant_id=tenant.id if tenant else None,
+            role=(role or StaffRole.staff) if kind is TokenKind.staff else None,
+            name=name,
+            digest=token_digest(secret),
+        )
+        session.add(token)
+    return token, secret
+
+
+def authenticate_token(session: Session, secret: str) -> ApiToken | None:
+    """The live token with this secret, or None."""
+    return session.scalar(select(ApiToken).where(ApiToken.digest == token_digest(secret), ApiToken.revoked_at.is_(None)))

@@ -1,0 +1,8 @@
+"""Event registration (活动报名): sign-ups for talks, workshops and family events by session."""
+
+from yuyue import VerticalFile, hookimpl
+
+
+@hookimpl
+def register_verticals() -> list[VerticalFile]:
+    return [VerticalFile(__package__, "vertical/vertical.json")]

@@ -1,0 +1,8 @@
+"""Timed scenic-area entry (景区分时预约): real-name hourly entry with individual and group quotas."""
+
+from yuyue import VerticalFile, hookimpl
+
+
+@hookimpl
+def register_verticals() -> list[VerticalFile]:
+    return [VerticalFile(__package__, "vertical/vertical.json")]

@@ -1,0 +1,92 @@
+"""slot-rule and the params of each built-in slot-rule type."""
+
+import pytest
+import yuyue_schemas
+
+VALID_PARAMS = {
+    "weekly_hours": {
+        "weekdays": {"mon": [{"start": "09:00", "end": "12:00"}, {"start": "14:00", "end": "18:00"}], "sun": []},
+        "slot_minutes": 60,
+        "step_minutes": 30,
+        "capacity": 8,
+        "capacity_by_channel": {"individual": 6, "group": 2},
+    },
+    "fixed_windows": {
+        "windows": [
+            {"start": "09:00", "end": "11:00", "capacity": 300, "label": {"zh-Hans": "上午场"}},
+            {"start": "13:00", "end": "15:00", "capacity": 300},
+        ],
+        "weekdays": ["tue", "wed"],
+        "capacity_by_channel": {"group": 100},
+    },
+    "closed_dates": {"dates": ["2025-01-29", "2025-10-01"], "weekdays": ["mon"]},
+    "holiday_throttle": {"calendar": "CN", "capacity_factor": 0.75, "only_on_holidays": True},
+    "booking_window": {"opens_days_ahead": 7, "release_time": "17:00", "closes_minutes_before": 30},
+}
+
+INVALID_PARAMS = [
+    ("weekly_hours", {"weekdays": {"mon": []}, "slot_minutes": 4, "capacity": 1}, "/slot_minutes"),
+    ("weekly_hours", {"weekdays": {"mon": []}, "slot_minutes": 1441, "capacity": 1}, "/slot_minutes"),
+    ("weekly_hours", {"weekdays": {"mon": []}, "slot_minutes": 30, "capacity": 0}, "/capacity"),
+    ("weekly_hours", {"weekdays": {"monday": []}, "slot_minutes": 30, "capacity": 1}, "/weekdays/monday"),
+    ("weekly_hours", {"weekdays": {}, "slot_minutes": 30, "capacity": 1}, "/weekdays"),
+    (
+        "weekly_hours",
+        {"weekdays": {"mon": [{"start": "24:00", "end": "25:00"}]}, "slot_minutes": 30, "capacity": 1},
+        "/weekdays/mon/0/end",
+    ),
+    (
+        "weekly_hours",
+        {"weekdays": {"mon": []}, "slot_minutes": 30, "capacity": 1, "capacity_by_channel": {"vip": -1}},
+        "/capacity_by_channel/vip",
+    ),
+    ("fixed_windows", {"windows": []}, "/windows"),
+    ("fixed_windows", {"windows": [{"start": "9:00", "end": "10:00", "capacity": 1}]}, "/windows/0/start"),
+    ("fixed_windows", {"windows": [{"start": "09:00", "end": "10:00"}]}, "/windows/0"),
+    (
+        "fixed_windows",
+        {"windows": [{"start": "09:00", "end": "10:00", "capacity": 1}], "weekdays": ["mon", "mon"]},
+        "/weekdays",
+    ),
+    ("closed_dates", {"dates": ["2025-13-01"]}, "/dates/0"),
+    ("closed_dates", {"dates": ["20250101"]}, "/dates/0"),
+    ("closed_dates", {"weekdays": ["mon"]}, ""),
+    ("holiday_throttle", {"calendar": "US", "capacity_factor": 0.5}, "/calendar"),
+    ("holiday_throttle", {"calendar": "CN", "capacity_factor": 0}, "/capacity_factor"),
+    ("holiday_throttle", {"calendar": "CN", "capacity_factor": 2.5}, "/capacity_factor"),
+    ("booking_window", {"opens_days_ahead": -1, "release_time": "17:00", "closes_minutes_before": 0}, "/opens_days_ahead"),
+    ("booking_window", {"opens_days_ahead": 7, "release_time": "5pm", "closes_minutes_before": 0}, "/release_time"),
+]
+
+
+@pytest.mark.parametrize("rule_type", sorted(VALID_PARAMS))
+def test_valid_params_are_accepted(rule_type):
+    assert yuyue_schemas.problems(f"slot-rules/{rule_type}", VALID_PARAMS[rule_type]) == []
+
+
+@pytest.mark.parametrize(("rule_type", "params", "pointer"), INVALID_PARAMS)
+def test_invalid_params_are_refused_at_the_value(rule_type, params, pointer):
+    assert pointer in [p.pointer for p in yuyue_schemas.problems(f"slot-rules/{rule_type}", params)]
+
+
+@pytest.mark.parametrize(("rule_type", "params", "pointer"), INVALID_PARAMS)
+def test_slot_rule_checks_builtin_params_under_params(rule_type, params, pointer):
+    found = yuyue_schemas.problems("slot-rule", {"type": rule_type, "params": params})
+    assert f"/params{pointer}" in [p.pointer for p in found]
+
+
+def test_slot_rule_of_a_plugin_type_accepts_any_params_object():
+    assert yuyue_schemas.problems("slot-rule", {"type": "lunar_festival", "params": {"x": 1}}) == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "pointer"),
+    [
+        ({"type": "Weekly", "params": {}}, "/type"),
+        ({"type": "weekly_hours"}, ""),
+        ({"type": "lunar_festival", "params": []}, "/params"),
+        ({"type": "lunar_festival", "params": {}, "enabled": True}, "/enabled"),
+    ],
+)
+def test_bad_slot_rule_is_refused(rule, pointer):
+    assert [p.pointer for p in yuyue_schemas.problems("slot-rule", rule)] == [pointer]

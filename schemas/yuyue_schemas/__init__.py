@@ -1,0 +1,221 @@
+"""The JSON Schemas yuyue's host and plugins share, and a validator that reports problems by JSON pointer.
+
+Schemas ship as package data and are read with :mod:`importlib.resources`,
+so they work from a wheel, a zip or an editable checkout alike. Each one has
+the ``$id`` ``https://schemas.yuyue.dev/v1/<name>.json`` and refers to the
+others by that id; nothing is ever fetched over the network.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import functools
+import json
+import re
+from dataclasses import dataclass
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from typing import Any
+
+import referencing
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from jsonschema.exceptions import best_match
+from referencing.jsonschema import DRAFT202012
+
+__all__ = [
+    "BASE_URI",
+    "Problem",
+    "check_json_schema",
+    "problems",
+    "problems_against",
+    "registry",
+    "schema",
+    "slot_rule_types",
+    "validator",
+]
+
+BASE_URI = "https://schemas.yuyue.dev/v1/"
+_VERSION_DIR = "v1"
+_SLOT_RULES_DIR = "slot-rules"
+_DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with a document, in a form a person can act on.
+
+    :param pointer: RFC 6901 JSON pointer to the offending value (``""`` is the
+        whole document); for an unknown key, the pointer of that key.
+    :param message: what is wrong, in plain words.
+    :param keyword: the JSON Schema keyword that failed, e.g. ``required``.
+    """
+
+    pointer: str
+    message: str
+    keyword: str
+
+
+def schema(name: str) -> dict[str, Any]:
+    """Return a copy of the schema called *name*, e.g. ``"vertical"`` or ``"slot-rules/weekly_hours"``.
+
+    A copy, so a caller that adapts a schema (say, to add fields) cannot
+    change what every validator in the process checks against.
+
+    :raises KeyError: if there is no such schema.
+    """
+    return copy.deepcopy(_schemas()[name])
+
+
+def registry() -> referencing.Registry:
+    """Return a registry holding every schema under its ``$id``, for resolving ``$ref`` offline."""
+    return _registry()
+
+
+def validator(name: str) -> Draft202012Validator:
+    """Return a cached validator for the schema called *name*, with formats checked.
+
+    :raises KeyError: if there is no such schema.
+    """
+    return _validator(name)
+
+
+def problems(name: str, instance: Any) -> list[Problem]:
+    """Validate *instance* against the schema called *name*; return its problems sorted by pointer.
+
+    An empty list means the instance is valid. Every independent error is
+    reported, not just the first, so a plugin author can fix a file in one go.
+
+    :raises KeyError: if there is no such schema.
+    """
+    return _problems(_validator(name), instance)
+
+
+def problems_against(schema: dict[str, Any], instance: Any) -> list[Problem]:
+    """Validate *instance* against a schema given as data (a plugin's settings schema, an API payload schema).
+
+    ``$ref`` to the shared schemas resolves offline through :func:`registry`.
+    """
+    return _problems(Draft202012Validator(schema, registry=_registry(), format_checker=FormatChecker()), instance)
+
+
+def slot_rule_types() -> dict[str, dict[str, Any]]:
+    """Return the built-in slot-rule types: type key → JSON Schema of its ``params``."""
+    prefix = f"{_SLOT_RULES_DIR}/"
+    return {name.removeprefix(prefix): schema(name) for name in sorted(_schemas()) if name.startswith(prefix)}
+
+
+def check_json_schema(instance: Any) -> list[Problem]:
+    """Check that *instance* is a JSON Schema (Draft 2020-12), e.g. a plugin's settings schema.
+
+    Regular expressions in it are compiled, so a broken ``pattern`` is found
+    when the plugin loads rather than when a merchant saves settings.
+    """
+    found = _problems(_metaschema_validator(), instance)
+    if isinstance(instance, dict) and instance.get("$schema", _DRAFT_2020_12) != _DRAFT_2020_12:
+        found.append(Problem("/$schema", f"only {_DRAFT_2020_12} is supported", "$schema"))
+    return sorted(set(found))
+
+
+# --------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------
+
+
+@functools.cache
+def _schemas() -> dict[str, dict[str, Any]]:
+    root = files(__package__).joinpath(_VERSION_DIR)
+    found: dict[str, dict[str, Any]] = {}
+    for relative, resource in _json_files(root, ""):
+        found[relative.removesuffix(".json")] = json.loads(resource.read_text("utf-8"))
+    return found
+
+
+def _json_files(folder: Traversable, prefix: str) -> list[tuple[str, Traversable]]:
+    found: list[tuple[str, Traversable]] = []
+    for entry in folder.iterdir():
+        if entry.is_dir():
+            found.extend(_json_files(entry, f"{prefix}{entry.name}/"))
+        elif entry.name.endswith(".json"):
+            found.append((f"{prefix}{entry.name}", entry))
+    return found
+
+
+@functools.cache
+def _registry() -> referencing.Registry:
+    resources = [(contents["$id"], DRAFT202012.create_resource(contents)) for contents in _schemas().values()]
+    return referencing.Registry().with_resources(resources).crawl()
+
+
+@functools.cache
+def _validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(_schemas()[name], registry=_registry(), format_checker=FormatChecker())
+
+
+@functools.cache
+def _metaschema_validator() -> Draft202012Validator:
+    # Uses jsonschema's own registry, which holds the 2020-12 vocabularies.
+    return Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=FormatChecker())
+
+
+# --------------------------------------------------------------------------
+# Turning jsonschema errors into problems
+# --------------------------------------------------------------------------
+
+
+def _problems(checker: Draft202012Validator, instance: Any) -> list[Problem]:
+    found: set[Problem] = set()
+    for error in checker.iter_errors(instance):
+        # anyOf/oneOf errors carry one error per branch; report the branch
+        # that came closest, as jsonschema's best_match does.
+        found.update(_explain(best_match([error])))
+    return sorted(found)
+
+
+def _explain(error: ValidationError) -> list[Problem]:
+    path = list(error.absolute_path)
+    if error.validator in ("additionalProperties", "unevaluatedProperties") and (error.validator_value is False):
+        return [Problem(_pointer([*path, key]), _unknown_key_message(key, error), error.validator) for key in _unexpected_keys(error)] or [
+            Problem(_pointer(path), error.message, error.validator)
+        ]
+    if "propertyNames" in error.absolute_schema_path and isinstance(error.instance, str):
+        # jsonschema reports a bad property name at its object; point at the name.
+        return [
+            Problem(
+                _pointer([*path, error.instance]),
+                f"invalid name {error.instance!r}: {error.message}",
+                str(error.validator),
+            )
+        ]
+    return [Problem(_pointer(path), error.message, str(error.validator))]
+
+
+def _unexpected_keys(error: ValidationError) -> list[str]:
+    instance = error.instance
+    if not isinstance(instance, dict):
+        return []
+    if error.validator == "additionalProperties":
+        known = error.schema.get("properties", {})
+        patterns = error.schema.get("patternProperties", {})
+        return sorted(key for key in instance if key not in known and not any(re.search(p, key) for p in patterns))
+    # Which keys count as evaluated depends on every applicator around the
+    # keyword, which jsonschema does not expose; its message names them.
+    listed = re.search(r"\((.*) (?:was|were) unexpected\)", error.message)
+    if listed is None:
+        return []
+    try:
+        keys = ast.literal_eval(f"[{listed.group(1)}]")
+    except (SyntaxError, ValueError):
+        return []
+    return sorted(key for key in keys if isinstance(key, str) and key in instance)
+
+
+def _unknown_key_message(key: str, error: ValidationError) -> str:
+    allowed = sorted(error.schema.get("properties", {}))
+    if not allowed:
+        return f"unknown key {key!r}"
+    return f"unknown key {key!r}; allowed: {', '.join(allowed)}"
+
+
+def _pointer(path: list[str | int]) -> str:
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
