@@ -14,6 +14,7 @@ class FieldProblem:
 
     pointer: str
     message: str
+    code: str | None = None
 
 
 class DomainError(Exception):

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yuyue.db import Model, TenantScoped
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from yuyue.types import UTCDateTime, string_enum, utcnow
 
 
 class TenantStatus(enum.StrEnum):
@@ -32,11 +29,6 @@ class TokenKind(enum.StrEnum):
     staff = "staff"
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    # Stored as plain strings (no native enum type) so adding a value needs no ALTER TYPE.
-    return Enum(cls, name=name, native_enum=False, length=20, validate_strings=True)
-
-
 class Tenant(Model):
     __tablename__ = "tenants"
 
@@ -45,8 +37,8 @@ class Tenant(Model):
     name: Mapped[str] = mapped_column(String(200))
     time_zone: Mapped[str] = mapped_column(String(64))
     locales: Mapped[list[str]] = mapped_column(JSON)
-    status: Mapped[TenantStatus] = mapped_column(_enum(TenantStatus, "tenant_status"), default=TenantStatus.active)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[TenantStatus] = mapped_column(string_enum(TenantStatus, "tenant_status"), default=TenantStatus.active)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"
@@ -73,8 +65,8 @@ class StaffMembership(TenantScoped, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"))
-    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole, "staff_role"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    role: Mapped[StaffRole] = mapped_column(string_enum(StaffRole, "staff_role"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class TenantPlugin(TenantScoped, Model):
@@ -86,7 +78,7 @@ class TenantPlugin(TenantScoped, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     plugin: Mapped[str] = mapped_column(String(100))
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    enabled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    enabled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ApiToken(Model):
@@ -101,11 +93,11 @@ class ApiToken(Model):
     __table_args__ = (Index(None, "tenant_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[TokenKind] = mapped_column(_enum(TokenKind, "token_kind"))
+    kind: Mapped[TokenKind] = mapped_column(string_enum(TokenKind, "token_kind"))
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"))
-    role: Mapped[StaffRole | None] = mapped_column(_enum(StaffRole, "staff_role"))
+    role: Mapped[StaffRole | None] = mapped_column(string_enum(StaffRole, "staff_role"))
     name: Mapped[str] = mapped_column(String(100))
     digest: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -99,6 +99,7 @@ def create_tenant(
                 session.add_all(TenantPlugin(tenant_id=tenant.id, plugin=p, config=c) for p, c in plugins.items())
                 session.flush()
                 host.for_tenant(plugins).tenant_created(tenant=tenant)
+                session.flush()  # rows a plugin added belong to this tenant: flush while it is in context
     except IntegrityError:
         # Lost a race with a concurrent create of the same slug.
         raise Conflict(f"a tenant with slug {slug!r} already exists", code="slug_taken", errors=[FieldProblem("/slug", "already taken")]) from None
@@ -117,18 +118,17 @@ def set_tenant_plugins(session: Session, host: PluginHost, slug: str, plugins: M
     problems = _check_plugins(host, plugins, "/plugins")
     if problems:
         raise InvalidInput("the plugin configuration is not valid", errors=problems)
-    with write_transaction(session):
-        tenant = get_tenant(session, slug)
-        with tenant_scope(tenant.id):
-            current = {row.plugin: row for row in session.scalars(select(TenantPlugin))}
-            for name, row in current.items():
-                if name not in plugins:
-                    session.delete(row)
-            for name, config in plugins.items():
-                if name in current:
-                    current[name].config = config
-                else:
-                    session.add(TenantPlugin(plugin=name, config=config))
+    tenant = get_tenant(session, slug)
+    with tenant_scope(tenant.id), write_transaction(session):
+        current = {row.plugin: row for row in session.scalars(select(TenantPlugin))}
+        for name, row in current.items():
+            if name not in plugins:
+                session.delete(row)
+        for name, config in plugins.items():
+            if name in current:
+                current[name].config = config
+            else:
+                session.add(TenantPlugin(plugin=name, config=config))
     return enabled_plugins(session, tenant)
 
 

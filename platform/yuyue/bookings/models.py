@@ -1,0 +1,146 @@
+"""Bookings, the people on them, the resources they hold, waitlist entries and check-ins."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yuyue.db import Model, TenantScoped
+from yuyue.types import UTCDateTime, string_enum, utcnow
+
+
+class BookingStatus(enum.StrEnum):
+    held = "held"
+    confirmed = "confirmed"
+    checked_in = "checked_in"
+    completed = "completed"
+    cancelled = "cancelled"
+    expired = "expired"
+    no_show = "no_show"
+
+
+# Statuses that occupy capacity and count towards quotas.
+ACTIVE_STATUSES = (BookingStatus.held, BookingStatus.confirmed, BookingStatus.checked_in, BookingStatus.completed)
+
+
+class Booking(TenantScoped, Model):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "public_id"),
+        UniqueConstraint("tenant_id", "voucher_code"),
+        UniqueConstraint("tenant_id", "idempotency_key"),
+        Index(None, "tenant_id", "booking_type_id", "starts_at"),
+        Index(None, "tenant_id", "customer_id", "local_date"),
+        Index(None, "tenant_id", "status", "hold_expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32))
+    booking_type_id: Mapped[int] = mapped_column(ForeignKey("booking_types.id", ondelete="RESTRICT"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"))
+    inventory_id: Mapped[int] = mapped_column(ForeignKey("slot_inventory.id", ondelete="RESTRICT"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The slot's date in the tenant's zone: what "per day" quotas count by.
+    local_date: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(40), default="default")
+    party_size: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[BookingStatus] = mapped_column(string_enum(BookingStatus, "booking_status"))
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    form_version: Mapped[int] = mapped_column(Integer)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    price_amount: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    voucher_code: Mapped[str | None] = mapped_column(String(20))
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    reschedule_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Set once when capacity and resources go back; guards against releasing twice.
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    counts_as_no_show: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class BookingPerson(TenantScoped, Model):
+    """Someone a booking admits: the booker and companions, with what identity quotas count."""
+
+    __tablename__ = "booking_persons"
+    __table_args__ = (
+        Index(None, "tenant_id", "booking_id"),
+        Index(None, "tenant_id", "id_number", "local_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(String(100))
+    id_number: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    is_minor: Mapped[bool] = mapped_column(Boolean, default=False)
+    local_date: Mapped[date] = mapped_column(Date)
+
+
+class ResourceAllocation(TenantScoped, Model):
+    """One resource held for one time quantum by one booking.
+
+    Intervals are cut into fixed quanta (``scheduling.QUANTUM``); the unique key
+    on (resource, quantum) makes double allocation impossible on SQLite and
+    PostgreSQL alike, inside the booking's transaction.
+    """
+
+    __tablename__ = "resource_allocations"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "resource_id", "quantum_start"),
+        Index(None, "tenant_id", "booking_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="RESTRICT"))
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    quantum_start: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WaitlistStatus(enum.StrEnum):
+    waiting = "waiting"
+    offered = "offered"
+    accepted = "accepted"
+    expired = "expired"
+    cancelled = "cancelled"
+
+
+class WaitlistEntry(TenantScoped, Model):
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (Index(None, "tenant_id", "booking_type_id", "starts_at", "channel", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_type_id: Mapped[int] = mapped_column(ForeignKey("booking_types.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    channel: Mapped[str] = mapped_column(String(40), default="default")
+    party_size: Mapped[int] = mapped_column(Integer, default=1)
+    # Confirm at once when a place frees, instead of offering it.
+    auto_confirm: Mapped[bool] = mapped_column(Boolean, default=False)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[WaitlistStatus] = mapped_column(string_enum(WaitlistStatus, "waitlist_status"), default=WaitlistStatus.waiting)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CheckIn(TenantScoped, Model):
+    """A redemption (核销): who checked the booking in, when, where, and how."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (UniqueConstraint("tenant_id", "booking_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
+    place: Mapped[str | None] = mapped_column(String(100))
+    method: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,69 @@
+"""Booking types and resources."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yuyue.db import Model, TenantScoped
+from yuyue.types import UTCDateTime, string_enum, utcnow
+
+
+class BookingTypeStatus(enum.StrEnum):
+    draft = "draft"
+    active = "active"
+    archived = "archived"
+
+
+class BookingType(TenantScoped, Model):
+    """A merchant's offering (a class, a trip, a timed entry), created from a plugin's vertical.
+
+    Rules and policies are data validated by ``yuyue-schemas``; the form lives in
+    versioned ``form_versions`` rows and ``form_version`` names the current one.
+    """
+
+    __tablename__ = "booking_types"
+    __table_args__ = (UniqueConstraint("tenant_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60))
+    vertical: Mapped[str] = mapped_column(String(40))
+    name: Mapped[Any] = mapped_column(JSON)
+    description: Mapped[Any | None] = mapped_column(JSON)
+    status: Mapped[BookingTypeStatus] = mapped_column(string_enum(BookingTypeStatus, "booking_type_status"), default=BookingTypeStatus.active)
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id", ondelete="SET NULL"))
+    form_version: Mapped[int] = mapped_column(Integer, default=1)
+    # [{"type": "weekly_hours", "params": {...}}, ...] — see yuyue-schemas slot-rules/.
+    availability_rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Identity quotas, minors, cancellation, reschedule, no-show bans — see yuyue-schemas policies.
+    policies: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # [{"kind": "coach", "count": 1, "resource_ids": [..] | null}] — allocated together per booking.
+    resource_requirements: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    price_amount: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    # Minutes an unpaid booking holds its place; 0 confirms at once (free bookings).
+    hold_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    max_party_size: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Resource(TenantScoped, Model):
+    """A coach, vehicle, driver, room or hall that a booking occupies for its slot."""
+
+    __tablename__ = "resources"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"), Index(None, "tenant_id", "kind"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(60))
+    name: Mapped[Any] = mapped_column(JSON)
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id", ondelete="SET NULL"))
+    # Working hours as a weekly_hours rule's params; null means always available.
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

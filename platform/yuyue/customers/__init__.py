@@ -1,0 +1,1 @@
+"""Tenant-scoped customers, their companions, points and bans."""

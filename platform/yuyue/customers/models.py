@@ -1,0 +1,74 @@
+"""Customers (identified by phone, later WeChat openid), companions, points, bans."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yuyue.db import Model, TenantScoped
+from yuyue.types import UTCDateTime, string_enum, utcnow
+
+
+class Customer(TenantScoped, Model):
+    __tablename__ = "customers"
+    __table_args__ = (UniqueConstraint("tenant_id", "phone"), UniqueConstraint("tenant_id", "wechat_openid"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str | None] = mapped_column(String(100))
+    wechat_openid: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Companion(TenantScoped, Model):
+    """A person a customer books for again and again (family, friends), with their ID number."""
+
+    __tablename__ = "companions"
+    __table_args__ = (UniqueConstraint("tenant_id", "customer_id", "id_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    id_number: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    relation: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PointsEntry(TenantScoped, Model):
+    """One line of a customer's points ledger; the balance is the sum."""
+
+    __tablename__ = "points_entries"
+    __table_args__ = (Index(None, "tenant_id", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    delta: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(60))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class BanSubject(enum.StrEnum):
+    customer = "customer"
+    id_number = "id_number"
+    phone = "phone"
+
+
+class Ban(TenantScoped, Model):
+    """A period during which a customer, an ID number or a phone may not book."""
+
+    __tablename__ = "bans"
+    __table_args__ = (Index(None, "tenant_id", "subject_kind", "subject", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_kind: Mapped[BanSubject] = mapped_column(string_enum(BanSubject, "ban_subject"))
+    subject: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,1 @@
+"""Availability rules → slots, holidays, and the slot inventory that counts capacity."""
