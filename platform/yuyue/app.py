@@ -10,6 +10,7 @@ from flask_appbuilder import AppBuilder
 
 from yuyue.config import settings_from_env
 from yuyue.db import configure_sqlite, db
+from yuyue.forms.registry import build_form_registry
 from yuyue.plugins import make_plugin_host
 
 # Flask-AppBuilder never creates tables or permissions at start-up: Alembic owns
@@ -51,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     host = make_plugin_host(app.config["PLUGINS"])
     app.extensions["yuyue.plugins"] = host
+    app.extensions["yuyue.forms"] = build_form_registry(host)
 
     db.init_app(app)
     with app.app_context():

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from flask import current_app
@@ -12,6 +16,7 @@ from flask.cli import AppGroup, FlaskGroup
 from flask_appbuilder.security.manager import BaseSecurityManager
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+import yuyue
 from yuyue import migrate
 from yuyue.config import settings_from_env
 from yuyue.db import db
@@ -20,6 +25,8 @@ from yuyue.errors import DomainError
 from yuyue.plugins import PluginHost, PluginLoadError, make_plugin_host, plugin_host
 from yuyue.tenancy import operations
 from yuyue.tenancy.models import StaffRole, TokenKind
+
+FAB_NO_USER_WARNING = "No user yet created, use flask fab command to do it."
 
 
 def _create_app():
@@ -41,12 +48,27 @@ def _parse_plugin_options(names: tuple[str, ...], configs: tuple[str, ...]) -> d
     return plugins
 
 
+@contextmanager
+def _without_log_message(logger_name: str, message: str) -> Iterator[None]:
+    def keep(record: logging.LogRecord) -> bool:
+        return record.getMessage() != message
+
+    logger = logging.getLogger(logger_name)
+    logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        logger.removeFilter(keep)
+
+
 def init_database() -> str:
     """Upgrade the schema to head and sync Flask-AppBuilder's roles and permissions."""
     migrate.upgrade(db.engine)
     appbuilder = current_app.appbuilder
     # The role bootstrap of FAB's base manager, without its create_all (Alembic owns the schema).
-    BaseSecurityManager.create_db(appbuilder.sm)
+    # Its "use flask fab command" warning points at a command yuyue users don't have; `init` says it better.
+    with _without_log_message("flask_appbuilder.security.manager", FAB_NO_USER_WARNING):
+        BaseSecurityManager.create_db(appbuilder.sm)
     appbuilder.add_permissions(update_perms=True)
     appbuilder.sm.add_role("Operator")
     db.session.commit()
@@ -54,12 +76,22 @@ def init_database() -> str:
 
 
 def build_cli(host: PluginHost | None = None) -> click.Group:
-    cli = FlaskGroup(name="yuyue", create_app=_create_app, add_default_commands=True, load_dotenv=False, help="yuyue booking platform.")
+    cli = FlaskGroup(
+        name="yuyue",
+        create_app=_create_app,
+        add_default_commands=True,
+        add_version_option=False,
+        load_dotenv=False,
+        help="yuyue booking platform.",
+    )
+    click.version_option(yuyue.__version__, prog_name="yuyue", message="%(prog)s %(version)s")(cli)
 
     @cli.command("init")
     def init_command() -> None:
         """Create or upgrade the database to the latest schema."""
         click.echo(f"database ready: {init_database()}")
+        if current_app.appbuilder.sm.count_users() == 0:
+            click.echo("no admin user yet: create one with `yuyue fab create-admin`")
 
     @cli.command("demo")
     @click.option("--port", default=5000, show_default=True)
@@ -68,6 +100,8 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
         """Initialise, seed a demo tenant with every installed vertical, and serve on 127.0.0.1."""
         from yuyue.demo import seed_demo
 
+        if serve:
+            _check_bindable(f"127.0.0.1:{port}")
         init_database()
         for line in seed_demo(db.session, plugin_host()):
             click.echo(line)
@@ -80,6 +114,7 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
     @click.option("--workers", default=2, show_default=True)
     def serve_command(bind: str, workers: int) -> None:
         """Serve the application with gunicorn."""
+        _check_bindable(bind)
         _exec_gunicorn(bind, workers)
 
     @cli.group("tenants", cls=AppGroup)
@@ -120,14 +155,16 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
     @tokens.command("create")
     @click.option("--operator", "is_operator", is_flag=True, help="An operator token (no tenant).")
     @click.option("--tenant", "tenant_slug", help="A staff token for this tenant.")
-    @click.option("--role", type=click.Choice([r.value for r in StaffRole]), default="staff", show_default=True)
+    @click.option("--role", type=click.Choice([r.value for r in StaffRole]), help="Role of a staff token.  [default: staff]")
     @click.option("--name", required=True, help="What the token is for, e.g. 'ci' or 'front desk'.")
-    def tokens_create(is_operator: bool, tenant_slug: str | None, role: str, name: str) -> None:
+    def tokens_create(is_operator: bool, tenant_slug: str | None, role: str | None, name: str) -> None:
         """Print a new token once; only its digest is stored."""
         if is_operator == bool(tenant_slug):
             raise click.UsageError("give exactly one of --operator or --tenant SLUG")
+        if is_operator and role:
+            raise click.UsageError("--role is for staff tokens; an operator token has no role")
         kind = TokenKind.operator if is_operator else TokenKind.staff
-        _, secret = operations.create_token(db.session, kind=kind, name=name, tenant_slug=tenant_slug, role=StaffRole(role))
+        _, secret = operations.create_token(db.session, kind=kind, name=name, tenant_slug=tenant_slug, role=StaffRole(role or "staff"))
         click.echo(secret)
 
     @cli.command("plugins")
@@ -153,6 +190,21 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
 
     (host or make_plugin_host(settings_from_env()["PLUGINS"])).hook.register_commands(cli=cli)
     return cli
+
+
+def _check_bindable(bind: str) -> None:
+    """Fail with one line now rather than let gunicorn retry a taken HOST:PORT and print a page of logs."""
+    host, sep, port = bind.rpartition(":")
+    if not sep or not port.isdigit() or bind.startswith(("unix:", "fd://")):
+        return
+    host = host.strip("[]") or "0.0.0.0"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, int(port)))
+        except OSError as error:
+            raise click.ClickException(f"cannot listen on {bind}: {error.strerror or error}") from None
 
 
 def _exec_gunicorn(bind: str, workers: int) -> None:
@@ -183,6 +235,13 @@ def main(argv: list[str] | None = None) -> int:
         message, status = f"cannot reach the database: {_one_line(error)}", 1
     except (PluginLoadError, PluginDeclarationError, SQLAlchemyError) as error:
         message, status = _one_line(error), 1
+    except OSError as error:
+        message, status = _one_line(error), 1
+    except Exception as error:
+        # A bug or an environment problem nobody foresaw: still one line, with the traceback on request.
+        if os.environ.get("YUYUE_DEBUG"):
+            raise
+        message, status = f"{type(error).__name__}: {_one_line(error)} (set YUYUE_DEBUG=1 for the traceback)", 1
     click.echo(f"error: {message}", err=True)
     return status
 

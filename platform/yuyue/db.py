@@ -184,7 +184,7 @@ def write_transaction(session: Session | scoped_session | None = None) -> Iterat
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("write_transaction() entered with unflushed changes")
-        session.rollback()
+        session.commit()  # ends the read; unlike rollback it leaves loaded objects usable
     session.connection(execution_options={WRITE_INTENT: True})
     try:
         yield session

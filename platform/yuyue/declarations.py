@@ -10,9 +10,12 @@ import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yuyue_schemas
+
+if TYPE_CHECKING:
+    from yuyue.scheduling.rules import SlotRuleRegistry
 
 LocalizedText = str | dict[str, str]
 
@@ -86,8 +89,8 @@ def _raise_first(plugin: str, source: str, problems: list, prefix: str = "") -> 
         raise PluginDeclarationError(plugin, source, prefix + first.pointer, first.message)
 
 
-def load_vertical(plugin: str, ref: VerticalFile, slot_rule_types: dict[str, dict]) -> Vertical:
-    """Read, validate and assemble one vertical declaration."""
+def load_vertical(plugin: str, ref: VerticalFile, slot_rules: SlotRuleRegistry) -> Vertical:
+    """Read, validate and assemble one vertical declaration; its default slot rules are checked against ``slot_rules``."""
     if not isinstance(ref, VerticalFile):
         raise PluginDeclarationError(plugin, "register_verticals()", "", f"expected a VerticalFile, got {ref!r}")
     declaration = _read_json(plugin, ref)
@@ -107,13 +110,7 @@ def load_vertical(plugin: str, ref: VerticalFile, slot_rule_types: dict[str, dic
             raise PluginDeclarationError(plugin, str(ui_ref), f"/fields/{name}", f"{name!r} is not a field of the form")
     _raise_first(plugin, str(settings_ref), yuyue_schemas.check_json_schema(settings))
 
-    for index, rule in enumerate(declaration["default_slot_rules"]):
-        pointer = f"/default_slot_rules/{index}"
-        if rule["type"] not in slot_rule_types:
-            known = ", ".join(sorted(slot_rule_types))
-            raise PluginDeclarationError(plugin, str(ref), pointer + "/type", f"unknown slot rule {rule['type']!r} (known: {known})")
-        params_problems = yuyue_schemas.problems_against(slot_rule_types[rule["type"]], rule["params"])
-        _raise_first(plugin, str(ref), params_problems, prefix=pointer + "/params")
+    _raise_first(plugin, str(ref), slot_rules.problems(declaration["default_slot_rules"], "/default_slot_rules"))
 
     return Vertical(
         key=declaration["key"],

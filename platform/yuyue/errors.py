@@ -17,6 +17,11 @@ class FieldProblem:
     code: str | None = None
 
 
+def pointer(*parts: str | int) -> str:
+    """An RFC 6901 JSON pointer to ``parts``, escaping ``~`` and ``/`` in each."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+
+
 class DomainError(Exception):
     """Base of every error a user can cause and fix."""
 
@@ -41,3 +46,9 @@ class Conflict(DomainError):
     """The request is valid but clashes with the current state (a taken slug, a full slot)."""
 
     code = "conflict"
+
+
+class Refused(DomainError):
+    """A booking rule refuses the request; ``code`` names the rule (``slot_full``, ``quota_exceeded``, ``banned``, …)."""
+
+    code = "refused"

@@ -7,6 +7,7 @@ and has a ``test_hook_<name>`` test; meta-tests enforce both.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pluggy import HookimplMarker, HookspecMarker
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from flask import Flask
 
     from yuyue.declarations import VerticalFile
+    from yuyue.forms.fields import FieldType
+    from yuyue.scheduling.rules import SlotRuleType
     from yuyue.tenancy.models import Tenant
 
 hookspec = HookspecMarker("yuyue")
@@ -43,6 +46,36 @@ def register_themes() -> list[dict[str, Any]]:
     """Return theme declarations: ``{"key", "name", "package"}``.
 
     ``package`` is the importable package holding ``templates/`` and ``static/``.
+    """
+
+
+@hookspec
+def register_field_types() -> list[FieldType]:
+    """Return form field types (:class:`yuyue.forms.fields.FieldType`) that forms may name in ``x-field``.
+
+    Each carries its JSON Schema fragment, the keywords a merchant may set, its
+    widget and how posted values are tidied and turned into typed answers. A key
+    another plugin already registered stops start-up.
+    """
+
+
+@hookspec
+def register_formats() -> dict[str, Callable[[str], bool]]:
+    """Return string formats as ``{name: check}``; ``check(value)`` returns whether ``value`` has the format.
+
+    A check may raise :class:`yuyue.forms.formats.FormatProblem` (a stable code
+    and a message for the customer) to say why a value is wrong. Field types use
+    formats in their schema fragment.
+    """
+
+
+@hookspec
+def register_slot_rules() -> list[SlotRuleType]:
+    """Return slot-rule types (:class:`yuyue.scheduling.rules.SlotRuleType`) that availability rules may name.
+
+    Each has a ``key``, a JSON Schema for its ``params`` and its behaviour
+    (regular slots, overrides, adjustments, booking refusals). A key that is
+    already registered, or an invalid params schema, stops start-up.
     """
 
 

@@ -16,16 +16,16 @@ from importlib.metadata import entry_points
 from typing import Any
 
 import pluggy
-import yuyue_schemas
 from flask import Flask, current_app
 
 from yuyue import hookspecs
 from yuyue.declarations import PluginDeclarationError, Theme, Vertical, load_theme, load_vertical
+from yuyue.scheduling.rules import SlotRuleTypeError, builtin_registry
 
 ENTRY_POINT_GROUP = "yuyue.plugins"
 
 # The host's own hook implementations, registered before any installed plugin.
-DEFAULT_PLUGINS: tuple[str, ...] = ()
+DEFAULT_PLUGINS: tuple[str, ...] = ("yuyue.forms.builtin",)
 
 # What a tenant may configure for a plugin that declares no settings.
 NO_SETTINGS: dict[str, Any] = {"type": "object", "maxProperties": 0}
@@ -66,10 +66,16 @@ class PluginHost:
         self._collect_declarations()
 
     def _collect_declarations(self) -> None:
-        slot_rule_types = yuyue_schemas.slot_rule_types()
+        self.slot_rules = builtin_registry().copy()
+        for impl in self.hook.register_slot_rules.get_hookimpls():
+            for rule_type in impl.function() or []:
+                try:
+                    self.slot_rules.register(rule_type, impl.plugin_name)
+                except SlotRuleTypeError as error:
+                    raise PluginLoadError(f"plugin {impl.plugin_name!r} registers an invalid slot rule type: {error}") from None
         for impl in self.hook.register_verticals.get_hookimpls():
             for ref in impl.function() or []:
-                vertical = load_vertical(impl.plugin_name, ref, slot_rule_types)
+                vertical = load_vertical(impl.plugin_name, ref, self.slot_rules)
                 if vertical.key in self.verticals:
                     other = self.verticals[vertical.key].plugin
                     raise PluginDeclarationError(impl.plugin_name, str(ref), "/key", f"vertical {vertical.key!r} is already declared by plugin {other!r}")

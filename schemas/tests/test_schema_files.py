@@ -8,11 +8,13 @@ import yuyue_schemas
 NAMES = [
     "localized-text",
     "vertical",
+    "policies",
     "form-dialect",
     "ui-schema",
     "slot-rule",
     "slot-rules/weekly_hours",
     "slot-rules/fixed_windows",
+    "slot-rules/special_hours",
     "slot-rules/closed_dates",
     "slot-rules/holiday_throttle",
     "slot-rules/booking_window",
@@ -76,6 +78,7 @@ def test_slot_rule_types_maps_builtin_keys_to_params_schemas():
         "closed_dates",
         "fixed_windows",
         "holiday_throttle",
+        "special_hours",
         "weekly_hours",
     ]
     assert types["weekly_hours"] == yuyue_schemas.schema("slot-rules/weekly_hours")

@@ -10,17 +10,28 @@ VALID_PARAMS = {
         "step_minutes": 30,
         "capacity": 8,
         "capacity_by_channel": {"individual": 6, "group": 2},
+        "calendar": "CN",
+        "on_public_holidays": "sun",
+        "on_adjusted_workdays": "fri",
     },
     "fixed_windows": {
         "windows": [
             {"start": "09:00", "end": "11:00", "capacity": 300, "label": {"zh-Hans": "上午场"}},
-            {"start": "13:00", "end": "15:00", "capacity": 300},
+            {"start": "13:00", "end": "15:00", "capacity": 300, "capacity_by_channel": {"group": 50}},
         ],
         "weekdays": ["tue", "wed"],
+        "on_adjusted_workdays": "closed",
         "capacity_by_channel": {"group": 100},
     },
-    "closed_dates": {"dates": ["2025-01-29", "2025-10-01"], "weekdays": ["mon"]},
-    "holiday_throttle": {"calendar": "CN", "capacity_factor": 0.75, "only_on_holidays": True},
+    "closed_dates": {"dates": ["2025-01-29", "2025-10-01"], "weekdays": ["mon"], "open_on_public_holidays": True, "calendar": "CN"},
+    "holiday_throttle": {"calendar": "CN", "capacity_factor": 0.75, "applies_to": "public_holidays"},
+    "special_hours": {
+        "days": [
+            {"date": "2026-12-24", "intervals": [{"start": "09:00", "end": "12:00"}], "slot_minutes": 30, "capacity": 4},
+            {"date": "2026-12-31", "windows": [{"start": "20:00", "end": "23:00", "capacity": 100, "label": "New Year's Eve"}]},
+            {"date": "2027-01-01", "intervals": []},
+        ]
+    },
     "booking_window": {"opens_days_ahead": 7, "release_time": "17:00", "closes_minutes_before": 30},
 }
 
@@ -50,10 +61,20 @@ INVALID_PARAMS = [
     ),
     ("closed_dates", {"dates": ["2025-13-01"]}, "/dates/0"),
     ("closed_dates", {"dates": ["20250101"]}, "/dates/0"),
-    ("closed_dates", {"weekdays": ["mon"]}, ""),
+    ("closed_dates", {}, ""),
+    ("closed_dates", {"weekdays": ["mon"], "open_on_public_holidays": "yes"}, "/open_on_public_holidays"),
     ("holiday_throttle", {"calendar": "US", "capacity_factor": 0.5}, "/calendar"),
     ("holiday_throttle", {"calendar": "CN", "capacity_factor": 0}, "/capacity_factor"),
     ("holiday_throttle", {"calendar": "CN", "capacity_factor": 2.5}, "/capacity_factor"),
+    ("holiday_throttle", {"calendar": "CN"}, ""),
+    ("holiday_throttle", {"calendar": "CN", "closed_otherwise": True, "applies_to": "weekends"}, "/applies_to"),
+    ("holiday_throttle", {"calendar": "CN", "capacity_factor": 0.5, "only_on_holidays": True}, "/only_on_holidays"),
+    ("weekly_hours", {"weekdays": {"mon": []}, "slot_minutes": 30, "capacity": 1, "on_adjusted_workdays": "monday"}, "/on_adjusted_workdays"),
+    ("special_hours", {"days": []}, "/days"),
+    ("special_hours", {"days": [{"date": "2026-12-24"}]}, "/days/0"),
+    ("special_hours", {"days": [{"date": "2026-12-24", "intervals": [], "windows": []}]}, "/days/0"),
+    ("special_hours", {"days": [{"date": "24.12.2026", "intervals": []}]}, "/days/0/date"),
+    ("special_hours", {"days": [{"date": "2026-12-24", "windows": [{"start": "09:00", "end": "10:00"}]}]}, "/days/0/windows/0"),
     ("booking_window", {"opens_days_ahead": -1, "release_time": "17:00", "closes_minutes_before": 0}, "/opens_days_ahead"),
     ("booking_window", {"opens_days_ahead": 7, "release_time": "5pm", "closes_minutes_before": 0}, "/release_time"),
 ]
@@ -73,6 +94,10 @@ def test_invalid_params_are_refused_at_the_value(rule_type, params, pointer):
 def test_slot_rule_checks_builtin_params_under_params(rule_type, params, pointer):
     found = yuyue_schemas.problems("slot-rule", {"type": rule_type, "params": params})
     assert f"/params{pointer}" in [p.pointer for p in found]
+
+
+def test_closed_dates_accepts_weekdays_alone():
+    assert yuyue_schemas.problems("slot-rules/closed_dates", {"weekdays": ["mon"]}) == []
 
 
 def test_slot_rule_of_a_plugin_type_accepts_any_params_object():

@@ -20,7 +20,7 @@ VALID = {
         {"type": "plugin_contributed_rule", "params": {"anything": True}},
     ],
     "resource_kinds": [{"key": "venue", "name": {"zh-Hans": "场地"}}],
-    "default_policies": {"cancellation": {"deadline_hours": 6}, "quotas": {}},
+    "default_policies": {"cancellation": {"deadline_hours": 6}, "quotas": []},
 }
 
 
@@ -88,6 +88,11 @@ def test_unknown_top_level_key_is_refused_at_the_key():
 def test_unknown_policy_is_refused_at_the_key():
     [problem] = yuyue_schemas.problems("vertical", with_change("/default_policies/discounts", {}))
     assert problem.pointer == "/default_policies/discounts"
+
+
+def test_default_policies_are_checked_in_place_against_the_policies_schema():
+    [problem] = yuyue_schemas.problems("vertical", with_change("/default_policies/cancellation/deadline_hours", -1))
+    assert problem.pointer == "/default_policies/cancellation/deadline_hours"
 
 
 def test_builtin_slot_rule_params_are_checked_in_place():

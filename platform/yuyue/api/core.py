@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import logging
 from collections.abc import Callable
 from functools import wraps
@@ -9,7 +10,7 @@ from typing import Any
 
 import yuyue_schemas
 from flask import Blueprint, Flask, Response, g, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from yuyue.api.problems import ApiProblem, problem_response, render_domain_error
 from yuyue.db import db
@@ -20,6 +21,8 @@ from yuyue.tenancy.operations import authenticate_token
 log = logging.getLogger(__name__)
 
 v1 = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+
+REQUIRED_SUFFIX = " is a required property"
 
 HTTP_CODES = {
     400: "bad_request",
@@ -35,13 +38,27 @@ HTTP_CODES = {
 
 def json_body(schema: dict[str, Any]) -> dict[str, Any]:
     """The request's JSON object, validated against ``schema``; every problem is reported at once."""
-    body = request.get_json(force=True, silent=True)
-    if body is None:
-        raise ApiProblem(400, "malformed_json", "the request body is not valid JSON")
+    try:
+        # Not silent: a body of ``null`` is valid JSON, and is reported by the schema rather than as malformed.
+        body = request.get_json(force=True)
+    except BadRequest:
+        raise ApiProblem(400, "malformed_json", "the request body is not valid JSON") from None
     problems = yuyue_schemas.problems_against(schema, body)
     if problems:
-        raise InvalidInput("the request body is not valid", errors=[FieldProblem(p.pointer, p.message) for p in problems])
+        raise InvalidInput("the request body is not valid", errors=[_field_problem(p) for p in problems])
     return body
+
+
+def _field_problem(problem: yuyue_schemas.Problem) -> FieldProblem:
+    # jsonschema reports a missing key at the object that lacks it; a client wants to mark the field itself.
+    if problem.keyword == "required" and problem.message.endswith(REQUIRED_SUFFIX):
+        try:
+            key = ast.literal_eval(problem.message.removesuffix(REQUIRED_SUFFIX))
+        except (SyntaxError, ValueError):
+            key = None
+        if isinstance(key, str):
+            return FieldProblem(f"{problem.pointer}/{key.replace('~', '~0').replace('/', '~1')}", "this field is required")
+    return FieldProblem(problem.pointer, problem.message)
 
 
 def _bearer_secret() -> str:

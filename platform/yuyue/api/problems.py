@@ -7,10 +7,10 @@ from typing import Any
 
 from flask import Response, json
 
-from yuyue.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound
+from yuyue.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound, Refused
 
 PROBLEM_TYPE_BASE = "https://yuyue.dev/problems/"
-STATUS_BY_ERROR: dict[type[DomainError], int] = {InvalidInput: 422, NotFound: 404, Conflict: 409}
+STATUS_BY_ERROR: dict[type[DomainError], int] = {InvalidInput: 422, NotFound: 404, Conflict: 409, Refused: 409}
 
 
 class ApiProblem(DomainError):

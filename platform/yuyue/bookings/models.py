@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yuyue.db import Model, TenantScoped
@@ -86,22 +86,25 @@ class BookingPerson(TenantScoped, Model):
 
 
 class ResourceAllocation(TenantScoped, Model):
-    """One resource held for one time quantum by one booking.
+    """One resource held for one time quantum, by a slot (a coach for a group class) or by one booking.
 
-    Intervals are cut into fixed quanta (``scheduling.QUANTUM``); the unique key
-    on (resource, quantum) makes double allocation impossible on SQLite and
-    PostgreSQL alike, inside the booking's transaction.
+    Intervals are cut into fixed quanta (``scheduling.inventory.QUANTUM``); the
+    unique key on (resource, quantum) makes double allocation impossible on
+    SQLite and PostgreSQL alike, inside the booking's transaction.
     """
 
     __tablename__ = "resource_allocations"
     __table_args__ = (
         UniqueConstraint("tenant_id", "resource_id", "quantum_start"),
         Index(None, "tenant_id", "booking_id"),
+        Index(None, "tenant_id", "inventory_id"),
+        CheckConstraint("(booking_id IS NULL) <> (inventory_id IS NULL)", name="held_by_slot_or_booking"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="RESTRICT"))
-    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    inventory_id: Mapped[int | None] = mapped_column(ForeignKey("slot_inventory.id", ondelete="CASCADE"))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
     quantum_start: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -126,6 +129,8 @@ class WaitlistEntry(TenantScoped, Model):
     # Confirm at once when a place frees, instead of offering it.
     auto_confirm: Mapped[bool] = mapped_column(Boolean, default=False)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The people the validated form named, so a place can be booked without the form registry.
+    people: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     status: Mapped[WaitlistStatus] = mapped_column(string_enum(WaitlistStatus, "waitlist_status"), default=WaitlistStatus.waiting)
     offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))

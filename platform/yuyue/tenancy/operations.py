@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yuyue.db import tenant_scope, write_transaction
-from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, pointer
 from yuyue.plugins import PluginHost
 from yuyue.tenancy.models import ApiToken, StaffRole, Tenant, TenantPlugin, TenantStatus, TokenKind
 
@@ -32,15 +32,15 @@ def _check_time_zone(name: str, pointer: str) -> list[FieldProblem]:
     return []
 
 
-def _check_plugins(host: PluginHost, plugins: Mapping[str, Any], pointer: str) -> list[FieldProblem]:
+def _check_plugins(host: PluginHost, plugins: Mapping[str, Any], prefix: str) -> list[FieldProblem]:
     problems = []
     for name, config in plugins.items():
         if not host.is_installed(name):
             installed = ", ".join(host.installed_names) or "none"
-            problems.append(FieldProblem(f"{pointer}/{name}", f"plugin {name!r} is not installed (installed: {installed})"))
+            problems.append(FieldProblem(f"{prefix}{pointer(name)}", f"plugin {name!r} is not installed (installed: {installed})"))
             continue
         for problem in yuyue_schemas.problems_against(host.settings_schema(name), config):
-            problems.append(FieldProblem(f"{pointer}/{name}{problem.pointer}", problem.message))
+            problems.append(FieldProblem(f"{prefix}{pointer(name)}{problem.pointer}", problem.message))
     return problems
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 02:15:34.731849
+Create Date: 2026-11-22 02:37:17.717067
 """
 
 import sqlalchemy as sa
@@ -258,10 +258,13 @@ def upgrade() -> None:
     op.create_table('resource_allocations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('resource_id', sa.Integer(), nullable=False),
-    sa.Column('booking_id', sa.Integer(), nullable=False),
+    sa.Column('inventory_id', sa.Integer(), nullable=True),
+    sa.Column('booking_id', sa.Integer(), nullable=True),
     sa.Column('quantum_start', sa.DateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.CheckConstraint('(booking_id IS NULL) <> (inventory_id IS NULL)', name=op.f('ck_resource_allocations_held_by_slot_or_booking')),
     sa.ForeignKeyConstraint(['booking_id'], ['bookings.id'], name=op.f('fk_resource_allocations_booking_id_bookings'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['inventory_id'], ['slot_inventory.id'], name=op.f('fk_resource_allocations_inventory_id_slot_inventory'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['resource_id'], ['resources.id'], name=op.f('fk_resource_allocations_resource_id_resources'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_resource_allocations_tenant_id_tenants'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_resource_allocations')),
@@ -269,6 +272,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('resource_allocations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_resource_allocations_tenant_id_booking_id'), ['tenant_id', 'booking_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_resource_allocations_tenant_id_inventory_id'), ['tenant_id', 'inventory_id'], unique=False)
 
     op.create_table('waitlist_entries',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -279,6 +283,7 @@ def upgrade() -> None:
     sa.Column('party_size', sa.Integer(), nullable=False),
     sa.Column('auto_confirm', sa.Boolean(), nullable=False),
     sa.Column('answers', sa.JSON(), nullable=False),
+    sa.Column('people', sa.JSON(), nullable=False),
     sa.Column('status', sa.Enum('waiting', 'offered', 'accepted', 'expired', 'cancelled', name='waitlist_status', native_enum=False, length=20), nullable=False),
     sa.Column('offer_expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('booking_id', sa.Integer(), nullable=True),
@@ -303,6 +308,7 @@ def downgrade() -> None:
 
     op.drop_table('waitlist_entries')
     with op.batch_alter_table('resource_allocations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_resource_allocations_tenant_id_inventory_id'))
         batch_op.drop_index(batch_op.f('ix_resource_allocations_tenant_id_booking_id'))
 
     op.drop_table('resource_allocations')

@@ -1,0 +1,273 @@
+"""Booking operations: book, confirm, cancel, expire, reschedule, no-show, complete.
+
+Each operation is one write transaction that takes or releases capacity and
+resources, appends an audit record and an outbox event. Capacity is taken only
+by the conditional UPDATE in ``scheduling.inventory.take_capacity``; a booking's
+capacity and resources go back exactly once (``released_at`` compare-and-set).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from yuyue.bookings import lifecycle, policies
+from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, ResourceAllocation
+from yuyue.bookings.placement import (
+    SYSTEM,
+    Actor,
+    allocate_resources,
+    booking_type_by_slug,
+    find_slot,
+    get_booking,
+    log_change,
+    place_booking,
+    release_slot_resources,
+    require_active_tenant,
+    validate_request,
+)
+from yuyue.bookings.vouchers import new_voucher_code
+from yuyue.bookings.waitlist import promote
+from yuyue.catalog.models import BookingType
+from yuyue.customers.models import BanSubject, Customer
+from yuyue.customers.operations import add_points, ban, customer_for_phone
+from yuyue.db import tenant_scope, write_transaction
+from yuyue.errors import FieldProblem, InvalidInput, Refused
+from yuyue.forms.people import Person
+from yuyue.forms.registry import FormRegistry
+from yuyue.scheduling.inventory import inventory_row, release_capacity, take_capacity
+from yuyue.scheduling.slots import bookable
+from yuyue.tenancy.models import Tenant
+from yuyue.types import utcnow
+
+
+def book(
+    session: Session,
+    forms: FormRegistry,
+    tenant: Tenant,
+    *,
+    booking_type_slug: str,
+    starts_at: datetime,
+    phone: str,
+    answers: dict[str, Any],
+    name: str | None = None,
+    channel: str = "default",
+    party_size: int | None = None,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+    actor: Actor | None = None,
+) -> Booking:
+    """Book a slot: held until paid when the booking type has a price, else confirmed at once.
+
+    With an ``idempotency_key``, a retry returns the first booking and takes no capacity.
+    Statements on the happy path (counted by a test): 19 on SQLite without resources.
+    """
+    now = now or utcnow()
+    with tenant_scope(tenant.id):
+        if idempotency_key:
+            existing = session.scalar(select(Booking).where(Booking.idempotency_key == idempotency_key))
+            if existing is not None:
+                return existing
+        require_active_tenant(tenant)
+        booking_type = booking_type_by_slug(session, booking_type_slug)
+        request = validate_request(session, forms, tenant, booking_type, starts_at=starts_at, answers=answers, channel=channel, party_size=party_size, now=now)
+        try:
+            with write_transaction(session):
+                customer = customer_for_phone(session, phone, name)
+                actor = actor or Actor("customer", customer.phone)
+                policies.lock_identities(session, [f"customer:{customer.id}", *(p.id_number for p in request.people if p.id_number)])
+                policies.check_booking(
+                    session,
+                    policies=booking_type.policies,
+                    customer=customer,
+                    people=request.people,
+                    local_date=request.slot.local_date,
+                    party_size=request.party_size,
+                    now=now,
+                    booking_type_id=booking_type.id,
+                )
+                return place_booking(session, request, customer, now=now, actor=actor, idempotency_key=idempotency_key)
+        except IntegrityError:
+            # A concurrent retry with the same key won; answer with its booking.
+            if idempotency_key:
+                existing = session.scalar(select(Booking).where(Booking.idempotency_key == idempotency_key))
+                if existing is not None:
+                    return existing
+            raise
+
+
+def confirm(session: Session, tenant: Tenant, public_id: str, *, now: datetime | None = None, actor: Actor = SYSTEM) -> Booking:
+    """Confirm a held booking (payment received); a hold that has run out is expired instead."""
+    now = now or utcnow()
+    with tenant_scope(tenant.id), write_transaction(session):
+        booking = get_booking(session, public_id)
+        if booking.status is BookingStatus.confirmed:
+            return booking  # payment notifications arrive more than once
+        if booking.status is BookingStatus.held and booking.hold_expires_at and booking.hold_expires_at <= now:
+            _expire(session, booking, now)
+            return booking
+        lifecycle.move(session, booking, BookingStatus.confirmed, hold_expires_at=None, voucher_code=new_voucher_code())
+        log_change(session, booking, actor, "booking.confirmed", {})
+    return booking
+
+
+def cancel(
+    session: Session,
+    tenant: Tenant,
+    public_id: str,
+    *,
+    now: datetime | None = None,
+    actor: Actor = SYSTEM,
+    reason: str | None = None,
+    by_staff: bool = False,
+) -> Booking:
+    """Cancel under the booking type's terms; staff may cancel past the deadline without penalty."""
+    now = now or utcnow()
+    with tenant_scope(tenant.id), write_transaction(session):
+        booking = get_booking(session, public_id)
+        lifecycle.require_transition(booking, BookingStatus.cancelled)
+        booking_type = session.get(BookingType, booking.booking_type_id)
+        terms = policies.cancellation_terms(booking_type.policies, booking.starts_at, now)
+        customer = session.get(Customer, booking.customer_id)
+        if not by_staff:
+            if not terms.allowed:
+                raise Refused("this booking can no longer be cancelled", code=terms.code or "cancellation_closed")
+            policies.check_cancellation_limits(session, booking_type.policies, customer, now)
+        penalised = terms.late and not by_staff
+        lifecycle.move(session, booking, BookingStatus.cancelled, cancel_reason=reason, counts_as_no_show=penalised and terms.counts_as_no_show)
+        if penalised and terms.points:
+            add_points(session, customer, -terms.points, "late_cancellation", booking_id=booking.id)
+        log_change(
+            session,
+            booking,
+            actor,
+            "booking.cancelled",
+            {"late": terms.late, "by_staff": by_staff, "points": terms.points if penalised else 0, "fee_percent": terms.fee_percent if penalised else 0},
+        )
+        release(session, booking, now)
+    return booking
+
+
+def _expire(session: Session, booking: Booking, now: datetime) -> None:
+    lifecycle.move(session, booking, BookingStatus.expired)
+    log_change(session, booking, SYSTEM, "booking.expired", {})
+    release(session, booking, now)
+
+
+def expire_holds(session: Session, tenant: Tenant, *, now: datetime | None = None) -> list[Booking]:
+    """Expire every held booking whose hold has run out, releasing its place."""
+    now = now or utcnow()
+    with tenant_scope(tenant.id), write_transaction(session):
+        due = session.scalars(select(Booking).where(Booking.status == BookingStatus.held, Booking.hold_expires_at <= now).order_by(Booking.id)).all()
+        for booking in due:
+            _expire(session, booking, now)
+    return list(due)
+
+
+def mark_no_show(session: Session, tenant: Tenant, public_id: str, *, now: datetime | None = None, actor: Actor = SYSTEM) -> Booking:
+    """Record a no-show after the slot started, and ban repeat offenders as the policy escalates."""
+    now = now or utcnow()
+    with tenant_scope(tenant.id), write_transaction(session):
+        booking = get_booking(session, public_id)
+        if now < booking.starts_at:
+            raise Refused("a booking can be marked no-show only after its slot starts", code="slot_not_started")
+        lifecycle.move(session, booking, BookingStatus.no_show, counts_as_no_show=True)
+        log_change(session, booking, actor, "booking.no_show", {})
+        booking_type = session.get(BookingType, booking.booking_type_id)
+        customer = session.get(Customer, booking.customer_id)
+        id_numbers = list(session.scalars(select(BookingPerson.id_number).where(BookingPerson.booking_id == booking.id, BookingPerson.id_number.is_not(None))))
+        for subject_kind, subject, days, why in policies.bans_after_no_show(session, booking_type.policies, customer, id_numbers, now):
+            ban(session, BanSubject(subject_kind), subject, days, why, now)
+    return booking
+
+
+def complete(session: Session, tenant: Tenant, public_id: str, *, actor: Actor = SYSTEM) -> Booking:
+    with tenant_scope(tenant.id), write_transaction(session):
+        booking = get_booking(session, public_id)
+        lifecycle.move(session, booking, BookingStatus.completed)
+        log_change(session, booking, actor, "booking.completed", {})
+    return booking
+
+
+def reschedule(
+    session: Session,
+    forms: FormRegistry,
+    tenant: Tenant,
+    public_id: str,
+    *,
+    starts_at: datetime,
+    now: datetime | None = None,
+    actor: Actor = SYSTEM,
+) -> Booking:
+    """Move a booking to another slot of its type: the new place is taken before the old one is released."""
+    now = now or utcnow()
+    with tenant_scope(tenant.id):
+        booking = get_booking(session, public_id)
+        if booking.status not in (BookingStatus.held, BookingStatus.confirmed):
+            raise Refused(f"a {booking.status.value} booking cannot be rescheduled", code="illegal_transition")
+        booking_type = session.get(BookingType, booking.booking_type_id)
+        policies.check_reschedule(booking_type.policies, booking, now)
+        slot = find_slot(booking_type, ZoneInfo(tenant.time_zone), starts_at)
+        is_open, reason = bookable(booking_type.availability_rules, slot, now)
+        if not is_open:
+            raise Refused("the new slot cannot be booked now", code=reason)
+        if slot.starts_at == booking.starts_at:
+            return booking
+        if booking.channel not in slot.capacities:
+            raise InvalidInput(
+                "the new slot has no such channel", errors=[FieldProblem("/starts_at", f"no {booking.channel} places in that slot", "unknown_channel")]
+            )
+        with write_transaction(session):
+            booking = get_booking(session, public_id)
+            customer = session.get(Customer, booking.customer_id)
+            people = session.scalars(select(BookingPerson).where(BookingPerson.booking_id == booking.id)).all()
+            people_as_persons = [Person(p.name, p.id_number, p.phone, p.birth_date) for p in people]
+            policies.lock_identities(session, [f"customer:{customer.id}", *(p.id_number for p in people if p.id_number)])
+            policies.check_booking(
+                session,
+                policies=booking_type.policies,
+                customer=customer,
+                people=people_as_persons,
+                local_date=slot.local_date,
+                party_size=booking.party_size,
+                now=now,
+                booking_type_id=booking_type.id,
+                exclude_booking_id=booking.id,
+            )
+            new_inventory = inventory_row(session, booking_type, slot, booking.channel)
+            if not take_capacity(session, new_inventory.id, booking.party_size):
+                raise Refused("the new slot is full", code="slot_full")
+            old_inventory_id, old_start = booking.inventory_id, booking.starts_at
+            release_capacity(session, old_inventory_id, booking.party_size)
+            session.execute(delete(ResourceAllocation).where(ResourceAllocation.booking_id == booking.id))
+            release_slot_resources(session, old_inventory_id)
+            booking.inventory_id, booking.starts_at, booking.ends_at, booking.local_date = new_inventory.id, slot.starts_at, slot.ends_at, slot.local_date
+            booking.reschedule_count += 1
+            session.execute(update(BookingPerson).where(BookingPerson.booking_id == booking.id).values(local_date=slot.local_date))
+            session.flush()
+            allocate_resources(session, booking_type, booking)
+            log_change(session, booking, actor, "booking.rescheduled", {"from": old_start.isoformat(), "to": slot.starts_at.isoformat()})
+            promote(session, old_inventory_id, now)
+    return booking
+
+
+def release(session: Session, booking: Booking, now: datetime) -> bool:
+    """Give the booking's places and resources back, once; then offer them to the waitlist.
+
+    Returns False when they were already released (a second cancel, an expiry racing a cancel).
+    """
+    result = session.execute(
+        update(Booking).where(Booking.id == booking.id, Booking.released_at.is_(None)).values(released_at=now).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    release_capacity(session, booking.inventory_id, booking.party_size)
+    session.execute(delete(ResourceAllocation).where(ResourceAllocation.booking_id == booking.id))
+    release_slot_resources(session, booking.inventory_id)
+    promote(session, booking.inventory_id, now)
+    return True

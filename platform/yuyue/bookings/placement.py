@@ -1,0 +1,285 @@
+"""Placing a booking: validating a request and writing it with its capacity, resources and people.
+
+Shared by the booking operations and the waitlist, which places bookings for
+people whose offer came through.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from yuyue.audit.operations import record as audit_record
+from yuyue.bookings import policies
+from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, ResourceAllocation
+from yuyue.bookings.vouchers import new_voucher_code
+from yuyue.catalog.models import BookingType, BookingTypeStatus, Resource
+from yuyue.customers.models import Customer
+from yuyue.errors import FieldProblem, InvalidInput, NotFound, Refused
+from yuyue.events.operations import emit
+from yuyue.forms.people import Person
+from yuyue.forms.registry import FormRegistry
+from yuyue.scheduling.inventory import inventory_row, quanta, take_capacity
+from yuyue.scheduling.models import SlotInventory
+from yuyue.scheduling.slots import Slot, bookable, generate_slots
+from yuyue.tenancy.models import Tenant, TenantStatus
+
+# Attempts to allocate resources when a concurrent booking took the chosen one first.
+RESOURCE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, as the audit log records it: ``customer:13800138000``, ``staff:7``, ``system``."""
+
+    kind: str
+    id: str | int | None = None
+
+    def __str__(self) -> str:
+        return self.kind if self.id is None else f"{self.kind}:{self.id}"
+
+
+SYSTEM = Actor("system")
+
+
+@dataclass(frozen=True)
+class ValidatedRequest:
+    """A booking request after its form, slot and party were checked, before anything is written."""
+
+    booking_type: BookingType
+    slot: Slot
+    channel: str
+    party_size: int
+    answers: dict[str, Any]
+    people: list[Person]
+
+
+# --- reading --------------------------------------------------------------------
+
+
+def require_active_tenant(tenant: Tenant) -> None:
+    if tenant.status is not TenantStatus.active:
+        raise Refused(f"{tenant.name} is not taking bookings", code="tenant_suspended")
+
+
+def booking_type_by_slug(session: Session, slug: str) -> BookingType:
+    booking_type = session.scalar(select(BookingType).where(BookingType.slug == slug))
+    if booking_type is None or booking_type.status is not BookingTypeStatus.active:
+        raise NotFound(f"no booking type {slug!r}", code="booking_type_not_found")
+    return booking_type
+
+
+def get_booking(session: Session, public_id: str, *, for_update: bool = False) -> Booking:
+    query = select(Booking).where(Booking.public_id == public_id)
+    booking = session.scalar(query.with_for_update() if for_update else query)
+    if booking is None:
+        raise NotFound(f"no booking {public_id!r}", code="booking_not_found")
+    return booking
+
+
+def find_slot(booking_type: BookingType, zone: ZoneInfo, starts_at: datetime) -> Slot:
+    """The generated slot starting at ``starts_at``; a time that is not a slot is invalid input."""
+    if starts_at.tzinfo is None:
+        raise InvalidInput("the start time needs a UTC offset", errors=[FieldProblem("/starts_at", "include a time zone offset", "naive_datetime")])
+    local_day = starts_at.astimezone(zone).date()
+    for slot in generate_slots(booking_type.availability_rules, zone, local_day, local_day):
+        if slot.starts_at == starts_at:
+            return slot
+    raise InvalidInput("there is no slot at that time", errors=[FieldProblem("/starts_at", "not a slot of this booking type", "no_such_slot")])
+
+
+def validate_request(
+    session: Session,
+    forms: FormRegistry,
+    tenant: Tenant,
+    booking_type: BookingType,
+    *,
+    starts_at: datetime,
+    answers: dict[str, Any],
+    channel: str,
+    party_size: int | None,
+    now: datetime,
+) -> ValidatedRequest:
+    """Check everything that needs no lock: the form, the slot, the channel, the party, the booking window."""
+    form = forms.form(session, booking_type)
+    typed = forms.validate(form, answers)
+    people = forms.people(form, typed)
+    slot = find_slot(booking_type, ZoneInfo(tenant.time_zone), starts_at)
+    problems = []
+    if channel not in slot.capacities:
+        problems.append(FieldProblem("/channel", f"choose one of {', '.join(sorted(slot.capacities))}", "unknown_channel"))
+    # Real-name bookings admit exactly the people named on the form.
+    size = len(people) if people else (party_size or 1)
+    if people and party_size not in (None, size):
+        problems.append(FieldProblem("/party_size", f"the form names {size} people", "party_size_mismatch"))
+    if not 1 <= size <= booking_type.max_party_size:
+        problems.append(FieldProblem("/party_size", f"between 1 and {booking_type.max_party_size} people per booking", "party_size_out_of_range"))
+    if problems:
+        raise InvalidInput("the booking request is not valid", errors=problems)
+    is_open, reason = bookable(booking_type.availability_rules, slot, now)
+    if not is_open:
+        raise Refused("this slot cannot be booked now", code=reason)
+    return ValidatedRequest(booking_type, slot, channel, size, forms.as_json(typed), people)
+
+
+# --- writing --------------------------------------------------------------------
+
+
+def allocate_resources(session: Session, booking_type: BookingType, booking: Booking) -> None:
+    """Hold the resources the booking type requires for the booking's interval, all or none.
+
+    A requirement ``per: "slot"`` (the default: a coach for a group class, a bus
+    and driver for a trip) is held once by the slot's inventory row and shared
+    by its bookings; ``per: "booking"`` (a car-wash bay, a rental car) is held
+    by each booking. The unique (resource, quantum) key is the guarantee; the
+    read before the insert only picks candidates, and a savepoint lets a
+    request that lost a race for one coach try the next free one.
+    """
+    requirements = booking_type.resource_requirements
+    per_slot = [r for r in requirements if r.get("per", "slot") == "slot"]
+    per_booking = [r for r in requirements if r.get("per", "slot") == "booking"]
+    slices = quanta(booking.starts_at, booking.ends_at)
+    for _ in range(RESOURCE_ATTEMPTS):
+        slot_held = (
+            bool(per_slot) and session.scalar(select(ResourceAllocation.id).where(ResourceAllocation.inventory_id == booking.inventory_id).limit(1)) is not None
+        )
+        wanted = per_booking + ([] if slot_held else per_slot)
+        if not wanted:
+            return
+        chosen = _choose_resources(session, wanted, slices)
+        rows = [
+            {
+                "tenant_id": booking.tenant_id,
+                "resource_id": resource_id,
+                "inventory_id": booking.inventory_id if per == "slot" else None,
+                "booking_id": booking.id if per == "booking" else None,
+                "quantum_start": quantum,
+            }
+            for resource_id, per in chosen
+            for quantum in slices
+        ]
+        try:
+            with session.begin_nested():
+                session.execute(insert(ResourceAllocation), rows)
+            return
+        except IntegrityError:
+            continue
+    raise Refused("the required staff, vehicle or room is taken at that time", code="resource_conflict")
+
+
+def release_slot_resources(session: Session, inventory_id: int) -> None:
+    """Free a slot's shared resources once nobody is booked on it any more.
+
+    Called right after capacity was released, while that UPDATE's row lock
+    serialises this with a concurrent first booking of the same slot.
+    """
+    if session.scalar(select(SlotInventory.taken).where(SlotInventory.id == inventory_id)) == 0:
+        session.execute(delete(ResourceAllocation).where(ResourceAllocation.inventory_id == inventory_id))
+
+
+def _choose_resources(session: Session, requirements: list[dict[str, Any]], slices: list[datetime]) -> list[tuple[int, str]]:
+    """Pick free resources for each requirement: ``[(resource_id, "slot" | "booking"), …]``."""
+    kinds = {requirement["kind"] for requirement in requirements}
+    candidates = session.execute(select(Resource.id, Resource.kind).where(Resource.kind.in_(kinds), Resource.active.is_(True)).order_by(Resource.id)).all()
+    busy = set(
+        session.scalars(
+            select(ResourceAllocation.resource_id)
+            .where(ResourceAllocation.resource_id.in_([c.id for c in candidates]), ResourceAllocation.quantum_start.in_(slices))
+            .distinct()
+        )
+    )
+    chosen: list[tuple[int, str]] = []
+    taken_ids: set[int] = set()
+    for requirement in requirements:
+        allowed, count = requirement.get("resource_ids"), requirement.get("count", 1)
+        free = [c.id for c in candidates if c.kind == requirement["kind"] and c.id not in busy | taken_ids and (not allowed or c.id in allowed)]
+        if len(free) < count:
+            raise Refused(f"no {requirement['kind']} is free at that time", code="resource_conflict")
+        taken_ids.update(free[:count])
+        chosen += [(resource_id, requirement.get("per", "slot")) for resource_id in free[:count]]
+    return chosen
+
+
+def place_booking(
+    session: Session,
+    request: ValidatedRequest,
+    customer: Customer,
+    *,
+    now: datetime,
+    actor: Actor,
+    capacity_taken: bool = False,
+    idempotency_key: str | None = None,
+) -> Booking:
+    """Write a booking for a validated request inside the caller's write transaction.
+
+    Takes capacity (unless a waitlist offer already holds it), allocates
+    resources, stores the people, and records audit and outbox entries.
+    """
+    booking_type, slot = request.booking_type, request.slot
+    inventory = inventory_row(session, booking_type, slot, request.channel)
+    if not capacity_taken and not take_capacity(session, inventory.id, request.party_size):
+        raise Refused("this slot is full", code="slot_full")
+    holds = booking_type.hold_minutes > 0 and booking_type.price_amount > 0
+    booking = Booking(
+        public_id=uuid.uuid4().hex,
+        booking_type_id=booking_type.id,
+        customer_id=customer.id,
+        inventory_id=inventory.id,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        local_date=slot.local_date,
+        channel=request.channel,
+        party_size=request.party_size,
+        status=BookingStatus.held if holds else BookingStatus.confirmed,
+        hold_expires_at=now + timedelta(minutes=booking_type.hold_minutes) if holds else None,
+        form_version=booking_type.form_version,
+        answers=request.answers,
+        price_amount=booking_type.price_amount * request.party_size,
+        currency=booking_type.currency,
+        voucher_code=None if holds else new_voucher_code(),
+        idempotency_key=idempotency_key,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(booking)
+    session.flush()
+    allocate_resources(session, booking_type, booking)
+    if request.people:
+        session.execute(
+            insert(BookingPerson),
+            [
+                {
+                    "tenant_id": booking.tenant_id,
+                    "booking_id": booking.id,
+                    "name": person.name,
+                    "id_number": person.id_number,
+                    "phone": person.phone,
+                    "birth_date": person.birth_date,
+                    "is_minor": policies.is_minor(booking_type.policies, person, slot.local_date),
+                    "local_date": slot.local_date,
+                }
+                for person in request.people
+            ],
+        )
+    log_change(
+        session,
+        booking,
+        actor,
+        f"booking.{booking.status.value}",
+        {"slot": slot.starts_at.isoformat(), "party_size": request.party_size, "channel": request.channel},
+    )
+    return booking
+
+
+def log_change(session: Session, booking: Booking, actor: Actor, action: str, data: dict[str, Any]) -> None:
+    """The audit record and the outbox event of one booking state change, in the same transaction."""
+    payload = {"booking": booking.public_id, "status": booking.status.value, **data}
+    audit_record(session, actor=str(actor), action=action, subject_type="booking", subject_id=booking.public_id, data=payload)
+    emit(session, action, payload)

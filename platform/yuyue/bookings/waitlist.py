@@ -1,0 +1,251 @@
+"""The waitlist: when a slot is full, customers queue; each freed place goes to exactly one of them.
+
+A freed place is first taken for the next fitting entry (the same conditional
+UPDATE as a booking), then the entry is claimed by compare-and-set on its
+status; whoever loses either step gives the place back. The entry is then
+either booked at once (``auto_confirm``) or offered for a limited time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from yuyue.audit.operations import record as audit_record
+from yuyue.bookings import policies
+from yuyue.bookings.models import Booking, WaitlistEntry, WaitlistStatus
+from yuyue.bookings.placement import (
+    SYSTEM,
+    Actor,
+    ValidatedRequest,
+    booking_type_by_slug,
+    find_slot,
+    place_booking,
+    release_slot_resources,
+    require_active_tenant,
+    validate_request,
+)
+from yuyue.catalog.models import BookingType
+from yuyue.customers.models import Customer
+from yuyue.customers.operations import customer_for_phone
+from yuyue.db import current_tenant_id, tenant_scope, write_transaction
+from yuyue.errors import Conflict, NotFound
+from yuyue.events.operations import emit
+from yuyue.forms.people import Person
+from yuyue.forms.registry import FormRegistry
+from yuyue.scheduling.inventory import inventory_row, release_capacity, take_capacity
+from yuyue.scheduling.models import SlotInventory
+from yuyue.tenancy.models import Tenant
+from yuyue.types import utcnow
+
+DEFAULT_OFFER_MINUTES = 30
+
+
+def _offer_minutes(booking_type: BookingType) -> int:
+    return int(booking_type.policies.get("waitlist", {}).get("offer_minutes", DEFAULT_OFFER_MINUTES))
+
+
+def _person_json(person: Person) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(person).items()}
+
+
+def _person(data: dict[str, Any]) -> Person:
+    birth = data.get("birth_date")
+    return Person(data.get("name"), data.get("id_number"), data.get("phone"), date.fromisoformat(birth) if birth else None)
+
+
+def join(
+    session: Session,
+    forms: FormRegistry,
+    tenant: Tenant,
+    *,
+    booking_type_slug: str,
+    starts_at: datetime,
+    phone: str,
+    answers: dict[str, Any],
+    name: str | None = None,
+    channel: str = "default",
+    party_size: int | None = None,
+    auto_confirm: bool = False,
+    now: datetime | None = None,
+) -> WaitlistEntry:
+    """Queue for a full slot; refused when a place is free (book it instead) or the customer already waits."""
+    now = now or utcnow()
+    with tenant_scope(tenant.id):
+        require_active_tenant(tenant)
+        booking_type = booking_type_by_slug(session, booking_type_slug)
+        request = validate_request(session, forms, tenant, booking_type, starts_at=starts_at, answers=answers, channel=channel, party_size=party_size, now=now)
+        with write_transaction(session):
+            customer = customer_for_phone(session, phone, name)
+            policies.check_booking(
+                session,
+                policies=booking_type.policies,
+                customer=customer,
+                people=request.people,
+                local_date=request.slot.local_date,
+                party_size=request.party_size,
+                now=now,
+                booking_type_id=booking_type.id,
+            )
+            inventory = inventory_row(session, booking_type, request.slot, channel)
+            if inventory.capacity - inventory.taken >= request.party_size:
+                raise Conflict("there are free places: book the slot instead", code="slot_not_full")
+            waiting = session.scalar(
+                select(WaitlistEntry.id).where(
+                    WaitlistEntry.customer_id == customer.id,
+                    WaitlistEntry.booking_type_id == booking_type.id,
+                    WaitlistEntry.starts_at == request.slot.starts_at,
+                    WaitlistEntry.status.in_((WaitlistStatus.waiting, WaitlistStatus.offered)),
+                )
+            )
+            if waiting is not None:
+                raise Conflict("you are already on the waitlist for this slot", code="already_waiting")
+            entry = WaitlistEntry(
+                booking_type_id=booking_type.id,
+                customer_id=customer.id,
+                starts_at=request.slot.starts_at,
+                channel=channel,
+                party_size=request.party_size,
+                auto_confirm=auto_confirm,
+                answers=request.answers,
+                people=[_person_json(p) for p in request.people],
+                created_at=now,
+            )
+            session.add(entry)
+            session.flush()
+            _log(session, entry, Actor("customer", customer.phone), "waitlist.joined")
+    return entry
+
+
+def promote(session: Session, inventory_id: int, now: datetime) -> list[WaitlistEntry]:
+    """Give the free places of one slot to the queue, in order; inside the caller's transaction."""
+    inventory = session.get(SlotInventory, inventory_id)
+    promoted = []
+    while True:
+        remaining = session.scalar(select(SlotInventory.capacity - SlotInventory.taken).where(SlotInventory.id == inventory_id))
+        entry = session.scalar(
+            select(WaitlistEntry)
+            .where(
+                WaitlistEntry.booking_type_id == inventory.booking_type_id,
+                WaitlistEntry.starts_at == inventory.starts_at,
+                WaitlistEntry.channel == inventory.channel,
+                WaitlistEntry.status == WaitlistStatus.waiting,
+                WaitlistEntry.party_size <= remaining,
+            )
+            .order_by(WaitlistEntry.id)
+            .limit(1)
+        )
+        if entry is None or not take_capacity(session, inventory_id, entry.party_size):
+            return promoted
+        booking_type = session.get(BookingType, entry.booking_type_id)
+        to = WaitlistStatus.accepted if entry.auto_confirm else WaitlistStatus.offered
+        expires = None if entry.auto_confirm else now + timedelta(minutes=_offer_minutes(booking_type))
+        if not _claim(session, entry, WaitlistStatus.waiting, to, offer_expires_at=expires):
+            release_capacity(session, inventory_id, entry.party_size)
+            continue
+        if entry.auto_confirm:
+            _book_entry(session, entry, booking_type, now)
+        _log(session, entry, SYSTEM, f"waitlist.{to.value}")
+        promoted.append(entry)
+
+
+def accept_offer(session: Session, tenant: Tenant, entry_id: int, *, now: datetime | None = None) -> Booking:
+    """Turn an offer into a booking on the place the offer holds."""
+    now = now or utcnow()
+    with tenant_scope(tenant.id), write_transaction(session):
+        entry = _entry(session, entry_id)
+        if entry.status is not WaitlistStatus.offered:
+            raise Conflict(f"this waitlist entry is {entry.status.value}, not offered", code="no_offer")
+        if entry.offer_expires_at <= now:
+            raise Conflict("the offer has expired", code="offer_expired")
+        if not _claim(session, entry, WaitlistStatus.offered, WaitlistStatus.accepted):
+            raise Conflict("the offer changed meanwhile", code="no_offer")
+        booking = _book_entry(session, entry, session.get(BookingType, entry.booking_type_id), now)
+        _log(session, entry, SYSTEM, "waitlist.accepted")
+    return booking
+
+
+def leave(session: Session, tenant: Tenant, entry_id: int, *, now: datetime | None = None) -> WaitlistEntry:
+    """Leave the queue; a held offer's place goes to the next in line."""
+    now = now or utcnow()
+    with tenant_scope(tenant.id), write_transaction(session):
+        entry = _entry(session, entry_id)
+        previous = entry.status
+        if previous not in (WaitlistStatus.waiting, WaitlistStatus.offered) or not _claim(session, entry, previous, WaitlistStatus.cancelled):
+            raise Conflict(f"this waitlist entry is {entry.status.value}", code="not_waiting")
+        _log(session, entry, SYSTEM, "waitlist.cancelled")
+        if previous is WaitlistStatus.offered:
+            _give_back(session, entry, now)
+    return entry
+
+
+def expire_offers(session: Session, tenant: Tenant, *, now: datetime | None = None) -> list[WaitlistEntry]:
+    """End offers whose time ran out and pass each place to the next in line."""
+    now = now or utcnow()
+    expired = []
+    with tenant_scope(tenant.id), write_transaction(session):
+        due = session.scalars(
+            select(WaitlistEntry).where(WaitlistEntry.status == WaitlistStatus.offered, WaitlistEntry.offer_expires_at <= now).order_by(WaitlistEntry.id)
+        )
+        for entry in due.all():
+            if _claim(session, entry, WaitlistStatus.offered, WaitlistStatus.expired):
+                _log(session, entry, SYSTEM, "waitlist.expired")
+                _give_back(session, entry, now)
+                expired.append(entry)
+    return expired
+
+
+def _give_back(session: Session, entry: WaitlistEntry, now: datetime) -> None:
+    inventory_id = session.scalar(
+        select(SlotInventory.id).where(
+            SlotInventory.booking_type_id == entry.booking_type_id, SlotInventory.starts_at == entry.starts_at, SlotInventory.channel == entry.channel
+        )
+    )
+    release_capacity(session, inventory_id, entry.party_size)
+    promote(session, inventory_id, now)
+    release_slot_resources(session, inventory_id)
+
+
+def _entry(session: Session, entry_id: int) -> WaitlistEntry:
+    entry = session.get(WaitlistEntry, entry_id)
+    if entry is None or entry.tenant_id != current_tenant_id():
+        raise NotFound(f"no waitlist entry {entry_id}", code="waitlist_entry_not_found")
+    return entry
+
+
+def _claim(session: Session, entry: WaitlistEntry, expected: WaitlistStatus, to: WaitlistStatus, **values: Any) -> bool:
+    """Compare-and-set the entry's status; False when someone else moved it first."""
+    result = session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.id == entry.id, WaitlistEntry.status == expected)
+        .values(status=to, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    for key, value in {"status": to, **values}.items():
+        set_committed_value(entry, key, value)
+    return True
+
+
+def _book_entry(session: Session, entry: WaitlistEntry, booking_type: BookingType, now: datetime) -> Booking:
+    tenant = session.get(Tenant, entry.tenant_id)
+    slot = find_slot(booking_type, ZoneInfo(tenant.time_zone), entry.starts_at)
+    request = ValidatedRequest(booking_type, slot, entry.channel, entry.party_size, entry.answers, [_person(p) for p in entry.people])
+    customer = session.get(Customer, entry.customer_id)
+    booking = place_booking(session, request, customer, now=now, actor=SYSTEM, capacity_taken=True)
+    session.execute(update(WaitlistEntry).where(WaitlistEntry.id == entry.id).values(booking_id=booking.id).execution_options(synchronize_session=False))
+    set_committed_value(entry, "booking_id", booking.id)
+    return booking
+
+
+def _log(session: Session, entry: WaitlistEntry, actor: Actor, action: str) -> None:
+    payload = {"entry": entry.id, "slot": entry.starts_at.isoformat(), "party_size": entry.party_size, "status": entry.status.value}
+    audit_record(session, actor=str(actor), action=action, subject_type="waitlist_entry", subject_id=entry.id, data=payload)
+    emit(session, action, payload)

@@ -1,0 +1,340 @@
+"""Customers of the tenant in context: find-or-create by phone, companions, points, bans.
+
+Every change is audited in the same transaction. Each operation opens a
+``write_transaction``, which joins the caller's when called from a larger one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
+
+from yuyue.audit import operations as audit
+from yuyue.customers.models import Ban, BanSubject, Companion, Customer, PointsEntry
+from yuyue.db import CrossTenantWrite, current_tenant_id, write_transaction
+from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound
+
+__all__ = [
+    "active_bans",
+    "add_points",
+    "ban",
+    "companions",
+    "customer_for_phone",
+    "delete_companion",
+    "mask_id_number",
+    "mask_phone",
+    "normalize_id_number",
+    "normalize_phone",
+    "points_balance",
+    "save_companion",
+]
+
+SYSTEM_ACTOR = "system"
+_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+_PHONE = re.compile(r"^\+?[0-9]{5,20}$")
+_CN_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+_MAX_BAN_DAYS = 36500
+
+
+# -- input ---------------------------------------------------------------------------------------
+
+
+def normalize_phone(phone: str, pointer: str = "/phone") -> str:
+    """One spelling per number: separators dropped, the +86 / 0086 prefix dropped from mainland mobiles."""
+    compact = _PHONE_SEPARATORS.sub("", phone) if isinstance(phone, str) else ""
+    for prefix in ("+86", "0086", "86"):
+        if compact.startswith(prefix) and _CN_MOBILE.match(compact.removeprefix(prefix)):
+            compact = compact.removeprefix(prefix)
+            break
+    if not _PHONE.match(compact) or len(compact) > Customer.__table__.c.phone.type.length:
+        raise InvalidInput("the phone number is not valid", errors=[FieldProblem(pointer, "enter a phone number, e.g. 13800138000", "invalid_phone")])
+    return compact
+
+
+def normalize_id_number(id_number: str, pointer: str = "/id_number") -> str:
+    """A mainland resident ID number (GB 11643), compact and with an upper-case check letter."""
+    try:
+        return ric.validate(id_number if isinstance(id_number, str) else "")
+    except ValidationError as error:
+        raise InvalidInput(
+            "the ID number is not valid",
+            errors=[FieldProblem(pointer, f"not a valid resident ID number: {error.message}", "invalid_id_number")],
+        ) from None
+
+
+def mask_phone(phone: str) -> str:
+    """138****8000: enough to recognise a number in the audit log without keeping it there."""
+    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else "*" * len(phone)
+
+
+def mask_id_number(id_number: str) -> str:
+    """110101********123X."""
+    return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
+
+
+def _check_name(name: Any, pointer: str, *, required: bool) -> str | None:
+    if name is None and not required:
+        return None
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
+        raise InvalidInput("the name is not valid", errors=[FieldProblem(pointer, "a name of 1-100 characters is required", "invalid_name")])
+    return name.strip()
+
+
+def _check_text(value: Any, pointer: str, length: int) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > length:
+        raise InvalidInput(f"{pointer.lstrip('/')} is not valid", errors=[FieldProblem(pointer, f"1-{length} characters are required", "invalid_text")])
+    return value.strip()
+
+
+def _validated(message: str, **checks) -> dict[str, Any]:
+    """Run every check and report all problems at once, not only the first."""
+    values: dict[str, Any] = {}
+    problems: list[FieldProblem] = []
+    for key, check in checks.items():
+        try:
+            values[key] = check()
+        except InvalidInput as error:
+            problems += error.errors
+    if problems:
+        raise InvalidInput(message, errors=problems)
+    return values
+
+
+def _check_own(customer: Customer) -> None:
+    if customer.tenant_id != current_tenant_id():
+        raise CrossTenantWrite(f"customer {customer.id} of tenant {customer.tenant_id} used as tenant {current_tenant_id()}")
+
+
+def _check_aware(now: datetime) -> None:
+    if not isinstance(now, datetime) or now.tzinfo is None:
+        raise ValueError(f"now must be an aware datetime, got {now!r}")
+
+
+def _insert_unless_exists(session: Session, model: type, values: dict[str, Any], unique: list[str]) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING; the new row's id, or None when the unique key was taken (perhaps concurrently)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model).values(tenant_id=current_tenant_id(), **values).on_conflict_do_nothing(index_elements=["tenant_id", *unique])
+    return session.execute(statement.returning(model.id)).scalar()
+
+
+# -- customers -----------------------------------------------------------------------------------
+
+
+def customer_for_phone(session: Session, phone: str, name: str | None = None, *, actor: str = SYSTEM_ACTOR) -> Customer:
+    """The tenant's customer with this phone, created if there is none (safe against a concurrent create).
+
+    A ``name`` fills in a customer who has none yet; an existing name is kept.
+    """
+    phone = normalize_phone(phone)
+    name = _check_name(name, "/name", required=False)
+    with write_transaction(session) as session:
+        customer = session.scalar(select(Customer).where(Customer.phone == phone))
+        if customer is None:
+            created_id = _insert_unless_exists(session, Customer, {"phone": phone, "name": name}, ["phone"])
+            customer = session.scalar(select(Customer).where(Customer.phone == phone))
+            if created_id is not None:
+                audit.record(
+                    session, actor=actor, action="customer.created", subject_type="customer", subject_id=customer.id, data={"phone": mask_phone(phone)}
+                )
+                return customer
+        if name and not customer.name:
+            customer.name = name
+            session.flush()
+            audit.record(session, actor=actor, action="customer.named", subject_type="customer", subject_id=customer.id, data={})
+    return customer
+
+
+# -- companions ----------------------------------------------------------------------------------
+
+
+def save_companion(
+    session: Session,
+    customer: Customer,
+    name: str,
+    id_number: str,
+    phone: str | None = None,
+    relation: str | None = None,
+    *,
+    actor: str = SYSTEM_ACTOR,
+) -> Companion:
+    """Add a companion to ``customer``, or update the one with the same ID number; birth date comes from the ID."""
+    checked = _validated(
+        "the companion cannot be saved as given",
+        name=lambda: _check_name(name, "/name", required=True),
+        id_number=lambda: normalize_id_number(id_number),
+        phone=lambda: normalize_phone(phone) if phone is not None else None,
+        relation=lambda: _check_text(relation, "/relation", 40) if relation is not None else None,
+    )
+    id_number = checked.pop("id_number")
+    fields = {**checked, "birth_date": ric.get_birth_date(id_number)}
+    _check_own(customer)
+    with write_transaction(session) as session:
+        created_id = _insert_unless_exists(session, Companion, {"customer_id": customer.id, "id_number": id_number, **fields}, ["customer_id", "id_number"])
+        companion = session.scalar(select(Companion).where(Companion.customer_id == customer.id, Companion.id_number == id_number))
+        changed = sorted(key for key, value in fields.items() if getattr(companion, key) != value)
+        for key in changed:
+            setattr(companion, key, fields[key])
+        if created_id is not None or changed:
+            session.flush()
+            audit.record(
+                session,
+                actor=actor,
+                action="companion.created" if created_id is not None else "companion.updated",
+                subject_type="companion",
+                subject_id=companion.id,
+                data={"customer_id": customer.id, "id_number": mask_id_number(id_number), **({"changed": changed} if created_id is None else {})},
+            )
+    return companion
+
+
+def companions(session: Session, customer: Customer) -> list[Companion]:
+    """The customer's companions in the order they were added."""
+    return list(session.scalars(select(Companion).where(Companion.customer_id == customer.id).order_by(Companion.id)))
+
+
+def delete_companion(session: Session, customer: Customer, companion_id: int, *, actor: str = SYSTEM_ACTOR) -> None:
+    """Remove one of the customer's companions; NotFound if it is not theirs."""
+    _check_own(customer)
+    with write_transaction(session) as session:
+        companion = session.scalar(select(Companion).where(Companion.id == companion_id, Companion.customer_id == customer.id))
+        if companion is None:
+            raise NotFound(f"customer {customer.id} has no companion {companion_id}", code="companion_not_found")
+        data = {"customer_id": customer.id, "id_number": mask_id_number(companion.id_number) if companion.id_number else None}
+        session.delete(companion)
+        session.flush()
+        audit.record(session, actor=actor, action="companion.deleted", subject_type="companion", subject_id=companion_id, data=data)
+
+
+# -- points --------------------------------------------------------------------------------------
+
+
+def points_balance(session: Session, customer: Customer) -> int:
+    """The sum of the customer's points ledger."""
+    return session.scalar(select(func.coalesce(func.sum(PointsEntry.delta), 0)).where(PointsEntry.customer_id == customer.id))
+
+
+def add_points(
+    session: Session,
+    customer: Customer,
+    delta: int,
+    reason: str,
+    booking_id: int | None = None,
+    *,
+    require_balance: bool = False,
+    actor: str = SYSTEM_ACTOR,
+) -> PointsEntry:
+    """Append a line to the customer's points ledger.
+
+    A penalty may leave the balance negative (a debt). With ``require_balance`` (spending
+    points) a deduction below zero is refused with ``insufficient_points``; the customer
+    row is locked first so two concurrent deductions cannot both spend the same points.
+    """
+    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
+        raise InvalidInput("points must change by a non-zero whole number", errors=[FieldProblem("/delta", "a non-zero integer is required", "invalid_delta")])
+    reason = _check_text(reason, "/reason", PointsEntry.__table__.c.reason.type.length)
+    _check_own(customer)
+    with write_transaction(session) as session:
+        if delta < 0 and require_balance:
+            session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
+            balance = points_balance(session, customer)
+            if balance + delta < 0:
+                raise Conflict(
+                    f"the customer has {balance} points, {-delta} are needed",
+                    code="insufficient_points",
+                    errors=[FieldProblem("/delta", f"at most {balance} points can be deducted", "insufficient_points")],
+                )
+        entry = PointsEntry(customer_id=customer.id, delta=delta, reason=reason, booking_id=booking_id)
+        session.add(entry)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="points.added",
+            subject_type="customer",
+            subject_id=customer.id,
+            data={"entry_id": entry.id, "delta": delta, "reason": reason, "booking_id": booking_id},
+        )
+    return entry
+
+
+# -- bans ----------------------------------------------------------------------------------------
+
+
+def _ban_subject(kind: BanSubject, subject: Any) -> str:
+    if kind is BanSubject.customer:
+        if isinstance(subject, Customer):
+            return str(subject.id)
+        if isinstance(subject, int | str) and str(subject).isdigit():
+            return str(int(subject))
+        raise InvalidInput("the customer is not valid", errors=[FieldProblem("/subject", "a customer id is required", "invalid_subject")])
+    if kind is BanSubject.id_number:
+        return normalize_id_number(subject, "/subject")
+    return normalize_phone(subject, "/subject")
+
+
+def ban(session: Session, subject_kind: BanSubject, subject: str, days: int, reason: str, now: datetime, *, actor: str = SYSTEM_ACTOR) -> Ban:
+    """Forbid a customer, an ID number or a phone to book for ``days`` days from ``now``."""
+    _check_aware(now)
+    subject_kind = BanSubject(subject_kind)
+    subject = _ban_subject(subject_kind, subject)
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= _MAX_BAN_DAYS:
+        raise InvalidInput("the ban length is not valid", errors=[FieldProblem("/days", f"1-{_MAX_BAN_DAYS} days", "invalid_days")])
+    reason = _check_text(reason, "/reason", Ban.__table__.c.reason.type.length)
+    with write_transaction(session) as session:
+        if subject_kind is BanSubject.customer and session.scalar(select(Customer.id).where(Customer.id == int(subject))) is None:
+            raise NotFound(f"no customer {subject}", code="customer_not_found", errors=[FieldProblem("/subject", "no such customer")])
+        entry = Ban(subject_kind=subject_kind, subject=subject, starts_at=now, ends_at=now + timedelta(days=days), reason=reason)
+        session.add(entry)
+        session.flush()
+        shown = {BanSubject.id_number: mask_id_number, BanSubject.phone: mask_phone}.get(subject_kind, str)(subject)
+        audit.record(
+            session,
+            actor=actor,
+            action="ban.created",
+            subject_type="ban",
+            subject_id=entry.id,
+            data={"subject_kind": subject_kind, "subject": shown, "days": days, "ends_at": entry.ends_at, "reason": reason},
+        )
+    return entry
+
+
+def _lookup_keys(values: Iterable[str], normalize) -> set[str]:
+    keys = set()
+    for value in values:
+        try:
+            keys.add(normalize(value))
+        except InvalidInput:
+            continue  # an invalid number cannot be banned, so it matches nothing
+    return keys
+
+
+def active_bans(
+    session: Session,
+    *,
+    customer_id: int | None = None,
+    id_numbers: Iterable[str] = (),
+    phones: Iterable[str] = (),
+    now: datetime,
+) -> list[Ban]:
+    """Bans in force at ``now`` on the customer, any of the ID numbers or any of the phones; one query."""
+    _check_aware(now)
+    matches = []
+    if customer_id is not None:
+        matches.append(and_(Ban.subject_kind == BanSubject.customer, Ban.subject == str(customer_id)))
+    if ids := _lookup_keys(id_numbers, normalize_id_number):
+        matches.append(and_(Ban.subject_kind == BanSubject.id_number, Ban.subject.in_(sorted(ids))))
+    if numbers := _lookup_keys(phones, normalize_phone):
+        matches.append(and_(Ban.subject_kind == BanSubject.phone, Ban.subject.in_(sorted(numbers))))
+    if not matches:
+        return []
+    query = select(Ban).where(Ban.starts_at <= now, Ban.ends_at > now, or_(*matches)).order_by(Ban.ends_at.desc(), Ban.id)
+    return list(session.scalars(query))

@@ -1,0 +1,199 @@
+"""Compiling a form as a merchant wrote it (dialect JSON Schema with ``x-field`` keys) into the schema answers must match.
+
+Each field becomes its type's JSON Schema fragment plus the merchant's own
+keywords; conditions (``if``/``then``/``else``, ``dependentRequired``,
+``allOf`` of conditionals) are kept as written. Every problem with a form is
+reported at once, by JSON pointer into the definition.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import yuyue_schemas
+from jsonschema import Draft202012Validator
+
+from yuyue.errors import FieldProblem, InvalidInput
+from yuyue.forms.fields import COMMON_KEYWORDS, FieldType, infer_field_type
+from yuyue.forms.formats import FormatCheck, format_checker
+
+__all__ = ["compile_form", "json_pointer"]
+
+# What each x-person role needs of its field.
+_PERSON_ROLE_NEEDS = {
+    "name": ("type", "string"),
+    "id_number": ("type", "string"),
+    "phone": ("type", "string"),
+    "birth_date": ("format", "date"),
+}
+
+
+def json_pointer(*parts: str | int) -> str:
+    """An RFC 6901 pointer from path parts (``"/"`` and ``"~"`` escaped)."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def compile_form(
+    definition: Mapping[str, Any],
+    field_types: Mapping[str, FieldType],
+    *,
+    formats: Mapping[str, FormatCheck] | None = None,
+) -> dict[str, Any]:
+    """Return the JSON Schema that answers to ``definition`` must match.
+
+    :param field_types: field-type key → :class:`FieldType`.
+    :param formats: the registered formats; when given, a field needing any
+        other format is refused.
+    :raises InvalidInput: with every problem in the form (code ``invalid_form``).
+    """
+    dialect = yuyue_schemas.problems("form-dialect", definition)
+    if dialect:
+        problems = [FieldProblem(p.pointer, p.message, "not_in_dialect") for p in dialect]
+        raise InvalidInput("the form is not written in the booking-form dialect", code="invalid_form", errors=problems)
+
+    compiler = _Compiler(field_types, formats)
+    compiled = copy.deepcopy(dict(definition))
+    compiled["properties"] = compiler.fields(definition["properties"], ("properties",), in_record=False)
+    # Unknown answers are always refused, whether or not the author said so.
+    compiled["additionalProperties"] = False
+    compiler.check_names(definition)
+    if compiler.problems:
+        raise InvalidInput("the form cannot be used as written", code="invalid_form", errors=compiler.problems)
+    return compiled
+
+
+class _Compiler:
+    def __init__(self, field_types: Mapping[str, FieldType], formats: Mapping[str, FormatCheck] | None):
+        self.field_types = field_types
+        self.formats = formats
+        self.checker = format_checker(formats) if formats is not None else None
+        self.problems: list[FieldProblem] = []
+
+    def problem(self, path: tuple[str | int, ...], message: str, code: str) -> None:
+        self.problems.append(FieldProblem(json_pointer(*path), message, code))
+
+    # -- fields -------------------------------------------------------------
+
+    def fields(self, fields: Mapping[str, Any], path: tuple[str | int, ...], *, in_record: bool) -> dict[str, Any]:
+        compiled = {name: self.field(spec, (*path, name), in_record=in_record) for name, spec in fields.items()}
+        self.check_person_roles(compiled, path)
+        return compiled
+
+    def field(self, spec: Mapping[str, Any], path: tuple[str | int, ...], *, in_record: bool) -> dict[str, Any]:
+        key = spec.get("x-field") or infer_field_type(spec)
+        if key is None:
+            self.problem(path, "give this field an x-field: a plain object has no way to be shown", "unknown_field_type")
+            return copy.deepcopy(dict(spec))
+        field_type = self.field_types.get(key)
+        if field_type is None:
+            known = ", ".join(sorted(self.field_types)) or "none"
+            self.problem((*path, "x-field"), f"there is no field type {key!r} (known: {known})", "unknown_field_type")
+            return copy.deepcopy(dict(spec))
+        if field_type.record_list and in_record:
+            self.problem(path, "a list of people cannot hold another list of people", "nested_record_list")
+        self.check_keywords(field_type, spec, path)
+
+        compiled = {**copy.deepcopy(dict(field_type.schema)), **copy.deepcopy(dict(spec)), "x-field": key}
+        fragment_items, own_items = field_type.schema.get("items"), spec.get("items")
+        if isinstance(fragment_items, Mapping) and isinstance(own_items, Mapping):
+            compiled["items"] = {**copy.deepcopy(dict(fragment_items)), **copy.deepcopy(dict(own_items))}
+        self.apply_options(compiled, path)
+        for needed in field_type.required_config:
+            if not _has_path(compiled, needed):
+                hint = " (or x-options)" if needed.endswith("enum") else ""
+                self.problem(path, f"a {key} field needs {needed!r}{hint}", "missing_config")
+        if field_type.record_list and isinstance(compiled.get("items"), dict) and isinstance(compiled["items"].get("properties"), Mapping):
+            items = compiled["items"]
+            items["properties"] = self.fields(items["properties"], (*path, "items", "properties"), in_record=True)
+            for index, name in enumerate(items.get("required", [])):
+                if name not in items["properties"]:
+                    self.problem((*path, "items", "required", index), f"no field {name!r} in each person's details", "unknown_field")
+        if self.formats is not None and "format" in compiled and compiled["format"] not in self.formats:
+            where = (*path, "format") if "format" in spec else (*path, "x-field")
+            self.problem(where, f"no format {compiled['format']!r} is registered", "unknown_format")
+        if "default" in spec:
+            for error in Draft202012Validator(compiled, format_checker=self.checker).iter_errors(spec["default"]):
+                self.problem((*path, "default", *error.absolute_path), f"the default is not a valid answer: {error.message}", "invalid_default")
+        return compiled
+
+    def check_keywords(self, field_type: FieldType, spec: Mapping[str, Any], path: tuple[str | int, ...]) -> None:
+        for keyword, value in spec.items():
+            if keyword in COMMON_KEYWORDS:
+                continue
+            if keyword in field_type.config:
+                rule = field_type.config[keyword]
+                if rule is not True:
+                    for found in yuyue_schemas.problems_against(rule, value):
+                        self.problems.append(FieldProblem(json_pointer(*path, keyword) + found.pointer, found.message, "not_configurable"))
+                continue
+            if keyword in field_type.schema:
+                if value != field_type.schema[keyword]:
+                    fixed = json.dumps(field_type.schema[keyword], ensure_ascii=False)
+                    self.problem((*path, keyword), f"a {field_type.key} field always has {keyword} {fixed}", "conflicts_with_field_type")
+                continue
+            allowed = ", ".join(sorted(field_type.config)) or "none"
+            self.problem((*path, keyword), f"{keyword!r} cannot be set on a {field_type.key} field (settable: {allowed})", "not_configurable")
+
+    def apply_options(self, compiled: dict[str, Any], path: tuple[str | int, ...]) -> None:
+        """``x-options`` label the allowed values; when ``enum`` is absent they are the allowed values."""
+        options = compiled.get("x-options")
+        if not options:
+            return
+        values = [option["value"] for option in options]
+        target = compiled.setdefault("items", {}) if compiled.get("type") == "array" else compiled
+        if "enum" not in target:
+            target["enum"] = values
+        elif not (all(v in target["enum"] for v in values) and all(v in values for v in target["enum"])):
+            self.problem((*path, "x-options"), "the options must offer exactly the allowed values (enum)", "options_mismatch")
+
+    def check_person_roles(self, fields: Mapping[str, Any], path: tuple[str | int, ...]) -> None:
+        seen: dict[str, str] = {}
+        for name, spec in fields.items():
+            role = spec.get("x-person")
+            if role is None or spec.get("x-field") not in self.field_types:
+                continue  # a field of unknown type is reported as such
+            if role in seen:
+                self.problem((*path, name, "x-person"), f"{seen[role]!r} already holds the person's {role}", "duplicate_person_role")
+                continue
+            seen[role] = name
+            keyword, expected = _PERSON_ROLE_NEEDS[role]
+            if spec.get(keyword) != expected:
+                self.problem((*path, name, "x-person"), f"a person's {role} needs a field with {keyword} {expected!r}", "person_role_mismatch")
+
+    # -- names used by requirements and conditions -----------------------------
+
+    def check_names(self, definition: Mapping[str, Any]) -> None:
+        fields = definition["properties"]
+        self.check_block(definition, (), fields, with_conditions=False)
+        blocks = [((), definition)] + [(("allOf", index), block) for index, block in enumerate(definition.get("allOf", []))]
+        for path, block in blocks:
+            for part in ("if", "then", "else"):
+                if part in block:
+                    self.check_block(block[part], (*path, part), fields, with_conditions=True)
+
+    def check_block(self, block: Mapping[str, Any], path: tuple[str | int, ...], fields: Mapping[str, Any], *, with_conditions: bool) -> None:
+        def check(name: str, where: tuple[str | int, ...]) -> None:
+            if name not in fields:
+                self.problem(where, f"no field {name!r} in this form", "unknown_field")
+
+        for index, name in enumerate(block.get("required", [])):
+            check(name, (*path, "required", index))
+        for trigger, needed in block.get("dependentRequired", {}).items():
+            check(trigger, (*path, "dependentRequired", trigger))
+            for index, name in enumerate(needed):
+                check(name, (*path, "dependentRequired", trigger, index))
+        if with_conditions:
+            for name in block.get("properties", {}):
+                check(name, (*path, "properties", name))
+
+
+def _has_path(schema: Mapping[str, Any], path: str) -> bool:
+    node: Any = schema
+    for part in path.split("/"):
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True

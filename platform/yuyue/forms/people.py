@@ -1,0 +1,63 @@
+"""The people a booking admits, read from a submission through the form's ``x-person`` keywords.
+
+Identity policies (one booking per ID number a day, at most five people per
+account, minors with an adult) work on these, whatever the fields are called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from yuyue.forms.formats import FormatProblem, id_card_birth_date
+
+__all__ = ["Person", "people_in"]
+
+
+@dataclass(frozen=True)
+class Person:
+    """One person on a booking; ``birth_date`` comes from the ID number when the form does not ask for it."""
+
+    name: str | None = None
+    id_number: str | None = None
+    phone: str | None = None
+    birth_date: date | None = None
+
+
+def people_in(definition: Mapping[str, Any], typed_answers: Mapping[str, Any]) -> list[Person]:
+    """The booker first (if the form marks any top-level field with ``x-person``), then one person per person-list entry.
+
+    :param definition: the form, as authored or compiled.
+    :param typed_answers: the answers as :func:`yuyue.forms.validation.validate_answers` returned them.
+    """
+    fields = definition.get("properties", {})
+    people = []
+    booker_roles = _roles(fields)
+    if booker_roles:
+        people.append(_person(booker_roles, typed_answers))
+    for name, spec in fields.items():
+        items = spec.get("items")
+        if not isinstance(items, Mapping) or not isinstance(items.get("properties"), Mapping):
+            continue
+        roles = _roles(items["properties"])
+        if roles:
+            people += [_person(roles, record) for record in typed_answers.get(name) or [] if isinstance(record, Mapping)]
+    return people
+
+
+def _roles(fields: Mapping[str, Any]) -> dict[str, str]:
+    """x-person role → field name."""
+    return {spec["x-person"]: name for name, spec in fields.items() if isinstance(spec, Mapping) and "x-person" in spec}
+
+
+def _person(roles: Mapping[str, str], answers: Mapping[str, Any]) -> Person:
+    values = {role: answers.get(name) for role, name in roles.items()}
+    birth_date = values.get("birth_date")
+    if birth_date is None and isinstance(values.get("id_number"), str):
+        try:
+            birth_date = id_card_birth_date(values["id_number"])
+        except FormatProblem:
+            birth_date = None  # not a mainland ID number (a passport, say): no birth date to read
+    return Person(name=values.get("name"), id_number=values.get("id_number"), phone=values.get("phone"), birth_date=birth_date)

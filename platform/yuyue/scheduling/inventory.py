@@ -1,0 +1,119 @@
+"""Slot inventory writes: get-or-create a slot's counter row, take and release capacity, cut time into quanta.
+
+Capacity is only ever taken by one conditional UPDATE whose row count says
+whether it fitted (ARCHITECTURE §5): no read-then-write, so two concurrent
+bookings cannot both take the last place. Every function needs the tenant in
+context (``yuyue.db.tenant_scope``) and writes inside
+``yuyue.db.write_transaction`` (joining the caller's, if any).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
+
+from yuyue.catalog.models import BookingType
+from yuyue.db import CrossTenantWrite, current_tenant_id, write_transaction
+from yuyue.scheduling import QUANTUM
+from yuyue.scheduling.models import SlotInventory
+from yuyue.scheduling.slots import Slot
+
+__all__ = ["QUANTUM", "InventoryError", "inventory_row", "quanta", "release_capacity", "take_capacity"]
+
+_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_UNIQUE_KEY = ["tenant_id", "booking_type_id", "starts_at", "channel"]
+
+
+class InventoryError(RuntimeError):
+    """An inventory counter was asked for something that can only be a bug (releasing more than was taken)."""
+
+
+def inventory_row(session: Session, booking_type: BookingType, slot: Slot, channel: str) -> SlotInventory:
+    """The inventory row of ``slot`` for ``channel``, created with the slot's capacity if missing.
+
+    Race-safe: ``INSERT … ON CONFLICT DO NOTHING`` then ``SELECT``, so two
+    requests creating the same row both end up with the one row.
+
+    :raises KeyError: if the slot has no such channel.
+    """
+    capacity = slot.capacities[channel]
+    tenant_id = current_tenant_id()
+    if booking_type.tenant_id != tenant_id:
+        raise CrossTenantWrite(f"booking type of tenant {booking_type.tenant_id} used as tenant {tenant_id}")
+    with write_transaction(session):
+        insert = _INSERTS[session.get_bind().dialect.name]
+        statement = insert(SlotInventory).values(
+            tenant_id=tenant_id,
+            booking_type_id=booking_type.id,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            channel=channel,
+            capacity=capacity,
+            taken=0,
+        )
+        session.execute(statement.on_conflict_do_nothing(index_elements=_UNIQUE_KEY))
+        return session.scalars(
+            select(SlotInventory).where(
+                SlotInventory.booking_type_id == booking_type.id,
+                SlotInventory.starts_at == slot.starts_at,
+                SlotInventory.channel == channel,
+            )
+        ).one()
+
+
+def take_capacity(session: Session, inventory_id: int, n: int) -> bool:
+    """Take ``n`` places of an inventory row if they fit; ``False`` (nothing changed) if they do not.
+
+    One statement: ``UPDATE slot_inventory SET taken = taken + :n WHERE id = :id AND taken + :n <= capacity``.
+    """
+    if n < 1:
+        raise ValueError(f"take at least one place, not {n}")
+    condition = SlotInventory.taken + n <= SlotInventory.capacity
+    return _change_taken(session, inventory_id, SlotInventory.taken + n, condition)
+
+
+def release_capacity(session: Session, inventory_id: int, n: int) -> None:
+    """Give back ``n`` places taken earlier (a cancellation, an expired hold).
+
+    :raises InventoryError: if the row does not hold ``n`` taken places: that is
+        a double release, and the transaction should not commit.
+    """
+    if n < 1:
+        raise ValueError(f"release at least one place, not {n}")
+    if not _change_taken(session, inventory_id, SlotInventory.taken - n, SlotInventory.taken >= n):
+        raise InventoryError(f"slot inventory {inventory_id} does not hold {n} taken places")
+
+
+def _change_taken(session: Session, inventory_id: int, new_taken, condition) -> bool:
+    with write_transaction(session):
+        # ORM-enabled UPDATE: the session adds the tenant criteria.
+        statement = (
+            update(SlotInventory).where(SlotInventory.id == inventory_id, condition).values(taken=new_taken).execution_options(synchronize_session=False)
+        )
+        changed = session.execute(statement).rowcount == 1
+        loaded = session.identity_map.get(identity_key(SlotInventory, inventory_id))
+        if changed and loaded is not None:
+            session.expire(loaded, ["taken"])
+        return changed
+
+
+def quanta(starts_at: datetime, ends_at: datetime) -> list[datetime]:
+    """The UTC starts of the :data:`QUANTUM`-long quanta covering ``[starts_at, ends_at)``.
+
+    Quanta are aligned on UTC multiples of the quantum, so two intervals that
+    overlap by any amount share at least one quantum, and a resource holding one
+    row per quantum cannot be allocated twice for overlapping times.
+    """
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise ValueError("quanta() needs aware datetimes")
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    first = epoch + ((starts_at.astimezone(UTC) - epoch) // QUANTUM) * QUANTUM
+    found, moment, end = [], first, ends_at.astimezone(UTC)
+    while moment < end:
+        found.append(moment)
+        moment += QUANTUM
+    return found

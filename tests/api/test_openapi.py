@@ -1,0 +1,135 @@
+"""The OpenAPI document describes every v1 endpoint, with the very schemas the endpoints validate with."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yuyue_schemas
+from yuyue.api import core
+
+DOCUMENT = "/api/v1/openapi.json"
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+
+@pytest.fixture
+def document(client) -> dict[str, Any]:
+    response = client.get(DOCUMENT)
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def v1_operations(app) -> set[tuple[str, str]]:
+    """(OpenAPI path, lower-case method) of every rule of the v1 blueprint but the document itself."""
+    return {
+        (re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith(f"{core.v1.name}.") and rule.rule != DOCUMENT
+        for method in rule.methods - IGNORED_METHODS
+    }
+
+
+def _api_modules_using_json_body() -> list[ModuleType]:
+    return [m for name, m in sys.modules.items() if name.startswith("yuyue.api.") and m is not core and getattr(m, "json_body", None) is core.json_body]
+
+
+def documented_operations(document: dict[str, Any]) -> set[tuple[str, str]]:
+    methods = {"get", "put", "post", "delete", "patch"}
+    return {(path, method) for path, item in document["paths"].items() for method in item if method in methods}
+
+
+def test_document_needs_no_token(client):
+    assert client.get(DOCUMENT).status_code == 200
+
+
+def test_document_is_openapi_3_1_with_paths_and_components(document):
+    assert document["openapi"] == "3.1.0"
+    assert document["info"]["title"] and document["info"]["version"]
+    assert document["paths"]
+    assert {"Problem", "Tenant"} <= document["components"]["schemas"].keys()
+    scheme = document["components"]["securitySchemes"]["operatorToken"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+
+
+def test_every_v1_endpoint_is_documented_with_each_of_its_methods(app, document):
+    assert v1_operations(app) - documented_operations(document) == set()
+
+
+def test_every_documented_operation_exists(app, document):
+    assert documented_operations(document) - v1_operations(app) == set()
+
+
+def test_every_path_parameter_is_declared(document):
+    for path, item in document["paths"].items():
+        declared = {p["name"] for p in item.get("parameters", []) if p["in"] == "path"}
+        assert set(re.findall(r"{([^}]+)}", path)) == declared, path
+
+
+def test_every_reference_resolves(document):
+    references = re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(document))
+    assert references
+    assert set(references) <= document["components"]["schemas"].keys()
+
+
+def test_every_schema_in_the_document_is_a_valid_json_schema(document):
+    for name, schema in document["components"]["schemas"].items():
+        assert yuyue_schemas.check_json_schema(schema) == [], name
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            if body:
+                assert yuyue_schemas.check_json_schema(body["content"]["application/json"]["schema"]) == [], f"{method} {path}"
+
+
+def test_operator_operations_require_the_operator_token(document):
+    for path, item in document["paths"].items():
+        if path.startswith("/api/v1/operator"):
+            for method in item.keys() - {"parameters"}:
+                assert item[method]["security"] == [{"operatorToken": []}], f"{method} {path}"
+                assert {"401", "403"} <= item[method]["responses"].keys(), f"{method} {path}"
+
+
+def test_request_body_schemas_are_the_ones_the_endpoints_validate_with(app, operator, create_tenant, document, monkeypatch):
+    """Call every v1 operation and record the schema it hands to ``json_body``."""
+    create_tenant("museum")
+    handed: list[dict[str, Any]] = []
+
+    def recording_json_body(schema: dict[str, Any]) -> dict[str, Any]:
+        handed.append(json.loads(json.dumps(schema)))
+        return core.json_body(schema)
+
+    for module in _api_modules_using_json_body():
+        monkeypatch.setattr(module, "json_body", recording_json_body)
+    validated = {}
+    for path, method in sorted(v1_operations(app)):
+        handed.clear()
+        operator.open(path.replace("{slug}", "museum"), method=method.upper(), json={})
+        if handed:
+            validated[(path, method)] = handed[0]
+
+    documented = {
+        (path, method): operation["requestBody"]["content"]["application/json"]["schema"]
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "requestBody" in operation
+    }
+    assert validated
+    assert documented == validated
+
+
+def test_problem_responses_match_the_documented_problem_schema(client, document):
+    schema = document["components"]["schemas"]["Problem"]
+    for response in (client.get("/api/v1/operator/tenants"), client.get("/api/v1/nowhere"), client.delete("/api/v1/operator/tenants")):
+        assert yuyue_schemas.problems_against(schema, response.get_json(force=True)) == []
+
+
+def test_tenant_responses_match_the_documented_tenant_schema(operator, create_tenant, document):
+    schema = document["components"]["schemas"]["Tenant"]
+    body = create_tenant("museum", plugins={"activity": {}}).get_json()
+
+    assert yuyue_schemas.problems_against(schema, body) == []
+    assert set(body) == set(schema["properties"])

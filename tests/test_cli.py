@@ -1,0 +1,410 @@
+"""The ``yuyue`` command line, through its public surface: ``yuyue.cli.main`` and ``python -m yuyue``.
+
+Each test gets its own SQLite file, so commands start from an empty database exactly
+as an operator's first run does. Every failure must be one ``error: …`` line on
+stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from yuyue.app import create_app
+from yuyue.cli import init_database, main
+from yuyue.db import db
+
+VERTICAL_PLUGINS = ("activity", "course", "exhibition", "scenic", "vehicle")
+UNREACHABLE_DATABASE = "postgresql://postgres@127.0.0.1:1/nope"
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.out.splitlines()
+
+
+def assert_one_error_line(result: Result, *fragments: str) -> None:
+    assert result.code != 0, result
+    assert len(result.err.splitlines()) == 1, result.err
+    assert result.err.startswith("error: "), result.err
+    assert "Traceback" not in result.err
+    for fragment in fragments:
+        assert fragment in result.err
+
+
+@pytest.fixture
+def database_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty SQLite file of this test's own, configured the way an operator would: by environment."""
+    path = tmp_path / "yuyue.db"
+    monkeypatch.setenv("YUYUE_DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("YUYUE_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.delenv("YUYUE_PLUGINS", raising=False)
+    monkeypatch.delenv("YUYUE_SECRET_KEY", raising=False)
+    # FlaskGroup sets this for the process; recorded here so it is removed again after the test.
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")
+    return path
+
+
+@pytest.fixture
+def yuyue(database_file: Path, capsys: pytest.CaptureFixture[str]):
+    """Run ``yuyue ARGS…`` in this process: ``yuyue("tenants", "list")`` returns a :class:`Result`."""
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def initialised_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database that ``yuyue init`` has run on, made once; the init tests above check the command itself."""
+    path = tmp_path_factory.mktemp("template") / "yuyue.db"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "INSTANCE_PATH": str(path.parent), "SECRET_KEY": "test"})
+    with app.app_context():
+        init_database()
+        db.session.remove()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def initialised(database_file: Path, initialised_template: Path) -> None:
+    shutil.copyfile(initialised_template, database_file)
+
+
+@pytest.fixture
+def tenant_acme(yuyue, initialised) -> str:
+    assert yuyue("tenants", "create", "acme", "--name", "Acme").code == 0
+    return "acme"
+
+
+def run_process(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m yuyue ARGS…`` as a real process (stdin closed, like cron or CI)."""
+    return subprocess.run(
+        [sys.executable, "-m", "yuyue", *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def process_env(database_file: Path) -> dict[str, str]:
+    # database_file has already put these in os.environ; spelt out so the child's settings are visible here.
+    return {"YUYUE_DATABASE_URL": f"sqlite:///{database_file}", "YUYUE_INSTANCE_PATH": str(database_file.parent / "instance")}
+
+
+def table_rows(database_file: Path, table: str) -> list[dict]:
+    engine = create_engine(f"sqlite:///{database_file}")
+    try:
+        with engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(text(f"SELECT * FROM {table}"))]
+    finally:
+        engine.dispose()
+
+
+# --- init ---
+
+
+def test_init_creates_the_schema_in_an_empty_database(yuyue, database_file):
+    result = yuyue("init")
+    assert result.code == 0, result.err
+    assert result.lines[0] == f"database ready: sqlite:///{database_file}"
+    assert result.err == ""
+    assert table_rows(database_file, "alembic_version")
+    assert {row["name"] for row in table_rows(database_file, "ab_role")} >= {"Admin", "Public", "Operator"}
+
+
+def test_init_on_a_fresh_database_says_how_to_create_an_admin(yuyue):
+    assert "yuyue fab create-admin" in yuyue("init").out
+
+
+def test_init_twice_is_idempotent(yuyue, database_file):
+    first = yuyue("init")
+    roles = table_rows(database_file, "ab_role")
+    permissions = table_rows(database_file, "ab_permission_view")
+    second = yuyue("init")
+    assert (first.code, second.code) == (0, 0)
+    assert second.out == first.out
+    assert table_rows(database_file, "ab_role") == roles
+    assert table_rows(database_file, "ab_permission_view") == permissions
+
+
+def test_init_as_a_real_process(database_file, tmp_path):
+    completed = run_process("init", cwd=tmp_path, env=process_env(database_file))
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("database ready: ")
+    assert completed.stderr == ""
+
+
+def test_version_is_the_yuyue_version(yuyue):
+    import yuyue as package
+
+    result = yuyue("--version")
+    assert (result.code, result.out) == (0, f"yuyue {package.__version__}\n")
+
+
+# --- tenants ---
+
+
+def test_tenants_create_then_list_shows_slug_status_time_zone_plugins_and_name(yuyue, initialised):
+    created = yuyue("tenants", "create", "museum", "--name", "City Museum", "--time-zone", "Europe/Berlin", "--plugin", "exhibition", "--config", "course={}")
+    assert created.code == 0, created.err
+    assert created.out == "created tenant museum (Europe/Berlin) with plugins: course, exhibition\n"
+    listed = yuyue("tenants", "list")
+    assert listed.code == 0
+    assert listed.lines == ["museum\tactive\tEurope/Berlin\tcourse,exhibition\tCity Museum"]
+
+
+def test_tenants_list_on_an_empty_database_prints_nothing(yuyue, initialised):
+    assert yuyue("tenants", "list") == Result(0, "", "")
+
+
+def test_tenants_suspend_marks_the_tenant_suspended(yuyue, tenant_acme):
+    result = yuyue("tenants", "suspend", "acme")
+    assert (result.code, result.out) == (0, "suspended tenant acme\n")
+    assert yuyue("tenants", "list").lines[0].split("\t")[:2] == ["acme", "suspended"]
+
+
+def test_tenants_create_with_a_taken_slug_is_one_error_line(yuyue, tenant_acme):
+    assert_one_error_line(yuyue("tenants", "create", "acme", "--name", "Again"), "'acme' already exists")
+    assert len(yuyue("tenants", "list").lines) == 1
+
+
+def test_tenants_create_with_an_unknown_time_zone_is_one_error_line(yuyue, initialised):
+    assert_one_error_line(yuyue("tenants", "create", "mars", "--name", "Mars", "--time-zone", "Mars/Olympus"), "/time_zone", "Mars/Olympus")
+    assert yuyue("tenants", "list").out == ""
+
+
+def test_tenants_create_with_config_that_is_not_json_is_one_error_line(yuyue, initialised):
+    assert_one_error_line(yuyue("tenants", "create", "museum", "--name", "M", "--config", "exhibition={oops"), "--config", "not JSON")
+
+
+def test_tenants_create_with_config_missing_its_name_is_one_error_line(yuyue, initialised):
+    assert_one_error_line(yuyue("tenants", "create", "museum", "--name", "M", "--config", '{"a": 1}'), "NAME=JSON")
+
+
+def test_tenants_create_with_config_the_plugin_refuses_is_one_error_line(yuyue, initialised):
+    assert_one_error_line(yuyue("tenants", "create", "museum", "--name", "M", "--config", 'exhibition={"no_such_setting": 1}'), "/plugins/exhibition")
+
+
+def test_tenants_create_with_an_unknown_plugin_is_one_error_line(yuyue, initialised):
+    assert_one_error_line(yuyue("tenants", "create", "museum", "--name", "M", "--plugin", "bowling"), "/plugins/bowling", "not installed")
+
+
+def test_tenants_create_with_an_invalid_slug_is_one_error_line(yuyue, initialised):
+    assert_one_error_line(yuyue("tenants", "create", "Not A Slug", "--name", "M"), "/slug")
+
+
+def test_tenants_create_without_a_name_is_one_error_line(yuyue, initialised):
+    assert_one_error_line(yuyue("tenants", "create", "museum"), "--name")
+
+
+def test_tenants_suspend_of_an_unknown_tenant_is_one_error_line(yuyue, initialised):
+    assert_one_error_line(yuyue("tenants", "suspend", "ghost"), "no tenant 'ghost'")
+
+
+def test_unknown_command_is_one_error_line(yuyue):
+    assert_one_error_line(yuyue("tenant", "list"), "No such command")
+
+
+# --- tokens ---
+
+
+def test_operator_token_is_printed_once_authenticates_and_only_its_digest_is_stored(yuyue, initialised, database_file):
+    result = yuyue("tokens", "create", "--operator", "--name", "ci")
+    assert result.code == 0, result.err
+    assert len(result.lines) == 1
+    secret = result.lines[0]
+
+    app = create_app()
+    try:
+        client = app.test_client()
+        assert client.get("/api/v1/operator/tenants", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+        assert client.get("/api/v1/operator/tenants", headers={"Authorization": f"Bearer {secret}x"}).status_code == 401
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+    [row] = table_rows(database_file, "api_tokens")
+    assert row["digest"] == hashlib.sha256(secret.encode()).hexdigest()
+    assert row["kind"] == "operator" and row["tenant_id"] is None and row["name"] == "ci"
+    assert not any(secret in str(value) for value in row.values())
+
+
+def test_staff_token_belongs_to_its_tenant_with_its_role(yuyue, tenant_acme, database_file):
+    result = yuyue("tokens", "create", "--tenant", "acme", "--role", "manager", "--name", "front desk")
+    assert result.code == 0, result.err
+    [row] = table_rows(database_file, "api_tokens")
+    [tenant] = table_rows(database_file, "tenants")
+    assert (row["kind"], row["tenant_id"], row["role"], row["name"]) == ("staff", tenant["id"], "manager", "front desk")
+    assert row["digest"] == hashlib.sha256(result.lines[0].encode()).hexdigest()
+
+
+def test_staff_token_is_refused_by_the_operator_api(yuyue, tenant_acme):
+    secret = yuyue("tokens", "create", "--tenant", "acme", "--name", "desk").lines[0]
+    app = create_app()
+    try:
+        response = app.test_client().get("/api/v1/operator/tenants", headers={"Authorization": f"Bearer {secret}"})
+        assert response.status_code == 403
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_token_without_operator_or_tenant_is_one_error_line(yuyue, initialised, database_file):
+    assert_one_error_line(yuyue("tokens", "create", "--name", "desk"), "--operator", "--tenant")
+    assert table_rows(database_file, "api_tokens") == []
+
+
+def test_token_with_both_operator_and_tenant_is_one_error_line(yuyue, tenant_acme, database_file):
+    assert_one_error_line(yuyue("tokens", "create", "--operator", "--tenant", "acme", "--name", "x"), "exactly one")
+    assert table_rows(database_file, "api_tokens") == []
+
+
+def test_operator_token_with_a_role_is_one_error_line(yuyue, initialised, database_file):
+    assert_one_error_line(yuyue("tokens", "create", "--operator", "--role", "owner", "--name", "x"), "--role")
+    assert table_rows(database_file, "api_tokens") == []
+
+
+def test_staff_token_role_defaults_to_staff(yuyue, tenant_acme, database_file):
+    assert yuyue("tokens", "create", "--tenant", "acme", "--name", "desk").code == 0
+    assert [row["role"] for row in table_rows(database_file, "api_tokens")] == ["staff"]
+
+
+def test_staff_token_for_an_unknown_tenant_is_one_error_line(yuyue, initialised, database_file):
+    assert_one_error_line(yuyue("tokens", "create", "--tenant", "ghost", "--name", "x"), "no tenant 'ghost'")
+    assert table_rows(database_file, "api_tokens") == []
+
+
+# --- plugins ---
+
+
+def test_plugins_lists_the_five_verticals_with_version_and_hooks(yuyue):
+    result = yuyue("plugins")
+    assert result.code == 0, result.err
+    lines = {line.split(" ", 1)[0]: line for line in result.lines}
+    for name in VERTICAL_PLUGINS:
+        assert re.fullmatch(rf"{name} \d+\.\d+\S*\thooks: .*register_verticals.*\tverticals: {name}", lines[name]), lines.get(name)
+
+
+def test_plugins_json_is_machine_readable(yuyue):
+    result = yuyue("plugins", "--json")
+    assert result.code == 0, result.err
+    plugins = {p["name"]: p for p in json.loads(result.out)}
+    for name in VERTICAL_PLUGINS:
+        assert plugins[name]["version"]
+        assert "register_verticals" in plugins[name]["hooks"]
+        assert plugins[name]["verticals"] == [name]
+
+
+def test_plugins_respects_the_allow_list(yuyue, monkeypatch):
+    monkeypatch.setenv("YUYUE_PLUGINS", "course")
+    assert [line.split(" ")[0] for line in yuyue("plugins").lines] == ["course"]
+
+
+def test_allow_list_naming_an_uninstalled_plugin_is_one_error_line(yuyue, monkeypatch):
+    monkeypatch.setenv("YUYUE_PLUGINS", "course,bowling")
+    assert_one_error_line(yuyue("plugins"), "YUYUE_PLUGINS", "bowling")
+
+
+# --- demo ---
+
+
+def test_demo_seeds_the_demo_tenant_with_every_vertical_and_an_admin(yuyue, database_file):
+    result = yuyue("demo", "--no-serve")
+    assert result.code == 0, result.err
+    assert "admin / admin" in result.out
+    assert re.search(r"^operator API token: yy_\S+$", result.out, re.MULTILINE)
+    [demo] = yuyue("tenants", "list").lines
+    slug, status, _, plugins, _ = demo.split("\t")
+    assert (slug, status) == ("demo", "active")
+    assert set(plugins.split(",")) == set(VERTICAL_PLUGINS)
+    assert [row["username"] for row in table_rows(database_file, "ab_user")] == ["admin"]
+
+
+def test_demo_can_be_run_again(yuyue, database_file):
+    assert yuyue("demo", "--no-serve").code == 0
+    again = yuyue("demo", "--no-serve")
+    assert again.code == 0, again.err
+    assert "already exists" in again.out
+    assert len(yuyue("tenants", "list").lines) == 1
+    assert len(table_rows(database_file, "ab_user")) == 1
+
+
+def test_demo_on_a_port_in_use_is_one_error_line(yuyue):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert_one_error_line(yuyue("demo", "--port", str(port)), f"127.0.0.1:{port}")
+
+
+# --- the environment ---
+
+
+def test_unreachable_database_is_one_error_line(yuyue, monkeypatch):
+    monkeypatch.setenv("YUYUE_DATABASE_URL", UNREACHABLE_DATABASE)
+    for command in (["init"], ["tenants", "list"], ["tokens", "create", "--operator", "--name", "x"], ["demo", "--no-serve"]):
+        assert_one_error_line(yuyue(*command), "cannot reach the database")
+
+
+def test_unreachable_database_as_a_real_process(database_file, tmp_path):
+    completed = run_process("tenants", "list", cwd=tmp_path, env={"YUYUE_DATABASE_URL": UNREACHABLE_DATABASE})
+    assert_one_error_line(Result(completed.returncode, completed.stdout, completed.stderr), "cannot reach the database")
+    assert completed.stdout == ""
+
+
+def test_database_folder_that_cannot_be_created_is_one_error_line(yuyue, monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("YUYUE_DATABASE_URL", f"sqlite:///{blocker}/sub/yuyue.db")
+    assert_one_error_line(yuyue("init"))
+
+
+def test_invalid_plugin_declaration_stops_every_command_with_one_line(database_file, tmp_path, make_plugin):
+    folder = resources.files("yuyue_exhibition") / "vertical"
+    files = {f"vertical/{p.name}": json.loads(p.read_text("utf-8")) for p in folder.iterdir() if p.name.endswith(".json")}
+    files = copy.deepcopy(files)
+    files["vertical/vertical.json"]["key"] = "broken"
+    files["vertical/form.schema.json"]["properties"]["visitor_name"]["type"] = "strin"
+    source = """
+        from yuyue import VerticalFile, hookimpl
+
+        @hookimpl
+        def register_verticals():
+            return [VerticalFile(__package__, "vertical/vertical.json")]
+    """
+    make_plugin("broken", source, files)
+    env = {**process_env(database_file), "PYTHONPATH": str(tmp_path / "site-packages")}
+    completed = run_process("init", cwd=tmp_path, env=env)
+    assert_one_error_line(
+        Result(completed.returncode, completed.stdout, completed.stderr), "plugin 'broken'", "vertical/form.schema.json", "/properties/visitor_name/type"
+    )
+    assert not database_file.exists()
