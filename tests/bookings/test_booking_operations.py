@@ -261,7 +261,7 @@ def test_booking_creation_issues_a_bounded_number_of_statements(session, forms, 
         book(session, forms, tenant, 2)
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
-    limit = 25
+    limit = 20  # measured: 19 on SQLite (BEGIN statements included), 18 on PostgreSQL
     assert len(statements) <= limit, "\n".join(statements)
 
 
