@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from sqlalchemy import create_engine, text
+
 from yuyue.app import create_app, normalize_database_url
 from yuyue.cli import init_database
 from yuyue.db import Model, db

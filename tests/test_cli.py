@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+
 from yuyue.app import create_app
 from yuyue.cli import init_database, main
 from yuyue.db import db

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine, make_url
+
 from yuyue import migrate
 from yuyue.app import normalize_database_url
 from yuyue.db import Model, db

@@ -6,6 +6,7 @@ from importlib import resources
 
 import pytest
 from sqlalchemy import select
+
 from yuyue.declarations import PluginDeclarationError
 from yuyue.plugins import PluginLoadError, make_plugin_host
 from yuyue.tenancy import operations

@@ -3,8 +3,9 @@
 import copy
 
 import pytest
-import yuyue_schemas
 from jsonschema import Draft202012Validator
+
+import yuyue_schemas
 
 FORM = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -1,6 +1,7 @@
 """localized-text: a non-empty string, or a string per known language."""
 
 import pytest
+
 import yuyue_schemas
 
 

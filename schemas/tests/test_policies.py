@@ -3,6 +3,7 @@
 import copy
 
 import pytest
+
 import yuyue_schemas
 
 MUSEUM = {

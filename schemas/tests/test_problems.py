@@ -1,7 +1,8 @@
 """problems() and check_json_schema(): pointers, messages, ordering."""
 
-import yuyue_schemas
 from jsonschema import Draft202012Validator
+
+import yuyue_schemas
 from yuyue_schemas import Problem, _problems
 
 

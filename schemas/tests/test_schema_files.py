@@ -3,6 +3,7 @@
 import jsonschema
 import pytest
 import referencing.exceptions
+
 import yuyue_schemas
 
 NAMES = [

@@ -1,6 +1,7 @@
 """slot-rule and the params of each built-in slot-rule type."""
 
 import pytest
+
 import yuyue_schemas
 
 VALID_PARAMS = {

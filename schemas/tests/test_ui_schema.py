@@ -1,6 +1,7 @@
 """ui-schema: order and per-field presentation of a form."""
 
 import pytest
+
 import yuyue_schemas
 
 VALID = {

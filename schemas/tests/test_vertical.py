@@ -3,6 +3,7 @@
 import copy
 
 import pytest
+
 import yuyue_schemas
 
 NAME = {"zh-Hans": "活动报名", "zh-Hant": "活動報名", "en": "Event registration"}

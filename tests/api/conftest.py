@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
+
 from yuyue.tenancy.models import TokenKind
 from yuyue.tenancy.operations import create_token
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+
 from yuyue.db import all_tenants, tenant_scope
 from yuyue.tenancy.models import TenantPlugin
 from yuyue.tenancy.operations import get_tenant

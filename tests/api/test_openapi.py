@@ -9,6 +9,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+
 import yuyue_schemas
 from yuyue.api import core
 

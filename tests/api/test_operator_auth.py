@@ -7,6 +7,7 @@ import tempfile
 
 import pytest
 from flask import Flask
+
 from yuyue.api.core import v1
 from yuyue.app import create_app
 from yuyue.tenancy.models import TokenKind

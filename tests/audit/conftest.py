@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from flask import Flask
+
 from yuyue.audit import operations as audit
 from yuyue.audit.models import AuditRecord
 from yuyue.db import tenant_scope, write_transaction

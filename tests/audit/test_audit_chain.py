@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select, update
+
 from yuyue.audit import operations as audit
 from yuyue.audit.models import AuditHead, AuditRecord
 from yuyue.customers.models import BanSubject
@@ -191,9 +192,10 @@ def test_concurrent_appends_from_many_threads_form_one_gap_free_chain(app, sessi
         thread.join()
     assert failures == []
     with tenant_scope(tenant.id):
-        seqs = session.scalars(select(AuditRecord.seq).order_by(AuditRecord.seq)).all()
+        rows = session.execute(select(AuditRecord.seq, AuditRecord.at).order_by(AuditRecord.seq)).all()
         assert session.scalar(select(func.count()).select_from(AuditHead)) == 1
-    assert seqs == list(range(1, threads * appends + 1))
+    assert [row.seq for row in rows] == list(range(1, threads * appends + 1))
+    assert [row.at for row in rows] == sorted(row.at for row in rows)
     assert audit.verify(session) == []
 
 

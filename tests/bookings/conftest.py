@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from stdnum.cn import ric
+
 from yuyue.bookings.models import Booking, BookingPerson, BookingStatus
 from yuyue.catalog.models import BookingType
 from yuyue.customers.models import Ban, BanSubject, Customer

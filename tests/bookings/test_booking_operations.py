@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from booking_setup import NOW, at, make_booking_type, make_coach, make_tenant, phone, windows
 from sqlalchemy import event, select
+
 from yuyue.bookings import operations as ops
 from yuyue.bookings.models import Booking, BookingStatus, ResourceAllocation
 from yuyue.db import db, tenant_scope
@@ -158,6 +159,7 @@ def test_form_problems_are_reported_with_pointers(session, forms, tenant):
 
 def test_booking_keeps_the_form_version_it_was_validated_against(session, forms, tenant):
     from booking_setup import SIMPLE_FORM, SIMPLE_UI
+
     from yuyue.forms.operations import publish_form
 
     booking_type = make_booking_type(session, tenant)

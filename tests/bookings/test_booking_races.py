@@ -17,6 +17,7 @@ from collections import Counter
 import pytest
 from booking_setup import NOW, at, make_booking_type, make_coach, make_tenant, phone, windows
 from sqlalchemy import func, select
+
 from yuyue.bookings import operations as ops
 from yuyue.bookings import waitlist
 from yuyue.bookings.models import Booking, BookingStatus, ResourceAllocation, WaitlistEntry, WaitlistStatus

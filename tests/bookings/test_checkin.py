@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from booking_setup import NOW, at, make_booking_type, make_tenant, phone
 from sqlalchemy import func, select
+
 from yuyue.bookings import operations as ops
 from yuyue.bookings.checkin import check_in, voucher_qr
 from yuyue.bookings.models import BookingStatus, CheckIn

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import event
 from stdnum.cn import ric
+
 from yuyue.bookings import policies
 from yuyue.bookings.models import BookingStatus
 from yuyue.customers.models import BanSubject

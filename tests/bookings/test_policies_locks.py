@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import event
+
 from yuyue.bookings import policies
 from yuyue.db import db, tenant_scope
 

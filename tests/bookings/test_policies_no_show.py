@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from yuyue.bookings import policies
 from yuyue.bookings.models import BookingStatus
 from yuyue.customers.models import BanSubject

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from booking_setup import NOW, at, make_booking_type, make_tenant, phone, windows
 from sqlalchemy import select
+
 from yuyue.bookings import operations as ops
 from yuyue.bookings import waitlist
 from yuyue.bookings.models import BookingStatus, WaitlistStatus

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from yuyue.customers.models import Customer
 from yuyue.customers.operations import customer_for_phone
 from yuyue.db import tenant_scope

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import select
+
 from yuyue.audit import operations as audit
 from yuyue.audit.models import AuditRecord
 from yuyue.customers.operations import companions, customer_for_phone, delete_companion, save_companion

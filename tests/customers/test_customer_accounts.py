@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from sqlalchemy import func, select
+
 from yuyue.audit import operations as audit
 from yuyue.audit.models import AuditRecord
 from yuyue.customers.models import Customer

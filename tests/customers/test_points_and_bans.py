@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, select
+
 from yuyue.audit.models import AuditRecord
 from yuyue.customers.models import BanSubject
 from yuyue.customers.operations import active_bans, add_points, ban, customer_for_phone, points_balance

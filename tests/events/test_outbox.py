@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
+
 from yuyue.db import all_tenants, tenant_scope, write_transaction
 from yuyue.events import operations as events
 from yuyue.events.models import OutboxEvent

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+
 from yuyue.forms import builtin
 from yuyue.forms.registry import FormRegistry, build_form_registry
 from yuyue.plugins import PluginHost, make_plugin_host

@@ -4,6 +4,7 @@ import copy
 
 import pytest
 from jsonschema import Draft202012Validator
+
 from yuyue.errors import InvalidInput
 from yuyue.forms.compiler import compile_form
 from yuyue.plugins import make_plugin_host

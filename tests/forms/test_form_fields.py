@@ -4,6 +4,7 @@ from datetime import date, time
 from decimal import Decimal
 
 import pytest
+
 from yuyue.forms.fields import BUILTIN_FIELD_TYPES, infer_field_type
 
 ID = "11010519491231002X"

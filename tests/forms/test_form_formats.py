@@ -3,6 +3,7 @@
 from datetime import date
 
 import pytest
+
 from yuyue.forms.formats import (
     FormatProblem,
     age_on,

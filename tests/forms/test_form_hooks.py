@@ -4,6 +4,7 @@ import json
 from importlib import resources
 
 import pytest
+
 from yuyue.declarations import PluginDeclarationError
 from yuyue.errors import InvalidInput
 from yuyue.forms.fields import BUILTIN_FIELD_TYPES

@@ -3,6 +3,7 @@
 from datetime import date
 
 import pytest
+
 from yuyue.forms.people import Person, people_in
 from yuyue.plugins import make_plugin_host
 

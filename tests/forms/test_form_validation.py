@@ -1,6 +1,7 @@
 """Validating a submission: the server checks everything and reports every problem at once, where it is."""
 
 import pytest
+
 from yuyue.errors import InvalidInput
 
 ID = "11010519491231002X"

@@ -4,6 +4,7 @@ import copy
 
 import pytest
 from sqlalchemy import select
+
 from yuyue.catalog.models import BookingType
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import InvalidInput, NotFound

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from yuyue.catalog.models import BookingType
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.plugins import plugin_host

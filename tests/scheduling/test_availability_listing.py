@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event
+
 from yuyue.db import TenantContextMissing, db, tenant_scope
 from yuyue.scheduling.availability import SlotAvailability, list_availability
 from yuyue.scheduling.inventory import inventory_row, take_capacity

@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from yuyue.scheduling.slots import bookable, generate_slots
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

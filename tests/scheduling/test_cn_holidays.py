@@ -3,6 +3,7 @@
 from datetime import date
 
 import pytest
+
 from yuyue.scheduling import holidays
 
 # 国务院办公厅关于2026年部分节假日安排的通知: every break and every worked weekend day.

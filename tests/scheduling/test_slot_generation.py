@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from yuyue.errors import InvalidInput
 from yuyue.scheduling.slots import Slot, generate_slots, to_utc
 

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from yuyue.scheduling import holidays
 from yuyue.scheduling.slots import generate_slots
 

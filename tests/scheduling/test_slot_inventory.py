@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, func, select
+
 from yuyue.db import TenantContextMissing, db, tenant_scope, write_transaction
 from yuyue.scheduling import QUANTUM
 from yuyue.scheduling.inventory import InventoryError, inventory_row, quanta, release_capacity, take_capacity

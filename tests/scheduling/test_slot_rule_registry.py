@@ -7,6 +7,7 @@ from importlib import resources
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from yuyue.errors import InvalidInput
 from yuyue.plugins import PluginLoadError, make_plugin_host
 from yuyue.scheduling.rules import SlotRuleRegistry, SlotRuleType, SlotRuleTypeError, builtin_registry

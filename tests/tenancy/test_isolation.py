@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import aliased
+
 from yuyue.db import CrossTenantWrite, Model, TenantContextMissing, TenantScoped, all_tenants, tenant_scope, write_transaction
 from yuyue.tenancy.models import Branch, Tenant
 

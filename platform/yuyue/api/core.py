@@ -8,10 +8,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-import yuyue_schemas
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import BadRequest, HTTPException
 
+import yuyue_schemas
 from yuyue.api.problems import ApiProblem, problem_response, render_domain_error
 from yuyue.db import db
 from yuyue.errors import DomainError, FieldProblem, InvalidInput

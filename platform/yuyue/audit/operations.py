@@ -112,13 +112,13 @@ def record(session: Session, *, actor: str, action: str, subject_type: str, subj
             raise ValueError(f"audit {name} must be 1-{_LENGTHS[name]} characters, got {value!r}")
     # Stored exactly as hashed: a JSON round trip turns datetimes, enums and tuples into what verify() reads back.
     data = json.loads(canonical_json(data))
-    at = utcnow()
 
     link = _advance_head(session, tenant_id)
     if link is None:
         _create_head(session, tenant_id)
         link = _advance_head(session, tenant_id)
     seq, prev_hash = link
+    at = utcnow()  # taken while holding the head, so times never run backwards along the chain
     digest = record_hash(prev_hash, seq=seq, at=at, actor=actor, action=action, subject_type=subject_type, subject_id=subject_id, data=data)
     session.execute(update(AuditHead).where(AuditHead.tenant_id == tenant_id).values(hash=digest).execution_options(synchronize_session=False))
     entry = AuditRecord(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import yuyue_schemas
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import yuyue_schemas
 from yuyue.catalog.models import BookingType, Resource
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused

@@ -13,9 +13,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import yuyue_schemas
 from jsonschema import Draft202012Validator
 
+import yuyue_schemas
 from yuyue.errors import FieldProblem, InvalidInput
 from yuyue.forms.fields import COMMON_KEYWORDS, FieldType, infer_field_type
 from yuyue.forms.formats import FormatCheck, format_checker

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-import yuyue_schemas
 from flask import Flask, current_app
 
+import yuyue_schemas
 from yuyue.declarations import PluginDeclarationError
 from yuyue.errors import InvalidInput
 from yuyue.forms.compiler import compile_form

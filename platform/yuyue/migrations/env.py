@@ -1,6 +1,7 @@
 """Alembic environment: runs on the connection ``yuyue.migrations_api`` hands over."""
 
 from alembic import context
+
 from yuyue import models  # noqa: F401 - fills Model.metadata
 from yuyue.db import Model
 from yuyue.types import UTCDateTime

@@ -30,7 +30,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import yuyue_schemas
-
 from yuyue.errors import FieldProblem
 from yuyue.scheduling import holidays
 from yuyue.scheduling.rules import DayContext, LocalSlot, Rule, SlotRuleType, split_capacity

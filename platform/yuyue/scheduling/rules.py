@@ -27,7 +27,6 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import yuyue_schemas
-
 from yuyue.errors import FieldProblem, InvalidInput
 
 if TYPE_CHECKING:

@@ -5,8 +5,9 @@ import json
 from importlib.resources import files
 
 import pytest
-import yuyue_schemas
 from jsonschema import Draft202012Validator
+
+import yuyue_schemas
 from yuyue import VerticalFile
 
 PACKAGE = "yuyue_course"

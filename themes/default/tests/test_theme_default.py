@@ -3,8 +3,9 @@
 from importlib.resources import files
 
 import jinja2
-import yuyue_schemas
 import yuyue_theme_default
+
+import yuyue_schemas
 
 PACKAGE = "yuyue_theme_default"
 
