@@ -17,13 +17,16 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from datetime import date, datetime, time as clock, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 from sqlalchemy import event, func, select
+
 from yuyue.bookings import operations as ops
 from yuyue.bookings.models import Booking, BookingStatus
 from yuyue.catalog.models import BookingType
@@ -48,9 +51,13 @@ SLOT_START = datetime.combine(SLOT_DAY, clock(9), ZONE)
 FORM = {"type": "object", "properties": {"name": {"type": "string", "x-field": "text", "minLength": 1}}, "required": ["name"]}
 HOURLY_EVERY_DAY = {
     "type": "weekly_hours",
-    "params": {"weekdays": {day: [{"start": "08:00", "end": "20:00"}] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}, "slot_minutes": 60, "capacity": 50},
+    "params": {
+        "weekdays": {day: [{"start": "08:00", "end": "20:00"}] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+        "slot_minutes": 60,
+        "capacity": 50,
+    },
 }
-RELEASED_A_WEEK_AHEAD = {"type": "booking_window", "params": {"opens_days_ahead": 7, "release_time": "17:00"}}
+RELEASED_A_WEEK_AHEAD = {"type": "booking_window", "params": {"opens_days_ahead": 7, "release_time": "17:00", "closes_minutes_before": 0}}
 PROCESS_THREADS = 8
 
 _names = itertools.count(1)
@@ -97,14 +104,20 @@ def book_one(session, forms, tenant, slug: str, phone: str) -> str:
         session.remove()
 
 
-def run_clients(app: Flask, slug: str, phones_per_client: list[list[str]], start: threading.Barrier | None = None) -> dict[str, Any]:
+def run_clients(app: Flask, slug: str, phones_per_client: list[list[str]], before_start: Callable[[], None] = lambda: None) -> dict[str, Any]:
     """Each client books once per phone of its list, one after the other; all start together.
 
-    Returns the wall time from the common start to the last answer, every
-    booking's latency and finish time (seconds from the start), and its outcome.
+    ``before_start`` runs once every client is ready (connected, tenant loaded).
+    Returns the start (``time.time()``), the wall time from it to the last
+    answer, and every booking's latency, finish time from the start, and outcome.
     """
-    barrier = start or threading.Barrier(len(phones_per_client))
-    started: list[float] = []
+    origin: list[float] = []
+
+    def start() -> None:
+        before_start()
+        origin.extend((time.time(), time.perf_counter()))
+
+    barrier = threading.Barrier(len(phones_per_client), action=start)
     results: list[tuple[float, float, str]] = []
     lock = threading.Lock()
 
@@ -114,25 +127,23 @@ def run_clients(app: Flask, slug: str, phones_per_client: list[list[str]], start
             db.session.commit()
             forms = form_registry()
             barrier.wait()
-            if not started:
-                started.append(time.perf_counter())
             for phone in phones:
                 before = time.perf_counter()
                 outcome = book_one(db.session, forms, tenant, slug, phone)
                 after = time.perf_counter()
                 with lock:
-                    results.append((after - before, after, outcome))
+                    results.append((after - before, after - origin[1], outcome))
 
     threads = [threading.Thread(target=client, args=(phones,)) for phones in phones_per_client]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    origin = started[0]
     return {
-        "wall": max(done for _, done, _ in results) - origin,
+        "started": origin[0],
+        "wall": max(finished for _, finished, _ in results),
         "latencies": [latency for latency, _, _ in results],
-        "finished": [done - origin for _, done, _ in results],
+        "finished": [finished for _, finished, _ in results],
         "outcomes": [outcome for _, _, outcome in results],
     }
 

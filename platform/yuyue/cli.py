@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 import yuyue
 from yuyue import migrate
+from yuyue.audit.cli import audit_cli
 from yuyue.config import settings_from_env
 from yuyue.db import db
 from yuyue.declarations import PluginDeclarationError
@@ -188,6 +189,7 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
         """Autogenerate a migration from the models (database must be at head)."""
         migrate.new_revision(db.engine, message)
 
+    cli.add_command(audit_cli)
     (host or make_plugin_host(settings_from_env()["PLUGINS"])).hook.register_commands(cli=cli)
     return cli
 

@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from flask_appbuilder import Model
 from flask_appbuilder.utils.legacy import get_sqla_class
 from sqlalchemy import ForeignKey, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, declared_attr, mapped_column, scoped_session, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
@@ -165,6 +166,16 @@ def configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection) -> None:
         mode = "IMMEDIATE" if connection.get_execution_options().get(WRITE_INTENT) else "DEFERRED"
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def insert_unless_exists(session: Session, model: type, values: dict, unique: list[str]) -> int | None:
+    """``INSERT … ON CONFLICT (unique) DO NOTHING`` on SQLite and PostgreSQL; a concurrent creator wins silently.
+
+    Returns the new row's id, or None when a row with that key already existed.
+    """
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
+    statement = insert(model).values(values).on_conflict_do_nothing(index_elements=unique).returning(model.id)
+    return session.execute(statement).scalar()
 
 
 @contextmanager

@@ -192,3 +192,20 @@ def test_concurrent_cancels_give_each_freed_place_to_exactly_one_waiter(app, ses
     assert taken == 10
     if auto_confirm:
         assert len({e.booking_id for e in entries[:10]}) == 10
+
+
+def test_concurrent_retries_with_one_idempotency_key_book_once(app, session, tenant):
+    make_booking_type(session, tenant, rules=windows(("09:00", "11:00"), capacity=20))
+    forms = form_registry()
+    public_ids = set()
+
+    def attempt(tenant, i):
+        booking = ops.book(
+            db.session, forms, tenant, booking_type_slug="entry", starts_at=at(9), phone=phone(1), answers={"name": "Retry"}, idempotency_key="order-42", now=NOW
+        )
+        public_ids.add(booking.public_id)
+
+    outcomes = race(app, 8, attempt)
+    assert outcomes == Counter({"ok": 8})
+    assert len(public_ids) == 1
+    assert sold(session, tenant) == (1, 1)

@@ -17,12 +17,11 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, scoped_session
 
 from yuyue.audit.models import AuditHead, AuditRecord
-from yuyue.db import WRITE_INTENT, current_tenant_id, tenant_scope
+from yuyue.db import WRITE_INTENT, current_tenant_id, insert_unless_exists, tenant_scope
 from yuyue.tenancy.models import Tenant
 from yuyue.types import utcnow
 
@@ -85,15 +84,7 @@ def _advance_head(session: Session, tenant_id: int) -> tuple[int, str] | None:
 
 def _create_head(session: Session, tenant_id: int) -> None:
     """Create the tenant's head at seq 0; a concurrent creator wins silently."""
-    values = {"tenant_id": tenant_id, "seq": 0, "hash": GENESIS_HASH}
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        statement = postgresql.insert(AuditHead).values(values).on_conflict_do_nothing(index_elements=["tenant_id"])
-    elif dialect == "sqlite":
-        statement = sqlite.insert(AuditHead).values(values).on_conflict_do_nothing(index_elements=["tenant_id"])
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        statement = insert(AuditHead).values(values)
-    session.execute(statement)
+    insert_unless_exists(session, AuditHead, {"tenant_id": tenant_id, "seq": 0, "hash": GENESIS_HASH}, ["tenant_id"])
 
 
 def record(session: Session, *, actor: str, action: str, subject_type: str, subject_id: str | int, data: dict[str, Any]) -> AuditRecord:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from yuyue.errors import FieldProblem, InvalidInput, NotFound, Refused
 from yuyue.events.operations import emit
 from yuyue.forms.people import Person
 from yuyue.forms.registry import FormRegistry
-from yuyue.scheduling.inventory import inventory_row, quanta, take_capacity
+from yuyue.scheduling.inventory import QUANTUM, inventory_row, quanta, take_capacity
 from yuyue.scheduling.models import SlotInventory
 from yuyue.scheduling.slots import Slot, bookable, generate_slots
 from yuyue.tenancy.models import Tenant, TenantStatus
@@ -153,7 +153,7 @@ def allocate_resources(session: Session, booking_type: BookingType, booking: Boo
         wanted = per_booking + ([] if slot_held else per_slot)
         if not wanted:
             return
-        chosen = _choose_resources(session, wanted, slices)
+        chosen = _choose_resources(session, wanted, slices, ZoneInfo(session.get(Tenant, booking.tenant_id).time_zone))
         rows = [
             {
                 "tenant_id": booking.tenant_id,
@@ -184,10 +184,25 @@ def release_slot_resources(session: Session, inventory_id: int) -> None:
         session.execute(delete(ResourceAllocation).where(ResourceAllocation.inventory_id == inventory_id))
 
 
-def _choose_resources(session: Session, requirements: list[dict[str, Any]], slices: list[datetime]) -> list[tuple[int, str]]:
+def works_during(schedule: dict[str, list[dict[str, str]]] | None, starts_at: datetime, ends_at: datetime, zone: ZoneInfo) -> bool:
+    """Whether a resource's working hours cover the interval (no schedule: always)."""
+    if schedule is None:
+        return True
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    if end.date() != start.date() and end.time() != time(0, 0):
+        return False
+    weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[start.weekday()]
+    start_text, end_text = start.strftime("%H:%M"), "24:00" if end.time() == time(0, 0) and end.date() != start.date() else end.strftime("%H:%M")
+    return any(span["start"] <= start_text and end_text <= span["end"] for span in schedule.get(weekday, []))
+
+
+def _choose_resources(session: Session, requirements: list[dict[str, Any]], slices: list[datetime], zone: ZoneInfo) -> list[tuple[int, str]]:
     """Pick free resources for each requirement: ``[(resource_id, "slot" | "booking"), …]``."""
     kinds = {requirement["kind"] for requirement in requirements}
-    candidates = session.execute(select(Resource.id, Resource.kind).where(Resource.kind.in_(kinds), Resource.active.is_(True)).order_by(Resource.id)).all()
+    rows = session.execute(
+        select(Resource.id, Resource.kind, Resource.schedule).where(Resource.kind.in_(kinds), Resource.active.is_(True)).order_by(Resource.id)
+    ).all()
+    candidates = [row for row in rows if works_during(row.schedule, slices[0], slices[-1] + QUANTUM, zone)]
     busy = set(
         session.scalars(
             select(ResourceAllocation.resource_id)

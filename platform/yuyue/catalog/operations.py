@@ -35,6 +35,18 @@ REQUIREMENT_SCHEMA = {
 }
 
 
+HH_MM = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"}
+# A resource's working hours: weekday → intervals of local time. No schedule means always available.
+SCHEDULE_SCHEMA = {
+    "type": "object",
+    "propertyNames": {"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]},
+    "additionalProperties": {
+        "type": "array",
+        "items": {"type": "object", "required": ["start", "end"], "additionalProperties": False, "properties": {"start": HH_MM, "end": HH_MM}},
+    },
+}
+
+
 def _prefixed(prefix: str, problems: list) -> list[FieldProblem]:
     return [FieldProblem(prefix + p.pointer, p.message, getattr(p, "code", None) or getattr(p, "keyword", None)) for p in problems]
 
@@ -109,6 +121,14 @@ def create_booking_type(
 
 
 def create_resource(session: Session, tenant: Tenant, *, kind: str, code: str, name: Any, schedule: dict[str, Any] | None = None) -> Resource:
+    """A coach, vehicle, driver, room or hall; ``schedule`` limits when it can be allocated."""
+    problems = _prefixed("/name", yuyue_schemas.problems("localized-text", name))
+    if schedule is not None:
+        problems += _prefixed("/schedule", yuyue_schemas.problems_against(SCHEDULE_SCHEMA, schedule))
+    if not isinstance(kind, str) or not kind or not isinstance(code, str) or not code:
+        problems.append(FieldProblem("/kind" if not kind else "/code", "required", "required"))
+    if problems:
+        raise InvalidInput("the resource cannot be created as given", errors=problems)
     with tenant_scope(tenant.id), write_transaction(session):
         if session.scalar(select(Resource.id).where(Resource.code == code)) is not None:
             raise Conflict(f"a resource {code!r} already exists", code="code_taken", errors=[FieldProblem("/code", "already taken", "code_taken")])

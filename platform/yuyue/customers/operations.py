@@ -12,14 +12,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
 from yuyue.audit import operations as audit
 from yuyue.customers.models import Ban, BanSubject, Companion, Customer, PointsEntry
-from yuyue.db import CrossTenantWrite, current_tenant_id, write_transaction
+from yuyue.db import CrossTenantWrite, current_tenant_id, insert_unless_exists, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound
 
 __all__ = [
@@ -118,12 +117,8 @@ def _check_aware(now: datetime) -> None:
         raise ValueError(f"now must be an aware datetime, got {now!r}")
 
 
-def _insert_unless_exists(session: Session, model: type, values: dict[str, Any], unique: list[str]) -> int | None:
-    """INSERT … ON CONFLICT DO NOTHING; the new row's id, or None when the unique key was taken (perhaps concurrently)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(tenant_id=current_tenant_id(), **values).on_conflict_do_nothing(index_elements=["tenant_id", *unique])
-    return session.execute(statement.returning(model.id)).scalar()
+def _insert(session: Session, model: type, values: dict[str, Any], unique: list[str]) -> int | None:
+    return insert_unless_exists(session, model, {"tenant_id": current_tenant_id(), **values}, ["tenant_id", *unique])
 
 
 # -- customers -----------------------------------------------------------------------------------
@@ -139,7 +134,7 @@ def customer_for_phone(session: Session, phone: str, name: str | None = None, *,
     with write_transaction(session) as session:
         customer = session.scalar(select(Customer).where(Customer.phone == phone))
         if customer is None:
-            created_id = _insert_unless_exists(session, Customer, {"phone": phone, "name": name}, ["phone"])
+            created_id = _insert(session, Customer, {"phone": phone, "name": name}, ["phone"])
             customer = session.scalar(select(Customer).where(Customer.phone == phone))
             if created_id is not None:
                 audit.record(
@@ -178,7 +173,7 @@ def save_companion(
     fields = {**checked, "birth_date": ric.get_birth_date(id_number)}
     _check_own(customer)
     with write_transaction(session) as session:
-        created_id = _insert_unless_exists(session, Companion, {"customer_id": customer.id, "id_number": id_number, **fields}, ["customer_id", "id_number"])
+        created_id = _insert(session, Companion, {"customer_id": customer.id, "id_number": id_number, **fields}, ["customer_id", "id_number"])
         companion = session.scalar(select(Companion).where(Companion.customer_id == customer.id, Companion.id_number == id_number))
         changed = sorted(key for key, value in fields.items() if getattr(companion, key) != value)
         for key in changed:

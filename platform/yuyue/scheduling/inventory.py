@@ -12,19 +12,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from yuyue.catalog.models import BookingType
-from yuyue.db import CrossTenantWrite, current_tenant_id, write_transaction
+from yuyue.db import CrossTenantWrite, current_tenant_id, insert_unless_exists, write_transaction
 from yuyue.scheduling import QUANTUM
 from yuyue.scheduling.models import SlotInventory
 from yuyue.scheduling.slots import Slot
 
 __all__ = ["QUANTUM", "InventoryError", "inventory_row", "quanta", "release_capacity", "take_capacity"]
 
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 _UNIQUE_KEY = ["tenant_id", "booking_type_id", "starts_at", "channel"]
 
 
@@ -35,8 +33,9 @@ class InventoryError(RuntimeError):
 def inventory_row(session: Session, booking_type: BookingType, slot: Slot, channel: str) -> SlotInventory:
     """The inventory row of ``slot`` for ``channel``, created with the slot's capacity if missing.
 
-    Race-safe: ``INSERT … ON CONFLICT DO NOTHING`` then ``SELECT``, so two
-    requests creating the same row both end up with the one row.
+    Race-safe: a missing row is created with ``INSERT … ON CONFLICT DO NOTHING``
+    and read again, so two requests creating the same row both end up with the
+    one row; an existing row costs one SELECT.
 
     :raises KeyError: if the slot has no such channel.
     """
@@ -44,25 +43,14 @@ def inventory_row(session: Session, booking_type: BookingType, slot: Slot, chann
     tenant_id = current_tenant_id()
     if booking_type.tenant_id != tenant_id:
         raise CrossTenantWrite(f"booking type of tenant {booking_type.tenant_id} used as tenant {tenant_id}")
+    key = (SlotInventory.booking_type_id == booking_type.id, SlotInventory.starts_at == slot.starts_at, SlotInventory.channel == channel)
     with write_transaction(session):
-        insert = _INSERTS[session.get_bind().dialect.name]
-        statement = insert(SlotInventory).values(
-            tenant_id=tenant_id,
-            booking_type_id=booking_type.id,
-            starts_at=slot.starts_at,
-            ends_at=slot.ends_at,
-            channel=channel,
-            capacity=capacity,
-            taken=0,
-        )
-        session.execute(statement.on_conflict_do_nothing(index_elements=_UNIQUE_KEY))
-        return session.scalars(
-            select(SlotInventory).where(
-                SlotInventory.booking_type_id == booking_type.id,
-                SlotInventory.starts_at == slot.starts_at,
-                SlotInventory.channel == channel,
-            )
-        ).one()
+        row = session.scalars(select(SlotInventory).where(*key)).one_or_none()
+        if row is None:
+            values = {"tenant_id": tenant_id, "booking_type_id": booking_type.id, "starts_at": slot.starts_at, "ends_at": slot.ends_at}
+            insert_unless_exists(session, SlotInventory, {**values, "channel": channel, "capacity": capacity, "taken": 0}, _UNIQUE_KEY)
+            row = session.scalars(select(SlotInventory).where(*key)).one()
+        return row
 
 
 def take_capacity(session: Session, inventory_id: int, n: int) -> bool:
