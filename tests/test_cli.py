@@ -409,3 +409,28 @@ def test_invalid_plugin_declaration_stops_every_command_with_one_line(database_f
         Result(completed.returncode, completed.stdout, completed.stderr), "plugin 'broken'", "vertical/form.schema.json", "/properties/visitor_name/type"
     )
     assert not database_file.exists()
+
+
+# --- staff ---
+
+
+def test_add_staff_creates_the_user_and_gives_them_a_role_at_the_tenant(yuyue, tenant_acme, database_file):
+    result = yuyue("tenants", "add-staff", "acme", "wang", "--role", "manager", "--email", "wang@acme.invalid", "--password", "s3cret!")
+    assert result.code == 0 and result.out == "wang is manager at acme\n"
+    [membership] = table_rows(database_file, "staff_memberships")
+    [user] = [u for u in table_rows(database_file, "ab_user") if u["username"] == "wang"]
+    assert (membership["user_id"], membership["role"]) == (user["id"], "manager")
+
+
+def test_add_staff_again_changes_the_role(yuyue, tenant_acme, database_file):
+    yuyue("tenants", "add-staff", "acme", "wang", "--email", "wang@acme.invalid", "--password", "s3cret!")
+    assert yuyue("tenants", "add-staff", "acme", "wang", "--role", "owner").code == 0
+    assert [m["role"] for m in table_rows(database_file, "staff_memberships")] == ["owner"]
+
+
+def test_add_staff_for_an_unknown_user_without_credentials_is_one_error_line(yuyue, tenant_acme):
+    assert_one_error_line(yuyue("tenants", "add-staff", "acme", "ghost"), "no user 'ghost'")
+
+
+def test_add_staff_at_an_unknown_tenant_is_one_error_line(yuyue, initialised):
+    assert_one_error_line(yuyue("tenants", "add-staff", "nowhere", "wang", "--email", "w@x.invalid", "--password", "p"), "no tenant 'nowhere'")

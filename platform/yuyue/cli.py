@@ -72,6 +72,7 @@ def init_database() -> str:
         BaseSecurityManager.create_db(appbuilder.sm)
     appbuilder.add_permissions(update_perms=True)
     appbuilder.sm.add_role("Operator")
+    appbuilder.sm.add_role(operations.MERCHANT_ROLE)
     db.session.commit()
     return db.engine.url.render_as_string(hide_password=True)
 
@@ -148,6 +149,19 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
         """Suspend tenant SLUG."""
         operations.suspend_tenant(db.session, slug)
         click.echo(f"suspended tenant {slug}")
+
+    @tenants.command("add-staff")
+    @click.argument("slug")
+    @click.argument("username")
+    @click.option("--role", type=click.Choice([r.value for r in StaffRole]), default="staff", show_default=True)
+    @click.option("--email", help="Create the user with this email if it does not exist.")
+    @click.option("--password", help="Password for a new user.")
+    def tenants_add_staff(slug: str, username: str, role: str, email: str | None, password: str | None) -> None:
+        """Give USERNAME a role at tenant SLUG (creating the user with --email and --password)."""
+        operations.add_staff_member(
+            db.session, current_app.appbuilder.sm, tenant_slug=slug, username=username, role=StaffRole(role), email=email, password=password
+        )
+        click.echo(f"{username} is {role} at {slug}")
 
     @cli.group("tokens", cls=AppGroup)
     def tokens() -> None:

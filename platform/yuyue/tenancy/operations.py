@@ -17,7 +17,7 @@ import yuyue_schemas
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, pointer
 from yuyue.plugins import PluginHost
-from yuyue.tenancy.models import ApiToken, StaffRole, Tenant, TenantPlugin, TenantStatus, TokenKind
+from yuyue.tenancy.models import ApiToken, StaffMembership, StaffRole, Tenant, TenantPlugin, TenantStatus, TokenKind
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 SUPPORTED_LOCALES = ("zh-Hans", "zh-Hant", "en")
@@ -130,6 +130,38 @@ def set_tenant_plugins(session: Session, host: PluginHost, slug: str, plugins: M
             else:
                 session.add(TenantPlugin(plugin=name, config=config))
     return enabled_plugins(session, tenant)
+
+
+# The Flask-AppBuilder role every merchant staff user holds; what they may do inside a tenant
+# comes from their StaffMembership role there.
+MERCHANT_ROLE = "Merchant"
+
+
+def add_staff_member(
+    session: Session, security, *, tenant_slug: str, username: str, role: StaffRole, email: str | None = None, password: str | None = None
+) -> StaffMembership:
+    """Give a user a role at a tenant, creating the user when ``email`` and ``password`` are given.
+
+    :param security: the application's Flask-AppBuilder security manager.
+    """
+    tenant = get_tenant(session, tenant_slug)
+    user = security.find_user(username=username)
+    if user is None:
+        if not (email and password):
+            raise NotFound(f"no user {username!r}; give an email and a password to create one", code="user_not_found")
+        user = security.add_user(username, username, tenant.name, email, security.find_role(MERCHANT_ROLE), password=password)
+        if not user:
+            raise Conflict(
+                f"the user {username!r} could not be created (is the email taken?)", code="user_not_created", errors=[FieldProblem("/email", "already used")]
+            )
+    with tenant_scope(tenant.id), write_transaction(session):
+        membership = session.scalar(select(StaffMembership).where(StaffMembership.user_id == user.id))
+        if membership is None:
+            membership = StaffMembership(user_id=user.id, role=role)
+            session.add(membership)
+        else:
+            membership.role = role
+    return membership
 
 
 def token_digest(secret: str) -> str:
