@@ -348,6 +348,14 @@ def test_demo_seeds_the_demo_tenant_with_every_vertical_and_an_admin(yuyue, data
     assert [row["username"] for row in table_rows(database_file, "ab_user")] == ["admin"]
 
 
+def test_demo_tenant_has_a_bookable_booking_type_for_every_vertical(yuyue, database_file):
+    assert yuyue("demo", "--no-serve").code == 0
+    assert sorted(row["vertical"] for row in table_rows(database_file, "booking_types")) == sorted(VERTICAL_PLUGINS)
+    assert all(row["form_version"] == 1 for row in table_rows(database_file, "booking_types"))
+    kinds = {row["kind"] for row in table_rows(database_file, "resources")}
+    assert {"coach", "vehicle", "driver", "hall"} <= kinds
+
+
 def test_demo_can_be_run_again(yuyue, database_file):
     assert yuyue("demo", "--no-serve").code == 0
     again = yuyue("demo", "--no-serve")

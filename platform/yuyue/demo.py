@@ -1,4 +1,5 @@
-"""The demo tenant: every installed vertical enabled, an admin and an operator token to try the API."""
+"""The demo tenant: every installed vertical enabled with a booking type and its resources,
+an admin and an operator token to try the API."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from collections.abc import Iterator
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from yuyue.catalog.operations import create_booking_type, create_resource
+from yuyue.declarations import Vertical
 from yuyue.errors import NotFound
+from yuyue.forms.registry import form_registry
 from yuyue.plugins import PluginHost
 from yuyue.tenancy import operations
-from yuyue.tenancy.models import TokenKind
+from yuyue.tenancy.models import Tenant, TokenKind
 
 DEMO_SLUG = "demo"
 
@@ -22,11 +26,31 @@ def seed_demo(session: Session, host: PluginHost) -> Iterator[str]:
         operations.get_tenant(session, DEMO_SLUG)
         yield f"demo tenant '{DEMO_SLUG}' already exists"
     except NotFound:
-        operations.create_tenant(session, host, slug=DEMO_SLUG, name="演示商户 Demo Merchant", plugins=verticals)
-        yield f"created demo tenant '{DEMO_SLUG}' with verticals: {', '.join(sorted(host.verticals))}"
+        tenant = operations.create_tenant(session, host, slug=DEMO_SLUG, name="演示商户 Demo Merchant", plugins=verticals)
+        for vertical in sorted(host.verticals.values(), key=lambda v: v.key):
+            _seed_vertical(session, host, tenant, vertical)
+        yield f"created demo tenant '{DEMO_SLUG}' with a booking type for each vertical: {', '.join(sorted(host.verticals))}"
     security = current_app.appbuilder.sm
     if security.find_user(username="admin") is None:
         security.add_user("admin", "Demo", "Admin", "admin@demo.invalid", security.find_role("Admin"), password="admin")
         yield "admin login: admin / admin  (/login/)"
     _, secret = operations.create_token(session, kind=TokenKind.operator, name="demo")
     yield f"operator API token: {secret}"
+
+
+def _seed_vertical(session: Session, host: PluginHost, tenant: Tenant, vertical: Vertical) -> None:
+    """One booking type from the vertical's defaults, and one resource of each kind it uses, held per slot."""
+    for kind in vertical.resource_kinds:
+        create_resource(session, tenant, kind=kind["key"], code=f"{vertical.key}-{kind['key']}-1", name=kind["name"])
+    create_booking_type(
+        session,
+        host,
+        form_registry(),
+        host.slot_rules,
+        tenant,
+        vertical=vertical.key,
+        slug=vertical.key.replace("_", "-"),
+        name=vertical.name,
+        resource_requirements=[{"kind": kind["key"], "count": 1, "per": "slot"} for kind in vertical.resource_kinds],
+        max_party_size=10,
+    )
