@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from yuyue.api import openapi, operator  # noqa: F401 - modules register their routes on v1
 from yuyue.api.core import register_error_handlers, v1
 from yuyue.api.problems import problem_response
+from yuyue.api.tenant import tenant_api
 from yuyue.db import db
 
 
@@ -23,4 +24,5 @@ def health() -> Response:
 
 def init_api(app: Flask) -> None:
     app.register_blueprint(v1)
+    app.register_blueprint(tenant_api)
     register_error_handlers(app)

@@ -61,7 +61,7 @@ def _field_problem(problem: yuyue_schemas.Problem) -> FieldProblem:
     return FieldProblem(problem.pointer, problem.message)
 
 
-def _bearer_secret() -> str:
+def bearer_secret() -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
@@ -74,7 +74,7 @@ def operator_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        token = authenticate_token(db.session, _bearer_secret())
+        token = authenticate_token(db.session, bearer_secret())
         if token is None:
             raise ApiProblem(401, "invalid_token", "the API token is unknown or revoked", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         if token.kind is not TokenKind.operator:

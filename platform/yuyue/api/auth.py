@@ -1,0 +1,147 @@
+"""Who is calling a tenant's API: customers (JWT access tokens), guests (per-booking tokens), staff (API tokens).
+
+Customer tokens are short-lived JWTs signed with the application's secret key
+and bound to one tenant; a refresh token (longer-lived, its own type) renews
+them. A guest who booked without logging in gets a token for that booking only.
+Staff use API tokens issued by ``yuyue tokens create --tenant``, honoured only
+under their own tenant's paths and only up to their role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any
+
+import jwt
+from flask import current_app, g, request
+
+from yuyue.api.core import bearer_secret
+from yuyue.api.problems import ApiProblem
+from yuyue.api.tenant import current_tenant
+from yuyue.bookings.models import Booking
+from yuyue.customers.models import Customer
+from yuyue.db import db
+from yuyue.tenancy.models import StaffRole, TokenKind
+from yuyue.tenancy.operations import TOKEN_PREFIX, authenticate_token
+from yuyue.types import utcnow
+
+ACCESS_TTL = timedelta(minutes=15)
+REFRESH_TTL = timedelta(days=30)
+BOOKING_TOKEN_TTL = timedelta(days=90)
+ALGORITHM = "HS256"
+ROLE_RANK = {StaffRole.staff: 0, StaffRole.manager: 1, StaffRole.owner: 2}
+
+
+def _encode(claims: dict[str, Any], ttl: timedelta) -> str:
+    now = utcnow()
+    return jwt.encode({**claims, "iat": now, "exp": now + ttl}, current_app.config["SECRET_KEY"], algorithm=ALGORITHM)
+
+
+def _decode(token: str, expected_type: str) -> dict[str, Any] | None:
+    """The claims of a valid, unexpired token of ``expected_type`` for the current tenant, or None."""
+    try:
+        claims = jwt.decode(token, current_app.config["SECRET_KEY"], algorithms=[ALGORITHM])
+    except jwt.PyJWTError:
+        return None
+    if claims.get("typ") != expected_type or claims.get("tid") != current_tenant().id:
+        return None
+    return claims
+
+
+def customer_tokens(customer: Customer) -> dict[str, Any]:
+    """A fresh access and refresh token pair for ``customer``."""
+    claims = {"sub": str(customer.id), "tid": customer.tenant_id}
+    return {
+        "access_token": _encode({**claims, "typ": "access"}, ACCESS_TTL),
+        "refresh_token": _encode({**claims, "typ": "refresh"}, REFRESH_TTL),
+        "token_type": "Bearer",
+        "expires_in": int(ACCESS_TTL.total_seconds()),
+    }
+
+
+def customer_from_refresh_token(token: str) -> Customer:
+    claims = _decode(token, "refresh")
+    customer = db.session.get(Customer, int(claims["sub"])) if claims else None
+    if customer is None:
+        raise ApiProblem(401, "invalid_token", "the refresh token is invalid or expired")
+    return customer
+
+
+def booking_token(booking: Booking) -> str:
+    """A token that lets a guest read and manage one booking, and nothing else."""
+    return _encode({"typ": "booking", "tid": booking.tenant_id, "bid": booking.public_id}, BOOKING_TOKEN_TTL)
+
+
+def _customer_from_request() -> Customer | None:
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    secret = bearer_secret()
+    claims = _decode(secret, "access")
+    customer = db.session.get(Customer, int(claims["sub"])) if claims else None
+    if customer is None:
+        raise ApiProblem(
+            401,
+            "invalid_token",
+            "the access token is invalid or expired; refresh it or log in again",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return customer
+
+
+def customer_optional(view: Callable[..., Any]) -> Callable[..., Any]:
+    """``g.customer`` is the logged-in customer, or None for a guest; a bad token is still a 401."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g.customer = _customer_from_request()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def customer_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Only a logged-in customer of this tenant may call ``view``."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g.customer = _customer_from_request()
+        if g.customer is None:
+            raise ApiProblem(401, "unauthorized", "log in first: send 'Authorization: Bearer <access token>'", headers={"WWW-Authenticate": "Bearer"})
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def may_access_booking(booking: Booking) -> bool:
+    """The booking's own customer, or a guest holding its booking token (``X-Booking-Token``)."""
+    customer = g.get("customer")
+    if customer is not None and customer.id == booking.customer_id:
+        return True
+    token = request.headers.get("X-Booking-Token")
+    claims = _decode(token, "booking") if token else None
+    return bool(claims and claims.get("bid") == booking.public_id)
+
+
+def staff_required(role: StaffRole = StaffRole.staff) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Only a staff token of this tenant with at least ``role`` may call the view; ``g.staff_token`` is it."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            secret = bearer_secret()
+            token = authenticate_token(db.session, secret) if secret.startswith(TOKEN_PREFIX) else None
+            if token is None:
+                raise ApiProblem(401, "invalid_token", "the API token is unknown or revoked", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            if token.kind is not TokenKind.staff or token.tenant_id != current_tenant().id:
+                raise ApiProblem(403, "forbidden", "this endpoint needs a staff token of this tenant")
+            if ROLE_RANK[token.role] < ROLE_RANK[role]:
+                raise ApiProblem(403, "forbidden", f"this endpoint needs the {role.value} role or higher")
+            g.staff_token = token
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,42 @@
+"""The tenant-scoped part of API v1: ``/api/v1/t/<tenant>/…`` for customers and merchants.
+
+The tenant is resolved once from the URL, before any view runs: an unknown
+tenant is a 404 problem, a suspended one a 403 ``tenant_suspended``, and the
+rest of the request runs inside that tenant's scope, so every query the views
+and operations make is filtered to it by the session.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from typing import Any
+
+from flask import Blueprint, g
+
+from yuyue.api.problems import ApiProblem
+from yuyue.db import db, tenant_scope
+from yuyue.tenancy.models import Tenant, TenantStatus
+from yuyue.tenancy.operations import get_tenant
+
+tenant_api = Blueprint("api_tenant", __name__, url_prefix="/api/v1/t/<tenant_slug>")
+
+
+@tenant_api.url_value_preprocessor
+def _enter_tenant(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    tenant = get_tenant(db.session, (values or {}).pop("tenant_slug", ""))
+    if tenant.status is not TenantStatus.active:
+        raise ApiProblem(403, "tenant_suspended", f"{tenant.name} is suspended")
+    g.tenant = tenant
+    g.tenant_scope = ExitStack()
+    g.tenant_scope.enter_context(tenant_scope(tenant.id))
+
+
+@tenant_api.teardown_request
+def _leave_tenant(error: BaseException | None) -> None:
+    scope: ExitStack | None = g.pop("tenant_scope", None)
+    if scope is not None:
+        scope.close()
+
+
+def current_tenant() -> Tenant:
+    return g.tenant
