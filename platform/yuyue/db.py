@@ -8,6 +8,7 @@ cannot leak another tenant's rows.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -106,17 +107,31 @@ def current_tenant_id() -> int:
     return tenant
 
 
-def _tenant_owned_tables() -> set[str]:
-    return {mapper.local_table.name for mapper in Model.registry.mappers if issubclass(mapper.class_, TenantScoped)}
+def _tenant_owned_tables() -> frozenset[str]:
+    # Recomputed only when a model is added (plugins may add models after start-up).
+    return _owned_tables_among(len(Model.registry.mappers))
+
+
+@functools.cache
+def _owned_tables_among(mapper_count: int) -> frozenset[str]:
+    return frozenset(mapper.local_table.name for mapper in Model.registry.mappers if issubclass(mapper.class_, TenantScoped))
+
+
+def _tenant_owned_in(state: ORMExecuteState) -> list[str]:
+    """The tenant-owned tables a statement reads: its entities first (cheap), else every table it names."""
+    owned = [m.local_table.name for m in state.all_mappers if issubclass(m.class_, TenantScoped)]
+    if owned:
+        return owned
+    # select_from(), joins and subqueries of statements whose entities are not tenant-owned.
+    touched = {table.name for table in find_tables(state.statement, check_columns=True, include_crud=True) if isinstance(table, Table)}
+    return sorted(touched & _tenant_owned_tables())
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _filter_by_current_tenant(state: ORMExecuteState) -> None:
     if state.is_column_load or state.is_insert:
         return
-    # Every table the statement reads, including select_from(), joins and subqueries.
-    touched = {table.name for table in find_tables(state.statement, check_columns=True, include_crud=True) if isinstance(table, Table)}
-    owned = sorted(touched & _tenant_owned_tables())
+    owned = _tenant_owned_in(state)
     if not owned:
         return
     tenant = _current_tenant.get()
