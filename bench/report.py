@@ -12,6 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+# Sections other benchmarks write into the same file, between <!-- NAME:start --> and <!-- NAME:end -->.
+KEPT_SECTIONS = ("booking_rush",)
 
 
 def server_version(engine: Engine) -> str:
@@ -107,6 +109,16 @@ def render(measured: dict[str, Any], context: dict[str, Any]) -> str:
     for name, result in ran.items():
         parts += [f"## {NAMES[name]}", *scenario_tables(result, clients, processes, plan)]
     return "\n\n".join(parts) + "\n"
+
+
+def with_kept_sections(rendered: str, previous: str) -> str:
+    """``rendered`` followed by each marked section of ``previous`` (the file being replaced), so rewriting keeps them."""
+    for name in KEPT_SECTIONS:
+        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        _, found, rest = previous.partition(start)
+        if found and end in rest and start not in rendered:
+            rendered = rendered.rstrip("\n") + "\n\n" + start + rest.partition(end)[0] + end + "\n"
+    return rendered
 
 
 def scenario_tables(result: dict[str, Any], clients: tuple[int, ...], processes: int, plan: dict[str, int]) -> list[str]:

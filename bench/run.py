@@ -128,7 +128,8 @@ def main(argv: list[str]) -> int:
             measured[name] = {"skipped": f"unreachable at `127.0.0.1:5432` ({error})"}
 
     context = {"command": command, "started": started, "load": (load_before, os.getloadavg()), "plan": plan, "clients": CLIENT_COUNTS, "processes": PROCESSES}
-    args.output.write_text(report.render(measured, context), encoding="utf-8")
+    previous = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+    args.output.write_text(report.with_kept_sections(report.render(measured, context), previous), encoding="utf-8")
     print(f"wrote {args.output}")
     ran = [database for database in measured.values() if "skipped" not in database]
     failed = any(result.get("errors") for database in ran for result in report.all_results(database))

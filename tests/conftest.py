@@ -14,6 +14,9 @@ from yuyue.app import create_app, normalize_database_url
 from yuyue.cli import init_database
 from yuyue.db import Model, db
 
+# Long enough for HS256 (PyJWT warns, and warnings are errors here, below 32 bytes).
+TEST_SECRET_KEY = "test-secret-key-of-at-least-32-bytes"
+
 # Rows that `yuyue init` creates and every test relies on; everything else is emptied after each test.
 KEPT_TABLES = {"ab_permission", "ab_view_menu", "ab_permission_view", "ab_role", "ab_permission_view_role", "alembic_version"}
 
@@ -43,7 +46,14 @@ def make_app(database_url: str, tmp_path) -> Iterator:
     apps: list[Flask] = []
 
     def build(**overrides) -> Flask:
-        config = {"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "test", **overrides}
+        config = {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path),
+            "SECRET_KEY": TEST_SECRET_KEY,
+            "RATELIMIT_ENABLED": False,
+            **overrides,
+        }
         app = create_app(config)
         apps.append(app)
         return app

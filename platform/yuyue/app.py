@@ -8,8 +8,11 @@ from typing import Any
 from flask import Flask
 from flask_appbuilder import AppBuilder
 
+from yuyue.api.limits import rate_limit_settings
 from yuyue.config import settings_from_env
+from yuyue.customers.login_providers import build_login_providers
 from yuyue.db import configure_sqlite, db
+from yuyue.events.channels import build_channels
 from yuyue.forms.registry import build_form_registry
 from yuyue.plugins import make_plugin_host
 
@@ -29,6 +32,8 @@ FAB_SETTINGS: dict[str, Any] = {
     },
     "BABEL_DEFAULT_LOCALE": "zh_Hans",
     "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+    # Request bodies beyond this answer 413 (a booking form is a few kilobytes).
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
 }
 
 
@@ -42,7 +47,7 @@ def normalize_database_url(url: str) -> str:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build a yuyue application; ``config`` overrides settings read from the environment."""
-    settings = {**FAB_SETTINGS, **settings_from_env(), **(config or {})}
+    settings = {**FAB_SETTINGS, **settings_from_env(), **rate_limit_settings(), **(config or {})}
     app = Flask("yuyue", instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
     app.config.update(settings)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -53,6 +58,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     host = make_plugin_host(app.config["PLUGINS"])
     app.extensions["yuyue.plugins"] = host
     app.extensions["yuyue.forms"] = build_form_registry(host)
+    app.extensions["yuyue.channels"] = build_channels(host, required=(app.config["NOTIFICATION_CHANNEL"],))
+    app.extensions["yuyue.login_providers"] = build_login_providers(host)
 
     db.init_app(app)
     with app.app_context():

@@ -203,6 +203,33 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
         """Autogenerate a migration from the models (database must be at head)."""
         migrate.new_revision(db.engine, message)
 
+    @cli.command("worker")
+    @click.option("--workers", default=1, show_default=True, help="Worker threads running tasks.")
+    def worker_command(workers: int) -> None:
+        """Run background jobs: expire unpaid holds and waitlist offers every minute, send refunds."""
+        from yuyue.events.jobs import run_worker
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        run_worker(current_app._get_current_object(), workers=workers)
+
+    @cli.group("bookings", cls=AppGroup)
+    def bookings() -> None:
+        """Booking maintenance."""
+
+    @bookings.command("expire-holds")
+    def bookings_expire_holds() -> None:
+        """Expire unpaid holds and unanswered waitlist offers of every active tenant once, as the worker does each minute."""
+        from yuyue.events.jobs import expire_due
+        from yuyue.payments.providers import payment_providers
+
+        report = expire_due(db.session, providers=payment_providers())
+        for result in report.tenants:
+            error = f"\terror: {result.error}" if result.error else ""
+            click.echo(f"{result.tenant}\t{result.holds} holds\t{result.offers} offers\t{result.refunds} refunds sent{error}")
+        click.echo(f"expired {report.holds} holds and {report.offers} waitlist offers in {len(report.tenants)} tenants")
+        if report.failed:
+            raise click.ClickException(f"expiry failed for {', '.join(t.tenant for t in report.failed)}")
+
     cli.add_command(audit_cli)
     (host or make_plugin_host(settings_from_env()["PLUGINS"])).hook.register_commands(cli=cli)
     return cli

@@ -45,4 +45,13 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         # None: load every installed plugin; a list (maybe empty): only those names.
         "PLUGINS": None if allow_list is None else [n.strip() for n in allow_list.split(",") if n.strip()],
         "SQLITE_BUSY_TIMEOUT_SECONDS": float(env.get("YUYUE_SQLITE_BUSY_TIMEOUT", "30")),
+        "NOTIFICATION_CHANNEL": env.get("YUYUE_SMS_CHANNEL") or "log",
+        # Base of payment callback URLs; without it the request's host is used.
+        "PUBLIC_URL": env.get("YUYUE_PUBLIC_URL"),
+        # sandbox payments cost nothing: set a real provider in production.
+        "PAYMENT_PROVIDER": env.get("YUYUE_PAYMENT_PROVIDER") or "sandbox",
+        "PAYMENT_SANDBOX_SECRET": env.get("YUYUE_PAYMENT_SANDBOX_SECRET"),
+        "WECHAT_APPID": env.get("YUYUE_WECHAT_APPID"),
+        "WECHAT_SECRET": env.get("YUYUE_WECHAT_SECRET"),
+        "WECHAT_API_BASE": env.get("YUYUE_WECHAT_API_BASE") or "https://api.weixin.qq.com",
     }

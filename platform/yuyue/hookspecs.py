@@ -16,8 +16,11 @@ if TYPE_CHECKING:
     import click
     from flask import Flask
 
+    from yuyue.customers.login_providers import LoginProvider
     from yuyue.declarations import VerticalFile
+    from yuyue.events.channels import NotificationChannel
     from yuyue.forms.fields import FieldType
+    from yuyue.payments.providers import PaymentProvider
     from yuyue.scheduling.rules import SlotRuleType
     from yuyue.tenancy.models import Tenant
 
@@ -76,6 +79,39 @@ def register_slot_rules() -> list[SlotRuleType]:
     Each has a ``key``, a JSON Schema for its ``params`` and its behaviour
     (regular slots, overrides, adjustments, booking refusals). A key that is
     already registered, or an invalid params schema, stops start-up.
+    """
+
+
+@hookspec
+def register_payment_providers() -> list[PaymentProvider]:
+    """Return payment providers (:class:`yuyue.payments.providers.PaymentProvider`), each with a unique ``key``.
+
+    A provider opens payments (``create_payment``), verifies the signed
+    notifications its service sends (``verify_notification``) and gives money
+    back (``refund``). A key another plugin already registered stops start-up.
+    """
+
+
+@hookspec
+def register_notification_channels() -> list[NotificationChannel]:
+    """Return notification channels (:class:`yuyue.events.channels.NotificationChannel`), each with a unique ``key``.
+
+    A channel delivers a :class:`yuyue.events.channels.NotificationMessage`
+    (tenant, recipient, template key, parameters, locale) with ``send(message)``
+    and raises :class:`yuyue.events.channels.NotificationFailed` when it cannot.
+    ``NOTIFICATION_CHANNEL`` picks the channel for login codes. A key another
+    plugin already registered stops start-up.
+    """
+
+
+@hookspec
+def register_login_providers() -> list[LoginProvider]:
+    """Return login providers (:class:`yuyue.customers.login_providers.LoginProvider`), each with a unique ``key``.
+
+    ``exchange(code, tenant_config)`` turns a client's login code into a
+    :class:`yuyue.customers.login_providers.LoginIdentity`, raising
+    ``LoginRefused`` for a bad code and ``LoginProviderFailed`` when the
+    provider cannot answer. A key another plugin already registered stops start-up.
     """
 
 

@@ -8,5 +8,6 @@ from yuyue.catalog import models as catalog_models  # noqa: F401
 from yuyue.customers import models as customer_models  # noqa: F401
 from yuyue.events import models as event_models  # noqa: F401
 from yuyue.forms import models as form_models  # noqa: F401
+from yuyue.payments import models as payment_models  # noqa: F401
 from yuyue.scheduling import models as scheduling_models  # noqa: F401
 from yuyue.tenancy import models as tenancy_models  # noqa: F401

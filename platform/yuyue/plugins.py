@@ -25,7 +25,7 @@ from yuyue.scheduling.rules import SlotRuleTypeError, builtin_registry
 ENTRY_POINT_GROUP = "yuyue.plugins"
 
 # The host's own hook implementations, registered before any installed plugin.
-DEFAULT_PLUGINS: tuple[str, ...] = ("yuyue.forms.builtin",)
+DEFAULT_PLUGINS: tuple[str, ...] = ("yuyue.forms.builtin", "yuyue.events.builtin", "yuyue.customers.builtin", "yuyue.payments.builtin")
 
 # What a tenant may configure for a plugin that declares no settings.
 NO_SETTINGS: dict[str, Any] = {"type": "object", "maxProperties": 0}

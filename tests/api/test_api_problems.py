@@ -279,3 +279,12 @@ def test_creating_a_tenant_from_any_bytes_never_answers_500(operator, raw):
     assert response.status_code in {201, 400, 409, 422}
     if response.status_code != 201:
         assert response.mimetype == "application/problem+json"
+
+
+def test_nul_character_in_a_body_string_answers_422_at_its_field(operator, problem):
+    body = problem(operator.post(TENANTS, json={**VALID, "name": "Mu\u0000seum"}), 422, "validation_failed")
+    assert pointers(body) == {"/name"}
+
+
+def test_nul_character_in_the_url_answers_400(operator, problem):
+    problem(operator.get("/api/v1/operator/tenants/a%00b"), 400, "invalid_characters")

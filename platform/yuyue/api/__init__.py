@@ -6,8 +6,12 @@ from flask import Flask, Response, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from yuyue.api import openapi, operator  # noqa: F401 - modules register their routes on v1
+import yuyue.api.customer  # noqa: F401 - registers the customer routes on tenant_api
+import yuyue.api.customer_auth  # noqa: F401 - registers the customer login routes on tenant_api
+import yuyue.api.merchant  # noqa: F401 - registers the merchant routes on tenant_api
+from yuyue.api import openapi, operator, payments  # noqa: F401 - modules register their routes on v1 and tenant_api
 from yuyue.api.core import register_error_handlers, v1
+from yuyue.api.limits import init_limits
 from yuyue.api.problems import problem_response
 from yuyue.api.tenant import tenant_api
 from yuyue.db import db
@@ -24,5 +28,7 @@ def health() -> Response:
 
 def init_api(app: Flask) -> None:
     app.register_blueprint(v1)
+    app.add_url_rule("/api/docs", "api_docs", openapi.api_docs)
     app.register_blueprint(tenant_api)
     register_error_handlers(app)
+    init_limits(app)

@@ -74,6 +74,13 @@ def booking_token(booking: Booking) -> str:
     return _encode({"typ": "booking", "tid": booking.tenant_id, "bid": booking.public_id}, BOOKING_TOKEN_TTL)
 
 
+def customer_id_from_request() -> int | None:
+    """The id of the customer whose valid access token of this tenant the request carries, else None; never raises."""
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    claims = _decode(secret.strip(), "access") if scheme.lower() == "bearer" and secret.strip() else None
+    return int(claims["sub"]) if claims else None
+
+
 def _customer_from_request() -> Customer | None:
     header = request.headers.get("Authorization", "")
     if not header:

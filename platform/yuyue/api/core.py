@@ -44,9 +44,26 @@ def json_body(schema: dict[str, Any]) -> dict[str, Any]:
     except BadRequest:
         raise ApiProblem(400, "malformed_json", "the request body is not valid JSON") from None
     problems = yuyue_schemas.problems_against(schema, body)
+    problems += [yuyue_schemas.Problem(pointer, "text may not contain the NUL character", "nul") for pointer in _nul_pointers(body)]
     if problems:
         raise InvalidInput("the request body is not valid", errors=[_field_problem(p) for p in problems])
     return body
+
+
+def _nul_pointers(value: Any, pointer: str = "") -> list[str]:
+    """Where a JSON value holds a NUL character, which PostgreSQL text cannot store."""
+    if isinstance(value, str):
+        return [pointer] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [
+            p
+            for key, item in value.items()
+            for p in ([pointer + "/" + str(key).replace("~", "~0").replace("/", "~1")] if "\x00" in str(key) else [])
+            + _nul_pointers(item, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
+        ]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in _nul_pointers(item, f"{pointer}/{index}")]
+    return []
 
 
 def _field_problem(problem: yuyue_schemas.Problem) -> FieldProblem:
@@ -91,6 +108,15 @@ def _is_api_request() -> bool:
 
 def register_error_handlers(app: Flask) -> None:
     """Everything under /api/ answers errors as problem documents, never as HTML."""
+
+    @app.before_request
+    def _refuse_nul_in_url() -> Response | None:
+        # PostgreSQL cannot store or compare text with NUL; refuse it before any lookup.
+        if _is_api_request() and (
+            "\x00" in request.path or "\x00" in request.query_string.decode("utf-8", "replace") or "%00" in request.query_string.decode("latin-1")
+        ):
+            return problem_response(400, "invalid_characters", "the URL contains a NUL character")
+        return None
 
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> Response:

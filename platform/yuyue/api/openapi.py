@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response, jsonify, url_for
 
 import yuyue
 from yuyue.api.core import v1
+from yuyue.api.customer import OPENAPI_PATHS as CUSTOMER_PATHS
+from yuyue.api.customer import OPENAPI_SECURITY_SCHEMES as CUSTOMER_SECURITY_SCHEMES
+from yuyue.api.customer_auth import OPENAPI_PATHS as AUTH_PATHS
+from yuyue.api.merchant import OPENAPI_PATHS as MERCHANT_PATHS
 from yuyue.api.operator import TENANT_CREATE, TENANT_PLUGINS
+from yuyue.api.payments import OPENAPI_PATHS as PAYMENT_PATHS
 
 PROBLEM = {
     "type": "object",
@@ -72,7 +77,11 @@ def openapi_document() -> dict[str, Any]:
         "info": {"title": "yuyue API", "version": yuyue.__version__},
         "components": {
             "schemas": {"Problem": PROBLEM, "Tenant": TENANT},
-            "securitySchemes": {"operatorToken": {"type": "http", "scheme": "bearer", "description": "created with `yuyue tokens create --operator`"}},
+            "securitySchemes": {
+                "operatorToken": {"type": "http", "scheme": "bearer", "description": "created with `yuyue tokens create --operator`"},
+                "staffToken": {"type": "http", "scheme": "bearer", "description": "created with `yuyue tokens create --tenant <slug> --role <role>`"},
+                **CUSTOMER_SECURITY_SCHEMES,
+            },
         },
         "paths": {
             "/api/v1/health": {
@@ -89,6 +98,10 @@ def openapi_document() -> dict[str, Any]:
                 "put": _operation("Replace the plugins enabled for a tenant, with their configuration", 200, TENANT_PLUGINS, TENANT_PLUGINS, (400, 404, 422)),
             },
             "/api/v1/operator/plugins": {"get": _operation("List installed plugins with their settings schemas", 200, {"type": "object"})},
+            **MERCHANT_PATHS,
+            **CUSTOMER_PATHS,
+            **AUTH_PATHS,
+            **PAYMENT_PATHS,
         },
     }
 
@@ -96,3 +109,23 @@ def openapi_document() -> dict[str, Any]:
 @v1.get("/openapi.json")
 def openapi_json() -> Response:
     return jsonify(openapi_document())
+
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>yuyue API</title>
+<link rel="stylesheet" href="{css}"></head>
+<body><div id="docs"></div>
+<script src="{js}"></script>
+<script>SwaggerUIBundle({{url: "{document}", dom_id: "#docs"}});</script>
+</body></html>
+"""
+
+
+def api_docs() -> Response:
+    """Readable API docs from Swagger UI as Flask-AppBuilder ships it: served locally, no CDN."""
+    page = DOCS_PAGE.format(
+        css=url_for("appbuilder.static", filename="css/swagger/swagger-ui.css"),
+        js=url_for("appbuilder.static", filename="js/swagger-ui-bundle.js"),
+        document=url_for("api_v1.openapi_json"),
+    )
+    return Response(page, mimetype="text/html")

@@ -8,6 +8,7 @@ capacity and resources go back exactly once (``released_at`` compare-and-set).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,11 +36,12 @@ from yuyue.bookings.vouchers import new_voucher_code
 from yuyue.bookings.waitlist import promote
 from yuyue.catalog.models import BookingType
 from yuyue.customers.models import BanSubject, Customer
-from yuyue.customers.operations import add_points, ban, customer_for_phone
+from yuyue.customers.operations import add_points, ban, customer_for_phone, normalize_phone
 from yuyue.db import tenant_scope, write_transaction
-from yuyue.errors import FieldProblem, InvalidInput, Refused
+from yuyue.errors import Conflict, FieldProblem, InvalidInput, Refused
 from yuyue.forms.people import Person
 from yuyue.forms.registry import FormRegistry
+from yuyue.payments.refunds import refund_for_cancellation
 from yuyue.scheduling.inventory import inventory_row, release_capacity, take_capacity
 from yuyue.scheduling.slots import bookable
 from yuyue.tenancy.models import Tenant
@@ -156,6 +158,7 @@ def cancel(
             {"late": terms.late, "by_staff": by_staff, "points": terms.points if penalised else 0, "fee_percent": terms.fee_percent if penalised else 0},
         )
         release(session, booking, now)
+        refund_for_cancellation(session, booking, fee_percent=terms.fee_percent if penalised else 0, now=now)
     return booking
 
 
@@ -281,3 +284,84 @@ def release(session: Session, booking: Booking, now: datetime) -> bool:
     release_slot_resources(session, booking.inventory_id)
     promote(session, booking.inventory_id, now)
     return True
+
+
+# --- for customers ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookingReceipt:
+    """What a client's booking request came to; ``replayed`` when an earlier request with the same key made the booking."""
+
+    booking: Booking
+    replayed: bool
+
+
+def book_once(
+    session: Session,
+    forms: FormRegistry,
+    tenant: Tenant,
+    *,
+    booking_type_slug: str,
+    starts_at: datetime,
+    phone: str,
+    idempotency_key: str | None,
+    now: datetime | None = None,
+    **request: Any,
+) -> BookingReceipt:
+    """:func:`book` for a client that may send the same request again (``Idempotency-Key``).
+
+    A retry answers with the first booking and takes no capacity. A key belongs
+    to one request: sent again for another phone, booking type or slot it is
+    refused (``idempotency_key_reused``), so a guessed key never reveals someone
+    else's booking.
+    """
+    now = now or utcnow()
+    booking = book(
+        session, forms, tenant, booking_type_slug=booking_type_slug, starts_at=starts_at, phone=phone, idempotency_key=idempotency_key, now=now, **request
+    )
+    replayed = booking.created_at != now
+    if replayed:
+        with tenant_scope(tenant.id):
+            owner = session.scalar(select(Customer.phone).where(Customer.id == booking.customer_id))
+            slug = session.scalar(select(BookingType.slug).where(BookingType.id == booking.booking_type_id))
+        moved_since = booking.reschedule_count > 0
+        if owner != normalize_phone(phone) or slug != booking_type_slug or (booking.starts_at != starts_at and not moved_since):
+            raise Conflict("this Idempotency-Key was already used for another booking request; use a new key", code="idempotency_key_reused")
+    return BookingReceipt(booking, replayed)
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """A cancelled booking and the terms its cancellation was judged by."""
+
+    booking: Booking
+    terms: policies.CancellationTerms
+
+
+def cancel_with_terms(
+    session: Session,
+    tenant: Tenant,
+    public_id: str,
+    *,
+    now: datetime | None = None,
+    actor: Actor = SYSTEM,
+    reason: str | None = None,
+) -> Cancellation:
+    """:func:`cancel` as the customer asks it, answering with the terms applied (late or not, points, fee percent)."""
+    now = now or utcnow()
+    with tenant_scope(tenant.id), write_transaction(session):
+        # Locked, so the slot the terms were read for is the one cancelled.
+        booking = get_booking(session, public_id, for_update=True)
+        terms = policies.cancellation_terms(session.get(BookingType, booking.booking_type_id).policies, booking.starts_at, now)
+        booking = cancel(session, tenant, public_id, now=now, actor=actor, reason=reason)
+    return Cancellation(booking, terms)
+
+
+def customer_bookings(session: Session, tenant: Tenant, customer: Customer, *, before_id: int | None = None, limit: int = 20) -> list[Booking]:
+    """Up to ``limit`` of the customer's bookings, newest first; ``before_id`` continues after a previous page's last one."""
+    with tenant_scope(tenant.id):
+        query = select(Booking).where(Booking.customer_id == customer.id)
+        if before_id is not None:
+            query = query.where(Booking.id < before_id)
+        return list(session.scalars(query.order_by(Booking.id.desc()).limit(limit)))

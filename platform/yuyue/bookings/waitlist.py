@@ -155,11 +155,11 @@ def promote(session: Session, inventory_id: int, now: datetime) -> list[Waitlist
         promoted.append(entry)
 
 
-def accept_offer(session: Session, tenant: Tenant, entry_id: int, *, now: datetime | None = None) -> Booking:
-    """Turn an offer into a booking on the place the offer holds."""
+def accept_offer(session: Session, tenant: Tenant, entry_id: int, *, now: datetime | None = None, customer: Customer | None = None) -> Booking:
+    """Turn an offer into a booking on the place the offer holds; with ``customer``, only that customer's offer."""
     now = now or utcnow()
     with tenant_scope(tenant.id), write_transaction(session):
-        entry = _entry(session, entry_id)
+        entry = _entry(session, entry_id, customer)
         if entry.status is not WaitlistStatus.offered:
             raise Conflict(f"this waitlist entry is {entry.status.value}, not offered", code="no_offer")
         if entry.offer_expires_at <= now:
@@ -171,11 +171,11 @@ def accept_offer(session: Session, tenant: Tenant, entry_id: int, *, now: dateti
     return booking
 
 
-def leave(session: Session, tenant: Tenant, entry_id: int, *, now: datetime | None = None) -> WaitlistEntry:
-    """Leave the queue; a held offer's place goes to the next in line."""
+def leave(session: Session, tenant: Tenant, entry_id: int, *, now: datetime | None = None, customer: Customer | None = None) -> WaitlistEntry:
+    """Leave the queue; a held offer's place goes to the next in line. With ``customer``, only that customer's entry."""
     now = now or utcnow()
     with tenant_scope(tenant.id), write_transaction(session):
-        entry = _entry(session, entry_id)
+        entry = _entry(session, entry_id, customer)
         previous = entry.status
         if previous not in (WaitlistStatus.waiting, WaitlistStatus.offered) or not _claim(session, entry, previous, WaitlistStatus.cancelled):
             raise Conflict(f"this waitlist entry is {entry.status.value}", code="not_waiting")
@@ -212,9 +212,10 @@ def _give_back(session: Session, entry: WaitlistEntry, now: datetime) -> None:
     release_slot_resources(session, inventory_id)
 
 
-def _entry(session: Session, entry_id: int) -> WaitlistEntry:
+def _entry(session: Session, entry_id: int, customer: Customer | None = None) -> WaitlistEntry:
     entry = session.get(WaitlistEntry, entry_id)
-    if entry is None or entry.tenant_id != current_tenant_id():
+    # Someone else's entry is as absent as a missing one, so ids cannot be probed.
+    if entry is None or entry.tenant_id != current_tenant_id() or (customer is not None and entry.customer_id != customer.id):
         raise NotFound(f"no waitlist entry {entry_id}", code="waitlist_entry_not_found")
     return entry
 

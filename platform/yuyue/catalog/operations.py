@@ -1,7 +1,9 @@
-"""Creating booking types from a vertical, and resources."""
+"""Booking types (created from a vertical, then changed) and resources: creating, listing, changing."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -9,15 +11,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import yuyue_schemas
-from yuyue.catalog.models import BookingType, Resource
+from yuyue.catalog.models import BookingType, BookingTypeStatus, Resource
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused
-from yuyue.forms.operations import publish_form
+from yuyue.forms.operations import current_form_version, form_problems, publish_form
 from yuyue.forms.registry import FormRegistry
 from yuyue.plugins import PluginHost
 from yuyue.scheduling.rules import SlotRuleRegistry
 from yuyue.tenancy.models import Tenant
 from yuyue.tenancy.operations import SLUG_PATTERN, enabled_plugins
+
+# The largest value an INTEGER column holds on PostgreSQL.
+MAX_INTEGER = 2**31 - 1
 
 REQUIREMENT_SCHEMA = {
     "type": "array",
@@ -27,13 +32,35 @@ REQUIREMENT_SCHEMA = {
         "additionalProperties": False,
         "properties": {
             "kind": {"type": "string", "minLength": 1},
-            "count": {"type": "integer", "minimum": 1, "default": 1},
+            "count": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
             "per": {"enum": ["slot", "booking"], "default": "slot"},
-            "resource_ids": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
+            "resource_ids": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": MAX_INTEGER}, "minItems": 1},
         },
     },
 }
 
+
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+# A week: longer holds would keep places from customers who can pay.
+MAX_HOLD_MINUTES = 7 * 24 * 60
+# What a booking type's PATCH may change; its slug and vertical are its identity.
+BOOKING_TYPE_CHANGES = frozenset(
+    {
+        "name",
+        "description",
+        "status",
+        "availability_rules",
+        "policies",
+        "resource_requirements",
+        "price_amount",
+        "currency",
+        "hold_minutes",
+        "max_party_size",
+        "form",
+        "ui",
+    }
+)
+RESOURCE_CHANGES = frozenset({"name", "schedule", "active"})
 
 HH_MM = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"}
 # A resource's working hours: weekday → intervals of local time. No schedule means always available.
@@ -49,6 +76,64 @@ SCHEDULE_SCHEMA = {
 
 def _prefixed(prefix: str, problems: list) -> list[FieldProblem]:
     return [FieldProblem(prefix + p.pointer, p.message, getattr(p, "code", None) or getattr(p, "keyword", None)) for p in problems]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def booking_type_problems(slot_rules: SlotRuleRegistry, settings: Mapping[str, Any]) -> list[FieldProblem]:
+    """Everything wrong with the booking-type settings given; settings left out are not checked.
+
+    The same checks guard creating a booking type and changing one, so a change
+    can never store what creation would have refused.
+    """
+    problems: list[FieldProblem] = []
+    if "slug" in settings and (not isinstance(settings["slug"], str) or not SLUG_PATTERN.match(settings["slug"])):
+        problems.append(FieldProblem("/slug", "use lowercase letters, digits and inner hyphens", "invalid_slug"))
+    if "name" in settings:
+        problems += _prefixed("/name", yuyue_schemas.problems("localized-text", settings["name"]))
+    if settings.get("description") is not None:
+        problems += _prefixed("/description", yuyue_schemas.problems("localized-text", settings["description"]))
+    if "availability_rules" in settings:
+        problems += slot_rules.problems(settings["availability_rules"])
+    if "policies" in settings:
+        problems += _prefixed("/policies", yuyue_schemas.problems("policies", settings["policies"]))
+    if "resource_requirements" in settings:
+        problems += _prefixed("/resource_requirements", yuyue_schemas.problems_against(REQUIREMENT_SCHEMA, settings["resource_requirements"]))
+    if "price_amount" in settings and not (_is_int(settings["price_amount"]) and 0 <= settings["price_amount"] <= MAX_INTEGER):
+        problems.append(FieldProblem("/price_amount", f"a whole number of fen from 0 to {MAX_INTEGER}", "out_of_range"))
+    if "currency" in settings and not (isinstance(settings["currency"], str) and CURRENCY_PATTERN.match(settings["currency"])):
+        problems.append(FieldProblem("/currency", "an ISO 4217 code such as CNY", "invalid_currency"))
+    if "hold_minutes" in settings and not (_is_int(settings["hold_minutes"]) and 0 <= settings["hold_minutes"] <= MAX_HOLD_MINUTES):
+        problems.append(FieldProblem("/hold_minutes", f"between 0 and {MAX_HOLD_MINUTES}", "out_of_range"))
+    if "max_party_size" in settings and not (_is_int(settings["max_party_size"]) and 1 <= settings["max_party_size"] <= 1000):
+        problems.append(FieldProblem("/max_party_size", "between 1 and 1000", "out_of_range"))
+    if "status" in settings and settings["status"] not in BookingTypeStatus.__members__:
+        problems.append(FieldProblem("/status", f"one of {', '.join(BookingTypeStatus)}", "invalid_status"))
+    return problems
+
+
+def _form_problems(forms: FormRegistry, form: Any, ui: Any) -> list[FieldProblem]:
+    """The form's problems at the request's own fields: ``/form`` and ``/ui``."""
+    if not isinstance(form, Mapping) or not isinstance(ui, Mapping):
+        return [FieldProblem("/form" if not isinstance(form, Mapping) else "/ui", "must be an object", "type")]
+    problems = form_problems(form, ui, forms.field_types, formats=forms.formats)
+    return [FieldProblem("/form" + p.pointer.removeprefix("/definition"), p.message, p.code) if p.pointer.startswith("/definition") else p for p in problems]
+
+
+def _unknown_resource_problems(session: Session, requirements: list[dict[str, Any]]) -> list[FieldProblem]:
+    """Requirements may name only this tenant's resources (the session filters the lookup to it)."""
+    wanted = {resource_id for requirement in requirements for resource_id in requirement.get("resource_ids") or ()}
+    if not wanted:
+        return []
+    known = set(session.scalars(select(Resource.id).where(Resource.id.in_(wanted))))
+    return [
+        FieldProblem(f"/resource_requirements/{index}/resource_ids/{position}", f"no resource with id {resource_id}", "resource_not_found")
+        for index, requirement in enumerate(requirements)
+        for position, resource_id in enumerate(requirement.get("resource_ids") or ())
+        if resource_id not in known
+    ]
 
 
 def create_booking_type(
@@ -81,21 +166,32 @@ def create_booking_type(
     rules = declared.default_slot_rules if availability_rules is None else availability_rules
     policies = declared.default_policies if policies is None else policies
     requirements = resource_requirements or []
-    problems = []
-    if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
-        problems.append(FieldProblem("/slug", "use lowercase letters, digits and inner hyphens", "invalid_slug"))
-    problems += _prefixed("/name", yuyue_schemas.problems("localized-text", name))
-    problems += slot_rules.problems(rules)
-    problems += _prefixed("/policies", yuyue_schemas.problems("policies", policies))
-    problems += _prefixed("/resource_requirements", yuyue_schemas.problems_against(REQUIREMENT_SCHEMA, requirements))
-    if price_amount < 0:
-        problems.append(FieldProblem("/price_amount", "a price cannot be negative", "minimum"))
-    if not 1 <= max_party_size <= 1000:
-        problems.append(FieldProblem("/max_party_size", "between 1 and 1000", "out_of_range"))
+    if form is None:
+        form, ui = declared.form_schema, ui or declared.ui_schema
+    elif ui is None:
+        # The vertical's UI names the vertical's fields; a form of one's own is shown in its own order.
+        fields = form.get("properties") if isinstance(form, Mapping) else None
+        ui = {"order": list(fields) if isinstance(fields, Mapping) else [], "fields": {}}
+    settings = {
+        "slug": slug,
+        "name": name,
+        "description": description,
+        "availability_rules": rules,
+        "policies": policies,
+        "resource_requirements": requirements,
+        "price_amount": price_amount,
+        "currency": currency,
+        "hold_minutes": hold_minutes,
+        "max_party_size": max_party_size,
+    }
+    problems = booking_type_problems(slot_rules, settings) + _form_problems(forms, form, ui)
     if problems:
         raise InvalidInput("the booking type cannot be created as given", errors=problems)
     try:
         with tenant_scope(tenant.id), write_transaction(session):
+            problems = _unknown_resource_problems(session, requirements)
+            if problems:
+                raise InvalidInput("the booking type cannot be created as given", errors=problems)
             if session.scalar(select(BookingType.id).where(BookingType.slug == slug)) is not None:
                 raise Conflict(f"a booking type {slug!r} already exists", code="slug_taken", errors=[FieldProblem("/slug", "already taken", "slug_taken")])
             booking_type = BookingType(
@@ -114,7 +210,7 @@ def create_booking_type(
             )
             session.add(booking_type)
             session.flush()
-            publish_form(session, booking_type, form or declared.form_schema, ui or declared.ui_schema, forms.field_types, formats=forms.formats)
+            publish_form(session, booking_type, form, ui, forms.field_types, formats=forms.formats)
     except IntegrityError:
         raise Conflict(f"a booking type {slug!r} already exists", code="slug_taken") from None
     return booking_type
@@ -134,4 +230,98 @@ def create_resource(session: Session, tenant: Tenant, *, kind: str, code: str, n
             raise Conflict(f"a resource {code!r} already exists", code="code_taken", errors=[FieldProblem("/code", "already taken", "code_taken")])
         resource = Resource(kind=kind, code=code, name=name, schedule=schedule)
         session.add(resource)
+    return resource
+
+
+def list_booking_types(session: Session, tenant: Tenant) -> list[BookingType]:
+    """Every booking type of ``tenant``, drafts and archived ones included, oldest first."""
+    with tenant_scope(tenant.id):
+        return list(session.scalars(select(BookingType).order_by(BookingType.id)))
+
+
+def get_booking_type(session: Session, tenant: Tenant, slug: str) -> BookingType:
+    """``tenant``'s booking type ``slug`` whatever its status.
+
+    :raises NotFound: if ``tenant`` has none by that slug.
+    """
+    with tenant_scope(tenant.id):
+        booking_type = session.scalar(select(BookingType).where(BookingType.slug == slug))
+    if booking_type is None:
+        raise NotFound(f"no booking type {slug!r}", code="booking_type_not_found")
+    return booking_type
+
+
+def update_booking_type(session: Session, forms: FormRegistry, slot_rules: SlotRuleRegistry, tenant: Tenant, slug: str, **changes: Any) -> BookingType:
+    """Change the settings named in ``changes`` (see :data:`BOOKING_TYPE_CHANGES`), all or none.
+
+    A new ``form`` or ``ui`` publishes the next form version (the part not given
+    is carried over from the current one); earlier versions stay untouched, so
+    bookings made against them keep validating. An unchanged form publishes nothing.
+
+    :raises InvalidInput: with every problem, pointers named after the settings.
+    :raises NotFound: if ``tenant`` has no booking type ``slug``.
+    """
+    unknown = changes.keys() - BOOKING_TYPE_CHANGES
+    if unknown:
+        raise TypeError(f"booking type settings that cannot be changed: {', '.join(sorted(unknown))}")
+    form, ui = changes.pop("form", None), changes.pop("ui", None)
+    problems = booking_type_problems(slot_rules, changes)
+    with tenant_scope(tenant.id), write_transaction(session):
+        booking_type = get_booking_type(session, tenant, slug)
+        if "resource_requirements" in changes and not problems:
+            problems += _unknown_resource_problems(session, changes["resource_requirements"])
+        new_form = None
+        if form is not None or ui is not None:
+            current = current_form_version(session, booking_type)
+            new_form = (current.definition if form is None else form, current.ui if ui is None else ui)
+            problems += _form_problems(forms, *new_form)
+            if new_form == (current.definition, current.ui):
+                new_form = None
+        if problems:
+            raise InvalidInput("the booking type cannot be changed as given", errors=problems)
+        for key, value in changes.items():
+            setattr(booking_type, key, BookingTypeStatus(value) if key == "status" else value)
+        session.flush()
+        if new_form is not None:
+            publish_form(session, booking_type, *new_form, forms.field_types, formats=forms.formats)
+    return booking_type
+
+
+def list_resources(session: Session, tenant: Tenant) -> list[Resource]:
+    """Every resource of ``tenant``, inactive ones included, by kind then code."""
+    with tenant_scope(tenant.id):
+        return list(session.scalars(select(Resource).order_by(Resource.kind, Resource.code)))
+
+
+def get_resource(session: Session, tenant: Tenant, code: str) -> Resource:
+    """:raises NotFound: if ``tenant`` has no resource ``code``."""
+    with tenant_scope(tenant.id):
+        resource = session.scalar(select(Resource).where(Resource.code == code))
+    if resource is None:
+        raise NotFound(f"no resource {code!r}", code="resource_not_found")
+    return resource
+
+
+def update_resource(session: Session, tenant: Tenant, code: str, **changes: Any) -> Resource:
+    """Rename a resource, change its working hours (``None``: always available) or (de)activate it.
+
+    An inactive resource is no longer allocated to new bookings; those already
+    holding it keep it.
+    """
+    unknown = changes.keys() - RESOURCE_CHANGES
+    if unknown:
+        raise TypeError(f"resource settings that cannot be changed: {', '.join(sorted(unknown))}")
+    problems = []
+    if "name" in changes:
+        problems += _prefixed("/name", yuyue_schemas.problems("localized-text", changes["name"]))
+    if changes.get("schedule") is not None:
+        problems += _prefixed("/schedule", yuyue_schemas.problems_against(SCHEDULE_SCHEMA, changes["schedule"]))
+    if "active" in changes and not isinstance(changes["active"], bool):
+        problems.append(FieldProblem("/active", "true or false", "type"))
+    if problems:
+        raise InvalidInput("the resource cannot be changed as given", errors=problems)
+    with tenant_scope(tenant.id), write_transaction(session):
+        resource = get_resource(session, tenant, code)
+        for key, value in changes.items():
+            setattr(resource, key, value)
     return resource

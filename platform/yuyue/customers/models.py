@@ -1,4 +1,4 @@
-"""Customers (identified by phone, later WeChat openid), companions, points, bans."""
+"""Customers (identified by phone or WeChat openid), their login codes, companions, points, bans."""
 
 from __future__ import annotations
 
@@ -13,14 +13,35 @@ from yuyue.types import UTCDateTime, string_enum, utcnow
 
 
 class Customer(TenantScoped, Model):
+    """A person who books with one tenant; known by phone, by WeChat openid, or both (a mini-program user may have no phone yet)."""
+
     __tablename__ = "customers"
     __table_args__ = (UniqueConstraint("tenant_id", "phone"), UniqueConstraint("tenant_id", "wechat_openid"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    phone: Mapped[str] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(20))
     name: Mapped[str | None] = mapped_column(String(100))
     wechat_openid: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LoginCode(TenantScoped, Model):
+    """The one-time code last sent to a phone for logging in: one row per phone, replaced by each new code.
+
+    Only an HMAC of the code is stored. ``attempts`` counts guesses at this code;
+    ``used_at`` is set by the compare-and-set that accepts it, so it logs in once.
+    """
+
+    __tablename__ = "login_codes"
+    __table_args__ = (UniqueConstraint("tenant_id", "phone"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Companion(TenantScoped, Model):

@@ -51,7 +51,8 @@ def _ui_field_problems(fields: Mapping[str, Any], ui: Mapping[str, Any]) -> list
         if name not in fields:
             problems.append(FieldProblem(json_pointer("ui", "fields", name), f"{name!r} is not a field of the form", "unknown_field"))
             continue
-        items = fields[name].get("items")
+        # A malformed field is reported by compile_form; it has no entries to check here.
+        items = fields[name].get("items") if isinstance(fields[name], Mapping) else None
         item_fields = items.get("properties", {}) if isinstance(items, Mapping) else {}
         for item_name in shown.get("fields", {}):
             if item_name not in item_fields:

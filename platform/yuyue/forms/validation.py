@@ -19,7 +19,11 @@ from yuyue.forms.compiler import json_pointer
 from yuyue.forms.fields import FieldType
 from yuyue.forms.formats import FormatCheck, FormatProblem, format_checker
 
-__all__ = ["TypedAnswers", "validate_answers"]
+__all__ = ["InvalidAnswers", "TypedAnswers", "validate_answers"]
+
+
+class InvalidAnswers(InvalidInput):
+    """Answers to a booking form that do not validate; pointers are relative to the answers object."""
 
 
 class TypedAnswers(Mapping[str, Any]):
@@ -70,10 +74,10 @@ def validate_answers(
     and mobile numbers); a blank answer (``""`` or ``null``) counts as not given.
 
     :param formats: format name → check, or a ready :class:`FormatChecker`.
-    :raises InvalidInput: with one :class:`FieldProblem` per problem, all at once.
+    :raises InvalidAnswers: with one :class:`FieldProblem` per problem, all at once.
     """
     if not isinstance(answers, Mapping):
-        raise InvalidInput("the answers must be an object of field → answer", errors=[FieldProblem("", "Send the answers as an object.", "type")])
+        raise InvalidAnswers("the answers must be an object of field → answer", errors=[FieldProblem("", "Send the answers as an object.", "type")])
     checker = formats if isinstance(formats, FormatChecker) else format_checker(formats)
     fields = compiled_schema.get("properties", {})
     prepared = _prepare(fields, answers, field_types)
@@ -91,7 +95,7 @@ def validate_answers(
     if found:
         order = {name: index for index, name in enumerate(fields)}
         found.sort(key=lambda p: (order.get(_first_part(p.pointer), len(order)), p.pointer))
-        raise InvalidInput("some answers need your attention", errors=found)
+        raise InvalidAnswers("some answers need your attention", errors=found)
     return TypedAnswers(typed)
 
 

@@ -1,0 +1,205 @@
+"""Customer login under ``/api/v1/t/<tenant>/auth/``: one-time codes to a mobile, WeChat mini-program, token refresh.
+
+Every login answers the same token pair (:func:`yuyue.api.auth.customer_tokens`).
+Asking for a code answers 202 whether or not the phone belongs to a customer,
+so the endpoint cannot be used to find out who is one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Response, current_app, g, jsonify
+
+from yuyue.api.auth import customer_from_refresh_token, customer_required, customer_tokens
+from yuyue.api.core import json_body
+from yuyue.api.limits import by_address, by_phone, rate_limit
+from yuyue.api.problems import ApiProblem
+from yuyue.api.tenant import current_tenant, tenant_api
+from yuyue.customers import login
+from yuyue.customers.login_providers import LoginProviderFailed, LoginProviderRegistry, LoginRefused, WeChatMiniProgram
+from yuyue.db import db
+from yuyue.events.channels import NotificationFailed, NotificationMessage, channels
+from yuyue.types import utcnow
+
+PHONE = {"type": "string", "minLength": 1, "maxLength": 32, "description": "a mainland mobile number; spaces, dashes and +86 are allowed"}
+
+CODE_REQUEST = {"type": "object", "required": ["phone"], "additionalProperties": False, "properties": {"phone": PHONE}}
+
+CODE_LOGIN = {
+    "type": "object",
+    "required": ["phone", "code"],
+    "additionalProperties": False,
+    "properties": {"phone": PHONE, "code": {"type": "string", "pattern": f"^[0-9]{{{login.CODE_DIGITS}}}$"}},
+}
+
+TOKEN_REFRESH = {
+    "type": "object",
+    "required": ["refresh_token"],
+    "additionalProperties": False,
+    "properties": {"refresh_token": {"type": "string", "minLength": 1, "maxLength": 4096}},
+}
+
+WECHAT_LOGIN = {
+    "type": "object",
+    "required": ["code"],
+    "additionalProperties": False,
+    "properties": {"code": {"type": "string", "minLength": 1, "maxLength": 256, "description": "the code from wx.login()"}},
+}
+
+LOGIN_CODE_TEMPLATE = "login_code"
+
+
+def _now() -> datetime:
+    """The current time; ``CLOCK`` (a callable returning an aware datetime) replaces it in tests."""
+    return current_app.config.get("CLOCK", utcnow)()
+
+
+def _invalid_code(message: str) -> ApiProblem:
+    return ApiProblem(401, "invalid_code", message)
+
+
+@tenant_api.post("/auth/code")
+@rate_limit("RATELIMIT_AUTH_CODE_PER_PHONE", by_phone)
+@rate_limit("RATELIMIT_AUTH_CODE_PER_ADDRESS", by_address)
+def send_login_code() -> tuple[Response, int]:
+    """Send a one-time login code to a mobile through the configured channel (``NOTIFICATION_CHANNEL``)."""
+    body = json_body(CODE_REQUEST)
+    tenant = current_tenant()
+    secret = current_app.config["SECRET_KEY"]
+    try:
+        issued = login.issue_login_code(db.session, body["phone"], secret=secret, now=_now())
+    except login.CodeRecentlySent as error:
+        raise ApiProblem(429, error.code, error.message, headers={"Retry-After": str(error.retry_after)}) from None
+    message = NotificationMessage(
+        tenant=tenant.slug,
+        to=issued.phone,
+        template=LOGIN_CODE_TEMPLATE,
+        params={"code": issued.code, "minutes": int(login.CODE_TTL.total_seconds() // 60)},
+        locale=(tenant.locales or ["zh-Hans"])[0],
+    )
+    try:
+        channels().get(current_app.config.get("NOTIFICATION_CHANNEL") or "log").send(message)
+    except NotificationFailed as error:
+        login.withdraw_login_code(db.session, issued, secret=secret)
+        current_app.logger.warning("login code for tenant %s not delivered: %s", tenant.slug, error)
+        raise ApiProblem(502, "notification_failed", "the code could not be sent; try again in a moment") from None
+    return jsonify({"expires_in": int(login.CODE_TTL.total_seconds()), "resend_after": int(login.RESEND_AFTER.total_seconds())}), 202
+
+
+@tenant_api.post("/auth/login")
+@rate_limit("RATELIMIT_AUTH_LOGIN", by_address)
+def login_with_code() -> Response:
+    """Exchange a phone and its one-time code for tokens; the customer is created on first login."""
+    body = json_body(CODE_LOGIN)
+    try:
+        customer = login.login_with_code(db.session, body["phone"], body["code"], secret=current_app.config["SECRET_KEY"], now=_now())
+    except login.InvalidCode as error:
+        raise _invalid_code(error.message) from None
+    except login.TooManyAttempts as error:
+        raise ApiProblem(429, error.code, error.message) from None
+    return jsonify(customer_tokens(customer))
+
+
+@tenant_api.post("/auth/refresh")
+def refresh_tokens() -> Response:
+    """A new token pair for a valid refresh token of this tenant."""
+    body = json_body(TOKEN_REFRESH)
+    return jsonify(customer_tokens(customer_from_refresh_token(body["refresh_token"])))
+
+
+def _login_providers() -> LoginProviderRegistry:
+    return current_app.extensions["yuyue.login_providers"]
+
+
+def _wechat_config() -> dict[str, Any]:
+    # Application-wide for now; per tenant once tenants bring their own mini-programs.
+    config = current_app.config
+    return {"appid": config.get("WECHAT_APPID"), "secret": config.get("WECHAT_SECRET"), "api_base": config.get("WECHAT_API_BASE") or WeChatMiniProgram.API_BASE}
+
+
+@tenant_api.post("/auth/wechat")
+@rate_limit("RATELIMIT_AUTH_LOGIN", by_address)
+def wechat_login() -> Response:
+    """Exchange a WeChat mini-program login code for tokens; the customer is found, or created, by openid."""
+    body = json_body(WECHAT_LOGIN)
+    try:
+        provider = _login_providers().get(WeChatMiniProgram.key)
+    except LookupError:
+        raise ApiProblem(404, "login_provider_unknown", "WeChat login is not available") from None
+    try:
+        identity = provider.exchange(body["code"], _wechat_config())
+    except LoginRefused as error:
+        raise _invalid_code(str(error)) from None
+    except LoginProviderFailed as error:
+        raise ApiProblem(502, "login_provider_failed", str(error)) from None
+    return jsonify(customer_tokens(login.customer_for_wechat_openid(db.session, identity.subject)))
+
+
+@tenant_api.get("/auth/me")
+@customer_required
+def current_customer() -> Response:
+    """The logged-in customer."""
+    customer = g.customer
+    return jsonify({"id": customer.id, "phone": customer.phone, "name": customer.name, "wechat": customer.wechat_openid is not None})
+
+
+_TENANT_PARAMETER = {"name": "tenant_slug", "in": "path", "required": True, "schema": {"type": "string"}, "description": "the tenant's slug"}
+_TOKENS = {
+    "type": "object",
+    "properties": {
+        "access_token": {"type": "string"},
+        "refresh_token": {"type": "string"},
+        "token_type": {"const": "Bearer"},
+        "expires_in": {"type": "integer", "description": "seconds the access token lives"},
+    },
+}
+
+
+def _problem(description: str) -> dict:
+    return {"description": description, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def _login(summary: str, body: dict, errors: dict[int, str]) -> dict:
+    responses = {"200": {"description": "a token pair", "content": {"application/json": {"schema": _TOKENS}}}}
+    responses.update({str(status): _problem(text) for status, text in errors.items()})
+    return {"post": {"summary": summary, "requestBody": {"required": True, "content": {"application/json": {"schema": body}}}, "responses": responses}}
+
+
+_PREFIX = "/api/v1/t/{tenant_slug}/auth"
+OPENAPI_PATHS = {
+    f"{_PREFIX}/code": {
+        "parameters": [_TENANT_PARAMETER],
+        "post": {
+            "summary": "Send a one-time login code to a mainland mobile number",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": CODE_REQUEST}}},
+            "responses": {
+                "202": {"description": "a code was sent if the number can receive one"},
+                "422": _problem("not a mainland mobile number"),
+                "429": _problem("a code was sent less than a minute ago; see Retry-After"),
+                "502": _problem("the notification channel failed"),
+            },
+        },
+    },
+    f"{_PREFIX}/login": {
+        "parameters": [_TENANT_PARAMETER],
+        **_login("Log in with the code", CODE_LOGIN, {401: "wrong, expired or used code (invalid_code)", 429: "too many attempts"}),
+    },
+    f"{_PREFIX}/refresh": {
+        "parameters": [_TENANT_PARAMETER],
+        **_login("Exchange a refresh token for a new pair", TOKEN_REFRESH, {401: "invalid or expired refresh token"}),
+    },
+    f"{_PREFIX}/wechat": {
+        "parameters": [_TENANT_PARAMETER],
+        **_login("Log in from a WeChat mini-program (code2session)", WECHAT_LOGIN, {401: "WeChat refused the code", 502: "the WeChat API failed"}),
+    },
+    f"{_PREFIX}/me": {
+        "parameters": [_TENANT_PARAMETER],
+        "get": {
+            "summary": "The logged-in customer",
+            "security": [{"customerToken": []}],
+            "responses": {"200": {"description": "the customer"}, "401": _problem("missing or invalid access token")},
+        },
+    },
+}

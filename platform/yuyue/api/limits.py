@@ -1,0 +1,156 @@
+"""Rate limits on the API (Flask-Limiter): code sending, login and booking creation.
+
+Views are marked with :func:`rate_limit` (or the ready-made :data:`booking_limit`)
+when their module is imported; :func:`init_limits` gives each application its
+own ``Limiter`` and applies the marks to that application's view functions, so
+no limiter object is shared between applications or tests. Counters live in
+memory, or in Redis when ``YUYUE_REDIS_URL`` is set (``RATELIMIT_STORAGE_URI``),
+which every gunicorn worker shares. A refused request answers 429
+``rate_limited`` as a problem document with ``Retry-After``.
+
+Settings (Flask config): ``RATELIMIT_ENABLED``, ``RATELIMIT_STORAGE_URI``,
+``RATELIMIT_KEY_PREFIX`` (Flask-Limiter's own), and the limit strings below.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+
+from yuyue.api.auth import customer_id_from_request
+from yuyue.api.problems import problem_response
+from yuyue.customers.operations import normalize_phone
+from yuyue.errors import InvalidInput
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "RateLimit",
+    "booking_limit",
+    "by_address",
+    "by_customer_or_address",
+    "by_phone",
+    "init_limits",
+    "rate_limit",
+    "rate_limit_settings",
+]
+
+LIMITER = "yuyue.limiter"
+_MARKS = "__yuyue_rate_limits__"
+
+# Flask-Limiter notation ("5/hour;10/day"). Per address limits are loose: mobile carriers put many people behind one IP.
+DEFAULT_LIMITS: dict[str, str] = {
+    "RATELIMIT_AUTH_CODE_PER_PHONE": "5/hour;10/day",
+    "RATELIMIT_AUTH_CODE_PER_ADDRESS": "60/hour",
+    "RATELIMIT_AUTH_LOGIN": "30/minute",
+    "RATELIMIT_BOOKING": "30/minute",
+}
+
+
+def rate_limit_settings(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """Flask config for rate limits from the environment: on unless ``YUYUE_RATELIMIT_ENABLED=0``, in Redis when ``YUYUE_REDIS_URL`` is set.
+
+    These must be in the config before Flask-AppBuilder starts, which builds a limiter of its own from the same keys.
+    """
+    return {
+        "RATELIMIT_ENABLED": env.get("YUYUE_RATELIMIT_ENABLED", "1").strip().lower() not in {"0", "false", "no", "off"},
+        "RATELIMIT_STORAGE_URI": env.get("YUYUE_REDIS_URL") or "memory://",
+    }
+
+
+# -- whom a limit counts -------------------------------------------------------------------------
+
+
+def by_address() -> str:
+    return f"address:{get_remote_address()}"
+
+
+def by_phone() -> str:
+    """The tenant and the phone the body names, so one number cannot be flooded with codes from many addresses."""
+    body = request.get_json(silent=True)
+    phone = body.get("phone") if isinstance(body, dict) else None
+    try:
+        phone = normalize_phone(phone)
+    except InvalidInput:
+        phone = "invalid"  # refused by the view anyway; one shared bucket keeps junk from costing storage
+    return f"phone:{g.tenant.id}:{phone}"
+
+
+def by_customer_or_address() -> str:
+    """The logged-in customer (whatever address they come from), else the address."""
+    customer_id = customer_id_from_request()
+    return f"customer:{customer_id}" if customer_id is not None else by_address()
+
+
+# -- marking views -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A limit named by a config key (its value a Flask-Limiter limit string), counted per ``key()``."""
+
+    setting: str
+    key: Callable[[], str] = by_address
+
+    def value(self) -> str:
+        return current_app.config.get(self.setting) or DEFAULT_LIMITS[self.setting]
+
+
+def rate_limit(setting: str, key: Callable[[], str] = by_address) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a view to be limited by ``config[setting]`` per ``key()``; stack several for several limits.
+
+    Place it anywhere under the route decorator: ``functools.wraps`` carries the
+    mark to the outer view, and the check runs before the view and its other decorators.
+    """
+    if setting not in DEFAULT_LIMITS:
+        raise ValueError(f"unknown rate limit setting {setting!r}; add a default to DEFAULT_LIMITS")
+
+    def mark(view: Callable[..., Any]) -> Callable[..., Any]:
+        view.__dict__[_MARKS] = (*view.__dict__.get(_MARKS, ()), RateLimit(setting, key))
+        return view
+
+    return mark
+
+
+booking_limit = rate_limit("RATELIMIT_BOOKING", by_customer_or_address)
+"""For ``POST bookings``: ``RATELIMIT_BOOKING`` per logged-in customer, or per address for guests."""
+
+
+# -- the application's limiter -------------------------------------------------------------------
+
+
+def init_limits(app: Flask) -> Limiter | None:
+    """Give ``app`` a limiter and apply every marked view's limits; call after all blueprints are registered.
+
+    With ``RATELIMIT_ENABLED`` false nothing is wrapped and requests pay nothing.
+    """
+    for setting, value in DEFAULT_LIMITS.items():
+        app.config.setdefault(setting, value)
+    if not app.config.get("RATELIMIT_ENABLED"):
+        return None
+    storage = app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL") or "memory://"
+    limiter = Limiter(by_address, storage_uri=storage, key_prefix=app.config.get("RATELIMIT_KEY_PREFIX") or "yuyue", headers_enabled=False)
+    limiter.init_app(app)
+    app.extensions[LIMITER] = limiter
+    for endpoint, view in list(app.view_functions.items()):
+        limited = view
+        for mark in getattr(view, _MARKS, ()):
+            limited = limiter.limit(mark.value, key_func=mark.key)(limited)
+        app.view_functions[endpoint] = limited
+
+    @app.errorhandler(RateLimitExceeded)
+    def _rate_limited(error: RateLimitExceeded) -> Response:
+        breached = limiter.current_limit
+        retry_after = max(1, math.ceil(breached.reset_at - time.time())) if breached else 1
+        return problem_response(
+            429, "rate_limited", f"too many requests ({error.description}); try again in {retry_after} s", headers={"Retry-After": str(retry_after)}
+        )
+
+    return limiter

@@ -1,0 +1,102 @@
+"""Payment providers' callbacks under ``/api/v1/t/<tenant>/payments/<provider>/…``.
+
+Providers authenticate by signing the notification, not by a token: a bad
+signature is a 401 problem and changes nothing; a repeated notification answers
+200 and changes nothing. The sandbox's checkout plays the part of the customer
+paying in the provider's app.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, request
+from sqlalchemy import select
+
+from yuyue.api.problems import ApiProblem
+from yuyue.api.tenant import current_tenant, tenant_api
+from yuyue.db import db
+from yuyue.payments.builtin import sandbox_notification
+from yuyue.payments.models import Payment, PaymentStatus
+from yuyue.payments.operations import handle_notification, send_refunds, tenant_provider_settings
+from yuyue.payments.providers import payment_providers
+
+# Limits what a caller can make the server read before the signature is checked.
+MAX_NOTIFICATION_BYTES = 64 * 1024
+
+
+def _known_provider(provider: str) -> None:
+    if provider not in payment_providers():
+        raise ApiProblem(404, "unknown_provider", f"no payment provider {provider!r}")
+
+
+def _answer(outcome: str) -> Response:
+    return jsonify({"code": "SUCCESS", "outcome": outcome})
+
+
+@tenant_api.post("/payments/<provider>/notify")
+def payment_notification(provider: str) -> Response:
+    """A provider's asynchronous notification: verify, apply once, answer 200 so it stops retrying."""
+    _known_provider(provider)
+    if (request.content_length or 0) > MAX_NOTIFICATION_BYTES:
+        raise ApiProblem(413, "payload_too_large", "a notification is at most 64 KiB")
+    body = request.get_data(cache=False)
+    outcome = handle_notification(db.session, current_tenant(), provider, request.headers, body)
+    if outcome is None:
+        raise ApiProblem(401, "invalid_signature", "the notification's signature does not verify")
+    if outcome == "refund_requested":
+        send_refunds(db.session, current_tenant())
+    return _answer(outcome)
+
+
+@tenant_api.post("/payments/sandbox/checkout/<reference>")
+def sandbox_checkout(reference: str) -> Response:
+    """The sandbox's pay page: the customer pays, and the sandbox sends its signed notification."""
+    _known_provider("sandbox")
+    payment = db.session.scalar(select(Payment).where(Payment.provider == "sandbox", Payment.reference == reference))
+    if payment is None:
+        raise ApiProblem(404, "payment_not_found", f"no sandbox payment {reference!r}")
+    if payment.status is not PaymentStatus.pending:
+        raise ApiProblem(409, "payment_settled", f"the payment is already {payment.status.value}")
+    secret = tenant_provider_settings(db.session, payment_providers(), "sandbox")["secret"]
+    headers, body = sandbox_notification(secret, "payment.succeeded", reference, amount=payment.amount, currency=payment.currency)
+    outcome = handle_notification(db.session, current_tenant(), "sandbox", headers, body)
+    if outcome == "refund_requested":
+        send_refunds(db.session, current_tenant())
+    return _answer(outcome or "invalid_signature")
+
+
+_PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+_OUTCOME = {"content": {"application/json": {"schema": {"type": "object", "properties": {"code": {"const": "SUCCESS"}, "outcome": {"type": "string"}}}}}}
+_TENANT = {"name": "tenant_slug", "in": "path", "required": True, "schema": {"type": "string"}}
+
+# For the OpenAPI document: the paths this module serves.
+OPENAPI_PATHS: dict[str, Any] = {
+    "/api/v1/t/{tenant_slug}/payments/{provider}/notify": {
+        "parameters": [_TENANT, {"name": "provider", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "post": {
+            "summary": "A payment provider's signed notification (payment succeeded or failed, refund succeeded)",
+            "description": "Authenticated by the provider's signature over the raw body; a repeated notification changes nothing.",
+            "security": [],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+            "responses": {
+                "200": {"description": "processed, or already processed", **_OUTCOME},
+                "401": {"description": "bad signature; nothing changed", **_PROBLEM},
+                "404": {"description": "unknown tenant or provider", **_PROBLEM},
+                "413": {"description": "body over 64 KiB", **_PROBLEM},
+            },
+        },
+    },
+    "/api/v1/t/{tenant_slug}/payments/sandbox/checkout/{reference}": {
+        "parameters": [_TENANT, {"name": "reference", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "post": {
+            "summary": "Sandbox only: pay a sandbox payment, as a customer would in the provider's app",
+            "security": [],
+            "responses": {
+                "200": {"description": "the sandbox notified the payment", **_OUTCOME},
+                "404": {"description": "no such sandbox payment", **_PROBLEM},
+                "409": {"description": "the payment is no longer pending", **_PROBLEM},
+            },
+        },
+    },
+}

@@ -1,0 +1,183 @@
+"""Reading bookings for staff: a filtered search in pages, and one booking with its customer, people and check-in.
+
+Pages are cut by keyset on (``starts_at``, ``id``), never by offset, so a
+booking made or cancelled while staff page through neither repeats nor skips
+a row. The cursor is opaque to clients: base64 of the last row's key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, CheckIn
+from yuyue.bookings.placement import get_booking
+from yuyue.bookings.vouchers import normalize_code
+from yuyue.catalog.models import BookingType
+from yuyue.customers.models import Customer
+from yuyue.db import tenant_scope
+from yuyue.errors import FieldProblem, InvalidInput
+from yuyue.tenancy.models import Tenant
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+# Rows read per query while an export walks every match.
+EXPORT_BATCH = 500
+
+
+@dataclass(frozen=True)
+class BookingFilters:
+    """Which bookings staff want: slot dates (tenant-local, inclusive), statuses, a booking type, free text.
+
+    ``text`` matches the customer's or a listed person's phone or name (substring,
+    case-insensitive) or the voucher code.
+    """
+
+    date_from: date | None = None
+    date_to: date | None = None
+    statuses: Collection[BookingStatus] = ()
+    booking_type: str | None = None
+    text: str | None = None
+
+
+EVERY_BOOKING = BookingFilters()
+
+
+@dataclass(frozen=True)
+class BookingRecord:
+    """A booking as staff see it, with what it refers to."""
+
+    booking: Booking
+    booking_type: BookingType
+    customer: Customer
+    people: list[BookingPerson] = field(default_factory=list)
+    check_in: CheckIn | None = None
+
+
+@dataclass(frozen=True)
+class BookingPage:
+    records: list[BookingRecord]
+    # None on the last page.
+    next_cursor: str | None
+
+
+def search_bookings(
+    session: Session,
+    tenant: Tenant,
+    filters: BookingFilters = EVERY_BOOKING,
+    *,
+    cursor: str | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
+) -> BookingPage:
+    """One page of ``tenant``'s bookings matching ``filters``, by slot start then id.
+
+    :raises InvalidInput: for a cursor this function did not issue (pointer ``/cursor``),
+        a limit outside 1…:data:`MAX_PAGE_SIZE` (``/limit``), or ``date_to`` before ``date_from`` (``/to``).
+    """
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInput("the page size is out of range", errors=[FieldProblem("/limit", f"between 1 and {MAX_PAGE_SIZE}", "out_of_range")])
+    check_filters(filters)
+    after = decode_cursor(cursor) if cursor else None
+    with tenant_scope(tenant.id):
+        records = _records(session, _matching(filters), after, limit + 1)
+    more = len(records) > limit
+    records = records[:limit]
+    return BookingPage(records, encode_cursor(records[-1].booking) if more else None)
+
+
+def iter_bookings(session: Session, tenant: Tenant, filters: BookingFilters = EVERY_BOOKING, *, batch: int = EXPORT_BATCH) -> Iterator[BookingRecord]:
+    """Every booking matching ``filters`` in page order, read ``batch`` rows at a time (for exports)."""
+    check_filters(filters)
+    statement = _matching(filters)
+    after: tuple[datetime, int] | None = None
+    while True:
+        with tenant_scope(tenant.id):
+            records = _records(session, statement, after, batch)
+        yield from records
+        if len(records) < batch:
+            return
+        after = (records[-1].booking.starts_at, records[-1].booking.id)
+
+
+def booking_record(session: Session, tenant: Tenant, public_id: str) -> BookingRecord:
+    """One booking of ``tenant`` by its public id.
+
+    :raises NotFound: ``booking_not_found`` if ``tenant`` has no such booking.
+    """
+    with tenant_scope(tenant.id):
+        booking = get_booking(session, public_id)
+        return _with_details(session, [booking])[0]
+
+
+def encode_cursor(booking: Booking) -> str:
+    key = json.dumps([booking.starts_at.isoformat(), booking.id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        starts_at, booking_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        key = datetime.fromisoformat(starts_at), booking_id
+    except (binascii.Error, UnicodeDecodeError, TypeError, ValueError):
+        key = None
+    if key is None or key[0].tzinfo is None or not isinstance(key[1], int) or isinstance(key[1], bool) or not 0 < key[1] < 2**63:
+        raise InvalidInput("the cursor is not valid", errors=[FieldProblem("/cursor", "pass back a next_cursor exactly as received", "invalid_cursor")])
+    return key
+
+
+def check_filters(filters: BookingFilters) -> None:
+    """:raises InvalidInput: if the filters cannot match anything by construction (``to`` before ``from``)."""
+    if filters.date_from and filters.date_to and filters.date_to < filters.date_from:
+        raise InvalidInput("the date range is empty", errors=[FieldProblem("/to", "must not be before 'from'", "invalid_range")])
+
+
+def _matching(filters: BookingFilters) -> Select:
+    statement = select(Booking)
+    if filters.date_from:
+        statement = statement.where(Booking.local_date >= filters.date_from)
+    if filters.date_to:
+        statement = statement.where(Booking.local_date <= filters.date_to)
+    if filters.statuses:
+        statement = statement.where(Booking.status.in_(list(filters.statuses)))
+    if filters.booking_type:
+        statement = statement.join(BookingType, BookingType.id == Booking.booking_type_id).where(BookingType.slug == filters.booking_type)
+    text = (filters.text or "").strip()
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        customer_matches = exists().where(
+            Customer.id == Booking.customer_id, or_(Customer.phone.like(pattern, escape="\\"), Customer.name.ilike(pattern, escape="\\"))
+        )
+        person_matches = exists().where(
+            BookingPerson.booking_id == Booking.id, or_(BookingPerson.phone.like(pattern, escape="\\"), BookingPerson.name.ilike(pattern, escape="\\"))
+        )
+        statement = statement.where(or_(Booking.voucher_code == normalize_code(text), customer_matches, person_matches))
+    return statement
+
+
+def _records(session: Session, statement: Select, after: tuple[datetime, int] | None, limit: int) -> list[BookingRecord]:
+    if after is not None:
+        starts_at, booking_id = after
+        statement = statement.where(or_(Booking.starts_at > starts_at, and_(Booking.starts_at == starts_at, Booking.id > booking_id)))
+    bookings = list(session.scalars(statement.order_by(Booking.starts_at, Booking.id).limit(limit)))
+    return _with_details(session, bookings)
+
+
+def _with_details(session: Session, bookings: list[Booking]) -> list[BookingRecord]:
+    """Attach booking types, customers, people and check-ins with one query each, whatever the number of bookings."""
+    if not bookings:
+        return []
+    ids = [b.id for b in bookings]
+    types = {t.id: t for t in session.scalars(select(BookingType).where(BookingType.id.in_({b.booking_type_id for b in bookings})))}
+    customers = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_({b.customer_id for b in bookings})))}
+    people: dict[int, list[BookingPerson]] = {}
+    for person in session.scalars(select(BookingPerson).where(BookingPerson.booking_id.in_(ids)).order_by(BookingPerson.id)):
+        people.setdefault(person.booking_id, []).append(person)
+    check_ins = {c.booking_id: c for c in session.scalars(select(CheckIn).where(CheckIn.booking_id.in_(ids)))}
+    return [BookingRecord(b, types[b.booking_type_id], customers[b.customer_id], people.get(b.id, []), check_ins.get(b.id)) for b in bookings]

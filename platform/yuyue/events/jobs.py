@@ -1,0 +1,135 @@
+"""Background jobs on Huey: the periodic expiry of holds and waitlist offers, and sending refunds.
+
+``yuyue worker`` runs a Huey consumer: ``SqliteHuey`` in the instance folder by
+default, ``RedisHuey`` when ``YUYUE_REDIS_URL`` is set. Each task builds no
+application of its own: the queue is made for one application and runs its
+tasks inside that application's context. :func:`expire_due` is the task body,
+callable directly (``yuyue bookings expire-holds`` does).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from flask import Flask
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey.api import TaskWrapper
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yuyue.bookings import operations as booking_ops
+from yuyue.bookings import waitlist
+from yuyue.db import db
+from yuyue.errors import Conflict
+from yuyue.payments.operations import send_refunds
+from yuyue.payments.providers import PaymentProviders, payment_providers
+from yuyue.tenancy.models import Tenant, TenantStatus
+from yuyue.types import utcnow
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "yuyue"
+# An expiry that loses a race with a confirmation (a payment landing at the last moment) is retried at once.
+EXPIRY_ATTEMPTS = 3
+
+
+@dataclass
+class TenantExpiry:
+    tenant: str
+    holds: int = 0
+    offers: int = 0
+    refunds: int = 0
+    error: str | None = None
+
+
+@dataclass
+class ExpiryReport:
+    tenants: list[TenantExpiry] = field(default_factory=list)
+
+    @property
+    def holds(self) -> int:
+        return sum(t.holds for t in self.tenants)
+
+    @property
+    def offers(self) -> int:
+        return sum(t.offers for t in self.tenants)
+
+    @property
+    def failed(self) -> list[TenantExpiry]:
+        return [t for t in self.tenants if t.error]
+
+
+def _expire_holds(session: Session, tenant: Tenant, now: datetime) -> int:
+    for attempt in range(EXPIRY_ATTEMPTS):
+        try:
+            return len(booking_ops.expire_holds(session, tenant, now=now))
+        except Conflict:
+            # A booking was confirmed (or cancelled) between the read and the update; read again.
+            if attempt == EXPIRY_ATTEMPTS - 1:
+                raise
+    return 0
+
+
+def expire_due(session: Session, *, providers: PaymentProviders | None = None, now: datetime | None = None) -> ExpiryReport:
+    """For every active tenant: expire unpaid holds and unanswered waitlist offers, and send requested refunds.
+
+    One tenant's failure is logged and reported and does not stop the others.
+    """
+    now = now or utcnow()
+    tenants = session.scalars(select(Tenant).where(Tenant.status == TenantStatus.active).order_by(Tenant.id)).all()
+    session.commit()
+    report = ExpiryReport()
+    for tenant in tenants:
+        result = TenantExpiry(tenant.slug)
+        try:
+            result.holds = _expire_holds(session, tenant, now)
+            result.offers = len(waitlist.expire_offers(session, tenant, now=now))
+            if providers is not None:
+                result.refunds = len(send_refunds(session, tenant, providers=providers))
+        except Exception as error:  # reported, and tried again on the next run
+            session.rollback()
+            log.exception("expiry for tenant %s failed", tenant.slug)
+            result.error = f"{type(error).__name__}: {error}"
+        report.tenants.append(result)
+    return report
+
+
+@dataclass(frozen=True)
+class JobQueue:
+    """A Huey queue and the tasks registered on it for one application."""
+
+    huey: Huey
+    expire_due: TaskWrapper
+
+
+def make_queue(app: Flask) -> JobQueue:
+    """The Huey queue of ``app``, with the periodic expiry registered; tasks run in ``app``'s context."""
+    redis_url = app.config.get("REDIS_URL")
+    if redis_url:
+        queue: Huey = RedisHuey(QUEUE_NAME, url=redis_url)
+    else:
+        path = Path(app.config["INSTANCE_PATH"]) / "huey.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        queue = SqliteHuey(QUEUE_NAME, filename=str(path))
+
+    @queue.periodic_task(crontab(minute="*"), name="expire_due")
+    def expire_due_task() -> dict:
+        with app.app_context():
+            try:
+                report = expire_due(db.session, providers=payment_providers(app))
+            finally:
+                db.session.remove()
+        if report.holds or report.offers:
+            log.info("expired %d holds and %d waitlist offers", report.holds, report.offers)
+        return {"holds": report.holds, "offers": report.offers, "failed": [t.tenant for t in report.failed]}
+
+    return JobQueue(queue, expire_due_task)
+
+
+def run_worker(app: Flask, *, workers: int = 1) -> None:
+    """Run the Huey consumer (periodic tasks included) until SIGINT or SIGTERM."""
+    consumer = make_queue(app).huey.create_consumer(workers=workers, periodic=True, check_worker_health=True)
+    consumer.run()

@@ -1,0 +1,1 @@
+"""Exports for spreadsheets: bookings as xlsx and csv, in the tenant's time zone."""

@@ -1,0 +1,174 @@
+"""The built-in payment providers: ``offline`` (pay on site) and ``sandbox`` (behaves like WeChat Pay).
+
+Registered through ``register_payment_providers()`` like any plugin's, from
+``yuyue.plugins.DEFAULT_PLUGINS``.
+
+The sandbox confirms a payment only by a signed asynchronous notification, as
+WeChat Pay and Alipay do: a JSON body POSTed to the payment's ``notify_url``
+with ``Yuyue-Sandbox-Signature: sha256=<HMAC-SHA256 of the raw body>`` under
+the sandbox secret. Refunds are accepted as pending and completed by a
+``refund.succeeded`` notification. :func:`sandbox_notification` builds such a
+notification, for tests, the demo and the sandbox's own checkout.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from flask import Flask
+
+from yuyue.hookspecs import hookimpl
+from yuyue.payments.providers import (
+    Notification,
+    NotificationKind,
+    PaymentInstructions,
+    PaymentProvider,
+    PaymentRequest,
+    RefundRequest,
+    RefundResult,
+    payment_providers,
+    sign,
+)
+
+SIGNATURE_HEADER = "Yuyue-Sandbox-Signature"
+SANDBOX_EVENTS = {"payment.succeeded": NotificationKind.paid, "payment.failed": NotificationKind.failed, "refund.succeeded": NotificationKind.refunded}
+
+
+class OfflineProvider:
+    """Pay at the counter: staff record the payment; refunds are handed back on site."""
+
+    key = "offline"
+
+    def create_payment(self, request: PaymentRequest, settings: Mapping[str, Any]) -> PaymentInstructions:
+        return PaymentInstructions(
+            kind="offline",
+            message=settings.get("message") or {"zh-Hans": "请到现场柜台付款", "zh-Hant": "請到現場櫃檯付款", "en": "Pay at the counter on arrival"},
+        )
+
+    def verify_notification(self, headers: Mapping[str, str], body: bytes, settings: Mapping[str, Any]) -> Notification | None:
+        return None  # nobody notifies for cash
+
+    def refund(self, request: RefundRequest, settings: Mapping[str, Any]) -> RefundResult:
+        return RefundResult("succeeded", provider_ref=f"offline-{request.reference}", message="hand the money back on site")
+
+
+class SandboxProvider:
+    """A stand-in for WeChat Pay and Alipay that signs its notifications with a shared secret."""
+
+    key = "sandbox"
+
+    def create_payment(self, request: PaymentRequest, settings: Mapping[str, Any]) -> PaymentInstructions:
+        checkout = request.notify_url.removesuffix("/notify") + f"/checkout/{request.reference}"
+        return PaymentInstructions(
+            kind="redirect",
+            message={"zh-Hans": "沙箱支付：打开链接完成支付", "zh-Hant": "沙箱支付：打開連結完成支付", "en": "Sandbox payment: open the link to pay"},
+            pay_url=checkout,
+            params={"out_trade_no": request.reference, "total": request.amount, "currency": request.currency, "notify_url": request.notify_url},
+        )
+
+    def verify_notification(self, headers: Mapping[str, str], body: bytes, settings: Mapping[str, Any]) -> Notification | None:
+        scheme, _, signature = (headers.get(SIGNATURE_HEADER) or "").partition("=")
+        if scheme != "sha256" or not hmac.compare_digest(signature, sign(settings["secret"], body)):
+            return None
+        try:
+            data = json.loads(body)
+            kind = SANDBOX_EVENTS[data["event_type"]]
+            return Notification(
+                id=str(data["id"]),
+                kind=kind,
+                reference=str(data["out_trade_no"]),
+                amount=data.get("amount"),
+                currency=data.get("currency"),
+                provider_txn=data.get("transaction_id"),
+                refund_reference=data.get("out_refund_no"),
+                provider_refund_ref=data.get("refund_id"),
+                occurred_at=datetime.fromisoformat(data["time"]) if data.get("time") else None,
+            )
+        except (ValueError, KeyError, TypeError):
+            return None  # signed but not a notification we understand: refused like a bad signature
+
+    def refund(self, request: RefundRequest, settings: Mapping[str, Any]) -> RefundResult:
+        # The sandbox answers as WeChat Pay usually does: accepted, completed later by a notification.
+        return RefundResult("pending", provider_ref=f"sbr_{uuid.uuid5(uuid.NAMESPACE_URL, request.reference).hex}")
+
+
+def sandbox_notification(
+    secret: str,
+    event_type: str,
+    reference: str,
+    *,
+    amount: int | None = None,
+    currency: str = "CNY",
+    refund_reference: str | None = None,
+    notification_id: str | None = None,
+    at: datetime | None = None,
+) -> tuple[dict[str, str], bytes]:
+    """The headers and raw body of a sandbox notification, signed with ``secret``.
+
+    ``event_type`` is ``payment.succeeded``, ``payment.failed`` or ``refund.succeeded``.
+    """
+    body = {
+        "id": notification_id or f"sbn_{uuid.uuid4().hex}",
+        "event_type": event_type,
+        "out_trade_no": reference,
+        "transaction_id": f"sbt_{uuid.uuid5(uuid.NAMESPACE_URL, reference).hex}",
+        "amount": amount,
+        "currency": currency,
+        "time": at.isoformat() if at else None,
+    }
+    if refund_reference:
+        body |= {"out_refund_no": refund_reference, "refund_id": f"sbr_{uuid.uuid5(uuid.NAMESPACE_URL, refund_reference).hex}"}
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    return {SIGNATURE_HEADER: f"sha256={sign(secret, raw)}", "Content-Type": "application/json"}, raw
+
+
+def send_sandbox_notification(
+    target: Any,
+    tenant_slug: str,
+    event_type: str,
+    reference: str,
+    *,
+    secret: str,
+    amount: int | None = None,
+    currency: str = "CNY",
+    refund_reference: str | None = None,
+    notification_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[int, Any]:
+    """Sign a sandbox notification and POST it to the callback, as the sandbox's servers would; returns (status, JSON body).
+
+    ``target`` is a Flask test client, or the base URL of a running server
+    (``http://127.0.0.1:5000``). ``headers`` override the signed ones (to send a bad signature).
+    """
+    signed, body = sandbox_notification(
+        secret, event_type, reference, amount=amount, currency=currency, refund_reference=refund_reference, notification_id=notification_id
+    )
+    signed |= dict(headers or {})
+    path = f"/api/v1/t/{tenant_slug}/payments/sandbox/notify"
+    if not isinstance(target, str):
+        response = target.post(path, data=body, headers=signed)
+        return response.status_code, response.get_json(force=True, silent=True)
+    post = urllib.request.Request(target.rstrip("/") + path, data=body, headers=signed, method="POST")
+    try:
+        with urllib.request.urlopen(post, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+@hookimpl
+def register_payment_providers() -> list[PaymentProvider]:
+    return [OfflineProvider(), SandboxProvider()]
+
+
+@hookimpl
+def startup(app: Flask) -> None:
+    # Collect every plugin's providers now, so a clash of keys stops start-up rather than a payment.
+    payment_providers(app)

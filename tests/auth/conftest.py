@@ -1,0 +1,134 @@
+"""Customer-login fixtures: an app with rate limits off unless a test turns them on, tenants, a clock, a client helper."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+import yuyue.plugins
+from yuyue.customers.login_providers import build_login_providers
+from yuyue.events.channels import build_channels, sent_messages
+from yuyue.tenancy.models import Tenant
+from yuyue.tenancy.operations import create_tenant
+
+BUILTIN_MODULES = ("yuyue.events.builtin", "yuyue.customers.builtin")
+# PyJWT warns (an error here) about HMAC keys shorter than 32 bytes.
+SECRET_KEY = "auth-tests-" + "k" * 32
+PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "errors"}
+
+
+@dataclass
+class Clock:
+    """What the API takes as now (config ``CLOCK``); moves only when told."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def build_app(make_app, monkeypatch, clock: Clock) -> Callable[..., Flask]:
+    """``build_app(RATELIMIT_ENABLED=True, ...)``: an application with the frozen clock; rate limits off by default.
+
+    Until create_app builds the channel and login-provider registries itself, they are built here the same way.
+    """
+    missing = tuple(name for name in BUILTIN_MODULES if name not in yuyue.plugins.DEFAULT_PLUGINS)
+    monkeypatch.setattr(yuyue.plugins, "DEFAULT_PLUGINS", (*yuyue.plugins.DEFAULT_PLUGINS, *missing))
+
+    def build(**overrides) -> Flask:
+        settings = {"SECRET_KEY": SECRET_KEY, "RATELIMIT_ENABLED": False, "CLOCK": clock, "NOTIFICATION_CHANNEL": "log"}
+        app = make_app(**{**settings, **overrides})
+        host = app.extensions["yuyue.plugins"]
+        app.extensions.setdefault("yuyue.channels", build_channels(host, required=(app.config["NOTIFICATION_CHANNEL"],)))
+        app.extensions.setdefault("yuyue.login_providers", build_login_providers(host))
+        return app
+
+    return build
+
+
+@pytest.fixture
+def app(build_app) -> Iterator[Flask]:
+    app = build_app()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def make_tenant(app: Flask, session) -> Callable[[str], Tenant]:
+    def make(slug: str) -> Tenant:
+        return create_tenant(session, app.extensions["yuyue.plugins"], slug=slug, name=slug.title())
+
+    return make
+
+
+@pytest.fixture
+def tenant_a(make_tenant) -> Tenant:
+    return make_tenant("tenant-a")
+
+
+@pytest.fixture
+def tenant_b(make_tenant) -> Tenant:
+    return make_tenant("tenant-b")
+
+
+class CustomerClient:
+    """Talks to one tenant's auth endpoints the way a mini-program or the H5 site would."""
+
+    def __init__(self, app: Flask, client: FlaskClient, slug: str):
+        self.app, self.client, self.base = app, client, f"/api/v1/t/{slug}/auth"
+
+    def ask_code(self, phone: str = "13800138000") -> TestResponse:
+        return self.client.post(f"{self.base}/code", json={"phone": phone})
+
+    def last_code(self, phone: str = "13800138000") -> str:
+        return next(m.params["code"] for m in reversed(sent_messages(self.app)) if m.to == phone)
+
+    def login(self, code: str, phone: str = "13800138000") -> TestResponse:
+        return self.client.post(f"{self.base}/login", json={"phone": phone, "code": code})
+
+    def log_in(self, phone: str = "13800138000") -> dict:
+        """Ask for a code, read it from the log channel, log in; the token pair."""
+        assert self.ask_code(phone).status_code == 202
+        response = self.login(self.last_code(phone), phone)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    def me(self, access_token: str) -> TestResponse:
+        return self.client.get(f"{self.base}/me", headers={"Authorization": f"Bearer {access_token}"})
+
+
+@pytest.fixture
+def customer_client(app: Flask, client: FlaskClient) -> Callable[[str], CustomerClient]:
+    return lambda slug="tenant-a": CustomerClient(app, client, slug)
+
+
+def _check_problem(response: TestResponse, status: int, code: str | None = None) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json(force=True)
+    assert PROBLEM_FIELDS <= body.keys()
+    assert body["status"] == status
+    if code is not None:
+        assert body["code"] == code
+    return body
+
+
+@pytest.fixture
+def problem() -> Callable[..., dict]:
+    """``problem(response, 401, "invalid_code")`` asserts a problem document and returns its body."""
+    return _check_problem

@@ -1,0 +1,114 @@
+"""The merchant API in the OpenAPI document: every route and method, staff security, and the very body schemas validated."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from merchant_setup import at
+
+import yuyue_schemas
+from yuyue.api import core, merchant
+
+ADMIN_PREFIX = "/api/v1/t/<tenant_slug>/admin/"
+METHODS = {"get", "post", "patch", "put", "delete"}
+
+
+def admin_operations(app) -> set[tuple[str, str]]:
+    return {
+        (re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(ADMIN_PREFIX)
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+@pytest.fixture
+def document(client) -> dict[str, Any]:
+    return client.get("/api/v1/openapi.json").get_json()
+
+
+def documented(document: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(path, method) for path, item in document["paths"].items() if "/admin/" in path for method in item if method in METHODS}
+
+
+def test_every_admin_route_is_documented_and_nothing_more(app, document):
+    assert documented(document) == admin_operations(app)
+
+
+def test_admin_operations_need_a_staff_token_and_document_401_and_403(document):
+    assert document["components"]["securitySchemes"]["staffToken"]["scheme"] == "bearer"
+    for path, method in documented(document):
+        operation = document["paths"][path][method]
+        assert operation["security"] == [{"staffToken": []}], (method, path)
+        assert {"401", "403"} <= operation["responses"].keys(), (method, path)
+
+
+def test_admin_path_parameters_are_declared(document):
+    for path, item in document["paths"].items():
+        if "/admin/" in path:
+            assert set(re.findall(r"{([^}]+)}", path)) == {p["name"] for p in item["parameters"] if p["in"] == "path"}, path
+
+
+def test_admin_body_and_response_schemas_are_json_schemas(document):
+    for path, method in documented(document):
+        operation = document["paths"][path][method]
+        if "requestBody" in operation:
+            assert yuyue_schemas.check_json_schema(operation["requestBody"]["content"]["application/json"]["schema"]) == [], (method, path)
+        for response in operation["responses"].values():
+            for content in response.get("content", {}).values():
+                if "$ref" not in content["schema"]:
+                    assert yuyue_schemas.check_json_schema(content["schema"]) == [], (method, path)
+
+
+def test_documented_bodies_are_the_schemas_the_endpoints_validate_with(app, manager, document, monkeypatch):
+    handed: list[dict[str, Any]] = []
+
+    def recording_json_body(schema: dict[str, Any]) -> dict[str, Any]:
+        handed.append(json.loads(json.dumps(schema)))
+        return core.json_body(schema)
+
+    monkeypatch.setattr(merchant, "json_body", recording_json_body)
+    validated = {}
+    for path, method in sorted(admin_operations(app)):
+        handed.clear()
+        url = path.replace("{tenant_slug}", "tenant-a").replace("{slug}", "x").replace("{code}", "x").replace("{public_id}", "x")
+        manager.open(url, method=method.upper(), json={"unknown": True})
+        if handed:
+            validated[(path, method)] = handed[0]
+
+    bodies = {
+        (path, method): document["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+        for path, method in documented(document)
+        if "requestBody" in document["paths"][path][method]
+    }
+    assert validated and bodies == validated
+
+
+def test_booking_responses_match_the_documented_booking_schema(front_desk, make_type, book, document):
+    make_type("tenant-a", "entry")
+    booking = book("tenant-a", at(9), "13800000001")
+    schema = document["paths"]["/api/v1/t/{tenant_slug}/admin/bookings/{public_id}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+
+    body = front_desk.get(f"/api/v1/t/tenant-a/admin/bookings/{booking.public_id}").get_json()
+
+    assert yuyue_schemas.problems_against(schema, body) == []
+    assert set(body) == set(schema["properties"])
+
+
+def ok_schema(document: dict[str, Any], path: str, method: str = "get") -> dict[str, Any]:
+    return document["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+
+
+def test_booking_type_and_resource_responses_match_their_documented_schemas(manager, make_type, make_coach, document):
+    make_type("tenant-a", "entry")
+    make_coach("tenant-a")
+
+    shown = manager.get("/api/v1/t/tenant-a/admin/booking-types/entry").get_json()
+    resources = manager.get("/api/v1/t/tenant-a/admin/resources").get_json()
+
+    assert yuyue_schemas.problems_against(ok_schema(document, "/api/v1/t/{tenant_slug}/admin/booking-types/{slug}"), shown) == []
+    assert set(shown) == set(ok_schema(document, "/api/v1/t/{tenant_slug}/admin/booking-types/{slug}")["properties"])
+    assert yuyue_schemas.problems_against(ok_schema(document, "/api/v1/t/{tenant_slug}/admin/resources"), resources) == []
