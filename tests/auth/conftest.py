@@ -11,13 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-import yuyue.plugins
-from yuyue.customers.login_providers import build_login_providers
-from yuyue.events.channels import build_channels, sent_messages
+from yuyue.events.channels import sent_messages
 from yuyue.tenancy.models import Tenant
 from yuyue.tenancy.operations import create_tenant
 
-BUILTIN_MODULES = ("yuyue.events.builtin", "yuyue.customers.builtin")
 # PyJWT warns (an error here) about HMAC keys shorter than 32 bytes.
 SECRET_KEY = "auth-tests-" + "k" * 32
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "errors"}
@@ -42,21 +39,12 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def build_app(make_app, monkeypatch, clock: Clock) -> Callable[..., Flask]:
-    """``build_app(RATELIMIT_ENABLED=True, ...)``: an application with the frozen clock; rate limits off by default.
-
-    Until create_app builds the channel and login-provider registries itself, they are built here the same way.
-    """
-    missing = tuple(name for name in BUILTIN_MODULES if name not in yuyue.plugins.DEFAULT_PLUGINS)
-    monkeypatch.setattr(yuyue.plugins, "DEFAULT_PLUGINS", (*yuyue.plugins.DEFAULT_PLUGINS, *missing))
+def build_app(make_app, clock: Clock) -> Callable[..., Flask]:
+    """``build_app(RATELIMIT_ENABLED=True, ...)``: an application with the frozen clock; rate limits off by default."""
 
     def build(**overrides) -> Flask:
         settings = {"SECRET_KEY": SECRET_KEY, "RATELIMIT_ENABLED": False, "CLOCK": clock, "NOTIFICATION_CHANNEL": "log"}
-        app = make_app(**{**settings, **overrides})
-        host = app.extensions["yuyue.plugins"]
-        app.extensions.setdefault("yuyue.channels", build_channels(host, required=(app.config["NOTIFICATION_CHANNEL"],)))
-        app.extensions.setdefault("yuyue.login_providers", build_login_providers(host))
-        return app
+        return make_app(**{**settings, **overrides})
 
     return build
 

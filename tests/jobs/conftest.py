@@ -10,16 +10,7 @@ import pytest
 # The museum set-up is shared with the payment tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "payments"))
 
-from payment_setup import BUILTIN, make_priced_type, make_tenant  # noqa: E402
-
-from yuyue import plugins  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def builtin_payment_providers(monkeypatch):
-    """Load ``yuyue.payments.builtin`` in every application, whether or not DEFAULT_PLUGINS names it yet."""
-    if BUILTIN not in plugins.DEFAULT_PLUGINS:
-        monkeypatch.setattr(plugins, "DEFAULT_PLUGINS", (*plugins.DEFAULT_PLUGINS, BUILTIN))
+from payment_setup import make_priced_type, make_tenant  # noqa: E402
 
 
 @pytest.fixture

@@ -7,22 +7,14 @@ from dataclasses import dataclass
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from payment_setup import BUILTIN, make_priced_type, make_tenant
+from payment_setup import make_priced_type, make_tenant
 from sqlalchemy import select
 
-from yuyue import plugins
 from yuyue.db import tenant_scope
 from yuyue.payments.builtin import send_sandbox_notification
 from yuyue.payments.models import Payment
 from yuyue.payments.operations import payment_instructions
 from yuyue.payments.providers import payment_providers
-
-
-@pytest.fixture(autouse=True)
-def builtin_payment_providers(monkeypatch):
-    """Load ``yuyue.payments.builtin`` in every application, whether or not DEFAULT_PLUGINS names it yet."""
-    if BUILTIN not in plugins.DEFAULT_PLUGINS:
-        monkeypatch.setattr(plugins, "DEFAULT_PLUGINS", (*plugins.DEFAULT_PLUGINS, BUILTIN))
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from yuyue.tenancy.operations import create_tenant
 from yuyue.types import utcnow
 
 ZONE = ZoneInfo("Asia/Shanghai")
-BUILTIN = "yuyue.payments.builtin"
 PRICE = 2000
 FORM = {"type": "object", "properties": {"name": {"type": "string", "x-field": "text", "minLength": 1}}, "required": ["name"]}
 UI = {"order": ["name"], "fields": {}}
@@ -97,4 +96,4 @@ def taken(session, tenant) -> int:
         return session.scalar(select(func.coalesce(func.sum(SlotInventory.taken), 0)).execution_options(populate_existing=True))
 
 
-__all__ = ["BUILTIN", "PRICE", "ZONE", "book", "booking_state", "fresh", "make_priced_type", "make_tenant", "slot_start", "taken", "timedelta", "utcnow"]
+__all__ = ["PRICE", "ZONE", "book", "booking_state", "fresh", "make_priced_type", "make_tenant", "slot_start", "taken", "timedelta", "utcnow"]
