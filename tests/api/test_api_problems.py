@@ -286,5 +286,5 @@ def test_nul_character_in_a_body_string_answers_422_at_its_field(operator, probl
     assert pointers(body) == {"/name"}
 
 
-def test_nul_character_in_the_url_answers_400(operator, problem):
-    problem(operator.get("/api/v1/operator/tenants/a%00b"), 400, "invalid_characters")
+def test_nul_character_in_the_url_path_answers_404(operator, problem):
+    problem(operator.get("/api/v1/operator/tenants/a%00b"), 404, "not_found")

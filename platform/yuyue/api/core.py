@@ -111,11 +111,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.before_request
     def _refuse_nul_in_url() -> Response | None:
-        # PostgreSQL cannot store or compare text with NUL; refuse it before any lookup.
-        if _is_api_request() and (
-            "\x00" in request.path or "\x00" in request.query_string.decode("utf-8", "replace") or "%00" in request.query_string.decode("latin-1")
-        ):
-            return problem_response(400, "invalid_characters", "the URL contains a NUL character")
+        # PostgreSQL cannot store or compare text with NUL, and no id or slug contains one: not found, before any lookup.
+        # Query parameters are validated by the endpoints that read them (422 at the parameter).
+        if _is_api_request() and "\x00" in request.path:
+            return problem_response(404, "not_found", "nothing here: the URL path contains a NUL character")
         return None
 
     @app.errorhandler(DomainError)
