@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -149,6 +150,60 @@ def test_a_rolled_back_change_leaves_no_record_and_no_gap(session, append, tenan
         raise RuntimeError("boom")
     (after,) = append(tenant, 1)
     assert after.seq == 2
+    assert audit.verify(session) == []
+
+
+def test_a_rolled_back_savepoint_drops_only_the_records_made_inside_it(session, append, tenant):
+    with tenant_scope(tenant.id), write_transaction(session):
+        audit.record(session, actor="staff:7", action="kept.before", subject_type="booking", subject_id=1, data={})
+        with pytest.raises(RuntimeError, match="lost race"), session.begin_nested():
+            audit.record(session, actor="staff:7", action="dropped", subject_type="booking", subject_id=2, data={})
+            raise RuntimeError("lost race")
+        with session.begin_nested():
+            audit.record(session, actor="staff:7", action="kept.after", subject_type="booking", subject_id=3, data={})
+    with tenant_scope(tenant.id):
+        rows = session.execute(select(AuditRecord.seq, AuditRecord.action).order_by(AuditRecord.seq)).all()
+    assert [tuple(row) for row in rows] == [(1, "kept.before"), (2, "kept.after")]
+    assert audit.verify(session) == []
+
+
+def test_records_are_chained_at_commit_consecutively_with_one_time(session, append, tenant):
+    append(tenant, 1)
+    with tenant_scope(tenant.id), write_transaction(session):
+        entries = [audit.record(session, actor="staff:7", action="bulk", subject_type="booking", subject_id=n, data={}) for n in range(3)]
+        assert session.scalar(select(AuditHead.seq)) == 1  # the head is not touched before the commit
+        assert {entry.seq for entry in entries} == {None}
+    assert [entry.seq for entry in entries] == [2, 3, 4]
+    assert len({entry.at for entry in entries}) == 1
+    assert audit.verify(session) == []
+
+
+@pytest.mark.skipif("postgresql" not in os.environ.get("YUYUE_TEST_DATABASE_URL", ""), reason="SQLite serialises every writer anyway")
+def test_an_open_transaction_with_records_does_not_hold_the_tenants_chain(app, session, tenant):
+    recorded, other_done = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def slow_writer() -> None:
+        try:
+            with app.app_context():
+                with tenant_scope(tenant.id), write_transaction(db.session):
+                    audit.record(db.session, actor="slow", action="booking.created", subject_type="booking", subject_id=1, data={})
+                    recorded.set()
+                    assert other_done.wait(10), "the other writer waited for this transaction"
+                db.session.remove()
+        except BaseException as error:  # noqa: BLE001 - reported by the main thread
+            failures.append(error)
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    assert recorded.wait(10)
+    with tenant_scope(tenant.id), write_transaction(session):
+        audit.record(session, actor="fast", action="booking.created", subject_type="booking", subject_id=2, data={})
+    other_done.set()
+    thread.join()
+    assert failures == []
+    with tenant_scope(tenant.id):
+        assert session.execute(select(AuditRecord.actor).order_by(AuditRecord.seq)).scalars().all() == ["fast", "slow"]
     assert audit.verify(session) == []
 
 

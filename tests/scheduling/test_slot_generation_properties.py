@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yuyue.scheduling import holidays
-from yuyue.scheduling.slots import generate_slots
+from yuyue.scheduling.slots import generate_slots, slot_at
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ZONES = st.sampled_from([ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")])
@@ -173,3 +173,16 @@ def test_open_only_on_holidays_means_no_slot_on_another_day(rule, first, days):
     only_holidays = {"type": "holiday_throttle", "params": {"calendar": "CN", "closed_otherwise": True}}
     for slot in generate_slots([rule, only_holidays], ZoneInfo("Asia/Shanghai"), first, first + timedelta(days=days)):
         assert holidays.is_public_holiday(slot.local_date)
+
+
+@settings(max_examples=100, deadline=None)
+@given(rule=weekly_rules(step_at_least_slot=False), zone=ZONES, first=FIRST_DAYS | DST_DAYS, offsets=st.lists(st.integers(0, 48 * 60), max_size=20))
+def test_the_slot_at_a_moment_is_the_generated_slot_starting_then_or_none(rule, zone, first, offsets):
+    slots = generate_slots([rule], zone, first, first)
+    for slot in slots:
+        assert slot_at([rule], zone, slot.starts_at) == slot
+    by_start = {slot.starts_at: slot for slot in generate_slots([rule], zone, first - timedelta(days=1), first + timedelta(days=2))}
+    midnight = datetime.combine(first, datetime.min.time(), zone).astimezone(UTC)
+    for minutes in offsets:  # any moment of the two days: a slot exactly when one starts then, else None
+        moment = midnight + timedelta(minutes=minutes)
+        assert slot_at([rule], zone, moment) == by_start.get(moment)

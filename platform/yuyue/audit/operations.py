@@ -1,10 +1,15 @@
 """Append to and verify the per-tenant hash chain of audit records.
 
 Each record's ``hash`` is ``sha256(prev_hash + canonical JSON of its fields)``, and
-the tenant's :class:`AuditHead` holds the latest ``seq`` and ``hash``. Appends are
-serialised per tenant by one atomic ``UPDATE`` of the head row, which stays locked
-(PostgreSQL) or covered by the write lock (SQLite, ``BEGIN IMMEDIATE``) until the
-caller's transaction ends, so two transactions can never chain to the same link.
+the tenant's :class:`AuditHead` holds the latest ``seq`` and ``hash``.
+:func:`record` only queues a record in the session; the transaction's records
+are chained and written when it commits (a ``before_commit`` listener), by one
+atomic ``UPDATE`` of the head row per tenant, one multi-row ``INSERT`` and one
+``UPDATE`` of the head's hash. The head row stays locked (PostgreSQL) or covered
+by the write lock (SQLite, ``BEGIN IMMEDIATE``) until the commit ends, so two
+transactions can never chain to the same link, and a tenant's transactions are
+serialised only for those last statements and the commit, not for their
+whole length (decisions §21).
 """
 
 from __future__ import annotations
@@ -12,13 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 from yuyue.audit.models import AuditHead, AuditRecord
 from yuyue.db import WRITE_INTENT, current_tenant_id, insert_unless_exists, tenant_scope
@@ -30,6 +35,8 @@ __all__ = ["GENESIS_HASH", "AuditBreak", "ChainReport", "canonical_json", "check
 GENESIS_HASH = "0" * 64
 _LENGTHS = {name: AuditRecord.__table__.c[name].type.length for name in ("actor", "action", "subject_type", "subject_id")}
 STREAM_BATCH = 500
+# Where a session keeps the records of its open transaction until they are chained at commit.
+_PENDING = "yuyue.audit.pending"
 
 
 def _json_default(value: Any) -> Any:
@@ -69,12 +76,12 @@ def _in_write_transaction(session: Session) -> bool:
     return session.in_transaction() and bool(session.connection().get_execution_options().get(WRITE_INTENT))
 
 
-def _advance_head(session: Session, tenant_id: int) -> tuple[int, str] | None:
-    """Take the next sequence number; returns (new seq, previous hash), or None if the tenant has no head yet."""
+def _advance_head(session: Session, tenant_id: int, count: int) -> tuple[int, str] | None:
+    """Take ``count`` sequence numbers; returns (last new seq, hash before them), or None if the tenant has no head yet."""
     statement = (
         update(AuditHead)
         .where(AuditHead.tenant_id == tenant_id)
-        .values(seq=AuditHead.seq + 1)
+        .values(seq=AuditHead.seq + count)
         .returning(AuditHead.seq, AuditHead.hash)
         .execution_options(synchronize_session=False)
     )
@@ -87,11 +94,21 @@ def _create_head(session: Session, tenant_id: int) -> None:
     insert_unless_exists(session, AuditHead, {"tenant_id": tenant_id, "seq": 0, "hash": GENESIS_HASH}, ["tenant_id"])
 
 
-def record(session: Session, *, actor: str, action: str, subject_type: str, subject_id: str | int, data: dict[str, Any]) -> AuditRecord:
-    """Append a record to the current tenant's chain, in the caller's write transaction.
+@dataclass
+class _Pending:
+    """A record waiting for its transaction to commit, and the savepoint it was made in (if any)."""
 
-    Call it inside the ``write_transaction`` that makes the change, preferably
-    late: the tenant's chain head stays locked until that transaction ends.
+    entry: AuditRecord
+    savepoint: SessionTransaction | None = field(default=None, repr=False)
+
+
+def record(session: Session, *, actor: str, action: str, subject_type: str, subject_id: str | int, data: dict[str, Any]) -> AuditRecord:
+    """Queue a record for the current tenant's chain; it is chained and written when the caller's write transaction commits.
+
+    Returns the record, whose ``seq``, ``at``, ``prev_hash`` and ``hash`` are
+    set at commit; ``at`` is the commit time, taken while holding the head, so
+    times never run backwards along the chain. A rollback (of the transaction,
+    or of the savepoint the record was made in) drops it.
     """
     session = _plain_session(session)
     if not _in_write_transaction(session):
@@ -103,30 +120,54 @@ def record(session: Session, *, actor: str, action: str, subject_type: str, subj
             raise ValueError(f"audit {name} must be 1-{_LENGTHS[name]} characters, got {value!r}")
     # Stored exactly as hashed: a JSON round trip turns datetimes, enums and tuples into what verify() reads back.
     data = json.loads(canonical_json(data))
+    entry = AuditRecord(tenant_id=tenant_id, actor=actor, action=action, subject_type=subject_type, subject_id=subject_id, data=data)
+    session.info.setdefault(_PENDING, []).append(_Pending(entry, session.get_nested_transaction()))
+    return entry
 
-    link = _advance_head(session, tenant_id)
+
+@event.listens_for(Session, "before_commit")
+def _chain_pending_records(session: Session) -> None:
+    pending: list[_Pending] = session.info.pop(_PENDING, [])
+    by_tenant: dict[int, list[AuditRecord]] = {}
+    for item in pending:
+        by_tenant.setdefault(item.entry.tenant_id, []).append(item.entry)
+    for tenant_id in sorted(by_tenant):  # one order for every transaction, so heads never deadlock
+        with tenant_scope(tenant_id):
+            _append(session, tenant_id, by_tenant[tenant_id])
+
+
+def _append(session: Session, tenant_id: int, entries: list[AuditRecord]) -> None:
+    link = _advance_head(session, tenant_id, len(entries))
     if link is None:
         _create_head(session, tenant_id)
-        link = _advance_head(session, tenant_id)
-    seq, prev_hash = link
-    at = utcnow()  # taken while holding the head, so times never run backwards along the chain
-    digest = record_hash(prev_hash, seq=seq, at=at, actor=actor, action=action, subject_type=subject_type, subject_id=subject_id, data=data)
-    session.execute(update(AuditHead).where(AuditHead.tenant_id == tenant_id).values(hash=digest).execution_options(synchronize_session=False))
-    entry = AuditRecord(
-        tenant_id=tenant_id,
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        data=data,
-        prev_hash=prev_hash,
-        hash=digest,
-    )
-    session.add(entry)
+        link = _advance_head(session, tenant_id, len(entries))
+    last_seq, prev_hash = link
+    at = utcnow()
+    for seq, entry in enumerate(entries, start=last_seq - len(entries) + 1):
+        fields = {"actor": entry.actor, "action": entry.action, "subject_type": entry.subject_type, "subject_id": entry.subject_id, "data": entry.data}
+        digest = record_hash(prev_hash, seq=seq, at=at, **fields)
+        entry.seq, entry.at, entry.prev_hash, entry.hash = seq, at, prev_hash, digest
+        prev_hash = digest
+    session.execute(update(AuditHead).where(AuditHead.tenant_id == tenant_id).values(hash=prev_hash).execution_options(synchronize_session=False))
+    session.add_all(entries)
     session.flush()
-    return entry
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back_records(session: Session, rolled_back: SessionTransaction) -> None:
+    if not rolled_back.nested:
+        session.info.pop(_PENDING, None)
+        return
+    kept = [item for item in session.info.get(_PENDING, []) if not _made_inside(item.savepoint, rolled_back)]
+    session.info[_PENDING] = kept
+
+
+def _made_inside(savepoint: SessionTransaction | None, rolled_back: SessionTransaction) -> bool:
+    while savepoint is not None:
+        if savepoint is rolled_back:
+            return True
+        savepoint = savepoint.parent
+    return False
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from yuyue.forms.people import Person
 from yuyue.forms.registry import FormRegistry
 from yuyue.scheduling.inventory import QUANTUM, inventory_row, quanta, take_capacity
 from yuyue.scheduling.models import SlotInventory
-from yuyue.scheduling.slots import Slot, bookable, generate_slots
+from yuyue.scheduling.slots import Slot, bookable, slot_at
 from yuyue.tenancy.models import Tenant, TenantStatus
 
 # Attempts to allocate resources when a concurrent booking took the chosen one first.
@@ -88,10 +88,9 @@ def find_slot(booking_type: BookingType, zone: ZoneInfo, starts_at: datetime) ->
     """The generated slot starting at ``starts_at``; a time that is not a slot is invalid input."""
     if starts_at.tzinfo is None:
         raise InvalidInput("the start time needs a UTC offset", errors=[FieldProblem("/starts_at", "include a time zone offset", "naive_datetime")])
-    local_day = starts_at.astimezone(zone).date()
-    for slot in generate_slots(booking_type.availability_rules, zone, local_day, local_day):
-        if slot.starts_at == starts_at:
-            return slot
+    slot = slot_at(booking_type.availability_rules, zone, starts_at)
+    if slot is not None:
+        return slot
     raise InvalidInput("there is no slot at that time", errors=[FieldProblem("/starts_at", "not a slot of this booking type", "no_such_slot")])
 
 

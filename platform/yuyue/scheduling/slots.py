@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from yuyue.scheduling.rules import DayContext, LocalSlot, Rule, SlotRuleRegistry, current_registry
 
-__all__ = ["Slot", "bookable", "compile_rules", "generate_slots", "to_utc"]
+__all__ = ["Slot", "bookable", "compile_rules", "generate_slots", "slot_at", "to_utc"]
 
 _MINUTE = timedelta(minutes=1)
 
@@ -101,14 +101,33 @@ def generate_slots(
     slots: list[Slot] = []
     day = first_day
     while day <= last_day:
-        for local in _local_slots(compiled, day):
-            starts_at, ends_at = to_utc(local.start, zone), _end_to_utc(local.end, zone)
-            if starts_at is None or ends_at <= starts_at:
-                continue
-            slots.append(Slot(starts_at, ends_at, day, local.capacities, zone, local.label))
+        slots += filter(None, (_in_utc(local, day, zone) for local in _local_slots(compiled, day)))
         day += timedelta(days=1)
     slots.sort(key=lambda slot: slot.starts_at)
     return slots
+
+
+def slot_at(rules: Sequence[dict[str, Any]] | Sequence[Rule], zone: ZoneInfo, starts_at: datetime, *, registry: SlotRuleRegistry | None = None) -> Slot | None:
+    """The slot :func:`generate_slots` would give that starts at the aware moment ``starts_at``, or None.
+
+    A booking names one slot: only the local slots of its day are laid out, and
+    only the one starting at that wall-clock time is converted to UTC.
+    """
+    local = starts_at.astimezone(zone)
+    day, wall = local.date(), local.replace(tzinfo=None, fold=0)
+    for candidate in _local_slots(compile_rules(rules, registry), day):
+        if candidate.start == wall:
+            slot = _in_utc(candidate, day, zone)
+            return slot if slot is not None and slot.starts_at == starts_at else None
+    return None
+
+
+def _in_utc(local: LocalSlot, day: date, zone: ZoneInfo) -> Slot | None:
+    """A local slot as a :class:`Slot`; None if its start is not on the clock that day or it has no length."""
+    starts_at, ends_at = to_utc(local.start, zone), _end_to_utc(local.end, zone)
+    if starts_at is None or ends_at <= starts_at:
+        return None
+    return Slot(starts_at, ends_at, day, local.capacities, zone, local.label)
 
 
 def _local_slots(rules: tuple[Rule, ...], day: date) -> list[LocalSlot]:
