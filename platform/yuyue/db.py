@@ -192,13 +192,14 @@ def configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def insert_unless_exists(session: Session, model: type, values: dict, unique: list[str]) -> int | None:
+def insert_unless_exists(session: Session, model: type, values: dict, unique: list[str], *, returning=None):
     """``INSERT … ON CONFLICT (unique) DO NOTHING`` on SQLite and PostgreSQL; a concurrent creator wins silently.
 
-    Returns the new row's id, or None when a row with that key already existed.
+    Returns the new row's id (or ``returning``: ``model`` itself gives the new
+    object), or None when a row with that key already existed.
     """
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
-    statement = insert(model).values(values).on_conflict_do_nothing(index_elements=unique).returning(model.id)
+    statement = insert(model).values(values).on_conflict_do_nothing(index_elements=unique).returning(model.id if returning is None else returning)
     return session.execute(statement).scalar()
 
 

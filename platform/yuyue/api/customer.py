@@ -314,7 +314,7 @@ def booking_json(booking: Booking) -> dict[str, Any]:
         voucher = {"code": booking.voucher_code, "qr": voucher_qr(current_app.config["SECRET_KEY"], current_tenant(), booking)}
     return {
         "id": booking.public_id,
-        "booking_type": _booking_type_slug(booking.booking_type_id),
+        "booking_type": booking.booking_type.slug,
         "status": booking.status.value,
         "starts_at": _local(booking.starts_at),
         "ends_at": _local(booking.ends_at),

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 from yuyue.audit.models import AuditHead, AuditRecord
@@ -149,8 +149,11 @@ def _append(session: Session, tenant_id: int, entries: list[AuditRecord]) -> Non
         entry.seq, entry.at, entry.prev_hash, entry.hash = seq, at, prev_hash, digest
         prev_hash = digest
     session.execute(update(AuditHead).where(AuditHead.tenant_id == tenant_id).values(hash=prev_hash).execution_options(synchronize_session=False))
-    session.add_all(entries)
-    session.flush()
+    columns = ("tenant_id", "seq", "at", "actor", "action", "subject_type", "subject_id", "data", "prev_hash", "hash")
+    rows = [{name: getattr(entry, name) for name in columns} for entry in entries]
+    ids = dict(session.execute(insert(AuditRecord.__table__).returning(AuditRecord.seq, AuditRecord.id), rows).all())
+    for entry in entries:
+        entry.id = ids[entry.seq]
 
 
 @event.listens_for(Session, "after_soft_rollback")

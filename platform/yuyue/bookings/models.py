@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from yuyue.db import Model, TenantScoped
 from yuyue.types import UTCDateTime, string_enum, utcnow
+
+if TYPE_CHECKING:
+    from yuyue.catalog.models import BookingType
 
 
 class BookingStatus(enum.StrEnum):
@@ -58,6 +61,8 @@ class Booking(TenantScoped, Model):
     voucher_code: Mapped[str | None] = mapped_column(String(20))
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     reschedule_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Kept with the booking that was just placed, so answering with its slug costs no query.
+    booking_type: Mapped[BookingType] = relationship(lazy="select")
     # Set once when capacity and resources go back; guards against releasing twice.
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     counts_as_no_show: Mapped[bool] = mapped_column(Boolean, default=False)

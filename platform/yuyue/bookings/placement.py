@@ -243,7 +243,7 @@ def place_booking(
     holds = booking_type.hold_minutes > 0 and booking_type.price_amount > 0
     booking = Booking(
         public_id=uuid.uuid4().hex,
-        booking_type_id=booking_type.id,
+        booking_type=booking_type,
         customer_id=customer.id,
         inventory_id=inventory.id,
         starts_at=slot.starts_at,

@@ -117,8 +117,8 @@ def _check_aware(now: datetime) -> None:
         raise ValueError(f"now must be an aware datetime, got {now!r}")
 
 
-def _insert(session: Session, model: type, values: dict[str, Any], unique: list[str]) -> int | None:
-    return insert_unless_exists(session, model, {"tenant_id": current_tenant_id(), **values}, ["tenant_id", *unique])
+def _insert(session: Session, model: type, values: dict[str, Any], unique: list[str], **options: Any) -> Any:
+    return insert_unless_exists(session, model, {"tenant_id": current_tenant_id(), **values}, ["tenant_id", *unique], **options)
 
 
 # -- customers -----------------------------------------------------------------------------------
@@ -134,13 +134,13 @@ def customer_for_phone(session: Session, phone: str, name: str | None = None, *,
     with write_transaction(session) as session:
         customer = session.scalar(select(Customer).where(Customer.phone == phone))
         if customer is None:
-            created_id = _insert(session, Customer, {"phone": phone, "name": name}, ["phone"])
-            customer = session.scalar(select(Customer).where(Customer.phone == phone))
-            if created_id is not None:
+            customer = _insert(session, Customer, {"phone": phone, "name": name}, ["phone"], returning=Customer)
+            if customer is not None:
                 audit.record(
                     session, actor=actor, action="customer.created", subject_type="customer", subject_id=customer.id, data={"phone": mask_phone(phone)}
                 )
                 return customer
+            customer = session.scalar(select(Customer).where(Customer.phone == phone))  # created meanwhile by a concurrent request
         if name and not customer.name:
             customer.name = name
             session.flush()

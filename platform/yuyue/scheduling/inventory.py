@@ -33,9 +33,9 @@ class InventoryError(RuntimeError):
 def inventory_row(session: Session, booking_type: BookingType, slot: Slot, channel: str) -> SlotInventory:
     """The inventory row of ``slot`` for ``channel``, created with the slot's capacity if missing.
 
-    Race-safe: a missing row is created with ``INSERT … ON CONFLICT DO NOTHING``
-    and read again, so two requests creating the same row both end up with the
-    one row; an existing row costs one SELECT.
+    Race-safe: a missing row is created with ``INSERT … ON CONFLICT DO NOTHING
+    RETURNING``, and read again only if a concurrent request created it first,
+    so both end up with the one row; an existing row costs one SELECT.
 
     :raises KeyError: if the slot has no such channel.
     """
@@ -48,8 +48,11 @@ def inventory_row(session: Session, booking_type: BookingType, slot: Slot, chann
         row = session.scalars(select(SlotInventory).where(*key)).one_or_none()
         if row is None:
             values = {"tenant_id": tenant_id, "booking_type_id": booking_type.id, "starts_at": slot.starts_at, "ends_at": slot.ends_at}
-            insert_unless_exists(session, SlotInventory, {**values, "channel": channel, "capacity": capacity, "taken": 0}, _UNIQUE_KEY)
-            row = session.scalars(select(SlotInventory).where(*key)).one()
+            row = insert_unless_exists(
+                session, SlotInventory, {**values, "channel": channel, "capacity": capacity, "taken": 0}, _UNIQUE_KEY, returning=SlotInventory
+            )
+            if row is None:  # created meanwhile by a concurrent request
+                row = session.scalars(select(SlotInventory).where(*key)).one()
         return row
 
 

@@ -20,6 +20,8 @@ DST policy:
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -31,6 +33,10 @@ from yuyue.scheduling.rules import DayContext, LocalSlot, Rule, SlotRuleRegistry
 __all__ = ["Slot", "bookable", "compile_rules", "generate_slots", "slot_at", "to_utc"]
 
 _MINUTE = timedelta(minutes=1)
+# Days laid out recently, per compiled rule list: a booking and an availability page lay out the same days again and again.
+_LAYOUT_CACHE_SIZE = 4096
+_layouts: OrderedDict[tuple[int, date], tuple[tuple[Rule, ...], tuple[LocalSlot, ...]]] = OrderedDict()
+_layouts_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -130,7 +136,27 @@ def _in_utc(local: LocalSlot, day: date, zone: ZoneInfo) -> Slot | None:
     return Slot(starts_at, ends_at, day, local.capacities, zone, local.label)
 
 
-def _local_slots(rules: tuple[Rule, ...], day: date) -> list[LocalSlot]:
+def _local_slots(rules: tuple[Rule, ...], day: date) -> tuple[LocalSlot, ...]:
+    """The day's local slots, remembered per rule list (the registry hands out one compiled tuple per rule list).
+
+    Keyed by the tuple's ``id``: the entry holds the tuple itself, so the id
+    cannot be reused by another object while the entry lives.
+    """
+    key = (id(rules), day)
+    with _layouts_lock:
+        hit = _layouts.get(key)
+        if hit is not None and hit[0] is rules:
+            _layouts.move_to_end(key)
+            return hit[1]
+    slots = tuple(_lay_out(rules, day))
+    with _layouts_lock:
+        _layouts[key] = (rules, slots)
+        if len(_layouts) > _LAYOUT_CACHE_SIZE:
+            _layouts.popitem(last=False)
+    return slots
+
+
+def _lay_out(rules: tuple[Rule, ...], day: date) -> list[LocalSlot]:
     context = DayContext(day, rules)
     slots: list[LocalSlot] | None = None
     for rule in rules:
