@@ -23,6 +23,7 @@ import argparse
 import http.client
 import json
 import os
+import resource
 import shlex
 import signal
 import socket
@@ -209,6 +210,51 @@ def stop(process: subprocess.Popen) -> None:
             pass
 
 
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds each live process has used (``/proc/<pid>/stat``); gone processes are left out."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime and stime, fields 14 and 15 of stat(5)
+    return used
+
+
+def database_backends(url: str) -> list[int]:
+    """The PostgreSQL server processes serving the benchmark's database (none for SQLite, which runs inside the workers)."""
+    if not url.startswith("postgresql"):
+        return []
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            query = "select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()"
+            return list(connection.execute(text(query)).scalars())
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def cpu_used(url: str, server: subprocess.Popen) -> Iterator[dict[str, float]]:
+    """CPU seconds used during the block by the gunicorn workers, the database's server processes and the client process.
+
+    A server process that starts during the block counts from its start; one
+    that ends during it is missed (the workers' pools keep theirs open).
+    """
+    workers, backends = cpu_seconds(worker_pids(server)), cpu_seconds(database_backends(url))
+    client = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used: dict[str, float] = {}
+    yield used
+    after_client = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used["workers"] = sum(t - workers.get(pid, 0.0) for pid, t in cpu_seconds(worker_pids(server)).items())
+    used["database"] = sum(t - backends.get(pid, 0.0) for pid, t in cpu_seconds(database_backends(url)).items())
+    used["client"] = (after_client.ru_utime + after_client.ru_stime) - (client.ru_utime + client.ru_stime)
+
+
 def worker_pids(server: subprocess.Popen) -> list[int]:
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
     return [int(pid) for pid in children.read_text().split()] if children.exists() else []
@@ -346,10 +392,13 @@ def measure(name: str, settings: str, quick: bool, profile: bool) -> dict[str, A
         app, version = seed(url, folder)
         with gunicorn(url, folder, settings) as (port, server, log):
             drive(port, spread_plan(40, 4))  # warm every worker: imports, pools, caches
-            with profiled(server, folder, 15) if profile else nullcontext() as flame:
+            with profiled(server, folder, 15) if profile else nullcontext() as flame, cpu_used(url, server) as cpu:
                 spread = drive(port, spread_plan(spread_total, SPREAD_CLIENTS))
+            spread["cpu_ms_per_request"] = {part: seconds * 1000 / max(spread["requests"], 1) for part, seconds in cpu.items()}
             print(f"  spread: {one_line(spread)}", flush=True)
-            rush = drive(port, rush_plan(rush_per_client, RUSH_CLIENTS))
+            with cpu_used(url, server) as cpu:
+                rush = drive(port, rush_plan(rush_per_client, RUSH_CLIENTS))
+            rush["cpu_ms_per_request"] = {part: seconds * 1000 / max(rush["requests"], 1) for part, seconds in cpu.items()}
             print(f"  rush:   {one_line(rush)}", flush=True)
             time.sleep(0.5)
             locked = log.read_text(errors="replace").count("database is locked")
@@ -376,9 +425,10 @@ def nullcontext() -> Iterator[None]:
 
 
 def one_line(result: dict[str, Any]) -> str:
+    cpu = ", ".join(f"{part} {ms:.1f}" for part, ms in result["cpu_ms_per_request"].items())
     return (
         f"{result['created']}/{result['requests']} created, {result['bookings_per_s']:.0f} bookings/s, "
-        f"p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, outcomes {result['outcomes']}"
+        f"p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, CPU ms per request: {cpu}, outcomes {result['outcomes']}"
     )
 
 
@@ -415,6 +465,7 @@ def section(measured: dict[str, Any], context: dict[str, Any]) -> str:
                     f"{r['bookings_per_s']:.0f}",
                     f"{r['p50_ms']:.0f}",
                     f"{r['p99_ms']:.0f}",
+                    *(f"{r['cpu_ms_per_request'][part]:.1f}" for part in ("workers", "database", "client")),
                     str(r["server_errors"]),
                 ]
             )
@@ -447,9 +498,16 @@ def section(measured: dict[str, Any], context: dict[str, Any]) -> str:
         "keep-alive connections, all starting together. Bookings/s counts 201 answers from the start to the last answer; "
         "latency is per request as the client sees it. (a) spreads its bookings over as many 5-minute slots; "
         f"(b) sends {RUSH_CLIENTS} clients at one slot of {RUSH_CAPACITY:,} places with more requests than places, "
-        "then reads the slot's inventory row and its confirmed bookings from the database.",
+        "then reads the slot's inventory row and its confirmed bookings from the database. "
+        "*CPU ms/request* is the CPU time (user + system, from `/proc/<pid>/stat`) the gunicorn workers, the database's "
+        "server processes (PostgreSQL only; SQLite runs inside the workers) and the client process used during the scenario, "
+        "divided by its requests: unlike the rates it hardly depends on what else the machine is doing, and "
+        "2 cores × 1,000 ÷ their sum is the most requests per second this machine could serve.",
         report.table(["", ""], [[key, value] for key, value in facts.items()]),
-        report.table(["database", "scenario", "requests", "201", "bookings/s", "p50 ms", "p99 ms", "5xx or no answer"], rows),
+        report.table(
+            ["database", "scenario", "requests", "201", "bookings/s", "p50 ms", "p99 ms", "CPU ms/request: workers", "database", "client", "5xx or no answer"],
+            rows,
+        ),
         "\n".join(verdicts),
         context.get("notes", "").strip(),
         END,
