@@ -1,4 +1,4 @@
-"""Customers (identified by phone or WeChat openid), their login codes, companions, points, bans."""
+"""Customers (identified by phone or WeChat openid), their login codes and refresh tokens, companions, points, bans."""
 
 from __future__ import annotations
 
@@ -42,6 +42,33 @@ class LoginCode(TenantScoped, Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RefreshToken(TenantScoped, Model):
+    """One refresh token of a customer's login; only the SHA-256 digest of its secret is stored.
+
+    The tokens descending from one login form a ``family``. A refresh uses its
+    token up (``used_at``, by compare-and-set) and issues the family's next one;
+    a used token presented again means someone kept a copy, so the whole family
+    is revoked (``revoked_at``, ``revoked_reason``). Logout and bans revoke it too.
+    """
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "digest"),
+        Index(None, "tenant_id", "family"),
+        Index(None, "tenant_id", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    family: Mapped[str] = mapped_column(String(32))
+    digest: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_reason: Mapped[str | None] = mapped_column(String(20))
 
 
 class Companion(TenantScoped, Model):
