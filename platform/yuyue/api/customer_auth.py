@@ -18,7 +18,7 @@ from yuyue.api.core import json_body
 from yuyue.api.limits import by_address, by_phone, rate_limit
 from yuyue.api.problems import ApiProblem
 from yuyue.api.tenant import current_tenant, tenant_api
-from yuyue.customers import login, sessions
+from yuyue.customers import login, login_settings, sessions
 from yuyue.customers.login_providers import LoginProviderFailed, LoginProviderRegistry, LoginRefused, WeChatMiniProgram
 from yuyue.db import db
 from yuyue.events.channels import NotificationFailed, NotificationMessage, channels
@@ -117,15 +117,14 @@ def _login_providers() -> LoginProviderRegistry:
 
 
 def _wechat_config() -> dict[str, Any]:
-    # Application-wide for now; per tenant once tenants bring their own mini-programs.
-    config = current_app.config
-    return {"appid": config.get("WECHAT_APPID"), "secret": config.get("WECHAT_SECRET"), "api_base": config.get("WECHAT_API_BASE") or WeChatMiniProgram.API_BASE}
+    """The tenant's own mini-program (appid, secret), over the application-wide settings (api_base, fallback credentials)."""
+    return login_settings.effective_login_settings(db.session, _login_providers(), WeChatMiniProgram.key)
 
 
 @tenant_api.post("/auth/wechat")
 @rate_limit("RATELIMIT_AUTH_LOGIN", by_address)
 def wechat_login() -> Response:
-    """Exchange a WeChat mini-program login code for tokens; the customer is found, or created, by openid."""
+    """Exchange a WeChat mini-program login code for tokens (through the tenant's own mini-program); the customer is found, or created, by openid."""
     body = json_body(WECHAT_LOGIN)
     try:
         provider = _login_providers().get(WeChatMiniProgram.key)

@@ -1,11 +1,12 @@
-"""Customers (identified by phone or WeChat openid), their login codes and refresh tokens, companions, points, bans."""
+"""Customers (identified by phone or WeChat openid), how they log in (codes, refresh tokens, the tenant's login settings), companions, points, bans."""
 
 from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yuyue.db import Model, TenantScoped
@@ -69,6 +70,26 @@ class RefreshToken(TenantScoped, Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_reason: Mapped[str | None] = mapped_column(String(20))
+
+
+class LoginSetting(TenantScoped, Model):
+    """A tenant's own settings for one login provider, e.g. the AppID and AppSecret of its WeChat mini-program.
+
+    ``config`` is validated against the provider's settings schema and holds
+    secrets (the schema marks them ``writeOnly``): never render it as a whole,
+    see :func:`yuyue.customers.login_settings.public_settings`.
+    """
+
+    __tablename__ = "login_settings"
+    __table_args__ = (UniqueConstraint("tenant_id", "provider"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<LoginSetting {self.provider} of tenant {self.tenant_id}>"  # never the config: it holds the secret
 
 
 class Companion(TenantScoped, Model):

@@ -1,4 +1,4 @@
-"""customer login: stored, rotating refresh tokens
+"""customer login: stored, rotating refresh tokens; each tenant's login-provider settings
 
 Revision ID: 0005
 Revises: 0004
@@ -38,8 +38,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_refresh_tokens_tenant_id_customer_id'), ['tenant_id', 'customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_refresh_tokens_tenant_id_family'), ['tenant_id', 'family'], unique=False)
 
+    op.create_table('login_settings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('provider', sa.String(length=40), nullable=False),
+    sa.Column('config', sa.JSON(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_login_settings_tenant_id_tenants'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_settings')),
+    sa.UniqueConstraint('tenant_id', 'provider', name=op.f('uq_login_settings_tenant_id_provider'))
+    )
+
 
 def downgrade() -> None:
+    op.drop_table('login_settings')
     with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_refresh_tokens_tenant_id_family'))
         batch_op.drop_index(batch_op.f('ix_refresh_tokens_tenant_id_customer_id'))
