@@ -59,7 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["yuyue.plugins"] = host
     app.extensions["yuyue.forms"] = build_form_registry(host)
     app.extensions["yuyue.channels"] = build_channels(host, required=(app.config["NOTIFICATION_CHANNEL"],))
-    app.extensions["yuyue.login_providers"] = build_login_providers(host)
+    app.extensions["yuyue.login_providers"] = build_login_providers(host, app.config)
 
     db.init_app(app)
     with app.app_context():

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from flask import Flask, g, jsonify
 
-from yuyue.api.auth import customer_tokens
+from yuyue.api.auth import access_token
 from yuyue.api.limits import booking_limit, init_limits, rate_limit, rate_limit_settings
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -106,7 +106,7 @@ def booking_app() -> Flask:
 def bearer(app: Flask, customer_id: int) -> dict[str, str]:
     with app.test_request_context():
         g.tenant = SimpleNamespace(id=1)
-        return {"Authorization": "Bearer " + customer_tokens(SimpleNamespace(id=customer_id, tenant_id=1))["access_token"]}
+        return {"Authorization": "Bearer " + access_token(SimpleNamespace(id=customer_id, tenant_id=1))}
 
 
 def test_booking_limit_counts_each_logged_in_customer_on_its_own(booking_app, problem):

@@ -1,4 +1,4 @@
-"""WeChat mini-program login against a local stand-in for code2session, and the login-provider hook."""
+"""WeChat mini-program login against a local stand-in for code2session, each tenant with its own mini-program, and the login-provider hook."""
 
 from __future__ import annotations
 
@@ -16,8 +16,13 @@ from yuyue.customers.login_providers import LoginIdentity, WeChatMiniProgram, bu
 from yuyue.customers.models import Customer
 from yuyue.db import tenant_scope
 from yuyue.plugins import PluginLoadError, make_plugin_host
+from yuyue.tenancy.models import StaffRole, TokenKind
+from yuyue.tenancy.operations import create_token
 
 APPID, SECRET = "wx0123456789abcdef", "app-secret-not-to-be-logged"
+# Each merchant's own mini-program.
+APPID_A, SECRET_A = "wx" + "a" * 16, "secret-of-tenant-a-mini-program"
+APPID_B, SECRET_B = "wx" + "b" * 16, "secret-of-tenant-b-mini-program"
 
 
 class FakeWeChat:
@@ -105,6 +110,74 @@ def test_the_same_openid_is_a_different_customer_in_another_tenant(login, wechat
     b = customer_client("tenant-b").me(login(slug="tenant-b").get_json()["access_token"]).get_json()["id"]
 
     assert a != b
+
+
+@pytest.fixture
+def own_mini_program(session):
+    """``own_mini_program(client, "tenant-a", appid, secret)``: the tenant's owner sets its mini-program through the merchant API."""
+
+    def configure(client, slug: str, appid: str, secret: str) -> None:
+        _, token = create_token(session, kind=TokenKind.staff, name="owner", tenant_slug=slug, role=StaffRole.owner)
+        response = client.put(
+            f"/api/v1/t/{slug}/admin/login-providers/wechat", json={"appid": appid, "secret": secret}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 200, response.get_json()
+
+    return configure
+
+
+def credentials(wechat) -> list[tuple[str, str, str]]:
+    return [(query["appid"], query["secret"], query["js_code"]) for query in wechat.queries]
+
+
+def test_each_tenant_asks_code2session_with_its_own_mini_programs_credentials(client, login, wechat, own_mini_program, tenant_b):
+    own_mini_program(client, "tenant-a", APPID_A, SECRET_A)
+    own_mini_program(client, "tenant-b", APPID_B, SECRET_B)
+    wechat.answers({"openid": "o-abc", "session_key": "sk"})
+
+    assert login("code-at-a", slug="tenant-a").status_code == 200
+    assert login("code-at-b", slug="tenant-b").status_code == 200
+
+    assert credentials(wechat) == [(APPID_A, SECRET_A, "code-at-a"), (APPID_B, SECRET_B, "code-at-b")]
+
+
+def test_a_tenant_without_its_own_mini_program_falls_back_to_the_applications(client, login, wechat, own_mini_program, tenant_b):
+    own_mini_program(client, "tenant-a", APPID_A, SECRET_A)
+    wechat.answers({"openid": "o-abc", "session_key": "sk"})
+
+    login("code-at-b", slug="tenant-b")
+
+    assert credentials(wechat) == [(APPID, SECRET, "code-at-b")]
+
+
+def test_a_tenant_with_its_own_mini_program_needs_no_application_credentials(build_app, wechat, own_mini_program, tenant_a, tenant_b, problem):
+    app = build_app(WECHAT_APPID=None, WECHAT_SECRET=None, WECHAT_API_BASE=wechat.url)
+    client = app.test_client()
+    own_mini_program(client, "tenant-a", APPID_A, SECRET_A)
+    wechat.answers({"openid": "o-abc", "session_key": "sk"})
+
+    assert client.post("/api/v1/t/tenant-a/auth/wechat", json={"code": "c"}).status_code == 200
+    problem(client.post("/api/v1/t/tenant-b/auth/wechat", json={"code": "c"}), 502, "login_provider_failed")
+    assert credentials(wechat) == [(APPID_A, SECRET_A, "c")]
+
+
+def test_deleting_a_tenants_mini_program_falls_back_to_the_applications(client, login, wechat, own_mini_program, session):
+    own_mini_program(client, "tenant-a", APPID_A, SECRET_A)
+    _, token = create_token(session, kind=TokenKind.staff, name="owner", tenant_slug="tenant-a", role=StaffRole.owner)
+    assert client.delete("/api/v1/t/tenant-a/admin/login-providers/wechat", headers={"Authorization": f"Bearer {token}"}).status_code == 204
+    wechat.answers({"openid": "o-abc", "session_key": "sk"})
+
+    login("c")
+
+    assert credentials(wechat) == [(APPID, SECRET, "c")]
+
+
+def test_a_tenants_secret_is_not_logged_when_wechat_fails(client, login, wechat, own_mini_program, problem, caplog):
+    own_mini_program(client, "tenant-a", APPID_A, SECRET_A)
+    wechat.answers({"errcode": 40013, "errmsg": "invalid appid"})
+
+    problem(login(), 502, "login_provider_failed")
+    assert SECRET_A not in caplog.text
 
 
 @pytest.mark.parametrize("errcode", [40029, 40163])

@@ -1,8 +1,10 @@
 """Who is calling a tenant's API: customers (JWT access tokens), guests (per-booking tokens), staff (API tokens).
 
-Customer tokens are short-lived JWTs signed with the application's secret key
-and bound to one tenant; a refresh token (longer-lived, its own type) renews
-them. A guest who booked without logging in gets a token for that booking only.
+Customer access tokens are short-lived JWTs signed with the application's
+secret key and bound to one tenant, checked without a database read; refresh
+tokens are opaque, stored (hashed) and rotated on every use
+(:mod:`yuyue.customers.sessions`). A guest who booked without logging in gets
+a token for that booking only.
 Staff use API tokens issued by ``yuyue tokens create --tenant``, honoured only
 under their own tenant's paths and only up to their role.
 """
@@ -10,7 +12,7 @@ under their own tenant's paths and only up to their role.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
 
@@ -21,6 +23,7 @@ from yuyue.api.core import bearer_secret
 from yuyue.api.problems import ApiProblem
 from yuyue.api.tenant import current_tenant
 from yuyue.bookings.models import Booking
+from yuyue.customers import sessions
 from yuyue.customers.models import Customer
 from yuyue.db import db
 from yuyue.tenancy.models import StaffRole, TokenKind
@@ -28,7 +31,6 @@ from yuyue.tenancy.operations import TOKEN_PREFIX, authenticate_token
 from yuyue.types import utcnow
 
 ACCESS_TTL = timedelta(minutes=15)
-REFRESH_TTL = timedelta(days=30)
 BOOKING_TOKEN_TTL = timedelta(days=90)
 ALGORITHM = "HS256"
 ROLE_RANK = {StaffRole.staff: 0, StaffRole.manager: 1, StaffRole.owner: 2}
@@ -50,23 +52,52 @@ def _decode(token: str, expected_type: str) -> dict[str, Any] | None:
     return claims
 
 
-def customer_tokens(customer: Customer) -> dict[str, Any]:
-    """A fresh access and refresh token pair for ``customer``."""
-    claims = {"sub": str(customer.id), "tid": customer.tenant_id}
+def request_now() -> datetime:
+    """The current time; ``CLOCK`` (a callable returning an aware datetime) replaces it in tests."""
+    return current_app.config.get("CLOCK", utcnow)()
+
+
+def access_token(customer: Customer) -> str:
+    """A stateless access token for ``customer``, valid for :data:`ACCESS_TTL` under its tenant's paths."""
+    return _encode({"sub": str(customer.id), "tid": customer.tenant_id, "typ": "access"}, ACCESS_TTL)
+
+
+def _token_pair(customer: Customer, refresh_token: str) -> dict[str, Any]:
     return {
-        "access_token": _encode({**claims, "typ": "access"}, ACCESS_TTL),
-        "refresh_token": _encode({**claims, "typ": "refresh"}, REFRESH_TTL),
+        "access_token": access_token(customer),
+        "refresh_token": refresh_token,
         "token_type": "Bearer",
         "expires_in": int(ACCESS_TTL.total_seconds()),
     }
 
 
-def customer_from_refresh_token(token: str) -> Customer:
-    claims = _decode(token, "refresh")
-    customer = db.session.get(Customer, int(claims["sub"])) if claims else None
-    if customer is None:
-        raise ApiProblem(401, "invalid_token", "the refresh token is invalid or expired")
-    return customer
+def _banned(error: sessions.AccountBanned) -> ApiProblem:
+    return ApiProblem(403, error.code, error.message)
+
+
+def customer_tokens(customer: Customer) -> dict[str, Any]:
+    """Log ``customer`` in: an access token and the first refresh token of a new family; 403 ``banned`` for a banned account."""
+    try:
+        refresh_token = sessions.start_session(db.session, customer, now=request_now())
+    except sessions.AccountBanned as error:
+        raise _banned(error) from None
+    return _token_pair(customer, refresh_token)
+
+
+def rotated_tokens(refresh_token: str) -> dict[str, Any]:
+    """A new pair for a live refresh token of this tenant, which is used up.
+
+    401 ``invalid_token`` for an unknown (or other tenant's), expired or revoked
+    token; 401 ``refresh_token_reused`` when it was used before (its family is
+    revoked); 403 ``banned`` when the account is banned (its family is revoked).
+    """
+    try:
+        customer, new_refresh_token = sessions.rotate_refresh_token(db.session, refresh_token, now=request_now())
+    except sessions.AccountBanned as error:
+        raise _banned(error) from None
+    except sessions.InvalidRefreshToken as error:
+        raise ApiProblem(401, error.code, error.message) from None
+    return _token_pair(customer, new_refresh_token)
 
 
 def booking_token(booking: Booking) -> str:

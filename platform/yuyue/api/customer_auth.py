@@ -1,27 +1,27 @@
-"""Customer login under ``/api/v1/t/<tenant>/auth/``: one-time codes to a mobile, WeChat mini-program, token refresh.
+"""Customer login under ``/api/v1/t/<tenant>/auth/``: one-time codes to a mobile, WeChat mini-program, token refresh, logout.
 
-Every login answers the same token pair (:func:`yuyue.api.auth.customer_tokens`).
+Every login answers the same token pair (:func:`yuyue.api.auth.customer_tokens`);
+each refresh answers a new pair and uses the refresh token up; logout revokes
+every refresh token descending from the same login.
 Asking for a code answers 202 whether or not the phone belongs to a customer,
 so the endpoint cannot be used to find out who is one.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Response, current_app, g, jsonify
 
-from yuyue.api.auth import customer_from_refresh_token, customer_required, customer_tokens
+from yuyue.api.auth import customer_required, customer_tokens, request_now, rotated_tokens
 from yuyue.api.core import json_body
 from yuyue.api.limits import by_address, by_phone, rate_limit
 from yuyue.api.problems import ApiProblem
 from yuyue.api.tenant import current_tenant, tenant_api
-from yuyue.customers import login
+from yuyue.customers import login, login_settings, sessions
 from yuyue.customers.login_providers import LoginProviderFailed, LoginProviderRegistry, LoginRefused, WeChatMiniProgram
 from yuyue.db import db
 from yuyue.events.channels import NotificationFailed, NotificationMessage, channels
-from yuyue.types import utcnow
 
 PHONE = {"type": "string", "minLength": 1, "maxLength": 32, "description": "a mainland mobile number; spaces, dashes and +86 are allowed"}
 
@@ -51,11 +51,6 @@ WECHAT_LOGIN = {
 LOGIN_CODE_TEMPLATE = "login_code"
 
 
-def _now() -> datetime:
-    """The current time; ``CLOCK`` (a callable returning an aware datetime) replaces it in tests."""
-    return current_app.config.get("CLOCK", utcnow)()
-
-
 def _invalid_code(message: str) -> ApiProblem:
     return ApiProblem(401, "invalid_code", message)
 
@@ -69,7 +64,7 @@ def send_login_code() -> tuple[Response, int]:
     tenant = current_tenant()
     secret = current_app.config["SECRET_KEY"]
     try:
-        issued = login.issue_login_code(db.session, body["phone"], secret=secret, now=_now())
+        issued = login.issue_login_code(db.session, body["phone"], secret=secret, now=request_now())
     except login.CodeRecentlySent as error:
         raise ApiProblem(429, error.code, error.message, headers={"Retry-After": str(error.retry_after)}) from None
     message = NotificationMessage(
@@ -94,7 +89,7 @@ def login_with_code() -> Response:
     """Exchange a phone and its one-time code for tokens; the customer is created on first login."""
     body = json_body(CODE_LOGIN)
     try:
-        customer = login.login_with_code(db.session, body["phone"], body["code"], secret=current_app.config["SECRET_KEY"], now=_now())
+        customer = login.login_with_code(db.session, body["phone"], body["code"], secret=current_app.config["SECRET_KEY"], now=request_now())
     except login.InvalidCode as error:
         raise _invalid_code(error.message) from None
     except login.TooManyAttempts as error:
@@ -104,9 +99,17 @@ def login_with_code() -> Response:
 
 @tenant_api.post("/auth/refresh")
 def refresh_tokens() -> Response:
-    """A new token pair for a valid refresh token of this tenant."""
+    """A new token pair for a live refresh token of this tenant; the token is used up."""
     body = json_body(TOKEN_REFRESH)
-    return jsonify(customer_tokens(customer_from_refresh_token(body["refresh_token"])))
+    return jsonify(rotated_tokens(body["refresh_token"]))
+
+
+@tenant_api.post("/auth/logout")
+def logout() -> tuple[str, int]:
+    """Revoke the refresh token and every other one of the same login; 204 even for an unknown token (RFC 7009)."""
+    body = json_body(TOKEN_REFRESH)
+    sessions.end_session(db.session, body["refresh_token"], now=request_now())
+    return "", 204
 
 
 def _login_providers() -> LoginProviderRegistry:
@@ -114,15 +117,14 @@ def _login_providers() -> LoginProviderRegistry:
 
 
 def _wechat_config() -> dict[str, Any]:
-    # Application-wide for now; per tenant once tenants bring their own mini-programs.
-    config = current_app.config
-    return {"appid": config.get("WECHAT_APPID"), "secret": config.get("WECHAT_SECRET"), "api_base": config.get("WECHAT_API_BASE") or WeChatMiniProgram.API_BASE}
+    """The tenant's own mini-program (appid, secret), over the application-wide settings (api_base, fallback credentials)."""
+    return login_settings.effective_login_settings(db.session, _login_providers(), WeChatMiniProgram.key)
 
 
 @tenant_api.post("/auth/wechat")
 @rate_limit("RATELIMIT_AUTH_LOGIN", by_address)
 def wechat_login() -> Response:
-    """Exchange a WeChat mini-program login code for tokens; the customer is found, or created, by openid."""
+    """Exchange a WeChat mini-program login code for tokens (through the tenant's own mini-program); the customer is found, or created, by openid."""
     body = json_body(WECHAT_LOGIN)
     try:
         provider = _login_providers().get(WeChatMiniProgram.key)
@@ -184,15 +186,42 @@ OPENAPI_PATHS = {
     },
     f"{_PREFIX}/login": {
         "parameters": [_TENANT_PARAMETER],
-        **_login("Log in with the code", CODE_LOGIN, {401: "wrong, expired or used code (invalid_code)", 429: "too many attempts"}),
+        **_login(
+            "Log in with the code",
+            CODE_LOGIN,
+            {401: "wrong, expired or used code (invalid_code)", 403: "the account is banned (banned)", 429: "too many attempts"},
+        ),
     },
     f"{_PREFIX}/refresh": {
         "parameters": [_TENANT_PARAMETER],
-        **_login("Exchange a refresh token for a new pair", TOKEN_REFRESH, {401: "invalid or expired refresh token"}),
+        **_login(
+            "Exchange a refresh token for a new pair; the token is used up",
+            TOKEN_REFRESH,
+            {
+                401: "unknown, expired or revoked refresh token (invalid_token), or one already used (refresh_token_reused: every token of that login is revoked)",
+                403: "the account is banned (banned); its tokens are revoked",
+            },
+        ),
+    },
+    f"{_PREFIX}/logout": {
+        "parameters": [_TENANT_PARAMETER],
+        "post": {
+            "summary": "Log out: revoke the refresh token and every other one descending from the same login",
+            "description": "Access tokens already issued stay valid until they expire (at most 15 minutes).",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": TOKEN_REFRESH}}},
+            "responses": {
+                "204": {"description": "revoked, or the token was unknown here"},
+                "422": _problem("no refresh token in the body"),
+            },
+        },
     },
     f"{_PREFIX}/wechat": {
         "parameters": [_TENANT_PARAMETER],
-        **_login("Log in from a WeChat mini-program (code2session)", WECHAT_LOGIN, {401: "WeChat refused the code", 502: "the WeChat API failed"}),
+        **_login(
+            "Log in from a WeChat mini-program (code2session)",
+            WECHAT_LOGIN,
+            {401: "WeChat refused the code", 403: "the account is banned (banned)", 502: "the WeChat API failed"},
+        ),
     },
     f"{_PREFIX}/me": {
         "parameters": [_TENANT_PARAMETER],

@@ -2,8 +2,10 @@
 
 Booking types and resources (reading needs the staff role, changing them
 manager), bookings (search, confirm, cancel, no-show), check-ins by voucher
-code or QR payload, and exports. Another tenant's ids, codes and slugs are
-simply not found: every lookup runs inside the tenant of the URL.
+code or QR payload, exports, and the tenant's own login-provider settings
+(its WeChat mini-program: the owner sets them, secrets are never shown).
+Another tenant's ids, codes and slugs are simply not found: every lookup runs
+inside the tenant of the URL.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from yuyue.bookings.placement import Actor
 from yuyue.bookings.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, BookingFilters, BookingRecord, booking_record, search_bookings
 from yuyue.catalog import operations as catalog
 from yuyue.catalog.models import BookingType, BookingTypeStatus, Resource
+from yuyue.customers import login_settings
+from yuyue.customers.login_providers import LoginProviderRegistry
 from yuyue.db import db
 from yuyue.errors import FieldProblem, InvalidInput, pointer
 from yuyue.exports.operations import CSV_MIMETYPE, XLSX_MIMETYPE, bookings_csv, bookings_xlsx
@@ -96,6 +100,11 @@ CHECK_IN = {
         "qr": {"type": "string", "minLength": 1, "maxLength": 1000, "description": "the payload of the booking's QR code"},
         "place": {"type": "string", "maxLength": 100},
     },
+}
+
+LOGIN_SETTINGS = {
+    "type": "object",
+    "description": "the provider's settings, as its settings_schema (GET) describes; a writeOnly setting left out keeps its stored value",
 }
 
 BOOKING_QUERY = ("from", "to", "status", "booking_type", "q", "cursor", "limit")
@@ -405,6 +414,51 @@ def export_bookings_csv() -> Response:
     return _download(bookings_csv(db.session, current_tenant(), _booking_filters(EXPORT_QUERY)), f"{CSV_MIMETYPE}; charset=utf-8", "csv")
 
 
+# --- login providers ------------------------------------------------------------
+
+
+def _login_providers() -> LoginProviderRegistry:
+    return current_app.extensions["yuyue.login_providers"]
+
+
+def login_settings_json(view: login_settings.LoginSettingsView) -> dict[str, Any]:
+    return {
+        "provider": view.provider,
+        "source": view.source,
+        "settings": view.settings,
+        "write_only_set": view.write_only_set,
+        "settings_schema": view.settings_schema,
+    }
+
+
+@tenant_api.get("/admin/login-providers")
+@staff_required(StaffRole.manager)
+def list_login_providers() -> Response:
+    registry = _login_providers()
+    return jsonify({"login_providers": [login_settings_json(login_settings.login_settings_view(db.session, registry, key)) for key in registry.keys]})
+
+
+@tenant_api.get("/admin/login-providers/<provider>")
+@staff_required(StaffRole.manager)
+def get_login_settings(provider: str) -> Response:
+    return jsonify(login_settings_json(login_settings.login_settings_view(db.session, _login_providers(), provider)))
+
+
+@tenant_api.put("/admin/login-providers/<provider>")
+@staff_required(StaffRole.owner)
+def set_login_settings(provider: str) -> Response:
+    config = _body(LOGIN_SETTINGS)
+    view = login_settings.set_login_settings(db.session, _login_providers(), provider, config, actor=str(_staff_actor()))
+    return jsonify(login_settings_json(view))
+
+
+@tenant_api.delete("/admin/login-providers/<provider>")
+@staff_required(StaffRole.owner)
+def delete_login_settings(provider: str) -> tuple[str, int]:
+    login_settings.delete_login_settings(db.session, _login_providers(), provider, actor=str(_staff_actor()))
+    return "", 204
+
+
 # --- OpenAPI --------------------------------------------------------------------
 
 
@@ -538,6 +592,17 @@ BOOKING_SCHEMA = {
     },
 }
 BOOKING_ID = _path_parameter("public_id", "the booking's id")
+LOGIN_PROVIDER = _path_parameter("provider", "a login provider's key, e.g. wechat")
+LOGIN_SETTINGS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "provider": {"type": "string"},
+        "source": {"enum": ["tenant", "application", "none"], "description": "whose settings logins use: the tenant's own, the application's fallback, or none"},
+        "settings": {"type": "object", "description": "the tenant's own settings, without writeOnly values"},
+        "write_only_set": {"type": "array", "items": {"type": "string"}, "description": "the writeOnly settings the tenant has set; their values are never shown"},
+        "settings_schema": {"type": "object", "description": "the JSON Schema of the provider's settings; writeOnly marks secrets"},
+    },
+}
 
 
 def _action(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -642,4 +707,32 @@ OPENAPI_PATHS: dict[str, Any] = {
     },
     f"{PREFIX}/exports/bookings.xlsx": _export("Export bookings as an Excel workbook, times in the tenant's zone", XLSX_MIMETYPE),
     f"{PREFIX}/exports/bookings.csv": _export("Export bookings as UTF-8 csv, times in the tenant's zone", CSV_MIMETYPE),
+    f"{PREFIX}/login-providers": {
+        "parameters": [TENANT_PARAMETER],
+        "get": _operation(
+            "The tenant's settings for every login provider, write-only values (secrets) left out",
+            StaffRole.manager,
+            200,
+            _json({"type": "object", "properties": {"login_providers": {"type": "array", "items": LOGIN_SETTINGS_SCHEMA}}}),
+        ),
+    },
+    f"{PREFIX}/login-providers/{{provider}}": {
+        "parameters": [TENANT_PARAMETER, LOGIN_PROVIDER],
+        "get": _operation(
+            "The tenant's settings for one login provider, write-only values (secrets) left out",
+            StaffRole.manager,
+            200,
+            _json(LOGIN_SETTINGS_SCHEMA),
+            errors=(404,),
+        ),
+        "put": _operation(
+            "Set the tenant's own settings for a login provider (its WeChat mini-program's AppID and AppSecret)",
+            StaffRole.owner,
+            200,
+            _json(LOGIN_SETTINGS_SCHEMA),
+            body=LOGIN_SETTINGS,
+            errors=(400, 404, 422),
+        ),
+        "delete": _operation("Forget the tenant's settings for a login provider; logins fall back to the application's", StaffRole.owner, 204, {}, errors=(404,)),
+    },
 }

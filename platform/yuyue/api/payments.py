@@ -2,8 +2,10 @@
 
 Providers authenticate by signing the notification, not by a token: a bad
 signature is a 401 problem and changes nothing; a repeated notification answers
-200 and changes nothing. The sandbox's checkout plays the part of the customer
-paying in the provider's app.
+200 and changes nothing. Notifications are accepted for a suspended tenant too,
+so money a customer paid before the suspension is recorded and settled (see
+docs/decisions.md §21). The sandbox's checkout plays the part of the customer
+paying in the provider's app, and like every other route refuses a suspended tenant.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from flask import Response, jsonify, request
 from sqlalchemy import select
 
 from yuyue.api.problems import ApiProblem
-from yuyue.api.tenant import current_tenant, tenant_api
+from yuyue.api.tenant import current_tenant, serves_suspended_tenants, tenant_api
 from yuyue.db import db
 from yuyue.payments.builtin import sandbox_notification
 from yuyue.payments.models import Payment, PaymentStatus
@@ -35,6 +37,7 @@ def _answer(outcome: str) -> Response:
 
 
 @tenant_api.post("/payments/<provider>/notify")
+@serves_suspended_tenants
 def payment_notification(provider: str) -> Response:
     """A provider's asynchronous notification: verify, apply once, answer 200 so it stops retrying."""
     _known_provider(provider)
@@ -76,7 +79,11 @@ OPENAPI_PATHS: dict[str, Any] = {
         "parameters": [_TENANT, {"name": "provider", "in": "path", "required": True, "schema": {"type": "string"}}],
         "post": {
             "summary": "A payment provider's signed notification (payment succeeded or failed, refund succeeded)",
-            "description": "Authenticated by the provider's signature over the raw body; a repeated notification changes nothing.",
+            "description": (
+                "Authenticated by the provider's signature over the raw body; a repeated notification changes nothing. "
+                "Accepted for a suspended tenant too: a held booking paid in time is confirmed, one whose hold ran out "
+                "is expired and the money refunded."
+            ),
             "security": [],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
             "responses": {
@@ -94,6 +101,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "security": [],
             "responses": {
                 "200": {"description": "the sandbox notified the payment", **_OUTCOME},
+                "403": {"description": "the tenant is suspended (tenant_suspended)", **_PROBLEM},
                 "404": {"description": "no such sandbox payment", **_PROBLEM},
                 "409": {"description": "the payment is no longer pending", **_PROBLEM},
             },

@@ -3,6 +3,12 @@
 Providers come from plugins through ``register_login_providers()``; the host's
 own ``wechat`` provider (``code2session``) is one of them. :func:`build_login_providers`
 collects them once per application, kept at ``app.extensions["yuyue.login_providers"]``.
+
+A provider may declare ``settings_schema``, the JSON Schema of what a tenant
+configures for it (the tenant's own mini-program); values it marks
+``writeOnly`` are secrets that no API shows again. A tenant's settings overlay
+the application's (:meth:`LoginProviderRegistry.settings`), which are only a
+fallback for tenants that configured none.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+import yuyue_schemas
+
 if TYPE_CHECKING:
     from yuyue.plugins import PluginHost
 
@@ -27,6 +35,7 @@ __all__ = [
     "LoginProviderRegistry",
     "LoginRefused",
     "WeChatMiniProgram",
+    "application_login_settings",
     "build_login_providers",
 ]
 
@@ -63,15 +72,42 @@ class LoginProvider(Protocol):
     def exchange(self, code: str, tenant_config: Mapping[str, Any]) -> LoginIdentity: ...
 
 
+# The application-wide settings of the built-in ``wechat`` provider: a fallback for tenants without their own.
+WECHAT_APPLICATION_SETTINGS = {"appid": "WECHAT_APPID", "secret": "WECHAT_SECRET", "api_base": "WECHAT_API_BASE"}
+
+
 class WeChatMiniProgram:
     """WeChat mini-program login: ``wx.login()`` gives the client a code, ``code2session`` turns it into an openid.
 
-    ``tenant_config``: ``appid`` and ``secret`` of the mini-program, optional
-    ``api_base`` (default :attr:`API_BASE`; tests point it at a local server)
-    and ``timeout`` in seconds (default 5).
+    ``tenant_config``: ``appid`` and ``secret`` of the mini-program (a tenant
+    sets them, see :attr:`settings_schema`), optional ``api_base`` (default
+    :attr:`API_BASE`; tests point it at a local server) and ``timeout`` in
+    seconds (default 5), which only the application sets.
     """
 
     key = "wechat"
+    settings_schema: dict[str, Any] = {
+        "type": "object",
+        "title": "WeChat mini-program",
+        "required": ["appid", "secret"],
+        "additionalProperties": False,
+        "properties": {
+            "appid": {
+                "type": "string",
+                "pattern": "^wx[0-9a-f]{16}$",
+                "title": "AppID",
+                "description": "the mini-program's AppID: wx and 16 hexadecimal digits",
+            },
+            "secret": {
+                "type": "string",
+                "minLength": 16,
+                "maxLength": 128,
+                "writeOnly": True,
+                "title": "AppSecret",
+                "description": "the mini-program's AppSecret; stored to call WeChat, never shown again",
+            },
+        },
+    }
     API_BASE = "https://api.weixin.qq.com"
     TIMEOUT_SECONDS = 5.0
     # 40029 invalid code, 40163 code already used, 40226 user blocked as high-risk: the customer's code, not our setup.
@@ -106,10 +142,18 @@ class WeChatMiniProgram:
 
 
 class LoginProviderRegistry:
-    """The login providers of one application, by key."""
+    """The login providers of one application, by key, with their settings schemas and application-wide settings."""
 
-    def __init__(self, providers: Mapping[str, LoginProvider]):
+    def __init__(
+        self,
+        providers: Mapping[str, LoginProvider],
+        *,
+        settings_schemas: Mapping[str, Mapping[str, Any]] | None = None,
+        application_settings: Mapping[str, Mapping[str, Any]] | None = None,
+    ):
         self._providers = MappingProxyType(dict(providers))
+        self._schemas = dict(settings_schemas or {})
+        self._application = {key: dict(value) for key, value in (application_settings or {}).items()}
 
     def __contains__(self, key: str) -> bool:
         return key in self._providers
@@ -124,13 +168,32 @@ class LoginProviderRegistry:
         except KeyError:
             raise LookupError(f"no login provider {key!r}; registered: {', '.join(self.keys) or 'none'}") from None
 
+    def settings_schema(self, key: str) -> dict[str, Any]:
+        """The JSON Schema of what a tenant may configure for provider ``key`` (nothing, if it declares none)."""
+        self.get(key)
+        return dict(self._schemas.get(key) or {"type": "object", "maxProperties": 0})
 
-def build_login_providers(host: PluginHost) -> LoginProviderRegistry:
-    """Collect every plugin's login providers; a duplicate key or a malformed provider stops start-up."""
+    def settings(self, key: str, tenant_config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """What provider ``key`` is called with: the application's settings, overlaid with the tenant's."""
+        return {**self._application.get(key, {}), **(tenant_config or {})}
+
+
+def application_login_settings(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The application-wide login settings in ``config`` (``WECHAT_*``), by provider key; unset values left out."""
+    wechat = {name: config.get(setting) for name, setting in WECHAT_APPLICATION_SETTINGS.items()}
+    return {WeChatMiniProgram.key: {name: value for name, value in wechat.items() if value}}
+
+
+def build_login_providers(host: PluginHost, config: Mapping[str, Any] | None = None) -> LoginProviderRegistry:
+    """Collect every plugin's login providers; a duplicate key, a malformed provider or settings schema stops start-up.
+
+    :param config: the application's settings, for the providers' application-wide fallback settings.
+    """
     from yuyue.plugins import PluginLoadError  # imported late: yuyue.plugins loads every area's declarations
 
     found: dict[str, LoginProvider] = {}
     owners: dict[str, str] = {}
+    schemas: dict[str, dict[str, Any]] = {}
     for impl in host.hook.register_login_providers.get_hookimpls():
         for provider in impl.function() or []:
             key = getattr(provider, "key", None)
@@ -138,5 +201,12 @@ def build_login_providers(host: PluginHost) -> LoginProviderRegistry:
                 raise PluginLoadError(f"plugin {impl.plugin_name!r} registers a login provider without a key or exchange(): {provider!r}")
             if key in found:
                 raise PluginLoadError(f"plugin {impl.plugin_name!r} registers login provider {key!r}, already registered by plugin {owners[key]!r}")
+            schema = getattr(provider, "settings_schema", None)
+            if schema is not None:
+                problems = yuyue_schemas.check_json_schema(schema)
+                if problems:
+                    where = f"{problems[0].pointer or '/'}: {problems[0].message}"
+                    raise PluginLoadError(f"plugin {impl.plugin_name!r}: the settings_schema of login provider {key!r} is not a JSON Schema ({where})")
+                schemas[key] = schema
             found[key], owners[key] = provider, impl.plugin_name
-    return LoginProviderRegistry(found)
+    return LoginProviderRegistry(found, settings_schemas=schemas, application_settings=application_login_settings(config or {}))

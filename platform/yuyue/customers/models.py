@@ -1,11 +1,12 @@
-"""Customers (identified by phone or WeChat openid), their login codes, companions, points, bans."""
+"""Customers (identified by phone or WeChat openid), how they log in (codes, refresh tokens, the tenant's login settings), companions, points, bans."""
 
 from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yuyue.db import Model, TenantScoped
@@ -42,6 +43,53 @@ class LoginCode(TenantScoped, Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RefreshToken(TenantScoped, Model):
+    """One refresh token of a customer's login; only the SHA-256 digest of its secret is stored.
+
+    The tokens descending from one login form a ``family``. A refresh uses its
+    token up (``used_at``, by compare-and-set) and issues the family's next one;
+    a used token presented again means someone kept a copy, so the whole family
+    is revoked (``revoked_at``, ``revoked_reason``). Logout and bans revoke it too.
+    """
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "digest"),
+        Index(None, "tenant_id", "family"),
+        Index(None, "tenant_id", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    family: Mapped[str] = mapped_column(String(32))
+    digest: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_reason: Mapped[str | None] = mapped_column(String(20))
+
+
+class LoginSetting(TenantScoped, Model):
+    """A tenant's own settings for one login provider, e.g. the AppID and AppSecret of its WeChat mini-program.
+
+    ``config`` is validated against the provider's settings schema and holds
+    secrets (the schema marks them ``writeOnly``): never render it as a whole,
+    see :func:`yuyue.customers.login_settings.public_settings`.
+    """
+
+    __tablename__ = "login_settings"
+    __table_args__ = (UniqueConstraint("tenant_id", "provider"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<LoginSetting {self.provider} of tenant {self.tenant_id}>"  # never the config: it holds the secret
 
 
 class Companion(TenantScoped, Model):

@@ -1,0 +1,180 @@
+"""A tenant's own settings for each login provider (its WeChat mini-program), validated against the provider's schema.
+
+Values the provider's settings schema marks ``writeOnly`` (the AppSecret) are
+stored because the provider needs them, and never shown again: anything an API
+answers goes through :func:`public_settings`, a validation error about one never
+repeats its value, and the audit log records only that it changed. Saving
+settings without a write-only value keeps the stored one, so a settings form
+that cannot show the secret can still change the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+import yuyue_schemas
+from yuyue.audit import operations as audit
+from yuyue.customers.login_providers import LoginProviderRegistry
+from yuyue.customers.models import LoginSetting
+from yuyue.customers.operations import SYSTEM_ACTOR
+from yuyue.db import current_tenant_id, insert_unless_exists, write_transaction
+from yuyue.errors import FieldProblem, InvalidInput, NotFound, pointer
+from yuyue.types import utcnow
+
+__all__ = [
+    "LoginSettingsView",
+    "delete_login_settings",
+    "effective_login_settings",
+    "login_settings_view",
+    "public_settings",
+    "set_login_settings",
+    "write_only_keys",
+]
+
+_REQUIRED = re.compile(r"^'([^']+)' is a required property$")
+
+
+@dataclass(frozen=True)
+class LoginSettingsView:
+    """What may be shown of a provider's settings for the tenant in context.
+
+    ``source`` says whose settings a login uses: the tenant's own, the
+    application's fallback, or none. ``settings`` are the tenant's own without
+    write-only values; ``write_only_set`` names the write-only ones it holds.
+    """
+
+    provider: str
+    source: Literal["tenant", "application", "none"]
+    settings: dict[str, Any]
+    write_only_set: list[str]
+    settings_schema: dict[str, Any]
+
+
+def write_only_keys(schema: Mapping[str, Any]) -> set[str]:
+    """The top-level settings that ``schema`` marks ``writeOnly``: secrets."""
+    return {key for key, spec in (schema.get("properties") or {}).items() if isinstance(spec, Mapping) and spec.get("writeOnly")}
+
+
+def public_settings(schema: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` without the values ``schema`` marks ``writeOnly``."""
+    hidden = write_only_keys(schema)
+    return {key: value for key, value in config.items() if key not in hidden}
+
+
+def _provider(registry: LoginProviderRegistry, key: str) -> dict[str, Any]:
+    """The settings schema of provider ``key``; :class:`NotFound` if there is no such provider."""
+    if key not in registry:
+        raise NotFound(f"no login provider {key!r}; available: {', '.join(registry.keys) or 'none'}", code="login_provider_unknown")
+    return registry.settings_schema(key)
+
+
+def _stored(session: Session, key: str) -> dict[str, Any] | None:
+    return session.scalar(select(LoginSetting.config).where(LoginSetting.provider == key))
+
+
+def effective_login_settings(session: Session, registry: LoginProviderRegistry, key: str) -> dict[str, Any]:
+    """What provider ``key`` is called with for the tenant in context: its own settings over the application's."""
+    return registry.settings(key, _stored(session, key))
+
+
+def login_settings_view(session: Session, registry: LoginProviderRegistry, key: str) -> LoginSettingsView:
+    """What the tenant in context may see of its settings for provider ``key``."""
+    schema = _provider(registry, key)
+    stored = _stored(session, key)
+    fallback = registry.settings(key)
+    if stored is not None:
+        source = "tenant"
+    elif fallback and all(name in fallback for name in schema.get("required", [])):
+        source = "application"
+    else:
+        source = "none"
+    hidden = write_only_keys(schema)
+    return LoginSettingsView(
+        provider=key,
+        source=source,
+        settings=public_settings(schema, stored or {}),
+        write_only_set=sorted(hidden & set(stored or {})),
+        settings_schema=schema,
+    )
+
+
+def _problems(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[FieldProblem]:
+    hidden = write_only_keys(schema)
+    secrets = [str(config[name]) for name in hidden if config.get(name)]
+    problems = []
+    for problem in yuyue_schemas.problems_against(dict(schema), dict(config)):
+        missing = _REQUIRED.match(problem.message) if problem.keyword == "required" and problem.pointer == "" else None
+        if missing:
+            # Point at the setting that is missing, not at the whole object, so a form can mark the field.
+            problems.append(FieldProblem(pointer(missing.group(1)), "this setting is required"))
+            continue
+        setting = problem.pointer.split("/")[1].replace("~1", "/").replace("~0", "~") if problem.pointer else None
+        # jsonschema quotes the offending value (or the whole object) in its message; a secret must not come back, even to its sender.
+        if setting in hidden or any(secret in problem.message for secret in secrets):
+            message = f"not a valid value ({problem.keyword})"
+        else:
+            message = problem.message
+        problems.append(FieldProblem(problem.pointer, message))
+    return problems
+
+
+def set_login_settings(
+    session: Session,
+    registry: LoginProviderRegistry,
+    key: str,
+    config: Mapping[str, Any],
+    *,
+    actor: str = SYSTEM_ACTOR,
+    now: datetime | None = None,
+) -> LoginSettingsView:
+    """Make ``config`` the tenant's settings for provider ``key``; write-only values left out keep their stored value.
+
+    :raises NotFound: no such provider (``login_provider_unknown``).
+    :raises InvalidInput: the settings do not satisfy the provider's schema; errors point at each setting.
+    """
+    schema = _provider(registry, key)
+    if not isinstance(config, Mapping):
+        raise InvalidInput("the settings must be an object", errors=[FieldProblem("", "send an object of settings")])
+    stored = _stored(session, key) or {}
+    hidden = write_only_keys(schema)
+    merged = {**{name: stored[name] for name in hidden if name in stored and name not in config}, **config}
+    problems = _problems(schema, merged)
+    if problems:
+        raise InvalidInput(f"the {key} login settings are not valid", errors=problems)
+    now = now or utcnow()
+    changed_secrets = sorted(name for name in hidden if name in config and config[name] != stored.get(name))
+    with write_transaction(session):
+        created = insert_unless_exists(
+            session, LoginSetting, {"tenant_id": current_tenant_id(), "provider": key, "config": merged, "updated_at": now}, ["tenant_id", "provider"]
+        )
+        if created is None:
+            session.execute(
+                update(LoginSetting).where(LoginSetting.provider == key).values(config=merged, updated_at=now).execution_options(synchronize_session=False)
+            )
+        audit.record(
+            session,
+            actor=actor,
+            action="login_settings.changed",
+            subject_type="login_provider",
+            subject_id=key,
+            data={"settings": public_settings(schema, merged), "write_only_changed": changed_secrets},
+        )
+    return login_settings_view(session, registry, key)
+
+
+def delete_login_settings(session: Session, registry: LoginProviderRegistry, key: str, *, actor: str = SYSTEM_ACTOR) -> bool:
+    """Forget the tenant's settings for provider ``key``, so logins fall back to the application's; False if it had none."""
+    _provider(registry, key)
+    with write_transaction(session):
+        deleted = session.execute(delete(LoginSetting).where(LoginSetting.provider == key).execution_options(synchronize_session=False)).rowcount
+        if deleted:
+            audit.record(session, actor=actor, action="login_settings.deleted", subject_type="login_provider", subject_id=key, data={})
+    return bool(deleted)
+

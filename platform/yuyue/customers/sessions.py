@@ -1,0 +1,166 @@
+"""Customer login sessions: refresh tokens that rotate on every use, reuse detection, logout.
+
+Refresh-token rotation as the OAuth 2.0 Security BCP (RFC 9700 §4.14) and
+OAuth 2.1 describe it for public clients. A login starts a *family* with one
+token; each refresh uses its token up by compare-and-set and issues the
+family's next one, so two requests can never both use one token. A token that
+was already used and comes back means a copy exists somewhere (the legitimate
+client or an attacker, and the server cannot tell which), so the whole family
+is revoked and both must log in again. Logout revokes the family; an account
+under a ban gets no new tokens and its family is revoked at the next refresh.
+
+Tokens are ``yyr_`` plus 256 random bits; only their SHA-256 digest is stored.
+They are looked up in the tenant in context, so a token of another tenant is
+simply unknown there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from yuyue.audit import operations as audit
+from yuyue.customers.models import Customer, RefreshToken
+from yuyue.customers.operations import SYSTEM_ACTOR, active_bans
+from yuyue.db import tenant_scope, write_transaction
+from yuyue.errors import DomainError, Refused
+
+__all__ = [
+    "REFRESH_TTL",
+    "TOKEN_PREFIX",
+    "AccountBanned",
+    "InvalidRefreshToken",
+    "RefreshTokenReused",
+    "end_session",
+    "rotate_refresh_token",
+    "start_session",
+]
+
+# Idle lifetime: every refresh issues a token that lives this long again.
+REFRESH_TTL = timedelta(days=30)
+TOKEN_PREFIX = "yyr_"
+
+
+class InvalidRefreshToken(DomainError):
+    """The refresh token is unknown (or of another tenant), expired, or revoked: log in again."""
+
+    code = "invalid_token"
+
+
+class RefreshTokenReused(InvalidRefreshToken):
+    """The refresh token was used before; its whole family has just been revoked."""
+
+    code = "refresh_token_reused"
+
+
+class AccountBanned(Refused):
+    """The customer's account is under a ban and gets no tokens until it ends."""
+
+    code = "banned"
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _check_aware(now: datetime) -> None:
+    if not isinstance(now, datetime) or now.tzinfo is None:
+        raise ValueError(f"now must be an aware datetime, got {now!r}")
+
+
+def _account_ban(session: Session, customer: Customer, now: datetime) -> AccountBanned | None:
+    """The refusal for a customer whose account (its id or its own phone) is banned at ``now``, else None."""
+    bans = active_bans(session, customer_id=customer.id, phones=[customer.phone] if customer.phone else [], now=now)
+    if not bans:
+        return None
+    return AccountBanned(f"this account is suspended until {bans[0].ends_at.isoformat(timespec='minutes')}: {bans[0].reason}")
+
+
+def _issue(session: Session, customer_id: int, family: str, now: datetime) -> str:
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(RefreshToken(customer_id=customer_id, family=family, digest=_digest(secret), issued_at=now, expires_at=now + REFRESH_TTL))
+    session.flush()
+    return secret
+
+
+def _revoke_family(session: Session, family: str, reason: str, now: datetime) -> int:
+    return session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def start_session(session: Session, customer: Customer, *, now: datetime) -> str:
+    """The first refresh token of a new family for ``customer`` (a login).
+
+    :raises AccountBanned: the account is under a ban.
+    """
+    _check_aware(now)
+    with tenant_scope(customer.tenant_id), write_transaction(session) as session:
+        refusal = _account_ban(session, customer, now)
+        if refusal is None:
+            return _issue(session, customer.id, uuid.uuid4().hex, now)
+    raise refusal
+
+
+def rotate_refresh_token(session: Session, secret: str, *, now: datetime) -> tuple[Customer, str]:
+    """Use ``secret`` up and return its customer with the family's next refresh token.
+
+    :raises RefreshTokenReused: the token was used before; its family is revoked (and stays so).
+    :raises AccountBanned: the account is under a ban; its family is revoked.
+    :raises InvalidRefreshToken: the token is unknown here, expired or revoked.
+    """
+    _check_aware(now)
+    digest = _digest(secret) if isinstance(secret, str) and secret.startswith(TOKEN_PREFIX) else None
+    failure: DomainError = InvalidRefreshToken("the refresh token is invalid or expired; log in again")
+    if digest is None:
+        raise failure
+    with write_transaction(session) as session:
+        used_now = session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.digest == digest, RefreshToken.used_at.is_(None), RefreshToken.revoked_at.is_(None), RefreshToken.expires_at > now)
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        token = session.scalar(select(RefreshToken).where(RefreshToken.digest == digest).execution_options(populate_existing=True))
+        if used_now:
+            customer = session.get(Customer, token.customer_id)
+            refusal = _account_ban(session, customer, now)
+            if refusal is None:
+                return customer, _issue(session, customer.id, token.family, now)
+            _revoke_family(session, token.family, "banned", now)
+            failure = refusal
+        elif token is not None and token.used_at is not None and token.revoked_at is None:
+            # Used before and presented again: whoever holds the family's live token may be the thief.
+            _revoke_family(session, token.family, "reused", now)
+            audit.record(
+                session,
+                actor=SYSTEM_ACTOR,
+                action="customer.refresh_token_reused",
+                subject_type="customer",
+                subject_id=token.customer_id,
+                data={"family": token.family, "used_at": token.used_at},
+            )
+            failure = RefreshTokenReused("this refresh token was already used; every session of this login is revoked, log in again")
+    # Raised after the transaction commits, so a revocation is kept.
+    raise failure
+
+
+def end_session(session: Session, secret: str, *, now: datetime) -> bool:
+    """Log out: revoke the family of ``secret`` (whether or not that token is still live); False if it is unknown here."""
+    _check_aware(now)
+    if not isinstance(secret, str) or not secret.startswith(TOKEN_PREFIX):
+        return False
+    with write_transaction(session) as session:
+        family = session.scalar(select(RefreshToken.family).where(RefreshToken.digest == _digest(secret)))
+        if family is None:
+            return False
+        _revoke_family(session, family, "logout", now)
+    return True
