@@ -9,7 +9,7 @@ atomic ``UPDATE`` of the head row per tenant, one multi-row ``INSERT`` and one
 by the write lock (SQLite, ``BEGIN IMMEDIATE``) until the commit ends, so two
 transactions can never chain to the same link, and a tenant's transactions are
 serialised only for those last statements and the commit, not for their
-whole length (decisions §21).
+whole length (decisions §24).
 """
 
 from __future__ import annotations
