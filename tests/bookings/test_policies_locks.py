@@ -69,7 +69,17 @@ def test_sqlite_takes_no_lock(session, tenant):
 def test_identity_keys_name_the_account_the_id_numbers_and_the_phones(make_customer, make_person):
     customer = make_customer("13800000000")
     people = [make_person("Li", phone="13900000000"), make_person("Baby", with_id=False, birth_date=date(2024, 1, 1))]
-    assert policies.identity_keys(customer, people) == [f"customer:{customer.id}", f"id_number:{people[0].id_number}", "phone:13900000000"]
+    counting = {"max_persons_per_account_per_day": 5}
+    assert policies.identity_keys(customer, people, counting) == [f"customer:{customer.id}", f"id_number:{people[0].id_number}", "phone:13900000000"]
+
+
+def test_policies_that_count_nothing_lock_nothing(make_customer, make_person):
+    customer = make_customer("13800000000")
+    people = [make_person("Li", phone="13900000000")]
+    assert policies.identity_keys(customer, people, {}) == []
+    assert policies.identity_keys(customer, people, None) == []
+    assert policies.identity_keys(customer, people, {"minors": {"adult_age": 18}}) == []
+    assert policies.identity_keys(customer, people, {"quotas": [{"scope": "id_number", "max": 1, "per": "day"}]}) != []
 
 
 @pytest.mark.skipif("postgresql" not in os.environ.get("YUYUE_TEST_DATABASE_URL", ""), reason="advisory locks need PostgreSQL")

@@ -68,7 +68,7 @@ def book(
 
     With an ``idempotency_key``, a retry returns the first booking and takes no capacity.
     SQL statements for a new customer on a booking type that was booked before
-    (no resources, no quotas): 14 on SQLite counting its BEGIN statements, 13 on
+    (no resources, no quotas): 14 on SQLite counting its BEGIN statements, 12 on
     PostgreSQL; ``test_booking_creation_issues_a_bounded_number_of_statements``
     holds it at no more than 14. The count does not grow with the slot's capacity
     or the number of bookings already taken.
@@ -86,7 +86,7 @@ def book(
             with write_transaction(session):
                 customer = customer_for_phone(session, phone, name)
                 actor = actor or Actor("customer", customer.phone)
-                policies.lock_identities(session, policies.identity_keys(customer, request.people))
+                policies.lock_identities(session, policies.identity_keys(customer, request.people, booking_type.policies))
                 policies.check_booking(
                     session,
                     policies=booking_type.policies,
@@ -240,7 +240,7 @@ def reschedule(
             customer = session.get(Customer, booking.customer_id)
             people = session.scalars(select(BookingPerson).where(BookingPerson.booking_id == booking.id)).all()
             people_as_persons = [Person(p.name, p.id_number, p.phone, p.birth_date) for p in people]
-            policies.lock_identities(session, policies.identity_keys(customer, people_as_persons))
+            policies.lock_identities(session, policies.identity_keys(customer, people_as_persons, booking_type.policies))
             policies.check_booking(
                 session,
                 policies=booking_type.policies,

@@ -324,8 +324,15 @@ def _person_quota_problems(
 # --------------------------------------------------------------------------
 
 
-def identity_keys(customer: Customer, people: Iterable[Person]) -> list[str]:
-    """The keys :func:`lock_identities` should lock for a booking: its account, ID numbers and phones."""
+def identity_keys(customer: Customer, people: Iterable[Person], policies: Mapping[str, Any] | None) -> list[str]:
+    """The keys :func:`lock_identities` should lock for a booking under ``policies``: its account, ID numbers and phones.
+
+    None when the policies count no bookings: then there is nothing two
+    concurrent bookings of one person could both miss.
+    """
+    policies = policies or {}
+    if not policies.get("quotas") and policies.get("max_persons_per_account_per_day") is None:
+        return []
     keys = [f"customer:{customer.id}"]
     for person in people:
         if person.id_number:
