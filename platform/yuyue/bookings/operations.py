@@ -169,13 +169,23 @@ def _expire(session: Session, booking: Booking, now: datetime) -> None:
 
 
 def expire_holds(session: Session, tenant: Tenant, *, now: datetime | None = None) -> list[Booking]:
-    """Expire every held booking whose hold has run out, releasing its place."""
+    """Expire every held booking whose hold has run out, releasing its place.
+
+    A booking paid (or cancelled) after the batch read it is skipped, not expired,
+    and the others still expire: each expiry has its own savepoint.
+    """
     now = now or utcnow()
+    expired = []
     with tenant_scope(tenant.id), write_transaction(session):
         due = session.scalars(select(Booking).where(Booking.status == BookingStatus.held, Booking.hold_expires_at <= now).order_by(Booking.id)).all()
         for booking in due:
-            _expire(session, booking, now)
-    return list(due)
+            try:
+                with session.begin_nested():
+                    _expire(session, booking, now)
+            except Conflict:
+                continue
+            expired.append(booking)
+    return expired
 
 
 def mark_no_show(session: Session, tenant: Tenant, public_id: str, *, now: datetime | None = None, actor: Actor = SYSTEM) -> Booking:
