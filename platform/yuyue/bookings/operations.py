@@ -22,21 +22,20 @@ from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, Resourc
 from yuyue.bookings.placement import (
     SYSTEM,
     Actor,
+    admitted_customer,
     allocate_resources,
-    booking_type_by_slug,
+    checked_request,
     find_slot,
     get_booking,
     log_change,
     place_booking,
     release_slot_resources,
-    require_active_tenant,
-    validate_request,
 )
 from yuyue.bookings.vouchers import new_voucher_code
 from yuyue.bookings.waitlist import promote
 from yuyue.catalog.models import BookingType
 from yuyue.customers.models import BanSubject, Customer
-from yuyue.customers.operations import add_points, ban, customer_for_phone, normalize_phone
+from yuyue.customers.operations import add_points, ban, normalize_phone
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, Refused
 from yuyue.forms.people import Person
@@ -79,24 +78,13 @@ def book(
             existing = session.scalar(select(Booking).where(Booking.idempotency_key == idempotency_key))
             if existing is not None:
                 return existing
-        require_active_tenant(tenant)
-        booking_type = booking_type_by_slug(session, booking_type_slug)
-        request = validate_request(session, forms, tenant, booking_type, starts_at=starts_at, answers=answers, channel=channel, party_size=party_size, now=now)
+        request = checked_request(
+            session, forms, tenant, booking_type_slug=booking_type_slug, starts_at=starts_at, answers=answers, channel=channel, party_size=party_size, now=now
+        )
         try:
             with write_transaction(session):
-                customer = customer_for_phone(session, phone, name)
+                customer = admitted_customer(session, request, phone, name, now)
                 actor = actor or Actor("customer", customer.phone)
-                policies.lock_identities(session, policies.identity_keys(customer, request.people, booking_type.policies))
-                policies.check_booking(
-                    session,
-                    policies=booking_type.policies,
-                    customer=customer,
-                    people=request.people,
-                    local_date=request.slot.local_date,
-                    party_size=request.party_size,
-                    now=now,
-                    booking_type_id=booking_type.id,
-                )
                 return place_booking(session, request, customer, now=now, actor=actor, idempotency_key=idempotency_key)
         except IntegrityError:
             # A concurrent retry with the same key won; answer with its booking.

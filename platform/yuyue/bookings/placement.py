@@ -22,6 +22,7 @@ from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, Resourc
 from yuyue.bookings.vouchers import new_voucher_code
 from yuyue.catalog.models import BookingType, BookingTypeStatus, Resource
 from yuyue.customers.models import Customer
+from yuyue.customers.operations import customer_for_phone
 from yuyue.errors import FieldProblem, InvalidInput, NotFound, Refused
 from yuyue.events.operations import emit
 from yuyue.forms.people import Person
@@ -128,6 +129,24 @@ def validate_request(
     return ValidatedRequest(booking_type, slot, channel, size, forms.as_json(typed), people)
 
 
+def checked_request(
+    session: Session,
+    forms: FormRegistry,
+    tenant: Tenant,
+    *,
+    booking_type_slug: str,
+    starts_at: datetime,
+    answers: dict[str, Any],
+    channel: str,
+    party_size: int | None,
+    now: datetime,
+) -> ValidatedRequest:
+    """What booking and joining a waitlist check before they write: an active tenant, a bookable type, a valid request."""
+    require_active_tenant(tenant)
+    booking_type = booking_type_by_slug(session, booking_type_slug)
+    return validate_request(session, forms, tenant, booking_type, starts_at=starts_at, answers=answers, channel=channel, party_size=party_size, now=now)
+
+
 # --- writing --------------------------------------------------------------------
 
 
@@ -219,6 +238,27 @@ def _choose_resources(session: Session, requirements: list[dict[str, Any]], slic
         taken_ids.update(free[:count])
         chosen += [(resource_id, requirement.get("per", "slot")) for resource_id in free[:count]]
     return chosen
+
+
+def admitted_customer(session: Session, request: ValidatedRequest, phone: str, name: str | None, now: datetime) -> Customer:
+    """The customer with ``phone`` (created if new), once bans and the booking type's policies admit the request.
+
+    Inside the caller's write transaction; locks the identities the policies count first.
+    """
+    customer = customer_for_phone(session, phone, name)
+    booking_type = request.booking_type
+    policies.lock_identities(session, policies.identity_keys(customer, request.people, booking_type.policies))
+    policies.check_booking(
+        session,
+        policies=booking_type.policies,
+        customer=customer,
+        people=request.people,
+        local_date=request.slot.local_date,
+        party_size=request.party_size,
+        now=now,
+        booking_type_id=booking_type.id,
+    )
+    return customer
 
 
 def place_booking(

@@ -18,22 +18,19 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from yuyue.audit.operations import record as audit_record
-from yuyue.bookings import policies
 from yuyue.bookings.models import Booking, WaitlistEntry, WaitlistStatus
 from yuyue.bookings.placement import (
     SYSTEM,
     Actor,
     ValidatedRequest,
-    booking_type_by_slug,
+    admitted_customer,
+    checked_request,
     find_slot,
     place_booking,
     release_slot_resources,
-    require_active_tenant,
-    validate_request,
 )
 from yuyue.catalog.models import BookingType
 from yuyue.customers.models import Customer
-from yuyue.customers.operations import customer_for_phone
 from yuyue.db import current_tenant_id, tenant_scope, write_transaction
 from yuyue.errors import Conflict, NotFound
 from yuyue.events.operations import emit
@@ -78,21 +75,12 @@ def join(
     """Queue for a full slot; refused when a place is free (book it instead) or the customer already waits."""
     now = now or utcnow()
     with tenant_scope(tenant.id):
-        require_active_tenant(tenant)
-        booking_type = booking_type_by_slug(session, booking_type_slug)
-        request = validate_request(session, forms, tenant, booking_type, starts_at=starts_at, answers=answers, channel=channel, party_size=party_size, now=now)
+        request = checked_request(
+            session, forms, tenant, booking_type_slug=booking_type_slug, starts_at=starts_at, answers=answers, channel=channel, party_size=party_size, now=now
+        )
+        booking_type = request.booking_type
         with write_transaction(session):
-            customer = customer_for_phone(session, phone, name)
-            policies.check_booking(
-                session,
-                policies=booking_type.policies,
-                customer=customer,
-                people=request.people,
-                local_date=request.slot.local_date,
-                party_size=request.party_size,
-                now=now,
-                booking_type_id=booking_type.id,
-            )
+            customer = admitted_customer(session, request, phone, name, now)
             inventory = inventory_row(session, booking_type, request.slot, channel)
             if inventory.capacity - inventory.taken >= request.party_size:
                 raise Conflict("there are free places: book the slot instead", code="slot_not_full")
