@@ -5,21 +5,25 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import yuyue_schemas
+from yuyue.bookings.waitlist import promote
 from yuyue.catalog.models import BookingType, BookingTypeStatus, Resource
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused
 from yuyue.forms.operations import current_form_version, form_problems, publish_form
 from yuyue.forms.registry import FormRegistry
 from yuyue.plugins import PluginHost
+from yuyue.scheduling.inventory import resize_future_rows
 from yuyue.scheduling.rules import SlotRuleRegistry
 from yuyue.tenancy.models import Tenant
 from yuyue.tenancy.operations import SLUG_PATTERN, enabled_plugins
+from yuyue.types import utcnow
 
 # The largest value an INTEGER column holds on PostgreSQL.
 MAX_INTEGER = 2**31 - 1
@@ -284,6 +288,10 @@ def update_booking_type(session: Session, forms: FormRegistry, slot_rules: SlotR
         session.flush()
         if new_form is not None:
             publish_form(session, booking_type, *new_form, forms.field_types, formats=forms.formats)
+        if "availability_rules" in changes:
+            now = utcnow()
+            for inventory_id in resize_future_rows(session, booking_type, ZoneInfo(tenant.time_zone), now):
+                promote(session, inventory_id, now)  # places added to a full slot go to its queue first
     return booking_type
 
 

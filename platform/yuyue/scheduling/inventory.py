@@ -10,6 +10,7 @@ context (``yuyue.db.tenant_scope``) and writes inside
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -19,9 +20,9 @@ from yuyue.catalog.models import BookingType
 from yuyue.db import CrossTenantWrite, current_tenant_id, insert_unless_exists, write_transaction
 from yuyue.scheduling import QUANTUM
 from yuyue.scheduling.models import SlotInventory
-from yuyue.scheduling.slots import Slot
+from yuyue.scheduling.slots import Slot, slot_at
 
-__all__ = ["QUANTUM", "InventoryError", "inventory_row", "quanta", "release_capacity", "take_capacity"]
+__all__ = ["QUANTUM", "InventoryError", "inventory_row", "quanta", "release_capacity", "resize_future_rows", "take_capacity"]
 
 _UNIQUE_KEY = ["tenant_id", "booking_type_id", "starts_at", "channel"]
 
@@ -54,6 +55,34 @@ def inventory_row(session: Session, booking_type: BookingType, slot: Slot, chann
             if row is None:  # created meanwhile by a concurrent request
                 row = session.scalars(select(SlotInventory).where(*key)).one()
         return row
+
+
+def resize_future_rows(session: Session, booking_type: BookingType, zone: ZoneInfo, now: datetime) -> list[int]:
+    """Give the rows of slots yet to start the capacity the booking type's rules now give them; returns the rows that grew.
+
+    A row is created with its slot's capacity at the first booking, so changed
+    rules reach the slots already booked only through this. A slot the rules no
+    longer make, or a channel they no longer have, gets capacity 0: nothing more
+    is sold there, and the bookings already made stay for the merchant to move or
+    cancel. Capacity below what is taken leaves the slot full; nothing is oversold
+    because places are only ever taken by :func:`take_capacity`'s conditional UPDATE.
+    """
+    grown = []
+    with write_transaction(session):
+        rows = session.execute(
+            select(SlotInventory.id, SlotInventory.starts_at, SlotInventory.channel, SlotInventory.capacity).where(
+                SlotInventory.booking_type_id == booking_type.id, SlotInventory.starts_at > now
+            )
+        ).all()
+        for row in rows:
+            slot = slot_at(booking_type.availability_rules, zone, row.starts_at)
+            capacity = slot.capacities.get(row.channel, 0) if slot is not None else 0
+            if capacity == row.capacity:
+                continue
+            session.execute(update(SlotInventory).where(SlotInventory.id == row.id).values(capacity=capacity).execution_options(synchronize_session=False))
+            if capacity > row.capacity:
+                grown.append(row.id)
+    return grown
 
 
 def take_capacity(session: Session, inventory_id: int, n: int) -> bool:
