@@ -17,12 +17,12 @@ QUERIES = {"availability": "?from=2026-01-01&to=2026-01-02"}
 
 
 @pytest.fixture
-def b_ids(make_type, make_customer, book) -> dict[str, str]:
+def b_ids(make_type, signed_in_customer, book) -> dict[str, str]:
     """A booking type, a booking, a waitlist entry and a companion of tenant-b, all belonging to tenant-b customers."""
     make_type(tenant="tenant-b", capacity=1)
     make_type("b-only", tenant="tenant-b")
-    dora = make_customer(4, tenant="tenant-b")
-    eve = make_customer(5, tenant="tenant-b")
+    dora = signed_in_customer(4, tenant="tenant-b")
+    eve = signed_in_customer(5, tenant="tenant-b")
     booking = book(dora, tenant="tenant-b")
     entry = eve.post(f"{B}/waitlist", json={"booking_type": "entry", "starts_at": iso(9), "answers": {"name": "Eve"}}).get_json()
     companion = eve.post(f"{B}/me/companions", json={"name": "Eve Jr", "id_number": id_number(date(2010, 5, 1), 42)}).get_json()
@@ -42,9 +42,9 @@ def test_the_isolation_matrix_covers_every_customer_route_with_an_id(app):
     assert len(customer_routes_with_ids(app)) == 8
 
 
-def test_tenant_b_ids_under_tenant_a_answer_404(app, make_type, make_customer, b_ids, problem):
+def test_tenant_b_ids_under_tenant_a_answer_404(app, make_type, signed_in_customer, b_ids, problem):
     make_type(tenant="tenant-a")
-    alice = make_customer(1)
+    alice = signed_in_customer(1)
     for rule, method in customer_routes_with_ids(app):
         path = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", lambda m: "tenant-a" if m.group(1) == "tenant_slug" else b_ids[m.group(1)], rule)
         body = next((b for suffix, b in ID_BODIES.items() if path.endswith(suffix)), None)
@@ -52,8 +52,8 @@ def test_tenant_b_ids_under_tenant_a_answer_404(app, make_type, make_customer, b
         problem(alice.open(path + query, method=method, json=body), 404)
 
 
-def test_tenant_b_ids_under_tenant_b_with_tenant_a_token_are_refused(make_type, make_customer, b_ids, problem):
-    alice = make_customer(1)
+def test_tenant_b_ids_under_tenant_b_with_tenant_a_token_are_refused(make_type, signed_in_customer, b_ids, problem):
+    alice = signed_in_customer(1)
 
     problem(alice.get(f"{B}/bookings/{b_ids['public_id']}"), 401, "invalid_token")
 
