@@ -1,24 +1,36 @@
 """Fixtures: a migrated database per test session (SQLite file, or PostgreSQL when
-``YUYUE_TEST_DATABASE_URL`` is set), an application per test, emptied afterwards."""
+``YUYUE_TEST_DATABASE_URL`` is set), an application per test, emptied afterwards;
+and what the API test folders share: tenants, clients carrying operator, staff or
+customer credentials, and the check of a problem document."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from tenant_setup import phone
+from werkzeug.test import TestResponse
 
+from yuyue.api.auth import customer_tokens
 from yuyue.app import create_app, normalize_database_url
 from yuyue.cli import init_database
-from yuyue.db import Model, db
+from yuyue.customers.operations import customer_for_phone
+from yuyue.db import Model, db, tenant_scope
+from yuyue.plugins import plugin_host
+from yuyue.tenancy.models import StaffRole, Tenant, TokenKind
+from yuyue.tenancy.operations import create_tenant, create_token, get_tenant
 
 # Long enough for HS256 (PyJWT warns, and warnings are errors here, below 32 bytes).
 TEST_SECRET_KEY = "test-secret-key-of-at-least-32-bytes"
 
 # Rows that `yuyue init` creates and every test relies on; everything else is emptied after each test.
 KEPT_TABLES = {"ab_permission", "ab_view_menu", "ab_permission_view", "ab_role", "ab_permission_view_role", "alembic_version"}
+PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "errors"}
+TWO_TENANTS = ("tenant-a", "tenant-b")
 
 
 @pytest.fixture(scope="session")
@@ -120,3 +132,92 @@ def make_plugin(tmp_path, monkeypatch):
         return name
 
     return install
+
+
+# --- what the API test folders share -----------------------------------------------------
+
+
+def check_problem(response: TestResponse, status: int, code: str | None = None) -> dict:
+    """Assert an RFC 9457 problem document with ``status`` (and ``code``); return its body."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json(force=True)
+    assert PROBLEM_FIELDS <= body.keys()
+    assert body["status"] == status
+    assert body["type"].endswith("/" + body["code"])
+    assert isinstance(body["errors"], list)
+    if code is not None:
+        assert body["code"] == code, body
+    return body
+
+
+@pytest.fixture
+def problem() -> Callable[..., dict]:
+    """``problem(response, 422, "validation_failed")`` asserts a problem document and returns its body."""
+    return check_problem
+
+
+@pytest.fixture
+def make_tenant(app: Flask, session) -> Callable[[str], Tenant]:
+    """``make_tenant("museum")``: a tenant with no plugin enabled."""
+
+    def make(slug: str) -> Tenant:
+        return create_tenant(session, app.extensions["yuyue.plugins"], slug=slug, name=slug.title())
+
+    return make
+
+
+@pytest.fixture
+def tenants(session) -> dict[str, Tenant]:
+    """``tenant-a`` and ``tenant-b`` by slug, each with the exhibition and course plugins."""
+    return {slug: create_tenant(session, plugin_host(), slug=slug, name=slug.title(), plugins={"exhibition": {}, "course": {}}) for slug in TWO_TENANTS}
+
+
+def _client_with_bearer(app: Flask, secret: str) -> FlaskClient:
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+    return client
+
+
+@pytest.fixture
+def operator_headers(session) -> dict[str, str]:
+    _, secret = create_token(session, kind=TokenKind.operator, name="test operator")
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+def operator(app: Flask, operator_headers: dict[str, str]) -> FlaskClient:
+    """A test client of its own that sends an operator token with every request (``client`` sends none)."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = operator_headers["Authorization"]
+    return client
+
+
+@pytest.fixture
+def staff_client(app: Flask, session) -> Callable[..., FlaskClient]:
+    """``staff_client("tenant-a", StaffRole.manager)``: a client sending a staff token of that tenant and role (plain staff by default)."""
+
+    def make(tenant_slug: str, role: StaffRole | None = None) -> FlaskClient:
+        _, secret = create_token(session, kind=TokenKind.staff, name=f"{tenant_slug} {role or 'staff'}", tenant_slug=tenant_slug, role=role)
+        return _client_with_bearer(app, secret)
+
+    return make
+
+
+@pytest.fixture
+def signed_in_customer(app: Flask, session, tenants) -> Callable[..., FlaskClient]:
+    """``signed_in_customer(1, tenant="tenant-b")``: a client with the access token of the customer with phone 138…01.
+
+    ``client.customer`` is the customer's row.
+    """
+
+    def make(n: int, tenant: str = "tenant-a") -> FlaskClient:
+        with tenant_scope(get_tenant(session, tenant).id):
+            customer = customer_for_phone(session, phone(n))
+        with app.test_request_context():
+            tokens = customer_tokens(customer)
+        client = _client_with_bearer(app, tokens["access_token"])
+        client.customer = customer
+        return client
+
+    return make

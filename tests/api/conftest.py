@@ -1,32 +1,18 @@
-"""API fixtures: operator and staff tokens, and a check that a response is a proper problem document."""
+"""API fixtures: tenants provisioned through the operator API, and a staff token of one of them.
+
+The operator client and the ``problem`` check come from the root conftest.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from yuyue.tenancy.models import TokenKind
 from yuyue.tenancy.operations import create_token
-
-PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "errors"}
-
-
-@pytest.fixture
-def operator_headers(session) -> dict[str, str]:
-    _, secret = create_token(session, kind=TokenKind.operator, name="test operator")
-    return {"Authorization": f"Bearer {secret}"}
-
-
-@pytest.fixture
-def operator(app: Flask, operator_headers: dict[str, str]) -> FlaskClient:
-    """A test client of its own that sends an operator token with every request (``client`` sends none)."""
-    client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = operator_headers["Authorization"]
-    return client
 
 
 @pytest.fixture
@@ -47,22 +33,3 @@ def staff_headers(session, create_tenant) -> dict[str, str]:
     create_tenant("tenant-a")
     _, secret = create_token(session, kind=TokenKind.staff, name="front desk", tenant_slug="tenant-a")
     return {"Authorization": f"Bearer {secret}"}
-
-
-def _check_problem(response: TestResponse, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json(force=True)
-    assert PROBLEM_FIELDS <= body.keys()
-    assert body["status"] == status
-    assert body["type"].endswith("/" + body["code"])
-    assert isinstance(body["errors"], list)
-    if code is not None:
-        assert body["code"] == code
-    return body
-
-
-@pytest.fixture
-def problem() -> Callable[..., dict]:
-    """``problem(response, 422, "validation_failed")`` asserts a problem document and returns its body."""
-    return _check_problem

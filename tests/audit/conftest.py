@@ -1,25 +1,15 @@
-"""Audit fixtures: tenants to chain records for, and a way to append them."""
+"""Audit fixtures: a tenant to chain records for (made with the root ``make_tenant``), and a way to append them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import pytest
-from flask import Flask
 
 from yuyue.audit import operations as audit
 from yuyue.audit.models import AuditRecord
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.tenancy.models import Tenant
-from yuyue.tenancy.operations import create_tenant
-
-
-@pytest.fixture
-def make_tenant(app: Flask, session) -> Callable[[str], Tenant]:
-    def make(slug: str) -> Tenant:
-        return create_tenant(session, app.extensions["yuyue.plugins"], slug=slug, name=slug.title())
-
-    return make
 
 
 @pytest.fixture

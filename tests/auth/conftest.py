@@ -1,4 +1,7 @@
-"""Customer-login fixtures: an app with rate limits off unless a test turns them on, tenants, a clock, a client helper."""
+"""Customer-login fixtures: an app with rate limits off unless a test turns them on, tenants, a clock, a client helper.
+
+``make_tenant`` and ``problem`` come from the root conftest.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +16,6 @@ from werkzeug.test import TestResponse
 
 from yuyue.events.channels import sent_messages
 from yuyue.tenancy.models import Tenant
-from yuyue.tenancy.operations import create_tenant
-
-# PyJWT warns (an error here) about HMAC keys shorter than 32 bytes.
-SECRET_KEY = "auth-tests-" + "k" * 32
-PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "errors"}
 
 
 @dataclass
@@ -43,7 +41,7 @@ def build_app(make_app, clock: Clock) -> Callable[..., Flask]:
     """``build_app(RATELIMIT_ENABLED=True, ...)``: an application with the frozen clock; rate limits off by default."""
 
     def build(**overrides) -> Flask:
-        settings = {"SECRET_KEY": SECRET_KEY, "RATELIMIT_ENABLED": False, "CLOCK": clock, "NOTIFICATION_CHANNEL": "log"}
+        settings = {"RATELIMIT_ENABLED": False, "CLOCK": clock, "NOTIFICATION_CHANNEL": "log"}
         return make_app(**{**settings, **overrides})
 
     return build
@@ -54,14 +52,6 @@ def app(build_app) -> Iterator[Flask]:
     app = build_app()
     with app.app_context():
         yield app
-
-
-@pytest.fixture
-def make_tenant(app: Flask, session) -> Callable[[str], Tenant]:
-    def make(slug: str) -> Tenant:
-        return create_tenant(session, app.extensions["yuyue.plugins"], slug=slug, name=slug.title())
-
-    return make
 
 
 @pytest.fixture
@@ -103,20 +93,3 @@ class CustomerClient:
 @pytest.fixture
 def customer_client(app: Flask, client: FlaskClient) -> Callable[[str], CustomerClient]:
     return lambda slug="tenant-a": CustomerClient(app, client, slug)
-
-
-def _check_problem(response: TestResponse, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json(force=True)
-    assert PROBLEM_FIELDS <= body.keys()
-    assert body["status"] == status
-    if code is not None:
-        assert body["code"] == code
-    return body
-
-
-@pytest.fixture
-def problem() -> Callable[..., dict]:
-    """``problem(response, 401, "invalid_code")`` asserts a problem document and returns its body."""
-    return _check_problem

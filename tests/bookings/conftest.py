@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from stdnum.cn import ric
+from tenant_setup import id_number
 
 from yuyue.bookings.models import Booking, BookingPerson, BookingStatus
 from yuyue.catalog.models import BookingType
@@ -23,7 +23,6 @@ from yuyue.customers.models import Ban, BanSubject, Customer
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.scheduling.models import SlotInventory
 from yuyue.tenancy.models import Tenant
-from yuyue.tenancy.operations import create_tenant
 
 try:
     from yuyue.forms.people import Person
@@ -37,13 +36,7 @@ except ImportError:  # until forms/people.py lands
         birth_date: date | None
 
 
-_serial = itertools.count(1)
-
-
-def id_number(born: date, serial: int | None = None, area: str = "110105") -> str:
-    """A valid GB 11643 resident ID number for someone born on ``born``; each call gives a new one."""
-    body = f"{area}{born:%Y%m%d}{(serial if serial is not None else next(_serial)) % 1000:03d}"
-    return body + ric.calc_check_digit(body + "?")  # it reads the first 17 characters of a full-length number
+_serial = itertools.count(1)  # customers' phone numbers
 
 
 @pytest.fixture
@@ -53,8 +46,8 @@ def new_id_number():
 
 
 @pytest.fixture
-def tenant(app, session) -> Tenant:
-    return create_tenant(session, app.extensions["yuyue.plugins"], slug="museum", name="Museum")
+def tenant(make_tenant) -> Tenant:
+    return make_tenant("museum")
 
 
 @pytest.fixture

@@ -97,7 +97,7 @@ PROCESS_SCRIPT = textwrap.dedent(
     from yuyue.errors import DomainError
     from yuyue.forms.registry import form_registry
     from yuyue.tenancy.operations import get_tenant
-    sys.path.insert(0, sys.argv[4])
+    sys.path[:0] = [sys.argv[4], str(Path(sys.argv[4]).parent)]  # booking_setup, and tenant_setup that it imports
     from booking_setup import NOW, at, phone
 
     url, worker, go = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])

@@ -1,43 +1,19 @@
-"""Customer API fixtures: tenants with a timed-entry booking type, customers logged in by minted tokens, JSON clients."""
+"""Customer API fixtures: a timed-entry booking type, customers Alice and Bob signed in, booking requests.
+
+``tenants``, ``signed_in_customer`` and ``problem`` come from the root conftest.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from customer_api_setup import ANSWERS, DESCRIPTION, FORM, NAME, PLUGINS, UI, iso, phone, windows
-from flask import Flask
+from customer_api_setup import ANSWERS, DESCRIPTION, FORM, NAME, UI, iso, windows
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
+from tenant_setup import make_booking_type
 
-from yuyue.api.auth import customer_tokens
-from yuyue.catalog.operations import create_booking_type
-from yuyue.customers.models import Customer
-from yuyue.customers.operations import customer_for_phone
-from yuyue.db import tenant_scope
-from yuyue.forms.registry import form_registry
-from yuyue.plugins import plugin_host
-from yuyue.scheduling.rules import current_registry
-from yuyue.tenancy.models import Tenant
-from yuyue.tenancy.operations import create_tenant, get_tenant
-
-TENANTS = ("tenant-a", "tenant-b")
-# Long enough for HS256 tokens without PyJWT's short-key warning.
-SECRET_KEY = "customer-api-tests-" + "k" * 32
-
-
-@pytest.fixture
-def app(make_app) -> Iterator[Flask]:
-    app = make_app(SECRET_KEY=SECRET_KEY)
-    with app.app_context():
-        yield app
-
-
-@pytest.fixture
-def tenants(session) -> dict[str, Tenant]:
-    """``tenant-a`` and ``tenant-b``, each with the exhibition and course plugins."""
-    return {slug: create_tenant(session, plugin_host(), slug=slug, name=slug.title(), plugins=PLUGINS) for slug in TENANTS}
+from yuyue.tenancy.operations import get_tenant
 
 
 @pytest.fixture
@@ -45,18 +21,13 @@ def make_type(session, tenants) -> Callable[..., Any]:
     """``make_type("entry", capacity=1, price_amount=500, tenant="tenant-b")``: a timed-entry type, 09:00-10:00 and 10:00-11:00, up to 4 people a booking."""
 
     def make(slug: str = "entry", *, tenant: str = "tenant-a", capacity: int = 20, rules=None, **options):
-        return create_booking_type(
+        return make_booking_type(
             session,
-            plugin_host(),
-            form_registry(),
-            current_registry(),
             get_tenant(session, tenant),
-            vertical=options.pop("vertical", "exhibition"),
-            slug=slug,
+            slug,
             name=options.pop("name", NAME),
             description=options.pop("description", DESCRIPTION),
-            availability_rules=rules or windows(("09:00", "10:00"), ("10:00", "11:00"), capacity=capacity),
-            policies=options.pop("policies", {}),
+            rules=rules or windows(("09:00", "10:00"), ("10:00", "11:00"), capacity=capacity),
             max_party_size=options.pop("max_party_size", 4),
             form=FORM,
             ui=UI,
@@ -73,31 +44,13 @@ def entry(make_type):
 
 
 @pytest.fixture
-def make_customer(app: Flask, session, tenants) -> Callable[..., FlaskClient]:
-    """``make_customer(1)``: a test client logged in as the customer with phone 138…01 (``client.customer`` is the row)."""
-
-    def make(n: int, tenant: str = "tenant-a") -> FlaskClient:
-        owner = get_tenant(session, tenant)
-        with tenant_scope(owner.id):
-            customer: Customer = customer_for_phone(session, phone(n))
-        with app.test_request_context():
-            tokens = customer_tokens(customer)
-        client = app.test_client()
-        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens['access_token']}"
-        client.customer = customer
-        return client
-
-    return make
+def alice(signed_in_customer) -> FlaskClient:
+    return signed_in_customer(1)
 
 
 @pytest.fixture
-def alice(make_customer) -> FlaskClient:
-    return make_customer(1)
-
-
-@pytest.fixture
-def bob(make_customer) -> FlaskClient:
-    return make_customer(2)
+def bob(signed_in_customer) -> FlaskClient:
+    return signed_in_customer(2)
 
 
 @pytest.fixture
@@ -120,19 +73,3 @@ def book(booking_request) -> Callable[..., dict]:
         return response.get_json()
 
     return make
-
-
-@pytest.fixture
-def problem() -> Callable[..., dict]:
-    """``problem(response, 422, "validation_failed")`` asserts a problem document and returns its body."""
-
-    def check(response: TestResponse, status: int, code: str | None = None) -> dict:
-        assert response.status_code == status, response.get_data(as_text=True)
-        assert response.mimetype == "application/problem+json"
-        body = response.get_json(force=True)
-        assert {"type", "title", "status", "detail", "code", "errors"} <= body.keys() and body["status"] == status
-        if code is not None:
-            assert body["code"] == code, body
-        return body
-
-    return check

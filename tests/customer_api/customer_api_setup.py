@@ -1,4 +1,4 @@
-"""Shared set-up values for the customer API tests: forms, rules and slot times ahead of the real clock.
+"""Shared set-up values for the customer API tests: the form's labels, names and slot times ahead of the real clock.
 
 The API reads the real clock, so slots lie a week ahead of today in the tenant's zone.
 """
@@ -8,22 +8,14 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from stdnum.cn import ric
+from tenant_setup import NAME_FORM, id_number, phone, windows
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SLOT_DAY = datetime.now(ZONE).date() + timedelta(days=7)
-PLUGINS = {"exhibition": {}, "course": {}}
 NAME = {"zh-Hans": "参观", "zh-Hant": "參觀", "en": "Visit"}
 DESCRIPTION = {"zh-Hans": "常设展", "zh-Hant": "常設展", "en": "Permanent exhibition"}
 
-FORM = {
-    "type": "object",
-    "properties": {
-        "name": {"type": "string", "x-field": "text", "minLength": 1},
-        "note": {"type": "string", "x-field": "text"},
-    },
-    "required": ["name"],
-}
+FORM = NAME_FORM
 UI = {
     "order": ["name", "note"],
     "fields": {
@@ -46,19 +38,9 @@ def iso(hour: int, minute: int = 0, day: date = SLOT_DAY) -> str:
     return at(hour, minute, day).isoformat()
 
 
-def windows(*spans: tuple[str, str], capacity: int = 20) -> list[dict]:
-    return [{"type": "fixed_windows", "params": {"windows": [{"start": s, "end": e, "capacity": capacity} for s, e in spans]}}]
-
-
-def phone(n: int) -> str:
-    return f"138{n:08d}"
-
-
-def id_number(born: date, serial: int) -> str:
-    body = f"110105{born:%Y%m%d}{serial % 1000:03d}"
-    return body + ric.calc_check_digit(body + "?")
-
-
 def pointers(body: dict) -> set[str]:
     """The JSON pointers a problem document names."""
     return {error["pointer"] for error in body["errors"]}
+
+
+__all__ = ["ANSWERS", "DESCRIPTION", "FORM", "NAME", "SLOT_DAY", "UI", "ZONE", "at", "id_number", "iso", "phone", "pointers", "windows"]

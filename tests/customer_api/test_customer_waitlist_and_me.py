@@ -79,10 +79,10 @@ def test_a_customer_leaves_the_waitlist(bob, full_slot):
     assert left.get_json()["status"] == "cancelled"
 
 
-def test_another_customers_waitlist_entry_is_not_found(alice, bob, make_customer, full_slot, problem):
+def test_another_customers_waitlist_entry_is_not_found(alice, bob, signed_in_customer, full_slot, problem):
     waiting = join(bob).get_json()
     alice.post(f"{A}/bookings/{full_slot['id']}/cancel")
-    carol = make_customer(3)
+    carol = signed_in_customer(3)
 
     problem(carol.post(f"{A}/waitlist/{waiting['id']}/accept"), 404, "waitlist_entry_not_found")
     problem(carol.delete(f"{A}/waitlist/{waiting['id']}"), 404, "waitlist_entry_not_found")

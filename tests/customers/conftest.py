@@ -1,4 +1,4 @@
-"""Customer fixtures: a tenant in context and a customer of it."""
+"""Customer fixtures: a tenant in context (made with the root ``make_tenant``) and a customer of it."""
 
 from __future__ import annotations
 
@@ -10,15 +10,6 @@ from yuyue.customers.models import Customer
 from yuyue.customers.operations import customer_for_phone
 from yuyue.db import tenant_scope
 from yuyue.tenancy.models import Tenant
-from yuyue.tenancy.operations import create_tenant
-
-
-@pytest.fixture
-def make_tenant(app, session):
-    def make(slug: str) -> Tenant:
-        return create_tenant(session, app.extensions["yuyue.plugins"], slug=slug, name=slug.title())
-
-    return make
 
 
 @pytest.fixture

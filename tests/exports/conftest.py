@@ -7,13 +7,12 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from tenant_setup import make_booking_type, windows
 
 from yuyue.bookings import operations as booking_operations
 from yuyue.bookings.models import Booking
-from yuyue.catalog.operations import create_booking_type
 from yuyue.forms.registry import form_registry
 from yuyue.plugins import plugin_host
-from yuyue.scheduling.rules import current_registry
 from yuyue.tenancy.models import Tenant
 from yuyue.tenancy.operations import create_tenant
 from yuyue.types import utcnow
@@ -30,19 +29,8 @@ def slot_day() -> date:
 @pytest.fixture
 def berlin(session) -> Tenant:
     tenant = create_tenant(session, plugin_host(), slug="berlin", name="Berlin", time_zone="Europe/Berlin", locales=["en"], plugins={"exhibition": {}})
-    create_booking_type(
-        session,
-        plugin_host(),
-        form_registry(),
-        current_registry(),
-        tenant,
-        vertical="exhibition",
-        slug="entry",
-        name={"zh-Hans": "参观", "en": "Visit"},
-        availability_rules=[{"type": "fixed_windows", "params": {"windows": [{"start": "09:00", "end": "10:30", "capacity": 100}]}}],
-        policies={},
-        form=FORM,
-        ui={"order": ["name"], "fields": {}},
+    make_booking_type(
+        session, tenant, "entry", rules=windows(("09:00", "10:30"), capacity=100), form=FORM, ui={"order": ["name"], "fields": {}}
     )
     return tenant
 

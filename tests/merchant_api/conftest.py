@@ -1,4 +1,6 @@
-"""Merchant API fixtures: two tenants, staff clients by role, and bookings made through the booking operations.
+"""Merchant API fixtures: staff clients by role, booking types, coaches, and bookings made through the booking operations.
+
+``tenants``, ``staff_client``, ``operator`` and ``problem`` come from the root conftest.
 
 Slots lie ten days ahead of the real clock, so holds made now are still open
 when a test confirms them over HTTP; tests that need "now" on the slot's day
@@ -11,64 +13,17 @@ from collections.abc import Callable
 from datetime import datetime
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
-from merchant_setup import NAME_FORM, NAME_UI, PLUGINS, windows
-from werkzeug.test import TestResponse
+from merchant_setup import windows
+from tenant_setup import make_booking_type
+from tenant_setup import make_coach as create_coach
 
 from yuyue.bookings import operations as booking_operations
 from yuyue.bookings.models import Booking
-from yuyue.catalog.operations import create_booking_type, create_resource
+from yuyue.catalog.models import Resource
 from yuyue.forms.registry import form_registry
-from yuyue.plugins import plugin_host
-from yuyue.scheduling.rules import current_registry
-from yuyue.tenancy.models import StaffRole, Tenant, TokenKind
-from yuyue.tenancy.operations import create_tenant, create_token, get_tenant
-
-
-@pytest.fixture
-def tenants(session) -> dict[str, str]:
-    """Tenants ``tenant-a`` and ``tenant-b``, both with the exhibition and course plugins."""
-    for slug in ("tenant-a", "tenant-b"):
-        create_tenant(session, plugin_host(), slug=slug, name=slug.title(), plugins=PLUGINS)
-    return {"a": "tenant-a", "b": "tenant-b"}
-
-
-@pytest.fixture
-def operator_client(app: Flask, session) -> FlaskClient:
-    _, secret = create_token(session, kind=TokenKind.operator, name="operator")
-    client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
-    return client
-
-
-@pytest.fixture
-def problem() -> Callable[..., dict]:
-    """``problem(response, 422, "validation_failed")`` asserts a problem document and returns its body."""
-
-    def check(response: TestResponse, status: int, code: str | None = None) -> dict:
-        assert response.status_code == status, response.get_data(as_text=True)
-        assert response.mimetype == "application/problem+json"
-        body = response.get_json(force=True)
-        assert {"type", "title", "status", "detail", "code", "errors"} <= body.keys() and body["status"] == status
-        if code is not None:
-            assert body["code"] == code, body
-        return body
-
-    return check
-
-
-@pytest.fixture
-def staff_client(app: Flask, session) -> Callable[..., FlaskClient]:
-    """``staff_client("tenant-a", StaffRole.manager)``: a client sending a staff token of that tenant and role."""
-
-    def make(tenant_slug: str, role=None) -> FlaskClient:
-        _, secret = create_token(session, kind=TokenKind.staff, name=f"{tenant_slug} {role or 'staff'}", tenant_slug=tenant_slug, role=role)
-        client = app.test_client()
-        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
-        return client
-
-    return make
+from yuyue.tenancy.models import StaffRole, Tenant
+from yuyue.tenancy.operations import get_tenant
 
 
 @pytest.fixture
@@ -97,29 +52,17 @@ def make_type(session, tenant_of) -> Callable[..., object]:
     """``make_type("tenant-a", "entry", price_amount=100)``: a timed-entry booking type with a name-only form."""
 
     def make(tenant_slug: str, slug: str = "entry", *, rules=None, **options):
-        return create_booking_type(
-            session,
-            plugin_host(),
-            form_registry(),
-            current_registry(),
-            tenant_of(tenant_slug),
-            vertical=options.pop("vertical", "exhibition"),
-            slug=slug,
-            name=options.pop("name", {"zh-Hans": "参观", "en": "Visit"}),
-            availability_rules=rules or windows(("09:00", "11:00"), ("14:00", "16:00")),
-            policies=options.pop("policies", {}),
-            form=NAME_FORM,
-            ui=NAME_UI,
-            **options,
-        )
+        return make_booking_type(session, tenant_of(tenant_slug), slug, rules=rules or windows(("09:00", "11:00"), ("14:00", "16:00")), **options)
 
     return make
 
 
 @pytest.fixture
-def make_coach(session, tenant_of):
-    def make(tenant_slug: str, code: str = "coach-li"):
-        return create_resource(session, tenant_of(tenant_slug), kind="coach", code=code, name={"zh-Hans": "李教练", "en": "Coach Li"})
+def make_coach(session, tenant_of) -> Callable[..., Resource]:
+    """``make_coach("tenant-b", "coach-wang")``: a coach resource of that tenant."""
+
+    def make(tenant_slug: str, code: str = "coach-li") -> Resource:
+        return create_coach(session, tenant_of(tenant_slug), code)
 
     return make
 

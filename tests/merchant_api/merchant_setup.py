@@ -5,17 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from tenant_setup import NAME_FORM, NAME_UI
+from tenant_setup import windows as shared_windows
+
 from yuyue.types import utcnow
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SLOT_DAY = utcnow().astimezone(ZONE).date() + timedelta(days=10)
-NAME_FORM = {
-    "type": "object",
-    "properties": {"name": {"type": "string", "x-field": "text", "minLength": 1}, "note": {"type": "string", "x-field": "text"}},
-    "required": ["name"],
-}
-NAME_UI = {"order": ["name", "note"], "fields": {}}
-PLUGINS = {"exhibition": {}, "course": {}}
 
 
 def at(hour: int, minute: int = 0, day: date = SLOT_DAY) -> datetime:
@@ -24,4 +20,8 @@ def at(hour: int, minute: int = 0, day: date = SLOT_DAY) -> datetime:
 
 
 def windows(*spans: tuple[str, str], capacity: int = 50) -> list[dict]:
-    return [{"type": "fixed_windows", "params": {"windows": [{"start": s, "end": e, "capacity": capacity} for s, e in spans]}}]
+    """Availability rules with 50 places a window unless told otherwise."""
+    return shared_windows(*spans, capacity=capacity)
+
+
+__all__ = ["NAME_FORM", "NAME_UI", "SLOT_DAY", "ZONE", "at", "windows"]

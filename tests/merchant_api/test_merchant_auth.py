@@ -43,8 +43,8 @@ def test_an_unknown_token_is_a_401(client, tenants, problem):
 
 
 @pytest.mark.parametrize("path", READS)
-def test_an_operator_token_is_refused(operator_client, tenants, problem, path):
-    problem(operator_client.get(ADMIN + path), 403, "forbidden")
+def test_an_operator_token_is_refused(operator, tenants, problem, path):
+    problem(operator.get(ADMIN + path), 403, "forbidden")
 
 
 @pytest.mark.parametrize("path", READS)

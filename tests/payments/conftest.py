@@ -1,4 +1,4 @@
-"""Payment fixtures: the built-in providers loaded, a museum with a priced booking type, a sandbox that notifies."""
+"""Payment fixtures: a museum with a priced booking type (from ``payment_setup``, shared with the job tests), a sandbox that notifies."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from payment_setup import make_priced_type, make_tenant
+from payment_setup import entry, tenant  # noqa: F401 (fixtures: pytest finds them by name here)
 from sqlalchemy import select
 
 from yuyue.db import tenant_scope
@@ -15,16 +15,6 @@ from yuyue.payments.builtin import send_sandbox_notification
 from yuyue.payments.models import Payment
 from yuyue.payments.operations import payment_instructions
 from yuyue.payments.providers import payment_providers
-
-
-@pytest.fixture
-def tenant(session):
-    return make_tenant(session)
-
-
-@pytest.fixture
-def entry(session, tenant):
-    return make_priced_type(session, tenant)
 
 
 @dataclass
@@ -50,28 +40,13 @@ def sandbox(app, client) -> Sandbox:
 
 
 @pytest.fixture
-def pay_for(session, tenant):
+def pay_for(session):
     """``pay_for(booking)``: open the booking's payment and return it."""
 
     def start(booking) -> Payment:
         instructions = payment_instructions(session, booking)
         assert instructions is not None
-        with tenant_scope(tenant.id):
+        with tenant_scope(booking.tenant_id):
             return session.scalar(select(Payment).where(Payment.reference == instructions["reference"]))
 
     return start
-
-
-@pytest.fixture
-def problem():
-    """``problem(response, 401, "invalid_signature")`` asserts an RFC 9457 problem document and returns its body."""
-
-    def check(response, status: int, code: str | None = None) -> dict:
-        assert response.status_code == status, response.get_data(as_text=True)
-        assert response.mimetype == "application/problem+json"
-        body = response.get_json(force=True)
-        assert {"type", "title", "status", "detail", "code", "errors"} <= body.keys()
-        assert code is None or body["code"] == code
-        return body
-
-    return check

@@ -6,13 +6,11 @@ import pytest
 
 from yuyue.catalog.models import BookingType
 from yuyue.db import tenant_scope, write_transaction
-from yuyue.plugins import plugin_host
-from yuyue.tenancy import operations
 
 
 @pytest.fixture
-def tenant(app, session):
-    return operations.create_tenant(session, plugin_host(app), slug="museum", name="Museum")
+def tenant(make_tenant):
+    return make_tenant("museum")
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """Set-up shared by the payment and job tests: a museum selling priced timed entries a week ahead.
 
 Times are relative to the real clock, because the callback endpoint settles
-notifications at the time they arrive.
+notifications at the time they arrive. The ``tenant`` and ``entry`` fixtures are
+imported by the conftests of both folders.
 """
 
 from __future__ import annotations
@@ -9,18 +10,16 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+import tenant_setup
 from sqlalchemy import func, select
 
 from yuyue.bookings import operations as ops
 from yuyue.bookings.models import Booking
-from yuyue.catalog.operations import create_booking_type
 from yuyue.db import tenant_scope
 from yuyue.forms.registry import form_registry
 from yuyue.payments.models import Payment, Refund
-from yuyue.plugins import plugin_host
 from yuyue.scheduling.models import SlotInventory
-from yuyue.scheduling.rules import current_registry
-from yuyue.tenancy.operations import create_tenant
 from yuyue.types import utcnow
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -35,26 +34,33 @@ def slot_start(days_ahead: int = 7, hour: int = 9) -> datetime:
 
 
 def make_tenant(session, slug: str = "museum"):
-    return create_tenant(session, plugin_host(), slug=slug, name=slug.title(), plugins={"exhibition": {}})
+    """A tenant with the exhibition plugin only."""
+    return tenant_setup.make_tenant(session, slug, plugins=("exhibition",))
 
 
 def make_priced_type(session, tenant, slug: str = "entry", *, price: int = PRICE, hold_minutes: int = 15, capacity: int = 20, policies=None):
-    return create_booking_type(
+    return tenant_setup.make_booking_type(
         session,
-        plugin_host(),
-        form_registry(),
-        current_registry(),
         tenant,
-        vertical="exhibition",
-        slug=slug,
+        slug,
         name={"en": "Visit"},
-        availability_rules=[{"type": "fixed_windows", "params": {"windows": [{"start": "09:00", "end": "11:00", "capacity": capacity}]}}],
-        policies=policies or {},
+        rules=tenant_setup.windows(("09:00", "11:00"), capacity=capacity),
+        policies=policies,
         form=FORM,
         ui=UI,
         price_amount=price,
         hold_minutes=hold_minutes,
     )
+
+
+@pytest.fixture
+def tenant(session):
+    return make_tenant(session)
+
+
+@pytest.fixture
+def entry(session, tenant):
+    return make_priced_type(session, tenant)
 
 
 def book(session, tenant, n: int, *, slug: str = "entry", now: datetime | None = None, starts_at: datetime | None = None) -> Booking:

@@ -1,0 +1,335 @@
+"""Tenant isolation of every tenant-scoped API route, generated from the URL map.
+
+Tenant B owns one object of every kind a route can name: a booking type, a
+booking, a waitlist entry, a companion, a coach, a payment. Every rule of the
+``api_tenant`` blueprint whose path names an id is called with each of its
+methods, twice:
+
+- under tenant A's URL, with tenant A's credentials of the kind the OpenAPI
+  document declares for it (a customer token, an owner's staff token, none for
+  the public catalog and the sandbox's pay page, the tenant's own signature for a
+  provider's notification) and tenant B's ids: it must answer 404;
+- under tenant B's URL, with tenant A's credentials and tenant B's ids: they
+  must be refused.
+
+No answer may carry tenant B's data beyond what the request itself sent, and
+tenant B's rows must be exactly as they were afterwards. Routes without ids
+(the lists and exports) must show tenant A's objects and none of tenant B's.
+
+A new route with an id fails here until its argument has a tenant-B value in
+``tenant_b`` and the route counts below are raised.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+from sqlalchemy import inspect, select
+from tenant_setup import id_number, make_booking_type, make_coach, windows
+from werkzeug.test import TestResponse
+
+from yuyue.bookings.models import Booking, WaitlistEntry
+from yuyue.catalog.models import BookingType, Resource
+from yuyue.customers.models import Companion
+from yuyue.db import tenant_scope
+from yuyue.payments.builtin import sandbox_notification
+from yuyue.payments.models import Payment
+from yuyue.payments.operations import set_payment_provider
+from yuyue.tenancy.models import StaffRole
+
+PREFIX = "/api/v1/t/<tenant_slug>"
+ZONE = ZoneInfo("Asia/Shanghai")
+SLOT_DAY = datetime.now(ZONE).date() + timedelta(days=7)
+SECRETS = {"tenant-a": "sandbox-secret-of-tenant-a", "tenant-b": "sandbox-secret-of-tenant-b"}
+
+# The path arguments ``tenant_b`` has a value for.
+ROUTE_ARGUMENTS = {"slug", "public_id", "code", "entry_id", "companion_id", "reference", "provider"}
+# (rule, method) pairs under the blueprint that name an id, and those that name none.
+ROUTES_WITH_IDS = 17
+ROUTES_WITHOUT_IDS = 19
+# Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
+PUBLIC_ROUTES = {
+    ("/booking-types/<slug>", "GET"),
+    ("/booking-types/<slug>/availability", "GET"),
+    ("/payments/sandbox/checkout/<reference>", "POST"),
+}
+# A provider must get 200 for a notification it may stop sending, so one naming another tenant's payment is
+# answered like one naming no payment at all (and changes nothing), not with 404.
+PROVIDER_CALLBACKS = {("/payments/<provider>/notify", "POST")}
+
+QUERIES = {"/availability": f"?from={SLOT_DAY}&to={SLOT_DAY}"}
+# How tenant B refuses tenant A's credentials: a staff token of another tenant is forbidden, a customer token
+# of another tenant is no token at all, and tenant A's sandbox signature does not verify under tenant B's secret.
+REFUSALS = {"staff": (403, "forbidden"), "customer": (401, "invalid_token"), "none": (401, "invalid_signature")}
+
+
+def at(hour: int) -> datetime:
+    return datetime.combine(SLOT_DAY, time(hour), ZONE)
+
+
+def iso(hour: int) -> str:
+    return at(hour).isoformat()
+
+
+BODIES = {
+    ("/bookings/<public_id>/reschedule", "POST"): {"starts_at": iso(10)},
+    ("/bookings/<public_id>/cancel", "POST"): {"reason": "isolation check"},
+    ("/admin/bookings/<public_id>/cancel", "POST"): {"reason": "isolation check"},
+    ("/admin/booking-types/<slug>", "PATCH"): {"name": "Renamed by tenant A", "status": "archived"},
+    ("/admin/resources/<code>", "PATCH"): {"name": "Renamed by tenant A", "active": False},
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    """One method of one ``api_tenant`` rule; ``rule`` is relative to ``/api/v1/t/<tenant_slug>``."""
+
+    rule: str
+    method: str
+    ids: frozenset[str]
+    credentials: str  # "staff", "customer" or "none", from the OpenAPI document
+
+    def path(self, tenant_slug: str, values: dict[str, str]) -> str:
+        path = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", lambda m: values[m.group(1)], self.rule)
+        return f"/api/v1/t/{tenant_slug}{path}" + next((q for suffix, q in QUERIES.items() if path.endswith(suffix)), "")
+
+
+def _credentials(operation: dict) -> str:
+    schemes = {name for requirement in operation["security"] for name in requirement}
+    if "staffToken" in schemes:
+        return "staff"
+    if "customerToken" in schemes:
+        return "customer"
+    assert operation["security"] == [], operation
+    return "none"
+
+
+def tenant_routes(app: Flask) -> list[Route]:
+    """Every method of every rule under ``/api/v1/t/<tenant_slug>``, with the credentials its OpenAPI operation declares."""
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api_tenant."):
+            continue
+        relative = rule.rule.removeprefix(PREFIX)
+        path_item = document["paths"][re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule)]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            operation = path_item[method.lower()]
+            routes.append(Route(relative, method, frozenset(rule.arguments - {"tenant_slug"}), _credentials(operation) if "security" in operation else "none"))
+    return sorted(routes, key=lambda route: (route.rule, route.method))
+
+
+# --- what each tenant owns -------------------------------------------------------------
+
+
+@pytest.fixture
+def tenant_a(tenants, session, signed_in_customer) -> dict[str, str]:
+    """Tenant A's own objects, which its lists must show: a booking type, a coach, Ann's booking and companion."""
+    tenant = tenants["tenant-a"]
+    set_payment_provider(session, tenant, "sandbox", config={"secret": SECRETS["tenant-a"]})
+    make_booking_type(session, tenant, "a-entry", rules=windows(("09:00", "10:00")))
+    make_coach(session, tenant, "a-coach")
+    ann = signed_in_customer(1)
+    booking = _created(ann.post("/api/v1/t/tenant-a/bookings", json={"booking_type": "a-entry", "starts_at": iso(9), "answers": {"name": "Ann Ay"}}))
+    _created(ann.post("/api/v1/t/tenant-a/me/companions", json={"name": "Ann Junior", "id_number": id_number(date(2011, 6, 2), 43)}))
+    return {
+        "slug": "a-entry",
+        "code": "a-coach",
+        "public_id": booking["id"],
+        "voucher": booking["voucher"]["code"],
+        "name": "Ann Ay",
+        "phone": "13800000001",
+        "companion": "Ann Junior",
+    }
+
+
+@pytest.fixture
+def tenant_b(tenants, session, signed_in_customer) -> dict[str, str]:
+    """One object of every kind of tenant B's, by the route argument that names it, plus the data that must not leak.
+
+    Dora's free booking fills ``b-only`` at 09:00, so Eve waits for it; Eve also holds a priced
+    booking of ``b-paid`` with a pending sandbox payment, and has a companion.
+    """
+    tenant = tenants["tenant-b"]
+    set_payment_provider(session, tenant, "sandbox", config={"secret": SECRETS["tenant-b"]})
+    make_booking_type(session, tenant, "b-only", rules=windows(("09:00", "10:00"), ("10:00", "11:00"), capacity=1))
+    make_booking_type(session, tenant, "b-paid", rules=windows(("09:00", "10:00")), price_amount=2000)
+    make_coach(session, tenant, "b-only-coach")
+    dora, eve = signed_in_customer(4, tenant="tenant-b"), signed_in_customer(5, tenant="tenant-b")
+    base = "/api/v1/t/tenant-b"
+    booking = _created(dora.post(f"{base}/bookings", json={"booking_type": "b-only", "starts_at": iso(9), "answers": {"name": "Dora Bee"}}))
+    entry = _created(eve.post(f"{base}/waitlist", json={"booking_type": "b-only", "starts_at": iso(9), "answers": {"name": "Eve Bee"}}))
+    companion = _created(eve.post(f"{base}/me/companions", json={"name": "Eve Junior", "id_number": id_number(date(2010, 5, 1), 42)}))
+    held = _created(eve.post(f"{base}/bookings", json={"booking_type": "b-paid", "starts_at": iso(9), "answers": {"name": "Eve Bee"}}))
+    assert entry["status"] == "waiting" and held["status"] == "held"
+    return {
+        # the route arguments
+        "slug": "b-only",
+        "public_id": booking["id"],
+        "code": "b-only-coach",
+        "entry_id": str(entry["id"]),
+        "companion_id": str(companion["id"]),
+        "reference": held["payment"]["reference"],
+        # payment providers are the application's, not a tenant's; the payment a notification names is in its body
+        "provider": "sandbox",
+        # more of tenant B's data
+        "paid_slug": "b-paid",
+        "held_public_id": held["id"],
+        "voucher": booking["voucher"]["code"],
+        "dora_phone": "13800000004",
+        "eve_phone": "13800000005",
+        "dora": "Dora Bee",
+        "eve": "Eve Bee",
+        "companion": "Eve Junior",
+        "companion_id_number": companion["id_number"],
+    }
+
+
+def _created(response: TestResponse) -> dict:
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def leaked(response: TestResponse, tenant_b: dict[str, str], sent: str = "") -> list[str]:
+    """Tenant B's values in the response that the request did not itself send (ids are short numbers: not searched)."""
+    text = readable(response)
+    return [value for key, value in tenant_b.items() if key not in {"entry_id", "companion_id", "provider"} and value in text and value not in sent]
+
+
+def readable(response: TestResponse) -> str:
+    if response.mimetype.endswith("spreadsheetml.sheet"):
+        sheet = load_workbook(io.BytesIO(response.get_data())).active
+        return "\n".join(str(cell) for row in sheet.iter_rows(values_only=True) for cell in row)
+    if response.is_json:
+        return json.dumps(response.get_json(), ensure_ascii=False)
+    return response.get_data(as_text=True)
+
+
+def rows_of(session, tenant) -> dict[str, list[dict]]:
+    """Every column of the tenant's bookings, waitlist entries, companions, booking types, resources and payments, as committed."""
+    session.commit()
+    state = {}
+    with tenant_scope(tenant.id):
+        for model in (Booking, WaitlistEntry, Companion, BookingType, Resource, Payment):
+            columns = [attribute.key for attribute in inspect(model).column_attrs]
+            rows = session.scalars(select(model).order_by(model.id).execution_options(populate_existing=True))
+            state[model.__name__] = [{column: getattr(row, column) for column in columns} for row in rows]
+    return state
+
+
+@dataclass
+class Callers:
+    """Tenant A's credentials of every kind the tenant routes take."""
+
+    owner: FlaskClient
+    customer: FlaskClient
+    anonymous: FlaskClient
+
+    def call(self, route: Route, path: str, tenant_b: dict[str, str]) -> tuple[TestResponse, str]:
+        """Call ``path`` as tenant A would reach ``route``; returns the response and what the request sent."""
+        if (route.rule, route.method) in PROVIDER_CALLBACKS:
+            # Tenant A's sandbox signs a notification that names tenant B's payment.
+            headers, body = sandbox_notification(SECRETS["tenant-a"], "payment.succeeded", tenant_b["reference"], amount=2000, currency="CNY")
+            return self.anonymous.open(path, method=route.method, data=body, headers=headers), path + body.decode()
+        client = {"staff": self.owner, "customer": self.customer, "none": self.anonymous}[route.credentials]
+        body = BODIES.get((route.rule, route.method))
+        return client.open(path, method=route.method, json=body), path + json.dumps(body)
+
+
+@pytest.fixture
+def callers(app, tenants, staff_client, signed_in_customer) -> Callers:
+    return Callers(staff_client("tenant-a", StaffRole.owner), signed_in_customer(1), app.test_client())
+
+
+# --- the matrix ------------------------------------------------------------------------
+
+
+def test_every_id_a_tenant_route_names_has_a_tenant_b_value(app):
+    routes = tenant_routes(app)
+    with_ids = [route for route in routes if route.ids]
+
+    for route in with_ids:
+        assert route.ids <= ROUTE_ARGUMENTS, f"{route.method} {route.rule}: give its arguments a tenant-B value in the isolation matrix"
+    assert len(with_ids) == ROUTES_WITH_IDS, "a tenant route with an id came or went: update ROUTES_WITH_IDS (and BODIES)"
+    assert len(routes) - len(with_ids) == ROUTES_WITHOUT_IDS, "a tenant route without an id came or went: update ROUTES_WITHOUT_IDS"
+    assert {(r.rule, r.method) for r in with_ids if r.credentials == "none"} == PUBLIC_ROUTES | PROVIDER_CALLBACKS
+
+
+def test_tenant_b_ids_under_tenant_a_are_not_found(app, session, tenants, tenant_a, tenant_b, callers, problem):
+    before = rows_of(session, tenants["tenant-b"])
+    failures = []
+    for route in (route for route in tenant_routes(app) if route.ids):
+        path = route.path("tenant-a", tenant_b)
+        response, sent = callers.call(route, path, tenant_b)
+        try:
+            if (route.rule, route.method) in PROVIDER_CALLBACKS:
+                assert (response.status_code, response.get_json()["outcome"]) == (200, "ignored_unknown_payment")
+            else:
+                problem(response, 404)
+            assert not leaked(response, tenant_b, sent), leaked(response, tenant_b, sent)
+        except AssertionError as error:
+            failures.append(f"{route.method} {path}: {error}")
+    assert failures == []
+    assert rows_of(session, tenants["tenant-b"]) == before
+
+
+def test_tenant_a_credentials_under_tenant_b_are_refused(app, session, tenants, tenant_a, tenant_b, callers, problem):
+    before = rows_of(session, tenants["tenant-b"])
+    failures = []
+    checked = 0
+    for route in tenant_routes(app):
+        if not route.ids or (route.rule, route.method) in PUBLIC_ROUTES:
+            continue
+        path = route.path("tenant-b", tenant_b)
+        response, sent = callers.call(route, path, tenant_b)
+        try:
+            problem(response, *REFUSALS[route.credentials])
+            assert not leaked(response, tenant_b, sent), leaked(response, tenant_b, sent)
+        except AssertionError as error:
+            failures.append(f"{route.method} {path}: {error}")
+        checked += 1
+    assert failures == []
+    assert checked == ROUTES_WITH_IDS - len(PUBLIC_ROUTES)
+    assert rows_of(session, tenants["tenant-b"]) == before
+
+
+def test_lists_under_tenant_a_show_tenant_a_objects_and_none_of_tenant_b(app, tenant_a, tenant_b, callers):
+    checked = []
+    for route in tenant_routes(app):
+        if route.ids or route.method != "GET":
+            continue
+        path = route.path("tenant-a", {})
+        response, sent = callers.call(route, path, tenant_b)
+        assert response.status_code == 200, (path, response.get_data(as_text=True))
+        assert not leaked(response, tenant_b, sent), (path, leaked(response, tenant_b, sent))
+        assert any(value in readable(response) for value in tenant_a.values()), f"{path} shows nothing of tenant A's"
+        checked.append(route.rule)
+    assert sorted(checked) == [
+        "/admin/booking-types",
+        "/admin/bookings",
+        "/admin/exports/bookings.csv",
+        "/admin/exports/bookings.xlsx",
+        "/admin/resources",
+        "/auth/me",
+        "/booking-types",
+        "/me/bookings",
+        "/me/companions",
+    ]
+
+
+def test_tenant_b_ids_in_request_bodies_under_tenant_a_are_not_found(callers, tenant_a, tenant_b, problem):
+    a = "/api/v1/t/tenant-a"
+    request = {"booking_type": tenant_b["slug"], "starts_at": iso(10), "answers": {"name": "Ann Ay"}}
+
+    problem(callers.owner.post(f"{a}/admin/check-ins", json={"code": tenant_b["voucher"]}), 404, "voucher_not_found")
+    problem(callers.customer.post(f"{a}/bookings", json=request), 404, "booking_type_not_found")
+    problem(callers.customer.post(f"{a}/waitlist", json=request), 404, "booking_type_not_found")
