@@ -39,7 +39,7 @@ from werkzeug.test import TestResponse
 
 from yuyue.bookings.models import Booking, WaitlistEntry
 from yuyue.catalog.models import BookingType, Resource
-from yuyue.customers.models import Companion
+from yuyue.customers.models import Companion, LoginSetting
 from yuyue.db import tenant_scope
 from yuyue.payments.builtin import sandbox_notification
 from yuyue.payments.models import Payment
@@ -54,8 +54,8 @@ SECRETS = {"tenant-a": "sandbox-secret-of-tenant-a", "tenant-b": "sandbox-secret
 # The path arguments ``tenant_b`` has a value for.
 ROUTE_ARGUMENTS = {"slug", "public_id", "code", "entry_id", "companion_id", "reference", "provider"}
 # (rule, method) pairs under the blueprint that name an id, and those that name none.
-ROUTES_WITH_IDS = 17
-ROUTES_WITHOUT_IDS = 19
+ROUTES_WITH_IDS = 20
+ROUTES_WITHOUT_IDS = 21
 # Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
 PUBLIC_ROUTES = {
     ("/booking-types/<slug>", "GET"),
@@ -65,6 +65,10 @@ PUBLIC_ROUTES = {
 # A provider must get 200 for a notification it may stop sending, so one naming another tenant's payment is
 # answered like one naming no payment at all (and changes nothing), not with 404.
 PROVIDER_CALLBACKS = {("/payments/<provider>/notify", "POST")}
+# A login provider is the application's too (`wechat`); what tenant A reaches under it is its own settings, so these
+# routes answer tenant A (never 404 for tenant B's) and must show or change nothing of tenant B's.
+LOGIN_SETTINGS = "/admin/login-providers/<provider>"
+WECHAT = {"tenant-a": {"appid": "wx00000000000000aa", "secret": "tenant-a-wechat-secret"}, "tenant-b": {"appid": "wx00000000000000bb", "secret": "tenant-b-wechat-secret"}}
 
 QUERIES = {"/availability": f"?from={SLOT_DAY}&to={SLOT_DAY}"}
 # How tenant B refuses tenant A's credentials: a staff token of another tenant is forbidden, a customer token
@@ -86,6 +90,7 @@ BODIES = {
     ("/admin/bookings/<public_id>/cancel", "POST"): {"reason": "isolation check"},
     ("/admin/booking-types/<slug>", "PATCH"): {"name": "Renamed by tenant A", "status": "archived"},
     ("/admin/resources/<code>", "PATCH"): {"name": "Renamed by tenant A", "active": False},
+    (LOGIN_SETTINGS, "PUT"): WECHAT["tenant-a"],
 }
 
 
@@ -99,6 +104,8 @@ class Route:
     credentials: str  # "staff", "customer" or "none", from the OpenAPI document
 
     def path(self, tenant_slug: str, values: dict[str, str]) -> str:
+        if self.rule == LOGIN_SETTINGS:
+            values = {**values, "provider": "wechat"}
         path = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", lambda m: values[m.group(1)], self.rule)
         return f"/api/v1/t/{tenant_slug}{path}" + next((q for suffix, q in QUERIES.items() if path.endswith(suffix)), "")
 
@@ -132,18 +139,20 @@ def tenant_routes(app: Flask) -> list[Route]:
 
 
 @pytest.fixture
-def tenant_a(tenants, session, signed_in_customer) -> dict[str, str]:
+def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, str]:
     """Tenant A's own objects, which its lists must show: a booking type, a coach, Ann's booking and companion."""
     tenant = tenants["tenant-a"]
     set_payment_provider(session, tenant, "sandbox", config={"secret": SECRETS["tenant-a"]})
     make_booking_type(session, tenant, "a-entry", rules=windows(("09:00", "10:00")))
     make_coach(session, tenant, "a-coach")
+    _set_wechat(staff_client, "tenant-a")
     ann = signed_in_customer(1)
     booking = _created(ann.post("/api/v1/t/tenant-a/bookings", json={"booking_type": "a-entry", "starts_at": iso(9), "answers": {"name": "Ann Ay"}}))
     _created(ann.post("/api/v1/t/tenant-a/me/companions", json={"name": "Ann Junior", "id_number": id_number(date(2011, 6, 2), 43)}))
     return {
         "slug": "a-entry",
         "code": "a-coach",
+        "wechat_appid": WECHAT["tenant-a"]["appid"],
         "public_id": booking["id"],
         "voucher": booking["voucher"]["code"],
         "name": "Ann Ay",
@@ -153,7 +162,7 @@ def tenant_a(tenants, session, signed_in_customer) -> dict[str, str]:
 
 
 @pytest.fixture
-def tenant_b(tenants, session, signed_in_customer) -> dict[str, str]:
+def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, str]:
     """One object of every kind of tenant B's, by the route argument that names it, plus the data that must not leak.
 
     Dora's free booking fills ``b-only`` at 09:00, so Eve waits for it; Eve also holds a priced
@@ -164,6 +173,7 @@ def tenant_b(tenants, session, signed_in_customer) -> dict[str, str]:
     make_booking_type(session, tenant, "b-only", rules=windows(("09:00", "10:00"), ("10:00", "11:00"), capacity=1))
     make_booking_type(session, tenant, "b-paid", rules=windows(("09:00", "10:00")), price_amount=2000)
     make_coach(session, tenant, "b-only-coach")
+    _set_wechat(staff_client, "tenant-b")
     dora, eve = signed_in_customer(4, tenant="tenant-b"), signed_in_customer(5, tenant="tenant-b")
     base = "/api/v1/t/tenant-b"
     booking = _created(dora.post(f"{base}/bookings", json={"booking_type": "b-only", "starts_at": iso(9), "answers": {"name": "Dora Bee"}}))
@@ -191,7 +201,15 @@ def tenant_b(tenants, session, signed_in_customer) -> dict[str, str]:
         "eve": "Eve Bee",
         "companion": "Eve Junior",
         "companion_id_number": companion["id_number"],
+        "wechat_appid": WECHAT["tenant-b"]["appid"],
+        "wechat_secret": WECHAT["tenant-b"]["secret"],
     }
+
+
+def _set_wechat(staff_client, tenant_slug: str) -> None:
+    owner = staff_client(tenant_slug, StaffRole.owner)
+    response = owner.put(f"/api/v1/t/{tenant_slug}/admin/login-providers/wechat", json=WECHAT[tenant_slug])
+    assert response.status_code == 200, response.get_data(as_text=True)
 
 
 def _created(response: TestResponse) -> dict:
@@ -219,7 +237,7 @@ def rows_of(session, tenant) -> dict[str, list[dict]]:
     session.commit()
     state = {}
     with tenant_scope(tenant.id):
-        for model in (Booking, WaitlistEntry, Companion, BookingType, Resource, Payment):
+        for model in (Booking, WaitlistEntry, Companion, BookingType, Resource, Payment, LoginSetting):
             columns = [attribute.key for attribute in inspect(model).column_attrs]
             rows = session.scalars(select(model).order_by(model.id).execution_options(populate_existing=True))
             state[model.__name__] = [{column: getattr(row, column) for column in columns} for row in rows]
@@ -273,6 +291,8 @@ def test_tenant_b_ids_under_tenant_a_are_not_found(app, session, tenants, tenant
         try:
             if (route.rule, route.method) in PROVIDER_CALLBACKS:
                 assert (response.status_code, response.get_json()["outcome"]) == (200, "ignored_unknown_payment")
+            elif route.rule == LOGIN_SETTINGS:
+                assert response.status_code in {200, 204}, response.get_data(as_text=True)
             else:
                 problem(response, 404)
             assert not leaked(response, tenant_b, sent), leaked(response, tenant_b, sent)
@@ -318,6 +338,7 @@ def test_lists_under_tenant_a_show_tenant_a_objects_and_none_of_tenant_b(app, te
         "/admin/bookings",
         "/admin/exports/bookings.csv",
         "/admin/exports/bookings.xlsx",
+        "/admin/login-providers",
         "/admin/resources",
         "/auth/me",
         "/booking-types",
