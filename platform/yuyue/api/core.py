@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.routing import IntegerConverter, Map
 
 import yuyue_schemas
 from yuyue.api.problems import ApiProblem, problem_response, render_domain_error
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 v1 = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
 REQUIRED_SUFFIX = " is a required property"
+# Row ids are PostgreSQL ``integer`` columns; a larger number in a URL names no row, and must not reach the database.
+MAX_ROW_ID = 2**31 - 1
 
 HTTP_CODES = {
     400: "bad_request",
@@ -34,6 +37,13 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     429: "rate_limited",
 }
+
+
+class RowIdConverter(IntegerConverter):
+    """``<row_id:name>``: a positive whole number that fits an id column; any other path segment matches no route (404)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        super().__init__(map, min=1, max=MAX_ROW_ID)
 
 
 def json_body(schema: dict[str, Any]) -> dict[str, Any]:

@@ -41,10 +41,24 @@ from yuyue.types import utcnow
 # Shapes only: the operations check rules, policies, forms and localized text
 # against the shared schemas and point at the exact field that is wrong.
 
-LOCALIZED_TEXT = {"type": ["string", "object"], "description": "one string, or a string per language (zh-Hans, zh-Hant, en)"}
+MAX_NAME_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 4000
+
+
+def localized_text(max_length: int, *, nullable: bool = False) -> dict[str, Any]:
+    """One string, or a string per language; the localized-text schema checks the languages, this the length."""
+    return {
+        "type": ["string", "object", "null"] if nullable else ["string", "object"],
+        "maxLength": max_length,
+        "additionalProperties": {"type": "string", "maxLength": max_length},
+        "description": f"one string, or a string per language (zh-Hans, zh-Hant, en); at most {max_length} characters each",
+    }
+
+
+LOCALIZED_TEXT = localized_text(MAX_NAME_LENGTH)
 BOOKING_TYPE_SETTINGS: dict[str, Any] = {
     "name": LOCALIZED_TEXT,
-    "description": {**LOCALIZED_TEXT, "type": ["string", "object", "null"]},
+    "description": localized_text(MAX_DESCRIPTION_LENGTH, nullable=True),
     "availability_rules": {"type": "array", "items": {"type": "object"}, "description": "slot rules, see the slot-rules schemas"},
     "policies": {"type": "object", "description": "see the policies schema"},
     "resource_requirements": {"type": "array", "items": {"type": "object"}},
@@ -186,7 +200,7 @@ def _page_size() -> int:
     value = request.args.get("limit")
     if value is None:
         return DEFAULT_PAGE_SIZE
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise InvalidInput("the query parameters are not valid", errors=[FieldProblem("/limit", f"a whole number from 1 to {MAX_PAGE_SIZE}", "invalid_limit")])
     return int(value)
 
