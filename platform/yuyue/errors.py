@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The one JSON-pointer builder: the shared schemas point at problems with it, and so does every error here.
+from yuyue_schemas import json_pointer
+
+__all__ = ["Conflict", "DomainError", "FieldProblem", "InvalidInput", "NotFound", "Refused", "json_pointer"]
+
 
 @dataclass(frozen=True)
 class FieldProblem:
@@ -15,11 +20,6 @@ class FieldProblem:
     pointer: str
     message: str
     code: str | None = None
-
-
-def pointer(*parts: str | int) -> str:
-    """An RFC 6901 JSON pointer to ``parts``, escaping ``~`` and ``/`` in each."""
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
 
 
 class DomainError(Exception):

@@ -110,8 +110,8 @@ def register_login_providers() -> list[LoginProvider]:
 
     ``exchange(code, tenant_config)`` turns a client's login code into a
     :class:`yuyue.customers.login_providers.LoginIdentity`, raising
-    ``LoginRefused`` for a bad code and ``LoginProviderFailed`` when the
-    provider cannot answer. A key another plugin already registered stops start-up.
+    ``LoginRefused`` for a bad code, ``LoginProviderNotConfigured`` when settings it
+    needs are missing, and ``LoginProviderFailed`` when the provider cannot answer. A key another plugin already registered stops start-up.
     """
 
 

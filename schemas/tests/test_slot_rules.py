@@ -54,7 +54,7 @@ INVALID_PARAMS = [
     ),
     ("fixed_windows", {"windows": []}, "/windows"),
     ("fixed_windows", {"windows": [{"start": "9:00", "end": "10:00", "capacity": 1}]}, "/windows/0/start"),
-    ("fixed_windows", {"windows": [{"start": "09:00", "end": "10:00"}]}, "/windows/0"),
+    ("fixed_windows", {"windows": [{"start": "09:00", "end": "10:00"}]}, "/windows/0/capacity"),
     (
         "fixed_windows",
         {"windows": [{"start": "09:00", "end": "10:00", "capacity": 1}], "weekdays": ["mon", "mon"]},
@@ -75,7 +75,7 @@ INVALID_PARAMS = [
     ("special_hours", {"days": [{"date": "2026-12-24"}]}, "/days/0"),
     ("special_hours", {"days": [{"date": "2026-12-24", "intervals": [], "windows": []}]}, "/days/0"),
     ("special_hours", {"days": [{"date": "24.12.2026", "intervals": []}]}, "/days/0/date"),
-    ("special_hours", {"days": [{"date": "2026-12-24", "windows": [{"start": "09:00", "end": "10:00"}]}]}, "/days/0/windows/0"),
+    ("special_hours", {"days": [{"date": "2026-12-24", "windows": [{"start": "09:00", "end": "10:00"}]}]}, "/days/0/windows/0/capacity"),
     ("booking_window", {"opens_days_ahead": -1, "release_time": "17:00", "closes_minutes_before": 0}, "/opens_days_ahead"),
     ("booking_window", {"opens_days_ahead": 7, "release_time": "5pm", "closes_minutes_before": 0}, "/release_time"),
 ]
@@ -109,7 +109,7 @@ def test_slot_rule_of_a_plugin_type_accepts_any_params_object():
     ("rule", "pointer"),
     [
         ({"type": "Weekly", "params": {}}, "/type"),
-        ({"type": "weekly_hours"}, ""),
+        ({"type": "weekly_hours"}, "/params"),
         ({"type": "lunar_festival", "params": []}, "/params"),
         ({"type": "lunar_festival", "params": {}, "enabled": True}, "/enabled"),
     ],

@@ -27,6 +27,7 @@ __all__ = [
     "BASE_URI",
     "Problem",
     "check_json_schema",
+    "json_pointer",
     "problems",
     "problems_against",
     "registry",
@@ -46,7 +47,7 @@ class Problem:
     """One thing wrong with a document, in a form a person can act on.
 
     :param pointer: RFC 6901 JSON pointer to the offending value (``""`` is the
-        whole document); for an unknown key, the pointer of that key.
+        whole document); for an unknown or a missing key, the pointer of that key.
     :param message: what is wrong, in plain words.
     :param keyword: the JSON Schema keyword that failed, e.g. ``required``.
     """
@@ -54,6 +55,11 @@ class Problem:
     pointer: str
     message: str
     keyword: str
+
+
+def json_pointer(*parts: str | int) -> str:
+    """The RFC 6901 JSON pointer to ``parts`` (keys and indexes), escaping ``~`` and ``/`` in each; ``""`` for none."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
 
 
 def schema(name: str) -> dict[str, Any]:
@@ -175,19 +181,24 @@ def _problems(checker: Draft202012Validator, instance: Any) -> list[Problem]:
 def _explain(error: ValidationError) -> list[Problem]:
     path = list(error.absolute_path)
     if error.validator in ("additionalProperties", "unevaluatedProperties") and (error.validator_value is False):
-        return [Problem(_pointer([*path, key]), _unknown_key_message(key, error), error.validator) for key in _unexpected_keys(error)] or [
-            Problem(_pointer(path), error.message, error.validator)
+        return [Problem(json_pointer(*path, key), _unknown_key_message(key, error), error.validator) for key in _unexpected_keys(error)] or [
+            Problem(json_pointer(*path), error.message, error.validator)
         ]
+    if error.validator == "required" and isinstance(error.instance, dict) and isinstance(error.validator_value, list):
+        # jsonschema reports a missing key at the object that lacks it, one error per key; point at each key.
+        # Every error of the keyword names them all, and the caller keeps each problem once.
+        missing = [key for key in error.validator_value if isinstance(key, str) and key not in error.instance]
+        return [Problem(json_pointer(*path, key), "this field is required", "required") for key in missing]
     if "propertyNames" in error.absolute_schema_path and isinstance(error.instance, str):
         # jsonschema reports a bad property name at its object; point at the name.
         return [
             Problem(
-                _pointer([*path, error.instance]),
+                json_pointer(*path, error.instance),
                 f"invalid name {error.instance!r}: {error.message}",
                 str(error.validator),
             )
         ]
-    return [Problem(_pointer(path), error.message, str(error.validator))]
+    return [Problem(json_pointer(*path), error.message, str(error.validator))]
 
 
 def _unexpected_keys(error: ValidationError) -> list[str]:
@@ -215,7 +226,3 @@ def _unknown_key_message(key: str, error: ValidationError) -> str:
     if not allowed:
         return f"unknown key {key!r}"
     return f"unknown key {key!r}; allowed: {', '.join(allowed)}"
-
-
-def _pointer(path: list[str | int]) -> str:
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)

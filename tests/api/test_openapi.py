@@ -88,6 +88,29 @@ def test_every_schema_in_the_document_is_a_valid_json_schema(document):
                 assert yuyue_schemas.check_json_schema(body["content"]["application/json"]["schema"]) == [], f"{method} {path}"
 
 
+def _unbounded_strings(schema: dict[str, Any], at: str = "") -> list[str]:
+    """Where a schema accepts a string of any length: no maxLength, pattern, enum or const bounds it."""
+    types = schema.get("type") if isinstance(schema.get("type"), list) else [schema.get("type")]
+    found = [at] if "string" in types and not schema.keys() & {"maxLength", "pattern", "enum", "const"} else []
+    for name, item in schema.get("properties", {}).items():
+        found += _unbounded_strings(item, f"{at}/{name}")
+    for keyword in ("items", "additionalProperties"):
+        if isinstance(schema.get(keyword), dict):
+            found += _unbounded_strings(schema[keyword], f"{at}/{keyword}")
+    return found
+
+
+def test_every_string_a_request_body_takes_has_a_bound(document):
+    unbounded = {
+        f"{method} {path}": found
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "requestBody" in operation
+        if (found := _unbounded_strings(operation["requestBody"]["content"]["application/json"]["schema"]))
+    }
+    assert unbounded == {}
+
+
 def test_operator_operations_require_the_operator_token(document):
     for path, item in document["paths"].items():
         if path.startswith("/api/v1/operator"):

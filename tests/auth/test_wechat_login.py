@@ -209,10 +209,10 @@ def test_wechat_unreachable_is_a_502(build_app, client, tenant_a, problem, caplo
     assert SECRET not in caplog.text
 
 
-def test_wechat_login_without_an_appid_is_a_502(build_app, tenant_a, problem):
+def test_wechat_login_without_an_appid_is_not_offered(build_app, tenant_a, problem):
     app = build_app(WECHAT_APPID=None, WECHAT_SECRET=None)
 
-    problem(app.test_client().post("/api/v1/t/tenant-a/auth/wechat", json={"code": "c"}), 502, "login_provider_failed")
+    problem(app.test_client().post("/api/v1/t/tenant-a/auth/wechat", json={"code": "c"}), 404, "login_provider_not_configured")
 
 
 @pytest.mark.parametrize("body", [{}, {"code": ""}, {"code": 5}, {"code": "c", "openid": "o"}])

@@ -37,6 +37,8 @@ CASES = {
     "starts_at impossible month": ({**VALID, "starts_at": f"{SLOT_DAY.year}-13-01T09:00:00+08:00"}, 422, "/starts_at"),
     "starts_at date only": ({**VALID, "starts_at": SLOT_DAY.isoformat()}, 422, "/starts_at"),
     "starts_at naive": ({**VALID, "starts_at": f"{SLOT_DAY}T09:00:00"}, 422, "/starts_at"),
+    "starts_at in year 1": ({**VALID, "starts_at": "0001-01-01T00:00:00+14:00"}, 422, "/starts_at"),
+    "starts_at in year 9999": ({**VALID, "starts_at": "9999-12-31T23:59:59-14:00"}, 422, "/starts_at"),
     # not a slot
     "starts_at between slots": ({**VALID, "starts_at": iso(9, 30)}, 422, "/starts_at"),
     "starts_at on a closed hour": ({**VALID, "starts_at": iso(20)}, 422, "/starts_at"),
@@ -90,6 +92,8 @@ def test_a_bad_idempotency_key_is_a_400(client, entry, problem, key):
         ({}, "/starts_at"),
         ({"starts_at": "soon"}, "/starts_at"),
         ({"starts_at": f"{SLOT_DAY}T10:00:00"}, "/starts_at"),
+        ({"starts_at": "0001-01-01T00:00:00+14:00"}, "/starts_at"),
+        ({"starts_at": "9999-12-31T23:59:59-14:00"}, "/starts_at"),
         ({"starts_at": iso(10), "party_size": 2}, "/party_size"),
     ],
 )

@@ -145,6 +145,10 @@ def test_availability_spans_62_days(client, entry):
         (f"from={SLOT_DAY:%Y%m%d}&to={SLOT_DAY}", {"/from"}),
         (f"from={SLOT_DAY}&to={SLOT_DAY - timedelta(days=1)}", {"/to"}),
         (f"from={SLOT_DAY}&to={SLOT_DAY + timedelta(days=62)}", {"/to"}),
+        # Outside the years 2000-2999: the ends of the calendar overflow, old dates have seconds in their UTC offset.
+        ("from=9999-12-31&to=9999-12-31", {"/from", "/to"}),
+        ("from=0001-01-01&to=0001-01-02", {"/from", "/to"}),
+        ("from=1999-12-31&to=2000-01-01", {"/from"}),
     ],
 )
 def test_a_bad_or_too_long_availability_window_is_a_422(client, entry, problem, query, expected):

@@ -89,6 +89,13 @@ def test_another_customers_waitlist_entry_is_not_found(alice, bob, signed_in_cus
     assert bob.post(f"{A}/waitlist/{waiting['id']}/accept").status_code == 201
 
 
+@pytest.mark.parametrize("entry_id", ["0", str(2**31), "9" * 30])
+def test_an_id_no_row_can_have_is_not_found(bob, full_slot, problem, entry_id):
+    problem(bob.post(f"{A}/waitlist/{entry_id}/accept"), 404, "not_found")
+    problem(bob.delete(f"{A}/waitlist/{entry_id}"), 404, "not_found")
+    problem(bob.delete(f"{A}/me/companions/{entry_id}"), 404, "not_found")
+
+
 def test_bad_waitlist_input_is_refused_at_its_field(bob, full_slot, problem):
     body = problem(join(bob, auto_confirm="yes", starts_at=f"{iso(9)[:19]}"), 422)
 

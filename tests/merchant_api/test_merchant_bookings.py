@@ -129,6 +129,7 @@ def test_last_page_has_no_cursor(front_desk, entry, book):
         ({"limit": "201"}, "/limit"),
         ({"limit": "ten"}, "/limit"),
         ({"limit": "-1"}, "/limit"),
+        ({"limit": "²"}, "/limit"),
         ({"cursor": "not-a-cursor"}, "/cursor"),
         ({"cursor": "WyJ4IiwgMV0"}, "/cursor"),
         ({"cursor": "WyIyMDI2LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwgMTAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMF0"}, "/cursor"),

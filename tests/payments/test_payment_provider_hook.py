@@ -89,3 +89,22 @@ def test_hook_register_payment_providers_builtins_are_offline_and_sandbox(app):
     from yuyue.payments.providers import payment_providers
 
     assert payment_providers(app).keys == ["offline", "sandbox"]
+
+
+@pytest.mark.parametrize("payload", [{"id": "c" * 65}, {"id": "c\x001"}, {"fen": "2000"}, {"fen": True}])
+def test_a_notification_the_host_cannot_keep_is_refused_whatever_the_provider_let_through(make_app, make_plugin, payload):
+    make_plugin("campus_card", CAMPUS_CARD)
+    app = make_app()
+    with app.app_context():
+        session = db.session
+        tenant = make_tenant(session)
+        make_priced_type(session, tenant)
+        set_payment_provider(session, tenant, "campus_card", config={"key": "tenant-key", "base_url": "https://card.example"})
+        booking = book(session, tenant, 1)
+        reference = payment_instructions(session, booking)["reference"]
+
+        body, headers = _signed("tenant-key", {"id": "c1", "order": reference, "fen": PRICE, **payload})
+        response = app.test_client().post("/api/v1/t/museum/payments/campus_card/notify", data=body, headers=headers)
+
+        assert (response.status_code, response.get_json()["code"]) == (422, "invalid_notification")
+        assert booking_state(session, tenant, booking) == ("held", ["pending"], [])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import logging
 from collections.abc import Callable
 from functools import wraps
@@ -10,11 +9,12 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.routing import IntegerConverter, Map
 
 import yuyue_schemas
 from yuyue.api.problems import ApiProblem, problem_response, render_domain_error
 from yuyue.db import db
-from yuyue.errors import DomainError, FieldProblem, InvalidInput
+from yuyue.errors import DomainError, FieldProblem, InvalidInput, json_pointer
 from yuyue.tenancy.models import TokenKind
 from yuyue.tenancy.operations import authenticate_token
 
@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 v1 = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
-REQUIRED_SUFFIX = " is a required property"
+# Row ids are PostgreSQL ``integer`` columns; a larger number in a URL names no row, and must not reach the database.
+MAX_ROW_ID = 2**31 - 1
 
 HTTP_CODES = {
     400: "bad_request",
@@ -36,6 +37,13 @@ HTTP_CODES = {
 }
 
 
+class RowIdConverter(IntegerConverter):
+    """``<row_id:name>``: a positive whole number that fits an id column; any other path segment matches no route (404)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        super().__init__(map, min=1, max=MAX_ROW_ID)
+
+
 def json_body(schema: dict[str, Any]) -> dict[str, Any]:
     """The request's JSON object, validated against ``schema``; every problem is reported at once."""
     try:
@@ -43,39 +51,22 @@ def json_body(schema: dict[str, Any]) -> dict[str, Any]:
         body = request.get_json(force=True)
     except BadRequest:
         raise ApiProblem(400, "malformed_json", "the request body is not valid JSON") from None
-    problems = yuyue_schemas.problems_against(schema, body)
-    problems += [yuyue_schemas.Problem(pointer, "text may not contain the NUL character", "nul") for pointer in _nul_pointers(body)]
+    problems = [FieldProblem(p.pointer, p.message) for p in yuyue_schemas.problems_against(schema, body)]
+    problems += [FieldProblem(pointer, "text may not contain the NUL character", "nul_character") for pointer in _nul_pointers(body)]
     if problems:
-        raise InvalidInput("the request body is not valid", errors=[_field_problem(p) for p in problems])
+        raise InvalidInput("the request body is not valid", errors=problems)
     return body
 
 
-def _nul_pointers(value: Any, pointer: str = "") -> list[str]:
-    """Where a JSON value holds a NUL character, which PostgreSQL text cannot store."""
+def _nul_pointers(value: Any, *path: str | int) -> list[str]:
+    """Where a JSON value holds a NUL character, in a string or a key, which PostgreSQL text cannot store."""
     if isinstance(value, str):
-        return [pointer] if "\x00" in value else []
+        return [json_pointer(*path)] if "\x00" in value else []
     if isinstance(value, dict):
-        return [
-            p
-            for key, item in value.items()
-            for p in ([pointer + "/" + str(key).replace("~", "~0").replace("/", "~1")] if "\x00" in str(key) else [])
-            + _nul_pointers(item, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
-        ]
+        return [p for key, item in value.items() for p in ([json_pointer(*path, key)] if "\x00" in key else []) + _nul_pointers(item, *path, key)]
     if isinstance(value, list):
-        return [p for index, item in enumerate(value) for p in _nul_pointers(item, f"{pointer}/{index}")]
+        return [p for index, item in enumerate(value) for p in _nul_pointers(item, *path, index)]
     return []
-
-
-def _field_problem(problem: yuyue_schemas.Problem) -> FieldProblem:
-    # jsonschema reports a missing key at the object that lacks it; a client wants to mark the field itself.
-    if problem.keyword == "required" and problem.message.endswith(REQUIRED_SUFFIX):
-        try:
-            key = ast.literal_eval(problem.message.removesuffix(REQUIRED_SUFFIX))
-        except (SyntaxError, ValueError):
-            key = None
-        if isinstance(key, str):
-            return FieldProblem(f"{problem.pointer}/{key.replace('~', '~0').replace('/', '~1')}", "this field is required")
-    return FieldProblem(problem.pointer, problem.message)
 
 
 def bearer_secret() -> str:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, current_app, g, jsonify, request, url_for
 
 from yuyue.api.auth import booking_token, customer_optional, customer_required, may_access_booking
-from yuyue.api.core import json_body
+from yuyue.api.core import MAX_ROW_ID, json_body
 from yuyue.api.limits import booking_limit
 from yuyue.api.problems import ApiProblem
 from yuyue.api.tenant import current_tenant, tenant_api
@@ -59,12 +59,20 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_IDEMPOTENCY_KEY = 100
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The years a date or time sent to the API may fall in: any booking fits, and the ends of Python's calendar
+# (year 1 or 9999 moved across a UTC offset overflows) and the local mean time of old dates (+08:05:43) stay out.
+FIRST_YEAR, LAST_YEAR = 2000, 2999
 
 # View functions are named customer_*: endpoint names share tenant_api with the merchant API.
 
 # --- request bodies -----------------------------------------------------------------
 
-STARTS_AT = {"type": "string", "format": "date-time", "description": "the slot's start, ISO 8601 with a UTC offset"}
+STARTS_AT = {
+    "type": "string",
+    "format": "date-time",
+    "maxLength": 64,
+    "description": f"the slot's start, ISO 8601 with a UTC offset, in the years {FIRST_YEAR} to {LAST_YEAR}",
+}
 BOOKING_REQUEST_FIELDS = {
     "booking_type": {"type": "string", "minLength": 1, "maxLength": 60, "description": "the booking type's slug"},
     "starts_at": STARTS_AT,
@@ -169,6 +177,9 @@ def _localized(payload: Any, locale: str, status: int = 200) -> tuple[Response, 
 # --- input --------------------------------------------------------------------------
 
 
+_YEARS = f"a date from {FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31"
+
+
 def aware_datetime(value: str, at: str) -> datetime:
     """An ISO 8601 date and time with a UTC offset; anything else is a 422 at ``at``."""
     try:
@@ -181,6 +192,8 @@ def aware_datetime(value: str, at: str) -> datetime:
         )
     if parsed.tzinfo is None:
         raise InvalidInput("the date and time need a UTC offset", errors=[FieldProblem(at, "include a UTC offset, e.g. +08:00", "naive_datetime")])
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise InvalidInput("the date and time are out of range", errors=[FieldProblem(at, _YEARS, "out_of_range")])
     return parsed
 
 
@@ -190,12 +203,15 @@ def _query_date(name: str, problems: list[FieldProblem]) -> date | None:
         problems.append(FieldProblem(f"/{name}", "this field is required", "required"))
         return None
     try:
-        if ISO_DATE.match(value):
-            return date.fromisoformat(value)
+        parsed = date.fromisoformat(value) if ISO_DATE.match(value) else None
     except ValueError:
-        pass
-    problems.append(FieldProblem(f"/{name}", "a date as YYYY-MM-DD", "invalid_date"))
-    return None
+        parsed = None
+    if parsed is None:
+        problems.append(FieldProblem(f"/{name}", "a date as YYYY-MM-DD", "invalid_date"))
+    elif not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        problems.append(FieldProblem(f"/{name}", _YEARS, "out_of_range"))
+        parsed = None
+    return parsed
 
 
 def availability_range() -> tuple[date, date]:
@@ -509,14 +525,14 @@ def customer_join_waitlist() -> tuple[Response, int]:
     return jsonify(waitlist_json(entry)), 201
 
 
-@tenant_api.post("/waitlist/<int:entry_id>/accept")
+@tenant_api.post("/waitlist/<row_id:entry_id>/accept")
 @customer_required
 def customer_accept_offer(entry_id: int) -> tuple[Response, int, dict[str, str]]:
     booking = waitlist.accept_offer(db.session, current_tenant(), entry_id, customer=g.customer)
     return jsonify(booking_json(booking)), 201, _booking_location(booking)
 
 
-@tenant_api.delete("/waitlist/<int:entry_id>")
+@tenant_api.delete("/waitlist/<row_id:entry_id>")
 @customer_required
 def customer_leave_waitlist(entry_id: int) -> Response:
     return jsonify(waitlist_json(waitlist.leave(db.session, current_tenant(), entry_id, customer=g.customer)))
@@ -549,7 +565,7 @@ def customer_add_companion() -> tuple[Response, int]:
     return jsonify(companion_json(companion)), 201
 
 
-@tenant_api.delete("/me/companions/<int:companion_id>")
+@tenant_api.delete("/me/companions/<row_id:companion_id>")
 @customer_required
 def customer_remove_companion(companion_id: int) -> tuple[str, int]:
     customers.delete_companion(db.session, g.customer, companion_id, actor=str(Actor("customer", g.customer.phone)))
@@ -566,8 +582,9 @@ _ACCEPT_LANGUAGE = {"name": "Accept-Language", "in": "header", "required": False
 _TENANT = {"name": "tenant_slug", "in": "path", "required": True, "schema": {"type": "string"}, "description": "the tenant's slug"}
 _PUBLIC_ID = {"name": "public_id", "in": "path", "required": True, "schema": {"type": "string"}, "description": "the booking's id"}
 _SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}, "description": "the booking type's slug"}
-_ENTRY_ID = {"name": "entry_id", "in": "path", "required": True, "schema": {"type": "integer"}, "description": "the waitlist entry's id"}
-_COMPANION_ID = {"name": "companion_id", "in": "path", "required": True, "schema": {"type": "integer"}, "description": "the companion's id"}
+_ROW_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
+_ENTRY_ID = {"name": "entry_id", "in": "path", "required": True, "schema": _ROW_ID, "description": "the waitlist entry's id"}
+_COMPANION_ID = {"name": "companion_id", "in": "path", "required": True, "schema": _ROW_ID, "description": "the companion's id"}
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -768,8 +785,8 @@ OPENAPI_PATHS: dict[str, Any] = {
             200,
             {"type": "object", "properties": {"time_zone": {"type": "string"}, "slots": {"type": "array", "items": SLOT}}},
             parameters=[
-                {"name": "from", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}},
-                {"name": "to", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}},
+                {"name": "from", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}, "description": _YEARS},
+                {"name": "to", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}, "description": _YEARS},
                 _LANG,
                 _ACCEPT_LANGUAGE,
             ],

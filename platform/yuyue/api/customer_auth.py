@@ -19,7 +19,7 @@ from yuyue.api.limits import by_address, by_phone, rate_limit
 from yuyue.api.problems import ApiProblem
 from yuyue.api.tenant import current_tenant, tenant_api
 from yuyue.customers import login, login_settings, sessions
-from yuyue.customers.login_providers import LoginProviderFailed, LoginProviderRegistry, LoginRefused, WeChatMiniProgram
+from yuyue.customers.login_providers import LoginProviderFailed, LoginProviderNotConfigured, LoginProviderRegistry, LoginRefused, WeChatMiniProgram
 from yuyue.db import db
 from yuyue.events.channels import NotificationFailed, NotificationMessage, channels
 
@@ -134,6 +134,10 @@ def wechat_login() -> Response:
         identity = provider.exchange(body["code"], _wechat_config())
     except LoginRefused as error:
         raise _invalid_code(str(error)) from None
+    except LoginProviderNotConfigured as error:
+        # The deployment's set-up, not the customer's request: not a server error, and the operator reads why in the log.
+        current_app.logger.warning("WeChat login for tenant %s refused: %s", current_tenant().slug, error)
+        raise ApiProblem(404, "login_provider_not_configured", "WeChat login is not available") from None
     except LoginProviderFailed as error:
         raise ApiProblem(502, "login_provider_failed", str(error)) from None
     return jsonify(customer_tokens(login.customer_for_wechat_openid(db.session, identity.subject)))
@@ -163,13 +167,31 @@ def _problem(description: str) -> dict:
     return {"description": description, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
+# What every login endpoint may answer besides its own outcomes.
+_ERRORS = {
+    400: "malformed JSON",
+    403: "the tenant is suspended (tenant_suspended)",
+    404: "no such tenant",
+    422: "invalid input; errors point at each field",
+}
+
+
 def _login(summary: str, body: dict, errors: dict[int, str]) -> dict:
     responses = {"200": {"description": "a token pair", "content": {"application/json": {"schema": _TOKENS}}}}
-    responses.update({str(status): _problem(text) for status, text in errors.items()})
+    responses.update({str(status): _problem(text) for status, text in sorted({**_ERRORS, **errors}.items())})
     return {"post": {"summary": summary, "requestBody": {"required": True, "content": {"application/json": {"schema": body}}}, "responses": responses}}
 
 
 _PREFIX = "/api/v1/t/{tenant_slug}/auth"
+_CUSTOMER = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "phone": {"type": ["string", "null"]},
+        "name": {"type": ["string", "null"]},
+        "wechat": {"type": "boolean", "description": "whether the customer has logged in through WeChat"},
+    },
+}
 OPENAPI_PATHS = {
     f"{_PREFIX}/code": {
         "parameters": [_TENANT_PARAMETER],
@@ -177,8 +199,22 @@ OPENAPI_PATHS = {
             "summary": "Send a one-time login code to a mainland mobile number",
             "requestBody": {"required": True, "content": {"application/json": {"schema": CODE_REQUEST}}},
             "responses": {
-                "202": {"description": "a code was sent if the number can receive one"},
-                "422": _problem("not a mainland mobile number"),
+                "202": {
+                    "description": "a code was sent if the number can receive one",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "expires_in": {"type": "integer", "description": "seconds the code stays valid"},
+                                    "resend_after": {"type": "integer", "description": "seconds before another code may be asked for"},
+                                },
+                            }
+                        }
+                    },
+                },
+                **{str(status): _problem(text) for status, text in _ERRORS.items()},
+                "422": _problem("not a mainland mobile number, or otherwise invalid; errors point at each field"),
                 "429": _problem("a code was sent less than a minute ago; see Retry-After"),
                 "502": _problem("the notification channel failed"),
             },
@@ -220,7 +256,13 @@ OPENAPI_PATHS = {
         **_login(
             "Log in from a WeChat mini-program (code2session)",
             WECHAT_LOGIN,
-            {401: "WeChat refused the code", 403: "the account is banned (banned)", 502: "the WeChat API failed"},
+            {
+                401: "WeChat refused the code",
+                403: "the account is banned (banned)",
+                404: "no such tenant, or WeChat login is not offered here (login_provider_unknown, login_provider_not_configured)",
+                429: "too many attempts",
+                502: "the WeChat API failed",
+            },
         ),
     },
     f"{_PREFIX}/me": {
@@ -228,7 +270,12 @@ OPENAPI_PATHS = {
         "get": {
             "summary": "The logged-in customer",
             "security": [{"customerToken": []}],
-            "responses": {"200": {"description": "the customer"}, "401": _problem("missing or invalid access token")},
+            "responses": {
+                "200": {"description": "the customer", "content": {"application/json": {"schema": _CUSTOMER}}},
+                "401": _problem("missing or invalid access token"),
+                "403": _problem(_ERRORS[403]),
+                "404": _problem(_ERRORS[404]),
+            },
         },
     },
 }

@@ -31,7 +31,7 @@ from yuyue.catalog.models import BookingType, BookingTypeStatus, Resource
 from yuyue.customers import login_settings
 from yuyue.customers.login_providers import LoginProviderRegistry
 from yuyue.db import db
-from yuyue.errors import FieldProblem, InvalidInput, pointer
+from yuyue.errors import FieldProblem, InvalidInput, json_pointer
 from yuyue.exports.operations import CSV_MIMETYPE, XLSX_MIMETYPE, bookings_csv, bookings_xlsx
 from yuyue.forms.operations import current_form_version
 from yuyue.forms.registry import form_registry
@@ -45,10 +45,24 @@ from yuyue.types import utcnow
 # Shapes only: the operations check rules, policies, forms and localized text
 # against the shared schemas and point at the exact field that is wrong.
 
-LOCALIZED_TEXT = {"type": ["string", "object"], "description": "one string, or a string per language (zh-Hans, zh-Hant, en)"}
+MAX_NAME_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 4000
+
+
+def localized_text(max_length: int, *, nullable: bool = False) -> dict[str, Any]:
+    """One string, or a string per language; the localized-text schema checks the languages, this the length."""
+    return {
+        "type": ["string", "object", "null"] if nullable else ["string", "object"],
+        "maxLength": max_length,
+        "additionalProperties": {"type": "string", "maxLength": max_length},
+        "description": f"one string, or a string per language (zh-Hans, zh-Hant, en); at most {max_length} characters each",
+    }
+
+
+LOCALIZED_TEXT = localized_text(MAX_NAME_LENGTH)
 BOOKING_TYPE_SETTINGS: dict[str, Any] = {
     "name": LOCALIZED_TEXT,
-    "description": {**LOCALIZED_TEXT, "type": ["string", "object", "null"]},
+    "description": localized_text(MAX_DESCRIPTION_LENGTH, nullable=True),
     "availability_rules": {"type": "array", "items": {"type": "object"}, "description": "slot rules, see the slot-rules schemas"},
     "policies": {"type": "object", "description": "see the policies schema"},
     "resource_requirements": {"type": "array", "items": {"type": "object"}},
@@ -123,32 +137,12 @@ def _refuse_nul_characters() -> None:
     if any("\x00" in str(value) for value in (request.view_args or {}).values()):
         raise ApiProblem(404, "not_found", "nothing here has a NUL character in its id")
     problems = [
-        FieldProblem(pointer(name), "must not contain a NUL character", "nul_character") for name, value in request.args.items(multi=True) if "\x00" in value
+        FieldProblem(json_pointer(name), "must not contain a NUL character", "nul_character")
+        for name, value in request.args.items(multi=True)
+        if "\x00" in value
     ]
     if problems:
         raise InvalidInput("the query parameters are not valid", errors=problems)
-
-
-def _nul_problems(value: Any, at: str = "") -> Iterator[FieldProblem]:
-    if isinstance(value, str):
-        if "\x00" in value:
-            yield FieldProblem(at, "must not contain a NUL character", "nul_character")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _nul_problems(key, at + pointer(key))
-            yield from _nul_problems(item, at + pointer(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _nul_problems(item, at + pointer(index))
-
-
-def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    """The request body validated against ``schema``, with no NUL character in any key or string."""
-    body = json_body(schema)
-    problems = list(_nul_problems(body))
-    if problems:
-        raise InvalidInput("the request body is not valid", errors=problems)
-    return body
 
 
 def _staff_actor() -> Actor:
@@ -158,7 +152,7 @@ def _staff_actor() -> Actor:
 
 def _optional_body(schema: dict[str, Any]) -> dict[str, Any]:
     """Action endpoints may be posted without a body."""
-    return _body(schema) if request.get_data() else {}
+    return json_body(schema) if request.get_data() else {}
 
 
 def _booking_filters(allowed: tuple[str, ...]) -> BookingFilters:
@@ -195,7 +189,7 @@ def _page_size() -> int:
     value = request.args.get("limit")
     if value is None:
         return DEFAULT_PAGE_SIZE
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise InvalidInput("the query parameters are not valid", errors=[FieldProblem("/limit", f"a whole number from 1 to {MAX_PAGE_SIZE}", "invalid_limit")])
     return int(value)
 
@@ -292,7 +286,7 @@ def list_booking_types() -> Response:
 @tenant_api.post("/admin/booking-types")
 @staff_required(StaffRole.manager)
 def create_booking_type() -> tuple[Response, int, dict[str, str]]:
-    body = _body(BOOKING_TYPE_CREATE)
+    body = json_body(BOOKING_TYPE_CREATE)
     booking_type = catalog.create_booking_type(db.session, plugin_host(), form_registry(), current_registry(), current_tenant(), **body)
     location = url_for(".get_booking_type", tenant_slug=current_tenant().slug, slug=booking_type.slug)
     return jsonify(booking_type_json(booking_type, with_form=True)), 201, {"Location": location}
@@ -307,7 +301,7 @@ def get_booking_type(slug: str) -> Response:
 @tenant_api.patch("/admin/booking-types/<slug>")
 @staff_required(StaffRole.manager)
 def update_booking_type(slug: str) -> Response:
-    body = _body(BOOKING_TYPE_CHANGE)
+    body = json_body(BOOKING_TYPE_CHANGE)
     booking_type = catalog.update_booking_type(db.session, form_registry(), current_registry(), current_tenant(), slug, **body)
     return jsonify(booking_type_json(booking_type, with_form=True))
 
@@ -324,14 +318,14 @@ def list_resources() -> Response:
 @tenant_api.post("/admin/resources")
 @staff_required(StaffRole.manager)
 def create_resource() -> tuple[Response, int]:
-    body = _body(RESOURCE_CREATE)
+    body = json_body(RESOURCE_CREATE)
     return jsonify(resource_json(catalog.create_resource(db.session, current_tenant(), **body))), 201
 
 
 @tenant_api.patch("/admin/resources/<code>")
 @staff_required(StaffRole.manager)
 def update_resource(code: str) -> Response:
-    body = _body(RESOURCE_CHANGE)
+    body = json_body(RESOURCE_CHANGE)
     return jsonify(resource_json(catalog.update_resource(db.session, current_tenant(), code, **body)))
 
 
@@ -377,7 +371,7 @@ def mark_no_show(public_id: str) -> Response:
 @tenant_api.post("/admin/check-ins")
 @staff_required()
 def create_check_in() -> Response:
-    body = _body(CHECK_IN)
+    body = json_body(CHECK_IN)
     result = check_in(
         db.session,
         current_tenant(),

@@ -21,7 +21,7 @@ TENANT_CREATE = {
     "properties": {
         "slug": {"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"},
         "name": {"type": "string", "minLength": 1, "maxLength": 200},
-        "time_zone": {"type": "string", "default": "Asia/Shanghai"},
+        "time_zone": {"type": "string", "maxLength": 64, "default": "Asia/Shanghai", "description": "an IANA time zone"},
         "locales": {"type": "array", "items": {"enum": list(operations.SUPPORTED_LOCALES)}, "minItems": 1, "uniqueItems": True},
         "plugins": PLUGIN_CONFIGS,
     },

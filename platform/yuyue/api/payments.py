@@ -89,6 +89,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "responses": {
                 "200": {"description": "processed, or already processed", **_OUTCOME},
                 "401": {"description": "bad signature; nothing changed", **_PROBLEM},
+                "422": {"description": "signed, but not a notification the provider can read (invalid_notification); nothing changed", **_PROBLEM},
                 "404": {"description": "unknown tenant or provider", **_PROBLEM},
                 "413": {"description": "body over 64 KiB", **_PROBLEM},
             },

@@ -32,6 +32,7 @@ __all__ = [
     "LoginIdentity",
     "LoginProvider",
     "LoginProviderFailed",
+    "LoginProviderNotConfigured",
     "LoginProviderRegistry",
     "LoginRefused",
     "WeChatMiniProgram",
@@ -53,6 +54,10 @@ class LoginIdentity:
 
 class LoginProviderFailed(Exception):
     """The provider could not be asked or answered with an error of its own (down, misconfigured, busy)."""
+
+
+class LoginProviderNotConfigured(LoginProviderFailed):
+    """The provider lacks the settings it needs (an appid, a secret): this deployment does not offer it yet."""
 
 
 class LoginRefused(Exception):
@@ -116,7 +121,7 @@ class WeChatMiniProgram:
     def exchange(self, code: str, tenant_config: Mapping[str, Any]) -> LoginIdentity:
         appid, secret = tenant_config.get("appid"), tenant_config.get("secret")
         if not appid or not secret:
-            raise LoginProviderFailed("WeChat login is not configured: the mini-program's appid and secret are missing")
+            raise LoginProviderNotConfigured("WeChat login is not configured: the mini-program's appid and secret are missing")
         query = urllib.parse.urlencode({"appid": appid, "secret": secret, "js_code": code, "grant_type": "authorization_code"})
         url = f"{str(tenant_config.get('api_base') or self.API_BASE).rstrip('/')}/sns/jscode2session?{query}"
         try:

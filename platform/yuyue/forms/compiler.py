@@ -16,11 +16,11 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 import yuyue_schemas
-from yuyue.errors import FieldProblem, InvalidInput
+from yuyue.errors import FieldProblem, InvalidInput, json_pointer
 from yuyue.forms.fields import COMMON_KEYWORDS, FieldType, infer_field_type
 from yuyue.forms.formats import FormatCheck, format_checker
 
-__all__ = ["compile_form", "json_pointer"]
+__all__ = ["compile_form"]
 
 # What each x-person role needs of its field.
 _PERSON_ROLE_NEEDS = {
@@ -29,11 +29,6 @@ _PERSON_ROLE_NEEDS = {
     "phone": ("type", "string"),
     "birth_date": ("format", "date"),
 }
-
-
-def json_pointer(*parts: str | int) -> str:
-    """An RFC 6901 pointer from path parts (``"/"`` and ``"~"`` escaped)."""
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
 
 
 def compile_form(

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 import yuyue_schemas
 from yuyue.catalog.models import BookingType
 from yuyue.db import tenant_scope, write_transaction
-from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound
-from yuyue.forms.compiler import compile_form, json_pointer
+from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, json_pointer
+from yuyue.forms.compiler import compile_form
 from yuyue.forms.fields import FieldType
 from yuyue.forms.formats import FormatCheck
 from yuyue.forms.models import FormVersion

@@ -14,8 +14,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
-from yuyue.errors import FieldProblem, InvalidInput
-from yuyue.forms.compiler import json_pointer
+from yuyue.errors import FieldProblem, InvalidInput, json_pointer
 from yuyue.forms.fields import FieldType
 from yuyue.forms.formats import FormatCheck, FormatProblem, format_checker
 

@@ -24,6 +24,8 @@ from typing import Any
 
 from flask import Flask
 
+import yuyue_schemas
+from yuyue.errors import FieldProblem, InvalidInput
 from yuyue.hookspecs import hookimpl
 from yuyue.payments.providers import (
     Notification,
@@ -39,6 +41,25 @@ from yuyue.payments.providers import (
 
 SIGNATURE_HEADER = "Yuyue-Sandbox-Signature"
 SANDBOX_EVENTS = {"payment.succeeded": NotificationKind.paid, "payment.failed": NotificationKind.failed, "refund.succeeded": NotificationKind.refunded}
+# Ids as providers issue them: visible ASCII, as long as the columns that keep them.
+_PROVIDER_ID = {"type": "string", "pattern": "^[!-~]{1,64}$"}
+_OPTIONAL_PROVIDER_ID = {**_PROVIDER_ID, "type": ["string", "null"]}
+# Fields a sandbox notification may carry; other fields are ignored, as a real provider adds some over time.
+SANDBOX_NOTIFICATION = {
+    "type": "object",
+    "required": ["id", "event_type", "out_trade_no"],
+    "properties": {
+        "id": _PROVIDER_ID,
+        "event_type": {"enum": list(SANDBOX_EVENTS)},
+        "out_trade_no": _PROVIDER_ID,
+        "transaction_id": _OPTIONAL_PROVIDER_ID,
+        "amount": {"type": ["integer", "null"], "minimum": 0, "maximum": 2**31 - 1},
+        "currency": {"type": ["string", "null"], "pattern": "^[A-Z]{3}$"},
+        "time": {"type": ["string", "null"], "format": "date-time", "maxLength": 64},
+        "out_refund_no": _OPTIONAL_PROVIDER_ID,
+        "refund_id": _OPTIONAL_PROVIDER_ID,
+    },
+}
 
 
 class OfflineProvider:
@@ -79,24 +100,40 @@ class SandboxProvider:
             return None
         try:
             data = json.loads(body)
-            kind = SANDBOX_EVENTS[data["event_type"]]
-            return Notification(
-                id=str(data["id"]),
-                kind=kind,
-                reference=str(data["out_trade_no"]),
-                amount=data.get("amount"),
-                currency=data.get("currency"),
-                provider_txn=data.get("transaction_id"),
-                refund_reference=data.get("out_refund_no"),
-                provider_refund_ref=data.get("refund_id"),
-                occurred_at=datetime.fromisoformat(data["time"]) if data.get("time") else None,
-            )
-        except (ValueError, KeyError, TypeError):
-            return None  # signed but not a notification we understand: refused like a bad signature
+        except ValueError:
+            raise InvalidInput("the notification is not valid JSON", code="invalid_notification") from None
+        problems = [FieldProblem(p.pointer, p.message) for p in yuyue_schemas.problems_against(SANDBOX_NOTIFICATION, data)]
+        occurred_at = _occurred_at(data["time"], problems) if not problems and data.get("time") else None
+        if problems:
+            # Signed by the sandbox, so not forged; but not something it sends: say where, and change nothing.
+            raise InvalidInput("the notification is not valid", code="invalid_notification", errors=problems)
+        return Notification(
+            id=data["id"],
+            kind=SANDBOX_EVENTS[data["event_type"]],
+            reference=data["out_trade_no"],
+            amount=data.get("amount"),
+            currency=data.get("currency"),
+            provider_txn=data.get("transaction_id"),
+            refund_reference=data.get("out_refund_no"),
+            provider_refund_ref=data.get("refund_id"),
+            occurred_at=occurred_at,
+        )
 
     def refund(self, request: RefundRequest, settings: Mapping[str, Any]) -> RefundResult:
         # The sandbox answers as WeChat Pay usually does: accepted, completed later by a notification.
         return RefundResult("pending", provider_ref=f"sbr_{uuid.uuid5(uuid.NAMESPACE_URL, request.reference).hex}")
+
+
+def _occurred_at(text: str, problems: list[FieldProblem]) -> datetime | None:
+    """When the event happened; RFC 3339 allows forms Python does not read, and years it cannot move across an offset."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None or not 2000 <= moment.year <= 2999:
+        problems.append(FieldProblem("/time", "an ISO 8601 time with a UTC offset, in the years 2000 to 2999"))
+        return None
+    return moment
 
 
 def sandbox_notification(

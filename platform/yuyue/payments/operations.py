@@ -26,7 +26,7 @@ from yuyue.bookings.models import Booking, BookingStatus
 from yuyue.bookings.placement import Actor, booking_type_by_slug, get_booking
 from yuyue.catalog.models import BookingType
 from yuyue.db import insert_unless_exists, tenant_scope, write_transaction
-from yuyue.errors import Conflict, Refused
+from yuyue.errors import Conflict, InvalidInput, Refused
 from yuyue.payments.models import Payment, PaymentNotification, PaymentSetting, PaymentStatus, Refund, RefundStatus
 from yuyue.payments.providers import Notification, NotificationKind, PaymentProviders, PaymentRequest, RefundRequest, payment_providers
 from yuyue.payments.refunds import log_payment, request_refund
@@ -287,6 +287,26 @@ def _apply(session: Session, tenant: Tenant, provider: str, note: Notification, 
     return _settle_paid(session, tenant, payment, booking, now, paid_at=note.occurred_at, provider_txn=note.provider_txn), payment.id
 
 
+# The columns that keep a notification's ids hold 64 characters; PostgreSQL text holds no NUL.
+_NOTIFICATION_IDS = ("id", "reference", "provider_txn", "refund_reference", "provider_refund_ref")
+_MAX_PROVIDER_ID = 64
+
+
+def _refuse_unkeepable(note: Notification) -> None:
+    """A provider's notification the host could not store: refused as a whole, whatever the provider let through."""
+    bad = [name for name in _NOTIFICATION_IDS if (value := getattr(note, name)) is not None and not _is_provider_id(value)]
+    if not (note.amount is None or (isinstance(note.amount, int) and not isinstance(note.amount, bool))):
+        bad.append("amount")
+    if note.occurred_at is not None and (not isinstance(note.occurred_at, datetime) or note.occurred_at.tzinfo is None):
+        bad.append("occurred_at")
+    if bad:
+        raise InvalidInput(f"the provider's notification has values that cannot be kept: {', '.join(bad)}", code="invalid_notification")
+
+
+def _is_provider_id(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= _MAX_PROVIDER_ID and "\x00" not in value
+
+
 def handle_notification(
     session: Session,
     tenant: Tenant,
@@ -298,6 +318,9 @@ def handle_notification(
     now: datetime | None = None,
 ) -> str | None:
     """Verify and apply a provider's notification; None when its signature is bad (nothing changes then).
+
+    A signed notification the provider cannot read, or with values the host
+    cannot keep, raises :class:`~yuyue.errors.InvalidInput` and changes nothing.
 
     Returns what it did: ``confirmed``, ``refund_requested`` (paid for a booking
     that expired or was cancelled meanwhile), ``failed``, ``refund_succeeded``,
@@ -311,6 +334,7 @@ def handle_notification(
         note = providers.get(provider).verify_notification(headers, body, tenant_provider_settings(session, providers, provider))
         if note is None:
             return None
+        _refuse_unkeepable(note)
         with write_transaction(session):
             record_id = insert_unless_exists(
                 session,

@@ -112,7 +112,10 @@ class PaymentProvider(Protocol):
         """Open a payment with the provider and say what the customer does next."""
 
     def verify_notification(self, headers: Mapping[str, str], body: bytes, settings: Mapping[str, Any]) -> Notification | None:
-        """The notification in ``body`` if its signature is valid, else None. Must not trust anything unsigned."""
+        """The notification in ``body`` if its signature is valid, else None. Must not trust anything unsigned.
+
+        Raises :class:`~yuyue.errors.InvalidInput` for a signed body that is not a notification it can read.
+        """
 
     def refund(self, request: RefundRequest, settings: Mapping[str, Any]) -> RefundResult:
         """Ask the provider to give ``request.amount`` back; the same ``request.reference`` twice refunds once."""

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 import yuyue_schemas
 from yuyue.db import tenant_scope, write_transaction
-from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, pointer
+from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, json_pointer
 from yuyue.plugins import PluginHost
 from yuyue.tenancy.models import ApiToken, StaffMembership, StaffRole, Tenant, TenantPlugin, TenantStatus, TokenKind
 
@@ -37,10 +37,10 @@ def _check_plugins(host: PluginHost, plugins: Mapping[str, Any], prefix: str) ->
     for name, config in plugins.items():
         if not host.is_installed(name):
             installed = ", ".join(host.installed_names) or "none"
-            problems.append(FieldProblem(f"{prefix}{pointer(name)}", f"plugin {name!r} is not installed (installed: {installed})"))
+            problems.append(FieldProblem(f"{prefix}{json_pointer(name)}", f"plugin {name!r} is not installed (installed: {installed})"))
             continue
         for problem in yuyue_schemas.problems_against(host.settings_schema(name), config):
-            problems.append(FieldProblem(f"{prefix}{pointer(name)}{problem.pointer}", problem.message))
+            problems.append(FieldProblem(f"{prefix}{json_pointer(name)}{problem.pointer}", problem.message))
     return problems
 
 
