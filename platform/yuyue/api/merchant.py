@@ -441,7 +441,7 @@ def get_login_settings(provider: str) -> Response:
 @tenant_api.put("/admin/login-providers/<provider>")
 @staff_required(StaffRole.owner)
 def set_login_settings(provider: str) -> Response:
-    config = _body(LOGIN_SETTINGS)
+    config = json_body(LOGIN_SETTINGS)
     view = login_settings.set_login_settings(db.session, _login_providers(), provider, config, actor=str(_staff_actor()))
     return jsonify(login_settings_json(view))
 
