@@ -157,7 +157,7 @@ def test_a_tenant_with_its_own_mini_program_needs_no_application_credentials(bui
     wechat.answers({"openid": "o-abc", "session_key": "sk"})
 
     assert client.post("/api/v1/t/tenant-a/auth/wechat", json={"code": "c"}).status_code == 200
-    problem(client.post("/api/v1/t/tenant-b/auth/wechat", json={"code": "c"}), 502, "login_provider_failed")
+    problem(client.post("/api/v1/t/tenant-b/auth/wechat", json={"code": "c"}), 404, "login_provider_not_configured")
     assert credentials(wechat) == [(APPID_A, SECRET_A, "c")]
 
 

@@ -247,7 +247,7 @@ OPENAPI_PATHS = {
             "requestBody": {"required": True, "content": {"application/json": {"schema": TOKEN_REFRESH}}},
             "responses": {
                 "204": {"description": "revoked, or the token was unknown here"},
-                "422": _problem("no refresh token in the body"),
+                **{str(status): _problem(text) for status, text in sorted({**_ERRORS, 422: "no refresh token in the body"}.items())},
             },
         },
     },

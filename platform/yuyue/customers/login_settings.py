@@ -10,7 +10,6 @@ that cannot show the secret can still change the rest.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +24,7 @@ from yuyue.customers.login_providers import LoginProviderRegistry
 from yuyue.customers.models import LoginSetting
 from yuyue.customers.operations import SYSTEM_ACTOR
 from yuyue.db import current_tenant_id, insert_unless_exists, write_transaction
-from yuyue.errors import FieldProblem, InvalidInput, NotFound, pointer
+from yuyue.errors import FieldProblem, InvalidInput, NotFound
 from yuyue.types import utcnow
 
 __all__ = [
@@ -37,8 +36,6 @@ __all__ = [
     "set_login_settings",
     "write_only_keys",
 ]
-
-_REQUIRED = re.compile(r"^'([^']+)' is a required property$")
 
 
 @dataclass(frozen=True)
@@ -110,11 +107,6 @@ def _problems(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[Fiel
     secrets = [str(config[name]) for name in hidden if config.get(name)]
     problems = []
     for problem in yuyue_schemas.problems_against(dict(schema), dict(config)):
-        missing = _REQUIRED.match(problem.message) if problem.keyword == "required" and problem.pointer == "" else None
-        if missing:
-            # Point at the setting that is missing, not at the whole object, so a form can mark the field.
-            problems.append(FieldProblem(pointer(missing.group(1)), "this setting is required"))
-            continue
         setting = problem.pointer.split("/")[1].replace("~1", "/").replace("~0", "~") if problem.pointer else None
         # jsonschema quotes the offending value (or the whole object) in its message; a secret must not come back, even to its sender.
         if setting in hidden or any(secret in problem.message for secret in secrets):
