@@ -95,19 +95,24 @@ def find_slot(booking_type: BookingType, zone: ZoneInfo, starts_at: datetime) ->
     raise InvalidInput("there is no slot at that time", errors=[FieldProblem("/starts_at", "not a slot of this booking type", "no_such_slot")])
 
 
-def validate_request(
+def checked_request(
     session: Session,
     forms: FormRegistry,
     tenant: Tenant,
-    booking_type: BookingType,
     *,
+    booking_type_slug: str,
     starts_at: datetime,
     answers: dict[str, Any],
     channel: str,
     party_size: int | None,
     now: datetime,
 ) -> ValidatedRequest:
-    """Check everything that needs no lock: the form, the slot, the channel, the party, the booking window."""
+    """What booking and joining a waitlist check before they write, needing no lock.
+
+    An active tenant, a bookable type, the form, the slot, the channel, the party, the booking window.
+    """
+    require_active_tenant(tenant)
+    booking_type = booking_type_by_slug(session, booking_type_slug)
     form = forms.form(session, booking_type)
     typed = forms.validate(form, answers)
     people = forms.people(form, typed)
@@ -127,24 +132,6 @@ def validate_request(
     if not is_open:
         raise Refused("this slot cannot be booked now", code=reason)
     return ValidatedRequest(booking_type, slot, channel, size, forms.as_json(typed), people)
-
-
-def checked_request(
-    session: Session,
-    forms: FormRegistry,
-    tenant: Tenant,
-    *,
-    booking_type_slug: str,
-    starts_at: datetime,
-    answers: dict[str, Any],
-    channel: str,
-    party_size: int | None,
-    now: datetime,
-) -> ValidatedRequest:
-    """What booking and joining a waitlist check before they write: an active tenant, a bookable type, a valid request."""
-    require_active_tenant(tenant)
-    booking_type = booking_type_by_slug(session, booking_type_slug)
-    return validate_request(session, forms, tenant, booking_type, starts_at=starts_at, answers=answers, channel=channel, party_size=party_size, now=now)
 
 
 # --- writing --------------------------------------------------------------------

@@ -9,6 +9,7 @@ context (``yuyue.db.tenant_scope``) and writes inside
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -67,7 +68,7 @@ def resize_future_rows(session: Session, booking_type: BookingType, zone: ZoneIn
     cancel. Capacity below what is taken leaves the slot full; nothing is oversold
     because places are only ever taken by :func:`take_capacity`'s conditional UPDATE.
     """
-    grown = []
+    grown, by_capacity = [], defaultdict(list)
     with write_transaction(session):
         rows = session.execute(
             select(SlotInventory.id, SlotInventory.starts_at, SlotInventory.channel, SlotInventory.capacity).where(
@@ -77,11 +78,12 @@ def resize_future_rows(session: Session, booking_type: BookingType, zone: ZoneIn
         for row in rows:
             slot = slot_at(booking_type.availability_rules, zone, row.starts_at)
             capacity = slot.capacities.get(row.channel, 0) if slot is not None else 0
-            if capacity == row.capacity:
-                continue
-            session.execute(update(SlotInventory).where(SlotInventory.id == row.id).values(capacity=capacity).execution_options(synchronize_session=False))
-            if capacity > row.capacity:
-                grown.append(row.id)
+            if capacity != row.capacity:
+                by_capacity[capacity].append(row.id)
+                if capacity > row.capacity:
+                    grown.append(row.id)
+        for capacity, ids in by_capacity.items():  # one UPDATE per new capacity, not per row
+            session.execute(update(SlotInventory).where(SlotInventory.id.in_(ids)).values(capacity=capacity).execution_options(synchronize_session=False))
     return grown
 
 
