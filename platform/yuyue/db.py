@@ -9,6 +9,7 @@ cannot leak another tenant's rows.
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -142,7 +143,29 @@ def _filter_by_current_tenant(state: ORMExecuteState) -> None:
         return
     if tenant is None:
         raise TenantContextMissing(f"query on tenant-owned {', '.join(owned)} with no tenant in context")
-    state.statement = state.statement.options(_tenant_criteria(tenant))
+    state.statement = _filtered(state.statement, tenant)
+
+
+_TENANTS_PER_STATEMENT = 64
+_filtered_statements: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _filtered(statement, tenant: int):
+    """``statement`` with the tenant's criteria, kept per statement object while it lives.
+
+    A statement built once at import (parameters as ``bindparam``) is then
+    filtered and cache-keyed once per tenant instead of at every execution;
+    one built per call dies with its entry.
+    """
+    per_tenant = _filtered_statements.get(statement)
+    if per_tenant is None:
+        per_tenant = _filtered_statements[statement] = {}
+    filtered = per_tenant.get(tenant)
+    if filtered is None:
+        if len(per_tenant) >= _TENANTS_PER_STATEMENT:
+            per_tenant.clear()
+        filtered = per_tenant[tenant] = statement.options(_tenant_criteria(tenant))
+    return filtered
 
 
 @functools.lru_cache(maxsize=4096)
@@ -198,9 +221,15 @@ def insert_unless_exists(session: Session, model: type, values: dict, unique: li
     Returns the new row's id (or ``returning``: ``model`` itself gives the new
     object), or None when a row with that key already existed.
     """
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
-    statement = insert(model).values(values).on_conflict_do_nothing(index_elements=unique).returning(model.id if returning is None else returning)
-    return session.execute(statement).scalar()
+    statement = _insert_unless_exists_statement(session.get_bind().dialect.name, model, tuple(unique), returning)
+    return session.execute(statement, values).scalar()
+
+
+@functools.cache
+def _insert_unless_exists_statement(dialect: str, model: type, unique: tuple[str, ...], returning):
+    """Built once per model and key: the values come as parameters."""
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    return insert(model).on_conflict_do_nothing(index_elements=list(unique)).returning(model.id if returning is None else returning)
 
 
 @contextmanager

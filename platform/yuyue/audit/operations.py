@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 from yuyue.audit.models import AuditHead, AuditRecord
@@ -76,16 +76,22 @@ def _in_write_transaction(session: Session) -> bool:
     return session.in_transaction() and bool(session.connection().get_execution_options().get(WRITE_INTENT))
 
 
+_ADVANCE_HEAD = (
+    update(AuditHead)
+    .where(AuditHead.tenant_id == bindparam("head_tenant"))
+    .values(seq=AuditHead.seq + bindparam("count"))
+    .returning(AuditHead.seq, AuditHead.hash)
+    .execution_options(synchronize_session=False)
+)
+_SET_HEAD_HASH = (
+    update(AuditHead).where(AuditHead.tenant_id == bindparam("head_tenant")).values(hash=bindparam("new_hash")).execution_options(synchronize_session=False)
+)
+_INSERT_RECORDS = insert(AuditRecord.__table__).returning(AuditRecord.seq, AuditRecord.id)
+
+
 def _advance_head(session: Session, tenant_id: int, count: int) -> tuple[int, str] | None:
     """Take ``count`` sequence numbers; returns (last new seq, hash before them), or None if the tenant has no head yet."""
-    statement = (
-        update(AuditHead)
-        .where(AuditHead.tenant_id == tenant_id)
-        .values(seq=AuditHead.seq + count)
-        .returning(AuditHead.seq, AuditHead.hash)
-        .execution_options(synchronize_session=False)
-    )
-    row = session.execute(statement).first()
+    row = session.execute(_ADVANCE_HEAD, {"head_tenant": tenant_id, "count": count}).first()
     return (row.seq, row.hash) if row else None
 
 
@@ -148,10 +154,10 @@ def _append(session: Session, tenant_id: int, entries: list[AuditRecord]) -> Non
         digest = record_hash(prev_hash, seq=seq, at=at, **fields)
         entry.seq, entry.at, entry.prev_hash, entry.hash = seq, at, prev_hash, digest
         prev_hash = digest
-    session.execute(update(AuditHead).where(AuditHead.tenant_id == tenant_id).values(hash=prev_hash).execution_options(synchronize_session=False))
+    session.execute(_SET_HEAD_HASH, {"head_tenant": tenant_id, "new_hash": prev_hash})
     columns = ("tenant_id", "seq", "at", "actor", "action", "subject_type", "subject_id", "data", "prev_hash", "hash")
     rows = [{name: getattr(entry, name) for name in columns} for entry in entries]
-    ids = dict(session.execute(insert(AuditRecord.__table__).returning(AuditRecord.seq, AuditRecord.id), rows).all())
+    ids = dict(session.execute(_INSERT_RECORDS, rows).all())
     for entry in entries:
         entry.id = ids[entry.seq]
 

@@ -2,7 +2,7 @@
 
 Each operation is one write transaction that takes or releases capacity and
 resources, appends an audit record and an outbox event. Capacity is taken only
-by the conditional UPDATE in ``scheduling.inventory.take_capacity``; a booking's
+by the conditional UPDATE in ``scheduling.inventory`` (``take_slot_capacity``, ``take_capacity``); a booking's
 capacity and resources go back exactly once (``released_at`` compare-and-set).
 """
 
@@ -41,7 +41,7 @@ from yuyue.errors import Conflict, FieldProblem, InvalidInput, Refused
 from yuyue.forms.people import Person
 from yuyue.forms.registry import FormRegistry
 from yuyue.payments.refunds import refund_for_cancellation
-from yuyue.scheduling.inventory import inventory_row, release_capacity, take_capacity
+from yuyue.scheduling.inventory import release_capacity, take_slot_capacity
 from yuyue.scheduling.slots import bookable
 from yuyue.tenancy.models import Tenant
 from yuyue.types import utcnow
@@ -250,14 +250,14 @@ def reschedule(
                 booking_type_id=booking_type.id,
                 exclude_booking_id=booking.id,
             )
-            new_inventory = inventory_row(session, booking_type, slot, booking.channel)
-            if not take_capacity(session, new_inventory.id, booking.party_size):
+            new_inventory_id = take_slot_capacity(session, booking_type, slot, booking.channel, booking.party_size)
+            if new_inventory_id is None:
                 raise Refused("the new slot is full", code="slot_full")
             old_inventory_id, old_start = booking.inventory_id, booking.starts_at
             release_capacity(session, old_inventory_id, booking.party_size)
             session.execute(delete(ResourceAllocation).where(ResourceAllocation.booking_id == booking.id))
             release_slot_resources(session, old_inventory_id)
-            booking.inventory_id, booking.starts_at, booking.ends_at, booking.local_date = new_inventory.id, slot.starts_at, slot.ends_at, slot.local_date
+            booking.inventory_id, booking.starts_at, booking.ends_at, booking.local_date = new_inventory_id, slot.starts_at, slot.ends_at, slot.local_date
             booking.reschedule_count += 1
             session.execute(update(BookingPerson).where(BookingPerson.booking_id == booking.id).values(local_date=slot.local_date))
             session.flush()

@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,7 @@ from yuyue.errors import FieldProblem, InvalidInput, NotFound, Refused
 from yuyue.events.operations import emit
 from yuyue.forms.people import Person
 from yuyue.forms.registry import FormRegistry
-from yuyue.scheduling.inventory import QUANTUM, inventory_row, quanta, take_capacity
+from yuyue.scheduling.inventory import QUANTUM, inventory_row, quanta, take_slot_capacity
 from yuyue.scheduling.models import SlotInventory
 from yuyue.scheduling.slots import Slot, bookable, slot_at
 from yuyue.tenancy.models import Tenant, TenantStatus
@@ -70,8 +70,11 @@ def require_active_tenant(tenant: Tenant) -> None:
         raise Refused(f"{tenant.name} is not taking bookings", code="tenant_suspended")
 
 
+_BOOKING_TYPE_BY_SLUG = select(BookingType).where(BookingType.slug == bindparam("slug"))
+
+
 def booking_type_by_slug(session: Session, slug: str) -> BookingType:
-    booking_type = session.scalar(select(BookingType).where(BookingType.slug == slug))
+    booking_type = session.scalar(_BOOKING_TYPE_BY_SLUG, {"slug": slug})
     if booking_type is None or booking_type.status is not BookingTypeStatus.active:
         raise NotFound(f"no booking type {slug!r}", code="booking_type_not_found")
     return booking_type
@@ -264,15 +267,18 @@ def place_booking(
     resources, stores the people, and records audit and outbox entries.
     """
     booking_type, slot = request.booking_type, request.slot
-    inventory = inventory_row(session, booking_type, slot, request.channel)
-    if not capacity_taken and not take_capacity(session, inventory.id, request.party_size):
-        raise Refused("this slot is full", code="slot_full")
+    if capacity_taken:
+        inventory_id = inventory_row(session, booking_type, slot, request.channel).id
+    else:
+        inventory_id = take_slot_capacity(session, booking_type, slot, request.channel, request.party_size)
+        if inventory_id is None:
+            raise Refused("this slot is full", code="slot_full")
     holds = booking_type.hold_minutes > 0 and booking_type.price_amount > 0
     booking = Booking(
         public_id=uuid.uuid4().hex,
         booking_type=booking_type,
         customer_id=customer.id,
-        inventory_id=inventory.id,
+        inventory_id=inventory_id,
         starts_at=slot.starts_at,
         ends_at=slot.ends_at,
         local_date=slot.local_date,

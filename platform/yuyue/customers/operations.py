@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
@@ -123,6 +123,8 @@ def _insert(session: Session, model: type, values: dict[str, Any], unique: list[
 
 # -- customers -----------------------------------------------------------------------------------
 
+_CUSTOMER_BY_PHONE = select(Customer).where(Customer.phone == bindparam("phone"))
+
 
 def customer_for_phone(session: Session, phone: str, name: str | None = None, *, actor: str = SYSTEM_ACTOR) -> Customer:
     """The tenant's customer with this phone, created if there is none (safe against a concurrent create).
@@ -132,7 +134,7 @@ def customer_for_phone(session: Session, phone: str, name: str | None = None, *,
     phone = normalize_phone(phone)
     name = _check_name(name, "/name", required=False)
     with write_transaction(session) as session:
-        customer = session.scalar(select(Customer).where(Customer.phone == phone))
+        customer = session.scalar(_CUSTOMER_BY_PHONE, {"phone": phone})
         if customer is None:
             customer = _insert(session, Customer, {"phone": phone, "name": name}, ["phone"], returning=Customer)
             if customer is not None:
@@ -140,7 +142,7 @@ def customer_for_phone(session: Session, phone: str, name: str | None = None, *,
                     session, actor=actor, action="customer.created", subject_type="customer", subject_id=customer.id, data={"phone": mask_phone(phone)}
                 )
                 return customer
-            customer = session.scalar(select(Customer).where(Customer.phone == phone))  # created meanwhile by a concurrent request
+            customer = session.scalar(_CUSTOMER_BY_PHONE, {"phone": phone})  # created meanwhile by a concurrent request
         if name and not customer.name:
             customer.name = name
             session.flush()
@@ -322,14 +324,23 @@ def active_bans(
 ) -> list[Ban]:
     """Bans in force at ``now`` on the customer, any of the ID numbers or any of the phones; one query."""
     _check_aware(now)
-    matches = []
-    if customer_id is not None:
-        matches.append(and_(Ban.subject_kind == BanSubject.customer, Ban.subject == str(customer_id)))
-    if ids := _lookup_keys(id_numbers, normalize_id_number):
-        matches.append(and_(Ban.subject_kind == BanSubject.id_number, Ban.subject.in_(sorted(ids))))
-    if numbers := _lookup_keys(phones, normalize_phone):
-        matches.append(and_(Ban.subject_kind == BanSubject.phone, Ban.subject.in_(sorted(numbers))))
-    if not matches:
+    ids, numbers = _lookup_keys(id_numbers, normalize_id_number), _lookup_keys(phones, normalize_phone)
+    if customer_id is None and not ids and not numbers:
         return []
-    query = select(Ban).where(Ban.starts_at <= now, Ban.ends_at > now, or_(*matches)).order_by(Ban.ends_at.desc(), Ban.id)
-    return list(session.scalars(query))
+    subjects = {"customer": None if customer_id is None else str(customer_id), "id_numbers": sorted(ids), "phones": sorted(numbers)}
+    return list(session.scalars(_BANS_IN_FORCE, {"now": now, **subjects}))
+
+
+_BANS_IN_FORCE = (
+    select(Ban)
+    .where(
+        Ban.starts_at <= bindparam("now"),
+        Ban.ends_at > bindparam("now"),
+        or_(
+            and_(Ban.subject_kind == BanSubject.customer, Ban.subject == bindparam("customer")),
+            and_(Ban.subject_kind == BanSubject.id_number, Ban.subject.in_(bindparam("id_numbers", expanding=True))),
+            and_(Ban.subject_kind == BanSubject.phone, Ban.subject.in_(bindparam("phones", expanding=True))),
+        ),
+    )
+    .order_by(Ban.ends_at.desc(), Ban.id)
+)

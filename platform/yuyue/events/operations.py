@@ -32,8 +32,7 @@ def emit(session: Session, topic: str, payload: dict[str, Any]) -> OutboxEvent:
         raise ValueError(f"a topic is 1-{TOPIC_LENGTH} characters, got {topic!r}")
     # Datetimes, dates and enums become the JSON a deliverer will read back.
     event = OutboxEvent(topic=topic, payload=json.loads(canonical_json(payload)))
-    session.add(event)
-    session.flush()
+    session.add(event)  # written by the transaction's next flush, at the latest its commit
     return event
 
 

@@ -6,7 +6,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -100,12 +100,15 @@ def publish_form(
     return version
 
 
+_FORM_VERSION = select(FormVersion).where(FormVersion.booking_type_id == bindparam("type_id"), FormVersion.version == bindparam("number"))
+
+
 def form_version(session: Session, booking_type_id: int, version: int) -> FormVersion:
     """Version ``version`` of a booking type's form, for the tenant in context.
 
     :raises NotFound: if there is no such version.
     """
-    found = session.scalar(select(FormVersion).where(FormVersion.booking_type_id == booking_type_id, FormVersion.version == version))
+    found = session.scalar(_FORM_VERSION, {"type_id": booking_type_id, "number": version})
     if found is None:
         raise NotFound(f"booking type {booking_type_id} has no form version {version}", code="form_version_not_found")
     return found

@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -23,9 +23,24 @@ from yuyue.scheduling import QUANTUM
 from yuyue.scheduling.models import SlotInventory
 from yuyue.scheduling.slots import Slot, slot_at
 
-__all__ = ["QUANTUM", "InventoryError", "inventory_row", "quanta", "release_capacity", "resize_future_rows", "take_capacity"]
+__all__ = ["QUANTUM", "InventoryError", "inventory_row", "quanta", "release_capacity", "resize_future_rows", "take_capacity", "take_slot_capacity"]
 
 _UNIQUE_KEY = ["tenant_id", "booking_type_id", "starts_at", "channel"]
+
+_SLOT_KEY = (
+    SlotInventory.booking_type_id == bindparam("slot_type"),
+    SlotInventory.starts_at == bindparam("slot_start"),
+    SlotInventory.channel == bindparam("slot_channel"),
+)
+_ROW_OF_SLOT = select(SlotInventory).where(*_SLOT_KEY)
+# ORM-enabled UPDATE: the session adds the tenant criteria.
+_TAKE_IN_SLOT = (
+    update(SlotInventory)
+    .where(*_SLOT_KEY, SlotInventory.taken + bindparam("n") <= SlotInventory.capacity)
+    .values(taken=SlotInventory.taken + bindparam("n"))
+    .returning(SlotInventory.id)
+    .execution_options(synchronize_session=False)
+)
 
 
 class InventoryError(RuntimeError):
@@ -45,17 +60,55 @@ def inventory_row(session: Session, booking_type: BookingType, slot: Slot, chann
     tenant_id = current_tenant_id()
     if booking_type.tenant_id != tenant_id:
         raise CrossTenantWrite(f"booking type of tenant {booking_type.tenant_id} used as tenant {tenant_id}")
-    key = (SlotInventory.booking_type_id == booking_type.id, SlotInventory.starts_at == slot.starts_at, SlotInventory.channel == channel)
+    key = {"slot_type": booking_type.id, "slot_start": slot.starts_at, "slot_channel": channel}
     with write_transaction(session):
-        row = session.scalars(select(SlotInventory).where(*key)).one_or_none()
+        row = session.scalars(_ROW_OF_SLOT, key).one_or_none()
         if row is None:
-            values = {"tenant_id": tenant_id, "booking_type_id": booking_type.id, "starts_at": slot.starts_at, "ends_at": slot.ends_at}
-            row = insert_unless_exists(
-                session, SlotInventory, {**values, "channel": channel, "capacity": capacity, "taken": 0}, _UNIQUE_KEY, returning=SlotInventory
-            )
+            row = _insert_row(session, booking_type, slot, channel, capacity, taken=0, returning=SlotInventory)
             if row is None:  # created meanwhile by a concurrent request
-                row = session.scalars(select(SlotInventory).where(*key)).one()
+                row = session.scalars(_ROW_OF_SLOT, key).one()
         return row
+
+
+def take_slot_capacity(session: Session, booking_type: BookingType, slot: Slot, channel: str, n: int) -> int | None:
+    """Take ``n`` places of ``slot`` for ``channel``; the inventory row's id, or None (nothing changed) if they do not fit.
+
+    The conditional UPDATE of :func:`take_capacity`, addressed by the slot: one
+    statement when the row exists. A missing row is inserted with the places
+    already taken; if a concurrent request inserted it first, the UPDATE runs again.
+
+    :raises KeyError: if the slot has no such channel.
+    """
+    if n < 1:
+        raise ValueError(f"take at least one place, not {n}")
+    capacity = slot.capacities[channel]
+    tenant_id = current_tenant_id()
+    if booking_type.tenant_id != tenant_id:
+        raise CrossTenantWrite(f"booking type of tenant {booking_type.tenant_id} used as tenant {tenant_id}")
+    key = {"slot_type": booking_type.id, "slot_start": slot.starts_at, "slot_channel": channel, "n": n}
+    with write_transaction(session):
+        taken_in = session.execute(_TAKE_IN_SLOT, key).scalar()
+        if taken_in is None and n <= capacity:
+            taken_in = _insert_row(session, booking_type, slot, channel, capacity, taken=n)
+            if taken_in is None:  # created meanwhile by a concurrent request
+                taken_in = session.execute(_TAKE_IN_SLOT, key).scalar()
+        if taken_in is not None:
+            _expire_taken(session, taken_in)
+        return taken_in
+
+
+def _insert_row(session: Session, booking_type: BookingType, slot: Slot, channel: str, capacity: int, *, taken: int, returning=None):
+    values = {"tenant_id": booking_type.tenant_id, "booking_type_id": booking_type.id, "starts_at": slot.starts_at, "ends_at": slot.ends_at}
+    return insert_unless_exists(
+        session, SlotInventory, {**values, "channel": channel, "capacity": capacity, "taken": taken}, _UNIQUE_KEY, returning=returning
+    )
+
+
+def _expire_taken(session: Session, inventory_id: int) -> None:
+    """Let a loaded row read ``taken`` afresh after an UPDATE changed it behind the ORM's back."""
+    loaded = session.identity_map.get(identity_key(SlotInventory, inventory_id))
+    if loaded is not None:
+        session.expire(loaded, ["taken"])
 
 
 def resize_future_rows(session: Session, booking_type: BookingType, zone: ZoneInfo, now: datetime) -> list[int]:
@@ -117,9 +170,8 @@ def _change_taken(session: Session, inventory_id: int, new_taken, condition) -> 
             update(SlotInventory).where(SlotInventory.id == inventory_id, condition).values(taken=new_taken).execution_options(synchronize_session=False)
         )
         changed = session.execute(statement).rowcount == 1
-        loaded = session.identity_map.get(identity_key(SlotInventory, inventory_id))
-        if changed and loaded is not None:
-            session.expire(loaded, ["taken"])
+        if changed:
+            _expire_taken(session, inventory_id)
         return changed
 
 

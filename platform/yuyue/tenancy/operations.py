@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,8 +44,11 @@ def _check_plugins(host: PluginHost, plugins: Mapping[str, Any], prefix: str) ->
     return problems
 
 
+_TENANT_BY_SLUG = select(Tenant).where(Tenant.slug == bindparam("slug"))
+
+
 def get_tenant(session: Session, slug: str) -> Tenant:
-    tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
+    tenant = session.scalar(_TENANT_BY_SLUG, {"slug": slug})
     if tenant is None:
         raise NotFound(f"no tenant {slug!r}", code="tenant_not_found")
     return tenant
