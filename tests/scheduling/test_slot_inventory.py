@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, func, select
 
-from yuyue.db import TenantContextMissing, db, tenant_scope, write_transaction
+from yuyue.db import CrossTenantWrite, TenantContextMissing, db, tenant_scope, write_transaction
 from yuyue.scheduling import QUANTUM
-from yuyue.scheduling.inventory import InventoryError, inventory_row, quanta, release_capacity, take_capacity
+from yuyue.scheduling.inventory import InventoryError, inventory_row, quanta, release_capacity, take_capacity, take_slot_capacity
 from yuyue.scheduling.models import SlotInventory
 from yuyue.scheduling.slots import generate_slots
 
@@ -90,6 +90,63 @@ def test_take_capacity_is_one_conditional_update(session, tenant, booking_type, 
     [update] = statements
     assert update.upper().startswith("UPDATE SLOT_INVENTORY SET TAKEN")
     assert "<=" in update and "tenant_id" in update
+
+
+def _statements_of(call):
+    statements = []
+    listener = lambda conn, cursor, sql, *args: statements.append(sql)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        result = call()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    return result, [s for s in statements if not s.startswith("BEGIN")]
+
+
+def test_take_slot_capacity_creates_the_row_with_the_places_taken(session, tenant, booking_type, slot):
+    with tenant_scope(tenant.id):
+        row_id, statements = _statements_of(lambda: take_slot_capacity(session, booking_type, slot, "individual", 3))
+        row = session.get(SlotInventory, row_id)
+        assert (row.capacity, row.taken, row.channel, row.starts_at) == (8, 3, "individual", slot.starts_at)
+    assert [s.split()[0].upper() for s in statements] == ["UPDATE", "INSERT"]
+
+
+def test_take_slot_capacity_on_an_existing_row_is_one_conditional_update(session, tenant, booking_type, slot):
+    with tenant_scope(tenant.id):
+        first = take_slot_capacity(session, booking_type, slot, "individual", 5)
+        again, statements = _statements_of(lambda: take_slot_capacity(session, booking_type, slot, "individual", 3))
+        assert again == first
+        assert take_slot_capacity(session, booking_type, slot, "individual", 1) is None  # 9 > 8
+        assert take_slot_capacity(session, booking_type, slot, "group", 2) not in (None, first)  # another channel, another row
+        assert session.scalar(select(SlotInventory.taken).where(SlotInventory.id == first)) == 8
+    [update] = statements
+    assert update.upper().startswith("UPDATE SLOT_INVENTORY SET TAKEN") and "tenant_id" in update
+
+
+def test_take_slot_capacity_beyond_a_new_slots_capacity_writes_nothing(session, tenant, booking_type, slot):
+    with tenant_scope(tenant.id):
+        assert take_slot_capacity(session, booking_type, slot, "group", 3) is None  # the group channel has 2
+        assert session.scalar(select(func.count()).select_from(SlotInventory)) == 0
+        with pytest.raises(KeyError):
+            take_slot_capacity(session, booking_type, slot, "walk-in", 1)
+
+
+def test_take_slot_capacity_refreshes_a_loaded_row(session, tenant, booking_type, slot):
+    with tenant_scope(tenant.id):
+        row = inventory_row(session, booking_type, slot, "individual")
+        assert take_slot_capacity(session, booking_type, slot, "individual", 2) == row.id
+        assert row.taken == 2
+
+
+def test_take_slot_capacity_needs_the_booking_types_tenant(app, session, tenant, booking_type, slot):
+    from yuyue.plugins import plugin_host
+    from yuyue.tenancy import operations
+
+    other = operations.create_tenant(session, plugin_host(app), slug="other", name="Other")
+    with tenant_scope(other.id), pytest.raises(CrossTenantWrite):
+        take_slot_capacity(session, booking_type, slot, "individual", 1)
+    with pytest.raises(TenantContextMissing):
+        take_slot_capacity(session, booking_type, slot, "individual", 1)
 
 
 def test_take_capacity_cannot_touch_another_tenants_row(app, session, tenant, booking_type, slot):

@@ -1,7 +1,7 @@
 """The central tenant filter: fails closed, never leaks, refuses cross-tenant writes."""
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import aliased
 
 from yuyue.db import CrossTenantWrite, Model, TenantContextMissing, TenantScoped, all_tenants, tenant_scope, write_transaction
@@ -113,6 +113,34 @@ def test_tenant_scope_is_restored_after_block(session, two_tenants):
         with tenant_scope(b.id):
             assert session.scalars(select(Branch.code)).all() == ["b1"]
         assert len(session.scalars(select(Branch.code)).all()) == 2
+
+
+_BRANCH_CODES = select(Branch.code).where(Branch.code.like(bindparam("pattern"))).order_by(Branch.code)
+
+
+def test_a_statement_built_once_is_filtered_for_each_tenant_that_runs_it(session, two_tenants):
+    """The filtered form of a prebuilt statement is kept per tenant: it must never serve one tenant's criteria to another."""
+    a, b = two_tenants
+    for _ in range(2):  # the second round runs the kept forms
+        with tenant_scope(a.id):
+            assert session.scalars(_BRANCH_CODES, {"pattern": "%"}).all() == ["a1", "a2"]
+        with tenant_scope(b.id):
+            assert session.scalars(_BRANCH_CODES, {"pattern": "%"}).all() == ["b1"]
+        with pytest.raises(TenantContextMissing):
+            session.scalars(_BRANCH_CODES, {"pattern": "%"}).all()
+        with all_tenants():
+            assert session.scalars(_BRANCH_CODES, {"pattern": "%1"}).all() == ["a1", "b1"]
+
+
+def test_a_prebuilt_update_changes_only_the_current_tenants_rows(session, two_tenants):
+    a, b = two_tenants
+    rename = update(Branch).where(Branch.code == bindparam("old")).values(name=bindparam("new_name")).execution_options(synchronize_session=False)
+    with tenant_scope(b.id), write_transaction(session):
+        assert session.execute(rename, {"old": "a1", "new_name": "taken"}).rowcount == 0
+    with tenant_scope(a.id), write_transaction(session):
+        assert session.execute(rename, {"old": "a1", "new_name": "mine"}).rowcount == 1
+    with all_tenants():
+        assert session.scalars(select(Branch.name).order_by(Branch.code)).all() == ["mine", "A2", "B1"]
 
 
 def test_tenant_scope_needs_an_integer_id():

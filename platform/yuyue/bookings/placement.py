@@ -296,6 +296,14 @@ def place_booking(
         updated_at=now,
     )
     session.add(booking)
+    # Logged before the flush so the booking and its outbox event go in one; a refusal below rolls back all three.
+    log_change(
+        session,
+        booking,
+        actor,
+        f"booking.{booking.status.value}",
+        {"slot": slot.starts_at.isoformat(), "party_size": request.party_size, "channel": request.channel},
+    )
     session.flush()
     allocate_resources(session, booking_type, booking)
     if request.people:
@@ -315,13 +323,6 @@ def place_booking(
                 for person in request.people
             ],
         )
-    log_change(
-        session,
-        booking,
-        actor,
-        f"booking.{booking.status.value}",
-        {"slot": slot.starts_at.isoformat(), "party_size": request.party_size, "channel": request.channel},
-    )
     return booking
 
 
