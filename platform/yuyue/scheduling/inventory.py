@@ -99,9 +99,7 @@ def take_slot_capacity(session: Session, booking_type: BookingType, slot: Slot, 
 
 def _insert_row(session: Session, booking_type: BookingType, slot: Slot, channel: str, capacity: int, *, taken: int, returning=None):
     values = {"tenant_id": booking_type.tenant_id, "booking_type_id": booking_type.id, "starts_at": slot.starts_at, "ends_at": slot.ends_at}
-    return insert_unless_exists(
-        session, SlotInventory, {**values, "channel": channel, "capacity": capacity, "taken": taken}, _UNIQUE_KEY, returning=returning
-    )
+    return insert_unless_exists(session, SlotInventory, {**values, "channel": channel, "capacity": capacity, "taken": taken}, _UNIQUE_KEY, returning=returning)
 
 
 def _expire_taken(session: Session, inventory_id: int) -> None:
