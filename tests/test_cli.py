@@ -189,6 +189,17 @@ def test_tenants_suspend_marks_the_tenant_suspended(yuyue, tenant_acme):
     assert yuyue("tenants", "list").lines[0].split("\t")[:2] == ["acme", "suspended"]
 
 
+def test_tenants_reinstate_makes_a_suspended_tenant_active(yuyue, tenant_acme):
+    yuyue("tenants", "suspend", "acme")
+    result = yuyue("tenants", "reinstate", "acme")
+    assert (result.code, result.out) == (0, "reinstated tenant acme\n")
+    assert yuyue("tenants", "list").lines[0].split("\t")[:2] == ["acme", "active"]
+
+
+def test_tenants_reinstate_of_an_unknown_tenant_is_one_error_line(yuyue, initialised):
+    assert_one_error_line(yuyue("tenants", "reinstate", "ghost"), "no tenant 'ghost'")
+
+
 def test_tenants_create_with_a_taken_slug_is_one_error_line(yuyue, tenant_acme):
     assert_one_error_line(yuyue("tenants", "create", "acme", "--name", "Again"), "'acme' already exists")
     assert len(yuyue("tenants", "list").lines) == 1

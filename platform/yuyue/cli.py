@@ -121,7 +121,7 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
 
     @cli.group("tenants", cls=AppGroup)
     def tenants() -> None:
-        """Provision, list and suspend tenants."""
+        """Provision, list, suspend and reinstate tenants."""
 
     @tenants.command("create")
     @click.argument("slug")
@@ -149,6 +149,13 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
         """Suspend tenant SLUG."""
         operations.suspend_tenant(db.session, slug)
         click.echo(f"suspended tenant {slug}")
+
+    @tenants.command("reinstate")
+    @click.argument("slug")
+    def tenants_reinstate(slug: str) -> None:
+        """Reinstate suspended tenant SLUG."""
+        operations.reinstate_tenant(db.session, slug)
+        click.echo(f"reinstated tenant {slug}")
 
     @tenants.command("add-staff")
     @click.argument("slug")

@@ -1,4 +1,4 @@
-"""Operator API happy paths: provision, list, show, suspend tenants and choose their plugins."""
+"""Operator API happy paths: provision, list, show, suspend and reinstate tenants and choose their plugins."""
 
 from __future__ import annotations
 
@@ -109,6 +109,23 @@ def test_suspending_a_suspended_tenant_keeps_it_suspended(operator, create_tenan
 
     assert response.status_code == 200
     assert response.get_json()["status"] == "suspended"
+
+
+def test_reinstating_a_suspended_tenant_makes_it_active_again(operator, create_tenant, session):
+    create_tenant("museum")
+    operator.post(f"{TENANTS}/museum/suspend")
+
+    response = operator.post(f"{TENANTS}/museum/reinstate")
+
+    assert (response.status_code, response.get_json()["status"]) == (200, "active")
+    session.expunge_all()
+    assert get_tenant(session, "museum").status is TenantStatus.active
+
+
+def test_reinstating_an_unknown_tenant_is_404(operator):
+    response = operator.post(f"{TENANTS}/ghost/reinstate")
+
+    assert (response.status_code, response.get_json()["code"]) == (404, "tenant_not_found")
 
 
 def test_replacing_plugins_enables_reconfigures_and_disables_at_once(operator, create_tenant):

@@ -10,7 +10,7 @@ from customer_api_setup import SLOT_DAY, iso, pointers
 from yuyue.catalog.operations import update_booking_type
 from yuyue.forms.registry import form_registry
 from yuyue.scheduling.rules import current_registry
-from yuyue.tenancy.operations import suspend_tenant
+from yuyue.tenancy.operations import reinstate_tenant, suspend_tenant
 
 A = "/api/v1/t/tenant-a"
 
@@ -162,6 +162,15 @@ def test_a_suspended_tenant_answers_403(client, session, entry, problem, booking
 
     problem(client.get(f"{A}/booking-types"), 403, "tenant_suspended")
     problem(client.post(f"{A}/bookings", json=booking_request(phone="13800000009")), 403, "tenant_suspended")
+
+
+def test_a_reinstated_tenant_takes_bookings_again(client, session, entry, problem, booking_request):
+    suspend_tenant(session, "tenant-a")
+    problem(client.post(f"{A}/bookings", json=booking_request(phone="13800000009")), 403, "tenant_suspended")
+    reinstate_tenant(session, "tenant-a")
+
+    assert client.get(f"{A}/booking-types").status_code == 200
+    assert client.post(f"{A}/bookings", json=booking_request(phone="13800000009")).status_code == 201
 
 
 def test_an_unknown_tenant_answers_404(client, problem):

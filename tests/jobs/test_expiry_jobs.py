@@ -1,4 +1,4 @@
-"""The periodic expiry: unpaid holds and unanswered waitlist offers of every active tenant, and refunds to send.
+"""The periodic expiry: unpaid holds and unanswered waitlist offers of every active tenant, and every tenant's refunds to send.
 
 The task body is tested as a function, then through ``yuyue bookings expire-holds``,
 the Huey queue, and a real ``yuyue worker`` process.
@@ -29,7 +29,7 @@ from yuyue.payments.builtin import sandbox_notification
 from yuyue.payments.operations import handle_notification, payment_instructions
 from yuyue.payments.providers import payment_providers
 from yuyue.plugins import plugin_host
-from yuyue.tenancy.operations import suspend_tenant
+from yuyue.tenancy.operations import reinstate_tenant, suspend_tenant
 
 
 def held_bookings(session, tenant, count: int, *, first: int = 1) -> list[Booking]:
@@ -53,11 +53,24 @@ def test_expire_due_leaves_holds_that_still_run(session, tenant, entry):
     assert booking_state(session, tenant, booking)[0] == "held"
 
 
-def test_expire_due_skips_suspended_tenants(session, tenant, entry):
-    [booking] = held_bookings(session, tenant, 1)
+def test_a_suspended_tenants_holds_wait_for_reinstatement_but_its_refunds_go_out(app, session, tenant, entry):
+    providers = payment_providers(app)
+    [paid_late] = held_bookings(session, tenant, 1)
+    reference = payment_instructions(session, paid_late)["reference"]
+    ops.expire_holds(session, tenant, now=paid_late.hold_expires_at)
+    headers, body = sandbox_notification(providers.settings("sandbox")["secret"], "payment.succeeded", reference, amount=PRICE)
+    assert handle_notification(session, tenant, "sandbox", headers, body, providers=providers) == "refund_requested"
+    [held] = held_bookings(session, tenant, 1, first=2)
     suspend_tenant(session, "museum")
-    assert expire_due(session, now=booking.hold_expires_at).tenants == []
-    assert booking_state(session, tenant, booking)[0] == "held"
+
+    report = expire_due(session, providers=providers, now=held.hold_expires_at + timedelta(seconds=1))
+
+    assert [(t.tenant, t.holds, t.offers, t.refunds) for t in report.tenants] == [("museum", 0, 0, 1)]
+    assert booking_state(session, tenant, held)[0] == "held"
+    assert booking_state(session, tenant, paid_late) == ("expired", ["refunded"], [(PRICE, "pending", "booking_expired")])
+    reinstate_tenant(session, "museum")
+    assert expire_due(session, providers=providers, now=held.hold_expires_at + timedelta(seconds=1)).holds == 1
+    assert booking_state(session, tenant, held)[0] == "expired"
 
 
 def test_expire_due_passes_unanswered_waitlist_offers_on(session, tenant):

@@ -93,6 +93,10 @@ def openapi_document() -> dict[str, Any]:
             },
             "/api/v1/operator/tenants/{slug}": {"parameters": [SLUG_PARAMETER], "get": _operation("Show a tenant", 200, TENANT_REF, errors=(404,))},
             "/api/v1/operator/tenants/{slug}/suspend": {"parameters": [SLUG_PARAMETER], "post": _operation("Suspend a tenant", 200, TENANT_REF, errors=(404,))},
+            "/api/v1/operator/tenants/{slug}/reinstate": {
+                "parameters": [SLUG_PARAMETER],
+                "post": _operation("Reinstate a suspended tenant", 200, TENANT_REF, errors=(404,)),
+            },
             "/api/v1/operator/tenants/{slug}/plugins": {
                 "parameters": [SLUG_PARAMETER],
                 "put": _operation("Replace the plugins enabled for a tenant, with their configuration", 200, TENANT_PLUGINS, TENANT_PLUGINS, (400, 404, 422)),

@@ -1,4 +1,4 @@
-"""Operator API: provision and suspend tenants, choose each tenant's plugins."""
+"""Operator API: provision, suspend and reinstate tenants, choose each tenant's plugins."""
 
 from __future__ import annotations
 
@@ -71,6 +71,12 @@ def get_tenant(slug: str) -> Response:
 @operator_required
 def suspend_tenant(slug: str) -> Response:
     return jsonify(tenant_json(operations.suspend_tenant(db.session, slug)))
+
+
+@v1.post("/operator/tenants/<slug>/reinstate")
+@operator_required
+def reinstate_tenant(slug: str) -> Response:
+    return jsonify(tenant_json(operations.reinstate_tenant(db.session, slug)))
 
 
 @v1.put("/operator/tenants/<slug>/plugins")

@@ -74,19 +74,23 @@ def _expire_holds(session: Session, tenant: Tenant, now: datetime) -> int:
 
 
 def expire_due(session: Session, *, providers: PaymentProviders | None = None, now: datetime | None = None) -> ExpiryReport:
-    """For every active tenant: expire unpaid holds and unanswered waitlist offers, and send requested refunds.
+    """Expire unpaid holds and unanswered waitlist offers of every active tenant, and send every tenant's requested refunds.
 
-    One tenant's failure is logged and reported and does not stop the others.
+    A suspended tenant's bookings and waitlist stay as they are until it is
+    reinstated (expiring would pass places on to waiting customers), but money
+    owed to its customers still goes out. One tenant's failure is logged and
+    reported and does not stop the others.
     """
     now = now or utcnow()
-    tenants = session.scalars(select(Tenant).where(Tenant.status == TenantStatus.active).order_by(Tenant.id)).all()
+    tenants = session.scalars(select(Tenant).order_by(Tenant.id)).all()
     session.commit()
     report = ExpiryReport()
     for tenant in tenants:
         result = TenantExpiry(tenant.slug)
         try:
-            result.holds = _expire_holds(session, tenant, now)
-            result.offers = len(waitlist.expire_offers(session, tenant, now=now))
+            if tenant.status is TenantStatus.active:
+                result.holds = _expire_holds(session, tenant, now)
+                result.offers = len(waitlist.expire_offers(session, tenant, now=now))
             if providers is not None:
                 result.refunds = len(send_refunds(session, tenant, providers=providers))
         except Exception as error:  # reported, and tried again on the next run

@@ -110,9 +110,19 @@ def create_tenant(
 
 
 def suspend_tenant(session: Session, slug: str) -> Tenant:
+    """Stop the tenant's business: its customer and merchant APIs answer 403 ``tenant_suspended``. Nothing is deleted."""
+    return _set_status(session, slug, TenantStatus.suspended)
+
+
+def reinstate_tenant(session: Session, slug: str) -> Tenant:
+    """Undo a suspension: the tenant takes bookings again, and the worker expires what ran out meanwhile."""
+    return _set_status(session, slug, TenantStatus.active)
+
+
+def _set_status(session: Session, slug: str, status: TenantStatus) -> Tenant:
     with write_transaction(session):
         tenant = get_tenant(session, slug)
-        tenant.status = TenantStatus.suspended
+        tenant.status = status
     return tenant
 
 
