@@ -146,6 +146,8 @@ def check_problem(response: TestResponse, status: int, code: str | None = None) 
     assert body["status"] == status
     assert body["type"].endswith("/" + body["code"])
     assert isinstance(body["errors"], list)
+    for error in body["errors"]:  # every field problem says where, what, and which rule, for a program
+        assert error.keys() == {"pointer", "message", "code"} and isinstance(error["code"], str) and error["code"], error
     if code is not None:
         assert body["code"] == code, body
     return body

@@ -15,11 +15,14 @@ __all__ = ["Conflict", "DomainError", "FieldProblem", "InvalidInput", "NotFound"
 
 @dataclass(frozen=True)
 class FieldProblem:
-    """One problem with one input field, located by an RFC 6901 JSON pointer."""
+    """One problem with one input field: where (an RFC 6901 JSON pointer), what (for a person) and a stable code (for a program).
+
+    Problems found by a JSON Schema carry the keyword that failed (``required``, ``type``, ``maxLength``…).
+    """
 
     pointer: str
     message: str
-    code: str | None = None
+    code: str
 
 
 class DomainError(Exception):

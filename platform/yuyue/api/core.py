@@ -51,7 +51,7 @@ def json_body(schema: dict[str, Any]) -> dict[str, Any]:
         body = request.get_json(force=True)
     except BadRequest:
         raise ApiProblem(400, "malformed_json", "the request body is not valid JSON") from None
-    problems = [FieldProblem(p.pointer, p.message) for p in yuyue_schemas.problems_against(schema, body)]
+    problems = [FieldProblem(p.pointer, p.message, p.keyword) for p in yuyue_schemas.problems_against(schema, body)]
     problems += [FieldProblem(pointer, "text may not contain the NUL character", "nul_character") for pointer in _nul_pointers(body)]
     if problems:
         raise InvalidInput("the request body is not valid", errors=problems)

@@ -26,7 +26,15 @@ PROBLEM = {
         "code": {"type": "string", "description": "stable machine-readable error code, e.g. validation_failed, slug_taken, not_found"},
         "errors": {
             "type": "array",
-            "items": {"type": "object", "required": ["pointer", "message"], "properties": {"pointer": {"type": "string"}, "message": {"type": "string"}}},
+            "items": {
+                "type": "object",
+                "required": ["pointer", "message", "code"],
+                "properties": {
+                    "pointer": {"type": "string", "description": "RFC 6901 JSON pointer into the request body (or the query, as /name)"},
+                    "message": {"type": "string"},
+                    "code": {"type": "string", "minLength": 1, "description": "stable machine-readable code: the JSON Schema keyword that failed, or e.g. invalid_phone"},
+                },
+            },
         },
     },
 }

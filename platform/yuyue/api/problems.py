@@ -29,7 +29,7 @@ def problem_response(status: int, code: str, detail: str, errors: list[FieldProb
         "status": status,
         "detail": detail,
         "code": code,
-        "errors": [{"pointer": e.pointer, "message": e.message, **({"code": e.code} if e.code else {})} for e in errors],
+        "errors": [{"pointer": e.pointer, "message": e.message, "code": e.code} for e in errors],
     }
     response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
     response.headers.update(headers or {})

@@ -79,7 +79,7 @@ SCHEDULE_SCHEMA = {
 
 
 def _prefixed(prefix: str, problems: list) -> list[FieldProblem]:
-    return [FieldProblem(prefix + p.pointer, p.message, getattr(p, "code", None) or getattr(p, "keyword", None)) for p in problems]
+    return [FieldProblem(prefix + p.pointer, p.message, getattr(p, "code", None) or p.keyword) for p in problems]
 
 
 def _is_int(value: Any) -> bool:

@@ -113,7 +113,7 @@ def _problems(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[Fiel
             message = f"not a valid value ({problem.keyword})"
         else:
             message = problem.message
-        problems.append(FieldProblem(problem.pointer, message))
+        problems.append(FieldProblem(problem.pointer, message, problem.keyword))
     return problems
 
 
@@ -133,7 +133,7 @@ def set_login_settings(
     """
     schema = _provider(registry, key)
     if not isinstance(config, Mapping):
-        raise InvalidInput("the settings must be an object", errors=[FieldProblem("", "send an object of settings")])
+        raise InvalidInput("the settings must be an object", errors=[FieldProblem("", "send an object of settings", "type")])
     stored = _stored(session, key) or {}
     hidden = write_only_keys(schema)
     merged = {**{name: stored[name] for name in hidden if name in stored and name not in config}, **config}
@@ -169,4 +169,3 @@ def delete_login_settings(session: Session, registry: LoginProviderRegistry, key
         if deleted:
             audit.record(session, actor=actor, action="login_settings.deleted", subject_type="login_provider", subject_id=key, data={})
     return bool(deleted)
-

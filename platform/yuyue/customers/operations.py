@@ -288,7 +288,7 @@ def ban(session: Session, subject_kind: BanSubject, subject: str, days: int, rea
     reason = _check_text(reason, "/reason", Ban.__table__.c.reason.type.length)
     with write_transaction(session) as session:
         if subject_kind is BanSubject.customer and session.scalar(select(Customer.id).where(Customer.id == int(subject))) is None:
-            raise NotFound(f"no customer {subject}", code="customer_not_found", errors=[FieldProblem("/subject", "no such customer")])
+            raise NotFound(f"no customer {subject}", code="customer_not_found", errors=[FieldProblem("/subject", "no such customer", "customer_not_found")])
         entry = Ban(subject_kind=subject_kind, subject=subject, starts_at=now, ends_at=now + timedelta(days=days), reason=reason)
         session.add(entry)
         session.flush()

@@ -102,7 +102,7 @@ class SandboxProvider:
             data = json.loads(body)
         except ValueError:
             raise InvalidInput("the notification is not valid JSON", code="invalid_notification") from None
-        problems = [FieldProblem(p.pointer, p.message) for p in yuyue_schemas.problems_against(SANDBOX_NOTIFICATION, data)]
+        problems = [FieldProblem(p.pointer, p.message, p.keyword) for p in yuyue_schemas.problems_against(SANDBOX_NOTIFICATION, data)]
         occurred_at = _occurred_at(data["time"], problems) if not problems and data.get("time") else None
         if problems:
             # Signed by the sandbox, so not forged; but not something it sends: say where, and change nothing.
@@ -131,7 +131,7 @@ def _occurred_at(text: str, problems: list[FieldProblem]) -> datetime | None:
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None or not 2000 <= moment.year <= 2999:
-        problems.append(FieldProblem("/time", "an ISO 8601 time with a UTC offset, in the years 2000 to 2999"))
+        problems.append(FieldProblem("/time", "an ISO 8601 time with a UTC offset, in the years 2000 to 2999", "invalid_time"))
         return None
     return moment
 

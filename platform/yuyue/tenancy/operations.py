@@ -28,7 +28,7 @@ def _check_time_zone(name: str, pointer: str) -> list[FieldProblem]:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        return [FieldProblem(pointer, f"{name!r} is not an IANA time zone (e.g. Asia/Shanghai)")]
+        return [FieldProblem(pointer, f"{name!r} is not an IANA time zone (e.g. Asia/Shanghai)", "unknown_time_zone")]
     return []
 
 
@@ -37,10 +37,10 @@ def _check_plugins(host: PluginHost, plugins: Mapping[str, Any], prefix: str) ->
     for name, config in plugins.items():
         if not host.is_installed(name):
             installed = ", ".join(host.installed_names) or "none"
-            problems.append(FieldProblem(f"{prefix}{json_pointer(name)}", f"plugin {name!r} is not installed (installed: {installed})"))
+            problems.append(FieldProblem(f"{prefix}{json_pointer(name)}", f"plugin {name!r} is not installed (installed: {installed})", "unknown_plugin"))
             continue
         for problem in yuyue_schemas.problems_against(host.settings_schema(name), config):
-            problems.append(FieldProblem(f"{prefix}{json_pointer(name)}{problem.pointer}", problem.message))
+            problems.append(FieldProblem(f"{prefix}{json_pointer(name)}{problem.pointer}", problem.message, problem.keyword))
     return problems
 
 
@@ -80,13 +80,13 @@ def create_tenant(
     plugins = dict(plugins or {})
     problems = []
     if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
-        problems.append(FieldProblem("/slug", "use 1-40 lowercase letters, digits and inner hyphens"))
+        problems.append(FieldProblem("/slug", "use 1-40 lowercase letters, digits and inner hyphens", "invalid_slug"))
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        problems.append(FieldProblem("/name", "a name of 1-200 characters is required"))
+        problems.append(FieldProblem("/name", "a name of 1-200 characters is required", "invalid_name"))
     problems += _check_time_zone(time_zone, "/time_zone")
     for index, locale in enumerate(locales):
         if locale not in SUPPORTED_LOCALES:
-            problems.append(FieldProblem(f"/locales/{index}", f"{locale!r} is not one of {', '.join(SUPPORTED_LOCALES)}"))
+            problems.append(FieldProblem(f"/locales/{index}", f"{locale!r} is not one of {', '.join(SUPPORTED_LOCALES)}", "unsupported_locale"))
     problems += _check_plugins(host, plugins, "/plugins")
     if problems:
         raise InvalidInput("the tenant cannot be created as given", errors=problems)
@@ -94,7 +94,7 @@ def create_tenant(
     try:
         with write_transaction(session):
             if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
-                raise Conflict(f"a tenant with slug {slug!r} already exists", code="slug_taken", errors=[FieldProblem("/slug", "already taken")])
+                raise Conflict(f"a tenant with slug {slug!r} already exists", code="slug_taken", errors=[FieldProblem("/slug", "already taken", "slug_taken")])
             tenant = Tenant(slug=slug, name=name.strip(), time_zone=time_zone, locales=locales, status=TenantStatus.active)
             session.add(tenant)
             session.flush()
@@ -105,7 +105,9 @@ def create_tenant(
                 session.flush()  # rows a plugin added belong to this tenant: flush while it is in context
     except IntegrityError:
         # Lost a race with a concurrent create of the same slug.
-        raise Conflict(f"a tenant with slug {slug!r} already exists", code="slug_taken", errors=[FieldProblem("/slug", "already taken")]) from None
+        raise Conflict(
+            f"a tenant with slug {slug!r} already exists", code="slug_taken", errors=[FieldProblem("/slug", "already taken", "slug_taken")]
+        ) from None
     return tenant
 
 
@@ -165,7 +167,9 @@ def add_staff_member(
         user = security.add_user(username, username, tenant.name, email, security.find_role(MERCHANT_ROLE), password=password)
         if not user:
             raise Conflict(
-                f"the user {username!r} could not be created (is the email taken?)", code="user_not_created", errors=[FieldProblem("/email", "already used")]
+                f"the user {username!r} could not be created (is the email taken?)",
+                code="user_not_created",
+                errors=[FieldProblem("/email", "already used", "email_taken")],
             )
     with tenant_scope(tenant.id), write_transaction(session):
         membership = session.scalar(select(StaffMembership).where(StaffMembership.user_id == user.id))
@@ -191,9 +195,9 @@ def create_token(
 ) -> tuple[ApiToken, str]:
     """Issue an API token; returns the row and the secret, which is never stored or shown again."""
     if kind is TokenKind.staff and not tenant_slug:
-        raise InvalidInput("a staff token belongs to a tenant", errors=[FieldProblem("/tenant", "required for a staff token")])
+        raise InvalidInput("a staff token belongs to a tenant", errors=[FieldProblem("/tenant", "required for a staff token", "required")])
     if kind is TokenKind.operator and tenant_slug:
-        raise InvalidInput("an operator token belongs to no tenant", errors=[FieldProblem("/tenant", "not allowed for an operator token")])
+        raise InvalidInput("an operator token belongs to no tenant", errors=[FieldProblem("/tenant", "not allowed for an operator token", "not_allowed")])
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with write_transaction(session):
         tenant = get_tenant(session, tenant_slug) if tenant_slug else None
