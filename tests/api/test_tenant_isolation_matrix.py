@@ -68,7 +68,10 @@ PROVIDER_CALLBACKS = {("/payments/<provider>/notify", "POST")}
 # A login provider is the application's too (`wechat`); what tenant A reaches under it is its own settings, so these
 # routes answer tenant A (never 404 for tenant B's) and must show or change nothing of tenant B's.
 LOGIN_SETTINGS = "/admin/login-providers/<provider>"
-WECHAT = {"tenant-a": {"appid": "wx00000000000000aa", "secret": "tenant-a-wechat-secret"}, "tenant-b": {"appid": "wx00000000000000bb", "secret": "tenant-b-wechat-secret"}}
+WECHAT = {
+    "tenant-a": {"appid": "wx00000000000000aa", "secret": "tenant-a-wechat-secret"},
+    "tenant-b": {"appid": "wx00000000000000bb", "secret": "tenant-b-wechat-secret"},
+}
 
 QUERIES = {"/availability": f"?from={SLOT_DAY}&to={SLOT_DAY}"}
 # How tenant B refuses tenant A's credentials: a staff token of another tenant is forbidden, a customer token

@@ -305,7 +305,9 @@ def test_a_resource_is_allocated_only_within_its_working_hours(session, forms, t
 
     create_resource(session, tenant, kind="coach", code="morning-coach", name="Morning coach", schedule={"wed": [{"start": "08:00", "end": "12:00"}]})
     coach = [{"kind": "coach", "count": 1}]
-    make_booking_type(session, tenant, "class", vertical="course", rules=windows(("09:00", "10:00"), ("13:00", "14:00"), capacity=5), resource_requirements=coach)
+    make_booking_type(
+        session, tenant, "class", vertical="course", rules=windows(("09:00", "10:00"), ("13:00", "14:00"), capacity=5), resource_requirements=coach
+    )
     assert book(session, forms, tenant, 1, slug="class").status is BookingStatus.confirmed
     with pytest.raises(Refused) as refused:
         book(session, forms, tenant, 2, slug="class", starts=at(13))

@@ -201,7 +201,15 @@ def test_concurrent_retries_with_one_idempotency_key_book_once(app, session, ten
 
     def attempt(tenant, i):
         booking = ops.book(
-            db.session, forms, tenant, booking_type_slug="entry", starts_at=at(9), phone=phone(1), answers={"name": "Retry"}, idempotency_key="order-42", now=NOW
+            db.session,
+            forms,
+            tenant,
+            booking_type_slug="entry",
+            starts_at=at(9),
+            phone=phone(1),
+            answers={"name": "Retry"},
+            idempotency_key="order-42",
+            now=NOW,
         )
         public_ids.add(booking.public_id)
 

@@ -29,9 +29,7 @@ def slot_day() -> date:
 @pytest.fixture
 def berlin(session) -> Tenant:
     tenant = create_tenant(session, plugin_host(), slug="berlin", name="Berlin", time_zone="Europe/Berlin", locales=["en"], plugins={"exhibition": {}})
-    make_booking_type(
-        session, tenant, "entry", rules=windows(("09:00", "10:30"), capacity=100), form=FORM, ui={"order": ["name"], "fields": {}}
-    )
+    make_booking_type(session, tenant, "entry", rules=windows(("09:00", "10:30"), capacity=100), form=FORM, ui={"order": ["name"], "fields": {}})
     return tenant
 
 

@@ -76,7 +76,9 @@ def test_documented_bodies_are_the_schemas_the_endpoints_validate_with(app, tena
     validated = {}
     for path, method in sorted(admin_operations(app)):
         handed.clear()
-        url = path.replace("{tenant_slug}", "tenant-a").replace("{slug}", "x").replace("{code}", "x").replace("{public_id}", "x").replace("{provider}", "wechat")
+        url = (
+            path.replace("{tenant_slug}", "tenant-a").replace("{slug}", "x").replace("{code}", "x").replace("{public_id}", "x").replace("{provider}", "wechat")
+        )
         owner.open(url, method=method.upper(), json={"unknown": True})
         if handed:
             validated[(path, method)] = handed[0]

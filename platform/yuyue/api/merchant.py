@@ -591,9 +591,16 @@ LOGIN_SETTINGS_SCHEMA = {
     "type": "object",
     "properties": {
         "provider": {"type": "string"},
-        "source": {"enum": ["tenant", "application", "none"], "description": "whose settings logins use: the tenant's own, the application's fallback, or none"},
+        "source": {
+            "enum": ["tenant", "application", "none"],
+            "description": "whose settings logins use: the tenant's own, the application's fallback, or none",
+        },
         "settings": {"type": "object", "description": "the tenant's own settings, without writeOnly values"},
-        "write_only_set": {"type": "array", "items": {"type": "string"}, "description": "the writeOnly settings the tenant has set; their values are never shown"},
+        "write_only_set": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "the writeOnly settings the tenant has set; their values are never shown",
+        },
         "settings_schema": {"type": "object", "description": "the JSON Schema of the provider's settings; writeOnly marks secrets"},
     },
 }
@@ -727,6 +734,8 @@ OPENAPI_PATHS: dict[str, Any] = {
             body=LOGIN_SETTINGS,
             errors=(400, 404, 422),
         ),
-        "delete": _operation("Forget the tenant's settings for a login provider; logins fall back to the application's", StaffRole.owner, 204, {}, errors=(404,)),
+        "delete": _operation(
+            "Forget the tenant's settings for a login provider; logins fall back to the application's", StaffRole.owner, 204, {}, errors=(404,)
+        ),
     },
 }

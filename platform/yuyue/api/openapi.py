@@ -32,7 +32,11 @@ PROBLEM = {
                 "properties": {
                     "pointer": {"type": "string", "description": "RFC 6901 JSON pointer into the request body (or the query, as /name)"},
                     "message": {"type": "string"},
-                    "code": {"type": "string", "minLength": 1, "description": "stable machine-readable code: the JSON Schema keyword that failed, or e.g. invalid_phone"},
+                    "code": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "stable machine-readable code: the JSON Schema keyword that failed, or e.g. invalid_phone",
+                    },
                 },
             },
         },
