@@ -238,6 +238,10 @@ def test_tenants_suspend_of_an_unknown_tenant_is_one_error_line(yuyue, initialis
     assert_one_error_line(yuyue("tenants", "suspend", "ghost"), "no tenant 'ghost'")
 
 
+def test_customers_purge_logins_says_how_many_tokens_it_deleted(yuyue, initialised):
+    assert yuyue("customers", "purge-logins") == Result(0, "purged 0 refresh tokens of ended logins\n", "")
+
+
 def test_unknown_command_is_one_error_line(yuyue):
     assert_one_error_line(yuyue("tenant", "list"), "No such command")
 

@@ -225,7 +225,7 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
 
     @bookings.command("expire-holds")
     def bookings_expire_holds() -> None:
-        """Expire unpaid holds and unanswered waitlist offers of every active tenant once, as the worker does each minute."""
+        """Expire unpaid holds and unanswered waitlist offers of every active tenant, and send refunds, once, as the worker does each minute."""
         from yuyue.events.jobs import expire_due
         from yuyue.payments.providers import payment_providers
 
@@ -236,6 +236,18 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
         click.echo(f"expired {report.holds} holds and {report.offers} waitlist offers in {len(report.tenants)} tenants")
         if report.failed:
             raise click.ClickException(f"expiry failed for {', '.join(t.tenant for t in report.failed)}")
+
+    @cli.group("customers", cls=AppGroup)
+    def customers() -> None:
+        """Customer maintenance."""
+
+    @customers.command("purge-logins")
+    def customers_purge_logins() -> None:
+        """Delete the refresh tokens of logins that have ended, in every tenant, as the worker does each night."""
+        from yuyue.customers.sessions import purge_ended_logins
+        from yuyue.types import utcnow
+
+        click.echo(f"purged {purge_ended_logins(db.session, now=utcnow())} refresh tokens of ended logins")
 
     cli.add_command(audit_cli)
     (host or make_plugin_host(settings_from_env()["PLUGINS"])).hook.register_commands(cli=cli)

@@ -6,11 +6,12 @@ import hashlib
 import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from yuyue.audit.models import AuditRecord
 from yuyue.customers.models import BanSubject, Customer, RefreshToken
 from yuyue.customers.operations import ban
+from yuyue.customers.sessions import purge_ended_logins
 from yuyue.db import tenant_scope
 
 PHONE = "13800138000"
@@ -254,6 +255,64 @@ def test_an_expired_token_used_before_still_counts_as_reuse(a, refresh, clock, p
 
     problem(refresh(old), 401, "refresh_token_reused")
     problem(refresh(current), 401, "invalid_token")
+
+
+def test_a_login_ends_180_days_after_it_began_however_often_it_refreshes(a, refresh, clock, problem):
+    token = a.log_in()["refresh_token"]
+    for _ in range(8):  # refreshed every 21 days: never idle for 30
+        clock.advance(days=21)
+        token = refresh(token).get_json()["refresh_token"]
+
+    clock.advance(days=180 - 8 * 21, seconds=-1)
+    token = refresh(token).get_json()["refresh_token"]  # still within the login's 180 days
+    clock.advance(seconds=1)
+
+    problem(refresh(token), 401, "invalid_token")
+
+
+def test_a_second_login_gets_its_own_180_days(a, refresh, clock, log_in_again):
+    a.log_in()
+    clock.advance(days=170)
+    token = log_in_again()["refresh_token"]
+
+    clock.advance(days=20)
+
+    assert refresh(token).status_code == 200
+
+
+# -- purging ended logins ----------------------------------------------------------------------------
+
+
+def tokens_of(session, tenant) -> int:
+    with tenant_scope(tenant.id):
+        return session.scalar(select(func.count()).select_from(RefreshToken))
+
+
+def test_purging_deletes_only_the_logins_that_have_ended_in_every_tenant(a, refresh, clock, session, tenant_a, tenant_b, customer_client, log_in_again):
+    ended = a.log_in()["refresh_token"]
+    refresh(ended)  # two rows, the used one and its successor
+    customer_client("tenant-b").log_in()
+    clock.advance(days=29)
+    live = log_in_again()["refresh_token"]
+    clock.advance(days=2)  # the first logins are 31 days idle; the second has 28 days to go
+
+    assert purge_ended_logins(session, now=clock.now) == 3
+
+    assert (tokens_of(session, tenant_a), tokens_of(session, tenant_b)) == (1, 0)
+    assert refresh(live).status_code == 200
+    assert purge_ended_logins(session, now=clock.now) == 0
+
+
+def test_a_running_login_keeps_its_expired_used_tokens_so_a_copy_is_still_caught(a, refresh, clock, session, problem):
+    old = a.log_in()["refresh_token"]
+    current = refresh(old).get_json()["refresh_token"]
+    clock.advance(days=20)
+    current = refresh(current).get_json()["refresh_token"]
+    clock.advance(days=15)  # the first token expired 5 days ago; the login runs until day 50
+
+    assert purge_ended_logins(session, now=clock.now) == 0
+    problem(refresh(old), 401, "refresh_token_reused")
+    problem(refresh(current), 401, "invalid_token")  # revoked with its family
 
 
 # -- other tenants -----------------------------------------------------------------------------------

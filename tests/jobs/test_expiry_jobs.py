@@ -139,6 +139,12 @@ def test_the_queue_runs_the_expiry_every_minute_from_the_instance_folder(app):
     assert os.path.exists(os.path.join(app.config["INSTANCE_PATH"], "huey.db"))
 
 
+def test_the_queue_purges_ended_logins_once_a_night(app):
+    queue = make_queue(app)
+    assert [task.name for task in queue.huey.read_periodic(datetime(2026, 12, 1, 4, 0))] == ["expire_due", "purge_ended_logins"]
+    assert queue.purge_ended_logins.call_local() == 0
+
+
 def test_the_queue_task_expires_holds_in_the_applications_context(app, session, tenant, entry):
     [booking] = held_bookings(session, tenant, 1)
     with tenant_scope(tenant.id), write_transaction(session):

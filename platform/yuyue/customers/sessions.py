@@ -8,6 +8,8 @@ was already used and comes back means a copy exists somewhere (the legitimate
 client or an attacker, and the server cannot tell which), so the whole family
 is revoked and both must log in again. Logout revokes the family; an account
 under a ban gets no new tokens and its family is revoked at the next refresh.
+A login lasts at most :data:`LOGIN_LIFETIME`, however often it refreshes, and
+the rows of logins that have ended are deleted by :func:`purge_ended_logins`.
 
 Tokens are ``yyr_`` plus 256 random bits; only their SHA-256 digest is stored.
 They are looked up in the tenant in context, so a token of another tenant is
@@ -21,28 +23,32 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from yuyue.audit import operations as audit
 from yuyue.customers.models import Customer, RefreshToken
 from yuyue.customers.operations import SYSTEM_ACTOR, active_bans
-from yuyue.db import tenant_scope, write_transaction
+from yuyue.db import all_tenants, tenant_scope, write_transaction
 from yuyue.errors import DomainError, Refused
 
 __all__ = [
+    "LOGIN_LIFETIME",
     "REFRESH_TTL",
     "TOKEN_PREFIX",
     "AccountBanned",
     "InvalidRefreshToken",
     "RefreshTokenReused",
     "end_session",
+    "purge_ended_logins",
     "rotate_refresh_token",
     "start_session",
 ]
 
-# Idle lifetime: every refresh issues a token that lives this long again.
+# Idle lifetime: every refresh issues a token that lives this long again,
 REFRESH_TTL = timedelta(days=30)
+# but never beyond this long after the login: then the customer logs in again.
+LOGIN_LIFETIME = timedelta(days=180)
 TOKEN_PREFIX = "yyr_"
 
 
@@ -81,11 +87,17 @@ def _account_ban(session: Session, customer: Customer, now: datetime) -> Account
     return AccountBanned(f"this account is suspended until {bans[0].ends_at.isoformat(timespec='minutes')}: {bans[0].reason}")
 
 
-def _issue(session: Session, customer_id: int, family: str, now: datetime) -> str:
+def _issue(session: Session, customer_id: int, family: str, now: datetime, logged_in_at: datetime) -> str:
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(RefreshToken(customer_id=customer_id, family=family, digest=_digest(secret), issued_at=now, expires_at=now + REFRESH_TTL))
+    expires_at = min(now + REFRESH_TTL, logged_in_at + LOGIN_LIFETIME)
+    session.add(RefreshToken(customer_id=customer_id, family=family, digest=_digest(secret), issued_at=now, expires_at=expires_at))
     session.flush()
     return secret
+
+
+def _logged_in_at(session: Session, family: str) -> datetime:
+    """When the login began: its first token's issue time (a family keeps its rows until it has ended)."""
+    return session.scalar(select(func.min(RefreshToken.issued_at)).where(RefreshToken.family == family))
 
 
 def _revoke_family(session: Session, family: str, reason: str, now: datetime) -> int:
@@ -106,7 +118,7 @@ def start_session(session: Session, customer: Customer, *, now: datetime) -> str
     with tenant_scope(customer.tenant_id), write_transaction(session) as session:
         refusal = _account_ban(session, customer, now)
         if refusal is None:
-            return _issue(session, customer.id, uuid.uuid4().hex, now)
+            return _issue(session, customer.id, uuid.uuid4().hex, now, logged_in_at=now)
     raise refusal
 
 
@@ -134,7 +146,7 @@ def rotate_refresh_token(session: Session, secret: str, *, now: datetime) -> tup
             customer = session.get(Customer, token.customer_id)
             refusal = _account_ban(session, customer, now)
             if refusal is None:
-                return customer, _issue(session, customer.id, token.family, now)
+                return customer, _issue(session, customer.id, token.family, now, _logged_in_at(session, token.family))
             _revoke_family(session, token.family, "banned", now)
             failure = refusal
         elif token is not None and token.used_at is not None and token.revoked_at is None:
@@ -164,3 +176,17 @@ def end_session(session: Session, secret: str, *, now: datetime) -> bool:
             return False
         _revoke_family(session, family, "logout", now)
     return True
+
+
+def purge_ended_logins(session: Session, *, now: datetime) -> int:
+    """Delete the refresh tokens of every tenant's logins that have ended (every token of the family expired); returns how many.
+
+    A login still running keeps all its rows, used ones too, so a stolen copy
+    presented again is still recognised as reuse. Once every token has expired
+    nothing of the login can be used or revoked, and keeping its rows would only
+    grow the table by one row per customer per quarter hour.
+    """
+    _check_aware(now)
+    with all_tenants(), write_transaction(session) as session:
+        ended = select(RefreshToken.family).group_by(RefreshToken.tenant_id, RefreshToken.family).having(func.max(RefreshToken.expires_at) <= now)
+        return session.execute(delete(RefreshToken).where(RefreshToken.family.in_(ended)).execution_options(synchronize_session=False)).rowcount

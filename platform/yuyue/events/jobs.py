@@ -1,4 +1,4 @@
-"""Background jobs on Huey: the periodic expiry of holds and waitlist offers, and sending refunds.
+"""Background jobs on Huey: the periodic expiry of holds and waitlist offers, sending refunds, purging ended logins.
 
 ``yuyue worker`` runs a Huey consumer: ``SqliteHuey`` in the instance folder by
 default, ``RedisHuey`` when ``YUYUE_REDIS_URL`` is set. Each task builds no
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from yuyue.bookings import operations as booking_ops
 from yuyue.bookings import waitlist
+from yuyue.customers.sessions import purge_ended_logins
 from yuyue.db import db
 from yuyue.errors import Conflict
 from yuyue.payments.operations import send_refunds
@@ -107,6 +108,7 @@ class JobQueue:
 
     huey: Huey
     expire_due: TaskWrapper
+    purge_ended_logins: TaskWrapper
 
 
 def make_queue(app: Flask) -> JobQueue:
@@ -130,7 +132,17 @@ def make_queue(app: Flask) -> JobQueue:
             log.info("expired %d holds and %d waitlist offers", report.holds, report.offers)
         return {"holds": report.holds, "offers": report.offers, "failed": [t.tenant for t in report.failed]}
 
-    return JobQueue(queue, expire_due_task)
+    @queue.periodic_task(crontab(hour="4", minute="0"), name="purge_ended_logins")
+    def purge_ended_logins_task() -> int:
+        with app.app_context():
+            try:
+                purged = purge_ended_logins(db.session, now=utcnow())
+            finally:
+                db.session.remove()
+        log.info("purged %d refresh tokens of ended logins", purged)
+        return purged
+
+    return JobQueue(queue, expire_due_task, purge_ended_logins_task)
 
 
 def run_worker(app: Flask, *, workers: int = 1) -> None:
