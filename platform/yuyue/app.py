@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import Flask
 from flask_appbuilder import AppBuilder
+from flask_appbuilder.security.api import SecurityApi
+from flask_appbuilder.security.sqla.manager import SecurityManager
 
 from yuyue.api.limits import rate_limit_settings
 from yuyue.config import settings_from_env
@@ -23,6 +25,8 @@ FAB_SETTINGS: dict[str, Any] = {
     "FAB_CREATE_DB": False,
     "FAB_UPDATE_PERMS": False,
     "FAB_ADD_SECURITY_API": False,
+    # The admin renders its menu itself; the JSON menu is for React front ends.
+    "FAB_ADD_MENU_API": False,
     "AUTH_ROLE_ADMIN": "Admin",
     "AUTH_ROLE_PUBLIC": "Public",
     "LANGUAGES": {
@@ -35,6 +39,17 @@ FAB_SETTINGS: dict[str, Any] = {
     # Request bodies beyond this answer 413 (a booking form is a few kilobytes).
     "MAX_CONTENT_LENGTH": 1024 * 1024,
 }
+
+
+class AdminSecurityManager(SecurityManager):
+    """Flask-AppBuilder's, without its JWT login API under /api/v1/security.
+
+    Staff and operators call the API with yuyue's tokens; the admin signs in on
+    its own pages. The FAB login API would be a second, undocumented and
+    unthrottled password endpoint inside /api/v1.
+    """
+
+    security_api = type("NoSecurityApi", (SecurityApi,), {"include_route_methods": set()})
 
 
 def normalize_database_url(url: str) -> str:
@@ -65,7 +80,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
-        AppBuilder().init_app(app, db.session)
+        AppBuilder(security_manager_class=AdminSecurityManager).init_app(app, db.session)
 
     from yuyue.api import init_api
 
