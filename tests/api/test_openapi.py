@@ -12,7 +12,6 @@ import pytest
 
 import yuyue_schemas
 from yuyue.api import core
-from yuyue.api.tenant import tenant_api
 
 DOCUMENT = "/api/v1/openapi.json"
 TENANT_PREFIX = "/api/v1/t/"

@@ -1,0 +1,78 @@
+"""Pages in a real browser: Debian's Chromium driven by Playwright, against the app served on loopback.
+
+The browser is never downloaded: Playwright launches ``/usr/bin/chromium``
+(``apt-get install -y chromium``; ``.ci/run`` installs it). Without it these
+tests are skipped on a developer's machine and fail under CI.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The application served by a threaded WSGI server on 127.0.0.1; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} is missing: apt-get install -y chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+class PageWatch:
+    """What a page did that a test should know about: requests that left the server, script errors."""
+
+    def __init__(self) -> None:
+        self.foreign_requests: list[str] = []
+        self.errors: list[str] = []
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh page whose requests may reach only the live server; anything else is aborted and recorded."""
+    context = browser.new_context()
+    page = context.new_page()
+    watch = PageWatch()
+    origin = urlsplit(live_server).netloc
+
+    def only_the_server(route) -> None:
+        if urlsplit(route.request.url).netloc == origin:
+            route.continue_()
+        else:
+            watch.foreign_requests.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_server)
+    page.on("pageerror", lambda error: watch.errors.append(str(error)))
+    page.watch = watch
+    yield page
+    context.close()
