@@ -249,21 +249,24 @@ def test_unknown_command_is_one_error_line(yuyue):
 # --- tokens ---
 
 
+def operator_api_status(secret: str) -> int:
+    """What the operator API answers this token, from an application of its own."""
+    app = create_app()
+    try:
+        return app.test_client().get("/api/v1/operator/tenants", headers={"Authorization": f"Bearer {secret}"}).status_code
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def test_operator_token_is_printed_once_authenticates_and_only_its_digest_is_stored(yuyue, initialised, database_file):
     result = yuyue("tokens", "create", "--operator", "--name", "ci")
     assert result.code == 0, result.err
     assert len(result.lines) == 1
     secret = result.lines[0]
 
-    app = create_app()
-    try:
-        client = app.test_client()
-        assert client.get("/api/v1/operator/tenants", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
-        assert client.get("/api/v1/operator/tenants", headers={"Authorization": f"Bearer {secret}x"}).status_code == 401
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    assert (operator_api_status(secret), operator_api_status(secret + "x")) == (200, 401)
 
     [row] = table_rows(database_file, "api_tokens")
     assert row["digest"] == hashlib.sha256(secret.encode()).hexdigest()
@@ -280,16 +283,36 @@ def test_staff_token_belongs_to_its_tenant_with_its_role(yuyue, tenant_acme, dat
     assert row["digest"] == hashlib.sha256(result.lines[0].encode()).hexdigest()
 
 
+def test_tokens_list_shows_every_token_without_its_secret(yuyue, tenant_acme):
+    operator = yuyue("tokens", "create", "--operator", "--name", "ci").lines[0]
+    staff = yuyue("tokens", "create", "--tenant", "acme", "--role", "manager", "--name", "front desk").lines[0]
+
+    result = yuyue("tokens", "list")
+
+    assert result.code == 0
+    rows = [line.split("\t") for line in result.lines]
+    assert [row[:5] + row[6:] for row in rows] == [["1", "operator", "-", "-", "ci", "live"], ["2", "staff", "acme", "manager", "front desk", "live"]]
+    assert operator not in result.out and staff not in result.out
+
+
+def test_a_revoked_token_stops_working_at_once(yuyue, initialised):
+    secret = yuyue("tokens", "create", "--operator", "--name", "ci").lines[0]
+    assert operator_api_status(secret) == 200
+
+    assert yuyue("tokens", "revoke", "1") == Result(0, "revoked token 1\n", "")
+
+    assert operator_api_status(secret) == 401
+    assert yuyue("tokens", "list").lines[0].split("\t")[-1] != "live"
+    assert yuyue("tokens", "revoke", "1").code == 0  # again: nothing changes
+
+
+def test_tokens_revoke_of_an_unknown_token_is_one_error_line(yuyue, initialised):
+    assert_one_error_line(yuyue("tokens", "revoke", "7"), "no API token 7")
+
+
 def test_staff_token_is_refused_by_the_operator_api(yuyue, tenant_acme):
     secret = yuyue("tokens", "create", "--tenant", "acme", "--name", "desk").lines[0]
-    app = create_app()
-    try:
-        response = app.test_client().get("/api/v1/operator/tenants", headers={"Authorization": f"Bearer {secret}"})
-        assert response.status_code == 403
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    assert operator_api_status(secret) == 403
 
 
 def test_token_without_operator_or_tenant_is_one_error_line(yuyue, initialised, database_file):
@@ -378,6 +401,16 @@ def test_demo_can_be_run_again(yuyue, database_file):
     assert "already exists" in again.out
     assert len(yuyue("tenants", "list").lines) == 1
     assert len(table_rows(database_file, "ab_user")) == 1
+
+
+def test_each_demo_run_prints_a_working_operator_token_and_revokes_the_one_before(yuyue, database_file):
+    first = yuyue("demo", "--no-serve").out.split("operator API token: ")[1].split()[0]
+    again = yuyue("demo", "--no-serve").out
+    second = again.split("operator API token: ")[1].split()[0]
+
+    assert "the one printed before is revoked" in again
+    assert (operator_api_status(first), operator_api_status(second)) == (401, 200)
+    assert [row["revoked_at"] is None for row in table_rows(database_file, "api_tokens")] == [False, True]
 
 
 def test_demo_on_a_port_in_use_is_one_error_line(yuyue):

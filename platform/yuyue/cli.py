@@ -172,7 +172,7 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
 
     @cli.group("tokens", cls=AppGroup)
     def tokens() -> None:
-        """Issue API tokens."""
+        """Issue, list and revoke API tokens."""
 
     @tokens.command("create")
     @click.option("--operator", "is_operator", is_flag=True, help="An operator token (no tenant).")
@@ -188,6 +188,22 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
         kind = TokenKind.operator if is_operator else TokenKind.staff
         _, secret = operations.create_token(db.session, kind=kind, name=name, tenant_slug=tenant_slug, role=StaffRole(role or "staff"))
         click.echo(secret)
+
+    @tokens.command("list")
+    def tokens_list() -> None:
+        """List tokens: id, kind, tenant, role, name, created, revoked (or "live")."""
+        slugs = {tenant.id: tenant.slug for tenant in operations.list_tenants(db.session)}
+        for token in operations.list_tokens(db.session):
+            fields = (token.id, token.kind.value, slugs.get(token.tenant_id, "-"), token.role.value if token.role else "-", token.name)
+            revoked = token.revoked_at.isoformat(timespec="seconds") if token.revoked_at else "live"
+            click.echo("\t".join(map(str, (*fields, token.created_at.isoformat(timespec="seconds"), revoked))))
+
+    @tokens.command("revoke")
+    @click.argument("token_id", type=int)
+    def tokens_revoke(token_id: int) -> None:
+        """Revoke token TOKEN_ID (see tokens list): it stops working at once."""
+        operations.revoke_token(db.session, token_id)
+        click.echo(f"revoked token {token_id}")
 
     @cli.command("plugins")
     @click.option("--json", "as_json", is_flag=True)

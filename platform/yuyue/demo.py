@@ -17,6 +17,7 @@ from yuyue.tenancy import operations
 from yuyue.tenancy.models import Tenant, TokenKind
 
 DEMO_SLUG = "demo"
+DEMO_TOKEN_NAME = "demo"
 
 
 def seed_demo(session: Session, host: PluginHost) -> Iterator[str]:
@@ -34,8 +35,12 @@ def seed_demo(session: Session, host: PluginHost) -> Iterator[str]:
     if security.find_user(username="admin") is None:
         security.add_user("admin", "Demo", "Admin", "admin@demo.invalid", security.find_role("Admin"), password="admin")
         yield "admin login: admin / admin  (/login/)"
-    _, secret = operations.create_token(session, kind=TokenKind.operator, name="demo")
-    yield f"operator API token: {secret}"
+    # A token is shown only once, so each run issues a new one and revokes the ones earlier runs printed.
+    earlier = [t for t in operations.list_tokens(session) if t.kind is TokenKind.operator and t.name == DEMO_TOKEN_NAME and t.revoked_at is None]
+    for token in earlier:
+        operations.revoke_token(session, token.id)
+    _, secret = operations.create_token(session, kind=TokenKind.operator, name=DEMO_TOKEN_NAME)
+    yield f"operator API token: {secret}" + (" (the one printed before is revoked)" if earlier else "")
 
 
 def _seed_vertical(session: Session, host: PluginHost, tenant: Tenant, vertical: Vertical) -> None:

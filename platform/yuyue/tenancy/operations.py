@@ -1,4 +1,4 @@
-"""Provisioning: create and suspend tenants, choose their plugins, issue API tokens."""
+"""Provisioning: create, suspend and reinstate tenants, choose their plugins, issue and revoke API tokens."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,6 +19,7 @@ from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, json_pointer
 from yuyue.plugins import PluginHost
 from yuyue.tenancy.models import ApiToken, StaffMembership, StaffRole, Tenant, TenantPlugin, TenantStatus, TokenKind
+from yuyue.types import utcnow
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 SUPPORTED_LOCALES = ("zh-Hans", "zh-Hant", "en")
@@ -210,6 +212,25 @@ def create_token(
         )
         session.add(token)
     return token, secret
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    """Every API token, live and revoked, oldest first (their secrets are not stored, so not shown)."""
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))
+
+
+def revoke_token(session: Session, token_id: int, *, now: datetime | None = None) -> ApiToken:
+    """Stop a token from authenticating, at once; revoking a revoked token changes nothing.
+
+    :raises NotFound: if there is no such token.
+    """
+    with write_transaction(session):
+        token = session.get(ApiToken, token_id)
+        if token is None:
+            raise NotFound(f"no API token {token_id}", code="token_not_found")
+        if token.revoked_at is None:
+            token.revoked_at = now or utcnow()
+    return token
 
 
 def authenticate_token(session: Session, secret: str) -> ApiToken | None:
