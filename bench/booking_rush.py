@@ -41,16 +41,18 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from yuyue.cli import recommended_workers
+
 ROOT = Path(__file__).resolve().parent.parent
 PERFORMANCE = ROOT / "docs" / "performance.md"
 START, END = "<!-- booking_rush:start -->", "<!-- booking_rush:end -->"
 POSTGRESQL_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 TENANT = "rush"
 ZONE = ZoneInfo("Asia/Shanghai")
-# gunicorn's own advice for 2 cores, 2 × cores + 1 sync workers. It beat "--workers 2 --worker-class gthread
-# --threads 4" on PostgreSQL (60 against 25 bookings/s in --quick runs): a thread holding the tenant's audit-head
-# row lock also waits for its process's GIL, so the lock is held longer; on SQLite the two were alike.
-GUNICORN = "--workers 5"
+# What `yuyue serve` starts by default: gunicorn's own advice, 2 × cores + 1 sync workers. It beat "--workers 2
+# --worker-class gthread --threads 4" on PostgreSQL (60 against 25 bookings/s in --quick runs): a thread holding the
+# tenant's audit-head row lock also waited for its process's GIL, so the lock was held longer; on SQLite the two were alike.
+GUNICORN = f"--workers {recommended_workers()}"
 SPREAD_CLIENTS, RUSH_CLIENTS, RUSH_CAPACITY = 20, 200, 1000
 SLOT_MINUTES = 5
 FORM = {"type": "object", "properties": {"name": {"type": "string", "x-field": "text", "minLength": 1}}, "required": ["name"]}

@@ -242,6 +242,17 @@ def test_customers_purge_logins_says_how_many_tokens_it_deleted(yuyue, initialis
     assert yuyue("customers", "purge-logins") == Result(0, "purged 0 refresh tokens of ended logins\n", "")
 
 
+def test_serve_starts_gunicorn_with_two_sync_workers_per_core_plus_one(yuyue, initialised, monkeypatch):
+    started = []
+    monkeypatch.setattr(os, "execv", lambda path, args: started.append(args))  # the process would become gunicorn here
+
+    assert yuyue("serve", "--bind", "127.0.0.1:0").code == 0
+
+    [args] = started
+    assert args[args.index("--workers") + 1] == str(2 * os.cpu_count() + 1)
+    assert args[args.index("--bind") + 1] == "127.0.0.1:0" and args[-1] == "yuyue.app:create_app()"
+
+
 def test_unknown_command_is_one_error_line(yuyue):
     assert_one_error_line(yuyue("tenant", "list"), "No such command")
 

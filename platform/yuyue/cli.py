@@ -113,7 +113,7 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
 
     @cli.command("serve")
     @click.option("--bind", default="127.0.0.1:8000", show_default=True)
-    @click.option("--workers", default=2, show_default=True)
+    @click.option("--workers", default=recommended_workers(), show_default=True, help="Sync worker processes: 2 × cores + 1.")
     def serve_command(bind: str, workers: int) -> None:
         """Serve the application with gunicorn."""
         _check_bindable(bind)
@@ -283,6 +283,14 @@ def _check_bindable(bind: str) -> None:
             probe.bind((host, int(port)))
         except OSError as error:
             raise click.ClickException(f"cannot listen on {bind}: {error.strerror or error}") from None
+
+
+def recommended_workers() -> int:
+    """gunicorn's advice, 2 × cores + 1 sync workers: a request waits on the database about as long as it computes.
+
+    ``bench/booking_rush.py`` measures with the same number; threads lost to it there (docs/performance.md).
+    """
+    return 2 * (os.cpu_count() or 1) + 1
 
 
 def _exec_gunicorn(bind: str, workers: int) -> None:
