@@ -55,6 +55,7 @@ ZONE = ZoneInfo("Asia/Shanghai")
 GUNICORN = f"--workers {recommended_workers()}"
 SPREAD_CLIENTS, RUSH_CLIENTS, RUSH_CAPACITY = 20, 200, 1000
 SLOT_MINUTES = 5
+PY_SPY = Path(sys.executable).parent / "py-spy"
 FORM = {"type": "object", "properties": {"name": {"type": "string", "x-field": "text", "minLength": 1}}, "required": ["name"]}
 TARGET_RATE, TARGET_P99_MS = 150, 150
 
@@ -199,11 +200,11 @@ def wait_until_serving(port: int, server: subprocess.Popen, log: Path, seconds: 
     raise RuntimeError(f"gunicorn did not answer within {seconds:.0f} s")
 
 
-def stop(process: subprocess.Popen) -> None:
-    """TERM the process group, then KILL it if it lingers."""
+def stop(process: subprocess.Popen, first: signal.Signals = signal.SIGTERM) -> None:
+    """Signal the process group (TERM unless told), then KILL it if it lingers."""
     if process.poll() is None:
         try:
-            os.killpg(process.pid, signal.SIGTERM)
+            os.killpg(process.pid, first)
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
@@ -351,21 +352,20 @@ def rush_plan(per_client: int, clients: int) -> list[list[dict[str, Any]]]:
 
 @contextmanager
 def profiled(server: subprocess.Popen, folder: str, seconds: int) -> Iterator[Path | None]:
-    """``py-spy record`` of one worker while the block runs; the flame graph's path, or None when py-spy is missing."""
-    spy = Path(sys.executable).parent / "py-spy"
+    """``py-spy record`` of one worker while the block runs; the raw profile's path, or None if no worker was found."""
     pids = worker_pids(server)
-    if not spy.exists() or not pids:
+    if not pids:
         yield None
         return
     output = Path(folder) / f"worker-{pids[0]}.txt"
     recorder = subprocess.Popen(
-        [str(spy), "record", "--pid", str(pids[0]), "--duration", str(seconds), "--format", "raw", "--output", str(output), "--nonblocking"],
+        [str(PY_SPY), "record", "--pid", str(pids[0]), "--duration", str(seconds), "--format", "raw", "--output", str(output), "--nonblocking"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
         yield output
     finally:
-        stop(recorder)
+        stop(recorder, signal.SIGINT)  # py-spy writes what it sampled on SIGINT; TERM would lose it
 
 
 def hot_frames(raw: Path, top: int = 12) -> list[str]:
@@ -547,6 +547,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--profile", action="store_true", help="py-spy one worker during (a) and print its hottest frames")
     parser.add_argument("--no-write", action="store_true", help="print the figures, leave docs/performance.md alone")
     args = parser.parse_args(argv)
+    if args.profile and not PY_SPY.exists():
+        parser.error(f"--profile needs py-spy at {PY_SPY} (pip install -r requirements-dev.txt)")
     command = shlex.join(["python", "bench/booking_rush.py", *argv])
     started, load_before = datetime.now().astimezone(), os.getloadavg()
     measured = {}
