@@ -40,6 +40,7 @@ __all__ = [
     "check_booking",
     "check_cancellation_limits",
     "check_reschedule",
+    "counts_bookings",
     "identity_keys",
     "is_minor",
     "lock_identities",
@@ -130,6 +131,8 @@ def check_booking(
     policies = policies or {}
     _check_bans(session, customer, people, now)
     _check_minors(policies, people, local_date)
+    if not counts_bookings(policies):
+        return
     counted = _counted_bookings(policies, booking_type_id, exclude_booking_id)
     rules = policies.get("quotas") or []
     persons_limit = policies.get("max_persons_per_account_per_day")
@@ -324,14 +327,19 @@ def _person_quota_problems(
 # --------------------------------------------------------------------------
 
 
+def counts_bookings(policies: Mapping[str, Any] | None) -> bool:
+    """Whether ``policies`` limit the bookings a person or an account may hold (quotas, persons per account and day)."""
+    policies = policies or {}
+    return bool(policies.get("quotas")) or policies.get("max_persons_per_account_per_day") is not None
+
+
 def identity_keys(customer: Customer, people: Iterable[Person], policies: Mapping[str, Any] | None) -> list[str]:
     """The keys :func:`lock_identities` should lock for a booking under ``policies``: its account, ID numbers and phones.
 
     None when the policies count no bookings: then there is nothing two
     concurrent bookings of one person could both miss.
     """
-    policies = policies or {}
-    if not policies.get("quotas") and policies.get("max_persons_per_account_per_day") is None:
+    if not counts_bookings(policies):
         return []
     keys = [f"customer:{customer.id}"]
     for person in people:
