@@ -67,9 +67,9 @@ def book(
 
     With an ``idempotency_key``, a retry returns the first booking and takes no capacity.
     SQL statements for a new customer on a booking type that was booked before
-    (no resources, no quotas): 13 on SQLite counting its two BEGIN statements, 11
+    (no resources, no quotas): 12 on SQLite counting its two BEGIN statements, 10
     on PostgreSQL; ``test_booking_creation_issues_a_bounded_number_of_statements``
-    holds it at no more than 13. The count does not grow with the slot's capacity
+    holds it at no more than 12. The count does not grow with the slot's capacity
     or the number of bookings already taken.
     """
     now = now or utcnow()

@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import and_, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from yuyue.customers.models import Customer
 from yuyue.customers.operations import customer_for_phone
 from yuyue.errors import FieldProblem, InvalidInput, NotFound, Refused
 from yuyue.events.operations import emit
+from yuyue.forms.models import FormVersion
 from yuyue.forms.people import Person
 from yuyue.forms.registry import FormRegistry
 from yuyue.scheduling.inventory import QUANTUM, inventory_row, quanta, take_slot_capacity
@@ -80,6 +81,23 @@ def booking_type_by_slug(session: Session, slug: str) -> BookingType:
     return booking_type
 
 
+_BOOKING_TYPE_WITH_FORM = (
+    select(BookingType, FormVersion)
+    .outerjoin(FormVersion, and_(FormVersion.booking_type_id == BookingType.id, FormVersion.version == BookingType.form_version))
+    .where(BookingType.slug == bindparam("slug"))
+)
+
+
+def booking_type_with_form(session: Session, slug: str) -> tuple[BookingType, FormVersion]:
+    """:func:`booking_type_by_slug` and its current form version, in one query."""
+    row = session.execute(_BOOKING_TYPE_WITH_FORM, {"slug": slug}).first()
+    if row is None or row.BookingType.status is not BookingTypeStatus.active:
+        raise NotFound(f"no booking type {slug!r}", code="booking_type_not_found")
+    if row.FormVersion is None:
+        raise NotFound(f"booking type {slug!r} has no form version {row.BookingType.form_version}", code="form_version_not_found")
+    return row.BookingType, row.FormVersion
+
+
 def get_booking(session: Session, public_id: str, *, for_update: bool = False) -> Booking:
     query = select(Booking).where(Booking.public_id == public_id)
     booking = session.scalar(query.with_for_update() if for_update else query)
@@ -115,8 +133,8 @@ def checked_request(
     An active tenant, a bookable type, the form, the slot, the channel, the party, the booking window.
     """
     require_active_tenant(tenant)
-    booking_type = booking_type_by_slug(session, booking_type_slug)
-    form = forms.form(session, booking_type)
+    booking_type, form_version = booking_type_with_form(session, booking_type_slug)
+    form = forms.compiled(form_version.definition)
     typed = forms.validate(form, answers)
     people = forms.people(form, typed)
     slot = find_slot(booking_type, ZoneInfo(tenant.time_zone), starts_at)

@@ -56,11 +56,15 @@ class FormRegistry:
     def form(self, session: Session, booking_type: BookingType) -> dict[str, Any]:
         """The compiled current form of ``booking_type``, what new bookings are validated against.
 
-        Compiled forms are cached by content: row ids can be reused, a definition cannot lie.
-
         :raises NotFound: if no form was ever published for the booking type.
         """
-        definition = current_form_version(session, booking_type).definition
+        return self.compiled(current_form_version(session, booking_type).definition)
+
+    def compiled(self, definition: Mapping[str, Any]) -> dict[str, Any]:
+        """``definition`` compiled; a copy the caller may change.
+
+        Compiled forms are cached by content: row ids can be reused, a definition cannot lie.
+        """
         key = json.dumps(definition, sort_keys=True, ensure_ascii=False)
         compiled = self._compiled.get(key)
         if compiled is None:
