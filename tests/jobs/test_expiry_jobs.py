@@ -36,6 +36,16 @@ def held_bookings(session, tenant, count: int, *, first: int = 1) -> list[Bookin
     return [book(session, tenant, n) for n in range(first, first + count)]
 
 
+def paid_after_expiry(session, tenant, providers) -> Booking:
+    """A hold that expired before its payment arrived: the payment is taken and its refund requested, not yet sent."""
+    [booking] = held_bookings(session, tenant, 1)
+    reference = payment_instructions(session, booking)["reference"]
+    ops.expire_holds(session, tenant, now=booking.hold_expires_at)
+    headers, body = sandbox_notification(providers.settings("sandbox")["secret"], "payment.succeeded", reference, amount=PRICE)
+    assert handle_notification(session, tenant, "sandbox", headers, body, providers=providers) == "refund_requested"
+    return booking
+
+
 def test_expire_due_expires_the_unpaid_holds_of_every_active_tenant_and_frees_their_places(session, tenant, entry):
     other = make_tenant(session, "gallery")
     make_priced_type(session, other)
@@ -55,11 +65,7 @@ def test_expire_due_leaves_holds_that_still_run(session, tenant, entry):
 
 def test_a_suspended_tenants_holds_wait_for_reinstatement_but_its_refunds_go_out(app, session, tenant, entry):
     providers = payment_providers(app)
-    [paid_late] = held_bookings(session, tenant, 1)
-    reference = payment_instructions(session, paid_late)["reference"]
-    ops.expire_holds(session, tenant, now=paid_late.hold_expires_at)
-    headers, body = sandbox_notification(providers.settings("sandbox")["secret"], "payment.succeeded", reference, amount=PRICE)
-    assert handle_notification(session, tenant, "sandbox", headers, body, providers=providers) == "refund_requested"
+    paid_late = paid_after_expiry(session, tenant, providers)
     [held] = held_bookings(session, tenant, 1, first=2)
     suspend_tenant(session, "museum")
 
@@ -88,11 +94,7 @@ def test_expire_due_passes_unanswered_waitlist_offers_on(session, tenant):
 
 def test_expire_due_sends_refunds_still_requested(app, session, tenant, entry):
     providers = payment_providers(app)
-    [booking] = held_bookings(session, tenant, 1)
-    reference = payment_instructions(session, booking)["reference"]
-    ops.expire_holds(session, tenant, now=booking.hold_expires_at)
-    headers, body = sandbox_notification(providers.settings("sandbox")["secret"], "payment.succeeded", reference, amount=PRICE)
-    assert handle_notification(session, tenant, "sandbox", headers, body, providers=providers) == "refund_requested"
+    booking = paid_after_expiry(session, tenant, providers)
     assert expire_due(session, providers=providers).tenants[0].refunds == 1
     assert booking_state(session, tenant, booking) == ("expired", ["refunded"], [(PRICE, "pending", "booking_expired")])
 
