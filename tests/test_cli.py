@@ -321,6 +321,10 @@ def test_tokens_revoke_of_an_unknown_token_is_one_error_line(yuyue, initialised)
     assert_one_error_line(yuyue("tokens", "revoke", "7"), "no API token 7")
 
 
+def test_tokens_revoke_of_an_id_no_database_can_hold_is_one_error_line(yuyue, initialised):
+    assert_one_error_line(yuyue("tokens", "revoke", "99999999999999999999999"), "TOKEN_ID")
+
+
 def test_staff_token_is_refused_by_the_operator_api(yuyue, tenant_acme):
     secret = yuyue("tokens", "create", "--tenant", "acme", "--name", "desk").lines[0]
     assert operator_api_status(secret) == 403

@@ -199,7 +199,7 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
             click.echo("\t".join(map(str, (*fields, token.created_at.isoformat(timespec="seconds"), revoked))))
 
     @tokens.command("revoke")
-    @click.argument("token_id", type=int)
+    @click.argument("token_id", type=click.IntRange(1, 2**63 - 1))
     def tokens_revoke(token_id: int) -> None:
         """Revoke token TOKEN_ID (see tokens list): it stops working at once."""
         operations.revoke_token(db.session, token_id)

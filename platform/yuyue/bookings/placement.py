@@ -75,7 +75,11 @@ _BOOKING_TYPE_BY_SLUG = select(BookingType).where(BookingType.slug == bindparam(
 
 
 def booking_type_by_slug(session: Session, slug: str) -> BookingType:
-    booking_type = session.scalar(_BOOKING_TYPE_BY_SLUG, {"slug": slug})
+    return _bookable(session.scalar(_BOOKING_TYPE_BY_SLUG, {"slug": slug}), slug)
+
+
+def _bookable(booking_type: BookingType | None, slug: str) -> BookingType:
+    """What customers may see and book: an active booking type; anything else is not found."""
     if booking_type is None or booking_type.status is not BookingTypeStatus.active:
         raise NotFound(f"no booking type {slug!r}", code="booking_type_not_found")
     return booking_type
@@ -90,12 +94,11 @@ _BOOKING_TYPE_WITH_FORM = (
 
 def booking_type_with_form(session: Session, slug: str) -> tuple[BookingType, FormVersion]:
     """:func:`booking_type_by_slug` and its current form version, in one query."""
-    row = session.execute(_BOOKING_TYPE_WITH_FORM, {"slug": slug}).first()
-    if row is None or row.BookingType.status is not BookingTypeStatus.active:
-        raise NotFound(f"no booking type {slug!r}", code="booking_type_not_found")
-    if row.FormVersion is None:
-        raise NotFound(f"booking type {slug!r} has no form version {row.BookingType.form_version}", code="form_version_not_found")
-    return row.BookingType, row.FormVersion
+    booking_type, form_version = session.execute(_BOOKING_TYPE_WITH_FORM, {"slug": slug}).first() or (None, None)
+    _bookable(booking_type, slug)
+    if form_version is None:
+        raise NotFound(f"booking type {slug!r} has no form version {booking_type.form_version}", code="form_version_not_found")
+    return booking_type, form_version
 
 
 def get_booking(session: Session, public_id: str, *, for_update: bool = False) -> Booking:

@@ -24,7 +24,10 @@ TOPIC_LENGTH = OutboxEvent.__table__.c.topic.type.length
 
 
 def emit(session: Session, topic: str, payload: dict[str, Any]) -> OutboxEvent:
-    """Add an event for the current tenant to the outbox, in the caller's write transaction."""
+    """Add an event for the current tenant to the outbox, in the caller's write transaction.
+
+    The event is written by the transaction's next flush (its commit at the latest), so its ``id`` is set from then on.
+    """
     session = session() if isinstance(session, scoped_session) else session
     if not (session.in_transaction() and session.connection().get_execution_options().get(WRITE_INTENT)):
         raise RuntimeError("emit() must run inside the write_transaction() of the change it announces")
