@@ -28,14 +28,14 @@ from yuyue.bookings import operations as bookings
 from yuyue.bookings import waitlist
 from yuyue.bookings.checkin import voucher_qr
 from yuyue.bookings.models import Booking, BookingStatus, WaitlistEntry
-from yuyue.bookings.placement import Actor, booking_type_by_slug, get_booking
+from yuyue.bookings.placement import Actor, booking_type_by_slug, booking_type_with_form, get_booking
 from yuyue.catalog.models import BookingType, BookingTypeStatus
 from yuyue.catalog.operations import list_booking_types
 from yuyue.customers import operations as customers
 from yuyue.customers.models import Companion, Customer
 from yuyue.db import db
 from yuyue.errors import FieldProblem, InvalidInput, NotFound
-from yuyue.forms.operations import current_form_version
+from yuyue.forms.models import FormVersion
 from yuyue.forms.registry import form_registry
 from yuyue.forms.validation import InvalidAnswers
 from yuyue.payments.operations import payment_instructions
@@ -297,12 +297,12 @@ def booking_type_summary(booking_type: BookingType, locale: str) -> dict[str, An
     }
 
 
-def booking_type_detail(booking_type: BookingType, locale: str) -> dict[str, Any]:
+def booking_type_detail(booking_type: BookingType, form_version: FormVersion, locale: str) -> dict[str, Any]:
     return {
         **booking_type_summary(booking_type, locale),
-        "form_version": booking_type.form_version,
-        "form_schema": form_registry().form(db.session, booking_type),
-        "ui_schema": localize_all(current_form_version(db.session, booking_type).ui, locale),
+        "form_version": form_version.version,
+        "form_schema": form_registry().compiled(form_version.definition),
+        "ui_schema": localize_all(form_version.ui, locale),
         "availability_rules": booking_type.availability_rules,
         "policies": booking_type.policies,
         "hold_minutes": booking_type.hold_minutes if booking_type.price_amount > 0 else 0,
@@ -412,7 +412,7 @@ def customer_booking_types() -> tuple[Response, int, dict[str, str]]:
 @tenant_api.get("/booking-types/<slug>")
 def customer_booking_type(slug: str) -> tuple[Response, int, dict[str, str]]:
     locale = request_locale()
-    return _localized(booking_type_detail(booking_type_by_slug(db.session, slug), locale), locale)
+    return _localized(booking_type_detail(*booking_type_with_form(db.session, slug), locale), locale)
 
 
 @tenant_api.get("/booking-types/<slug>/availability")

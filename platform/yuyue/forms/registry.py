@@ -20,15 +20,11 @@ from yuyue.errors import InvalidInput
 from yuyue.forms.compiler import compile_form
 from yuyue.forms.fields import KEY_PATTERN, FieldType
 from yuyue.forms.formats import FormatCheck, format_checker
-from yuyue.forms.operations import current_form_version
 from yuyue.forms.people import Person, people_in
 from yuyue.forms.validation import TypedAnswers, validate_answers
 from yuyue.plugins import PluginLoadError
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from yuyue.catalog.models import BookingType
     from yuyue.plugins import PluginHost
 
 __all__ = ["FormRegistry", "build_form_registry", "form_registry"]
@@ -52,13 +48,6 @@ class FormRegistry:
     def validate(self, compiled_schema: Mapping[str, Any], answers: Any) -> TypedAnswers:
         """:func:`yuyue.forms.validation.validate_answers` with this registry's field types and formats."""
         return validate_answers(compiled_schema, answers, self.field_types, self.format_checker)
-
-    def form(self, session: Session, booking_type: BookingType) -> dict[str, Any]:
-        """The compiled current form of ``booking_type``, what new bookings are validated against.
-
-        :raises NotFound: if no form was ever published for the booking type.
-        """
-        return self.compiled(current_form_version(session, booking_type).definition)
 
     def compiled(self, definition: Mapping[str, Any]) -> dict[str, Any]:
         """``definition`` compiled; a copy the caller may change.
