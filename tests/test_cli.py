@@ -253,6 +253,24 @@ def test_serve_starts_gunicorn_with_two_sync_workers_per_core_plus_one(yuyue, in
     assert args[args.index("--bind") + 1] == "127.0.0.1:0" and args[-1] == "yuyue.app:create_app()"
 
 
+def test_serve_says_nothing_about_limits_on_sqlite(yuyue, initialised, monkeypatch):
+    monkeypatch.setattr(os, "execv", lambda path, args: None)
+
+    assert yuyue("serve", "--bind", "127.0.0.1:0").err == ""
+
+
+def test_serve_on_postgresql_without_redis_notes_that_limits_hold_per_node(yuyue, monkeypatch):
+    monkeypatch.setenv("YUYUE_DATABASE_URL", UNREACHABLE_DATABASE)  # serve starts without reaching it
+    monkeypatch.setattr(os, "execv", lambda path, args: None)
+
+    result = yuyue("serve", "--bind", "127.0.0.1:0")
+
+    assert result.code == 0
+    assert result.err == "note: rate limits are counted on this node only; set YUYUE_REDIS_URL when several nodes serve this database\n"
+    monkeypatch.setenv("YUYUE_REDIS_URL", "redis://127.0.0.1:6379/7")
+    assert yuyue("serve", "--bind", "127.0.0.1:0").err == ""
+
+
 def test_unknown_command_is_one_error_line(yuyue):
     assert_one_error_line(yuyue("tenant", "list"), "No such command")
 

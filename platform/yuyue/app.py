@@ -10,6 +10,7 @@ from flask_appbuilder import AppBuilder
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
+from yuyue.api.limit_storage import node_storage_uri
 from yuyue.api.limits import rate_limit_settings
 from yuyue.config import settings_from_env
 from yuyue.customers.login_providers import build_login_providers
@@ -64,6 +65,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build a yuyue application; ``config`` overrides settings read from the environment."""
     settings = {**FAB_SETTINGS, **settings_from_env(), **rate_limit_settings(), **(config or {})}
     app = Flask("yuyue", instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
+    # Before Flask-AppBuilder, whose own limiter reads the same key: without Redis, every worker of the node counts in one file.
+    settings["RATELIMIT_STORAGE_URI"] = settings.get("RATELIMIT_STORAGE_URI") or node_storage_uri(settings["INSTANCE_PATH"])
     app.config.update(settings)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

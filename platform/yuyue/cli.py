@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 import yuyue
 from yuyue import migrate
+from yuyue.api import limit_storage
 from yuyue.audit.cli import audit_cli
 from yuyue.config import settings_from_env
 from yuyue.db import db
@@ -294,8 +295,19 @@ def recommended_workers() -> int:
 
 
 def _exec_gunicorn(bind: str, workers: int) -> None:
+    """Become gunicorn; a note first when the rate limits would hold on this node only."""
+    if note := _node_limits_note():
+        click.echo(note, err=True)
     args = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers), "--access-logfile", "-", "yuyue.app:create_app()"]
     os.execv(sys.executable, args)
+
+
+def _node_limits_note() -> str | None:
+    """Without Redis the limits are counted on this machine; with PostgreSQL, other nodes may serve the same tenants."""
+    config = current_app.config
+    if config.get("RATELIMIT_ENABLED") and db.engine.dialect.name != "sqlite" and config["RATELIMIT_STORAGE_URI"].startswith(f"{limit_storage.SCHEME}:"):
+        return "note: rate limits are counted on this node only; set YUYUE_REDIS_URL when several nodes serve this database"
+    return None
 
 
 def _one_line(error: BaseException) -> str:

@@ -1,4 +1,7 @@
-"""Rate limits on code sending, login and booking creation: 429 ``rate_limited`` with Retry-After, in memory or Redis."""
+"""Rate limits on code sending, login and booking creation: 429 ``rate_limited`` with Retry-After, in the node's file or Redis.
+
+These run in one process (in memory, unless a test says otherwise); ``tests/serving`` holds the limits on the real server.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import pytest
 from flask import Flask, g, jsonify
 
 from yuyue.api.auth import access_token
+from yuyue.api.limit_storage import NodeLimitStorage
 from yuyue.api.limits import booking_limit, init_limits, rate_limit, rate_limit_settings
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -136,14 +140,34 @@ def test_rate_limit_refuses_a_setting_without_a_default():
 # -- settings and storage ---------------------------------------------------------------------------
 
 
-def test_settings_default_to_limits_on_in_memory():
-    assert rate_limit_settings({}) == {"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://"}
+def test_settings_default_to_moving_windows_on():
+    assert rate_limit_settings({}) == {"RATELIMIT_ENABLED": True, "RATELIMIT_STRATEGY": "moving-window"}
 
 
 def test_settings_use_redis_when_yuyue_redis_url_is_set_and_can_be_switched_off():
-    settings = rate_limit_settings({"YUYUE_REDIS_URL": REDIS_URL, "YUYUE_RATELIMIT_ENABLED": "0"})
+    settings = rate_limit_settings({"YUYUE_REDIS_URL": REDIS_URL, "YUYUE_RATELIMIT_ENABLED": "0", "YUYUE_RATELIMIT_KEY_PREFIX": "shop-a"})
 
-    assert settings == {"RATELIMIT_ENABLED": False, "RATELIMIT_STORAGE_URI": REDIS_URL}
+    assert settings == {"RATELIMIT_ENABLED": False, "RATELIMIT_STRATEGY": "moving-window", "RATELIMIT_STORAGE_URI": REDIS_URL, "RATELIMIT_KEY_PREFIX": "shop-a"}
+
+
+def test_without_redis_every_limiter_counts_in_the_instance_folders_file(make_app, tmp_path):
+    app = make_app(RATELIMIT_ENABLED=True, INSTANCE_PATH=str(tmp_path / "instance"))
+
+    # One file every worker process of the machine opens, never per-process memory.
+    assert app.config["RATELIMIT_STORAGE_URI"] == f"yuyue-sqlite:///{tmp_path / 'instance' / 'rate-limits.db'}"
+    assert isinstance(app.extensions["yuyue.limiter"].storage, NodeLimitStorage)
+    assert isinstance(app.appbuilder.sm.limiter.storage, NodeLimitStorage)  # Flask-AppBuilder's own, built from the same keys
+
+
+def test_a_refused_request_is_told_the_first_second_it_could_pass(build_app, tenant_a):
+    app = build_app(**LIMITS_ON, RATELIMIT_AUTH_LOGIN="2/minute")
+    client = app.test_client()
+    for _ in range(2):
+        client.post("/api/v1/t/tenant-a/auth/login", json={"phone": "13800138000", "code": "123456"})
+
+    refused = client.post("/api/v1/t/tenant-a/auth/login", json={"phone": "13800138000", "code": "123456"})
+
+    assert refused.status_code == 429 and 50 <= int(refused.headers["Retry-After"]) <= 60  # never the window and a second
 
 
 def redis_reachable() -> bool:

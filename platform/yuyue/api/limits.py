@@ -3,17 +3,21 @@
 Views are marked with :func:`rate_limit` (or the ready-made :data:`booking_limit`)
 when their module is imported; :func:`init_limits` gives each application its
 own ``Limiter`` and applies the marks to that application's view functions, so
-no limiter object is shared between applications or tests. Counters live in
-memory, or in Redis when ``YUYUE_REDIS_URL`` is set (``RATELIMIT_STORAGE_URI``),
-which every gunicorn worker shares. A refused request answers 429
-``rate_limited`` as a problem document with ``Retry-After``.
+no limiter object is shared between applications or tests. Counters live where
+every gunicorn worker sees them: in Redis when ``YUYUE_REDIS_URL`` is set, else
+in ``rate-limits.db`` in the instance folder (:mod:`yuyue.api.limit_storage`),
+which holds for one machine. Limits are moving windows, so "30/minute" means at
+most 30 in any 60 seconds. A refused request answers 429 ``rate_limited`` as a
+problem document with ``Retry-After``.
 
 Settings (Flask config): ``RATELIMIT_ENABLED``, ``RATELIMIT_STORAGE_URI``,
-``RATELIMIT_KEY_PREFIX`` (Flask-Limiter's own), and the limit strings below.
+``RATELIMIT_STRATEGY``, ``RATELIMIT_KEY_PREFIX`` (Flask-Limiter's own), and the
+limit strings below.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -25,6 +29,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
+from yuyue.api import limit_storage  # registers the yuyue-sqlite:// scheme with `limits`
 from yuyue.api.auth import customer_id_from_request
 from yuyue.api.problems import problem_response
 from yuyue.customers.operations import normalize_phone
@@ -42,6 +47,8 @@ __all__ = [
     "rate_limit_settings",
 ]
 
+log = logging.getLogger(__name__)
+
 LIMITER = "yuyue.limiter"
 _MARKS = "__yuyue_rate_limits__"
 
@@ -55,14 +62,21 @@ DEFAULT_LIMITS: dict[str, str] = {
 
 
 def rate_limit_settings(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
-    """Flask config for rate limits from the environment: on unless ``YUYUE_RATELIMIT_ENABLED=0``, in Redis when ``YUYUE_REDIS_URL`` is set.
+    """Flask config for rate limits from the environment: on unless ``YUYUE_RATELIMIT_ENABLED=0``, moving windows, in Redis when ``YUYUE_REDIS_URL`` is set.
 
-    These must be in the config before Flask-AppBuilder starts, which builds a limiter of its own from the same keys.
+    Without Redis, ``RATELIMIT_STORAGE_URI`` is left out: the application counts in
+    its instance folder (:func:`yuyue.api.limit_storage.node_storage_uri`). These must be in the config
+    before Flask-AppBuilder starts, which builds a limiter of its own from the same keys.
     """
-    return {
+    settings: dict[str, Any] = {
         "RATELIMIT_ENABLED": env.get("YUYUE_RATELIMIT_ENABLED", "1").strip().lower() not in {"0", "false", "no", "off"},
-        "RATELIMIT_STORAGE_URI": env.get("YUYUE_REDIS_URL") or "memory://",
+        "RATELIMIT_STRATEGY": "moving-window",
     }
+    if env.get("YUYUE_REDIS_URL"):
+        settings["RATELIMIT_STORAGE_URI"] = env["YUYUE_REDIS_URL"]
+    if env.get("YUYUE_RATELIMIT_KEY_PREFIX"):
+        settings["RATELIMIT_KEY_PREFIX"] = env["YUYUE_RATELIMIT_KEY_PREFIX"]
+    return settings
 
 
 # -- whom a limit counts -------------------------------------------------------------------------
@@ -135,7 +149,9 @@ def init_limits(app: Flask) -> Limiter | None:
         app.config.setdefault(setting, value)
     if not app.config.get("RATELIMIT_ENABLED"):
         return None
-    storage = app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL") or "memory://"
+    storage = app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL") or limit_storage.node_storage_uri(app.instance_path)
+    if storage.startswith("memory:") and not app.testing:
+        log.warning("rate limits are counted in memory, once per process: each gunicorn worker lets the full limit through")
     limiter = Limiter(by_address, storage_uri=storage, key_prefix=app.config.get("RATELIMIT_KEY_PREFIX") or "yuyue", headers_enabled=False)
     limiter.init_app(app)
     app.extensions[LIMITER] = limiter
@@ -148,7 +164,8 @@ def init_limits(app: Flask) -> Limiter | None:
     @app.errorhandler(RateLimitExceeded)
     def _rate_limited(error: RateLimitExceeded) -> Response:
         breached = limiter.current_limit
-        retry_after = max(1, math.ceil(breached.reset_at - time.time())) if breached else 1
+        # The window's own reset time (Flask-Limiter's reset_at adds a second): the first moment a request would pass again.
+        retry_after = max(1, math.ceil(breached.window.reset_time - time.time())) if breached else 1
         return problem_response(
             429, "rate_limited", f"too many requests ({error.description}); try again in {retry_after} s", headers={"Retry-After": str(retry_after)}
         )
