@@ -251,6 +251,18 @@ def test_serve_starts_gunicorn_with_two_sync_workers_per_core_plus_one(yuyue, in
     [args] = started
     assert args[args.index("--workers") + 1] == str(2 * os.cpu_count() + 1)
     assert args[args.index("--bind") + 1] == "127.0.0.1:0" and args[-1] == "yuyue.app:create_app()"
+    assert args[args.index("--worker-class") + 1] == "yuyue.serving.ProblemSyncWorker"  # refusals answered as problem documents
+
+
+def test_demo_serves_with_the_same_worker_class(yuyue, monkeypatch):
+    started = []
+    monkeypatch.setattr(os, "execv", lambda path, args: started.append(args))
+
+    assert yuyue("demo", "--port", "0").code == 0
+
+    [args] = started
+    assert args[args.index("--worker-class") + 1] == "yuyue.serving.ProblemSyncWorker"
+    assert args[args.index("--workers") + 1] == "2"
 
 
 def test_serve_says_nothing_about_limits_on_sqlite(yuyue, initialised, monkeypatch):

@@ -25,6 +25,7 @@ from yuyue.db import db
 from yuyue.declarations import PluginDeclarationError
 from yuyue.errors import DomainError
 from yuyue.plugins import PluginHost, PluginLoadError, make_plugin_host, plugin_host
+from yuyue.serving import gunicorn_command
 from yuyue.tenancy import operations
 from yuyue.tenancy.models import StaffRole, TokenKind
 
@@ -295,11 +296,11 @@ def recommended_workers() -> int:
 
 
 def _exec_gunicorn(bind: str, workers: int) -> None:
-    """Become gunicorn; a note first when the rate limits would hold on this node only."""
+    """Become gunicorn (``yuyue.serving``); a note first when the rate limits would hold on this node only."""
     if note := _node_limits_note():
         click.echo(note, err=True)
-    args = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers), "--access-logfile", "-", "yuyue.app:create_app()"]
-    os.execv(sys.executable, args)
+    command = gunicorn_command(bind, workers)
+    os.execv(command[0], command)
 
 
 def _node_limits_note() -> str | None:

@@ -22,8 +22,9 @@ class ApiProblem(DomainError):
         self.headers = headers or {}
 
 
-def problem_response(status: int, code: str, detail: str, errors: list[FieldProblem] = (), headers: dict[str, str] | None = None) -> Response:
-    body: dict[str, Any] = {
+def problem_document(status: int, code: str, detail: str, errors: list[FieldProblem] = ()) -> dict[str, Any]:
+    """The RFC 9457 body of an error; ``errors`` point at the fields at fault."""
+    return {
         "type": PROBLEM_TYPE_BASE + code,
         "title": HTTPStatus(status).phrase,
         "status": status,
@@ -31,7 +32,10 @@ def problem_response(status: int, code: str, detail: str, errors: list[FieldProb
         "code": code,
         "errors": [{"pointer": e.pointer, "message": e.message, "code": e.code} for e in errors],
     }
-    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+
+
+def problem_response(status: int, code: str, detail: str, errors: list[FieldProblem] = (), headers: dict[str, str] | None = None) -> Response:
+    response = Response(json.dumps(problem_document(status, code, detail, errors)), status=status, mimetype="application/problem+json")
     response.headers.update(headers or {})
     return response
 
