@@ -10,7 +10,7 @@ import pytest
 from serving_setup import REDIS_URL, Server, redis_reachable, served_database, yuyue_serve
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def node_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The default single machine: limits counted in ``rate-limits.db`` of the instance folder."""
     folder = tmp_path_factory.mktemp("served-node")
@@ -18,7 +18,7 @@ def node_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Limits counted in Redis (database 7) under a key prefix of this run's own, deleted afterwards."""
     if not redis_reachable():

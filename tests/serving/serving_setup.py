@@ -1,7 +1,7 @@
 """Starting the real server (``yuyue serve`` with its default workers, on a fresh instance folder) and talking to it over TCP.
 
 The database is ``yuyue.db`` in that folder, or, when ``YUYUE_TEST_DATABASE_URL``
-names a PostgreSQL server, a database of its own there (``<name>_served``,
+names a PostgreSQL server, a database of its own there (``<name>_served_<random>``,
 dropped afterwards).
 """
 
@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -102,7 +103,7 @@ def served_database(folder: Path) -> Iterator[dict[str, str]]:
         url, environment, drop = f"sqlite:///{folder / 'yuyue.db'}", {}, None  # the default a first `yuyue serve` uses
     else:
         server_url = make_url(normalize_database_url(test_url))
-        drop = server_url.set(database=f"{server_url.database}_served")
+        drop = server_url.set(database=f"{server_url.database}_served_{uuid.uuid4().hex[:8]}")  # each server a database of its own
         url = drop.render_as_string(hide_password=False)
         environment = {"YUYUE_DATABASE_URL": url}
         _postgresql_admin(server_url, f'DROP DATABASE IF EXISTS "{drop.database}" WITH (FORCE)', f'CREATE DATABASE "{drop.database}"')
