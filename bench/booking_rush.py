@@ -5,8 +5,9 @@
 For each database (fresh: a file in a temporary folder, or ``yuyue_rush_<pid>``
 created on ``127.0.0.1:5432`` and dropped afterwards) it initialises the schema,
 seeds a tenant with two free booking types, starts gunicorn with the
-recommended worker settings (rate limits off) and runs two scenarios from a
-client process of its own (``--client``; threads with keep-alive connections):
+recommended worker settings (rate limits off unless ``--rate-limits``) and runs
+two scenarios from a client process of its own (``--client``; threads with
+keep-alive connections, each from an address of its own, 127.0.x.y):
 
 * *spread*: 20 clients booking across many slots, each request a new phone and slot;
 * *rush*: 200 clients rushing one slot of capacity 1,000; afterwards the
@@ -58,6 +59,8 @@ SLOT_MINUTES = 5
 PY_SPY = Path(sys.executable).parent / "py-spy"
 FORM = {"type": "object", "properties": {"name": {"type": "string", "x-field": "text", "minLength": 1}}, "required": ["name"]}
 TARGET_RATE, TARGET_P99_MS = 150, 150
+# --rate-limits: every booking is counted as `yuyue serve` counts it (the node's file), under a limit that refuses none.
+RATE_LIMITED_APP = "yuyue.app:create_app({'RATELIMIT_BOOKING': '100000/minute'})"
 
 
 # --- databases ------------------------------------------------------------------------
@@ -163,7 +166,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(url: str, folder: str, settings: str) -> Iterator[tuple[int, subprocess.Popen, Path]]:
+def gunicorn(url: str, folder: str, settings: str, rate_limits: bool = False) -> Iterator[tuple[int, subprocess.Popen, Path]]:
     """gunicorn on a free port of 127.0.0.1, stopped (its whole process group) however the block ends."""
     port = free_port()
     log = Path(folder) / "gunicorn.log"
@@ -172,9 +175,10 @@ def gunicorn(url: str, folder: str, settings: str) -> Iterator[tuple[int, subpro
         "YUYUE_DATABASE_URL": url,
         "YUYUE_INSTANCE_PATH": folder,
         "YUYUE_SECRET_KEY": "rush",
-        "YUYUE_RATELIMIT_ENABLED": "0",
+        "YUYUE_RATELIMIT_ENABLED": "1" if rate_limits else "0",
     }
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *shlex.split(settings), "yuyue.app:create_app()"]
+    app = RATE_LIMITED_APP if rate_limits else "yuyue.app:create_app()"
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *shlex.split(settings), app]
     with open(log, "wb") as output:
         server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
     try:
@@ -275,8 +279,10 @@ def client_main() -> int:
     answers: list[tuple[float, float, int, str]] = []
     lock = threading.Lock()
 
-    def client(requests: list[dict[str, Any]]) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    def client(number: int, requests: list[dict[str, Any]]) -> None:
+        # An address per client, as guests on their own phones would be: a per-address limit then counts each apart.
+        source = (f"127.0.{1 + number // 250}.{1 + number % 250}", 0)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120, source_address=source)
         mine = []
         barrier.wait()
         for body in requests:
@@ -298,7 +304,7 @@ def client_main() -> int:
         with lock:
             answers.extend(mine)
 
-    threads = [threading.Thread(target=client, args=(requests,)) for requests in per_client]
+    threads = [threading.Thread(target=client, args=(number, requests)) for number, requests in enumerate(per_client)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -387,12 +393,12 @@ def hot_frames(raw: Path, top: int = 12) -> list[str]:
 # --- one database ---------------------------------------------------------------------
 
 
-def measure(name: str, settings: str, quick: bool, profile: bool) -> dict[str, Any]:
+def measure(name: str, settings: str, quick: bool, profile: bool, rate_limits: bool = False) -> dict[str, Any]:
     spread_total = 600 if quick else 3000
     rush_per_client = 6 if quick else 10
     with DATABASES[name]() as (url, folder):
         app, version = seed(url, folder)
-        with gunicorn(url, folder, settings) as (port, server, log):
+        with gunicorn(url, folder, settings, rate_limits) as (port, server, log):
             drive(port, spread_plan(40, 4))  # warm every worker: imports, pools, caches
             with profiled(server, folder, 15) if profile else nullcontext() as flame, cpu_used(url, server) as cpu:
                 spread = drive(port, spread_plan(spread_total, SPREAD_CLIENTS))
@@ -448,7 +454,7 @@ def section(measured: dict[str, Any], context: dict[str, Any]) -> str:
         **{f"{names[name]} version": result["version"] for name, result in measured.items()},
         "Date": context["started"].strftime("%Y-%m-%d %H:%M %Z"),
         "Command": f"`{context['command']}`",
-        "gunicorn": f"`{context['gunicorn']}`, `YUYUE_RATELIMIT_ENABLED=0`, 127.0.0.1",
+        "gunicorn": f"`{context['gunicorn']}`, `YUYUE_RATELIMIT_ENABLED={int(context['rate_limits'])}`, 127.0.0.1",
         "Load average (1, 5, 15 min)": f"{', '.join(f'{x:.2f}' for x in before)} before, {', '.join(f'{x:.2f}' for x in after)} after",
     }
     rows = []
@@ -546,6 +552,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--gunicorn", default=GUNICORN, help=f"gunicorn worker options (default: {GUNICORN!r})")
     parser.add_argument("--profile", action="store_true", help="py-spy one worker during (a) and print its hottest frames")
     parser.add_argument("--no-write", action="store_true", help="print the figures, leave docs/performance.md alone")
+    parser.add_argument("--rate-limits", action="store_true", help="count every booking against the booking limit (raised so none is refused), as served")
     args = parser.parse_args(argv)
     if args.profile and not PY_SPY.exists():
         parser.error(f"--profile needs py-spy at {PY_SPY} (pip install -r requirements-dev.txt)")
@@ -554,8 +561,15 @@ def main(argv: list[str]) -> int:
     measured = {}
     for name in ["sqlite", "postgresql"] if args.database == "both" else [args.database]:
         print(f"{name} ({args.gunicorn}):", flush=True)
-        measured[name] = measure(name, args.gunicorn, args.quick, args.profile)
-    context = {"command": command, "started": started, "load": (load_before, os.getloadavg()), "gunicorn": args.gunicorn, "notes": previous_notes()}
+        measured[name] = measure(name, args.gunicorn, args.quick, args.profile, args.rate_limits)
+    context = {
+        "command": command,
+        "started": started,
+        "load": (load_before, os.getloadavg()),
+        "gunicorn": args.gunicorn,
+        "rate_limits": args.rate_limits,
+        "notes": previous_notes(),
+    }
     if not args.no_write:
         write_section(section(measured, context))
         print(f"wrote {PERFORMANCE}")
