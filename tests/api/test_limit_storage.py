@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,10 @@ def test_processes_hitting_one_key_at_once_get_exactly_the_limit_between_them(tm
 
     assert sum(shares) == 100
     assert sum(1 for n in shares if n) > 1  # the processes really shared the places
+
+
+def test_threads_of_one_process_share_one_storage_object(storage):
+    with ThreadPoolExecutor(4) as pool:
+        passed = sum(pool.map(lambda _: storage.acquire_entry("shared", 50, 60), range(100)))
+
+    assert passed == 50

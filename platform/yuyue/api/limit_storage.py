@@ -99,7 +99,8 @@ class NodeLimitStorage(Storage, MovingWindowSupport):
     def _connect(self) -> sqlite3.Connection:
         os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
         # isolation_level=None: autocommit, so each statement below is its own transaction and nothing stays open.
-        connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
+        # One connection per thread (see _connection), so sqlite3 may keep refusing to share one between threads.
+        connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         # Losing the last moments of counts to a power cut is harmless; an fsync per hit is not.
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
