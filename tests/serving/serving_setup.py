@@ -163,18 +163,21 @@ def yuyue_serve(folder: Path, environment: dict[str, str]) -> Iterator[Server]:
 
 
 def _wait_until_every_worker_serves(server: Server, seconds: float = 90) -> None:
+    """Until each of the default number of workers has answered a request: one still loading the app takes none, so the first requests would all meet the others."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"yuyue serve exited with {server.process.returncode}:\n{server.log.read_text(errors='replace')[-3000:]}")
         try:
-            booted = len(server.worker_pids()) == recommended_workers()
-            if booted and server.request("GET", f"/api/v1/t/{TENANT}/booking-types").status == 200:
-                return
+            workers = server.worker_pids()
+            if len(workers) == recommended_workers() and server.request("GET", f"/api/v1/t/{TENANT}/booking-types").status == 200:
+                if workers <= set(server.answered_by("127.0.0.1")):
+                    return
+                continue
         except OSError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"yuyue serve did not answer within {seconds:.0f} s:\n{server.log.read_text(errors='replace')[-3000:]}")
+    raise RuntimeError(f"not every worker of yuyue serve answered within {seconds:.0f} s:\n{server.log.read_text(errors='replace')[-3000:]}")
 
 
 def redis_reachable() -> bool:

@@ -67,4 +67,14 @@ def test_documented_limit_lets_exactly_its_number_through_across_the_workers(sto
     assert refused.status == 429 and refused.content_type == "application/problem+json", refused
     assert refused.json()["code"] == "rate_limited" and set(refused.json()) >= {"type", "title", "status", "detail", "errors"}
     assert 0 < int(refused.headers["Retry-After"]) <= window
-    assert len(set(server.answered_by(limited.source))) > 1, "every request met the same worker: the test proves nothing"
+
+
+@pytest.mark.parametrize("storage", ["node", "redis"])
+def test_requests_on_new_connections_are_shared_by_the_workers(storage: str, request: pytest.FixtureRequest):
+    """What the limits above are tested against: each worker has answered already, and a run of requests meets several."""
+    server: Server = request.getfixturevalue(f"{storage}_server")
+    for _ in range(20):
+        assert server.request("GET", f"/api/v1/t/{TENANT}/booking-types", source="127.0.0.20").status == 200
+
+    assert server.worker_pids() <= set(server.answered_by("127.0.0.1"))
+    assert len(set(server.answered_by("127.0.0.20"))) > 1
