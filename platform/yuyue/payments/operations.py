@@ -400,9 +400,9 @@ def handle_notification(
     providers = providers or payment_providers()
     now = now or utcnow()
     with tenant_scope(tenant.id):
-        note = None
+        source, note = providers.get(provider), None
         try:
-            note = providers.get(provider).verify_notification(headers, body, tenant_provider_settings(session, providers, provider))
+            note = source.verify_notification(headers, body, tenant_provider_settings(session, providers, provider))
             if note is None:
                 return None
             _refuse_unkeepable(note)

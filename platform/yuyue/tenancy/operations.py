@@ -50,12 +50,12 @@ def _audit(session: Session, tenant_id: int, actor: str, action: str, subject_ty
         audit_record(session, actor=actor, action=action, subject_type=subject_type, subject_id=subject_id, data=data)
 
 
+_ABSENT = object()
+
+
 def _config_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     """The top-level keys of a plugin configuration that were added, removed or changed; values may be secrets."""
     return sorted(key for key in old.keys() | new.keys() if old.get(key, _ABSENT) != new.get(key, _ABSENT))
-
-
-_ABSENT = object()
 
 
 def _check_time_zone(name: str, pointer: str) -> list[FieldProblem]:
