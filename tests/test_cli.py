@@ -535,3 +535,58 @@ def test_add_staff_for_an_unknown_user_without_credentials_is_one_error_line(yuy
 
 def test_add_staff_at_an_unknown_tenant_is_one_error_line(yuyue, initialised):
     assert_one_error_line(yuyue("tenants", "add-staff", "nowhere", "wang", "--email", "w@x.invalid", "--password", "p"), "no tenant 'nowhere'")
+
+
+# --- operators are audited ---
+
+
+def audit_rows(database_file: Path, table: str = "audit_records") -> list[tuple]:
+    return [(row["actor"], row["action"], row["subject_type"], row["subject_id"]) for row in sorted(table_rows(database_file, table), key=lambda r: r["id"])]
+
+
+def test_each_tenant_command_leaves_one_record_by_cli_in_the_tenants_chain(yuyue, initialised, database_file):
+    yuyue("tenants", "create", "acme", "--name", "Acme", "--plugin", "exhibition")
+    yuyue("tenants", "suspend", "acme")
+    yuyue("tenants", "reinstate", "acme")
+
+    assert audit_rows(database_file) == [
+        ("cli", "tenant.created", "tenant", "acme"),
+        ("cli", "tenant.suspended", "tenant", "acme"),
+        ("cli", "tenant.reinstated", "tenant", "acme"),
+    ]
+    assert json.loads(table_rows(database_file, "audit_records")[0]["data"])["plugins"] == ["exhibition"]
+
+
+def test_add_staff_leaves_one_record_without_the_password_or_email(yuyue, tenant_acme, database_file):
+    yuyue("tenants", "add-staff", "acme", "wang", "--role", "manager", "--email", "wang@acme.invalid", "--password", "s3cret!")
+
+    [user] = [u for u in table_rows(database_file, "ab_user") if u["username"] == "wang"]
+    assert audit_rows(database_file)[1:] == [("cli", "staff.added", "user", str(user["id"]))]
+    data = table_rows(database_file, "audit_records")[-1]["data"]
+    assert json.loads(data) == {"username": "wang", "role": "manager", "previous_role": None, "user_created": True}
+    assert "s3cret!" not in data and "wang@acme.invalid" not in data
+
+
+def test_token_commands_leave_one_record_each_in_the_right_chain_without_the_secret(yuyue, tenant_acme, database_file):
+    operator_secret = yuyue("tokens", "create", "--operator", "--name", "ci").lines[0]
+    staff_secret = yuyue("tokens", "create", "--tenant", "acme", "--name", "desk").lines[0]
+    yuyue("tokens", "revoke", "1")
+    yuyue("tokens", "revoke", "2")
+
+    assert audit_rows(database_file, "operator_audit_records") == [("cli", "token.created", "api_token", "1"), ("cli", "token.revoked", "api_token", "1")]
+    assert audit_rows(database_file)[1:] == [("cli", "token.created", "api_token", "2"), ("cli", "token.revoked", "api_token", "2")]
+    stored = json.dumps(table_rows(database_file, "audit_records") + table_rows(database_file, "operator_audit_records"), default=str)
+    assert operator_secret not in stored and staff_secret not in stored
+    assert hashlib.sha256(operator_secret.encode()).hexdigest() not in stored
+
+
+def test_audit_verify_checks_the_tenant_chains_and_the_operator_chain(yuyue, tenant_acme, database_file):
+    yuyue("tokens", "create", "--operator", "--name", "ci")
+
+    assert yuyue("audit", "verify") == Result(0, "ok: 1 records in 1 tenants, 1 in the operator chain\n", "")
+
+    engine = create_engine(f"sqlite:///{database_file}")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE operator_audit_records SET actor = 'operator:9'"))
+    engine.dispose()
+    assert yuyue("audit", "verify") == Result(1, "(operator): seq 1 (record 1): hash_mismatch\n", "")

@@ -135,7 +135,9 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
     def tenants_create(slug: str, name: str, time_zone: str, locales: tuple[str, ...], plugin_names: tuple[str, ...], plugin_configs: tuple[str, ...]) -> None:
         """Provision tenant SLUG."""
         plugins = _parse_plugin_options(plugin_names, plugin_configs)
-        tenant = operations.create_tenant(db.session, plugin_host(), slug=slug, name=name, time_zone=time_zone, locales=list(locales) or None, plugins=plugins)
+        tenant = operations.create_tenant(
+            db.session, plugin_host(), slug=slug, name=name, time_zone=time_zone, locales=list(locales) or None, plugins=plugins, actor=operations.CLI_ACTOR
+        )
         click.echo(f"created tenant {tenant.slug} ({tenant.time_zone}) with plugins: {', '.join(sorted(plugins)) or 'none'}")
 
     @tenants.command("list")
@@ -149,14 +151,14 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
     @click.argument("slug")
     def tenants_suspend(slug: str) -> None:
         """Suspend tenant SLUG."""
-        operations.suspend_tenant(db.session, slug)
+        operations.suspend_tenant(db.session, slug, actor=operations.CLI_ACTOR)
         click.echo(f"suspended tenant {slug}")
 
     @tenants.command("reinstate")
     @click.argument("slug")
     def tenants_reinstate(slug: str) -> None:
         """Reinstate suspended tenant SLUG."""
-        operations.reinstate_tenant(db.session, slug)
+        operations.reinstate_tenant(db.session, slug, actor=operations.CLI_ACTOR)
         click.echo(f"reinstated tenant {slug}")
 
     @tenants.command("add-staff")
@@ -168,7 +170,14 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
     def tenants_add_staff(slug: str, username: str, role: str, email: str | None, password: str | None) -> None:
         """Give USERNAME a role at tenant SLUG (creating the user with --email and --password)."""
         operations.add_staff_member(
-            db.session, current_app.appbuilder.sm, tenant_slug=slug, username=username, role=StaffRole(role), email=email, password=password
+            db.session,
+            current_app.appbuilder.sm,
+            tenant_slug=slug,
+            username=username,
+            role=StaffRole(role),
+            email=email,
+            password=password,
+            actor=operations.CLI_ACTOR,
         )
         click.echo(f"{username} is {role} at {slug}")
 
@@ -188,7 +197,9 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
         if is_operator and role:
             raise click.UsageError("--role is for staff tokens; an operator token has no role")
         kind = TokenKind.operator if is_operator else TokenKind.staff
-        _, secret = operations.create_token(db.session, kind=kind, name=name, tenant_slug=tenant_slug, role=StaffRole(role or "staff"))
+        _, secret = operations.create_token(
+            db.session, kind=kind, name=name, tenant_slug=tenant_slug, role=StaffRole(role or "staff"), actor=operations.CLI_ACTOR
+        )
         click.echo(secret)
 
     @tokens.command("list")
@@ -204,7 +215,7 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
     @click.argument("token_id", type=click.IntRange(1, 2**63 - 1))
     def tokens_revoke(token_id: int) -> None:
         """Revoke token TOKEN_ID (see tokens list): it stops working at once."""
-        operations.revoke_token(db.session, token_id)
+        operations.revoke_token(db.session, token_id, actor=operations.CLI_ACTOR)
         click.echo(f"revoked token {token_id}")
 
     @cli.command("plugins")

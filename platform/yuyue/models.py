@@ -3,6 +3,7 @@
 from flask_appbuilder.security.sqla import models as security_models  # noqa: F401
 
 from yuyue.audit import models as audit_models  # noqa: F401
+from yuyue.audit import operator_chain as operator_audit_models  # noqa: F401
 from yuyue.bookings import models as booking_models  # noqa: F401
 from yuyue.catalog import models as catalog_models  # noqa: F401
 from yuyue.customers import models as customer_models  # noqa: F401

@@ -1,4 +1,9 @@
-"""Audit fixtures: a tenant to chain records for (made with the root ``make_tenant``), and a way to append them."""
+"""Audit fixtures: a tenant to chain records for, and a way to append them.
+
+``make_tenant`` here writes a bare tenant row instead of provisioning one:
+provisioning is audited (decisions §35), and these tests count and number only
+the records they append.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,19 @@ from yuyue.audit import operations as audit
 from yuyue.audit.models import AuditRecord
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.tenancy.models import Tenant
+
+
+@pytest.fixture
+def make_tenant(session) -> Callable[[str], Tenant]:
+    """``make_tenant("museum")``: a tenant whose audit chain is still empty."""
+
+    def make(slug: str) -> Tenant:
+        with write_transaction(session):
+            tenant = Tenant(slug=slug, name=slug.title(), time_zone="Asia/Shanghai", locales=["en"])
+            session.add(tenant)
+        return tenant
+
+    return make
 
 
 @pytest.fixture

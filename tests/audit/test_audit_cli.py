@@ -13,7 +13,7 @@ def test_verify_reports_records_and_tenants_when_intact(app, append, tenant, mak
     append(tenant, 3)
     append(make_tenant("scenic"), 1)
     result = app.test_cli_runner().invoke(audit_cli, ["verify"])
-    assert (result.exit_code, result.output) == (0, "ok: 4 records in 2 tenants\n")
+    assert (result.exit_code, result.output) == (0, "ok: 4 records in 2 tenants, 0 in the operator chain\n")
 
 
 def test_verify_names_each_broken_link_and_exits_1(app, append, tenant):

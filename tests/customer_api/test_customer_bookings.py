@@ -13,6 +13,8 @@ from yuyue.db import tenant_scope
 from yuyue.scheduling.models import SlotInventory
 
 A = "/api/v1/t/tenant-a"
+# A problem document and nothing else: no field of the booking.
+PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "errors"}
 
 
 def taken(session, tenant) -> list[int]:
@@ -83,14 +85,70 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_same_booking_and_take
     assert taken(session, tenants["tenant-a"]) == [1]
 
 
-def test_a_guests_retry_gets_the_booking_token_again(client, entry, booking_request):
+def test_a_guests_retry_with_the_booking_token_gets_the_booking_and_the_same_token(client, entry, booking_request, session, tenants):
+    headers = {"Idempotency-Key": "guest-retry"}
+    first = client.post(f"{A}/bookings", json=booking_request(phone=phone(5)), headers=headers).get_json()
+
+    again = client.post(f"{A}/bookings", json=booking_request(phone=phone(5)), headers=headers | {"X-Booking-Token": first["booking_token"]})
+
+    assert again.status_code == 200
+    assert again.get_json() == first
+    assert taken(session, tenants["tenant-a"]) == [1]
+
+
+def test_a_guests_retry_without_the_token_is_refused_without_the_booking_and_books_nothing(client, entry, booking_request, problem, session, tenants):
     headers = {"Idempotency-Key": "guest-retry"}
     client.post(f"{A}/bookings", json=booking_request(phone=phone(5)), headers=headers)
 
-    again = client.post(f"{A}/bookings", json=booking_request(phone=phone(5)), headers=headers)
+    body = problem(client.post(f"{A}/bookings", json=booking_request(phone=phone(5)), headers=headers), 409, "idempotency_key_reused")
+
+    assert body.keys() == PROBLEM_FIELDS
+    assert taken(session, tenants["tenant-a"]) == [1]
+
+
+def test_a_guest_who_lost_the_answer_sees_the_booking_by_logging_in_with_the_phone(client, entry, booking_request, signed_in_customer):
+    headers = {"Idempotency-Key": "guest-retry"}
+    first = client.post(f"{A}/bookings", json=booking_request(phone=phone(5)), headers=headers).get_json()
+    del first["booking_token"]
+
+    logged_in = signed_in_customer(5)  # a one-time code sent to the phone proves what the key cannot
+    again = logged_in.post(f"{A}/bookings", json=booking_request(), headers=headers)
 
     assert again.status_code == 200
-    assert client.get(f"{A}/bookings/{again.get_json()['id']}", headers={"X-Booking-Token": again.get_json()["booking_token"]}).status_code == 200
+    assert again.get_json() == first
+    assert "booking_token" not in again.get_json()
+
+
+def test_a_stranger_with_a_guests_phone_and_key_gets_no_booking_voucher_or_token(client, app, entry, booking_request, problem):
+    headers = {"Idempotency-Key": "guest-retry"}
+    guests = client.post(f"{A}/bookings", json=booking_request(phone=phone(5)), headers=headers).get_json()
+    stranger = app.test_client()
+
+    response = stranger.post(f"{A}/bookings", json=booking_request(phone=phone(5)), headers=headers)
+
+    body = problem(response, 409, "idempotency_key_reused")
+    assert body.keys() == PROBLEM_FIELDS
+    for secret in (guests["id"], guests["voucher"]["code"], guests["voucher"]["qr"], guests["booking_token"]):
+        assert secret not in response.get_data(as_text=True)
+
+
+def test_a_stranger_with_a_customers_phone_and_key_gets_nothing(alice, app, entry, booking_request, problem):
+    headers = {"Idempotency-Key": "alice-key"}
+    alice.post(f"{A}/bookings", json=booking_request(), headers=headers)
+
+    body = problem(app.test_client().post(f"{A}/bookings", json=booking_request(phone=phone(1)), headers=headers), 409, "idempotency_key_reused")
+
+    assert body.keys() == PROBLEM_FIELDS
+
+
+def test_the_token_of_another_booking_does_not_open_a_replay(client, entry, booking_request, problem):
+    headers = {"Idempotency-Key": "guest-retry"}
+    client.post(f"{A}/bookings", json=booking_request(phone=phone(5)), headers=headers)
+    own = client.post(f"{A}/bookings", json=booking_request(phone=phone(6))).get_json()
+
+    response = client.post(f"{A}/bookings", json=booking_request(phone=phone(5)), headers=headers | {"X-Booking-Token": own["booking_token"]})
+
+    problem(response, 409, "idempotency_key_reused")
 
 
 def test_an_idempotency_key_used_by_someone_else_reveals_nothing(alice, bob, entry, booking_request, problem):

@@ -24,9 +24,18 @@ def tenant(tenants):
     return tenants["tenant-a"]
 
 
-def book_once(session, tenant, key: str | None = "key-1", who: int = 1, hour: int = 9, **options):
+def book_once(session, tenant, key: str | None = "key-1", who: int = 1, hour: int = 9, may_replay=lambda booking: True, **options):
     return ops.book_once(
-        session, form_registry(), tenant, booking_type_slug="entry", starts_at=at(hour), phone=phone(who), answers=dict(ANSWERS), idempotency_key=key, **options
+        session,
+        form_registry(),
+        tenant,
+        booking_type_slug="entry",
+        starts_at=at(hour),
+        phone=phone(who),
+        answers=dict(ANSWERS),
+        idempotency_key=key,
+        may_replay=may_replay,
+        **options,
     )
 
 
@@ -55,6 +64,15 @@ def test_book_once_refuses_a_key_sent_again_by_another_phone(session, tenant, en
 
     with pytest.raises(Conflict) as refused:
         book_once(session, tenant, who=2)
+
+    assert refused.value.code == "idempotency_key_reused"
+
+
+def test_book_once_refuses_a_retry_by_a_caller_it_may_not_replay_to(session, tenant, entry):
+    book_once(session, tenant, who=1)
+
+    with pytest.raises(Conflict) as refused:
+        book_once(session, tenant, who=1, may_replay=lambda booking: False)
 
     assert refused.value.code == "idempotency_key_reused"
 

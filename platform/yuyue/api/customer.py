@@ -448,12 +448,14 @@ def customer_create_booking() -> tuple[Response, int, dict[str, str]]:
             channel=body.get("channel", "default"),
             party_size=body.get("party_size"),
             idempotency_key=_idempotency_key(),
+            may_replay=may_access_booking,
         )
     except InvalidAnswers as error:
         raise _answers_problem(error) from None
     payload = booking_json(receipt.booking)
     if customer is None:
-        payload["booking_token"] = booking_token(receipt.booking)
+        # A replay goes only to the holder of the booking's token (may_access_booking): they get it back, not a new one.
+        payload["booking_token"] = request.headers["X-Booking-Token"] if receipt.replayed else booking_token(receipt.booking)
     return jsonify(payload), 200 if receipt.replayed else 201, _booking_location(receipt.booking)
 
 
@@ -590,7 +592,12 @@ _IDEMPOTENCY_KEY = {
     "in": "header",
     "required": False,
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY},
-    "description": "sending the same request again with the same key answers 200 with the first booking and takes no second place",
+    "description": (
+        "sending the same request again with the same key takes no second place and answers 200 with the first booking, but only to "
+        "the logged-in customer who made it or a guest sending its X-Booking-Token; anyone else (a guest without the token too) "
+        "gets 409 idempotency_key_reused with nothing of the booking, and a guest who lost the first answer logs in with a code "
+        "sent to the phone to see it"
+    ),
 }
 _BOOKING_TOKEN = {
     "name": "X-Booking-Token",
@@ -740,13 +747,15 @@ def _operation(
     body_required: bool = True,
     parameters: list[dict[str, Any]] = (),
     errors: tuple[int, ...] = (),
+    described: dict[int, str] | None = None,
 ) -> dict[str, Any]:
     ok_response: dict[str, Any] = {"description": "OK"}
     if ok_schema is not None:
         ok_response["content"] = {"application/json": {"schema": ok_schema}}
     responses: dict[str, Any] = {str(ok): ok_response}
     for status in sorted({403, 404, *errors}):
-        responses[str(status)] = {"description": _ERRORS[status], "content": {"application/problem+json": {"schema": _PROBLEM_REF}}}
+        description = (described or {}).get(status, _ERRORS[status])
+        responses[str(status)] = {"description": description, "content": {"application/problem+json": {"schema": _PROBLEM_REF}}}
     security = {"none": [], "customer": [{"customerToken": []}], "optional": [{"customerToken": []}, {"bookingToken": []}, {}]}[auth]
     operation: dict[str, Any] = {"summary": summary, "tags": ["customer"], "security": security, "responses": responses}
     if body is not None:
@@ -796,13 +805,17 @@ OPENAPI_PATHS: dict[str, Any] = {
     f"{PREFIX}/bookings": {
         "parameters": [_TENANT],
         "post": _operation(
-            "Book a slot, as a logged-in customer or as a guest with a phone number; 200 when an Idempotency-Key was seen before",
+            "Book a slot, as a logged-in customer or as a guest with a phone number; 200 when the caller's same request was made before with this Idempotency-Key",
             201,
             BOOKING,
             auth="optional",
             body=BOOKING_CREATE,
-            parameters=[_IDEMPOTENCY_KEY],
+            parameters=[_IDEMPOTENCY_KEY, _BOOKING_TOKEN],
             errors=(400, 401, 409, 422, 429),
+            described={
+                409: "slot_full, a booking rule's code, or idempotency_key_reused: the key was used before, by another request or "
+                "for a booking the caller neither made logged in nor holds the token of; the answer holds nothing of that booking"
+            },
         ),
     },
     f"{PREFIX}/bookings/{{public_id}}": {

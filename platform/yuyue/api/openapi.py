@@ -7,12 +7,12 @@ from typing import Any
 from flask import Response, jsonify, url_for
 
 import yuyue
-from yuyue.api.core import v1
+from yuyue.api.core import MAX_ROW_ID, v1
 from yuyue.api.customer import OPENAPI_PATHS as CUSTOMER_PATHS
 from yuyue.api.customer import OPENAPI_SECURITY_SCHEMES as CUSTOMER_SECURITY_SCHEMES
 from yuyue.api.customer_auth import OPENAPI_PATHS as AUTH_PATHS
 from yuyue.api.merchant import OPENAPI_PATHS as MERCHANT_PATHS
-from yuyue.api.operator import TENANT_CREATE, TENANT_PLUGINS
+from yuyue.api.operator import AUDIT_PAGE_SIZE, TENANT_CREATE, TENANT_PLUGINS
 from yuyue.api.payments import OPENAPI_PATHS as PAYMENT_PATHS
 
 PROBLEM = {
@@ -55,6 +55,37 @@ TENANT = {
         "plugins": {"type": "object", "additionalProperties": {"type": "object"}},
     },
 }
+
+
+OPERATOR_AUDIT_PAGE = {
+    "type": "object",
+    "required": ["records", "next_after"],
+    "properties": {
+        "records": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["seq", "at", "actor", "action", "subject_type", "subject_id", "data", "prev_hash", "hash"],
+                "properties": {
+                    "seq": {"type": "integer"},
+                    "at": {"type": "string", "format": "date-time"},
+                    "actor": {"type": "string", "description": "operator:<token id>, cli or system"},
+                    "action": {"type": "string", "description": "token.created, token.revoked"},
+                    "subject_type": {"type": "string"},
+                    "subject_id": {"type": "string"},
+                    "data": {"type": "object"},
+                    "prev_hash": {"type": "string"},
+                    "hash": {"type": "string", "description": "sha256(prev_hash + canonical JSON of the record), as in a tenant's chain"},
+                },
+            },
+        },
+        "next_after": {"type": ["integer", "null"], "description": "pass as ?after= for the next page; null on the last"},
+    },
+}
+OPERATOR_AUDIT_PARAMETERS = [
+    {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ROW_ID, "default": 0}, "description": "records after this seq"},
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": AUDIT_PAGE_SIZE, "default": AUDIT_PAGE_SIZE}},
+]
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +145,12 @@ def openapi_document() -> dict[str, Any]:
                 "put": _operation("Replace the plugins enabled for a tenant, with their configuration", 200, TENANT_PLUGINS, TENANT_PLUGINS, (400, 404, 422)),
             },
             "/api/v1/operator/plugins": {"get": _operation("List installed plugins with their settings schemas", 200, {"type": "object"})},
+            "/api/v1/operator/audit": {
+                "parameters": OPERATOR_AUDIT_PARAMETERS,
+                "get": _operation(
+                    "Read the operator audit chain (installation-wide actions: operator tokens), oldest first", 200, OPERATOR_AUDIT_PAGE, errors=(422,)
+                ),
+            },
             **MERCHANT_PATHS,
             **CUSTOMER_PATHS,
             **AUTH_PATHS,

@@ -1,17 +1,20 @@
-"""Operator API: provision, suspend and reinstate tenants, choose each tenant's plugins."""
+"""Operator API: provision, suspend and reinstate tenants, choose each tenant's plugins, read the operator audit chain."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, url_for
+from flask import Response, g, jsonify, request, url_for
 
-from yuyue.api.core import json_body, operator_required, v1
+from yuyue.api.core import MAX_ROW_ID, json_body, operator_required, v1
+from yuyue.audit.operator_chain import OperatorAuditRecord, operator_records
 from yuyue.db import db
+from yuyue.errors import FieldProblem, InvalidInput
 from yuyue.plugins import plugin_host
 from yuyue.tenancy import operations
 from yuyue.tenancy.models import Tenant
 
+AUDIT_PAGE_SIZE = 100
 PLUGIN_CONFIGS = {"type": "object", "additionalProperties": {"type": "object"}, "description": "plugin name → its configuration"}
 
 TENANT_CREATE = {
@@ -35,6 +38,11 @@ TENANT_PLUGINS = {
 }
 
 
+def _actor() -> str:
+    """The operator calling, as the audit log names them."""
+    return operations.operator_actor(g.api_token)
+
+
 def tenant_json(tenant: Tenant) -> dict[str, Any]:
     return {
         "slug": tenant.slug,
@@ -51,7 +59,7 @@ def tenant_json(tenant: Tenant) -> dict[str, Any]:
 @operator_required
 def create_tenant() -> tuple[Response, int, dict[str, str]]:
     body = json_body(TENANT_CREATE)
-    tenant = operations.create_tenant(db.session, plugin_host(), **body)
+    tenant = operations.create_tenant(db.session, plugin_host(), **body, actor=_actor())
     return jsonify(tenant_json(tenant)), 201, {"Location": url_for(".get_tenant", slug=tenant.slug)}
 
 
@@ -70,20 +78,20 @@ def get_tenant(slug: str) -> Response:
 @v1.post("/operator/tenants/<slug>/suspend")
 @operator_required
 def suspend_tenant(slug: str) -> Response:
-    return jsonify(tenant_json(operations.suspend_tenant(db.session, slug)))
+    return jsonify(tenant_json(operations.suspend_tenant(db.session, slug, actor=_actor())))
 
 
 @v1.post("/operator/tenants/<slug>/reinstate")
 @operator_required
 def reinstate_tenant(slug: str) -> Response:
-    return jsonify(tenant_json(operations.reinstate_tenant(db.session, slug)))
+    return jsonify(tenant_json(operations.reinstate_tenant(db.session, slug, actor=_actor())))
 
 
 @v1.put("/operator/tenants/<slug>/plugins")
 @operator_required
 def set_tenant_plugins(slug: str) -> Response:
     body = json_body(TENANT_PLUGINS)
-    plugins = operations.set_tenant_plugins(db.session, plugin_host(), slug, body["plugins"])
+    plugins = operations.set_tenant_plugins(db.session, plugin_host(), slug, body["plugins"], actor=_actor())
     return jsonify({"plugins": plugins})
 
 
@@ -99,3 +107,37 @@ def list_plugins() -> Response:
             ]
         }
     )
+
+
+def _whole_number(name: str, default: int, lowest: int, highest: int) -> int:
+    text = request.args.get(name, str(default))
+    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else -1
+    if not lowest <= value <= highest:
+        raise InvalidInput(
+            "the query parameters are not valid", errors=[FieldProblem(f"/{name}", f"a whole number from {lowest} to {highest}", "out_of_range")]
+        )
+    return value
+
+
+def audit_record_json(record: OperatorAuditRecord) -> dict[str, Any]:
+    return {
+        "seq": record.seq,
+        "at": record.at.isoformat(),
+        "actor": record.actor,
+        "action": record.action,
+        "subject_type": record.subject_type,
+        "subject_id": record.subject_id,
+        "data": record.data,
+        "prev_hash": record.prev_hash,
+        "hash": record.hash,
+    }
+
+
+@v1.get("/operator/audit")
+@operator_required
+def operator_audit() -> Response:
+    """The operator chain, oldest first: ``?after=<seq>`` continues from ``next_after``."""
+    after = _whole_number("after", 0, 0, MAX_ROW_ID)
+    limit = _whole_number("limit", AUDIT_PAGE_SIZE, 1, AUDIT_PAGE_SIZE)
+    records = operator_records(db.session, after_seq=after, limit=limit)
+    return jsonify({"records": [audit_record_json(r) for r in records], "next_after": records[-1].seq if len(records) == limit else None})

@@ -2,7 +2,9 @@
 
 Providers authenticate by signing the notification, not by a token: a bad
 signature is a 401 problem and changes nothing; a repeated notification answers
-200 and changes nothing. Notifications are accepted for a suspended tenant too,
+200 and changes nothing. A signed notification the host refuses (unreadable, or
+without the amount and currency that decide money) is a 422 problem: not
+acknowledged, so the provider keeps delivering it until it is fixed, and audited. Notifications are accepted for a suspended tenant too,
 so money a customer paid before the suspension is recorded and settled (see
 docs/decisions.md §21). The sandbox's checkout plays the part of the customer
 paying in the provider's app, and like every other route refuses a suspended tenant.
@@ -89,7 +91,14 @@ OPENAPI_PATHS: dict[str, Any] = {
             "responses": {
                 "200": {"description": "processed, or already processed", **_OUTCOME},
                 "401": {"description": "bad signature; nothing changed", **_PROBLEM},
-                "422": {"description": "signed, but not a notification the provider can read (invalid_notification); nothing changed", **_PROBLEM},
+                "422": {
+                    "description": (
+                        "signed, but not a notification the provider can read (invalid_notification), or without what decides money: "
+                        "the amount and currency of a payment or refund, the payment's reference (incomplete_notification). "
+                        "Nothing changed but an audit record of the refusal; not a 2xx, so the provider delivers it again"
+                    ),
+                    **_PROBLEM,
+                },
                 "404": {"description": "unknown tenant or provider", **_PROBLEM},
                 "413": {"description": "body over 64 KiB", **_PROBLEM},
             },

@@ -8,6 +8,7 @@ capacity and resources go back exactly once (``released_at`` compare-and-set).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -304,15 +305,19 @@ def book_once(
     starts_at: datetime,
     phone: str,
     idempotency_key: str | None,
+    may_replay: Callable[[Booking], bool],
     now: datetime | None = None,
     **request: Any,
 ) -> BookingReceipt:
     """:func:`book` for a client that may send the same request again (``Idempotency-Key``).
 
-    A retry answers with the first booking and takes no capacity. A key belongs
-    to one request: sent again for another phone, booking type or slot it is
-    refused (``idempotency_key_reused``), so a guessed key never reveals someone
-    else's booking.
+    A retry answers with the first booking and takes no capacity, but only to
+    a caller ``may_replay`` admits: the booking's own logged-in customer, or
+    whoever holds its booking token. Anyone else, including a guest who knows
+    the phone number and the key but holds no token, is refused
+    (``idempotency_key_reused``) with nothing of the booking, exactly as for a
+    key sent again with another phone, booking type or slot, so the refusal
+    tells nobody which of these it was (decisions §35).
     """
     now = now or utcnow()
     booking = book(
@@ -324,9 +329,17 @@ def book_once(
             owner = session.scalar(select(Customer.phone).where(Customer.id == booking.customer_id))
             slug = session.scalar(select(BookingType.slug).where(BookingType.id == booking.booking_type_id))
         moved_since = booking.reschedule_count > 0
-        if owner != normalize_phone(phone) or slug != booking_type_slug or (booking.starts_at != starts_at and not moved_since):
-            raise Conflict("this Idempotency-Key was already used for another booking request; use a new key", code="idempotency_key_reused")
+        same_request = owner == normalize_phone(phone) and slug == booking_type_slug and (booking.starts_at == starts_at or moved_since)
+        if not (same_request and may_replay(booking)):
+            raise Conflict(KEY_REUSED, code="idempotency_key_reused")
     return BookingReceipt(booking, replayed)
+
+
+# One answer for every refused replay, so it says nothing of whose booking the key made.
+KEY_REUSED = (
+    "this Idempotency-Key was already used. If that booking was yours, log in (with a code sent to its phone) "
+    "or send its booking token to see it; otherwise send the request with a new key"
+)
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,13 @@ from flask import current_app, has_request_context, request
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from yuyue.audit.operations import record as audit_record
 from yuyue.bookings import operations as booking_ops
 from yuyue.bookings.models import Booking, BookingStatus
 from yuyue.bookings.placement import Actor, booking_type_by_slug, get_booking
 from yuyue.catalog.models import BookingType
 from yuyue.db import insert_unless_exists, tenant_scope, write_transaction
-from yuyue.errors import Conflict, InvalidInput, Refused
+from yuyue.errors import Conflict, FieldProblem, InvalidInput, Refused
 from yuyue.payments.models import Payment, PaymentNotification, PaymentSetting, PaymentStatus, Refund, RefundStatus
 from yuyue.payments.providers import Notification, NotificationKind, PaymentProviders, PaymentRequest, RefundRequest, payment_providers
 from yuyue.payments.refunds import log_payment, request_refund
@@ -236,6 +237,9 @@ def _settle_refund(session: Session, payment: Payment, note: Notification, now: 
     if refund is not None:
         if refund.status is RefundStatus.succeeded:
             return "already_refunded"
+        if note.amount != refund.amount or note.currency != payment.currency:
+            _log_mismatch(payment, note, refund.amount)
+            return "ignored_amount_mismatch"
         refund.status, refund.completed_at = RefundStatus.succeeded, note.occurred_at or now
         refund.provider_ref = note.provider_refund_ref or refund.provider_ref
         session.flush()
@@ -243,7 +247,10 @@ def _settle_refund(session: Session, payment: Payment, note: Notification, now: 
         return "refund_succeeded"
     # Refunded from the provider's console, perhaps before the payment's own notification reached us.
     # Money that went back never confirms a booking: a held one runs out as usual.
-    amount = min(note.amount if note.amount is not None else payment.amount, payment.amount - payment.refunded_amount)
+    if note.currency != payment.currency:
+        _log_mismatch(payment, note, payment.amount)
+        return "ignored_amount_mismatch"
+    amount = min(note.amount, payment.amount - payment.refunded_amount)
     if payment.paid_at is None:
         payment.paid_at, payment.provider_txn = note.occurred_at or now, note.provider_txn or payment.provider_txn
     refund = Refund(
@@ -264,6 +271,10 @@ def _settle_refund(session: Session, payment: Payment, note: Notification, now: 
     return "refund_recorded"
 
 
+def _log_mismatch(payment: Payment, note: Notification, expected: int) -> None:
+    log.warning("payment %s: notified %s %s, expected %s %s", payment.reference, note.amount, note.currency, expected, payment.currency)
+
+
 def _apply(session: Session, tenant: Tenant, provider: str, note: Notification, now: datetime) -> tuple[str, int | None]:
     found = session.scalar(select(Payment).where(Payment.provider == provider, Payment.reference == note.reference))
     if found is None:
@@ -279,8 +290,8 @@ def _apply(session: Session, tenant: Tenant, provider: str, note: Notification, 
         session.flush()
         log_payment(session, payment, "payment.failed", {"booking": booking.public_id})
         return "failed", payment.id
-    if (note.amount is not None and note.amount != payment.amount) or (note.currency and note.currency != payment.currency):
-        log.warning("payment %s: notified %s %s, expected %s %s", payment.reference, note.amount, note.currency, payment.amount, payment.currency)
+    if note.amount != payment.amount or note.currency != payment.currency:
+        _log_mismatch(payment, note, payment.amount)
         return "ignored_amount_mismatch", payment.id
     if payment.status not in (PaymentStatus.pending, PaymentStatus.failed):
         return f"already_{payment.status.value}", payment.id  # paid twice, or paid after the provider refunded it
@@ -307,6 +318,60 @@ def _is_provider_id(value: object) -> bool:
     return isinstance(value, str) and 0 < len(value) <= _MAX_PROVIDER_ID and "\x00" not in value
 
 
+# What decides money, by kind: a failure moves none, so it needs only to name the payment.
+_MONEY_FIELDS = {
+    NotificationKind.paid: ("id", "reference", "amount", "currency"),
+    NotificationKind.refunded: ("id", "reference", "amount", "currency"),
+    NotificationKind.failed: ("id", "reference"),
+}
+
+
+def _refuse_incomplete(note: Notification) -> None:
+    """A notification without what decides money is refused, whatever the provider let through (decisions §35).
+
+    Guessing the missing amount (the payment's own, the refund's remainder) is
+    how a notification that says nothing about money used to confirm a booking
+    or refund all of it.
+    """
+    if not isinstance(note.kind, NotificationKind):
+        raise InvalidInput(
+            "the provider's notification has no event this host knows",
+            code="incomplete_notification",
+            errors=[FieldProblem("/kind", "paid, failed or refunded", "required")],
+        )
+    missing = [name for name in _MONEY_FIELDS[note.kind] if getattr(note, name) in (None, "")]
+    if missing:
+        raise InvalidInput(
+            f"a {note.kind.value} notification must say {', '.join(missing)}: nothing was recorded; send it complete",
+            code="incomplete_notification",
+            errors=[FieldProblem(f"/{name}", f"required in a {note.kind.value} notification", "required") for name in missing],
+        )
+
+
+def _record_refusal(session: Session, provider: str, note: Notification | None, error: InvalidInput) -> None:
+    """Log and audit a signed notification that was refused, in a transaction of its own: nothing else changed.
+
+    The subject is the payment it names when there is one, else the provider;
+    the data holds the provider's ids and the problems, never the body.
+    """
+    reference = note.reference if note is not None and _is_provider_id(note.reference) else None
+    log.warning("payment notification from %s refused (%s): %s %s", provider, error.code, reference, [p.pointer for p in error.errors])
+    payment = session.scalar(select(Payment).where(Payment.provider == provider, Payment.reference == reference)) if reference else None
+    data = {
+        "provider": provider,
+        "notification": note.id if note is not None and _is_provider_id(note.id) else None,
+        "kind": note.kind.value if note is not None and isinstance(note.kind, NotificationKind) else None,
+        "reference": reference,
+        "code": error.code,
+        "problems": [{"pointer": p.pointer, "code": p.code} for p in error.errors],
+    }
+    subject_type, subject_id = ("payment", payment.reference) if payment is not None else ("payment_provider", provider[:40])
+    with write_transaction(session):
+        audit_record(
+            session, actor=f"provider:{provider}"[:100], action="payment.notification_refused", subject_type=subject_type, subject_id=subject_id, data=data
+        )
+
+
 def handle_notification(
     session: Session,
     tenant: Tenant,
@@ -319,8 +384,12 @@ def handle_notification(
 ) -> str | None:
     """Verify and apply a provider's notification; None when its signature is bad (nothing changes then).
 
-    A signed notification the provider cannot read, or with values the host
-    cannot keep, raises :class:`~yuyue.errors.InvalidInput` and changes nothing.
+    A signed notification the provider cannot read, with values the host
+    cannot keep (``invalid_notification``), or without what decides money
+    (``incomplete_notification``: the amount and currency of a payment or a
+    refund, the payment's reference, the notification's id) raises
+    :class:`~yuyue.errors.InvalidInput` and changes nothing but the audit
+    record of its refusal.
 
     Returns what it did: ``confirmed``, ``refund_requested`` (paid for a booking
     that expired or was cancelled meanwhile), ``failed``, ``refund_succeeded``,
@@ -331,10 +400,17 @@ def handle_notification(
     providers = providers or payment_providers()
     now = now or utcnow()
     with tenant_scope(tenant.id):
-        note = providers.get(provider).verify_notification(headers, body, tenant_provider_settings(session, providers, provider))
-        if note is None:
-            return None
-        _refuse_unkeepable(note)
+        source, note = providers.get(provider), None
+        try:
+            note = source.verify_notification(headers, body, tenant_provider_settings(session, providers, provider))
+            if note is None:
+                return None
+            _refuse_unkeepable(note)
+            _refuse_incomplete(note)
+        except InvalidInput as error:
+            # Signed by the provider, so worth a record; answered 422, so the provider sends it again rather than drop it.
+            _record_refusal(session, provider, note, error)
+            raise
         with write_transaction(session):
             record_id = insert_unless_exists(
                 session,

@@ -68,6 +68,12 @@ class Notification:
     ``id`` is unique per provider (a second delivery repeats it); ``reference``
     names our payment; a refund notification also names our refund in
     ``refund_reference`` when we asked for it.
+
+    ``amount`` (minor units) and ``currency`` are required for ``paid`` and
+    ``refunded``: they decide the money, and the host refuses such a
+    notification without them (422 ``incomplete_notification``) rather than
+    assume the payment's price or the whole remainder. A provider whose full
+    refund notice carries no amount states the amount it refunded itself.
     """
 
     id: str

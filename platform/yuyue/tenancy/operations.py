@@ -1,4 +1,12 @@
-"""Provisioning: create, suspend and reinstate tenants, choose their plugins, issue and revoke API tokens."""
+"""Provisioning: create, suspend and reinstate tenants, choose their plugins, issue and revoke API tokens.
+
+Every change here is an operator's, and is audited in the transaction that makes
+it, naming ``actor`` (``operator:<token id>`` from the API, ``cli`` from the
+command line, ``system`` for set-up code): in the tenant's chain when it
+concerns one tenant, in the operator chain otherwise (decisions §35). Audit
+data names what changed, never a secret: no token, digest, password or plugin
+configuration value.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import yuyue_schemas
+from yuyue.audit.operations import record as audit_record
+from yuyue.audit.operator_chain import record_operator_action
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, json_pointer
 from yuyue.plugins import PluginHost
@@ -24,6 +34,28 @@ from yuyue.types import utcnow
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 SUPPORTED_LOCALES = ("zh-Hans", "zh-Hant", "en")
 TOKEN_PREFIX = "yy_"
+# Who acts when set-up code (the demo, fixtures, benchmarks) provisions without an operator.
+SYSTEM_ACTOR = "system"
+CLI_ACTOR = "cli"
+
+
+def operator_actor(token: ApiToken) -> str:
+    """How the audit log names an operator calling the API: by the token's id, never its secret."""
+    return f"operator:{token.id}"
+
+
+def _audit(session: Session, tenant_id: int, actor: str, action: str, subject_type: str, subject_id: str | int, data: dict[str, Any]) -> None:
+    """Queue a record in ``tenant_id``'s chain, inside the caller's write transaction."""
+    with tenant_scope(tenant_id):
+        audit_record(session, actor=actor, action=action, subject_type=subject_type, subject_id=subject_id, data=data)
+
+
+_ABSENT = object()
+
+
+def _config_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """The top-level keys of a plugin configuration that were added, removed or changed; values may be secrets."""
+    return sorted(key for key in old.keys() | new.keys() if old.get(key, _ABSENT) != new.get(key, _ABSENT))
 
 
 def _check_time_zone(name: str, pointer: str) -> list[FieldProblem]:
@@ -76,6 +108,7 @@ def create_tenant(
     time_zone: str = "Asia/Shanghai",
     locales: list[str] | None = None,
     plugins: Mapping[str, Any] | None = None,
+    actor: str = SYSTEM_ACTOR,
 ) -> Tenant:
     """Provision a tenant with its enabled plugins; ``tenant_created`` runs in the same transaction."""
     locales = list(locales or SUPPORTED_LOCALES)
@@ -105,6 +138,8 @@ def create_tenant(
                 session.flush()
                 host.for_tenant(plugins).tenant_created(tenant=tenant)
                 session.flush()  # rows a plugin added belong to this tenant: flush while it is in context
+            data = {"name": tenant.name, "time_zone": time_zone, "locales": locales, "plugins": sorted(plugins)}
+            _audit(session, tenant.id, actor, "tenant.created", "tenant", slug, data)
     except IntegrityError:
         # Lost a race with a concurrent create of the same slug.
         raise Conflict(
@@ -113,31 +148,37 @@ def create_tenant(
     return tenant
 
 
-def suspend_tenant(session: Session, slug: str) -> Tenant:
+def suspend_tenant(session: Session, slug: str, *, actor: str = SYSTEM_ACTOR) -> Tenant:
     """Stop the tenant's business: its customer and merchant APIs answer 403 ``tenant_suspended``. Nothing is deleted."""
-    return _set_status(session, slug, TenantStatus.suspended)
+    return _set_status(session, slug, TenantStatus.suspended, actor, "tenant.suspended")
 
 
-def reinstate_tenant(session: Session, slug: str) -> Tenant:
+def reinstate_tenant(session: Session, slug: str, *, actor: str = SYSTEM_ACTOR) -> Tenant:
     """Undo a suspension: the tenant takes bookings again, and the worker expires what ran out meanwhile."""
-    return _set_status(session, slug, TenantStatus.active)
+    return _set_status(session, slug, TenantStatus.active, actor, "tenant.reinstated")
 
 
-def _set_status(session: Session, slug: str, status: TenantStatus) -> Tenant:
+def _set_status(session: Session, slug: str, status: TenantStatus, actor: str, action: str) -> Tenant:
     with write_transaction(session):
         tenant = get_tenant(session, slug)
-        tenant.status = status
+        previous, tenant.status = tenant.status, status
+        _audit(session, tenant.id, actor, action, "tenant", tenant.slug, {"previous": previous.value, "status": status.value})
     return tenant
 
 
-def set_tenant_plugins(session: Session, host: PluginHost, slug: str, plugins: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Make exactly ``plugins`` (name → configuration) the tenant's enabled plugins."""
+def set_tenant_plugins(session: Session, host: PluginHost, slug: str, plugins: Mapping[str, Any], *, actor: str = SYSTEM_ACTOR) -> dict[str, dict[str, Any]]:
+    """Make exactly ``plugins`` (name → configuration) the tenant's enabled plugins.
+
+    Audited as one ``tenant.plugins_changed`` record: the plugins enabled and
+    disabled, and for each one kept the configuration keys that changed.
+    """
     problems = _check_plugins(host, plugins, "/plugins")
     if problems:
         raise InvalidInput("the plugin configuration is not valid", errors=problems)
     tenant = get_tenant(session, slug)
     with tenant_scope(tenant.id), write_transaction(session):
         current = {row.plugin: row for row in session.scalars(select(TenantPlugin))}
+        reconfigured = {name: keys for name, config in plugins.items() if name in current and (keys := _config_changes(current[name].config, config))}
         for name, row in current.items():
             if name not in plugins:
                 session.delete(row)
@@ -146,6 +187,8 @@ def set_tenant_plugins(session: Session, host: PluginHost, slug: str, plugins: M
                 current[name].config = config
             else:
                 session.add(TenantPlugin(plugin=name, config=config))
+        data = {"enabled": sorted(plugins.keys() - current.keys()), "disabled": sorted(current.keys() - plugins.keys()), "reconfigured": reconfigured}
+        _audit(session, tenant.id, actor, "tenant.plugins_changed", "tenant", tenant.slug, data)
     return enabled_plugins(session, tenant)
 
 
@@ -155,7 +198,15 @@ MERCHANT_ROLE = "Merchant"
 
 
 def add_staff_member(
-    session: Session, security, *, tenant_slug: str, username: str, role: StaffRole, email: str | None = None, password: str | None = None
+    session: Session,
+    security,
+    *,
+    tenant_slug: str,
+    username: str,
+    role: StaffRole,
+    email: str | None = None,
+    password: str | None = None,
+    actor: str = SYSTEM_ACTOR,
 ) -> StaffMembership:
     """Give a user a role at a tenant, creating the user when ``email`` and ``password`` are given.
 
@@ -163,6 +214,7 @@ def add_staff_member(
     """
     tenant = get_tenant(session, tenant_slug)
     user = security.find_user(username=username)
+    created = user is None
     if user is None:
         if not (email and password):
             raise NotFound(f"no user {username!r}; give an email and a password to create one", code="user_not_found")
@@ -175,11 +227,14 @@ def add_staff_member(
             )
     with tenant_scope(tenant.id), write_transaction(session):
         membership = session.scalar(select(StaffMembership).where(StaffMembership.user_id == user.id))
+        previous = membership.role.value if membership is not None else None
         if membership is None:
             membership = StaffMembership(user_id=user.id, role=role)
             session.add(membership)
         else:
             membership.role = role
+        data = {"username": username, "role": role.value, "previous_role": previous, "user_created": created}
+        _audit(session, tenant.id, actor, "staff.added", "user", user.id, data)
     return membership
 
 
@@ -194,8 +249,12 @@ def create_token(
     name: str,
     tenant_slug: str | None = None,
     role: StaffRole | None = None,
+    actor: str = SYSTEM_ACTOR,
 ) -> tuple[ApiToken, str]:
-    """Issue an API token; returns the row and the secret, which is never stored or shown again."""
+    """Issue an API token; returns the row and the secret, which is never stored or shown again.
+
+    Audited by its id, kind, role and name: in its tenant's chain for a staff token, in the operator chain for an operator token.
+    """
     if kind is TokenKind.staff and not tenant_slug:
         raise InvalidInput("a staff token belongs to a tenant", errors=[FieldProblem("/tenant", "required for a staff token", "required")])
     if kind is TokenKind.operator and tenant_slug:
@@ -211,7 +270,17 @@ def create_token(
             digest=token_digest(secret),
         )
         session.add(token)
+        session.flush()
+        _audit_token(session, token, actor, "token.created")
     return token, secret
+
+
+def _audit_token(session: Session, token: ApiToken, actor: str, action: str) -> None:
+    data = {"kind": token.kind.value, "role": token.role.value if token.role else None, "name": token.name}
+    if token.tenant_id is None:
+        record_operator_action(session, actor=actor, action=action, subject_type="api_token", subject_id=token.id, data=data)
+    else:
+        _audit(session, token.tenant_id, actor, action, "api_token", token.id, data)
 
 
 def list_tokens(session: Session) -> list[ApiToken]:
@@ -219,8 +288,8 @@ def list_tokens(session: Session) -> list[ApiToken]:
     return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))
 
 
-def revoke_token(session: Session, token_id: int, *, now: datetime | None = None) -> ApiToken:
-    """Stop a token from authenticating, at once; revoking a revoked token changes nothing.
+def revoke_token(session: Session, token_id: int, *, now: datetime | None = None, actor: str = SYSTEM_ACTOR) -> ApiToken:
+    """Stop a token from authenticating, at once; revoking a revoked token changes nothing (and is not audited).
 
     :raises NotFound: if there is no such token.
     """
@@ -230,6 +299,7 @@ def revoke_token(session: Session, token_id: int, *, now: datetime | None = None
             raise NotFound(f"no API token {token_id}", code="token_not_found")
         if token.revoked_at is None:
             token.revoked_at = now or utcnow()
+            _audit_token(session, token, actor, "token.revoked")
     return token
 
 
