@@ -52,7 +52,11 @@ def test_unknown_rule_type_is_reported_at_its_type_naming_the_known_ones():
     ("rules", "expected"),
     [
         ({"type": "weekly_hours"}, [("/availability_rules", "type")]),
-        ([{"type": "weekly_hours"}], [("/availability_rules/0", "required")]),
+        ([{"type": "weekly_hours"}], [("/availability_rules/0/params", "required")]),
+        ([{"params": {}}], [("/availability_rules/0/type", "required")]),
+        ([{"type": ["weekly_hours"], "params": {}}], [("/availability_rules/0/type", "type")]),
+        ([{"type": {"weekly_hours": 1}, "params": {}}], [("/availability_rules/0/type", "type")]),
+        ([{"type": "weekly_hours", "params": ["x"]}], [("/availability_rules/0/params", "type")]),
         ([{"type": "closed_dates", "params": {"dates": []}, "note": "x"}], [("/availability_rules/0/note", "additionalProperties")]),
         (["weekly_hours"], [("/availability_rules/0", "type")]),
     ],
