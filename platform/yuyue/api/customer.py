@@ -20,9 +20,11 @@ from zoneinfo import ZoneInfo
 from flask import Response, current_app, g, jsonify, request, url_for
 
 from yuyue.api.auth import booking_token, customer_optional, customer_required, may_access_booking
-from yuyue.api.core import MAX_ROW_ID, json_body
+from yuyue.api.converters import RowIdConverter, SlugConverter, TokenConverter, path_parameter
+from yuyue.api.core import json_body
 from yuyue.api.limits import booking_limit
 from yuyue.api.problems import ApiProblem
+from yuyue.api.query import query_int
 from yuyue.api.tenant import current_tenant, tenant_api
 from yuyue.bookings import operations as bookings
 from yuyue.bookings import waitlist
@@ -230,10 +232,10 @@ def availability_range() -> tuple[date, date]:
 def _page() -> tuple[int | None, int]:
     """``?cursor=&limit=``: the id to continue before, and the page size."""
     problems: list[FieldProblem] = []
-    limit_text = request.args.get("limit", str(DEFAULT_PAGE_SIZE))
-    limit = int(limit_text) if limit_text.isascii() and limit_text.isdigit() else 0
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        problems.append(FieldProblem("/limit", f"a whole number between 1 and {MAX_PAGE_SIZE}", "out_of_range"))
+    try:
+        limit = query_int("limit", minimum=1, maximum=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE)
+    except InvalidInput as error:
+        limit, problems = DEFAULT_PAGE_SIZE, error.errors
     cursor = request.args.get("cursor")
     before_id = _decode_cursor(cursor) if cursor else None
     if cursor and before_id is None:
@@ -409,13 +411,13 @@ def customer_booking_types() -> tuple[Response, int, dict[str, str]]:
     return _localized({"booking_types": [booking_type_summary(t, locale) for t in active]}, locale)
 
 
-@tenant_api.get("/booking-types/<slug>")
+@tenant_api.get("/booking-types/<slug:slug>")
 def customer_booking_type(slug: str) -> tuple[Response, int, dict[str, str]]:
     locale = request_locale()
     return _localized(booking_type_detail(*booking_type_with_form(db.session, slug), locale), locale)
 
 
-@tenant_api.get("/booking-types/<slug>/availability")
+@tenant_api.get("/booking-types/<slug:slug>/availability")
 def customer_availability(slug: str) -> tuple[Response, int, dict[str, str]]:
     locale = request_locale()
     first, last = availability_range()
@@ -457,21 +459,16 @@ def customer_create_booking() -> tuple[Response, int, dict[str, str]]:
     return jsonify(payload), 200 if receipt.replayed else 201, _booking_location(receipt.booking)
 
 
-@tenant_api.get("/bookings/<public_id>")
+@tenant_api.get("/bookings/<token:public_id>")
 @customer_optional
 def customer_get_booking(public_id: str) -> Response:
     return jsonify(booking_json(_callers_booking(public_id)))
 
 
-def _optional_body(schema: dict[str, Any]) -> dict[str, Any]:
-    """An empty body is ``{}``; anything else must be JSON valid against ``schema``."""
-    return json_body(schema) if request.get_data(cache=True) else {}
-
-
-@tenant_api.post("/bookings/<public_id>/cancel")
+@tenant_api.post("/bookings/<token:public_id>/cancel")
 @customer_optional
 def customer_cancel_booking(public_id: str) -> Response:
-    body = _optional_body(BOOKING_CANCEL)
+    body = json_body(BOOKING_CANCEL, required=False)
     booking = _callers_booking(public_id)
     cancellation = bookings.cancel_with_terms(db.session, current_tenant(), booking.public_id, actor=_actor(booking), reason=body.get("reason"))
     terms = cancellation.terms
@@ -489,7 +486,7 @@ def customer_cancel_booking(public_id: str) -> Response:
     )
 
 
-@tenant_api.post("/bookings/<public_id>/reschedule")
+@tenant_api.post("/bookings/<token:public_id>/reschedule")
 @customer_optional
 def customer_reschedule_booking(public_id: str) -> Response:
     body = json_body(BOOKING_RESCHEDULE)
@@ -579,12 +576,11 @@ _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 _TIME = {"type": "string", "format": "date-time", "description": "ISO 8601 in the tenant's time zone, with its offset"}
 _LANG = {"name": "lang", "in": "query", "required": False, "schema": {"enum": list(LOCALES)}, "description": "overrides Accept-Language"}
 _ACCEPT_LANGUAGE = {"name": "Accept-Language", "in": "header", "required": False, "schema": {"type": "string"}, "description": "zh-Hans (default), zh-Hant, en"}
-_TENANT = {"name": "tenant_slug", "in": "path", "required": True, "schema": {"type": "string"}, "description": "the tenant's slug"}
-_PUBLIC_ID = {"name": "public_id", "in": "path", "required": True, "schema": {"type": "string"}, "description": "the booking's id"}
-_SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}, "description": "the booking type's slug"}
-_ROW_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
-_ENTRY_ID = {"name": "entry_id", "in": "path", "required": True, "schema": _ROW_ID, "description": "the waitlist entry's id"}
-_COMPANION_ID = {"name": "companion_id", "in": "path", "required": True, "schema": _ROW_ID, "description": "the companion's id"}
+_TENANT = path_parameter("tenant_slug", SlugConverter, "the tenant's slug")
+_PUBLIC_ID = path_parameter("public_id", TokenConverter, "the booking's id")
+_SLUG = path_parameter("slug", SlugConverter, "the booking type's slug")
+_ENTRY_ID = path_parameter("entry_id", RowIdConverter, "the waitlist entry's id")
+_COMPANION_ID = path_parameter("companion_id", RowIdConverter, "the companion's id")
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",

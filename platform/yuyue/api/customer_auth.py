@@ -14,6 +14,7 @@ from typing import Any
 from flask import Response, current_app, g, jsonify
 
 from yuyue.api.auth import customer_required, customer_tokens, request_now, rotated_tokens
+from yuyue.api.converters import SlugConverter, path_parameter
 from yuyue.api.core import json_body
 from yuyue.api.limits import by_address, by_phone, rate_limit
 from yuyue.api.problems import ApiProblem
@@ -151,7 +152,7 @@ def current_customer() -> Response:
     return jsonify({"id": customer.id, "phone": customer.phone, "name": customer.name, "wechat": customer.wechat_openid is not None})
 
 
-_TENANT_PARAMETER = {"name": "tenant_slug", "in": "path", "required": True, "schema": {"type": "string"}, "description": "the tenant's slug"}
+_TENANT_PARAMETER = path_parameter("tenant_slug", SlugConverter, "the tenant's slug")
 _TOKENS = {
     "type": "object",
     "properties": {

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, jsonify, url_for
 
 import yuyue
+from yuyue.api.converters import SlugConverter, path_parameter
 from yuyue.api.core import v1
 from yuyue.api.customer import OPENAPI_PATHS as CUSTOMER_PATHS
 from yuyue.api.customer import OPENAPI_SECURITY_SCHEMES as CUSTOMER_SECURITY_SCHEMES
@@ -79,7 +80,7 @@ def _operation(summary: str, ok: int, ok_schema: dict[str, Any], body: dict[str,
     return operation
 
 
-SLUG_PARAMETER = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+SLUG_PARAMETER = path_parameter("slug", SlugConverter, "the tenant's slug")
 TENANT_REF = {"$ref": "#/components/schemas/Tenant"}
 
 

@@ -61,25 +61,25 @@ def list_tenants() -> Response:
     return jsonify({"tenants": [tenant_json(t) for t in operations.list_tenants(db.session)]})
 
 
-@v1.get("/operator/tenants/<slug>")
+@v1.get("/operator/tenants/<slug:slug>")
 @operator_required
 def get_tenant(slug: str) -> Response:
     return jsonify(tenant_json(operations.get_tenant(db.session, slug)))
 
 
-@v1.post("/operator/tenants/<slug>/suspend")
+@v1.post("/operator/tenants/<slug:slug>/suspend")
 @operator_required
 def suspend_tenant(slug: str) -> Response:
     return jsonify(tenant_json(operations.suspend_tenant(db.session, slug)))
 
 
-@v1.post("/operator/tenants/<slug>/reinstate")
+@v1.post("/operator/tenants/<slug:slug>/reinstate")
 @operator_required
 def reinstate_tenant(slug: str) -> Response:
     return jsonify(tenant_json(operations.reinstate_tenant(db.session, slug)))
 
 
-@v1.put("/operator/tenants/<slug>/plugins")
+@v1.put("/operator/tenants/<slug:slug>/plugins")
 @operator_required
 def set_tenant_plugins(slug: str) -> Response:
     body = json_body(TENANT_PLUGINS)
