@@ -43,7 +43,7 @@ from yuyue.forms.validation import InvalidAnswers
 from yuyue.payments.operations import payment_instructions
 from yuyue.plugins import plugin_host
 from yuyue.scheduling.availability import SlotAvailability, list_availability
-from yuyue.types import utcnow
+from yuyue.types import MAX_INTEGER, bounded_integer, utcnow
 
 LOCALES = ("zh-Hans", "zh-Hant", "en")
 DEFAULT_LOCALE = "zh-Hans"
@@ -612,21 +612,21 @@ BOOKING_TYPE_SUMMARY = {
         "vertical": {"type": "string"},
         "name": {"type": ["string", "null"]},
         "description": {"type": ["string", "null"]},
-        "price_amount": {"type": "integer", "description": "per person, in minor units (fen)"},
+        "price_amount": bounded_integer(description="per person, in minor units (fen)"),
         "currency": {"type": "string"},
-        "max_party_size": {"type": "integer"},
+        "max_party_size": bounded_integer(),
     },
 }
 BOOKING_TYPE_DETAIL = {
     "type": "object",
     "properties": {
         **BOOKING_TYPE_SUMMARY["properties"],
-        "form_version": {"type": "integer"},
+        "form_version": bounded_integer(1),
         "form_schema": {"type": "object", "description": "JSON Schema (2020-12) of the answers a booking must give"},
         "ui_schema": {"type": "object", "description": "field order, widgets, labels, placeholders and help, in the request's language"},
         "availability_rules": {"type": "array", "items": {"type": "object"}},
         "policies": {"type": "object", "description": "quotas, minors, cancellation, reschedule, no-show and waitlist rules"},
-        "hold_minutes": {"type": "integer", "description": "how long an unpaid booking keeps its place (0: confirmed at once)"},
+        "hold_minutes": bounded_integer(description="how long an unpaid booking keeps its place (0: confirmed at once)"),
         "time_zone": {"type": "string"},
     },
 }
@@ -637,8 +637,8 @@ SLOT = {
         "ends_at": _TIME,
         "local_date": {"type": "string", "format": "date"},
         "channel": {"type": "string"},
-        "capacity": {"type": "integer"},
-        "remaining": {"type": "integer"},
+        "capacity": bounded_integer(),
+        "remaining": bounded_integer(-MAX_INTEGER),
         "bookable": {"type": "boolean"},
         "reason": {"type": ["string", "null"], "description": "why not bookable: slot_full, booking_not_open, booking_closed, …"},
         "label": {"description": "the slot's label, if the rules give one"},
@@ -654,11 +654,11 @@ BOOKING = {
         "ends_at": _TIME,
         "local_date": {"type": "string", "format": "date"},
         "channel": {"type": "string"},
-        "party_size": {"type": "integer"},
-        "price_amount": {"type": "integer", "description": "in minor units (fen)"},
+        "party_size": bounded_integer(),
+        "price_amount": bounded_integer(description="in minor units (fen)"),
         "currency": {"type": "string"},
         "hold_expires_at": _NULLABLE_TIME,
-        "form_version": {"type": "integer"},
+        "form_version": bounded_integer(1),
         "answers": {"type": "object"},
         "voucher": {
             "type": ["object", "null"],
@@ -672,12 +672,12 @@ BOOKING = {
                 "provider": {"type": "string"},
                 "reference": {"type": "string"},
                 "status": {"type": "string"},
-                "amount": {"type": "integer"},
+                "amount": bounded_integer(),
                 "currency": {"type": "string"},
                 "pay_by": {"type": ["string", "null"]},
             },
         },
-        "reschedule_count": {"type": "integer"},
+        "reschedule_count": bounded_integer(),
         "created_at": _TIME,
         "booking_token": {"type": "string", "description": "guests only, on creation: send it as X-Booking-Token to read or change this booking"},
     },
@@ -691,8 +691,8 @@ CANCELLED_BOOKING = {
             "properties": {
                 "terms": {"type": "string", "description": "on_time, late_deduct_points, late_fee, late_no_show"},
                 "late": {"type": "boolean"},
-                "points_deducted": {"type": "integer"},
-                "fee_percent": {"type": "integer"},
+                "points_deducted": bounded_integer(),
+                "fee_percent": bounded_integer(),
                 "counts_as_no_show": {"type": "boolean"},
             },
         },
@@ -701,11 +701,11 @@ CANCELLED_BOOKING = {
 WAITLIST_ENTRY = {
     "type": "object",
     "properties": {
-        "id": {"type": "integer"},
+        "id": bounded_integer(1),
         "booking_type": {"type": "string"},
         "starts_at": _TIME,
         "channel": {"type": "string"},
-        "party_size": {"type": "integer"},
+        "party_size": bounded_integer(),
         "auto_confirm": {"type": "boolean"},
         "status": {"enum": ["waiting", "offered", "accepted", "expired", "cancelled"]},
         "offer_expires_at": _NULLABLE_TIME,
@@ -716,7 +716,7 @@ WAITLIST_ENTRY = {
 COMPANION = {
     "type": "object",
     "properties": {
-        "id": {"type": "integer"},
+        "id": bounded_integer(1),
         "name": {"type": "string"},
         "id_number": {"type": ["string", "null"]},
         "phone": {"type": ["string", "null"]},

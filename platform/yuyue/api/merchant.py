@@ -40,7 +40,7 @@ from yuyue.plugins import plugin_host
 from yuyue.scheduling.rules import current_registry
 from yuyue.tenancy.models import StaffRole
 from yuyue.tenancy.operations import SLUG_PATTERN
-from yuyue.types import utcnow
+from yuyue.types import bounded_integer, utcnow
 
 # --- request bodies -------------------------------------------------------------
 # Shapes only: the operations check rules, policies, forms and localized text
@@ -491,20 +491,20 @@ BOOKING_TYPE_SCHEMA = {
         "vertical": {"type": "string"},
         **{key: value for key, value in BOOKING_TYPE_SETTINGS.items() if key not in ("form", "ui")},
         "status": {"enum": [s.value for s in BookingTypeStatus]},
-        "form_version": {"type": "integer"},
+        "form_version": bounded_integer(1),
         "created_at": {"type": "string", "format": "date-time"},
         "updated_at": {"type": "string", "format": "date-time"},
         "form": {
             "type": "object",
             "description": "the current form version (single booking type only)",
-            "properties": {"version": {"type": "integer"}, "definition": {"type": "object"}, "ui": {"type": "object"}},
+            "properties": {"version": bounded_integer(1), "definition": {"type": "object"}, "ui": {"type": "object"}},
         },
     },
 }
 RESOURCE_SCHEMA = {
     "type": "object",
     "properties": {
-        "id": {"type": "integer", "description": "what resource_requirements[].resource_ids refer to"},
+        "id": bounded_integer(1, description="what resource_requirements[].resource_ids refer to"),
         "code": {"type": "string"},
         "kind": {"type": "string"},
         "name": LOCALIZED_TEXT,
@@ -524,8 +524,8 @@ BOOKING_SCHEMA = {
         "local_date": {"type": "string", "format": "date"},
         "time_zone": {"type": "string"},
         "channel": {"type": "string"},
-        "party_size": {"type": "integer"},
-        "price_amount": {"type": "integer"},
+        "party_size": bounded_integer(),
+        "price_amount": bounded_integer(),
         "currency": {"type": "string"},
         "voucher_code": NULLABLE_TEXT,
         "hold_expires_at": {"type": ["string", "null"], "format": "date-time"},
@@ -548,7 +548,7 @@ BOOKING_SCHEMA = {
             "type": ["object", "null"],
             "properties": {"at": {"type": "string", "format": "date-time"}, "place": NULLABLE_TEXT, "method": {"enum": ["code", "qr"]}},
         },
-        "form_version": {"type": "integer", "description": "single booking only"},
+        "form_version": bounded_integer(1, description="single booking only"),
         "answers": {"type": "object", "description": "the booking form's answers (single booking only)"},
     },
 }

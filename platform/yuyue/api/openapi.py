@@ -15,6 +15,7 @@ from yuyue.api.customer_auth import OPENAPI_PATHS as AUTH_PATHS
 from yuyue.api.merchant import OPENAPI_PATHS as MERCHANT_PATHS
 from yuyue.api.operator import TENANT_CREATE, TENANT_PLUGINS
 from yuyue.api.payments import OPENAPI_PATHS as PAYMENT_PATHS
+from yuyue.types import bounded_integer
 
 PROBLEM = {
     "type": "object",
@@ -22,7 +23,7 @@ PROBLEM = {
     "properties": {
         "type": {"type": "string", "format": "uri"},
         "title": {"type": "string"},
-        "status": {"type": "integer"},
+        "status": bounded_integer(100, 599),
         "detail": {"type": "string"},
         "code": {"type": "string", "description": "stable machine-readable error code, e.g. validation_failed, slug_taken, not_found"},
         "errors": {
