@@ -81,11 +81,13 @@ OPENAPI_PATHS: dict[str, Any] = {
         "post": {
             "summary": "A payment provider's signed notification (payment succeeded or failed, refund succeeded)",
             "description": (
-                "Authenticated by the provider's signature over the raw body; a repeated notification changes nothing. "
+                "Authenticated by the provider's signature over the raw body, read as bytes whatever its media type (a provider may send "
+                "JSON, XML or text/plain); a repeated notification changes nothing. "
                 "Accepted for a suspended tenant too: a held booking paid in time is confirmed, one whose hold ran out "
                 "is expired and the money refunded."
             ),
             "security": [],
+            "x-yuyue-raw-body": True,
             "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
             "responses": {
                 "200": {"description": "processed, or already processed", **_OUTCOME},
