@@ -27,6 +27,7 @@ __all__ = [
     "BASE_URI",
     "MAX_INTEGER",
     "Problem",
+    "check_bounded_numbers",
     "check_json_schema",
     "json_pointer",
     "problems",
@@ -145,6 +146,12 @@ def unbounded_numbers(schema: Any, *, document: Any = None, limit: int = MAX_INT
     found: list[str] = []
     _walk_numbers(schema, resolver, "", limit, found, set())
     return found
+
+
+def check_bounded_numbers(schema: Any) -> list[Problem]:
+    """:func:`unbounded_numbers` as problems, for a schema a plugin ships (slot rule params, settings)."""
+    message = f"a number here needs minimum and maximum within ±{MAX_INTEGER}, the range of an integer column"
+    return [Problem(pointer, message, "unbounded_number") for pointer in unbounded_numbers(schema)]
 
 
 # Keywords whose value is a subschema, a list of them, or a name → subschema map.

@@ -141,6 +141,15 @@ def test_a_rule_type_needs_a_valid_params_schema():
         SlotRuleRegistry([Broken()])
 
 
+def test_a_rule_type_whose_params_admit_an_unbounded_number_is_refused():
+    class Tides(SlotRuleType):
+        key = "tides"
+        params_schema = {"type": "object", "properties": {"height": {"type": "number", "minimum": 0}}}
+
+    with pytest.raises(SlotRuleTypeError, match="params schema of slot rule type 'tides' at /properties/height: a number here needs minimum and maximum"):
+        SlotRuleRegistry([Tides()])
+
+
 def test_registering_something_else_is_refused():
     with pytest.raises(SlotRuleTypeError, match="SlotRuleType instance"):
         SlotRuleRegistry().register({"key": "lunar"}, "x")

@@ -175,7 +175,7 @@ class SlotRuleRegistry:
             raise SlotRuleTypeError(f"slot rule type key {key!r} must match {KEY_PATTERN.pattern}")
         if key in self._types:
             raise SlotRuleTypeError(f"slot rule type {key!r} is already registered by {self._owners[key]!r}")
-        schema_problems = yuyue_schemas.check_json_schema(rule_type.params_schema)
+        schema_problems = yuyue_schemas.check_json_schema(rule_type.params_schema) or yuyue_schemas.check_bounded_numbers(rule_type.params_schema)
         if schema_problems:
             first = schema_problems[0]
             raise SlotRuleTypeError(f"params schema of slot rule type {key!r} at {first.pointer or '/'}: {first.message}")
