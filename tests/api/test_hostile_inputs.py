@@ -9,8 +9,8 @@ arrays and objects nested 10,000 deep, 10 MB sent chunked, the body as
 in a string, ±2³¹, ±2⁶³ and 10³⁰ in a number, and a value of the wrong JSON
 type. Each case changes one thing in an otherwise plausible request (real ids,
 a real slot, the token the operation's security scheme names), so the hostile
-value reaches as far as it can. One tenant is seeded once for the module;
-no case is meant to change it.
+value reaches as far as it can, rate-limit keys included. One tenant is seeded
+once for the module; no case is meant to change it.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from api_setup import Seeded, seed
 from bad_inputs import SAMPLES
 from flask import Flask
 
+from yuyue.api.limits import DEFAULT_LIMITS
 from yuyue.app import create_app
 from yuyue.db import Model, db
 
@@ -152,7 +153,9 @@ def seeded_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
             "TESTING": True,
             "INSTANCE_PATH": str(tmp_path_factory.mktemp("hostile")),
             "SECRET_KEY": "hostile-inputs-secret-key-of-32-bytes",
-            "RATELIMIT_ENABLED": False,
+            # Limits on, so the rate-limit keys read each hostile body too, but too high to answer 429 instead of the check.
+            "RATELIMIT_ENABLED": True,
+            **dict.fromkeys(DEFAULT_LIMITS, "100000/minute"),
         }
     )
     with app.app_context():
