@@ -90,6 +90,14 @@ def test_invalid_slot_rule_params_are_refused_with_their_pointer(make_plugin):
         make_plugin_host()
 
 
+def test_a_settings_schema_with_an_unbounded_number_is_refused_with_its_pointer(make_plugin):
+    files = _vertical_plugin_files("unbounded")
+    files["vertical/settings.schema.json"]["properties"]["bays"] = {"type": "integer", "minimum": 1}
+    make_plugin("unbounded", VERTICAL_SOURCE, files)
+    with pytest.raises(PluginDeclarationError, match=r"settings.schema.json at /properties/bays: a number here needs minimum and maximum"):
+        make_plugin_host()
+
+
 def test_ui_field_missing_from_form_is_refused(make_plugin):
     files = _vertical_plugin_files("ui_drift")
     files["vertical/form.ui.json"]["order"].append("shoe_size")

@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from flask_appbuilder import AppBuilder
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
+from yuyue import json_input
 from yuyue.api.limit_storage import node_storage_uri
 from yuyue.api.limits import rate_limit_settings
 from yuyue.config import settings_from_env
@@ -53,6 +55,17 @@ class AdminSecurityManager(SecurityManager):
     security_api = type("NoSecurityApi", (SecurityApi,), {"include_route_methods": set()})
 
 
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, reading through :func:`yuyue.json_input.loads`: whoever calls ``request.get_json()`` gets its depth limit.
+
+    The API reads bodies through ``yuyue.api.body``; this keeps any other reader (a library, an admin view) from
+    recursing on a hostile body all the same.
+    """
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return json_input.loads(s)
+
+
 def normalize_database_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs written the usual way."""
     for prefix in ("postgres://", "postgresql://"):
@@ -65,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build a yuyue application; ``config`` overrides settings read from the environment."""
     settings = {**FAB_SETTINGS, **settings_from_env(), **rate_limit_settings(), **(config or {})}
     app = Flask("yuyue", instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
+    app.json = BoundedJSONProvider(app)
     # Before Flask-AppBuilder, whose own limiter reads the same key: without Redis, every worker of the node counts in one file.
     settings["RATELIMIT_STORAGE_URI"] = settings.get("RATELIMIT_STORAGE_URI") or node_storage_uri(settings["INSTANCE_PATH"])
     app.config.update(settings)

@@ -108,7 +108,7 @@ def load_vertical(plugin: str, ref: VerticalFile, slot_rules: SlotRuleRegistry) 
     for name in ui.get("fields", {}):
         if name not in fields:
             raise PluginDeclarationError(plugin, str(ui_ref), f"/fields/{name}", f"{name!r} is not a field of the form")
-    _raise_first(plugin, str(settings_ref), yuyue_schemas.check_json_schema(settings))
+    _raise_first(plugin, str(settings_ref), yuyue_schemas.check_json_schema(settings) or yuyue_schemas.check_bounded_numbers(settings))
 
     _raise_first(plugin, str(ref), slot_rules.problems(declaration["default_slot_rules"], "/default_slot_rules"))
 

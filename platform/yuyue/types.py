@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DateTime, Enum, TypeDecorator
+
+import yuyue_schemas
+
+# The largest whole number an ``Integer`` column holds on every database yuyue runs on (PostgreSQL ``integer``);
+# every number a client or merchant sends is bounded by it, or by a tighter bound of its own.
+MAX_INTEGER = yuyue_schemas.MAX_INTEGER
+
+
+def bounded_integer(minimum: int = 0, maximum: int = MAX_INTEGER, **keywords: Any) -> dict[str, Any]:
+    """The JSON Schema of a whole number from ``minimum`` to ``maximum`` (what an integer column holds, by default)."""
+    return {"type": "integer", "minimum": minimum, "maximum": maximum, **keywords}
 
 
 def utcnow() -> datetime:

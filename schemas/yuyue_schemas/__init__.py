@@ -25,7 +25,9 @@ from referencing.jsonschema import DRAFT202012
 
 __all__ = [
     "BASE_URI",
+    "MAX_INTEGER",
     "Problem",
+    "check_bounded_numbers",
     "check_json_schema",
     "json_pointer",
     "problems",
@@ -33,6 +35,7 @@ __all__ = [
     "registry",
     "schema",
     "slot_rule_types",
+    "unbounded_numbers",
     "validator",
 ]
 
@@ -40,6 +43,9 @@ BASE_URI = "https://schemas.yuyue.dev/v1/"
 _VERSION_DIR = "v1"
 _SLOT_RULES_DIR = "slot-rules"
 _DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
+# The largest whole number every database yuyue runs on stores in an integer column (PostgreSQL ``integer``).
+MAX_INTEGER = 2**31 - 1
+_DOCUMENT_URI = "urn:yuyue:document"
 
 
 @dataclass(frozen=True, order=True)
@@ -121,6 +127,75 @@ def check_json_schema(instance: Any) -> list[Problem]:
     if isinstance(instance, dict) and instance.get("$schema", _DRAFT_2020_12) != _DRAFT_2020_12:
         found.append(Problem("/$schema", f"only {_DRAFT_2020_12} is supported", "$schema"))
     return sorted(set(found))
+
+
+def unbounded_numbers(schema: Any, *, document: Any = None, limit: int = MAX_INTEGER) -> list[str]:
+    """Where *schema* allows an integer or a number without both bounds inside ±\\ *limit*; ``[]`` if nowhere.
+
+    A value a client sends ends up in an integer column, a ``timedelta`` or a loop
+    count, so every number a schema admits needs ``minimum``/``exclusiveMinimum``
+    and ``maximum``/``exclusiveMaximum`` within what the database holds (an
+    ``enum`` or ``const`` bounds it too). Subschemas and ``$ref`` are followed (the
+    shared schemas by their ``$id``; ``#…`` against *document*, default *schema*,
+    e.g. an OpenAPI document around it), each target once. Pointers are the path
+    walked from *schema*, through a ``$ref`` by its keyword.
+    """
+    root = schema if document is None else document
+    uri = root.get("$id", _DOCUMENT_URI) if isinstance(root, dict) else _DOCUMENT_URI
+    resolver = _registry().with_resource(uri, DRAFT202012.create_resource(root)).resolver(uri)
+    found: list[str] = []
+    _walk_numbers(schema, resolver, "", limit, found, set())
+    return found
+
+
+def check_bounded_numbers(schema: Any) -> list[Problem]:
+    """:func:`unbounded_numbers` as problems, for a schema a plugin ships (slot rule params, settings)."""
+    message = f"a number here needs minimum and maximum within ±{MAX_INTEGER}, the range of an integer column"
+    return [Problem(pointer, message, "unbounded_number") for pointer in unbounded_numbers(schema)]
+
+
+# Keywords whose value is a subschema, a list of them, or a name → subschema map.
+_SUBSCHEMA = ("additionalProperties", "items", "contains", "not", "if", "then", "else", "propertyNames", "unevaluatedItems", "unevaluatedProperties")
+_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "dependentSchemas", "$defs")
+_NUMBER_TYPES = {"integer", "number"}
+
+
+def _walk_numbers(node: Any, resolver: referencing.Resolver, pointer: str, limit: int, found: list[str], seen: set[int]) -> None:
+    if not isinstance(node, dict):
+        return
+    if isinstance(node.get("$id"), str):
+        resolver = resolver.in_subresource(DRAFT202012.create_resource(node))
+    declared = node.get("type")
+    types = set(declared) if isinstance(declared, list) else {declared}
+    if types & _NUMBER_TYPES and not _bounded(node, limit):
+        found.append(pointer)
+    if isinstance(node.get("$ref"), str):
+        target = resolver.lookup(node["$ref"])
+        if id(target.contents) not in seen:
+            seen.add(id(target.contents))
+            _walk_numbers(target.contents, target.resolver, f"{pointer}/$ref", limit, found, seen)
+    for keyword in _SUBSCHEMA:
+        if keyword in node:
+            _walk_numbers(node[keyword], resolver, f"{pointer}/{keyword}", limit, found, seen)
+    for keyword in _SUBSCHEMA_LISTS:
+        for index, item in enumerate(node.get(keyword) or ()):
+            _walk_numbers(item, resolver, f"{pointer}/{keyword}/{index}", limit, found, seen)
+    for keyword in _SUBSCHEMA_MAPS:
+        for name, item in (node.get(keyword) or {}).items():
+            _walk_numbers(item, resolver, pointer + json_pointer(keyword, name), limit, found, seen)
+
+
+def _bounded(node: dict[str, Any], limit: int) -> bool:
+    if "enum" in node or "const" in node:
+        return True
+    lows = [node[k] for k in ("minimum", "exclusiveMinimum") if _is_number(node.get(k))]
+    highs = [node[k] for k in ("maximum", "exclusiveMaximum") if _is_number(node.get(k))]
+    return bool(lows and highs) and -limit <= max(lows) and min(highs) <= limit
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 # --------------------------------------------------------------------------

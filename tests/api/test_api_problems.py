@@ -28,8 +28,16 @@ def test_malformed_json_answers_400_malformed_json(operator, problem, raw):
     problem(response, 400, "malformed_json")
 
 
-def test_json_is_read_whatever_the_content_type(operator):
-    response = operator.post(TENANTS, data=json.dumps(VALID), content_type="text/plain")
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin-1", None])
+def test_json_sent_as_another_media_type_answers_415(operator, problem, content_type):
+    response = operator.post(TENANTS, data=json.dumps(VALID), content_type=content_type)
+
+    problem(response, 415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=UTF-8", "application/vnd.yuyue+json", "Application/JSON"])
+def test_json_is_read_as_application_json_with_a_suffix_or_a_charset(operator, content_type):
+    response = operator.post(TENANTS, data=json.dumps(VALID), content_type=content_type)
 
     assert response.status_code == 201
 

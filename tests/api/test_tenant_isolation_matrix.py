@@ -37,6 +37,7 @@ from sqlalchemy import inspect, select
 from tenant_setup import id_number, make_booking_type, make_coach, windows
 from werkzeug.test import TestResponse
 
+from yuyue.api.tenant import tenant_api
 from yuyue.bookings.models import Booking, WaitlistEntry
 from yuyue.catalog.models import BookingType, Resource
 from yuyue.customers.models import Companion, LoginSetting
@@ -46,7 +47,7 @@ from yuyue.payments.models import Payment
 from yuyue.payments.operations import set_payment_provider
 from yuyue.tenancy.models import StaffRole
 
-PREFIX = "/api/v1/t/<tenant_slug>"
+PREFIX = tenant_api.url_prefix
 ZONE = ZoneInfo("Asia/Shanghai")
 SLOT_DAY = datetime.now(ZONE).date() + timedelta(days=7)
 SECRETS = {"tenant-a": "sandbox-secret-of-tenant-a", "tenant-b": "sandbox-secret-of-tenant-b"}
@@ -130,7 +131,7 @@ def tenant_routes(app: Flask) -> list[Route]:
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("api_tenant."):
             continue
-        relative = rule.rule.removeprefix(PREFIX)
+        relative = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"<\1>", rule.rule.removeprefix(PREFIX))  # converters named in the URL map only
         path_item = document["paths"][re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule)]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             operation = path_item[method.lower()]

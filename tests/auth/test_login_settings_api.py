@@ -239,6 +239,14 @@ def test_a_login_provider_with_a_broken_settings_schema_stops_start_up_naming_th
         build_login_providers(make_plugin_host(["alipay_login"]))
 
 
+def test_a_login_provider_whose_settings_admit_an_unbounded_number_stops_start_up(make_plugin):
+    unbounded = '{"type": "object", "properties": {"timeout_seconds": {"type": "integer", "minimum": 1}}}'
+    make_plugin("alipay_login", BROKEN_SCHEMA_PLUGIN.replace('{"type": "object", "properties": {"app_id": {"type": "strng"}}}', unbounded))
+
+    with pytest.raises(PluginLoadError, match="'alipay'.*/properties/timeout_seconds: a number here needs minimum and maximum"):
+        build_login_providers(make_plugin_host(["alipay_login"]))
+
+
 def test_a_provider_without_a_settings_schema_accepts_no_settings(make_plugin, build_app, client, problem, session, tenant_a):
     make_plugin("noop_login", BROKEN_SCHEMA_PLUGIN.replace('    settings_schema = {"type": "object", "properties": {"app_id": {"type": "strng"}}}\n', ""))
     app = build_app(PLUGINS=["noop_login"])

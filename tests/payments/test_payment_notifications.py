@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from payment_setup import PRICE, book, booking_state, taken, timedelta, utcnow
 from sqlalchemy import func, select, update
 
@@ -192,3 +194,22 @@ def test_sandbox_checkout_pays_like_a_customer_in_the_app(session, tenant, entry
     assert booking_state(session, tenant, booking) == ("confirmed", ["paid"], [])
     problem(client.post(f"/api/v1/t/museum/payments/sandbox/checkout/{payment.reference}"), 409, "payment_settled")
     problem(client.post("/api/v1/t/museum/payments/sandbox/checkout/nope"), 404, "payment_not_found")
+
+
+def test_a_notification_sent_as_text_plain_is_read_as_its_raw_bytes(session, tenant, entry, sandbox, pay_for):
+    # Providers choose their media type (JSON, XML, text/plain); the signature covers the bytes, whatever they are called.
+    booking = book(session, tenant, 1)
+    status, body = sandbox.notify(pay_for(booking), headers={"Content-Type": "text/plain"})
+
+    assert (status, body["outcome"]) == (200, "confirmed")
+
+
+def test_a_notification_over_64_kib_is_a_413_naming_the_limit_even_when_chunked(client, tenant, problem):
+    response = client.post(
+        "/api/v1/t/museum/payments/sandbox/notify",
+        input_stream=io.BytesIO(b" " * (64 * 1024 + 1)),
+        headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+    assert "64 KiB (65536 bytes)" in problem(response, 413, "payload_too_large")["detail"]

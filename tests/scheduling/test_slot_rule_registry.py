@@ -52,7 +52,11 @@ def test_unknown_rule_type_is_reported_at_its_type_naming_the_known_ones():
     ("rules", "expected"),
     [
         ({"type": "weekly_hours"}, [("/availability_rules", "type")]),
-        ([{"type": "weekly_hours"}], [("/availability_rules/0", "required")]),
+        ([{"type": "weekly_hours"}], [("/availability_rules/0/params", "required")]),
+        ([{"params": {}}], [("/availability_rules/0/type", "required")]),
+        ([{"type": ["weekly_hours"], "params": {}}], [("/availability_rules/0/type", "type")]),
+        ([{"type": {"weekly_hours": 1}, "params": {}}], [("/availability_rules/0/type", "type")]),
+        ([{"type": "weekly_hours", "params": ["x"]}], [("/availability_rules/0/params", "type")]),
         ([{"type": "closed_dates", "params": {"dates": []}, "note": "x"}], [("/availability_rules/0/note", "additionalProperties")]),
         (["weekly_hours"], [("/availability_rules/0", "type")]),
     ],
@@ -135,6 +139,15 @@ def test_a_rule_type_needs_a_valid_params_schema():
 
     with pytest.raises(SlotRuleTypeError, match="params schema of slot rule type 'broken' at /type"):
         SlotRuleRegistry([Broken()])
+
+
+def test_a_rule_type_whose_params_admit_an_unbounded_number_is_refused():
+    class Tides(SlotRuleType):
+        key = "tides"
+        params_schema = {"type": "object", "properties": {"height": {"type": "number", "minimum": 0}}}
+
+    with pytest.raises(SlotRuleTypeError, match="params schema of slot rule type 'tides' at /properties/height: a number here needs minimum and maximum"):
+        SlotRuleRegistry([Tides()])
 
 
 def test_registering_something_else_is_refused():

@@ -10,7 +10,8 @@ import yuyue.api.customer  # noqa: F401 - registers the customer routes on tenan
 import yuyue.api.customer_auth  # noqa: F401 - registers the customer login routes on tenant_api
 import yuyue.api.merchant  # noqa: F401 - registers the merchant routes on tenant_api
 from yuyue.api import openapi, operator, payments  # noqa: F401 - modules register their routes on v1 and tenant_api
-from yuyue.api.core import RowIdConverter, register_error_handlers, v1
+from yuyue.api.converters import init_converters
+from yuyue.api.core import register_error_handlers, v1
 from yuyue.api.limits import init_limits
 from yuyue.api.problems import problem_response
 from yuyue.api.tenant import tenant_api
@@ -27,7 +28,7 @@ def health() -> Response:
 
 
 def init_api(app: Flask) -> None:
-    app.url_map.converters["row_id"] = RowIdConverter
+    init_converters(app)
     app.register_blueprint(v1)
     app.add_url_rule("/api/docs", "api_docs", openapi.api_docs)
     app.register_blueprint(tenant_api)

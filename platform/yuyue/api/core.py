@@ -7,12 +7,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, request
-from werkzeug.exceptions import BadRequest, HTTPException
-from werkzeug.routing import IntegerConverter, Map
+from flask import Blueprint, Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
 
 import yuyue_schemas
+from yuyue.api.body import EMPTY, payload_too_large, request_json
 from yuyue.api.problems import ApiProblem, problem_response, render_domain_error
+from yuyue.api.query import check_query
 from yuyue.db import db
 from yuyue.errors import DomainError, FieldProblem, InvalidInput, json_pointer
 from yuyue.tenancy.models import TokenKind
@@ -21,9 +22,6 @@ from yuyue.tenancy.operations import authenticate_token
 log = logging.getLogger(__name__)
 
 v1 = Blueprint("api_v1", __name__, url_prefix="/api/v1")
-
-# Row ids are PostgreSQL ``integer`` columns; a larger number in a URL names no row, and must not reach the database.
-MAX_ROW_ID = 2**31 - 1
 
 HTTP_CODES = {
     400: "bad_request",
@@ -37,20 +35,17 @@ HTTP_CODES = {
 }
 
 
-class RowIdConverter(IntegerConverter):
-    """``<row_id:name>``: a positive whole number that fits an id column; any other path segment matches no route (404)."""
+def json_body(schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
+    """The request's JSON object, validated against ``schema``; every problem is reported at once.
 
-    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
-        super().__init__(map, min=1, max=MAX_ROW_ID)
-
-
-def json_body(schema: dict[str, Any]) -> dict[str, Any]:
-    """The request's JSON object, validated against ``schema``; every problem is reported at once."""
-    try:
-        # Not silent: a body of ``null`` is valid JSON, and is reported by the schema rather than as malformed.
-        body = request.get_json(force=True)
-    except BadRequest:
-        raise ApiProblem(400, "malformed_json", "the request body is not valid JSON") from None
+    With ``required=False`` a request without a body (an action that takes optional settings) is ``{}``.
+    """
+    body = request_json()
+    if body is EMPTY:
+        if not required:
+            return {}
+        raise ApiProblem(400, "malformed_json", "this request needs a JSON body")
+    # A body of ``null`` is valid JSON, and is reported by the schema rather than as malformed.
     problems = [FieldProblem(p.pointer, p.message, p.keyword) for p in yuyue_schemas.problems_against(schema, body)]
     problems += [FieldProblem(pointer, "text may not contain the NUL character", "nul_character") for pointer in _nul_pointers(body)]
     if problems:
@@ -101,11 +96,22 @@ def register_error_handlers(app: Flask) -> None:
     """Everything under /api/ answers errors as problem documents, never as HTML."""
 
     @app.before_request
-    def _refuse_nul_in_url() -> Response | None:
-        # PostgreSQL cannot store or compare text with NUL, and no id or slug contains one: not found, before any lookup.
-        # Query parameters are validated by the endpoints that read them (422 at the parameter).
-        if _is_api_request() and "\x00" in request.path:
+    def _check_request_envelope() -> Response | None:
+        """What no API view should ever see: checked once here, before any view or rate limit runs.
+
+        Path segments are matched by bounded converters (``api/converters.py``), so a NUL or an
+        over-long id matches no route; this catches a NUL in a path no converter covers. A declared
+        body over the size limit is refused before anything reads it; the query string is checked
+        by :func:`yuyue.api.query.check_query`.
+        """
+        if not _is_api_request():
+            return None
+        if "\x00" in request.path:
+            # PostgreSQL cannot store or compare text with NUL, and no id or slug contains one: not found, before any lookup.
             return problem_response(404, "not_found", "nothing here: the URL path contains a NUL character")
+        if (request.content_length or 0) > current_app.config["MAX_CONTENT_LENGTH"]:
+            raise payload_too_large()
+        check_query()
         return None
 
     @app.errorhandler(DomainError)
@@ -116,6 +122,8 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(error: HTTPException) -> Response | HTTPException:
         if not _is_api_request():
             return error
+        if error.code == 413:
+            return render_domain_error(payload_too_large())
         code = HTTP_CODES.get(error.code or 500, "http_error")
         headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else None
         return problem_response(error.code or 500, code, error.description or code, headers=headers)

@@ -20,9 +20,11 @@ from zoneinfo import ZoneInfo
 from flask import Response, current_app, g, jsonify, request, url_for
 
 from yuyue.api.auth import booking_token, customer_optional, customer_required, may_access_booking
-from yuyue.api.core import MAX_ROW_ID, json_body
+from yuyue.api.converters import RowIdConverter, SlugConverter, TokenConverter, path_parameter
+from yuyue.api.core import json_body
 from yuyue.api.limits import booking_limit
 from yuyue.api.problems import ApiProblem
+from yuyue.api.query import query_int
 from yuyue.api.tenant import current_tenant, tenant_api
 from yuyue.bookings import operations as bookings
 from yuyue.bookings import waitlist
@@ -41,7 +43,7 @@ from yuyue.forms.validation import InvalidAnswers
 from yuyue.payments.operations import payment_instructions
 from yuyue.plugins import plugin_host
 from yuyue.scheduling.availability import SlotAvailability, list_availability
-from yuyue.types import utcnow
+from yuyue.types import MAX_INTEGER, bounded_integer, utcnow
 
 LOCALES = ("zh-Hans", "zh-Hant", "en")
 DEFAULT_LOCALE = "zh-Hans"
@@ -230,10 +232,10 @@ def availability_range() -> tuple[date, date]:
 def _page() -> tuple[int | None, int]:
     """``?cursor=&limit=``: the id to continue before, and the page size."""
     problems: list[FieldProblem] = []
-    limit_text = request.args.get("limit", str(DEFAULT_PAGE_SIZE))
-    limit = int(limit_text) if limit_text.isascii() and limit_text.isdigit() else 0
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        problems.append(FieldProblem("/limit", f"a whole number between 1 and {MAX_PAGE_SIZE}", "out_of_range"))
+    try:
+        limit = query_int("limit", minimum=1, maximum=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE)
+    except InvalidInput as error:
+        limit, problems = DEFAULT_PAGE_SIZE, error.errors
     cursor = request.args.get("cursor")
     before_id = _decode_cursor(cursor) if cursor else None
     if cursor and before_id is None:
@@ -409,13 +411,13 @@ def customer_booking_types() -> tuple[Response, int, dict[str, str]]:
     return _localized({"booking_types": [booking_type_summary(t, locale) for t in active]}, locale)
 
 
-@tenant_api.get("/booking-types/<slug>")
+@tenant_api.get("/booking-types/<slug:slug>")
 def customer_booking_type(slug: str) -> tuple[Response, int, dict[str, str]]:
     locale = request_locale()
     return _localized(booking_type_detail(*booking_type_with_form(db.session, slug), locale), locale)
 
 
-@tenant_api.get("/booking-types/<slug>/availability")
+@tenant_api.get("/booking-types/<slug:slug>/availability")
 def customer_availability(slug: str) -> tuple[Response, int, dict[str, str]]:
     locale = request_locale()
     first, last = availability_range()
@@ -459,21 +461,16 @@ def customer_create_booking() -> tuple[Response, int, dict[str, str]]:
     return jsonify(payload), 200 if receipt.replayed else 201, _booking_location(receipt.booking)
 
 
-@tenant_api.get("/bookings/<public_id>")
+@tenant_api.get("/bookings/<token:public_id>")
 @customer_optional
 def customer_get_booking(public_id: str) -> Response:
     return jsonify(booking_json(_callers_booking(public_id)))
 
 
-def _optional_body(schema: dict[str, Any]) -> dict[str, Any]:
-    """An empty body is ``{}``; anything else must be JSON valid against ``schema``."""
-    return json_body(schema) if request.get_data(cache=True) else {}
-
-
-@tenant_api.post("/bookings/<public_id>/cancel")
+@tenant_api.post("/bookings/<token:public_id>/cancel")
 @customer_optional
 def customer_cancel_booking(public_id: str) -> Response:
-    body = _optional_body(BOOKING_CANCEL)
+    body = json_body(BOOKING_CANCEL, required=False)
     booking = _callers_booking(public_id)
     cancellation = bookings.cancel_with_terms(db.session, current_tenant(), booking.public_id, actor=_actor(booking), reason=body.get("reason"))
     terms = cancellation.terms
@@ -491,7 +488,7 @@ def customer_cancel_booking(public_id: str) -> Response:
     )
 
 
-@tenant_api.post("/bookings/<public_id>/reschedule")
+@tenant_api.post("/bookings/<token:public_id>/reschedule")
 @customer_optional
 def customer_reschedule_booking(public_id: str) -> Response:
     body = json_body(BOOKING_RESCHEDULE)
@@ -581,12 +578,11 @@ _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 _TIME = {"type": "string", "format": "date-time", "description": "ISO 8601 in the tenant's time zone, with its offset"}
 _LANG = {"name": "lang", "in": "query", "required": False, "schema": {"enum": list(LOCALES)}, "description": "overrides Accept-Language"}
 _ACCEPT_LANGUAGE = {"name": "Accept-Language", "in": "header", "required": False, "schema": {"type": "string"}, "description": "zh-Hans (default), zh-Hant, en"}
-_TENANT = {"name": "tenant_slug", "in": "path", "required": True, "schema": {"type": "string"}, "description": "the tenant's slug"}
-_PUBLIC_ID = {"name": "public_id", "in": "path", "required": True, "schema": {"type": "string"}, "description": "the booking's id"}
-_SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}, "description": "the booking type's slug"}
-_ROW_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
-_ENTRY_ID = {"name": "entry_id", "in": "path", "required": True, "schema": _ROW_ID, "description": "the waitlist entry's id"}
-_COMPANION_ID = {"name": "companion_id", "in": "path", "required": True, "schema": _ROW_ID, "description": "the companion's id"}
+_TENANT = path_parameter("tenant_slug", SlugConverter, "the tenant's slug")
+_PUBLIC_ID = path_parameter("public_id", TokenConverter, "the booking's id")
+_SLUG = path_parameter("slug", SlugConverter, "the booking type's slug")
+_ENTRY_ID = path_parameter("entry_id", RowIdConverter, "the waitlist entry's id")
+_COMPANION_ID = path_parameter("companion_id", RowIdConverter, "the companion's id")
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -623,21 +619,21 @@ BOOKING_TYPE_SUMMARY = {
         "vertical": {"type": "string"},
         "name": {"type": ["string", "null"]},
         "description": {"type": ["string", "null"]},
-        "price_amount": {"type": "integer", "description": "per person, in minor units (fen)"},
+        "price_amount": bounded_integer(description="per person, in minor units (fen)"),
         "currency": {"type": "string"},
-        "max_party_size": {"type": "integer"},
+        "max_party_size": bounded_integer(),
     },
 }
 BOOKING_TYPE_DETAIL = {
     "type": "object",
     "properties": {
         **BOOKING_TYPE_SUMMARY["properties"],
-        "form_version": {"type": "integer"},
+        "form_version": bounded_integer(1),
         "form_schema": {"type": "object", "description": "JSON Schema (2020-12) of the answers a booking must give"},
         "ui_schema": {"type": "object", "description": "field order, widgets, labels, placeholders and help, in the request's language"},
         "availability_rules": {"type": "array", "items": {"type": "object"}},
         "policies": {"type": "object", "description": "quotas, minors, cancellation, reschedule, no-show and waitlist rules"},
-        "hold_minutes": {"type": "integer", "description": "how long an unpaid booking keeps its place (0: confirmed at once)"},
+        "hold_minutes": bounded_integer(description="how long an unpaid booking keeps its place (0: confirmed at once)"),
         "time_zone": {"type": "string"},
     },
 }
@@ -648,8 +644,8 @@ SLOT = {
         "ends_at": _TIME,
         "local_date": {"type": "string", "format": "date"},
         "channel": {"type": "string"},
-        "capacity": {"type": "integer"},
-        "remaining": {"type": "integer"},
+        "capacity": bounded_integer(),
+        "remaining": bounded_integer(-MAX_INTEGER),
         "bookable": {"type": "boolean"},
         "reason": {"type": ["string", "null"], "description": "why not bookable: slot_full, booking_not_open, booking_closed, …"},
         "label": {"description": "the slot's label, if the rules give one"},
@@ -665,11 +661,11 @@ BOOKING = {
         "ends_at": _TIME,
         "local_date": {"type": "string", "format": "date"},
         "channel": {"type": "string"},
-        "party_size": {"type": "integer"},
-        "price_amount": {"type": "integer", "description": "in minor units (fen)"},
+        "party_size": bounded_integer(),
+        "price_amount": bounded_integer(description="in minor units (fen)"),
         "currency": {"type": "string"},
         "hold_expires_at": _NULLABLE_TIME,
-        "form_version": {"type": "integer"},
+        "form_version": bounded_integer(1),
         "answers": {"type": "object"},
         "voucher": {
             "type": ["object", "null"],
@@ -683,12 +679,12 @@ BOOKING = {
                 "provider": {"type": "string"},
                 "reference": {"type": "string"},
                 "status": {"type": "string"},
-                "amount": {"type": "integer"},
+                "amount": bounded_integer(),
                 "currency": {"type": "string"},
                 "pay_by": {"type": ["string", "null"]},
             },
         },
-        "reschedule_count": {"type": "integer"},
+        "reschedule_count": bounded_integer(),
         "created_at": _TIME,
         "booking_token": {"type": "string", "description": "guests only, on creation: send it as X-Booking-Token to read or change this booking"},
     },
@@ -702,8 +698,8 @@ CANCELLED_BOOKING = {
             "properties": {
                 "terms": {"type": "string", "description": "on_time, late_deduct_points, late_fee, late_no_show"},
                 "late": {"type": "boolean"},
-                "points_deducted": {"type": "integer"},
-                "fee_percent": {"type": "integer"},
+                "points_deducted": bounded_integer(),
+                "fee_percent": bounded_integer(),
                 "counts_as_no_show": {"type": "boolean"},
             },
         },
@@ -712,11 +708,11 @@ CANCELLED_BOOKING = {
 WAITLIST_ENTRY = {
     "type": "object",
     "properties": {
-        "id": {"type": "integer"},
+        "id": bounded_integer(1),
         "booking_type": {"type": "string"},
         "starts_at": _TIME,
         "channel": {"type": "string"},
-        "party_size": {"type": "integer"},
+        "party_size": bounded_integer(),
         "auto_confirm": {"type": "boolean"},
         "status": {"enum": ["waiting", "offered", "accepted", "expired", "cancelled"]},
         "offer_expires_at": _NULLABLE_TIME,
@@ -727,7 +723,7 @@ WAITLIST_ENTRY = {
 COMPANION = {
     "type": "object",
     "properties": {
-        "id": {"type": "integer"},
+        "id": bounded_integer(1),
         "name": {"type": "string"},
         "id_number": {"type": ["string", "null"]},
         "phone": {"type": ["string", "null"]},

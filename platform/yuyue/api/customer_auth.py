@@ -14,6 +14,7 @@ from typing import Any
 from flask import Response, current_app, g, jsonify
 
 from yuyue.api.auth import customer_required, customer_tokens, request_now, rotated_tokens
+from yuyue.api.converters import SlugConverter, path_parameter
 from yuyue.api.core import json_body
 from yuyue.api.limits import by_address, by_phone, rate_limit
 from yuyue.api.problems import ApiProblem
@@ -22,6 +23,7 @@ from yuyue.customers import login, login_settings, sessions
 from yuyue.customers.login_providers import LoginProviderFailed, LoginProviderNotConfigured, LoginProviderRegistry, LoginRefused, WeChatMiniProgram
 from yuyue.db import db
 from yuyue.events.channels import NotificationFailed, NotificationMessage, channels
+from yuyue.types import bounded_integer
 
 PHONE = {"type": "string", "minLength": 1, "maxLength": 32, "description": "a mainland mobile number; spaces, dashes and +86 are allowed"}
 
@@ -151,14 +153,14 @@ def current_customer() -> Response:
     return jsonify({"id": customer.id, "phone": customer.phone, "name": customer.name, "wechat": customer.wechat_openid is not None})
 
 
-_TENANT_PARAMETER = {"name": "tenant_slug", "in": "path", "required": True, "schema": {"type": "string"}, "description": "the tenant's slug"}
+_TENANT_PARAMETER = path_parameter("tenant_slug", SlugConverter, "the tenant's slug")
 _TOKENS = {
     "type": "object",
     "properties": {
         "access_token": {"type": "string"},
         "refresh_token": {"type": "string"},
         "token_type": {"const": "Bearer"},
-        "expires_in": {"type": "integer", "description": "seconds the access token lives"},
+        "expires_in": bounded_integer(description="seconds the access token lives"),
     },
 }
 
@@ -186,7 +188,7 @@ _PREFIX = "/api/v1/t/{tenant_slug}/auth"
 _CUSTOMER = {
     "type": "object",
     "properties": {
-        "id": {"type": "integer"},
+        "id": bounded_integer(1),
         "phone": {"type": ["string", "null"]},
         "name": {"type": ["string", "null"]},
         "wechat": {"type": "boolean", "description": "whether the customer has logged in through WeChat"},
@@ -206,8 +208,8 @@ OPENAPI_PATHS = {
                             "schema": {
                                 "type": "object",
                                 "properties": {
-                                    "expires_in": {"type": "integer", "description": "seconds the code stays valid"},
-                                    "resend_after": {"type": "integer", "description": "seconds before another code may be asked for"},
+                                    "expires_in": bounded_integer(description="seconds the code stays valid"),
+                                    "resend_after": bounded_integer(description="seconds before another code may be asked for"),
                                 },
                             }
                         }

@@ -25,12 +25,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
 from yuyue.api import limit_storage  # registers the yuyue-sqlite:// scheme with `limits`
 from yuyue.api.auth import customer_id_from_request
+from yuyue.api.body import json_body_or_none
 from yuyue.api.problems import problem_response
 from yuyue.customers.operations import normalize_phone
 from yuyue.errors import InvalidInput
@@ -88,7 +89,7 @@ def by_address() -> str:
 
 def by_phone() -> str:
     """The tenant and the phone the body names, so one number cannot be flooded with codes from many addresses."""
-    body = request.get_json(silent=True)
+    body = json_body_or_none()
     phone = body.get("phone") if isinstance(body, dict) else None
     try:
         phone = normalize_phone(phone)

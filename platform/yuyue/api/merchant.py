@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 from flask import Response, current_app, g, jsonify, request, stream_with_context, url_for
 
 from yuyue.api.auth import staff_required
+from yuyue.api.converters import NameConverter, SlugConverter, TokenConverter, path_parameter
 from yuyue.api.core import json_body
-from yuyue.api.problems import ApiProblem
+from yuyue.api.query import query_int
 from yuyue.api.tenant import current_tenant, tenant_api
 from yuyue.bookings import operations as booking_operations
 from yuyue.bookings.checkin import check_in
@@ -31,7 +32,7 @@ from yuyue.catalog.models import BookingType, BookingTypeStatus, Resource
 from yuyue.customers import login_settings
 from yuyue.customers.login_providers import LoginProviderRegistry
 from yuyue.db import db
-from yuyue.errors import FieldProblem, InvalidInput, json_pointer
+from yuyue.errors import FieldProblem, InvalidInput
 from yuyue.exports.operations import CSV_MIMETYPE, XLSX_MIMETYPE, bookings_csv, bookings_xlsx
 from yuyue.forms.operations import current_form_version
 from yuyue.forms.registry import form_registry
@@ -39,7 +40,7 @@ from yuyue.plugins import plugin_host
 from yuyue.scheduling.rules import current_registry
 from yuyue.tenancy.models import StaffRole
 from yuyue.tenancy.operations import SLUG_PATTERN
-from yuyue.types import utcnow
+from yuyue.types import bounded_integer, utcnow
 
 # --- request bodies -------------------------------------------------------------
 # Shapes only: the operations check rules, policies, forms and localized text
@@ -95,7 +96,7 @@ RESOURCE_CREATE = {
     "additionalProperties": False,
     "properties": {
         "kind": {"type": "string", "minLength": 1, "maxLength": 40},
-        "code": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,59}$"},
+        "code": {"type": "string", "pattern": NameConverter.schema["pattern"]},
         "name": LOCALIZED_TEXT,
         "schedule": SCHEDULE,
     },
@@ -125,34 +126,9 @@ BOOKING_QUERY = ("from", "to", "status", "booking_type", "q", "cursor", "limit")
 EXPORT_QUERY = ("from", "to", "status", "booking_type", "q")
 
 
-ADMIN_RULE_PREFIX = f"{tenant_api.url_prefix}/admin/"
-
-
-@tenant_api.before_request
-def _refuse_nul_characters() -> None:
-    """A NUL character is in no id, code or filter, and PostgreSQL refuses to even compare text with one."""
-    rule = request.url_rule
-    if rule is None or not rule.rule.startswith(ADMIN_RULE_PREFIX):
-        return
-    if any("\x00" in str(value) for value in (request.view_args or {}).values()):
-        raise ApiProblem(404, "not_found", "nothing here has a NUL character in its id")
-    problems = [
-        FieldProblem(json_pointer(name), "must not contain a NUL character", "nul_character")
-        for name, value in request.args.items(multi=True)
-        if "\x00" in value
-    ]
-    if problems:
-        raise InvalidInput("the query parameters are not valid", errors=problems)
-
-
 def _staff_actor() -> Actor:
     token = g.staff_token
     return Actor("staff", token.user_id or f"token-{token.id}")
-
-
-def _optional_body(schema: dict[str, Any]) -> dict[str, Any]:
-    """Action endpoints may be posted without a body."""
-    return json_body(schema) if request.get_data() else {}
 
 
 def _booking_filters(allowed: tuple[str, ...]) -> BookingFilters:
@@ -186,12 +162,7 @@ def _booking_filters(allowed: tuple[str, ...]) -> BookingFilters:
 
 
 def _page_size() -> int:
-    value = request.args.get("limit")
-    if value is None:
-        return DEFAULT_PAGE_SIZE
-    if not (value.isascii() and value.isdigit()):
-        raise InvalidInput("the query parameters are not valid", errors=[FieldProblem("/limit", f"a whole number from 1 to {MAX_PAGE_SIZE}", "invalid_limit")])
-    return int(value)
+    return query_int("limit", minimum=1, maximum=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE)
 
 
 # --- rendering ------------------------------------------------------------------
@@ -292,13 +263,13 @@ def create_booking_type() -> tuple[Response, int, dict[str, str]]:
     return jsonify(booking_type_json(booking_type, with_form=True)), 201, {"Location": location}
 
 
-@tenant_api.get("/admin/booking-types/<slug>")
+@tenant_api.get("/admin/booking-types/<slug:slug>")
 @staff_required()
 def get_booking_type(slug: str) -> Response:
     return jsonify(booking_type_json(catalog.get_booking_type(db.session, current_tenant(), slug), with_form=True))
 
 
-@tenant_api.patch("/admin/booking-types/<slug>")
+@tenant_api.patch("/admin/booking-types/<slug:slug>")
 @staff_required(StaffRole.manager)
 def update_booking_type(slug: str) -> Response:
     body = json_body(BOOKING_TYPE_CHANGE)
@@ -322,7 +293,7 @@ def create_resource() -> tuple[Response, int]:
     return jsonify(resource_json(catalog.create_resource(db.session, current_tenant(), **body))), 201
 
 
-@tenant_api.patch("/admin/resources/<code>")
+@tenant_api.patch("/admin/resources/<name:code>")
 @staff_required(StaffRole.manager)
 def update_resource(code: str) -> Response:
     body = json_body(RESOURCE_CHANGE)
@@ -340,28 +311,28 @@ def list_bookings() -> Response:
     return jsonify({"bookings": [booking_json(r) for r in page.records], "next_cursor": page.next_cursor})
 
 
-@tenant_api.get("/admin/bookings/<public_id>")
+@tenant_api.get("/admin/bookings/<token:public_id>")
 @staff_required()
 def get_booking(public_id: str) -> Response:
     return _booking_response(public_id)
 
 
-@tenant_api.post("/admin/bookings/<public_id>/confirm")
+@tenant_api.post("/admin/bookings/<token:public_id>/confirm")
 @staff_required()
 def confirm_booking(public_id: str) -> Response:
     booking = booking_operations.confirm(db.session, current_tenant(), public_id, actor=_staff_actor())
     return _booking_response(booking.public_id)
 
 
-@tenant_api.post("/admin/bookings/<public_id>/cancel")
+@tenant_api.post("/admin/bookings/<token:public_id>/cancel")
 @staff_required()
 def cancel_booking(public_id: str) -> Response:
-    body = _optional_body(BOOKING_CANCEL)
+    body = json_body(BOOKING_CANCEL, required=False)  # an action may be posted without a body
     booking = booking_operations.cancel(db.session, current_tenant(), public_id, actor=_staff_actor(), reason=body.get("reason"), by_staff=True)
     return _booking_response(booking.public_id)
 
 
-@tenant_api.post("/admin/bookings/<public_id>/no-show")
+@tenant_api.post("/admin/bookings/<token:public_id>/no-show")
 @staff_required()
 def mark_no_show(public_id: str) -> Response:
     booking = booking_operations.mark_no_show(db.session, current_tenant(), public_id, actor=_staff_actor())
@@ -432,13 +403,13 @@ def list_login_providers() -> Response:
     return jsonify({"login_providers": [login_settings_json(login_settings.login_settings_view(db.session, registry, key)) for key in registry.keys]})
 
 
-@tenant_api.get("/admin/login-providers/<provider>")
+@tenant_api.get("/admin/login-providers/<name:provider>")
 @staff_required(StaffRole.manager)
 def get_login_settings(provider: str) -> Response:
     return jsonify(login_settings_json(login_settings.login_settings_view(db.session, _login_providers(), provider)))
 
 
-@tenant_api.put("/admin/login-providers/<provider>")
+@tenant_api.put("/admin/login-providers/<name:provider>")
 @staff_required(StaffRole.owner)
 def set_login_settings(provider: str) -> Response:
     config = json_body(LOGIN_SETTINGS)
@@ -446,7 +417,7 @@ def set_login_settings(provider: str) -> Response:
     return jsonify(login_settings_json(view))
 
 
-@tenant_api.delete("/admin/login-providers/<provider>")
+@tenant_api.delete("/admin/login-providers/<name:provider>")
 @staff_required(StaffRole.owner)
 def delete_login_settings(provider: str) -> tuple[str, int]:
     login_settings.delete_login_settings(db.session, _login_providers(), provider, actor=str(_staff_actor()))
@@ -496,15 +467,11 @@ def _operation(
     return operation
 
 
-def _path_parameter(name: str, description: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "description": description, "schema": {"type": "string"}}
-
-
 def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
-TENANT_PARAMETER = _path_parameter("tenant_slug", "the tenant's slug")
+TENANT_PARAMETER = path_parameter("tenant_slug", SlugConverter, "the tenant's slug")
 FILTER_PARAMETERS = [
     _query("from", "first slot date, in the tenant's time zone (inclusive)", {"type": "string", "format": "date"}),
     _query("to", "last slot date, in the tenant's time zone (inclusive)", {"type": "string", "format": "date"}),
@@ -524,20 +491,20 @@ BOOKING_TYPE_SCHEMA = {
         "vertical": {"type": "string"},
         **{key: value for key, value in BOOKING_TYPE_SETTINGS.items() if key not in ("form", "ui")},
         "status": {"enum": [s.value for s in BookingTypeStatus]},
-        "form_version": {"type": "integer"},
+        "form_version": bounded_integer(1),
         "created_at": {"type": "string", "format": "date-time"},
         "updated_at": {"type": "string", "format": "date-time"},
         "form": {
             "type": "object",
             "description": "the current form version (single booking type only)",
-            "properties": {"version": {"type": "integer"}, "definition": {"type": "object"}, "ui": {"type": "object"}},
+            "properties": {"version": bounded_integer(1), "definition": {"type": "object"}, "ui": {"type": "object"}},
         },
     },
 }
 RESOURCE_SCHEMA = {
     "type": "object",
     "properties": {
-        "id": {"type": "integer", "description": "what resource_requirements[].resource_ids refer to"},
+        "id": bounded_integer(1, description="what resource_requirements[].resource_ids refer to"),
         "code": {"type": "string"},
         "kind": {"type": "string"},
         "name": LOCALIZED_TEXT,
@@ -557,8 +524,8 @@ BOOKING_SCHEMA = {
         "local_date": {"type": "string", "format": "date"},
         "time_zone": {"type": "string"},
         "channel": {"type": "string"},
-        "party_size": {"type": "integer"},
-        "price_amount": {"type": "integer"},
+        "party_size": bounded_integer(),
+        "price_amount": bounded_integer(),
         "currency": {"type": "string"},
         "voucher_code": NULLABLE_TEXT,
         "hold_expires_at": {"type": ["string", "null"], "format": "date-time"},
@@ -581,12 +548,12 @@ BOOKING_SCHEMA = {
             "type": ["object", "null"],
             "properties": {"at": {"type": "string", "format": "date-time"}, "place": NULLABLE_TEXT, "method": {"enum": ["code", "qr"]}},
         },
-        "form_version": {"type": "integer", "description": "single booking only"},
+        "form_version": bounded_integer(1, description="single booking only"),
         "answers": {"type": "object", "description": "the booking form's answers (single booking only)"},
     },
 }
-BOOKING_ID = _path_parameter("public_id", "the booking's id")
-LOGIN_PROVIDER = _path_parameter("provider", "a login provider's key, e.g. wechat")
+BOOKING_ID = path_parameter("public_id", TokenConverter, "the booking's id")
+LOGIN_PROVIDER = path_parameter("provider", NameConverter, "a login provider's key, e.g. wechat")
 LOGIN_SETTINGS_SCHEMA = {
     "type": "object",
     "properties": {
@@ -640,7 +607,7 @@ OPENAPI_PATHS: dict[str, Any] = {
         ),
     },
     f"{PREFIX}/booking-types/{{slug}}": {
-        "parameters": [TENANT_PARAMETER, _path_parameter("slug", "the booking type's slug")],
+        "parameters": [TENANT_PARAMETER, path_parameter("slug", SlugConverter, "the booking type's slug")],
         "get": _operation("Show a booking type with its current form", StaffRole.staff, 200, _json(BOOKING_TYPE_SCHEMA), errors=(404,)),
         "patch": _operation(
             "Change a booking type; a new form or UI schema publishes the next form version",
@@ -662,7 +629,7 @@ OPENAPI_PATHS: dict[str, Any] = {
         "post": _operation("Add a resource", StaffRole.manager, 201, _json(RESOURCE_SCHEMA), body=RESOURCE_CREATE, errors=(400, 409, 422)),
     },
     f"{PREFIX}/resources/{{code}}": {
-        "parameters": [TENANT_PARAMETER, _path_parameter("code", "the resource's code")],
+        "parameters": [TENANT_PARAMETER, path_parameter("code", NameConverter, "the resource's code")],
         "patch": _operation(
             "Rename a resource, change its working hours or (de)activate it",
             StaffRole.manager,

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from flask import Response, jsonify, url_for
 
 import yuyue
-from yuyue.api.core import MAX_ROW_ID, v1
+from yuyue.api.converters import MAX_ROW_ID, SlugConverter, path_parameter
+from yuyue.api.core import v1
 from yuyue.api.customer import OPENAPI_PATHS as CUSTOMER_PATHS
 from yuyue.api.customer import OPENAPI_SECURITY_SCHEMES as CUSTOMER_SECURITY_SCHEMES
 from yuyue.api.customer_auth import OPENAPI_PATHS as AUTH_PATHS
 from yuyue.api.merchant import OPENAPI_PATHS as MERCHANT_PATHS
 from yuyue.api.operator import AUDIT_PAGE_SIZE, TENANT_CREATE, TENANT_PLUGINS
 from yuyue.api.payments import OPENAPI_PATHS as PAYMENT_PATHS
+from yuyue.types import bounded_integer
 
 PROBLEM = {
     "type": "object",
@@ -21,7 +24,7 @@ PROBLEM = {
     "properties": {
         "type": {"type": "string", "format": "uri"},
         "title": {"type": "string"},
-        "status": {"type": "integer"},
+        "status": bounded_integer(100, 599),
         "detail": {"type": "string"},
         "code": {"type": "string", "description": "stable machine-readable error code, e.g. validation_failed, slug_taken, not_found"},
         "errors": {
@@ -110,12 +113,39 @@ def _operation(summary: str, ok: int, ok_schema: dict[str, Any], body: dict[str,
     return operation
 
 
-SLUG_PARAMETER = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+SLUG_PARAMETER = path_parameter("slug", SlugConverter, "the tenant's slug")
 TENANT_REF = {"$ref": "#/components/schemas/Tenant"}
 
 
+# What the request layer refuses for every operation before its view runs (core.register_error_handlers, api/body.py).
+EDGE_RESPONSES = {
+    "413": "the body is larger than 1 MiB (payload_too_large)",
+    "422": "a query parameter holds a NUL, is over 200 characters, or there are over 20 (validation_failed, at /<name>)",
+}
+JSON_BODY_RESPONSES = {
+    "400": "the body is not JSON (malformed_json) or nests deeper than 32 levels (json_too_deep)",
+    "415": "the body is not sent as application/json or application/*+json in UTF-8 (unsupported_media_type)",
+}
+
+
+# Marks an operation whose view reads its body as raw bytes of any media type (a provider's signed notification).
+RAW_BODY = "x-yuyue-raw-body"
+
+
+def with_edge_responses(paths: dict[str, Any]) -> dict[str, Any]:
+    """``paths`` with the answers the request layer gives documented on every operation that does not name them itself."""
+    for item in paths.values():
+        for method, operation in item.items():
+            if method not in ("get", "put", "post", "patch", "delete"):
+                continue
+            reads_json = "application/json" in operation.get("requestBody", {}).get("content", {}) and not operation.get(RAW_BODY)
+            for status, description in {**EDGE_RESPONSES, **(JSON_BODY_RESPONSES if reads_json else {})}.items():
+                operation["responses"].setdefault(status, _problem(description))
+    return paths
+
+
 def openapi_document() -> dict[str, Any]:
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {"title": "yuyue API", "version": yuyue.__version__},
         "components": {
@@ -157,6 +187,8 @@ def openapi_document() -> dict[str, Any]:
             **PAYMENT_PATHS,
         },
     }
+    document["paths"] = with_edge_responses(copy.deepcopy(document["paths"]))
+    return document
 
 
 @v1.get("/openapi.json")

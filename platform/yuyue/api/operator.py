@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, g, jsonify, request, url_for
+from flask import Response, g, jsonify, url_for
 
-from yuyue.api.core import MAX_ROW_ID, json_body, operator_required, v1
+from yuyue.api.converters import MAX_ROW_ID
+from yuyue.api.core import json_body, operator_required, v1
+from yuyue.api.query import query_int
 from yuyue.audit.operator_chain import OperatorAuditRecord, operator_records
 from yuyue.db import db
-from yuyue.errors import FieldProblem, InvalidInput
 from yuyue.plugins import plugin_host
 from yuyue.tenancy import operations
 from yuyue.tenancy.models import Tenant
@@ -69,25 +70,25 @@ def list_tenants() -> Response:
     return jsonify({"tenants": [tenant_json(t) for t in operations.list_tenants(db.session)]})
 
 
-@v1.get("/operator/tenants/<slug>")
+@v1.get("/operator/tenants/<slug:slug>")
 @operator_required
 def get_tenant(slug: str) -> Response:
     return jsonify(tenant_json(operations.get_tenant(db.session, slug)))
 
 
-@v1.post("/operator/tenants/<slug>/suspend")
+@v1.post("/operator/tenants/<slug:slug>/suspend")
 @operator_required
 def suspend_tenant(slug: str) -> Response:
     return jsonify(tenant_json(operations.suspend_tenant(db.session, slug, actor=_actor())))
 
 
-@v1.post("/operator/tenants/<slug>/reinstate")
+@v1.post("/operator/tenants/<slug:slug>/reinstate")
 @operator_required
 def reinstate_tenant(slug: str) -> Response:
     return jsonify(tenant_json(operations.reinstate_tenant(db.session, slug, actor=_actor())))
 
 
-@v1.put("/operator/tenants/<slug>/plugins")
+@v1.put("/operator/tenants/<slug:slug>/plugins")
 @operator_required
 def set_tenant_plugins(slug: str) -> Response:
     body = json_body(TENANT_PLUGINS)
@@ -109,16 +110,6 @@ def list_plugins() -> Response:
     )
 
 
-def _whole_number(name: str, default: int, lowest: int, highest: int) -> int:
-    text = request.args.get(name, str(default))
-    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else -1
-    if not lowest <= value <= highest:
-        raise InvalidInput(
-            "the query parameters are not valid", errors=[FieldProblem(f"/{name}", f"a whole number from {lowest} to {highest}", "out_of_range")]
-        )
-    return value
-
-
 def audit_record_json(record: OperatorAuditRecord) -> dict[str, Any]:
     return {
         "seq": record.seq,
@@ -137,7 +128,7 @@ def audit_record_json(record: OperatorAuditRecord) -> dict[str, Any]:
 @operator_required
 def operator_audit() -> Response:
     """The operator chain, oldest first: ``?after=<seq>`` continues from ``next_after``."""
-    after = _whole_number("after", 0, 0, MAX_ROW_ID)
-    limit = _whole_number("limit", AUDIT_PAGE_SIZE, 1, AUDIT_PAGE_SIZE)
+    after = query_int("after", minimum=0, maximum=MAX_ROW_ID, default=0)
+    limit = query_int("limit", minimum=1, maximum=AUDIT_PAGE_SIZE, default=AUDIT_PAGE_SIZE)
     records = operator_records(db.session, after_seq=after, limit=limit)
     return jsonify({"records": [audit_record_json(r) for r in records], "next_after": records[-1].seq if len(records) == limit else None})

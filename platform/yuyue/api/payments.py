@@ -17,6 +17,8 @@ from typing import Any
 from flask import Response, jsonify, request
 from sqlalchemy import select
 
+from yuyue.api.body import request_bytes
+from yuyue.api.converters import NameConverter, SlugConverter, TokenConverter, path_parameter
 from yuyue.api.problems import ApiProblem
 from yuyue.api.tenant import current_tenant, serves_suspended_tenants, tenant_api
 from yuyue.db import db
@@ -38,14 +40,13 @@ def _answer(outcome: str) -> Response:
     return jsonify({"code": "SUCCESS", "outcome": outcome})
 
 
-@tenant_api.post("/payments/<provider>/notify")
+@tenant_api.post("/payments/<name:provider>/notify")
 @serves_suspended_tenants
 def payment_notification(provider: str) -> Response:
     """A provider's asynchronous notification: verify, apply once, answer 200 so it stops retrying."""
     _known_provider(provider)
-    if (request.content_length or 0) > MAX_NOTIFICATION_BYTES:
-        raise ApiProblem(413, "payload_too_large", "a notification is at most 64 KiB")
-    body = request.get_data(cache=False)
+    # Raw bytes, whatever their media type (providers send JSON or XML, some as text/plain): the signature covers them as sent.
+    body = request_bytes(MAX_NOTIFICATION_BYTES)
     outcome = handle_notification(db.session, current_tenant(), provider, request.headers, body)
     if outcome is None:
         raise ApiProblem(401, "invalid_signature", "the notification's signature does not verify")
@@ -54,7 +55,7 @@ def payment_notification(provider: str) -> Response:
     return _answer(outcome)
 
 
-@tenant_api.post("/payments/sandbox/checkout/<reference>")
+@tenant_api.post("/payments/sandbox/checkout/<token:reference>")
 def sandbox_checkout(reference: str) -> Response:
     """The sandbox's pay page: the customer pays, and the sandbox sends its signed notification."""
     _known_provider("sandbox")
@@ -73,20 +74,22 @@ def sandbox_checkout(reference: str) -> Response:
 
 _PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 _OUTCOME = {"content": {"application/json": {"schema": {"type": "object", "properties": {"code": {"const": "SUCCESS"}, "outcome": {"type": "string"}}}}}}
-_TENANT = {"name": "tenant_slug", "in": "path", "required": True, "schema": {"type": "string"}}
+_TENANT = path_parameter("tenant_slug", SlugConverter, "the tenant's slug")
 
 # For the OpenAPI document: the paths this module serves.
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/v1/t/{tenant_slug}/payments/{provider}/notify": {
-        "parameters": [_TENANT, {"name": "provider", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "parameters": [_TENANT, path_parameter("provider", NameConverter, "the payment provider's key, e.g. sandbox")],
         "post": {
             "summary": "A payment provider's signed notification (payment succeeded or failed, refund succeeded)",
             "description": (
-                "Authenticated by the provider's signature over the raw body; a repeated notification changes nothing. "
+                "Authenticated by the provider's signature over the raw body, read as bytes whatever its media type (a provider may send "
+                "JSON, XML or text/plain); a repeated notification changes nothing. "
                 "Accepted for a suspended tenant too: a held booking paid in time is confirmed, one whose hold ran out "
                 "is expired and the money refunded."
             ),
             "security": [],
+            "x-yuyue-raw-body": True,
             "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
             "responses": {
                 "200": {"description": "processed, or already processed", **_OUTCOME},
@@ -105,7 +108,7 @@ OPENAPI_PATHS: dict[str, Any] = {
         },
     },
     "/api/v1/t/{tenant_slug}/payments/sandbox/checkout/{reference}": {
-        "parameters": [_TENANT, {"name": "reference", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "parameters": [_TENANT, path_parameter("reference", TokenConverter, "the sandbox payment's reference")],
         "post": {
             "summary": "Sandbox only: pay a sandbox payment, as a customer would in the provider's app",
             "security": [],

@@ -20,7 +20,7 @@ from yuyue.db import db, tenant_scope
 from yuyue.tenancy.models import Tenant, TenantStatus
 from yuyue.tenancy.operations import get_tenant
 
-tenant_api = Blueprint("api_tenant", __name__, url_prefix="/api/v1/t/<tenant_slug>")
+tenant_api = Blueprint("api_tenant", __name__, url_prefix="/api/v1/t/<slug:tenant_slug>")
 
 View = TypeVar("View", bound=Callable[..., Any])
 

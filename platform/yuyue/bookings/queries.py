@@ -17,6 +17,7 @@ from datetime import date, datetime
 from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
+from yuyue import json_input
 from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, CheckIn
 from yuyue.bookings.placement import get_booking
 from yuyue.bookings.vouchers import normalize_code
@@ -123,7 +124,7 @@ def encode_cursor(booking: Booking) -> str:
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
-        starts_at, booking_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        starts_at, booking_id = json_input.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         key = datetime.fromisoformat(starts_at), booking_id
     except (binascii.Error, UnicodeDecodeError, TypeError, ValueError):
         key = None

@@ -23,10 +23,7 @@ from yuyue.scheduling.inventory import resize_future_rows
 from yuyue.scheduling.rules import SlotRuleRegistry
 from yuyue.tenancy.models import Tenant
 from yuyue.tenancy.operations import SLUG_PATTERN, enabled_plugins
-from yuyue.types import utcnow
-
-# The largest value an INTEGER column holds on PostgreSQL.
-MAX_INTEGER = 2**31 - 1
+from yuyue.types import MAX_INTEGER, utcnow
 
 REQUIREMENT_SCHEMA = {
     "type": "array",

@@ -208,10 +208,12 @@ def build_login_providers(host: PluginHost, config: Mapping[str, Any] | None = N
                 raise PluginLoadError(f"plugin {impl.plugin_name!r} registers login provider {key!r}, already registered by plugin {owners[key]!r}")
             schema = getattr(provider, "settings_schema", None)
             if schema is not None:
-                problems = yuyue_schemas.check_json_schema(schema)
+                problems = yuyue_schemas.check_json_schema(schema) or yuyue_schemas.check_bounded_numbers(schema)
                 if problems:
                     where = f"{problems[0].pointer or '/'}: {problems[0].message}"
-                    raise PluginLoadError(f"plugin {impl.plugin_name!r}: the settings_schema of login provider {key!r} is not a JSON Schema ({where})")
+                    raise PluginLoadError(
+                        f"plugin {impl.plugin_name!r}: the settings_schema of login provider {key!r} is not a JSON Schema yuyue accepts ({where})"
+                    )
                 schemas[key] = schema
             found[key], owners[key] = provider, impl.plugin_name
     return LoginProviderRegistry(found, settings_schemas=schemas, application_settings=application_login_settings(config or {}))

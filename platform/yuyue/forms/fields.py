@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from yuyue.forms.formats import normalize_id_card, normalize_mobile
+from yuyue.types import MAX_INTEGER
 
 __all__ = ["BUILTIN_FIELD_TYPES", "COMMON_KEYWORDS", "FieldType", "infer_field_type"]
 
@@ -161,7 +162,8 @@ BUILTIN_FIELD_TYPES: tuple[FieldType, ...] = (
     ),
     FieldType(
         "number",
-        {"type": "number"},
+        # Bounded even when the merchant sets no bounds: an answer may be counted, stored or compared in an integer column.
+        {"type": "number", "minimum": -MAX_INTEGER, "maximum": MAX_INTEGER},
         "number",
         config={
             "type": {"enum": ["integer", "number"]},

@@ -25,6 +25,7 @@ from typing import Any
 from flask import Flask
 
 import yuyue_schemas
+from yuyue import json_input
 from yuyue.errors import FieldProblem, InvalidInput
 from yuyue.hookspecs import hookimpl
 from yuyue.payments.providers import (
@@ -99,8 +100,8 @@ class SandboxProvider:
         if scheme != "sha256" or not hmac.compare_digest(signature, sign(settings["secret"], body)):
             return None
         try:
-            data = json.loads(body)
-        except ValueError:
+            data = json_input.loads(body)
+        except json_input.JSONInputError:
             raise InvalidInput("the notification is not valid JSON", code="invalid_notification") from None
         problems = [FieldProblem(p.pointer, p.message, p.keyword) for p in yuyue_schemas.problems_against(SANDBOX_NOTIFICATION, data)]
         occurred_at = _occurred_at(data["time"], problems) if not problems and data.get("time") else None

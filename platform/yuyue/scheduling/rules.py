@@ -50,6 +50,13 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # The channel that holds a slot's capacity when no split by channel is configured, and whatever a split leaves over.
 DEFAULT_CHANNEL = "default"
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+# One rule of a list, before its params are checked against its type's schema.
+RULE_ENVELOPE: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "params"],
+    "additionalProperties": False,
+    "properties": {"type": {"type": "string", "minLength": 1, "maxLength": 64}, "params": {"type": "object"}},
+}
 
 
 @dataclass(frozen=True)
@@ -168,7 +175,7 @@ class SlotRuleRegistry:
             raise SlotRuleTypeError(f"slot rule type key {key!r} must match {KEY_PATTERN.pattern}")
         if key in self._types:
             raise SlotRuleTypeError(f"slot rule type {key!r} is already registered by {self._owners[key]!r}")
-        schema_problems = yuyue_schemas.check_json_schema(rule_type.params_schema)
+        schema_problems = yuyue_schemas.check_json_schema(rule_type.params_schema) or yuyue_schemas.check_bounded_numbers(rule_type.params_schema)
         if schema_problems:
             first = schema_problems[0]
             raise SlotRuleTypeError(f"params schema of slot rule type {key!r} at {first.pointer or '/'}: {first.message}")
@@ -226,21 +233,16 @@ class SlotRuleRegistry:
         compiled: list[Rule] = []
         for index, rule in enumerate(rules):
             at = f"{pointer}/{index}"
-            if not isinstance(rule, dict):
-                problems.append(FieldProblem(at, "a rule is an object with type and params", "type"))
+            # The envelope first: ``type`` is looked up in a dict, so it must be a string before anything dispatches on it.
+            shape = yuyue_schemas.problems_against(RULE_ENVELOPE, rule)
+            if shape:
+                problems += [
+                    FieldProblem(f"{at}{p.pointer}", "a rule is an object with type and params" if not p.pointer else p.message, p.keyword) for p in shape
+                ]
                 continue
-            problems += [
-                FieldProblem(f"{at}/{name}", f"unknown key {name!r}; allowed: params, type", "additionalProperties")
-                for name in sorted(set(rule) - {"type", "params"})
-            ]
-            key = rule.get("type")
+            key = rule["type"]
             if key not in self._types:
-                known = ", ".join(self)
-                message = "a rule needs a type" if key is None else f"unknown slot rule {key!r} (known: {known})"
-                problems.append(FieldProblem(f"{at}/type", message, "unknown_slot_rule"))
-                continue
-            if "params" not in rule:
-                problems.append(FieldProblem(at, "'params' is a required property", "required"))
+                problems.append(FieldProblem(f"{at}/type", f"unknown slot rule {key!r} (known: {', '.join(self)})", "unknown_slot_rule"))
                 continue
             found = yuyue_schemas.problems_against(self._types[key].params_schema, rule["params"])
             problems += [FieldProblem(f"{at}/params{p.pointer}", p.message, p.keyword) for p in found]

@@ -1,0 +1,61 @@
+"""Query parameters: what every API request's query string may hold, and the one way views read numbers from it.
+
+:func:`check_query` runs before every API view (see ``core.register_error_handlers``):
+no parameter may hold a NUL character (PostgreSQL cannot even compare text with
+one) or be longer than :data:`MAX_QUERY_VALUE_LENGTH`, so no view can hand
+either to a query. Views read whole numbers with :func:`query_int`, which
+refuses anything outside the range the view names. Every problem is a 422
+pointing at the parameter as ``/<name>``, like a body field.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import request
+
+from yuyue.errors import FieldProblem, InvalidInput, json_pointer
+
+__all__ = ["MAX_QUERY_PARAMETERS", "MAX_QUERY_VALUE_LENGTH", "check_query", "query_int", "query_problem"]
+
+# Longer than any date, slug, cursor or search text the API takes.
+MAX_QUERY_VALUE_LENGTH = 200
+MAX_QUERY_PARAMETERS = 20
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")
+
+
+def query_problem(name: str, message: str, code: str) -> InvalidInput:
+    """A 422 about query parameter ``name``."""
+    return InvalidInput("the query parameters are not valid", errors=[FieldProblem(json_pointer(name), message, code)])
+
+
+def check_query() -> None:
+    """Refuse a query string holding a NUL, an over-long value or too many parameters.
+
+    :raises InvalidInput: one problem per offending parameter, at ``/<name>``.
+    """
+    problems: dict[str, FieldProblem] = {}
+    for name, value in request.args.items(multi=True):
+        at = json_pointer(name)
+        if "\x00" in name or "\x00" in value:
+            problems.setdefault(at, FieldProblem(at, "must not contain a NUL character", "nul_character"))
+        elif len(name) > MAX_QUERY_VALUE_LENGTH or len(value) > MAX_QUERY_VALUE_LENGTH:
+            problems.setdefault(at, FieldProblem(at, f"at most {MAX_QUERY_VALUE_LENGTH} characters", "maxLength"))
+    if len(request.args) > MAX_QUERY_PARAMETERS:
+        problems.setdefault("", FieldProblem("", f"at most {MAX_QUERY_PARAMETERS} query parameters", "maxProperties"))
+    if problems:
+        raise InvalidInput("the query parameters are not valid", errors=sorted(problems.values(), key=lambda p: p.pointer))
+
+
+def query_int(name: str, *, minimum: int, maximum: int, default: int | None = None) -> int | None:
+    """Query parameter ``name`` as a whole number from ``minimum`` to ``maximum``, or ``default`` when it is absent.
+
+    :raises InvalidInput: ``out_of_range`` at ``/<name>`` for anything else (a fraction, ``²``, ``1e3``, a huge number).
+    """
+    value = request.args.get(name)
+    if value is None:
+        return default
+    number = int(value) if _WHOLE_NUMBER.fullmatch(value) else None
+    if number is None or not minimum <= number <= maximum:
+        raise query_problem(name, f"a whole number from {minimum} to {maximum}", "out_of_range")
+    return number
