@@ -101,11 +101,21 @@ class NodeLimitStorage(Storage, MovingWindowSupport):
         # isolation_level=None: autocommit, so each statement below is its own transaction and nothing stays open.
         # One connection per thread (see _connection), so sqlite3 may keep refusing to share one between threads.
         connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
-        # Losing the last moments of counts to a power cut is harmless; an fsync per hit is not.
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.executescript(_SCHEMA)
-        return connection
+        # Several workers opening a new file at once meet it in rollback-journal mode, where SQLite answers
+        # "database is locked" at once, without the busy timeout, to the one that would deadlock: try again.
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                # Losing the last moments of counts to a power cut is harmless; an fsync per hit is not.
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
+                connection.executescript(_SCHEMA)
+                return connection
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    connection.close()
+                    raise
+                time.sleep(0.01)
 
     def _execute(self, statement: str, **params: object) -> sqlite3.Cursor:
         connection = self._connection()
