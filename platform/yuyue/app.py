@@ -99,8 +99,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             configure_sqlite(db.engine)
         AppBuilder(security_manager_class=AdminSecurityManager).init_app(app, db.session)
 
+    from yuyue.admin.input_guard import init_input_guard
     from yuyue.api import init_api
 
+    init_input_guard(app)
     init_api(app)
     host.hook.startup(app=app)
     return app

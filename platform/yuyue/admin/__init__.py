@@ -1,0 +1,1 @@
+"""The web admin: Flask-AppBuilder's pages for staff and operators."""
