@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from yuyue.audit.state import touched
 from yuyue.bookings.models import Booking, BookingStatus
 from yuyue.errors import Conflict
 from yuyue.types import utcnow
@@ -49,3 +50,4 @@ def move(session: Session, booking: Booking, to: BookingStatus, **values) -> Non
     # The row is already written; record the new state without queuing another UPDATE.
     for key, value in {"status": to, **values}.items():
         set_committed_value(booking, key, value)
+    touched(session, booking)

@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from yuyue.audit.state import touched
 from yuyue.bookings import lifecycle, policies
 from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, ResourceAllocation
 from yuyue.bookings.placement import (
@@ -277,6 +279,8 @@ def release(session: Session, booking: Booking, now: datetime) -> bool:
     )
     if result.rowcount != 1:
         return False
+    set_committed_value(booking, "released_at", now)
+    touched(session, booking)
     release_capacity(session, booking.inventory_id, booking.party_size)
     session.execute(delete(ResourceAllocation).where(ResourceAllocation.booking_id == booking.id))
     release_slot_resources(session, booking.inventory_id)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from yuyue.audit.operations import record as audit_record
+from yuyue.audit.state import touched
 from yuyue.bookings.models import Booking, WaitlistEntry, WaitlistStatus
 from yuyue.bookings.placement import (
     SYSTEM,
@@ -220,6 +221,7 @@ def _claim(session: Session, entry: WaitlistEntry, expected: WaitlistStatus, to:
         return False
     for key, value in {"status": to, **values}.items():
         set_committed_value(entry, key, value)
+    touched(session, entry)
     return True
 
 
@@ -231,6 +233,7 @@ def _book_entry(session: Session, entry: WaitlistEntry, booking_type: BookingTyp
     booking = place_booking(session, request, customer, now=now, actor=SYSTEM, capacity_taken=True)
     session.execute(update(WaitlistEntry).where(WaitlistEntry.id == entry.id).values(booking_id=booking.id).execution_options(synchronize_session=False))
     set_committed_value(entry, "booking_id", booking.id)
+    touched(session, entry)
     return booking
 
 

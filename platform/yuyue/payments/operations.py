@@ -21,6 +21,7 @@ from flask import current_app, has_request_context, request
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from yuyue.audit.state import touched
 from yuyue.bookings import operations as booking_ops
 from yuyue.bookings.models import Booking, BookingStatus
 from yuyue.bookings.placement import Actor, booking_type_by_slug, get_booking
@@ -428,6 +429,7 @@ def send_refunds(session: Session, tenant: Tenant, *, providers: PaymentProvider
                 ).rowcount
                 if changed and "status" in values:
                     session.refresh(refund)
+                    touched(session, refund)
                     log_payment(session, payment, f"payment.refund_{refund.status.value}", {"refund": refund.reference, "refund_amount": refund.amount})
                     sent.append(refund)
     return sent
