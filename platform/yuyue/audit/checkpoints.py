@@ -151,14 +151,13 @@ def write_checkpoints(session: Session, key: Ed25519PrivateKey, path: str | Path
         entry = {"tenant": head.slug, "tenant_id": head.id, "seq": head.seq, "hash": head.hash, "at": at, "key_id": signer}
         entry["signature"] = base64.b64encode(key.sign(_signed_bytes(entry))).decode()
         written.append(entry)
-    if written:
-        try:
-            with path.open("a", encoding="utf-8") as file:
-                file.writelines(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n" for entry in written)
-                file.flush()
-                os.fsync(file.fileno())
-        except OSError as error:
-            raise CheckpointError(f"cannot append to the checkpoint file {path}: {error.strerror}") from None
+    try:  # opened even with nothing to add: the file then exists, and a path that cannot be written fails now, not later
+        with path.open("a", encoding="utf-8") as file:
+            file.writelines(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n" for entry in written)
+            file.flush()
+            os.fsync(file.fileno())
+    except OSError as error:
+        raise CheckpointError(f"cannot append to the checkpoint file {path}: {error.strerror}") from None
     return written
 
 
