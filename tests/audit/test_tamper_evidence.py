@@ -175,6 +175,13 @@ def test_a_changed_payment_amount_is_named(app, session, tenant, bookings):
 
 
 @pytest.mark.tampers
+def test_a_changed_booking_type_price_is_named(app, session, tenant, bookings):
+    booking_type_id = bookings[0].booking_type_id
+    edit("UPDATE booking_types SET price_amount = 1 WHERE id = :id", id=booking_type_id)
+    assert verify(app) == (1, [f"museum: booking_types {booking_type_id}: row_changed"])
+
+
+@pytest.mark.tampers
 def test_a_deleted_booking_is_named(app, bookings):
     edit("DELETE FROM bookings WHERE id = :id", id=bookings[2].id)
     assert verify(app) == (1, [f"museum: bookings {bookings[2].id}: row_missing"])

@@ -266,6 +266,7 @@ def test_per_booking_resources_are_allocated_to_each_booking(session, forms, ten
     assert refused.value.code == "resource_conflict"
 
 
+@pytest.mark.tampers  # retires the booking type with a Core UPDATE the audit log is not told of
 def test_an_unknown_or_retired_booking_type_or_a_missing_form_is_not_found(session, forms, tenant):
     from yuyue.catalog.models import BookingType, BookingTypeStatus
     from yuyue.db import write_transaction
