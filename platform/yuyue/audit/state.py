@@ -23,7 +23,18 @@ from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 from yuyue.audit.canonical import canonical_json
 from yuyue.db import Model, current_tenant_id, tenant_scope
 
-__all__ = ["AuditedTable", "audited", "audited_tables", "collect_state", "made_inside", "row_digest", "row_key", "stream_digests", "touched"]
+__all__ = [
+    "AuditedTable",
+    "audited",
+    "audited_columns",
+    "audited_tables",
+    "collect_state",
+    "made_inside",
+    "row_digest",
+    "row_key",
+    "stream_digests",
+    "touched",
+]
 
 # Where a session keeps the audited rows its open transaction touched, until they are digested at commit.
 _TOUCHED = "yuyue.audit.touched"
@@ -71,6 +82,11 @@ def audited(model: type) -> AuditedTable | None:
     return AuditedTable(model, tuple(columns))
 
 
+def audited_columns(model: type) -> tuple[Any, ...]:
+    """The model's audited column attributes, for ``UPDATE … RETURNING`` them and passing the row to :func:`touched`."""
+    return tuple(getattr(model, column) for column in _required(model).columns)
+
+
 def audited_tables() -> dict[str, AuditedTable]:
     """Every audited table by name; recomputed only when a model is added (plugins may add models)."""
     return _audited_among(len(Model.registry.mappers))
@@ -109,14 +125,19 @@ def touched(session: Session, model_or_row: Any, row_id: int | None = None, valu
     """Report an audited row written by a Core statement, so its digest goes into the transaction's audit record.
 
     - ``touched(session, SlotInventory, 7, values)``: the row's audited columns as
-      the statement left them (``UPDATE … RETURNING`` them: no extra query);
+      the statement left them (``UPDATE … RETURNING *audited_columns(SlotInventory)``:
+      no extra query, and exact even if another transaction changed other columns
+      since this one read the row);
     - ``touched(session, SlotInventory, 7)``: read the row again at commit (one
       ``SELECT`` per table for all such rows);
-    - ``touched(session, booking)``: a loaded object whose attributes the caller
-      kept current (``set_committed_value`` after a compare-and-set UPDATE).
+    - ``touched(session, customer)``: an object whose attributes are the row as
+      this transaction leaves it: just inserted (``INSERT … RETURNING`` the
+      model), or refreshed after this transaction's UPDATE locked the row.
 
     Rows written through the ORM unit of work (``session.add``, attribute
-    changes, ``session.delete``) need no call. A row reported without an audit
+    changes, ``session.delete``) need no call: inserted ones are digested from
+    the object, updated ones read again at commit (the object may hold columns
+    another transaction changed since it was loaded). A row reported without an audit
     record gets one at commit (``state.changed``), so the chain always covers it.
     """
     session = _plain(session)
@@ -141,10 +162,14 @@ def _required(model: type) -> AuditedTable:
 @event.listens_for(Session, "after_flush")
 def _collect_flushed(session: Session, flush_context) -> None:
     # Still the flush's own lists here: what was inserted, updated or deleted.
-    for obj in (*session.new, *session.dirty):
+    for obj in session.new:
         table = audited(type(obj))
         if table is not None:
             _remember(session, _Touch(obj.tenant_id, table, obj.id, obj=obj))
+    for obj in session.dirty:
+        table = audited(type(obj))
+        if table is not None:
+            _remember(session, _Touch(obj.tenant_id, table, obj.id))
     for obj in session.deleted:
         table = audited(type(obj))
         if table is not None:

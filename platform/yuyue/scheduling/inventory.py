@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from yuyue.audit.state import touched
+from yuyue.audit.state import audited_columns, touched
 from yuyue.catalog.models import BookingType
 from yuyue.db import CrossTenantWrite, current_tenant_id, insert_unless_exists, write_transaction
 from yuyue.scheduling import QUANTUM
@@ -35,7 +35,7 @@ _SLOT_KEY = (
 )
 _ROW_OF_SLOT = select(SlotInventory).where(*_SLOT_KEY)
 # What an UPDATE of a row returns so the audit log learns its new state without reading it again.
-_AUDITED = tuple(getattr(SlotInventory, column) for column in SlotInventory.__audited__)
+_AUDITED = audited_columns(SlotInventory)
 # ORM-enabled UPDATE: the session adds the tenant criteria.
 _TAKE_IN_SLOT = (
     update(SlotInventory)
