@@ -10,6 +10,12 @@ by the write lock (SQLite, ``BEGIN IMMEDIATE``) until the commit ends, so two
 transactions can never chain to the same link, and a tenant's transactions are
 serialised only for those last statements and the commit, not for their
 whole length (decisions §24).
+
+The transaction's last record of each tenant also carries ``state``: the
+digests of the audited rows the transaction left (:mod:`yuyue.audit.state`),
+part of its hash. :func:`check_chains` walks each chain and then compares every
+audited row with the digest last recorded for it, and checks signed
+checkpoints (:mod:`yuyue.audit.checkpoints`) against the chains (decisions §34).
 """
 
 from __future__ import annotations
