@@ -17,6 +17,7 @@ from werkzeug.test import TestResponse
 
 from yuyue.api.auth import customer_tokens
 from yuyue.app import create_app, normalize_database_url
+from yuyue.audit.operations import check_chains
 from yuyue.cli import init_database
 from yuyue.customers.operations import customer_for_phone
 from yuyue.db import Model, db, tenant_scope
@@ -53,8 +54,14 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def make_app(database_url: str, tmp_path) -> Iterator:
-    """Build an application on the test database; ``make_app(PLUGINS=[...])`` overrides settings."""
+def make_app(database_url: str, tmp_path, request: pytest.FixtureRequest) -> Iterator:
+    """Build an application on the test database; ``make_app(PLUGINS=[...])`` overrides settings.
+
+    After the test, the audit chains and the audited rows must verify (decisions §34): a
+    code path that writes an audited row without the audit log learning of it fails the
+    test that took it. Tests that edit the database behind the application's back say so
+    with ``@pytest.mark.tampers``.
+    """
     apps: list[Flask] = []
 
     def build(**overrides) -> Flask:
@@ -71,11 +78,17 @@ def make_app(database_url: str, tmp_path) -> Iterator:
         return app
 
     yield build
+    findings: list[str] = []
     for app in apps:
         with app.app_context():
             db.session.remove()
+            if not findings and request.node.get_closest_marker("tampers") is None:
+                findings = [str(found) for found in check_chains(db.session).findings]
+                db.session.remove()
             _empty_tables()
             db.engine.dispose()
+    if findings:
+        pytest.fail("yuyue audit verify after the test:\n" + "\n".join(findings), pytrace=False)
 
 
 @pytest.fixture

@@ -590,3 +590,49 @@ def test_audit_verify_checks_the_tenant_chains_and_the_operator_chain(yuyue, ten
         connection.execute(text("UPDATE operator_audit_records SET actor = 'operator:9'"))
     engine.dispose()
     assert yuyue("audit", "verify") == Result(1, "(operator): seq 1 (record 1): hash_mismatch\n", "")
+
+
+# --- audit ---
+
+
+@pytest.fixture
+def signing_key(yuyue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("YUYUE_AUDIT_SIGNING_KEY", "YUYUE_AUDIT_CHECKPOINTS"):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "audit-signing.pem"
+    made = yuyue("audit", "keygen", "--output", str(path))
+    assert made.code == 0 and made.lines[0].startswith("public key: ed25519:") and made.lines[1].startswith("key id: ")
+    return path
+
+
+def test_audit_checkpoint_then_verify_with_the_configured_key(yuyue, tenant_acme, signing_key, tmp_path, monkeypatch):
+    monkeypatch.setenv("YUYUE_AUDIT_SIGNING_KEY", str(signing_key))
+    monkeypatch.setenv("YUYUE_AUDIT_CHECKPOINTS", str(tmp_path / "checkpoints.jsonl"))
+    assert yuyue("audit", "checkpoint").code == 0
+    verified = yuyue("audit", "verify", "--checkpoints", str(tmp_path / "checkpoints.jsonl"))
+    assert verified.code == 0 and verified.lines[0].startswith("ok: ")
+
+
+def test_audit_keygen_over_an_existing_file_is_one_error_line(yuyue, signing_key):
+    assert_one_error_line(yuyue("audit", "keygen", "--output", str(signing_key)), "already exists")
+
+
+def test_audit_checkpoint_with_a_missing_key_file_is_one_error_line(yuyue, initialised, tmp_path):
+    result = yuyue("audit", "checkpoint", "--output", str(tmp_path / "checkpoints.jsonl"), "--key", str(tmp_path / "nope.pem"))
+    assert_one_error_line(result, "cannot read the signing key", "nope.pem")
+
+
+def test_audit_checkpoint_without_a_key_is_one_error_line(yuyue, initialised, tmp_path, monkeypatch):
+    monkeypatch.delenv("YUYUE_AUDIT_SIGNING_KEY", raising=False)
+    assert_one_error_line(yuyue("audit", "checkpoint", "--output", str(tmp_path / "checkpoints.jsonl")), "YUYUE_AUDIT_SIGNING_KEY")
+
+
+def test_audit_verify_with_an_unreadable_checkpoint_file_is_one_error_line(yuyue, initialised, signing_key, tmp_path):
+    result = yuyue("audit", "verify", "--checkpoints", str(tmp_path / "missing.jsonl"), "--public-key", str(signing_key))
+    assert_one_error_line(result, "cannot read the checkpoint file", "missing.jsonl")
+
+
+def test_audit_verify_with_a_public_key_that_is_none_is_one_error_line(yuyue, initialised, tmp_path):
+    (tmp_path / "checkpoints.jsonl").write_text("")
+    result = yuyue("audit", "verify", "--checkpoints", str(tmp_path / "checkpoints.jsonl"), "--public-key", "ed25519:bm90IGEga2V5")
+    assert_one_error_line(result, "not an Ed25519 public key")

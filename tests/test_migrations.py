@@ -72,3 +72,41 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(app, pragm
         pytest.skip("SQLite only")
     with db.engine.connect() as connection:
         assert connection.exec_driver_sql(f"PRAGMA {pragma}").scalar() == expected
+
+
+def test_upgrading_to_0006_vouches_for_the_rows_already_there(tmp_path):
+    """An installation upgraded to state digests verifies clean: its old records as they were, its rows through a baseline."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.orm import Session
+
+    from yuyue.audit.operations import GENESIS_HASH, StateFinding, check_chains, record_hash
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    old = {"actor": "system", "action": "customer.created", "subject_type": "customer", "subject_id": "1", "data": {}}
+    old_hash = record_hash(GENESIS_HASH, seq=1, at=at, **old)
+    with empty_database(tmp_path) as engine:
+        migrate.upgrade(engine, "0005")
+        with engine.begin() as connection:
+            stamp = {"now": "2026-01-01 00:00:00.000000+00:00"}
+            connection.execute(
+                text("INSERT INTO tenants (id, slug, name, time_zone, locales, status, created_at) VALUES (1, 'old', 'Old', 'UTC', '[]', 'active', :now)"),
+                stamp,
+            )
+            connection.execute(text("INSERT INTO customers (id, tenant_id, phone, created_at) VALUES (1, 1, '13800000001', :now)"), stamp)
+            connection.execute(
+                text(
+                    "INSERT INTO audit_records (tenant_id, seq, at, actor, action, subject_type, subject_id, data, prev_hash, hash) "
+                    "VALUES (1, 1, :now, 'system', 'customer.created', 'customer', '1', '{}', :genesis, :hash)"
+                ),
+                {**stamp, "genesis": GENESIS_HASH, "hash": old_hash},
+            )
+            connection.execute(text("INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (1, 1, :hash)"), {"hash": old_hash})
+        migrate.upgrade(engine)
+        with Session(engine) as session:
+            report = check_chains(session)
+        assert (report.ok, report.records, report.rows_checked) == (True, 2, 1)
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE customers SET phone = '13900000009' WHERE id = 1"))
+        with Session(engine) as session:
+            assert check_chains(session).rows == [StateFinding("old", "customers", 1, "row_changed")]

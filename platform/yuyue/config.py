@@ -54,4 +54,8 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "WECHAT_APPID": env.get("YUYUE_WECHAT_APPID"),
         "WECHAT_SECRET": env.get("YUYUE_WECHAT_SECRET"),
         "WECHAT_API_BASE": env.get("YUYUE_WECHAT_API_BASE") or "https://api.weixin.qq.com",
+        # Ed25519 private key (a file outside the database) that signs audit checkpoints, and where they are appended.
+        "AUDIT_SIGNING_KEY": env.get("YUYUE_AUDIT_SIGNING_KEY"),
+        "AUDIT_CHECKPOINTS": env.get("YUYUE_AUDIT_CHECKPOINTS"),
+        "AUDIT_CHECKPOINT_MINUTES": int(env.get("YUYUE_AUDIT_CHECKPOINT_MINUTES", "15")),
     }

@@ -17,6 +17,7 @@ from yuyue.db import TenantContextMissing, db, tenant_scope, write_transaction
 from yuyue.types import utcnow
 
 RECORDS = AuditRecord.__table__
+pytestmark = pytest.mark.tampers
 
 
 def edit_by_hand(record_id: int, **values) -> None:

@@ -71,6 +71,7 @@ def test_expired_hold_releases_its_place_exactly_once(session, forms, tenant):
     assert taken(session, tenant, booking) == 0
 
 
+@pytest.mark.tampers  # the payment lands through another connection, with no audit record of it
 @pytest.mark.skipif("postgresql" not in os.environ.get("YUYUE_TEST_DATABASE_URL", ""), reason="on SQLite the batch holds the write lock from its read on")
 def test_a_hold_paid_while_the_batch_runs_is_skipped_and_the_others_expire(session, forms, tenant, monkeypatch):
     make_booking_type(session, tenant, price_amount=3000, hold_minutes=15)
@@ -265,6 +266,7 @@ def test_per_booking_resources_are_allocated_to_each_booking(session, forms, ten
     assert refused.value.code == "resource_conflict"
 
 
+@pytest.mark.tampers  # retires the booking type with a Core UPDATE the audit log is not told of
 def test_an_unknown_or_retired_booking_type_or_a_missing_form_is_not_found(session, forms, tenant):
     from yuyue.catalog.models import BookingType, BookingTypeStatus
     from yuyue.db import write_transaction

@@ -34,7 +34,10 @@ def _refuse_bad_page_input() -> None:
     if any(_PAGING_ARGUMENT.fullmatch(name) and not _WHOLE_NUMBER.fullmatch(value) for name, value in request.args.items(multi=True)):
         abort(400, "a page number or page size is not a whole number")
     # Row ids in admin URLs (``/users/show/<pk>``) are matched as text: a number no column holds names no row.
-    if any(isinstance(value, str) and _DIGITS.fullmatch(value) and (len(value) > 11 or abs(int(value)) > MAX_INTEGER) for value in (request.view_args or {}).values()):
+    if any(
+        isinstance(value, str) and _DIGITS.fullmatch(value) and (len(value) > 11 or abs(int(value)) > MAX_INTEGER)
+        for value in (request.view_args or {}).values()
+    ):
         abort(404)
     if request.endpoint and request.endpoint.endswith(".action") and not _is_known_action():
         abort(404)

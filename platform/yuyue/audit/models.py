@@ -26,6 +26,8 @@ class AuditRecord(TenantScoped, Model):
     subject_type: Mapped[str] = mapped_column(String(40))
     subject_id: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Digests of the audited rows its transaction left, by row key (decisions §34); None on records that vouch for no row.
+    state: Mapped[dict[str, str | None] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from yuyue.audit.state import audited_columns, touched
 from yuyue.bookings.models import Booking, BookingStatus
 from yuyue.errors import Conflict
 from yuyue.types import utcnow
@@ -37,15 +38,17 @@ def require_transition(booking: Booking, to: BookingStatus) -> None:
 def move(session: Session, booking: Booking, to: BookingStatus, **values) -> None:
     """Move ``booking`` to ``to`` if it is still in the status we read; refuse otherwise."""
     require_transition(booking, to)
-    result = session.execute(
+    row = session.execute(
         update(Booking)
         .where(Booking.id == booking.id, Booking.status == booking.status)
         .values(status=to, updated_at=utcnow(), **values)
+        .returning(*audited_columns(Booking))  # the audit log's digest of the row as this UPDATE left it
         .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    ).first()
+    if row is None:
         session.refresh(booking)
         raise Conflict(f"the booking changed meanwhile and is now {booking.status.value}", code="illegal_transition")
+    touched(session, Booking, booking.id, row._mapping)
     # The row is already written; record the new state without queuing another UPDATE.
     for key, value in {"status": to, **values}.items():
         set_committed_value(booking, key, value)

@@ -40,6 +40,24 @@ class Booking(TenantScoped, Model):
         Index(None, "tenant_id", "customer_id", "local_date"),
         Index(None, "tenant_id", "status", "hold_expires_at"),
     )
+    # The columns `yuyue audit verify` vouches for (yuyue.audit.state): what decides money, capacity or who may book.
+    __audited__ = (
+        "id",
+        "public_id",
+        "booking_type_id",
+        "customer_id",
+        "inventory_id",
+        "starts_at",
+        "ends_at",
+        "channel",
+        "party_size",
+        "status",
+        "price_amount",
+        "currency",
+        "voucher_code",
+        "released_at",
+        "counts_as_no_show",
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32))
@@ -124,6 +142,8 @@ class WaitlistStatus(enum.StrEnum):
 class WaitlistEntry(TenantScoped, Model):
     __tablename__ = "waitlist_entries"
     __table_args__ = (Index(None, "tenant_id", "booking_type_id", "starts_at", "channel", "status"),)
+    # The columns `yuyue audit verify` vouches for (yuyue.audit.state): what decides money, capacity or who may book.
+    __audited__ = ("id", "booking_type_id", "customer_id", "starts_at", "channel", "party_size", "status", "booking_id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     booking_type_id: Mapped[int] = mapped_column(ForeignKey("booking_types.id", ondelete="CASCADE"))

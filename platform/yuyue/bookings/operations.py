@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from yuyue.audit.state import audited_columns, touched
 from yuyue.bookings import lifecycle, policies
 from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, ResourceAllocation
 from yuyue.bookings.placement import (
@@ -273,11 +275,17 @@ def release(session: Session, booking: Booking, now: datetime) -> bool:
 
     Returns False when they were already released (a second cancel, an expiry racing a cancel).
     """
-    result = session.execute(
-        update(Booking).where(Booking.id == booking.id, Booking.released_at.is_(None)).values(released_at=now).execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    row = session.execute(
+        update(Booking)
+        .where(Booking.id == booking.id, Booking.released_at.is_(None))
+        .values(released_at=now)
+        .returning(*audited_columns(Booking))
+        .execution_options(synchronize_session=False)
+    ).first()
+    if row is None:
         return False
+    touched(session, Booking, booking.id, row._mapping)
+    set_committed_value(booking, "released_at", now)
     release_capacity(session, booking.inventory_id, booking.party_size)
     session.execute(delete(ResourceAllocation).where(ResourceAllocation.booking_id == booking.id))
     release_slot_resources(session, booking.inventory_id)

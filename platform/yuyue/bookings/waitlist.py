@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from yuyue.audit.operations import record as audit_record
+from yuyue.audit.state import audited_columns, touched
 from yuyue.bookings.models import Booking, WaitlistEntry, WaitlistStatus
 from yuyue.bookings.placement import (
     SYSTEM,
@@ -210,14 +211,16 @@ def _entry(session: Session, entry_id: int, customer: Customer | None = None) ->
 
 def _claim(session: Session, entry: WaitlistEntry, expected: WaitlistStatus, to: WaitlistStatus, **values: Any) -> bool:
     """Compare-and-set the entry's status; False when someone else moved it first."""
-    result = session.execute(
+    row = session.execute(
         update(WaitlistEntry)
         .where(WaitlistEntry.id == entry.id, WaitlistEntry.status == expected)
         .values(status=to, **values)
+        .returning(*audited_columns(WaitlistEntry))
         .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    ).first()
+    if row is None:
         return False
+    touched(session, WaitlistEntry, entry.id, row._mapping)
     for key, value in {"status": to, **values}.items():
         set_committed_value(entry, key, value)
     return True
@@ -229,7 +232,14 @@ def _book_entry(session: Session, entry: WaitlistEntry, booking_type: BookingTyp
     request = ValidatedRequest(booking_type, slot, entry.channel, entry.party_size, entry.answers, [_person(p) for p in entry.people])
     customer = session.get(Customer, entry.customer_id)
     booking = place_booking(session, request, customer, now=now, actor=SYSTEM, capacity_taken=True)
-    session.execute(update(WaitlistEntry).where(WaitlistEntry.id == entry.id).values(booking_id=booking.id).execution_options(synchronize_session=False))
+    row = session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.id == entry.id)
+        .values(booking_id=booking.id)
+        .returning(*audited_columns(WaitlistEntry))
+        .execution_options(synchronize_session=False)
+    ).one()
+    touched(session, WaitlistEntry, entry.id, row._mapping)
     set_committed_value(entry, "booking_id", booking.id)
     return booking
 

@@ -28,6 +28,8 @@ class BookingType(TenantScoped, Model):
 
     __tablename__ = "booking_types"
     __table_args__ = (UniqueConstraint("tenant_id", "slug"),)
+    # The columns `yuyue audit verify` vouches for (yuyue.audit.state): what prices, sizes and lets a booking be made.
+    __audited__ = ("id", "slug", "status", "availability_rules", "policies", "price_amount", "currency", "hold_minutes", "max_party_size")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(60))

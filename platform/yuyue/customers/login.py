@@ -177,5 +177,6 @@ def customer_for_wechat_openid(session: Session, openid: str, *, actor: str = SY
         created_id = insert_unless_exists(session, Customer, {"tenant_id": current_tenant_id(), "wechat_openid": openid}, ["tenant_id", "wechat_openid"])
         customer = session.scalar(select(Customer).where(Customer.wechat_openid == openid))
         if created_id is not None:
+            audit.touched(session, customer)
             audit.record(session, actor=actor, action="customer.created", subject_type="customer", subject_id=customer.id, data={"wechat": True})
     return customer

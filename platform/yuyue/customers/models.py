@@ -18,6 +18,8 @@ class Customer(TenantScoped, Model):
 
     __tablename__ = "customers"
     __table_args__ = (UniqueConstraint("tenant_id", "phone"), UniqueConstraint("tenant_id", "wechat_openid"))
+    # The columns `yuyue audit verify` vouches for (yuyue.audit.state): what decides money, capacity or who may book.
+    __audited__ = ("id", "phone", "name", "wechat_openid")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str | None] = mapped_column(String(20))
@@ -113,6 +115,8 @@ class PointsEntry(TenantScoped, Model):
 
     __tablename__ = "points_entries"
     __table_args__ = (Index(None, "tenant_id", "customer_id"),)
+    # The columns `yuyue audit verify` vouches for (yuyue.audit.state): what decides money, capacity or who may book.
+    __audited__ = ("id", "customer_id", "delta", "booking_id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
@@ -133,6 +137,8 @@ class Ban(TenantScoped, Model):
 
     __tablename__ = "bans"
     __table_args__ = (Index(None, "tenant_id", "subject_kind", "subject", "ends_at"),)
+    # The columns `yuyue audit verify` vouches for (yuyue.audit.state): what decides money, capacity or who may book.
+    __audited__ = ("id", "subject_kind", "subject", "starts_at", "ends_at")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subject_kind: Mapped[BanSubject] = mapped_column(string_enum(BanSubject, "ban_subject"))

@@ -138,6 +138,7 @@ def customer_for_phone(session: Session, phone: str, name: str | None = None, *,
         if customer is None:
             customer = _insert(session, Customer, {"phone": phone, "name": name}, ["phone"], returning=Customer)
             if customer is not None:
+                audit.touched(session, customer)
                 audit.record(
                     session, actor=actor, action="customer.created", subject_type="customer", subject_id=customer.id, data={"phone": mask_phone(phone)}
                 )

@@ -1,4 +1,4 @@
-"""Background jobs on Huey: the periodic expiry of holds and waitlist offers, sending refunds, purging ended logins.
+"""Background jobs on Huey: the periodic expiry of holds and waitlist offers, sending refunds, purging ended logins, signing audit checkpoints.
 
 ``yuyue worker`` runs a Huey consumer: ``SqliteHuey`` in the instance folder by
 default, ``RedisHuey`` when ``YUYUE_REDIS_URL`` is set. Each task builds no
@@ -20,6 +20,7 @@ from huey.api import TaskWrapper
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yuyue.audit.checkpoints import load_signing_key, write_checkpoints
 from yuyue.bookings import operations as booking_ops
 from yuyue.bookings import waitlist
 from yuyue.customers.sessions import purge_ended_logins
@@ -109,6 +110,8 @@ class JobQueue:
     huey: Huey
     expire_due: TaskWrapper
     purge_ended_logins: TaskWrapper
+    # Only when a signing key and a checkpoint file are configured.
+    audit_checkpoint: TaskWrapper | None = None
 
 
 def make_queue(app: Flask) -> JobQueue:
@@ -142,7 +145,36 @@ def make_queue(app: Flask) -> JobQueue:
         log.info("purged %d refresh tokens of ended logins", purged)
         return purged
 
-    return JobQueue(queue, expire_due_task, purge_ended_logins_task)
+    checkpoint_task = None
+    if app.config.get("AUDIT_SIGNING_KEY") and app.config.get("AUDIT_CHECKPOINTS"):
+        minutes = checkpoint_minutes(app)
+
+        @queue.periodic_task(crontab(minute=f"*/{minutes}"), name="audit_checkpoint")
+        def checkpoint_task() -> int:
+            with app.app_context():
+                try:
+                    return sign_checkpoints(app)
+                finally:
+                    db.session.remove()
+
+    return JobQueue(queue, expire_due_task, purge_ended_logins_task, checkpoint_task)
+
+
+def checkpoint_minutes(app: Flask) -> int:
+    """How often the worker signs checkpoints (``YUYUE_AUDIT_CHECKPOINT_MINUTES``, 15 by default): a whole number of minutes, 1-60."""
+    minutes = app.config.get("AUDIT_CHECKPOINT_MINUTES", 15)
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 60:
+        raise ValueError(f"YUYUE_AUDIT_CHECKPOINT_MINUTES must be 1-60, not {minutes!r}")
+    return minutes
+
+
+def sign_checkpoints(app: Flask) -> int:
+    """Append a signed checkpoint of every tenant's chain that moved to the configured file; the key is read on each run, so a new one needs no restart."""
+    key = load_signing_key(app.config["AUDIT_SIGNING_KEY"])
+    written = write_checkpoints(db.session, key, app.config["AUDIT_CHECKPOINTS"])
+    if written:
+        log.info("signed audit checkpoints of %d tenants", len(written))
+    return len(written)
 
 
 def run_worker(app: Flask, *, workers: int = 1) -> None:

@@ -42,6 +42,8 @@ class Payment(TenantScoped, Model):
         UniqueConstraint("tenant_id", "provider", "reference"),
         Index(None, "tenant_id", "booking_id"),
     )
+    # The columns `yuyue audit verify` vouches for (yuyue.audit.state): what decides money, capacity or who may book.
+    __audited__ = ("id", "booking_id", "provider", "reference", "provider_txn", "amount", "currency", "status", "refunded_amount", "paid_at")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="RESTRICT"))
@@ -69,6 +71,8 @@ class Refund(TenantScoped, Model):
         Index(None, "tenant_id", "payment_id"),
         Index(None, "tenant_id", "status"),
     )
+    # The columns `yuyue audit verify` vouches for (yuyue.audit.state): what decides money, capacity or who may book.
+    __audited__ = ("id", "payment_id", "reference", "provider_ref", "amount", "status", "reason")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="RESTRICT"))

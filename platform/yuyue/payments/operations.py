@@ -22,6 +22,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from yuyue.audit.operations import record as audit_record
+from yuyue.audit.state import touched
 from yuyue.bookings import operations as booking_ops
 from yuyue.bookings.models import Booking, BookingStatus
 from yuyue.bookings.placement import Actor, booking_type_by_slug, get_booking
@@ -504,6 +505,7 @@ def send_refunds(session: Session, tenant: Tenant, *, providers: PaymentProvider
                 ).rowcount
                 if changed and "status" in values:
                     session.refresh(refund)
+                    touched(session, refund)
                     log_payment(session, payment, f"payment.refund_{refund.status.value}", {"refund": refund.reference, "refund_amount": refund.amount})
                     sent.append(refund)
     return sent

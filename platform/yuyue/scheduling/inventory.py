@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from yuyue.audit.state import audited_columns, touched
 from yuyue.catalog.models import BookingType
 from yuyue.db import CrossTenantWrite, current_tenant_id, insert_unless_exists, write_transaction
 from yuyue.scheduling import QUANTUM
@@ -33,12 +34,14 @@ _SLOT_KEY = (
     SlotInventory.channel == bindparam("slot_channel"),
 )
 _ROW_OF_SLOT = select(SlotInventory).where(*_SLOT_KEY)
+# What an UPDATE of a row returns so the audit log learns its new state without reading it again.
+_AUDITED = audited_columns(SlotInventory)
 # ORM-enabled UPDATE: the session adds the tenant criteria.
 _TAKE_IN_SLOT = (
     update(SlotInventory)
     .where(*_SLOT_KEY, SlotInventory.taken + bindparam("n") <= SlotInventory.capacity)
     .values(taken=SlotInventory.taken + bindparam("n"))
-    .returning(SlotInventory.id)
+    .returning(*_AUDITED)
     .execution_options(synchronize_session=False)
 )
 
@@ -67,6 +70,8 @@ def inventory_row(session: Session, booking_type: BookingType, slot: Slot, chann
             row = _insert_row(session, booking_type, slot, channel, capacity, taken=0, returning=SlotInventory)
             if row is None:  # created meanwhile by a concurrent request
                 row = session.scalars(_ROW_OF_SLOT, key).one()
+            else:
+                touched(session, row)
         return row
 
 
@@ -87,14 +92,19 @@ def take_slot_capacity(session: Session, booking_type: BookingType, slot: Slot, 
         raise CrossTenantWrite(f"booking type of tenant {booking_type.tenant_id} used as tenant {tenant_id}")
     key = {"slot_type": booking_type.id, "slot_start": slot.starts_at, "slot_channel": channel, "n": n}
     with write_transaction(session):
-        taken_in = session.execute(_TAKE_IN_SLOT, key).scalar()
-        if taken_in is None and n <= capacity:
-            taken_in = _insert_row(session, booking_type, slot, channel, capacity, taken=n)
-            if taken_in is None:  # created meanwhile by a concurrent request
-                taken_in = session.execute(_TAKE_IN_SLOT, key).scalar()
-        if taken_in is not None:
-            _expire_taken(session, taken_in)
-        return taken_in
+        row = session.execute(_TAKE_IN_SLOT, key).first()
+        if row is None and n <= capacity:
+            inserted = _insert_row(session, booking_type, slot, channel, capacity, taken=n)
+            if inserted is not None:
+                values = {"id": inserted, "booking_type_id": booking_type.id, "starts_at": slot.starts_at, "channel": channel, "capacity": capacity, "taken": n}
+                touched(session, SlotInventory, inserted, values)
+                return inserted
+            row = session.execute(_TAKE_IN_SLOT, key).first()  # created meanwhile by a concurrent request
+        if row is None:
+            return None
+        touched(session, SlotInventory, row.id, row._mapping)
+        _expire_taken(session, row.id)
+        return row.id
 
 
 def _insert_row(session: Session, booking_type: BookingType, slot: Slot, channel: str, capacity: int, *, taken: int, returning=None):
@@ -104,9 +114,13 @@ def _insert_row(session: Session, booking_type: BookingType, slot: Slot, channel
 
 def _expire_taken(session: Session, inventory_id: int) -> None:
     """Let a loaded row read ``taken`` afresh after an UPDATE changed it behind the ORM's back."""
+    _expire_loaded(session, inventory_id, ["taken"])
+
+
+def _expire_loaded(session: Session, inventory_id: int, columns: list[str]) -> None:
     loaded = session.identity_map.get(identity_key(SlotInventory, inventory_id))
     if loaded is not None:
-        session.expire(loaded, ["taken"])
+        session.expire(loaded, columns)
 
 
 def resize_future_rows(session: Session, booking_type: BookingType, zone: ZoneInfo, now: datetime) -> list[int]:
@@ -134,7 +148,16 @@ def resize_future_rows(session: Session, booking_type: BookingType, zone: ZoneIn
                 if capacity > row.capacity:
                     grown.append(row.id)
         for capacity, ids in by_capacity.items():  # one UPDATE per new capacity, not per row
-            session.execute(update(SlotInventory).where(SlotInventory.id.in_(ids)).values(capacity=capacity).execution_options(synchronize_session=False))
+            resized = session.execute(
+                update(SlotInventory)
+                .where(SlotInventory.id.in_(ids))
+                .values(capacity=capacity)
+                .returning(*_AUDITED)
+                .execution_options(synchronize_session=False)
+            )
+            for row in resized:
+                touched(session, SlotInventory, row.id, row._mapping)
+                _expire_loaded(session, row.id, ["capacity"])
     return grown
 
 
@@ -165,12 +188,18 @@ def _change_taken(session: Session, inventory_id: int, new_taken, condition) -> 
     with write_transaction(session):
         # ORM-enabled UPDATE: the session adds the tenant criteria.
         statement = (
-            update(SlotInventory).where(SlotInventory.id == inventory_id, condition).values(taken=new_taken).execution_options(synchronize_session=False)
+            update(SlotInventory)
+            .where(SlotInventory.id == inventory_id, condition)
+            .values(taken=new_taken)
+            .returning(*_AUDITED)
+            .execution_options(synchronize_session=False)
         )
-        changed = session.execute(statement).rowcount == 1
-        if changed:
-            _expire_taken(session, inventory_id)
-        return changed
+        row = session.execute(statement).first()
+        if row is None:
+            return False
+        touched(session, SlotInventory, row.id, row._mapping)
+        _expire_taken(session, inventory_id)
+        return True
 
 
 def quanta(starts_at: datetime, ends_at: datetime) -> list[datetime]:

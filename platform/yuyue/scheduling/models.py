@@ -23,6 +23,8 @@ class SlotInventory(TenantScoped, Model):
         UniqueConstraint("tenant_id", "booking_type_id", "starts_at", "channel"),
         CheckConstraint("taken >= 0", name="taken_not_negative"),
     )
+    # The columns `yuyue audit verify` vouches for (yuyue.audit.state): what decides money, capacity or who may book.
+    __audited__ = ("id", "booking_type_id", "starts_at", "channel", "capacity", "taken")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     booking_type_id: Mapped[int] = mapped_column(ForeignKey("booking_types.id", ondelete="CASCADE"))

@@ -1,18 +1,15 @@
 """operator audit chain: installation-wide audit records (operator tokens), hash-chained like a tenant's
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-06 12:20:00.000000
-
-Revises 0005 for now; 0006 (tamper-evident audit) is written in parallel, and
-the merge points this revision at it.
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
