@@ -583,7 +583,7 @@ def test_token_commands_leave_one_record_each_in_the_right_chain_without_the_sec
 def test_audit_verify_checks_the_tenant_chains_and_the_operator_chain(yuyue, tenant_acme, database_file):
     yuyue("tokens", "create", "--operator", "--name", "ci")
 
-    assert yuyue("audit", "verify") == Result(0, "ok: 1 records in 1 tenants, 1 in the operator chain\n", "")
+    assert yuyue("audit", "verify") == Result(0, "ok: 1 records in 1 tenants, 0 rows, 1 in the operator chain\n", "")
 
     engine = create_engine(f"sqlite:///{database_file}")
     with engine.begin() as connection:

@@ -193,7 +193,7 @@ def test_audit_verify_counts_the_operator_chain(app, session, make_tenant):
 
     result = app.test_cli_runner().invoke(audit_cli, ["verify"])
 
-    assert (result.exit_code, result.output) == (0, "ok: 1 records in 1 tenants, 2 in the operator chain\n")
+    assert (result.exit_code, result.output) == (0, "ok: 1 records in 1 tenants, 0 rows, 2 in the operator chain\n")
 
 
 def test_the_operator_chain_is_one_head_row(session):

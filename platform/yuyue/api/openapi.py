@@ -70,7 +70,7 @@ OPERATOR_AUDIT_PAGE = {
                 "type": "object",
                 "required": ["seq", "at", "actor", "action", "subject_type", "subject_id", "data", "prev_hash", "hash"],
                 "properties": {
-                    "seq": {"type": "integer"},
+                    "seq": bounded_integer(1),
                     "at": {"type": "string", "format": "date-time"},
                     "actor": {"type": "string", "description": "operator:<token id>, cli or system"},
                     "action": {"type": "string", "description": "token.created, token.revoked"},
@@ -82,7 +82,7 @@ OPERATOR_AUDIT_PAGE = {
                 },
             },
         },
-        "next_after": {"type": ["integer", "null"], "description": "pass as ?after= for the next page; null on the last"},
+        "next_after": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ROW_ID, "description": "pass as ?after= for the next page; null on the last"},
     },
 }
 OPERATOR_AUDIT_PARAMETERS = [
