@@ -23,8 +23,11 @@ __all__ = ["MAX_DEPTH", "JSONInputError", "JSONTooDeep", "loads", "nesting_depth
 # far below the recursion limit of json, jsonschema and every walk over a parsed document.
 MAX_DEPTH = 32
 
-# A JSON string, escapes included; what is inside one never counts as nesting.
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# Escapes go first, so a string is then a quote, anything but a quote, a quote: a pattern that can only
+# scan to the next quote, so finding every string is linear. (Matching escapes inside the string pattern
+# rescans to the end of the text from every quote of an unterminated string: quadratic, seconds for 32 KB.)
+_ESCAPE = re.compile(r"\\.", re.DOTALL)
+_STRING = re.compile(r'"[^"]*"')
 _NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
 _NESTING_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
@@ -51,7 +54,7 @@ def nesting_depth(text: str) -> int:
 
     Exact for valid JSON; for anything else a number that is at least what a parser would reach before failing.
     """
-    brackets = _NOT_A_BRACKET.sub("", _STRING.sub("", text))
+    brackets = _NOT_A_BRACKET.sub("", _STRING.sub("", _ESCAPE.sub("", text)))
     return max(accumulate(map(_NESTING_STEP.__getitem__, brackets)), default=0)
 
 
