@@ -13,12 +13,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 import yuyue_schemas
 from yuyue.errors import FieldProblem, InvalidInput, json_pointer
 from yuyue.forms.fields import COMMON_KEYWORDS, FieldType, infer_field_type
 from yuyue.forms.formats import FormatCheck, format_checker
+from yuyue.forms.patterns import FormValidator, pattern_problem
 
 __all__ = ["compile_form"]
 
@@ -109,8 +108,10 @@ class _Compiler:
         if self.formats is not None and "format" in compiled and compiled["format"] not in self.formats:
             where = (*path, "format") if "format" in spec else (*path, "x-field")
             self.problem(where, f"no format {compiled['format']!r} is registered", "unknown_format")
+        if isinstance(spec.get("pattern"), str) and (unusable := pattern_problem(spec["pattern"])):
+            self.problem((*path, "pattern"), unusable, "unsupported_pattern")
         if "default" in spec:
-            for error in Draft202012Validator(compiled, format_checker=self.checker).iter_errors(spec["default"]):
+            for error in FormValidator(compiled, format_checker=self.checker).iter_errors(spec["default"]):
                 self.problem((*path, "default", *error.absolute_path), f"the default is not a valid answer: {error.message}", "invalid_default")
         return compiled
 

@@ -12,11 +12,12 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from jsonschema import FormatChecker, ValidationError
 
 from yuyue.errors import FieldProblem, InvalidInput, json_pointer
 from yuyue.forms.fields import FieldType
 from yuyue.forms.formats import FormatCheck, FormatProblem, format_checker
+from yuyue.forms.patterns import FormValidator
 
 __all__ = ["InvalidAnswers", "TypedAnswers", "validate_answers"]
 
@@ -82,7 +83,7 @@ def validate_answers(
     prepared = _prepare(fields, answers, field_types)
 
     problems: dict[tuple[str, str], FieldProblem] = {}
-    for error in Draft202012Validator(compiled_schema, format_checker=checker).iter_errors(prepared):
+    for error in FormValidator(compiled_schema, format_checker=checker).iter_errors(prepared):
         for problem in _explain(error, compiled_schema, prepared):
             problems.setdefault((problem.pointer, problem.code or ""), problem)
     # A value of the wrong kind fails every other check too; saying so once is enough.
