@@ -5,12 +5,12 @@ These run in one process (in memory, unless a test says otherwise); ``tests/serv
 
 from __future__ import annotations
 
-import socket
 import uuid
 from types import SimpleNamespace
 
 import pytest
 from flask import Flask, g, jsonify
+from local_services import redis_reachable
 
 from yuyue.api.auth import access_token
 from yuyue.api.limit_storage import NodeLimitStorage
@@ -168,15 +168,6 @@ def test_a_refused_request_is_told_the_first_second_it_could_pass(build_app, ten
     refused = client.post("/api/v1/t/tenant-a/auth/login", json={"phone": "13800138000", "code": "123456"})
 
     assert refused.status_code == 429 and 50 <= int(refused.headers["Retry-After"]) <= 60  # never the window and a second
-
-
-def redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5) as connection:
-            connection.sendall(b"PING\r\n")
-            return connection.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 def test_limits_are_counted_in_redis_when_yuyue_redis_url_is_set(build_app, tenant_a, problem, monkeypatch):

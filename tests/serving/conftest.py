@@ -7,7 +7,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from serving_setup import REDIS_URL, Server, redis_reachable, served_database, yuyue_serve
+from local_services import redis_reachable
+from serving_setup import REDIS_URL, Server, served_database, yuyue_serve
 
 
 @pytest.fixture(scope="package")

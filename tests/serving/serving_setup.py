@@ -178,12 +178,3 @@ def _wait_until_every_worker_serves(server: Server, seconds: float = 90) -> None
             pass
         time.sleep(0.2)
     raise RuntimeError(f"not every worker of yuyue serve answered within {seconds:.0f} s:\n{server.log.read_text(errors='replace')[-3000:]}")
-
-
-def redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5) as connection:
-            connection.sendall(b"PING\r\n")
-            return connection.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
