@@ -12,6 +12,7 @@ from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
 from yuyue import json_input
+from yuyue.admin.views import CheckedResetPasswordView
 from yuyue.api.limit_storage import node_storage_uri
 from yuyue.api.limits import rate_limit_settings
 from yuyue.config import settings_from_env
@@ -53,6 +54,7 @@ class AdminSecurityManager(SecurityManager):
     """
 
     security_api = type("NoSecurityApi", (SecurityApi,), {"include_route_methods": set()})
+    resetpasswordview = CheckedResetPasswordView
 
 
 class BoundedJSONProvider(DefaultJSONProvider):

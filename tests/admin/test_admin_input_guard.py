@@ -47,3 +47,21 @@ def test_nul_in_a_login_form_field_is_refused(make_app):
     client = make_app(WTF_CSRF_ENABLED=False).test_client()
 
     assert client.post("/login/", data={"username": "bo\x00ss", "password": "x"}).status_code == 400
+
+
+@pytest.mark.parametrize("query", ["", "?pk=abc", "?pk=99999", "?pk=99999999999999999999", "?pk=%C2%B2"])
+def test_resetting_the_password_of_no_user_is_404(admin_client, query):
+    response = admin_client.post("/resetpassword/form" + query, data={"password": "n3w-pass-word", "conf_password": "n3w-pass-word"})
+
+    assert response.status_code == 404
+
+
+def test_an_administrator_still_resets_a_users_password(admin_client):
+    app = admin_client.application
+    with app.app_context():
+        user_id = app.appbuilder.sm.find_user(username="boss").id
+    response = admin_client.post(f"/resetpassword/form?pk={user_id}", data={"password": "n3w-pass-word", "conf_password": "n3w-pass-word"})
+
+    assert response.status_code == 302
+    admin_client.get("/logout/")
+    assert admin_client.post("/login/", data={"username": "boss", "password": "n3w-pass-word"}).status_code == 302
