@@ -12,7 +12,20 @@ from yuyue.db import Model, TenantScoped
 from yuyue.types import UTCDateTime
 
 
-class AuditRecord(TenantScoped, Model):
+class ChainLink:
+    """The fields of one link of a hash chain, the same in every chain (a tenant's, the operator chain)."""
+
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(60))
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditRecord(ChainLink, TenantScoped, Model):
     """``hash = sha256(prev_hash + canonical JSON of this record)``; editing any field breaks the chain."""
 
     __tablename__ = "audit_records"
@@ -20,16 +33,8 @@ class AuditRecord(TenantScoped, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
-    actor: Mapped[str] = mapped_column(String(100))
-    action: Mapped[str] = mapped_column(String(60))
-    subject_type: Mapped[str] = mapped_column(String(40))
-    subject_id: Mapped[str] = mapped_column(String(40))
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
     # Digests of the audited rows its transaction left, by row key (decisions §34); None on records that vouch for no row.
     state: Mapped[dict[str, str | None] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
 
 
 class AuditHead(TenantScoped, Model):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -136,15 +136,21 @@ def record(session: Session, *, actor: str, action: str, subject_type: str, subj
     if not _in_write_transaction(session):
         raise RuntimeError("audit.record() must run inside the write_transaction() of the change it records")
     tenant_id = current_tenant_id()
-    subject_id = str(subject_id)
-    for name, value in (("actor", actor), ("action", action), ("subject_type", subject_type), ("subject_id", subject_id)):
-        if not isinstance(value, str) or not value or len(value) > _LENGTHS[name]:
-            raise ValueError(f"audit {name} must be 1-{_LENGTHS[name]} characters, got {value!r}")
+    subject_id = checked_fields(actor=actor, action=action, subject_type=subject_type, subject_id=subject_id)
     # Stored exactly as hashed: a JSON round trip turns datetimes, enums and tuples into what verify() reads back.
     data = json.loads(canonical_json(data))
     entry = AuditRecord(tenant_id=tenant_id, actor=actor, action=action, subject_type=subject_type, subject_id=subject_id, data=data)
     session.info.setdefault(_PENDING, []).append(_Pending(entry, session.get_nested_transaction()))
     return entry
+
+
+def checked_fields(*, actor: str, action: str, subject_type: str, subject_id: str | int) -> str:
+    """Refuse a field that does not fit its column (every chain has the same columns); returns ``subject_id`` as text."""
+    subject_id = str(subject_id)
+    for name, value in (("actor", actor), ("action", action), ("subject_type", subject_type), ("subject_id", subject_id)):
+        if not isinstance(value, str) or not value or len(value) > _LENGTHS[name]:
+            raise ValueError(f"audit {name} must be 1-{_LENGTHS[name]} characters, got {value!r}")
+    return subject_id
 
 
 @event.listens_for(Session, "before_commit")
@@ -300,6 +306,9 @@ class ChainReport:
         return [*self.checkpoints, *self.breaks, *self.rows]
 
 
+_READ_HEAD = select(AuditHead.seq, AuditHead.hash)
+
+
 def _records_in_order(session: Session) -> Iterator[Any]:
     columns = (
         AuditRecord.id,
@@ -331,32 +340,35 @@ class _Walk:
     pinned_hashes: dict[int, str] = field(default_factory=dict)
 
 
-def _walk_tenant(session: Session, slug: str, pinned_seqs: set[int]) -> _Walk:
-    """Walk the chain of the tenant in context up to its first break."""
+def walk_chain(chain: str, records: Iterable[Any], read_head: Callable[[], Any], pinned_seqs: Collection[int] = ()) -> _Walk:
+    """Walk one chain, ``records`` in ``seq`` order, up to its first break; ``read_head()`` gives its head row (or None) once the records are read.
+
+    Every chain — a tenant's, the operator chain — is checked here, so their breaks are named alike.
+    """
     walk = _Walk()
     seq, prev_hash, last_id = 0, GENESIS_HASH, None
-    for row in _records_in_order(session):
+    for row in records:
         walk.count += 1
         seq += 1
         if row.seq != seq:
-            walk.found = AuditBreak(slug, seq, row.id, "missing_seq")
+            walk.found = AuditBreak(chain, seq, row.id, "missing_seq")
             return walk
         if row.prev_hash != prev_hash:
-            walk.found = AuditBreak(slug, seq, row.id, "prev_hash_mismatch")
+            walk.found = AuditBreak(chain, seq, row.id, "prev_hash_mismatch")
             return walk
         if record_hash(row.prev_hash, seq=row.seq, at=row.at, **_hashed_fields(row)) != row.hash:
-            walk.found = AuditBreak(slug, seq, row.id, "hash_mismatch")
+            walk.found = AuditBreak(chain, seq, row.id, "hash_mismatch")
             return walk
         if row.seq in pinned_seqs:
             walk.pinned_hashes[row.seq] = row.hash
-        if row.state:
+        if getattr(row, "state", None):
             walk.last_state.update(row.state)
         prev_hash, last_id = row.hash, row.id
-    head = session.execute(select(AuditHead.seq, AuditHead.hash)).first()
+    head = read_head()
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
     if (head_seq, head_hash) != (seq, prev_hash):
         first_unmatched = seq if head_seq == seq else min(head_seq, seq) + 1
-        walk.found = AuditBreak(slug, first_unmatched, last_id, "head_mismatch")
+        walk.found = AuditBreak(chain, first_unmatched, last_id, "head_mismatch")
     return walk
 
 
@@ -414,7 +426,8 @@ def check_chains(session: Session, tenant_id: int | None = None, *, pins: dict[i
     for tenant in tenants:
         tenant_pins = pins.get(tenant.id, (tenant.slug, []))[1]
         with tenant_scope(tenant.id):
-            walk = _walk_tenant(session, tenant.slug, {pin.seq for pin in tenant_pins})
+            read_head = lambda: session.execute(_READ_HEAD).first()  # noqa: E731 - read after the records, as they were
+            walk = walk_chain(tenant.slug, _records_in_order(session), read_head, {pin.seq for pin in tenant_pins})
             pin_findings += _check_pins(tenant.slug, tenant_pins, walk)
             if walk.found is None and rows:
                 found, checked = _check_rows(session, tenant.slug, walk.last_state)
