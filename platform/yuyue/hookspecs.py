@@ -13,11 +13,18 @@ from typing import TYPE_CHECKING, Any
 from pluggy import HookimplMarker, HookspecMarker
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
     import click
     from flask import Flask
+    from sqlalchemy.orm import Session
+
+    from yuyue.behaviour import BookingRequest, BookingTypeView, BookingView, CancellationTerms, PriceQuote, RescheduleTerms
 
     from yuyue.customers.login_providers import LoginProvider
     from yuyue.declarations import VerticalFile
+    from yuyue.errors import FieldProblem
     from yuyue.events.channels import NotificationChannel
     from yuyue.forms.fields import FieldType
     from yuyue.payments.providers import PaymentProvider
@@ -150,3 +157,112 @@ def tenant_created(tenant: Tenant) -> None:
 
     :param tenant: the new tenant.
     """
+
+
+# -------------------------------------------------------------------------
+# Booking behaviour: called only for plugins enabled for the booking's tenant,
+# each implementation with ``settings``, the tenant's settings for its own
+# plugin (validated, schema defaults filled, read-only). A plugin answers for
+# booking types of its own vertical (``booking_type.vertical``) and returns
+# None for the rest. A hook may refuse by raising ``yuyue.plugin_api.Refused``
+# (or another ``DomainError``); any other exception refuses the request with
+# ``plugin_failed`` and nothing is written.
+# -------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def booking_units(booking_type: BookingTypeView, request: BookingRequest, settings: Mapping[str, Any]) -> int | None:
+    """How many places ``request`` takes of the slot's capacity. Stops at first non-None result.
+
+    The host's default answers ``request.persons`` (the people the form names,
+    else the party size sent); a vertical maps its own fields (seats, attendees,
+    group size). The answer must be a whole number from 1 to the booking
+    type's ``max_party_size``.
+    """
+
+
+@hookspec
+def validate_booking(booking_type: BookingTypeView, request: BookingRequest, settings: Mapping[str, Any], session: Session) -> list[FieldProblem] | None:
+    """Return the problems that stop ``request`` (a list of :class:`yuyue.plugin_api.FieldProblem`), or None.
+
+    Runs inside the booking's write transaction, after the booker's account is
+    known and before capacity is taken, so counting the booker's other bookings
+    through ``session`` sees every committed one. Every implementation runs and
+    all problems are reported together (422 ``validation_failed``). Raise
+    ``Refused`` instead to refuse with a code of the plugin's own.
+    """
+
+
+@hookspec(firstresult=True)
+def quote_price(booking_type: BookingTypeView, request: BookingRequest, settings: Mapping[str, Any]) -> PriceQuote | None:
+    """The price of ``request`` as a :class:`yuyue.plugin_api.PriceQuote`. Stops at first non-None result.
+
+    The amount charged is the quote's ``total``. The host's default is one line:
+    the booking type's price × ``request.units``.
+    """
+
+
+@hookspec(firstresult=True)
+def cancellation_terms(booking: BookingView, now: datetime, settings: Mapping[str, Any]) -> CancellationTerms | None:
+    """What cancelling ``booking`` at ``now`` means (:class:`yuyue.plugin_api.CancellationTerms`). Stops at first non-None result.
+
+    The host's default reads the booking type's ``cancellation`` policy.
+    Customers see these terms before they confirm; staff cancel without the
+    penalty.
+    """
+
+
+@hookspec(firstresult=True)
+def reschedule_terms(booking: BookingView, now: datetime, settings: Mapping[str, Any]) -> RescheduleTerms | None:
+    """Whether ``booking`` may move to another slot at ``now`` (:class:`yuyue.plugin_api.RescheduleTerms`). Stops at first non-None result.
+
+    The host's default reads the booking type's ``reschedule`` policy.
+    """
+
+
+@hookspec
+def booking_placed(booking: BookingView, request: BookingRequest, settings: Mapping[str, Any], session: Session) -> None:
+    """A booking was written (held awaiting payment, or confirmed at once), inside its transaction.
+
+    Raising refuses the booking and nothing of it is written. Anything that
+    leaves the process (a message, a call to another service) goes through the
+    outbox, never straight from a hook.
+    """
+
+
+@hookspec
+def booking_confirmed(booking: BookingView, settings: Mapping[str, Any], session: Session) -> None:
+    """A held booking was paid and confirmed, inside that transaction."""
+
+
+@hookspec
+def booking_cancelled(booking: BookingView, terms: CancellationTerms, by_staff: bool, settings: Mapping[str, Any], session: Session) -> None:
+    """A booking was cancelled under ``terms`` (penalties do not apply when ``by_staff``), inside that transaction.
+
+    Its places were released already; the host's own implementation refunds a paid booking.
+    """
+
+
+@hookspec
+def booking_rescheduled(booking: BookingView, previous_starts_at: datetime, settings: Mapping[str, Any], session: Session) -> None:
+    """A booking moved to another slot (``booking.starts_at``) from ``previous_starts_at``, inside that transaction."""
+
+
+@hookspec
+def booking_checked_in(booking: BookingView, now: datetime, settings: Mapping[str, Any], session: Session) -> None:
+    """A booking's holder was checked in at ``now``, inside that transaction; raising ``Refused`` turns them away."""
+
+
+@hookspec
+def booking_no_show(booking: BookingView, settings: Mapping[str, Any], session: Session) -> None:
+    """A booking was marked no-show, inside that transaction."""
+
+
+@hookspec
+def booking_expired(booking: BookingView, settings: Mapping[str, Any], session: Session) -> None:
+    """A held booking was not paid in time and expired, inside that transaction."""
+
+
+@hookspec
+def booking_completed(booking: BookingView, settings: Mapping[str, Any], session: Session) -> None:
+    """A booking was marked completed, inside that transaction."""

@@ -10,7 +10,9 @@ the plugins enabled for that tenant (:meth:`PluginHost.for_tenant`).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
@@ -19,10 +21,14 @@ import pluggy
 from flask import Flask, current_app
 
 from yuyue import hookspecs
+from yuyue.behaviour import read_only
 from yuyue.declarations import PluginDeclarationError, Theme, Vertical, load_theme, load_vertical
+from yuyue.errors import DomainError, Refused
 from yuyue.scheduling.rules import SlotRuleTypeError, builtin_registry
 
 ENTRY_POINT_GROUP = "yuyue.plugins"
+
+log = logging.getLogger(__name__)
 
 # The host's own hook implementations, registered before any installed plugin.
 DEFAULT_PLUGINS: tuple[str, ...] = ("yuyue.forms.builtin", "yuyue.events.builtin", "yuyue.customers.builtin", "yuyue.payments.builtin")
@@ -53,6 +59,69 @@ class TenantHooks:
         return self._manager.subset_hook_caller(name, self._excluded)
 
 
+class TenantPlugins:
+    """The plugins one tenant enabled, with the tenant's settings for each: what booking behaviour hooks reach.
+
+    Calls each implementation with ``settings`` for its own plugin (schema
+    defaults filled, read-only); the host's built-ins get an empty mapping.
+    Implementations run in pluggy's order (``tryfirst`` first, then the last
+    registered first, ``trylast`` last); hook wrappers are not called. An
+    exception other than a :class:`~yuyue.errors.DomainError` is logged and
+    refuses the request with ``plugin_failed``, so the caller's transaction
+    rolls back and the client gets a problem, not a 500.
+    """
+
+    def __init__(self, manager: pluggy.PluginManager, settings: Mapping[str, Mapping[str, Any]], vertical_plugins: Mapping[str, str]):
+        self._manager = manager
+        self._settings = settings
+        self._vertical_plugins = vertical_plugins
+
+    def settings(self, plugin: str) -> Mapping[str, Any]:
+        """The tenant's settings for ``plugin``, defaults filled (empty for a plugin it did not enable)."""
+        return self._settings.get(plugin, _NO_SETTINGS)
+
+    def offers(self, vertical: str) -> bool:
+        """Whether the plugin that declares ``vertical`` is enabled for the tenant."""
+        return self._vertical_plugins.get(vertical) in self._settings
+
+    def collect(self, hook: str, **kwargs: Any) -> list[Any]:
+        """Every enabled implementation's non-None answer to ``hook``, in call order."""
+        return [answer for answer in self._answers(hook, kwargs) if answer is not None]
+
+    def first(self, hook: str, **kwargs: Any) -> Any:
+        """The first non-None answer to ``hook`` (for ``firstresult`` hooks); None when nobody answers."""
+        return next((answer for answer in self._answers(hook, kwargs) if answer is not None), None)
+
+    def _answers(self, hook: str, kwargs: dict[str, Any]) -> Iterable[Any]:
+        for impl in reversed(getattr(self._manager.hook, hook).get_hookimpls()):
+            if impl.hookwrapper or impl.wrapper:
+                continue
+            builtin = impl.plugin_name in DEFAULT_PLUGINS
+            if not builtin and impl.plugin_name not in self._settings:
+                continue
+            arguments = {**kwargs, "settings": _NO_SETTINGS if builtin else self._settings[impl.plugin_name]}
+            yield _call(impl.plugin_name, impl.function, [arguments[name] for name in impl.argnames])
+
+
+_NO_SETTINGS: Mapping[str, Any] = read_only({})
+
+
+def _call(plugin: str, function: Callable[..., Any], arguments: list[Any]) -> Any:
+    try:
+        return function(*arguments)
+    except DomainError:
+        raise
+    except Exception:
+        log.exception("plugin %r failed in %s", plugin, getattr(function, "__name__", function))
+        raise Refused(f"the plugin {plugin!r} failed; nothing was changed, please try again later", code="plugin_failed") from None
+
+
+def with_defaults(schema: Mapping[str, Any], config: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``config`` with the ``default`` of every top-level property of ``schema`` it leaves out, read-only."""
+    defaults = {key: spec["default"] for key, spec in (schema.get("properties") or {}).items() if isinstance(spec, Mapping) and "default" in spec}
+    return read_only({**defaults, **config})
+
+
 class PluginHost:
     """A plugin manager plus the verticals and themes its plugins declared."""
 
@@ -64,6 +133,8 @@ class PluginHost:
         self.verticals: dict[str, Vertical] = {}
         self.themes: dict[str, Theme] = {}
         self._collect_declarations()
+        self._tenant_plugins: dict[int, tuple[int, TenantPlugins]] = {}
+        self._tenant_plugins_lock = threading.Lock()
 
     def _collect_declarations(self) -> None:
         self.slot_rules = builtin_registry().copy()
@@ -107,6 +178,23 @@ class PluginHost:
         if not schemas:
             return NO_SETTINGS
         return schemas[0] if len(schemas) == 1 else {"allOf": schemas}
+
+    def tenant_plugins(self, tenant_id: int, revision: int, load: Callable[[], Mapping[str, Mapping[str, Any]]]) -> TenantPlugins:
+        """The plugins tenant ``tenant_id`` enabled, as of its ``revision`` of them; ``load()`` reads name → configuration.
+
+        Kept per process until the tenant's revision changes (an operator enabled,
+        disabled or reconfigured a plugin), so the booking path reads no
+        configuration rows and a change reaches every worker's next request.
+        """
+        cached = self._tenant_plugins.get(tenant_id)
+        if cached is not None and cached[0] == revision:
+            return cached[1]
+        settings = {name: with_defaults(self.settings_schema(name), config or {}) for name, config in load().items() if name in self._installed}
+        vertical_plugins = {key: vertical.plugin for key, vertical in self.verticals.items()}
+        plugins = TenantPlugins(self.manager, settings, vertical_plugins)
+        with self._tenant_plugins_lock:
+            self._tenant_plugins[tenant_id] = (revision, plugins)
+        return plugins
 
     def for_tenant(self, enabled: Iterable[str]) -> TenantHooks:
         """Hooks as seen by a tenant that enabled the plugins named in ``enabled``."""

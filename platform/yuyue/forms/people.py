@@ -7,23 +7,13 @@ account, minors with an adult) work on these, whatever the fields are called.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
+from yuyue.behaviour import Person
 from yuyue.forms.formats import FormatProblem, id_card_birth_date
 
 __all__ = ["Person", "people_in"]
 
-
-@dataclass(frozen=True)
-class Person:
-    """One person on a booking; ``birth_date`` comes from the ID number when the form does not ask for it."""
-
-    name: str | None = None
-    id_number: str | None = None
-    phone: str | None = None
-    birth_date: date | None = None
 
 
 def people_in(definition: Mapping[str, Any], typed_answers: Mapping[str, Any]) -> list[Person]:

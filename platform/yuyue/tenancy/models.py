@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yuyue.db import Model, TenantScoped
@@ -38,6 +38,8 @@ class Tenant(Model):
     time_zone: Mapped[str] = mapped_column(String(64))
     locales: Mapped[list[str]] = mapped_column(JSON)
     status: Mapped[TenantStatus] = mapped_column(string_enum(TenantStatus, "tenant_status"), default=TenantStatus.active)
+    # Bumped whenever the enabled plugins or their settings change, so each process knows its cached copy is stale.
+    plugins_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     def __repr__(self) -> str:

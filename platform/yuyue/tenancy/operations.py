@@ -27,7 +27,7 @@ from yuyue.audit.operations import record as audit_record
 from yuyue.audit.operator_chain import record_operator_action
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, json_pointer
-from yuyue.plugins import PluginHost
+from yuyue.plugins import PluginHost, TenantPlugins
 from yuyue.tenancy.models import ApiToken, StaffMembership, StaffRole, Tenant, TenantPlugin, TenantStatus, TokenKind
 from yuyue.types import utcnow
 
@@ -97,6 +97,11 @@ def enabled_plugins(session: Session, tenant: Tenant) -> dict[str, dict[str, Any
     with tenant_scope(tenant.id):
         rows = session.scalars(select(TenantPlugin).order_by(TenantPlugin.plugin))
         return {row.plugin: row.config for row in rows}
+
+
+def tenant_plugins(session: Session, host: PluginHost, tenant: Tenant) -> TenantPlugins:
+    """The plugins ``tenant`` enabled with its settings for each, as booking behaviour hooks see them."""
+    return host.tenant_plugins(tenant.id, tenant.plugins_revision, lambda: enabled_plugins(session, tenant))
 
 
 def create_tenant(
@@ -187,6 +192,7 @@ def set_tenant_plugins(session: Session, host: PluginHost, slug: str, plugins: M
                 current[name].config = config
             else:
                 session.add(TenantPlugin(plugin=name, config=config))
+        tenant.plugins_revision += 1
         data = {"enabled": sorted(plugins.keys() - current.keys()), "disabled": sorted(current.keys() - plugins.keys()), "reconfigured": reconfigured}
         _audit(session, tenant.id, actor, "tenant.plugins_changed", "tenant", tenant.slug, data)
     return enabled_plugins(session, tenant)

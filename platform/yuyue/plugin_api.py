@@ -1,0 +1,69 @@
+"""Everything a yuyue plugin may import from the host, in one place.
+
+A plugin writes ``from yuyue.plugin_api import hookimpl, Refused, …`` (the
+most used names are also at ``yuyue``). The names here are the contract:
+they keep their meaning across releases, while the modules behind them may
+move. ``tests/test_plugin_api.py`` fails when one of the bundled plugins
+imports anything else from the host.
+"""
+
+from yuyue.behaviour import (
+    BookingRequest,
+    BookingTypeView,
+    BookingView,
+    CancellationTerms,
+    Person,
+    PriceLine,
+    PriceQuote,
+    RescheduleTerms,
+)
+from yuyue.customers.login_providers import LoginIdentity, LoginProvider, LoginProviderFailed, LoginProviderNotConfigured, LoginRefused
+from yuyue.declarations import VerticalFile
+from yuyue.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound, Refused, json_pointer
+from yuyue.events.channels import NotificationChannel, NotificationFailed, NotificationMessage
+from yuyue.forms.fields import FieldType
+from yuyue.forms.formats import FormatProblem
+from yuyue.hookspecs import hookimpl
+from yuyue.payments.providers import Notification, NotificationKind, PaymentInstructions, PaymentProvider, PaymentRequest, RefundRequest, RefundResult
+from yuyue.scheduling.rules import DayContext, LocalSlot, Rule, SlotRuleType
+
+__all__ = [
+    "BookingRequest",
+    "BookingTypeView",
+    "BookingView",
+    "CancellationTerms",
+    "Conflict",
+    "DayContext",
+    "DomainError",
+    "FieldProblem",
+    "FieldType",
+    "FormatProblem",
+    "InvalidInput",
+    "LocalSlot",
+    "LoginIdentity",
+    "LoginProvider",
+    "LoginProviderFailed",
+    "LoginProviderNotConfigured",
+    "LoginRefused",
+    "NotFound",
+    "Notification",
+    "NotificationChannel",
+    "NotificationFailed",
+    "NotificationKind",
+    "NotificationMessage",
+    "PaymentInstructions",
+    "PaymentProvider",
+    "PaymentRequest",
+    "Person",
+    "PriceLine",
+    "PriceQuote",
+    "Refused",
+    "RefundRequest",
+    "RefundResult",
+    "RescheduleTerms",
+    "Rule",
+    "SlotRuleType",
+    "VerticalFile",
+    "hookimpl",
+    "json_pointer",
+]
