@@ -243,7 +243,7 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
     @click.option("--workers", default=1, show_default=True, help="Worker threads running tasks.")
     def worker_command(workers: int) -> None:
         """Run background jobs: expire unpaid holds and waitlist offers every minute, send refunds."""
-        from yuyue.events.jobs import run_worker
+        from yuyue.worker import run_worker
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         run_worker(current_app._get_current_object(), workers=workers)
@@ -255,8 +255,8 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
     @bookings.command("expire-holds")
     def bookings_expire_holds() -> None:
         """Expire unpaid holds and unanswered waitlist offers of every active tenant, and send refunds, once, as the worker does each minute."""
-        from yuyue.events.jobs import expire_due
         from yuyue.payments.providers import payment_providers
+        from yuyue.worker import expire_due
 
         report = expire_due(db.session, providers=payment_providers())
         for result in report.tenants:

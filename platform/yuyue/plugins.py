@@ -24,7 +24,6 @@ from yuyue import hookspecs
 from yuyue.behaviour import read_only
 from yuyue.declarations import PluginDeclarationError, Theme, Vertical, load_theme, load_vertical
 from yuyue.errors import DomainError, Refused
-from yuyue.scheduling.rules import SlotRuleTypeError, builtin_registry
 
 ENTRY_POINT_GROUP = "yuyue.plugins"
 
@@ -144,16 +143,9 @@ class PluginHost:
         self._tenant_plugins_lock = threading.Lock()
 
     def _collect_declarations(self) -> None:
-        self.slot_rules = builtin_registry().copy()
-        for impl in self.hook.register_slot_rules.get_hookimpls():
-            for rule_type in impl.function() or []:
-                try:
-                    self.slot_rules.register(rule_type, impl.plugin_name)
-                except SlotRuleTypeError as error:
-                    raise PluginLoadError(f"plugin {impl.plugin_name!r} registers an invalid slot rule type: {error}") from None
         for impl in self.hook.register_verticals.get_hookimpls():
             for ref in impl.function() or []:
-                vertical = load_vertical(impl.plugin_name, ref, self.slot_rules)
+                vertical = load_vertical(impl.plugin_name, ref)
                 if vertical.key in self.verticals:
                     other = self.verticals[vertical.key].plugin
                     raise PluginDeclarationError(impl.plugin_name, str(ref), "/key", f"vertical {vertical.key!r} is already declared by plugin {other!r}")
