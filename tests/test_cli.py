@@ -416,6 +416,54 @@ def test_allow_list_naming_an_uninstalled_plugin_is_one_error_line(yuyue, monkey
     assert_one_error_line(yuyue("plugins"), "YUYUE_PLUGINS", "bowling")
 
 
+def test_plugin_new_writes_an_installable_plugin_into_yuyue_name(yuyue, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    result = yuyue("plugin", "new", "car_wash")
+
+    assert result.code == 0, result.err
+    written = {path.relative_to(tmp_path / "yuyue-car_wash").as_posix() for path in (tmp_path / "yuyue-car_wash").rglob("*") if path.is_file()}
+    assert written == {
+        "README.md",
+        "pyproject.toml",
+        "tests/conftest.py",
+        "tests/test_car_wash.py",
+        "yuyue_car_wash/__init__.py",
+        "yuyue_car_wash/hooks.py",
+        "yuyue_car_wash/messages.py",
+        "yuyue_car_wash/vertical/vertical.json",
+        "yuyue_car_wash/vertical/form.schema.json",
+        "yuyue_car_wash/vertical/form.ui.json",
+        "yuyue_car_wash/vertical/settings.schema.json",
+        *(f"yuyue_car_wash/translations/{locale}/LC_MESSAGES/messages.po" for locale in ("zh_Hans", "zh_Hant", "en")),
+    }
+    assert 'car_wash = "yuyue_car_wash"' in (tmp_path / "yuyue-car_wash" / "pyproject.toml").read_text()
+    assert "{{" not in "".join(path.read_text() for path in (tmp_path / "yuyue-car_wash").rglob("*") if path.is_file())
+
+
+def test_plugin_new_writes_into_the_directory_given(yuyue, tmp_path):
+    assert yuyue("plugin", "new", "dental", "--directory", str(tmp_path / "here")).code == 0
+    assert (tmp_path / "here" / "yuyue_dental" / "hooks.py").is_file()
+
+
+@pytest.mark.parametrize("name", ["Dental", "dental-clinic", "3d", "x", "dental.clinic", "a" * 41])
+def test_plugin_new_with_a_name_that_is_no_slug_is_one_error_line(yuyue, tmp_path, name):
+    assert_one_error_line(yuyue("plugin", "new", name, "--directory", str(tmp_path / "out")), "invalid plugin name")
+    assert not (tmp_path / "out").exists()
+
+
+def test_plugin_new_with_the_name_of_an_installed_plugin_is_one_error_line(yuyue, tmp_path):
+    assert_one_error_line(yuyue("plugin", "new", "course", "--directory", str(tmp_path / "out")), "'course' is installed already")
+
+
+def test_plugin_new_into_a_directory_with_files_is_one_error_line_and_changes_nothing(yuyue, tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+
+    assert_one_error_line(yuyue("plugin", "new", "dental", "--directory", str(tmp_path / "out")), "not an empty directory")
+    assert [path.name for path in (tmp_path / "out").iterdir()] == ["notes.txt"]
+
+
 # --- demo ---
 
 
