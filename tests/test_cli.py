@@ -15,15 +15,17 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import click
 import pytest
 from sqlalchemy import create_engine, text
 
 from yuyue.app import create_app
-from yuyue.cli import init_database, main
+from yuyue.cli import build_cli, init_database, main
 from yuyue.db import db
 
 VERTICAL_PLUGINS = ("activity", "course", "exhibition", "scenic", "vehicle")
@@ -462,6 +464,24 @@ def test_plugin_new_into_a_directory_with_files_is_one_error_line_and_changes_no
 
     assert_one_error_line(yuyue("plugin", "new", "dental", "--directory", str(tmp_path / "out")), "not an empty directory")
     assert [path.name for path in (tmp_path / "out").iterdir()] == ["notes.txt"]
+
+
+def _commands(group: click.Group, context: click.Context, prefix: str = "") -> Iterator[tuple[str, click.Command]]:
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        if isinstance(command, click.Group):
+            yield from _commands(command, context, f"{prefix}{name} ")
+        else:
+            yield prefix + name, command
+
+
+def test_every_yuyue_command_is_in_the_readme_command_table(database_file):
+    cli = build_cli()
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    own = [path for path, command in _commands(cli, click.Context(cli)) if command.callback.__module__.startswith("yuyue.")]
+
+    assert "plugin new" in own
+    assert [path for path in own if f"`yuyue {path}" not in readme] == []
 
 
 # --- demo ---

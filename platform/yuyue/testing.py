@@ -43,7 +43,7 @@ from werkzeug.test import TestResponse
 import yuyue_schemas
 from yuyue.declarations import VerticalFile
 
-__all__ = ["CustomerClient", "check_vertical_declaration", "vertical_declaration_problems"]
+__all__ = ["CustomerClient", "check_vertical_declaration", "empty_tables", "vertical_declaration_problems"]
 
 LANGUAGES = {"zh-Hans", "zh-Hant", "en"}
 TENANT = "clinic"
@@ -174,7 +174,7 @@ def yuyue_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path_factory.mktemp("yuyue-instance")), "SECRET_KEY": SECRET_KEY})
     with app.app_context():
         init_database()
-        _empty_tables()
+        empty_tables()
         db.session.remove()
         db.engine.dispose()
     return url
@@ -201,11 +201,12 @@ def yuyue_app(yuyue_database_url: str, yuyue_plugin: str, tmp_path: Path) -> Ite
     finally:
         with app.app_context():
             db.session.remove()
-            _empty_tables()
+            empty_tables()
             db.engine.dispose()
 
 
-def _empty_tables() -> None:
+def empty_tables() -> None:
+    """Delete every row but what migrating created (roles, permissions, the schema version), in the current app's database."""
     from yuyue.db import Model, db
 
     with db.engine.begin() as connection:
