@@ -1,6 +1,6 @@
 """Event registration (活动报名): sign-ups for talks, workshops and family events by session."""
 
-from yuyue import VerticalFile, hookimpl
+from yuyue.plugin_api import VerticalFile, hookimpl
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """Class booking (课程预约): hourly classes with a coach and a room, and late-cancellation points."""
 
-from yuyue import VerticalFile, hookimpl
+from yuyue.plugin_api import VerticalFile, hookimpl
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """Timed exhibition entry (展览分时预约): real-name, timed museum and gallery entry with ID quotas."""
 
-from yuyue import VerticalFile, hookimpl
+from yuyue.plugin_api import VerticalFile, hookimpl
 
 
 @hookimpl

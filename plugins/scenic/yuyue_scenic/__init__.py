@@ -1,6 +1,6 @@
 """Timed scenic-area entry (景区分时预约): real-name hourly entry with individual and group quotas."""
 
-from yuyue import VerticalFile, hookimpl
+from yuyue.plugin_api import VerticalFile, hookimpl
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """Shuttle booking (班车预约): seats on scheduled departures with pick-up and drop-off points."""
 
-from yuyue import VerticalFile, hookimpl
+from yuyue.plugin_api import VerticalFile, hookimpl
 
 
 @hookimpl
