@@ -16,7 +16,6 @@ from sqlalchemy import and_, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from yuyue.audit.operations import record as audit_record
 from yuyue.behaviour import BookingRequest, BookingTypeView, BookingView, Person, read_only
 from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, ResourceAllocation
 from yuyue.bookings.policies import is_minor
@@ -25,7 +24,7 @@ from yuyue.catalog.models import BookingType, BookingTypeStatus, Resource
 from yuyue.customers.models import Customer
 from yuyue.customers.operations import customer_for_phone
 from yuyue.errors import FieldProblem, InvalidInput, NotFound, Refused
-from yuyue.events.operations import emit
+from yuyue.events.operations import record_change
 from yuyue.forms.models import FormVersion
 from yuyue.forms.registry import FormRegistry
 from yuyue.plugins import TenantPlugins, plugin_host
@@ -410,5 +409,4 @@ def booking_view(session: Session, booking: Booking) -> BookingView:
 def log_change(session: Session, booking: Booking, actor: Actor, action: str, data: dict[str, Any]) -> None:
     """The audit record and the outbox event of one booking state change, in the same transaction."""
     payload = {"booking": booking.public_id, "status": booking.status.value, **data}
-    audit_record(session, actor=str(actor), action=action, subject_type="booking", subject_id=booking.public_id, data=payload)
-    emit(session, action, payload)
+    record_change(session, actor=str(actor), action=action, subject_type="booking", subject_id=booking.public_id, payload=payload)

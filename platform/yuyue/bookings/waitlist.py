@@ -17,7 +17,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from yuyue.audit.operations import record as audit_record
 from yuyue.audit.state import audited_columns, touched
 from yuyue.bookings.models import Booking, WaitlistEntry, WaitlistStatus
 from yuyue.bookings.placement import (
@@ -35,7 +34,7 @@ from yuyue.catalog.models import BookingType
 from yuyue.customers.models import Customer
 from yuyue.db import current_tenant_id, tenant_scope, write_transaction
 from yuyue.errors import Conflict, NotFound
-from yuyue.events.operations import emit
+from yuyue.events.operations import record_change
 from yuyue.forms.people import Person
 from yuyue.forms.registry import FormRegistry
 from yuyue.scheduling.inventory import inventory_row, release_capacity, take_capacity
@@ -251,5 +250,4 @@ def _book_entry(session: Session, entry: WaitlistEntry, booking_type: BookingTyp
 
 def _log(session: Session, entry: WaitlistEntry, actor: Actor, action: str) -> None:
     payload = {"entry": entry.id, "slot": entry.starts_at.isoformat(), "party_size": entry.party_size, "status": entry.status.value}
-    audit_record(session, actor=str(actor), action=action, subject_type="waitlist_entry", subject_id=entry.id, data=payload)
-    emit(session, action, payload)
+    record_change(session, actor=str(actor), action=action, subject_type="waitlist_entry", subject_id=entry.id, payload=payload)

@@ -14,13 +14,24 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, scoped_session
 
 from yuyue.audit.operations import canonical_json
+from yuyue.audit.operations import record as audit_record
 from yuyue.db import WRITE_INTENT, write_transaction
 from yuyue.events.models import OutboxEvent
 from yuyue.types import utcnow
 
-__all__ = ["emit", "mark_delivered", "pending"]
+__all__ = ["emit", "mark_delivered", "pending", "record_change"]
 
 TOPIC_LENGTH = OutboxEvent.__table__.c.topic.type.length
+
+
+def record_change(session: Session, *, actor: str, action: str, subject_type: str, subject_id: str | int, payload: dict[str, Any]) -> None:
+    """The audit record and the outbox event of one state change, in the caller's write transaction.
+
+    Both or neither: they commit with the change, so every change is audited
+    and announced once. The event's topic is the audit action.
+    """
+    audit_record(session, actor=actor, action=action, subject_type=subject_type, subject_id=subject_id, data=payload)
+    emit(session, action, payload)
 
 
 def emit(session: Session, topic: str, payload: dict[str, Any]) -> OutboxEvent:

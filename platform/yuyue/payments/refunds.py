@@ -15,9 +15,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yuyue.audit.operations import record as audit_record
 from yuyue.bookings.models import Booking
-from yuyue.events.operations import emit
+from yuyue.events.operations import record_change
 from yuyue.payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from yuyue.types import utcnow
 
@@ -31,8 +30,7 @@ def refund_amount(amount: int, fee_percent: int) -> int:
 def log_payment(session: Session, payment: Payment, action: str, data: dict, actor: str = "system") -> None:
     """The audit record and outbox event of a payment's change, in the caller's write transaction."""
     payload = {"payment": payment.reference, "provider": payment.provider, "status": payment.status.value, "amount": payment.amount, **data}
-    audit_record(session, actor=actor, action=action, subject_type="payment", subject_id=payment.reference, data=payload)
-    emit(session, action, payload)
+    record_change(session, actor=actor, action=action, subject_type="payment", subject_id=payment.reference, payload=payload)
 
 
 def request_refund(session: Session, payment: Payment, amount: int, reason: str, *, now: datetime | None = None) -> Refund | None:
