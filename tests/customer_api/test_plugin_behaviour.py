@@ -35,11 +35,14 @@ SETTINGS_SCHEMA = {
         "may_cancel": {"type": "boolean", "default": True},
         "may_move": {"type": "boolean", "default": True},
         "fail_in": {"type": "string", "maxLength": 50, "default": ""},
+        "late_minutes": {"type": "integer", "minimum": 0, "maximum": 240, "default": 0},
     },
     "additionalProperties": False,
 }
 
 RULES_SOURCE = """
+    from datetime import timedelta
+
     from yuyue.plugin_api import CancellationTerms, FieldProblem, PriceLine, PriceQuote, RescheduleTerms, VerticalFile, hookimpl
 
     calls = []
@@ -80,6 +83,12 @@ RULES_SOURCE = """
     def cancellation_terms(booking, settings):
         if ours(booking.booking_type, settings, "cancellation_terms"):
             return CancellationTerms(allowed=settings["may_cancel"], late=not settings["may_cancel"], code="on_time" if settings["may_cancel"] else "cancellation_closed")
+
+
+    @hookimpl
+    def check_in_window(booking, settings):
+        if ours(booking.booking_type, settings, "check_in_window") and settings["late_minutes"]:
+            return booking.starts_at, booking.ends_at + timedelta(minutes=settings["late_minutes"])
 
 
     @hookimpl
@@ -365,3 +374,23 @@ def test_hook_booking_checked_in_may_turn_someone_away(calls, session, client, a
     assert refused.value.code == "plugin_failed"
     with tenant_scope(tenant.id):
         assert session.scalar(select(Booking.status).where(Booking.public_id == booking["id"])) is BookingStatus.confirmed
+
+
+def test_hook_check_in_window_lets_a_venue_admit_latecomers(calls, session, client, app):
+    from yuyue.bookings.checkin import check_in
+    from yuyue.errors import Refused
+
+    provision(session, "tenant-a", {"rules": {"late_minutes": 30}})
+    provision(session, "tenant-b", {"rules": {}})
+    codes = {}
+    for tenant_slug in ("tenant-a", "tenant-b"):
+        booking, _ = _guest_booking(client, tenant_slug)
+        codes[tenant_slug] = ops.confirm(session, get_tenant(session, tenant_slug), booking["id"]).voucher_code
+    late = at(10, 29)  # the 09:00-10:00 slot ended 29 minutes ago
+    with pytest.raises(Refused) as refused:
+        check_in(session, get_tenant(session, "tenant-b"), secret_key=app.config["SECRET_KEY"], code=codes["tenant-b"], now=late)
+    assert refused.value.code == "slot_ended"
+    with pytest.raises(Refused) as refused:
+        check_in(session, get_tenant(session, "tenant-a"), secret_key=app.config["SECRET_KEY"], code=codes["tenant-a"], now=at(8, 59))
+    assert refused.value.code == "too_early"  # this plugin opens the gate at the slot's start
+    assert not check_in(session, get_tenant(session, "tenant-a"), secret_key=app.config["SECRET_KEY"], code=codes["tenant-a"], now=late).already_checked_in

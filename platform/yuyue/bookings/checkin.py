@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yuyue.behaviour import BookingView
 from yuyue.bookings import lifecycle
 from yuyue.bookings.models import Booking, BookingStatus, CheckIn
 from yuyue.bookings.placement import Actor, booking_view, log_change, plugins_of
 from yuyue.bookings.vouchers import normalize_code, qr_payload, read_qr_payload
-from yuyue.catalog.models import BookingType
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused
 from yuyue.tenancy.models import Tenant
@@ -80,9 +80,9 @@ def check_in(
         if booking.status in REFUSALS:
             refusal_code, message = REFUSALS[booking.status]
             raise Refused(message, code=refusal_code)
-        booking_type = session.get(BookingType, booking.booking_type_id)
-        early = booking_type.policies.get("check_in", {}).get("early_minutes", DEFAULT_EARLY_MINUTES)
-        _check_timing(booking, tenant, now, early)
+        plugins = plugins_of(session, tenant)
+        view = booking_view(session, booking)
+        _check_timing(booking, tenant, now, plugins.first("check_in_window", booking=view))
         try:
             lifecycle.move(session, booking, BookingStatus.checked_in)
         except Conflict:
@@ -94,15 +94,24 @@ def check_in(
         session.add(record)
         actor = Actor("staff", staff_user_id) if staff_user_id else Actor("staff")
         log_change(session, booking, actor, "booking.checked_in", {"place": place, "method": record.method})
-        plugins_of(session, tenant).collect("booking_checked_in", booking=booking_view(session, booking), now=now, session=session)
+        plugins.collect("booking_checked_in", booking=booking_view(session, booking), now=now, session=session)
     return CheckInResult(booking, record, already_checked_in=False)
 
 
-def _check_timing(booking: Booking, tenant: Tenant, now: datetime, early_minutes: int) -> None:
-    today = now.astimezone(ZoneInfo(tenant.time_zone)).date()
-    if today != booking.local_date:
+def _check_timing(booking: Booking, tenant: Tenant, now: datetime, window: tuple[datetime, datetime]) -> None:
+    """Refuse a check-in outside ``window`` (opens, closes): on another day, too early, or after it closed."""
+    opens, closes = window
+    if opens <= now <= closes:
+        return
+    if now.astimezone(ZoneInfo(tenant.time_zone)).date() != booking.local_date:
         raise Refused(f"this booking is for {booking.local_date.isoformat()}, not today", code="wrong_day")
-    if now < booking.starts_at - timedelta(minutes=early_minutes):
-        raise Refused(f"check-in opens {early_minutes} minutes before the slot", code="too_early")
-    if now > booking.ends_at:
-        raise Refused("this booking's slot has ended", code="slot_ended")
+    if now < opens:
+        minutes = int((booking.starts_at - opens).total_seconds() // 60)
+        raise Refused(f"check-in opens {minutes} minutes before the slot", code="too_early")
+    raise Refused("this booking's slot has ended", code="slot_ended")
+
+
+def default_check_in_window(booking: BookingView) -> tuple[datetime, datetime]:
+    """From the booking type's ``check_in.early_minutes`` (60) before the slot until it ends."""
+    early = booking.booking_type.policies.get("check_in", {}).get("early_minutes", DEFAULT_EARLY_MINUTES)
+    return booking.starts_at - timedelta(minutes=early), booking.ends_at
