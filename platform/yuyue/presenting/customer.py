@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from yuyue.behaviour import CancellationTerms
 from yuyue.bookings.checkin import voucher_qr
 from yuyue.bookings.models import Booking, BookingStatus, WaitlistEntry
-from yuyue.bookings.policies import CancellationTerms
 from yuyue.catalog.models import BookingType
 from yuyue.customers.models import Companion
 from yuyue.forms.models import FormVersion
