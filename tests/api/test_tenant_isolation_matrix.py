@@ -55,7 +55,7 @@ SECRETS = {"tenant-a": "sandbox-secret-of-tenant-a", "tenant-b": "sandbox-secret
 # The path arguments ``tenant_b`` has a value for.
 ROUTE_ARGUMENTS = {"slug", "public_id", "code", "entry_id", "companion_id", "reference", "provider"}
 # (rule, method) pairs under the blueprint that name an id, and those that name none.
-ROUTES_WITH_IDS = 20
+ROUTES_WITH_IDS = 21
 ROUTES_WITHOUT_IDS = 21
 # Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
 PUBLIC_ROUTES = {
@@ -184,6 +184,7 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     entry = _created(eve.post(f"{base}/waitlist", json={"booking_type": "b-only", "starts_at": iso(9), "answers": {"name": "Eve Bee"}}))
     companion = _created(eve.post(f"{base}/me/companions", json={"name": "Eve Junior", "id_number": id_number(date(2010, 5, 1), 42)}))
     held = _created(eve.post(f"{base}/bookings", json={"booking_type": "b-paid", "starts_at": iso(9), "answers": {"name": "Eve Bee"}}))
+    payment = eve.post(f"{base}/bookings/{held['id']}/pay").get_json()
     assert entry["status"] == "waiting" and held["status"] == "held"
     return {
         # the route arguments
@@ -192,7 +193,7 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "code": "b-only-coach",
         "entry_id": str(entry["id"]),
         "companion_id": str(companion["id"]),
-        "reference": held["payment"]["reference"],
+        "reference": payment["reference"],
         # payment providers are the application's, not a tenant's; the payment a notification names is in its body
         "provider": "sandbox",
         # more of tenant B's data

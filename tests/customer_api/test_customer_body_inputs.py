@@ -13,7 +13,9 @@ import pytest
 from bad_inputs import bad_inputs, case
 from customer_api_setup import id_number, iso, pointers
 
-from yuyue.api.customer import BOOKING_CANCEL, BOOKING_RESCHEDULE, COMPANION_CREATE, WAITLIST_JOIN
+from yuyue.api.schemas.customer.bookings import BOOKING_CANCEL, BOOKING_RESCHEDULE
+from yuyue.api.schemas.customer.me import COMPANION_CREATE
+from yuyue.api.schemas.customer.waitlist import WAITLIST_JOIN
 
 A = "/api/v1/t/tenant-a"
 

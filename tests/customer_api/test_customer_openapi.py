@@ -13,9 +13,9 @@ from customer_api_setup import SLOT_DAY, id_number, iso, phone
 import yuyue_schemas
 from yuyue.api import core
 from yuyue.api import customer as customer_api
+from yuyue.api.schemas.customer import PREFIX
 
 A = "/api/v1/t/tenant-a"
-PREFIX = customer_api.PREFIX
 METHODS = {"get", "post", "put", "patch", "delete"}
 
 

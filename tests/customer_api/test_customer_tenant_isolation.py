@@ -20,6 +20,16 @@ def test_a_guest_token_of_tenant_b_opens_nothing_under_tenant_a(client, make_typ
     assert client.get(f"{B}/bookings/{theirs['id']}", headers={"X-Booking-Token": theirs["booking_token"]}).status_code == 200
 
 
+def test_a_guest_token_of_tenant_b_pays_for_nothing_under_tenant_a(client, make_type, book, problem):
+    make_type(tenant="tenant-a", price_amount=3000, hold_minutes=15)
+    make_type(tenant="tenant-b", price_amount=3000, hold_minutes=15)
+    theirs = book(client, tenant="tenant-b", phone=phone(22))
+    token = {"X-Booking-Token": theirs["booking_token"]}
+
+    problem(client.post(f"{A}/bookings/{theirs['id']}/pay", headers=token), 404, "booking_not_found")
+    assert client.post(f"{B}/bookings/{theirs['id']}/pay", headers=token).status_code == 200
+
+
 def test_tenant_b_booking_types_are_not_listed_under_tenant_a(client, make_type):
     make_type("b-only", tenant="tenant-b")
 

@@ -12,7 +12,10 @@ import pytest
 from bad_inputs import bad_inputs, case
 from merchant_setup import NAME_FORM, NAME_UI, at, windows
 
-from yuyue.api.merchant import BOOKING_CANCEL, BOOKING_TYPE_CHANGE, CHECK_IN, RESOURCE_CHANGE, RESOURCE_CREATE
+from yuyue.api.schemas.merchant.booking_types import BOOKING_TYPE_CHANGE
+from yuyue.api.schemas.merchant.bookings import BOOKING_CANCEL
+from yuyue.api.schemas.merchant.check_ins import CHECK_IN
+from yuyue.api.schemas.merchant.resources import RESOURCE_CHANGE, RESOURCE_CREATE
 
 ADMIN = "/api/v1/t/tenant-a/admin"
 

@@ -164,8 +164,21 @@ def payment_instructions(session: Session, booking: Booking, *, providers: Payme
     ``pay_by`` is when the hold runs out (ISO 8601, UTC), or None.
     """
     payment = start_payment(session, booking, providers=providers)
-    if payment is None:
-        return None
+    return None if payment is None else _instructions(payment, booking)
+
+
+def pending_payment_instructions(session: Session, booking: Booking) -> dict[str, Any] | None:
+    """What the customer must do to pay for ``booking`` through its open payment, as :func:`payment_instructions` says it.
+
+    Only reads, so a page or a GET can show it: None when no payment is open
+    (or it is paid already); opening one is :func:`payment_instructions`' job.
+    """
+    with tenant_scope(booking.tenant_id):
+        payment = _open_payment(session, booking)
+    return None if payment is None or payment.status is not PaymentStatus.pending else _instructions(payment, booking)
+
+
+def _instructions(payment: Payment, booking: Booking) -> dict[str, Any]:
     return {
         "provider": payment.provider,
         "reference": payment.reference,

@@ -1,0 +1,87 @@
+"""The catalog customers browse: booking types open for booking, one with its form, and a type's slots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yuyue.api.converters import SlugConverter, path_parameter
+from yuyue.api.schemas.customer.common import ACCEPT_LANGUAGE, LANG, PREFIX, TENANT, TIME, YEARS, operation
+from yuyue.types import MAX_INTEGER, bounded_integer
+
+MAX_AVAILABILITY_DAYS = 62
+
+SLUG = path_parameter("slug", SlugConverter, "the booking type's slug")
+
+BOOKING_TYPE_SUMMARY = {
+    "type": "object",
+    "properties": {
+        "slug": {"type": "string"},
+        "vertical": {"type": "string"},
+        "name": {"type": ["string", "null"]},
+        "description": {"type": ["string", "null"]},
+        "price_amount": bounded_integer(description="per person, in minor units (fen)"),
+        "currency": {"type": "string"},
+        "max_party_size": bounded_integer(),
+    },
+}
+BOOKING_TYPE_DETAIL = {
+    "type": "object",
+    "properties": {
+        **BOOKING_TYPE_SUMMARY["properties"],
+        "form_version": bounded_integer(1),
+        "form_schema": {"type": "object", "description": "JSON Schema (2020-12) of the answers a booking must give"},
+        "ui_schema": {"type": "object", "description": "field order, widgets, labels, placeholders and help, in the request's language"},
+        "availability_rules": {"type": "array", "items": {"type": "object"}},
+        "policies": {"type": "object", "description": "quotas, minors, cancellation, reschedule, no-show and waitlist rules"},
+        "hold_minutes": bounded_integer(description="how long an unpaid booking keeps its place (0: confirmed at once)"),
+        "time_zone": {"type": "string"},
+    },
+}
+SLOT = {
+    "type": "object",
+    "properties": {
+        "starts_at": TIME,
+        "ends_at": TIME,
+        "local_date": {"type": "string", "format": "date"},
+        "channel": {"type": "string"},
+        "capacity": bounded_integer(),
+        "remaining": bounded_integer(-MAX_INTEGER),
+        "bookable": {"type": "boolean"},
+        "reason": {"type": ["string", "null"], "description": "why not bookable: slot_full, booking_not_open, booking_closed, …"},
+        "label": {"description": "the slot's label, if the rules give one"},
+    },
+}
+
+OPENAPI_PATHS: dict[str, Any] = {
+    f"{PREFIX}/booking-types": {
+        "parameters": [TENANT],
+        "get": operation(
+            "List the booking types open for booking, in the request's language",
+            200,
+            {"type": "object", "properties": {"booking_types": {"type": "array", "items": BOOKING_TYPE_SUMMARY}}},
+            parameters=[LANG, ACCEPT_LANGUAGE],
+            errors=(422,),
+        ),
+    },
+    f"{PREFIX}/booking-types/{{slug}}": {
+        "parameters": [TENANT, SLUG],
+        "get": operation(
+            "A booking type with its current form, UI schema, rules and policies", 200, BOOKING_TYPE_DETAIL, parameters=[LANG, ACCEPT_LANGUAGE], errors=(422,)
+        ),
+    },
+    f"{PREFIX}/booking-types/{{slug}}/availability": {
+        "parameters": [TENANT, SLUG],
+        "get": operation(
+            f"Slots of local days from … to (inclusive, at most {MAX_AVAILABILITY_DAYS}) with capacity and places remaining",
+            200,
+            {"type": "object", "properties": {"time_zone": {"type": "string"}, "slots": {"type": "array", "items": SLOT}}},
+            parameters=[
+                {"name": "from", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}, "description": YEARS},
+                {"name": "to", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}, "description": YEARS},
+                LANG,
+                ACCEPT_LANGUAGE,
+            ],
+            errors=(422,),
+        ),
+    },
+}

@@ -1,0 +1,18 @@
+"""The merchant API's bodies and route descriptions, by resource; together, its part of the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yuyue.api.schemas.merchant import booking_types, bookings, check_ins, exports, login_providers, resources
+
+OPENAPI_PATHS: dict[str, Any] = {
+    **booking_types.OPENAPI_PATHS,
+    **resources.OPENAPI_PATHS,
+    **bookings.OPENAPI_PATHS,
+    **check_ins.OPENAPI_PATHS,
+    **exports.OPENAPI_PATHS,
+    **login_providers.OPENAPI_PATHS,
+}
+
+__all__ = ["OPENAPI_PATHS"]

@@ -1,0 +1,94 @@
+"""A tenant's booking types as staff configure them: created from a vertical, changed, archived."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yuyue.api.converters import SlugConverter, path_parameter
+from yuyue.api.schemas.merchant.common import LOCALIZED_TEXT, MAX_DESCRIPTION_LENGTH, PREFIX, TENANT_PARAMETER, json_content, localized_text, operation
+from yuyue.catalog import operations as catalog
+from yuyue.catalog.models import BookingTypeStatus
+from yuyue.tenancy.models import StaffRole
+from yuyue.tenancy.operations import SLUG_PATTERN
+from yuyue.types import bounded_integer
+
+# Shapes only: the operations check rules, policies, forms and localized text
+# against the shared schemas and point at the exact field that is wrong.
+BOOKING_TYPE_SETTINGS: dict[str, Any] = {
+    "name": LOCALIZED_TEXT,
+    "description": localized_text(MAX_DESCRIPTION_LENGTH, nullable=True),
+    "availability_rules": {"type": "array", "items": {"type": "object"}, "description": "slot rules, see the slot-rules schemas"},
+    "policies": {"type": "object", "description": "see the policies schema"},
+    "resource_requirements": {"type": "array", "items": {"type": "object"}},
+    "price_amount": {"type": "integer", "minimum": 0, "maximum": catalog.MAX_INTEGER, "description": "in fen"},
+    "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+    "hold_minutes": {"type": "integer", "minimum": 0, "maximum": catalog.MAX_HOLD_MINUTES},
+    "max_party_size": {"type": "integer", "minimum": 1, "maximum": 1000},
+    "form": {"type": "object", "description": "the booking form in the form dialect; a new one publishes the next form version"},
+    "ui": {"type": "object", "description": "the form's UI schema"},
+}
+BOOKING_TYPE_CREATE = {
+    "type": "object",
+    "required": ["vertical", "slug", "name"],
+    "additionalProperties": False,
+    "properties": {
+        "vertical": {"type": "string", "minLength": 1, "maxLength": 40},
+        "slug": {"type": "string", "pattern": SLUG_PATTERN.pattern},
+        **BOOKING_TYPE_SETTINGS,
+    },
+}
+BOOKING_TYPE_CHANGE = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {**BOOKING_TYPE_SETTINGS, "status": {"enum": [s.value for s in BookingTypeStatus]}},
+}
+
+BOOKING_TYPE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "slug": {"type": "string"},
+        "vertical": {"type": "string"},
+        **{key: value for key, value in BOOKING_TYPE_SETTINGS.items() if key not in ("form", "ui")},
+        "status": {"enum": [s.value for s in BookingTypeStatus]},
+        "form_version": bounded_integer(1),
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "form": {
+            "type": "object",
+            "description": "the current form version (single booking type only)",
+            "properties": {"version": bounded_integer(1), "definition": {"type": "object"}, "ui": {"type": "object"}},
+        },
+    },
+}
+
+OPENAPI_PATHS: dict[str, Any] = {
+    f"{PREFIX}/booking-types": {
+        "parameters": [TENANT_PARAMETER],
+        "get": operation(
+            "List booking types, drafts and archived included",
+            StaffRole.staff,
+            200,
+            json_content({"type": "object", "properties": {"booking_types": {"type": "array", "items": BOOKING_TYPE_SCHEMA}}}),
+        ),
+        "post": operation(
+            "Create a booking type from a vertical; settings left out come from the vertical",
+            StaffRole.manager,
+            201,
+            json_content(BOOKING_TYPE_SCHEMA),
+            body=BOOKING_TYPE_CREATE,
+            errors=(400, 404, 409, 422),
+        ),
+    },
+    f"{PREFIX}/booking-types/{{slug}}": {
+        "parameters": [TENANT_PARAMETER, path_parameter("slug", SlugConverter, "the booking type's slug")],
+        "get": operation("Show a booking type with its current form", StaffRole.staff, 200, json_content(BOOKING_TYPE_SCHEMA), errors=(404,)),
+        "patch": operation(
+            "Change a booking type; a new form or UI schema publishes the next form version",
+            StaffRole.manager,
+            200,
+            json_content(BOOKING_TYPE_SCHEMA),
+            body=BOOKING_TYPE_CHANGE,
+            errors=(400, 404, 409, 422),
+        ),
+    },
+}

@@ -1,0 +1,105 @@
+"""A tenant's bookings as staff work them: searched and filtered, read with their answers, confirmed, cancelled, marked no-show."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yuyue.api.converters import TokenConverter, path_parameter
+from yuyue.api.schemas.merchant.common import NULLABLE_TEXT, PREFIX, TENANT_PARAMETER, json_content, operation, query_parameter
+from yuyue.bookings.models import BookingStatus
+from yuyue.bookings.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from yuyue.tenancy.models import StaffRole
+from yuyue.types import bounded_integer
+
+BOOKING_CANCEL = {"type": "object", "additionalProperties": False, "properties": {"reason": {"type": "string", "maxLength": 200}}}
+
+# The query parameters a search takes, and those an export takes (everything but paging).
+BOOKING_QUERY = ("from", "to", "status", "booking_type", "q", "cursor", "limit")
+FILTER_PARAMETERS = [
+    query_parameter("from", "first slot date, in the tenant's time zone (inclusive)", {"type": "string", "format": "date"}),
+    query_parameter("to", "last slot date, in the tenant's time zone (inclusive)", {"type": "string", "format": "date"}),
+    query_parameter("status", "one status or several separated by commas", {"type": "string"}),
+    query_parameter("booking_type", "a booking type's slug", {"type": "string"}),
+    query_parameter("q", "part of a customer's or listed person's phone or name, or a voucher code", {"type": "string", "maxLength": 100}),
+]
+PAGE_PARAMETERS = [
+    query_parameter("cursor", "next_cursor of the previous page", {"type": "string"}),
+    query_parameter("limit", "page size", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}),
+]
+
+BOOKING_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "booking_type": {"type": "string"},
+        "status": {"enum": [s.value for s in BookingStatus]},
+        "starts_at": {"type": "string", "format": "date-time", "description": "with the tenant's UTC offset"},
+        "ends_at": {"type": "string", "format": "date-time"},
+        "local_date": {"type": "string", "format": "date"},
+        "time_zone": {"type": "string"},
+        "channel": {"type": "string"},
+        "party_size": bounded_integer(),
+        "price_amount": bounded_integer(),
+        "currency": {"type": "string"},
+        "voucher_code": NULLABLE_TEXT,
+        "hold_expires_at": {"type": ["string", "null"], "format": "date-time"},
+        "cancel_reason": NULLABLE_TEXT,
+        "created_at": {"type": "string", "format": "date-time"},
+        "customer": {"type": "object", "properties": {"phone": {"type": "string"}, "name": NULLABLE_TEXT}},
+        "people": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": NULLABLE_TEXT,
+                    "phone": NULLABLE_TEXT,
+                    "id_number": {"type": ["string", "null"], "description": "masked: only the last four characters"},
+                    "is_minor": {"type": "boolean"},
+                },
+            },
+        },
+        "check_in": {
+            "type": ["object", "null"],
+            "properties": {"at": {"type": "string", "format": "date-time"}, "place": NULLABLE_TEXT, "method": {"enum": ["code", "qr"]}},
+        },
+        "form_version": bounded_integer(1, description="single booking only"),
+        "answers": {"type": "object", "description": "the booking form's answers (single booking only)"},
+    },
+}
+BOOKING_ID = path_parameter("public_id", TokenConverter, "the booking's id")
+
+
+def _action(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "parameters": [TENANT_PARAMETER, BOOKING_ID],
+        "post": operation(
+            summary, StaffRole.staff, 200, json_content(BOOKING_SCHEMA), body=body, body_required=False, errors=(400, 404, 409, 422) if body else (404, 409)
+        ),
+    }
+
+
+OPENAPI_PATHS: dict[str, Any] = {
+    f"{PREFIX}/bookings": {
+        "parameters": [TENANT_PARAMETER],
+        "get": operation(
+            "Search bookings by slot date, status, booking type and text; pages ordered by slot start",
+            StaffRole.staff,
+            200,
+            json_content(
+                {
+                    "type": "object",
+                    "properties": {"bookings": {"type": "array", "items": BOOKING_SCHEMA}, "next_cursor": NULLABLE_TEXT},
+                }
+            ),
+            parameters=FILTER_PARAMETERS + PAGE_PARAMETERS,
+            errors=(422,),
+        ),
+    },
+    f"{PREFIX}/bookings/{{public_id}}": {
+        "parameters": [TENANT_PARAMETER, BOOKING_ID],
+        "get": operation("Show a booking with its form answers", StaffRole.staff, 200, json_content(BOOKING_SCHEMA), errors=(404,)),
+    },
+    f"{PREFIX}/bookings/{{public_id}}/confirm": _action("Confirm a held booking (paid on site)"),
+    f"{PREFIX}/bookings/{{public_id}}/cancel": _action("Cancel a booking without a late-cancellation penalty", BOOKING_CANCEL),
+    f"{PREFIX}/bookings/{{public_id}}/no-show": _action("Mark a booking whose slot has started as a no-show"),
+}

@@ -1,0 +1,18 @@
+"""How the host's records look to the people who read them, shared by the API and the customer site.
+
+``language`` picks a locale and renders localized text; ``customer`` and
+``staff`` turn bookings, booking types, slots and the rest into the JSON each
+audience reads. Presenters only read, so a GET or a page may show anything
+they render; and nothing here imports :mod:`yuyue.api`, so a site renders the
+same records without the API.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+
+def local_time(moment: datetime | None, zone: ZoneInfo) -> str | None:
+    """ISO 8601 in ``zone`` (the tenant's), with its offset; None stays None."""
+    return moment.astimezone(zone).isoformat() if moment is not None else None

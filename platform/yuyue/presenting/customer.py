@@ -1,0 +1,135 @@
+"""What a customer reads: booking types with their forms, slots, their bookings, waitlist entries and companions.
+
+Times are shown in the tenant's time zone with its offset; merchant text in the
+reader's locale. Rendering a booking reads its open payment and never opens one:
+a held booking without one says where to open it instead (``open_payment``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from yuyue.behaviour import CancellationTerms
+from yuyue.bookings.checkin import voucher_qr
+from yuyue.bookings.models import Booking, BookingStatus, WaitlistEntry
+from yuyue.catalog.models import BookingType
+from yuyue.customers.models import Companion
+from yuyue.forms.models import FormVersion
+from yuyue.forms.registry import form_registry
+from yuyue.payments.operations import pending_payment_instructions
+from yuyue.presenting import local_time
+from yuyue.presenting.language import localize, localize_all
+from yuyue.scheduling.availability import SlotAvailability
+from yuyue.tenancy.models import Tenant
+
+
+def booking_type_summary(booking_type: BookingType, locale: str) -> dict[str, Any]:
+    return {
+        "slug": booking_type.slug,
+        "vertical": booking_type.vertical,
+        "name": localize(booking_type.name, locale),
+        "description": localize(booking_type.description, locale),
+        "price_amount": booking_type.price_amount,
+        "currency": booking_type.currency,
+        "max_party_size": booking_type.max_party_size,
+    }
+
+
+def booking_type_detail(booking_type: BookingType, form_version: FormVersion, locale: str, tenant: Tenant) -> dict[str, Any]:
+    return {
+        **booking_type_summary(booking_type, locale),
+        "form_version": form_version.version,
+        "form_schema": form_registry().compiled(form_version.definition),
+        "ui_schema": localize_all(form_version.ui, locale),
+        "availability_rules": booking_type.availability_rules,
+        "policies": booking_type.policies,
+        "hold_minutes": booking_type.hold_minutes if booking_type.price_amount > 0 else 0,
+        "time_zone": tenant.time_zone,
+    }
+
+
+def slot_json(slot: SlotAvailability, locale: str, zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "starts_at": local_time(slot.starts_at, zone),
+        "ends_at": local_time(slot.ends_at, zone),
+        "local_date": slot.local_date.isoformat(),
+        "channel": slot.channel,
+        "capacity": slot.capacity,
+        "remaining": slot.remaining,
+        "bookable": slot.bookable,
+        "reason": slot.reason,
+        "label": localize(slot.label, locale),
+    }
+
+
+def booking_json(session: Session, tenant: Tenant, booking: Booking, *, secret_key: str, pay_url: str) -> dict[str, Any]:
+    """The booking as its customer sees it; ``pay_url`` is where a held booking without an open payment opens one (POST)."""
+    voucher = None
+    if booking.status is BookingStatus.confirmed and booking.voucher_code:
+        voucher = {"code": booking.voucher_code, "qr": voucher_qr(secret_key, tenant, booking)}
+    held, zone = booking.status is BookingStatus.held, ZoneInfo(tenant.time_zone)
+    payment = pending_payment_instructions(session, booking) if held else None
+    return {
+        "id": booking.public_id,
+        "booking_type": booking.booking_type.slug,
+        "status": booking.status.value,
+        "starts_at": local_time(booking.starts_at, zone),
+        "ends_at": local_time(booking.ends_at, zone),
+        "local_date": booking.local_date.isoformat(),
+        "channel": booking.channel,
+        "party_size": booking.party_size,
+        "price_amount": booking.price_amount,
+        "currency": booking.currency,
+        "hold_expires_at": local_time(booking.hold_expires_at, zone),
+        "form_version": booking.form_version,
+        "answers": booking.answers,
+        "voucher": voucher,
+        # What to do to pay, while the booking is held awaiting payment.
+        "payment": payment,
+        "open_payment": {"method": "POST", "url": pay_url} if held and payment is None else None,
+        "reschedule_count": booking.reschedule_count,
+        "created_at": local_time(booking.created_at, zone),
+    }
+
+
+def cancellation_json(terms: CancellationTerms) -> dict[str, Any]:
+    """The terms a cancellation was made under."""
+    return {
+        "terms": terms.code,
+        "late": terms.late,
+        "points_deducted": terms.points,
+        "fee_percent": terms.fee_percent,
+        "counts_as_no_show": terms.counts_as_no_show,
+    }
+
+
+def waitlist_json(session: Session, tenant: Tenant, entry: WaitlistEntry) -> dict[str, Any]:
+    zone, booking_id = ZoneInfo(tenant.time_zone), None
+    if entry.booking_id is not None:
+        booking_id = session.get(Booking, entry.booking_id).public_id
+    return {
+        "id": entry.id,
+        "booking_type": session.get(BookingType, entry.booking_type_id).slug,
+        "starts_at": local_time(entry.starts_at, zone),
+        "channel": entry.channel,
+        "party_size": entry.party_size,
+        "auto_confirm": entry.auto_confirm,
+        "status": entry.status.value,
+        "offer_expires_at": local_time(entry.offer_expires_at, zone),
+        "booking": booking_id,
+        "created_at": local_time(entry.created_at, zone),
+    }
+
+
+def companion_json(companion: Companion) -> dict[str, Any]:
+    return {
+        "id": companion.id,
+        "name": companion.name,
+        "id_number": companion.id_number,
+        "phone": companion.phone,
+        "relation": companion.relation,
+        "birth_date": companion.birth_date.isoformat() if companion.birth_date else None,
+    }

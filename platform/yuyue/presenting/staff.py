@@ -1,0 +1,100 @@
+"""What a tenant's staff read: booking types and resources as configured (every language), bookings with who booked them.
+
+Staff see more than customers do (the customer, the people listed, the check-in),
+but an ID number only by its last four characters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from yuyue.bookings.queries import BookingRecord
+from yuyue.catalog.models import BookingType, Resource
+from yuyue.catalog.operations import current_form_version
+from yuyue.customers.login_settings import LoginSettingsView
+from yuyue.presenting import local_time
+from yuyue.tenancy.models import Tenant
+
+
+def booking_type_json(session: Session, booking_type: BookingType, *, with_form: bool = False) -> dict[str, Any]:
+    body = {
+        "slug": booking_type.slug,
+        "vertical": booking_type.vertical,
+        "name": booking_type.name,
+        "description": booking_type.description,
+        "status": booking_type.status.value,
+        "availability_rules": booking_type.availability_rules,
+        "policies": booking_type.policies,
+        "resource_requirements": booking_type.resource_requirements,
+        "price_amount": booking_type.price_amount,
+        "currency": booking_type.currency,
+        "hold_minutes": booking_type.hold_minutes,
+        "max_party_size": booking_type.max_party_size,
+        "form_version": booking_type.form_version,
+        "created_at": booking_type.created_at.isoformat(),
+        "updated_at": booking_type.updated_at.isoformat(),
+    }
+    if with_form:
+        form = current_form_version(session, booking_type)
+        body["form"] = {"version": form.version, "definition": form.definition, "ui": form.ui}
+    return body
+
+
+def resource_json(resource: Resource) -> dict[str, Any]:
+    return {
+        "id": resource.id,
+        "code": resource.code,
+        "kind": resource.kind,
+        "name": resource.name,
+        "schedule": resource.schedule,
+        "active": resource.active,
+        "created_at": resource.created_at.isoformat(),
+    }
+
+
+def masked_id_number(id_number: str | None) -> str | None:
+    # Enough to match the card in the visitor's hand; the full number stays in the database.
+    return None if id_number is None else "*" * max(len(id_number) - 4, 0) + id_number[-4:]
+
+
+def booking_json(record: BookingRecord, tenant: Tenant, *, with_answers: bool = False) -> dict[str, Any]:
+    booking, zone = record.booking, ZoneInfo(tenant.time_zone)
+    body = {
+        "id": booking.public_id,
+        "booking_type": record.booking_type.slug,
+        "status": booking.status.value,
+        "starts_at": local_time(booking.starts_at, zone),
+        "ends_at": local_time(booking.ends_at, zone),
+        "local_date": booking.local_date.isoformat(),
+        "time_zone": zone.key,
+        "channel": booking.channel,
+        "party_size": booking.party_size,
+        "price_amount": booking.price_amount,
+        "currency": booking.currency,
+        "voucher_code": booking.voucher_code,
+        "hold_expires_at": local_time(booking.hold_expires_at, zone),
+        "cancel_reason": booking.cancel_reason,
+        "created_at": local_time(booking.created_at, zone),
+        "customer": {"phone": record.customer.phone, "name": record.customer.name},
+        "people": [{"name": p.name, "phone": p.phone, "id_number": masked_id_number(p.id_number), "is_minor": p.is_minor} for p in record.people],
+        "check_in": (
+            {"at": local_time(record.check_in.at, zone), "place": record.check_in.place, "method": record.check_in.method} if record.check_in else None
+        ),
+    }
+    if with_answers:
+        body["form_version"] = booking.form_version
+        body["answers"] = booking.answers
+    return body
+
+
+def login_settings_json(view: LoginSettingsView) -> dict[str, Any]:
+    return {
+        "provider": view.provider,
+        "source": view.source,
+        "settings": view.settings,
+        "write_only_set": view.write_only_set,
+        "settings_schema": view.settings_schema,
+    }
