@@ -97,7 +97,7 @@ DENTAL_EDITS: dict[str, list[tuple[str, str]]] = {
         )
     ],
     "yuyue_dental/hooks.py": [
-        ("from datetime import UTC, datetime, timedelta", "from datetime import UTC, date, datetime, timedelta"),
+        ("from datetime import timedelta", "from datetime import date, timedelta"),
         (
             '''    """Refuse a booking that starts sooner than the tenant's ``min_notice_hours``."""''',
             '''    """Refuse a booking sooner than the tenant's ``min_notice_hours``, or for a patient younger than ``min_patient_age_years``."""''',
