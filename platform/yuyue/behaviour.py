@@ -83,9 +83,11 @@ class BookingRequest:
     ``answers`` are the form's answers as JSON values (dates as ISO strings).
     ``persons`` is the number of people it names (the party size sent when the
     form names nobody); ``units`` the places it takes, as ``booking_units``
-    answered. ``phone`` and ``customer_id`` are those of the booker; the
-    customer id is ``None`` until the booker's account is known (inside the
-    write transaction, where ``validate_booking`` runs, it is always set).
+    answered; ``at`` when it was made. ``phone`` and ``customer_id`` are those
+    of the booker; the customer id is ``None`` until the booker's account is
+    known (inside the write transaction, where ``validate_booking`` runs, it is
+    always set). ``moves`` is the public id of the booking a reschedule moves:
+    leave that booking out when counting the booker's others.
     """
 
     booking_type: BookingTypeView
@@ -97,8 +99,10 @@ class BookingRequest:
     people: tuple[Person, ...]
     persons: int
     units: int
+    at: datetime
     phone: str | None = None
     customer_id: int | None = None
+    moves: str | None = None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from yuyue.behaviour import BookingRequest, BookingTypeView, BookingView, CancellationTerms, PriceQuote, RescheduleTerms
-
     from yuyue.customers.login_providers import LoginProvider
     from yuyue.declarations import VerticalFile
     from yuyue.errors import FieldProblem
@@ -231,20 +230,22 @@ def booking_placed(booking: BookingView, request: BookingRequest, settings: Mapp
 
 
 @hookspec
-def booking_confirmed(booking: BookingView, settings: Mapping[str, Any], session: Session) -> None:
+def booking_confirmed(booking: BookingView, now: datetime, settings: Mapping[str, Any], session: Session) -> None:
     """A held booking was paid and confirmed, inside that transaction."""
 
 
 @hookspec
-def booking_cancelled(booking: BookingView, terms: CancellationTerms, by_staff: bool, settings: Mapping[str, Any], session: Session) -> None:
-    """A booking was cancelled under ``terms`` (penalties do not apply when ``by_staff``), inside that transaction.
+def booking_cancelled(booking: BookingView, terms: CancellationTerms, by_staff: bool, now: datetime, settings: Mapping[str, Any], session: Session) -> None:
+    """A booking was cancelled at ``now`` under ``terms``, inside that transaction.
 
-    Its places were released already; the host's own implementation refunds a paid booking.
+    ``terms`` are those applied: when staff cancel (``by_staff``) they carry no
+    penalty. Its places were released already; the host's own implementation
+    refunds a paid booking.
     """
 
 
 @hookspec
-def booking_rescheduled(booking: BookingView, previous_starts_at: datetime, settings: Mapping[str, Any], session: Session) -> None:
+def booking_rescheduled(booking: BookingView, previous_starts_at: datetime, now: datetime, settings: Mapping[str, Any], session: Session) -> None:
     """A booking moved to another slot (``booking.starts_at``) from ``previous_starts_at``, inside that transaction."""
 
 
@@ -254,15 +255,15 @@ def booking_checked_in(booking: BookingView, now: datetime, settings: Mapping[st
 
 
 @hookspec
-def booking_no_show(booking: BookingView, settings: Mapping[str, Any], session: Session) -> None:
+def booking_no_show(booking: BookingView, now: datetime, settings: Mapping[str, Any], session: Session) -> None:
     """A booking was marked no-show, inside that transaction."""
 
 
 @hookspec
-def booking_expired(booking: BookingView, settings: Mapping[str, Any], session: Session) -> None:
+def booking_expired(booking: BookingView, now: datetime, settings: Mapping[str, Any], session: Session) -> None:
     """A held booking was not paid in time and expired, inside that transaction."""
 
 
 @hookspec
-def booking_completed(booking: BookingView, settings: Mapping[str, Any], session: Session) -> None:
+def booking_completed(booking: BookingView, now: datetime, settings: Mapping[str, Any], session: Session) -> None:
     """A booking was marked completed, inside that transaction."""

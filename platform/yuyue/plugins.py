@@ -31,7 +31,13 @@ ENTRY_POINT_GROUP = "yuyue.plugins"
 log = logging.getLogger(__name__)
 
 # The host's own hook implementations, registered before any installed plugin.
-DEFAULT_PLUGINS: tuple[str, ...] = ("yuyue.forms.builtin", "yuyue.events.builtin", "yuyue.customers.builtin", "yuyue.payments.builtin")
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "yuyue.forms.builtin",
+    "yuyue.events.builtin",
+    "yuyue.customers.builtin",
+    "yuyue.bookings.builtin",
+    "yuyue.payments.builtin",
+)
 
 # What a tenant may configure for a plugin that declares no settings.
 NO_SETTINGS: dict[str, Any] = {"type": "object", "maxProperties": 0}
@@ -96,11 +102,12 @@ class TenantPlugins:
         for impl in reversed(getattr(self._manager.hook, hook).get_hookimpls()):
             if impl.hookwrapper or impl.wrapper:
                 continue
-            builtin = impl.plugin_name in DEFAULT_PLUGINS
-            if not builtin and impl.plugin_name not in self._settings:
-                continue
-            arguments = {**kwargs, "settings": _NO_SETTINGS if builtin else self._settings[impl.plugin_name]}
-            yield _call(impl.plugin_name, impl.function, [arguments[name] for name in impl.argnames])
+            if impl.plugin_name in DEFAULT_PLUGINS:
+                # The host's own code: its errors are the host's, not a plugin failure.
+                yield impl.function(*[{**kwargs, "settings": _NO_SETTINGS}[name] for name in impl.argnames])
+            elif impl.plugin_name in self._settings:
+                arguments = {**kwargs, "settings": self._settings[impl.plugin_name]}
+                yield _call(impl.plugin_name, impl.function, [arguments[name] for name in impl.argnames])
 
 
 _NO_SETTINGS: Mapping[str, Any] = read_only({})

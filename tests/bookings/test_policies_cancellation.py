@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -32,12 +33,12 @@ def test_once_the_slot_has_started_it_cannot_be_cancelled(rules):
 
 def test_cancelling_exactly_at_the_deadline_is_on_time():
     terms = policies.cancellation_terms({"cancellation": {**SIX_HOURS, "late": {"action": "deduct_points", "points": 10}}}, STARTS_AT, DEADLINE)
-    assert terms == CancellationTerms(allowed=True, late=False, code="on_time")
+    assert terms == CancellationTerms(allowed=True, late=False, code="on_time", deadline=DEADLINE)
 
 
 def test_deadline_without_a_late_action_refuses_late_cancellations():
     terms = policies.cancellation_terms({"cancellation": SIX_HOURS}, STARTS_AT, DEADLINE + timedelta(seconds=1))
-    assert terms == CancellationTerms(allowed=False, late=True, code="cancellation_closed")
+    assert terms == CancellationTerms(allowed=False, late=True, code="cancellation_closed", deadline=DEADLINE)
 
 
 @pytest.mark.parametrize(
@@ -51,13 +52,13 @@ def test_deadline_without_a_late_action_refuses_late_cancellations():
 )
 def test_late_action_applies_just_after_the_deadline(late, expected):
     rules = {"cancellation": {**SIX_HOURS, "late": late}}
-    assert policies.cancellation_terms(rules, STARTS_AT, DEADLINE + timedelta(seconds=1)) == expected
+    assert policies.cancellation_terms(rules, STARTS_AT, DEADLINE + timedelta(seconds=1)) == replace(expected, deadline=DEADLINE)
 
 
 @pytest.mark.parametrize("late", [{"action": "deduct_points", "points": 10}, {"action": "fee", "fee_percent": 20}, {"action": "no_show"}, {"action": "refuse"}])
 def test_late_action_does_not_apply_before_the_deadline(late):
     terms = policies.cancellation_terms({"cancellation": {**SIX_HOURS, "late": late}}, STARTS_AT, DEADLINE - timedelta(hours=1))
-    assert terms == CancellationTerms(allowed=True, late=False)
+    assert terms == CancellationTerms(allowed=True, late=False, deadline=DEADLINE)
 
 
 def test_fractional_deadline_hours_are_honoured():
@@ -169,19 +170,19 @@ def booking(reschedule_count=0) -> Booking:
     return Booking(starts_at=STARTS_AT, reschedule_count=reschedule_count)
 
 
-def reschedule_refusal(rules, moved, now) -> Refused:
-    with pytest.raises(Refused) as raised:
-        policies.check_reschedule(rules, moved, now)
-    return raised.value
+def reschedule_refusal(rules, moved, now):
+    terms = policies.reschedule_terms(rules, moved, now)
+    assert not terms.allowed
+    return terms
 
 
 def test_booking_may_be_rescheduled_up_to_the_limit():
-    policies.check_reschedule({"reschedule": {"max_per_booking": 1}}, booking(0), NOW)
+    assert policies.reschedule_terms({"reschedule": {"max_per_booking": 1}}, booking(0), NOW).allowed
 
 
 def test_rescheduling_past_the_limit_is_refused():
-    error = reschedule_refusal({"reschedule": {"max_per_booking": 1}}, booking(1), NOW)
-    assert (error.code, error.message) == ("reschedule_limit", "a booking may be rescheduled at most once")
+    terms = reschedule_refusal({"reschedule": {"max_per_booking": 1}}, booking(1), NOW)
+    assert (terms.code, terms.message) == ("reschedule_limit", "a booking may be rescheduled at most once")
 
 
 def test_limit_of_zero_forbids_rescheduling():
@@ -189,15 +190,16 @@ def test_limit_of_zero_forbids_rescheduling():
 
 
 def test_rescheduling_exactly_at_the_deadline_passes():
-    policies.check_reschedule({"reschedule": {"deadline_hours": 24}}, booking(), STARTS_AT - timedelta(hours=24))
+    terms = policies.reschedule_terms({"reschedule": {"deadline_hours": 24}}, booking(), STARTS_AT - timedelta(hours=24))
+    assert (terms.allowed, terms.deadline) == (True, STARTS_AT - timedelta(hours=24))
 
 
 def test_rescheduling_after_the_deadline_is_refused():
-    error = reschedule_refusal({"reschedule": {"deadline_hours": 24}}, booking(), STARTS_AT - timedelta(hours=24) + timedelta(seconds=1))
-    assert error.code == "reschedule_closed"
-    assert "24 hours before it starts" in error.message
+    terms = reschedule_refusal({"reschedule": {"deadline_hours": 24}}, booking(), STARTS_AT - timedelta(hours=24) + timedelta(seconds=1))
+    assert terms.code == "reschedule_closed"
+    assert "24 hours before it starts" in terms.message
 
 
 def test_without_a_policy_a_booking_may_be_moved_until_it_starts():
-    policies.check_reschedule({}, booking(5), STARTS_AT - timedelta(seconds=1))
+    assert policies.reschedule_terms({}, booking(5), STARTS_AT - timedelta(seconds=1)).allowed
     assert reschedule_refusal({}, booking(), STARTS_AT).code == "reschedule_closed"

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from yuyue.bookings import lifecycle
 from yuyue.bookings.models import Booking, BookingStatus, CheckIn
-from yuyue.bookings.placement import Actor, log_change
+from yuyue.bookings.placement import Actor, booking_view, log_change, plugins_of
 from yuyue.bookings.vouchers import normalize_code, qr_payload, read_qr_payload
 from yuyue.catalog.models import BookingType
 from yuyue.db import tenant_scope, write_transaction
@@ -94,6 +94,7 @@ def check_in(
         session.add(record)
         actor = Actor("staff", staff_user_id) if staff_user_id else Actor("staff")
         log_change(session, booking, actor, "booking.checked_in", {"place": place, "method": record.method})
+        plugins_of(session, tenant).collect("booking_checked_in", booking=booking_view(session, booking), now=now, session=session)
     return CheckInResult(booking, record, already_checked_in=False)
 
 

@@ -8,8 +8,8 @@ capacity and resources go back exactly once (``released_at`` compare-and-set).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,19 +20,25 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from yuyue.audit.state import audited_columns, touched
+from yuyue.behaviour import CancellationTerms, Person
 from yuyue.bookings import lifecycle, policies
 from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, ResourceAllocation
 from yuyue.bookings.placement import (
     SYSTEM,
     Actor,
+    admit,
     admitted_customer,
     allocate_resources,
+    booking_view,
     checked_request,
     find_slot,
     get_booking,
     log_change,
     place_booking,
+    plugins_of,
     release_slot_resources,
+    request_of,
+    take_places,
 )
 from yuyue.bookings.vouchers import new_voucher_code
 from yuyue.bookings.waitlist import promote
@@ -41,10 +47,9 @@ from yuyue.customers.models import BanSubject, Customer
 from yuyue.customers.operations import add_points, ban, normalize_phone
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, Refused
-from yuyue.forms.people import Person
 from yuyue.forms.registry import FormRegistry
-from yuyue.payments.refunds import refund_for_cancellation
-from yuyue.scheduling.inventory import release_capacity, take_slot_capacity
+from yuyue.plugins import TenantPlugins
+from yuyue.scheduling.inventory import release_capacity
 from yuyue.scheduling.slots import bookable
 from yuyue.tenancy.models import Tenant
 from yuyue.types import utcnow
@@ -86,7 +91,7 @@ def book(
         )
         try:
             with write_transaction(session):
-                customer = admitted_customer(session, request, phone, name, now)
+                customer, request = admitted_customer(session, request, phone, name, now)
                 actor = actor or Actor("customer", customer.phone)
                 return place_booking(session, request, customer, now=now, actor=actor, idempotency_key=idempotency_key)
         except IntegrityError:
@@ -105,11 +110,13 @@ def confirm(session: Session, tenant: Tenant, public_id: str, *, now: datetime |
         booking = get_booking(session, public_id)
         if booking.status is BookingStatus.confirmed:
             return booking  # payment notifications arrive more than once
+        plugins = plugins_of(session, tenant)
         if booking.status is BookingStatus.held and booking.hold_expires_at and booking.hold_expires_at <= now:
-            _expire(session, booking, now)
+            _expire(session, plugins, booking, now)
             return booking
         lifecycle.move(session, booking, BookingStatus.confirmed, hold_expires_at=None, voucher_code=new_voucher_code())
         log_change(session, booking, actor, "booking.confirmed", {})
+        plugins.collect("booking_confirmed", booking=booking_view(session, booking), now=now, session=session)
     return booking
 
 
@@ -123,40 +130,15 @@ def cancel(
     reason: str | None = None,
     by_staff: bool = False,
 ) -> Booking:
-    """Cancel under the booking type's terms; staff may cancel past the deadline without penalty."""
-    now = now or utcnow()
-    with tenant_scope(tenant.id), write_transaction(session):
-        booking = get_booking(session, public_id)
-        lifecycle.require_transition(booking, BookingStatus.cancelled)
-        booking_type = session.get(BookingType, booking.booking_type_id)
-        terms = policies.cancellation_terms(booking_type.policies, booking.starts_at, now)
-        customer = session.get(Customer, booking.customer_id)
-        if not by_staff:
-            if not terms.allowed:
-                raise Refused("this booking can no longer be cancelled", code=terms.code or "cancellation_closed")
-            policies.check_cancellation_limits(session, booking_type.policies, customer, now)
-        penalised = terms.late and not by_staff
-        lifecycle.move(session, booking, BookingStatus.cancelled, cancel_reason=reason, counts_as_no_show=penalised and terms.counts_as_no_show)
-        if penalised and terms.points:
-            add_points(session, customer, -terms.points, "late_cancellation", booking_id=booking.id)
-        if booking.counts_as_no_show:
-            _ban_repeat_no_shows(session, booking_type, customer, booking, now)
-        log_change(
-            session,
-            booking,
-            actor,
-            "booking.cancelled",
-            {"late": terms.late, "by_staff": by_staff, "points": terms.points if penalised else 0, "fee_percent": terms.fee_percent if penalised else 0},
-        )
-        release(session, booking, now)
-        refund_for_cancellation(session, booking, fee_percent=terms.fee_percent if penalised else 0, now=now)
-    return booking
+    """Cancel under the booking's terms (:func:`cancel_with_terms`); staff may cancel past the deadline without penalty."""
+    return cancel_with_terms(session, tenant, public_id, now=now, actor=actor, reason=reason, by_staff=by_staff).booking
 
 
-def _expire(session: Session, booking: Booking, now: datetime) -> None:
+def _expire(session: Session, plugins: TenantPlugins, booking: Booking, now: datetime) -> None:
     lifecycle.move(session, booking, BookingStatus.expired)
     log_change(session, booking, SYSTEM, "booking.expired", {})
     release(session, booking, now)
+    plugins.collect("booking_expired", booking=booking_view(session, booking), now=now, session=session)
 
 
 def expire_holds(session: Session, tenant: Tenant, *, now: datetime | None = None) -> list[Booking]:
@@ -169,10 +151,11 @@ def expire_holds(session: Session, tenant: Tenant, *, now: datetime | None = Non
     expired = []
     with tenant_scope(tenant.id), write_transaction(session):
         due = session.scalars(select(Booking).where(Booking.status == BookingStatus.held, Booking.hold_expires_at <= now).order_by(Booking.id)).all()
+        plugins = plugins_of(session, tenant) if due else None
         for booking in due:
             try:
                 with session.begin_nested():
-                    _expire(session, booking, now)
+                    _expire(session, plugins, booking, now)
             except Conflict:
                 continue
             expired.append(booking)
@@ -188,23 +171,26 @@ def mark_no_show(session: Session, tenant: Tenant, public_id: str, *, now: datet
             raise Refused("a booking can be marked no-show only after its slot starts", code="slot_not_started")
         lifecycle.move(session, booking, BookingStatus.no_show, counts_as_no_show=True)
         log_change(session, booking, actor, "booking.no_show", {})
-        booking_type = session.get(BookingType, booking.booking_type_id)
-        _ban_repeat_no_shows(session, booking_type, session.get(Customer, booking.customer_id), booking, now)
+        view = booking_view(session, booking)
+        _ban_repeat_no_shows(session, view.booking_type.policies, session.get(Customer, booking.customer_id), booking, now)
+        plugins_of(session, tenant).collect("booking_no_show", booking=view, now=now, session=session)
     return booking
 
 
-def _ban_repeat_no_shows(session: Session, booking_type: BookingType, customer: Customer, booking: Booking, now: datetime) -> None:
-    """After a no-show (or a cancellation that counts as one), ban as the policy escalates."""
+def _ban_repeat_no_shows(session: Session, rules: Mapping[str, Any], customer: Customer, booking: Booking, now: datetime) -> None:
+    """After a no-show (or a cancellation that counts as one), ban as the policy ``rules`` escalate."""
     id_numbers = list(session.scalars(select(BookingPerson.id_number).where(BookingPerson.booking_id == booking.id, BookingPerson.id_number.is_not(None))))
-    for subject_kind, subject, days, why in policies.bans_after_no_show(session, booking_type.policies, customer, id_numbers, now):
+    for subject_kind, subject, days, why in policies.bans_after_no_show(session, rules, customer, id_numbers, now):
         ban(session, BanSubject(subject_kind), subject, days, why, now)
 
 
-def complete(session: Session, tenant: Tenant, public_id: str, *, actor: Actor = SYSTEM) -> Booking:
+def complete(session: Session, tenant: Tenant, public_id: str, *, now: datetime | None = None, actor: Actor = SYSTEM) -> Booking:
+    now = now or utcnow()
     with tenant_scope(tenant.id), write_transaction(session):
         booking = get_booking(session, public_id)
         lifecycle.move(session, booking, BookingStatus.completed)
         log_change(session, booking, actor, "booking.completed", {})
+        plugins_of(session, tenant).collect("booking_completed", booking=booking_view(session, booking), now=now, session=session)
     return booking
 
 
@@ -218,14 +204,22 @@ def reschedule(
     now: datetime | None = None,
     actor: Actor = SYSTEM,
 ) -> Booking:
-    """Move a booking to another slot of its type: the new place is taken before the old one is released."""
+    """Move a booking to another slot of its type: the new place is taken before the old one is released.
+
+    The move is judged as a new booking of the same people would be (every
+    plugin's ``validate_booking``, the booking itself left out of the counts),
+    after the ``reschedule_terms`` allow it.
+    """
     now = now or utcnow()
     with tenant_scope(tenant.id):
         booking = get_booking(session, public_id)
         if booking.status not in (BookingStatus.held, BookingStatus.confirmed):
             raise Refused(f"a {booking.status.value} booking cannot be rescheduled", code="illegal_transition")
+        plugins = plugins_of(session, tenant)
+        terms = plugins.first("reschedule_terms", booking=booking_view(session, booking), now=now)
+        if not terms.allowed:
+            raise Refused(terms.message or "this booking can no longer be rescheduled", code=terms.code)
         booking_type = session.get(BookingType, booking.booking_type_id)
-        policies.check_reschedule(booking_type.policies, booking, now)
         slot = find_slot(booking_type, ZoneInfo(tenant.time_zone), starts_at)
         is_open, reason = bookable(booking_type.availability_rules, slot, now)
         if not is_open:
@@ -239,23 +233,15 @@ def reschedule(
         with write_transaction(session):
             booking = get_booking(session, public_id)
             customer = session.get(Customer, booking.customer_id)
-            people = session.scalars(select(BookingPerson).where(BookingPerson.booking_id == booking.id)).all()
-            people_as_persons = [Person(p.name, p.id_number, p.phone, p.birth_date) for p in people]
-            policies.lock_identities(session, policies.identity_keys(customer, people_as_persons, booking_type.policies))
-            policies.check_booking(
-                session,
-                policies=booking_type.policies,
-                customer=customer,
-                people=people_as_persons,
-                local_date=slot.local_date,
-                party_size=booking.party_size,
-                now=now,
-                booking_type_id=booking_type.id,
-                exclude_booking_id=booking.id,
+            people = [
+                Person(p.name, p.id_number, p.phone, p.birth_date) for p in session.scalars(select(BookingPerson).where(BookingPerson.booking_id == booking.id))
+            ]
+            request = request_of(
+                plugins, booking_type, slot, booking.channel, booking.answers, people, len(people) or booking.party_size, now, booking.party_size
             )
-            new_inventory_id = take_slot_capacity(session, booking_type, slot, booking.channel, booking.party_size)
-            if new_inventory_id is None:
-                raise Refused("the new slot is full", code="slot_full")
+            request = replace(request, view=replace(request.view, phone=customer.phone, customer_id=customer.id, moves=booking.public_id))
+            admit(session, request)
+            new_inventory_id = take_places(session, request)
             old_inventory_id, old_start = booking.inventory_id, booking.starts_at
             release_capacity(session, old_inventory_id, booking.party_size)
             session.execute(delete(ResourceAllocation).where(ResourceAllocation.booking_id == booking.id))
@@ -266,6 +252,7 @@ def reschedule(
             session.flush()
             allocate_resources(session, booking_type, booking)
             log_change(session, booking, actor, "booking.rescheduled", {"from": old_start.isoformat(), "to": slot.starts_at.isoformat()})
+            plugins.collect("booking_rescheduled", booking=booking_view(session, booking), previous_starts_at=old_start, now=now, session=session)
             promote(session, old_inventory_id, now)
     return booking
 
@@ -355,7 +342,7 @@ class Cancellation:
     """A cancelled booking and the terms its cancellation was judged by."""
 
     booking: Booking
-    terms: policies.CancellationTerms
+    terms: CancellationTerms
 
 
 def cancel_with_terms(
@@ -366,14 +353,42 @@ def cancel_with_terms(
     now: datetime | None = None,
     actor: Actor = SYSTEM,
     reason: str | None = None,
+    by_staff: bool = False,
 ) -> Cancellation:
-    """:func:`cancel` as the customer asks it, answering with the terms applied (late or not, points, fee percent)."""
+    """Cancel under the ``cancellation_terms`` the plugins give, answering with the terms applied.
+
+    The terms are read once, with the booking locked, so the slot they were
+    read for is the one cancelled. Staff may cancel past the deadline, and
+    then no penalty applies.
+    """
     now = now or utcnow()
     with tenant_scope(tenant.id), write_transaction(session):
-        # Locked, so the slot the terms were read for is the one cancelled.
         booking = get_booking(session, public_id, for_update=True)
-        terms = policies.cancellation_terms(session.get(BookingType, booking.booking_type_id).policies, booking.starts_at, now)
-        booking = cancel(session, tenant, public_id, now=now, actor=actor, reason=reason)
+        lifecycle.require_transition(booking, BookingStatus.cancelled)
+        plugins = plugins_of(session, tenant)
+        view = booking_view(session, booking)
+        terms = plugins.first("cancellation_terms", booking=view, now=now)
+        customer = session.get(Customer, booking.customer_id)
+        if by_staff:
+            terms = replace(terms, allowed=True, points=0, fee_percent=0, counts_as_no_show=False)
+        else:
+            if not terms.allowed:
+                raise Refused("this booking can no longer be cancelled", code=terms.code or "cancellation_closed")
+            policies.check_cancellation_limits(session, view.booking_type.policies, customer, now)
+        lifecycle.move(session, booking, BookingStatus.cancelled, cancel_reason=reason, counts_as_no_show=terms.counts_as_no_show)
+        if terms.points:
+            add_points(session, customer, -terms.points, "late_cancellation", booking_id=booking.id)
+        if booking.counts_as_no_show:
+            _ban_repeat_no_shows(session, view.booking_type.policies, customer, booking, now)
+        log_change(
+            session,
+            booking,
+            actor,
+            "booking.cancelled",
+            {"late": terms.late, "by_staff": by_staff, "points": terms.points, "fee_percent": terms.fee_percent},
+        )
+        release(session, booking, now)
+        plugins.collect("booking_cancelled", booking=booking_view(session, booking), terms=terms, by_staff=by_staff, now=now, session=session)
     return Cancellation(booking, terms)
 
 

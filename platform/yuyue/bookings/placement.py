@@ -7,7 +7,7 @@ people whose offer came through.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,8 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yuyue.audit.operations import record as audit_record
-from yuyue.bookings import policies
+from yuyue.behaviour import BookingRequest, BookingTypeView, BookingView, Person, read_only
 from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, ResourceAllocation
+from yuyue.bookings.policies import is_minor
 from yuyue.bookings.vouchers import new_voucher_code
 from yuyue.catalog.models import BookingType, BookingTypeStatus, Resource
 from yuyue.customers.models import Customer
@@ -26,12 +27,13 @@ from yuyue.customers.operations import customer_for_phone
 from yuyue.errors import FieldProblem, InvalidInput, NotFound, Refused
 from yuyue.events.operations import emit
 from yuyue.forms.models import FormVersion
-from yuyue.forms.people import Person
 from yuyue.forms.registry import FormRegistry
+from yuyue.plugins import TenantPlugins, plugin_host
 from yuyue.scheduling.inventory import QUANTUM, inventory_row, quanta, take_slot_capacity
 from yuyue.scheduling.models import SlotInventory
 from yuyue.scheduling.slots import Slot, bookable, slot_at
 from yuyue.tenancy.models import Tenant, TenantStatus
+from yuyue.tenancy.operations import tenant_plugins
 
 # Attempts to allocate resources when a concurrent booking took the chosen one first.
 RESOURCE_ATTEMPTS = 3
@@ -53,14 +55,56 @@ SYSTEM = Actor("system")
 
 @dataclass(frozen=True)
 class ValidatedRequest:
-    """A booking request after its form, slot and party were checked, before anything is written."""
+    """A booking request after its form, slot and party were checked, before anything is written.
+
+    ``view`` is the request as behaviour hooks see it; ``plugins`` the tenant's
+    plugins that judge it. ``party_size`` is the number of places it takes.
+    """
 
     booking_type: BookingType
     slot: Slot
-    channel: str
-    party_size: int
     answers: dict[str, Any]
-    people: list[Person]
+    plugins: TenantPlugins
+    view: BookingRequest
+
+    @property
+    def channel(self) -> str:
+        return self.view.channel
+
+    @property
+    def party_size(self) -> int:
+        return self.view.units
+
+    @property
+    def people(self) -> tuple[Person, ...]:
+        return self.view.people
+
+
+def plugins_of(session: Session, tenant: Tenant) -> TenantPlugins:
+    """The plugins ``tenant`` enabled, with its settings: what judges its bookings."""
+    return tenant_plugins(session, plugin_host(), tenant)
+
+
+def request_of(
+    plugins: TenantPlugins,
+    booking_type: BookingType,
+    slot: Slot,
+    channel: str,
+    answers: dict[str, Any],
+    people: list[Person],
+    persons: int,
+    now: datetime,
+    units: int | None = None,
+) -> ValidatedRequest:
+    """A request for ``slot`` made at ``now``, taking ``units`` places, or as many as the plugins' ``booking_units`` say."""
+    type_view = BookingTypeView.of(booking_type)
+    view = BookingRequest(type_view, slot.starts_at, slot.ends_at, slot.local_date, channel, read_only(answers), tuple(people), persons, units or persons, now)
+    if units is None:
+        counted = plugins.first("booking_units", booking_type=type_view, request=view)
+        if not isinstance(counted, int) or isinstance(counted, bool) or counted < 1:
+            raise Refused(f"a plugin counted {counted!r} places for this booking", code="plugin_failed")
+        view = replace(view, units=counted)
+    return ValidatedRequest(booking_type, slot, answers, plugins, view)
 
 
 # --- reading --------------------------------------------------------------------
@@ -137,6 +181,9 @@ def checked_request(
     """
     require_active_tenant(tenant)
     booking_type, form_version = booking_type_with_form(session, booking_type_slug)
+    plugins = plugins_of(session, tenant)
+    if not plugins.offers(booking_type.vertical):
+        raise Refused(f"{tenant.name} no longer takes bookings of this kind", code="vertical_disabled")
     form = forms.compiled(form_version.definition)
     typed = forms.validate(form, answers)
     people = forms.people(form, typed)
@@ -145,17 +192,21 @@ def checked_request(
     if channel not in slot.capacities:
         problems.append(FieldProblem("/channel", f"choose one of {', '.join(sorted(slot.capacities))}", "unknown_channel"))
     # Real-name bookings admit exactly the people named on the form.
-    size = len(people) if people else (party_size or 1)
-    if people and party_size not in (None, size):
-        problems.append(FieldProblem("/party_size", f"the form names {size} people", "party_size_mismatch"))
-    if not 1 <= size <= booking_type.max_party_size:
-        problems.append(FieldProblem("/party_size", f"between 1 and {booking_type.max_party_size} people per booking", "party_size_out_of_range"))
+    persons = len(people) if people else (party_size or 1)
+    if people and party_size not in (None, persons):
+        problems.append(FieldProblem("/party_size", f"the form names {persons} people", "party_size_mismatch"))
     if problems:
         raise InvalidInput("the booking request is not valid", errors=problems)
+    request = request_of(plugins, booking_type, slot, channel, forms.as_json(typed), people, persons, now)
+    if not 1 <= request.party_size <= booking_type.max_party_size:
+        raise InvalidInput(
+            "the booking request is not valid",
+            errors=[FieldProblem("/party_size", f"between 1 and {booking_type.max_party_size} places per booking", "party_size_out_of_range")],
+        )
     is_open, reason = bookable(booking_type.availability_rules, slot, now)
     if not is_open:
         raise Refused("this slot cannot be booked now", code=reason)
-    return ValidatedRequest(booking_type, slot, channel, size, forms.as_json(typed), people)
+    return request
 
 
 # --- writing --------------------------------------------------------------------
@@ -251,25 +302,24 @@ def _choose_resources(session: Session, requirements: list[dict[str, Any]], slic
     return chosen
 
 
-def admitted_customer(session: Session, request: ValidatedRequest, phone: str, name: str | None, now: datetime) -> Customer:
-    """The customer with ``phone`` (created if new), once bans and the booking type's policies admit the request.
+def admitted_customer(session: Session, request: ValidatedRequest, phone: str, name: str | None, now: datetime) -> tuple[Customer, ValidatedRequest]:
+    """The customer with ``phone`` (created if new) and the request as theirs, once every plugin's ``validate_booking`` admits it.
 
-    Inside the caller's write transaction; locks the identities the policies count first.
+    Inside the caller's write transaction. The host's own checks (bans, minors,
+    quotas) are the built-in ``validate_booking`` (``yuyue.bookings.builtin``).
     """
     customer = customer_for_phone(session, phone, name)
-    booking_type = request.booking_type
-    policies.lock_identities(session, policies.identity_keys(customer, request.people, booking_type.policies))
-    policies.check_booking(
-        session,
-        policies=booking_type.policies,
-        customer=customer,
-        people=request.people,
-        local_date=request.slot.local_date,
-        party_size=request.party_size,
-        now=now,
-        booking_type_id=booking_type.id,
-    )
-    return customer
+    request = replace(request, view=replace(request.view, phone=customer.phone, customer_id=customer.id))
+    admit(session, request)
+    return customer, request
+
+
+def admit(session: Session, request: ValidatedRequest) -> None:
+    """Ask every enabled plugin's ``validate_booking``; their problems together refuse the request."""
+    answers = request.plugins.collect("validate_booking", booking_type=request.view.booking_type, request=request.view, session=session)
+    problems = [problem for answer in answers for problem in answer]
+    if problems:
+        raise InvalidInput("the booking request is not valid", errors=problems)
 
 
 def place_booking(
@@ -288,13 +338,9 @@ def place_booking(
     resources, stores the people, and records audit and outbox entries.
     """
     booking_type, slot = request.booking_type, request.slot
-    if capacity_taken:
-        inventory_id = inventory_row(session, booking_type, slot, request.channel).id
-    else:
-        inventory_id = take_slot_capacity(session, booking_type, slot, request.channel, request.party_size)
-        if inventory_id is None:
-            raise Refused("this slot is full", code="slot_full")
-    holds = booking_type.hold_minutes > 0 and booking_type.price_amount > 0
+    inventory_id = inventory_row(session, booking_type, slot, request.channel).id if capacity_taken else take_places(session, request)
+    quote = request.plugins.first("quote_price", booking_type=request.view.booking_type, request=request.view)
+    holds = booking_type.hold_minutes > 0 and quote.total > 0
     booking = Booking(
         public_id=uuid.uuid4().hex,
         booking_type=booking_type,
@@ -309,8 +355,8 @@ def place_booking(
         hold_expires_at=now + timedelta(minutes=booking_type.hold_minutes) if holds else None,
         form_version=booking_type.form_version,
         answers=request.answers,
-        price_amount=booking_type.price_amount * request.party_size,
-        currency=booking_type.currency,
+        price_amount=quote.total,
+        currency=quote.currency,
         voucher_code=None if holds else new_voucher_code(),
         idempotency_key=idempotency_key,
         created_at=now,
@@ -338,13 +384,27 @@ def place_booking(
                     "id_number": person.id_number,
                     "phone": person.phone,
                     "birth_date": person.birth_date,
-                    "is_minor": policies.is_minor(booking_type.policies, person, slot.local_date),
+                    "is_minor": is_minor(booking_type.policies, person, slot.local_date),
                     "local_date": slot.local_date,
                 }
                 for person in request.people
             ],
         )
+    request.plugins.collect("booking_placed", booking=BookingView.of(booking, request.view.booking_type), request=request.view, session=session)
     return booking
+
+
+def take_places(session: Session, request: ValidatedRequest) -> int:
+    """Take the request's places in its slot (the conditional UPDATE); the id of the slot's inventory row."""
+    inventory_id = take_slot_capacity(session, request.booking_type, request.slot, request.channel, request.party_size)
+    if inventory_id is None:
+        raise Refused("this slot is full", code="slot_full")
+    return inventory_id
+
+
+def booking_view(session: Session, booking: Booking) -> BookingView:
+    """``booking`` as behaviour hooks see it."""
+    return BookingView.of(booking, BookingTypeView.of(session.get(BookingType, booking.booking_type_id)))
 
 
 def log_change(session: Session, booking: Booking, actor: Actor, action: str, data: dict[str, Any]) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
+from yuyue.behaviour import CancellationTerms, RescheduleTerms
 from yuyue.bookings.models import ACTIVE_STATUSES, Booking, BookingPerson, BookingStatus
 from yuyue.catalog.models import BookingType
 from yuyue.customers.models import Ban, BanSubject, Customer
@@ -32,6 +32,7 @@ from yuyue.tenancy.models import Tenant
 __all__ = [
     "DEFAULT_ADULT_AGE",
     "CancellationTerms",
+    "RescheduleTerms",
     "advisory_lock_id",
     "age_on",
     "bans_after_no_show",
@@ -39,11 +40,11 @@ __all__ = [
     "cancellation_terms",
     "check_booking",
     "check_cancellation_limits",
-    "check_reschedule",
     "counts_bookings",
     "identity_keys",
     "is_minor",
     "lock_identities",
+    "reschedule_terms",
 ]
 
 DEFAULT_ADULT_AGE = 18
@@ -378,23 +379,6 @@ def advisory_lock_id(tenant_id: int, key: str) -> int:
 # --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CancellationTerms:
-    """What cancelling now means for a booking.
-
-    ``code`` is ``on_time``, ``cancellation_closed`` (not allowed: late with
-    action ``refuse``, or the slot has started), or ``late_deduct_points``,
-    ``late_fee``, ``late_no_show`` for the late action that applies.
-    """
-
-    allowed: bool
-    late: bool
-    points: int = 0
-    fee_percent: int = 0
-    counts_as_no_show: bool = False
-    code: str = "on_time"
-
-
 def cancellation_terms(policies: Mapping[str, Any] | None, starts_at: datetime, now: datetime) -> CancellationTerms:
     """The terms for cancelling, ``now``, a booking whose slot starts at ``starts_at``.
 
@@ -402,16 +386,17 @@ def cancellation_terms(policies: Mapping[str, Any] | None, starts_at: datetime, 
     ``late`` action refuses late cancellations. Once the slot has started it is
     too late to cancel under any policy: that booking is a no-show or a visit.
     """
-    if now >= starts_at:
-        return CancellationTerms(allowed=False, late=True, code="cancellation_closed")
     rules = (policies or {}).get("cancellation") or {}
     deadline_hours = rules.get("deadline_hours")
-    if deadline_hours is None or now <= starts_at - timedelta(hours=deadline_hours):
-        return CancellationTerms(allowed=True, late=False)
+    deadline = None if deadline_hours is None else starts_at - timedelta(hours=deadline_hours)
+    if now >= starts_at:
+        return CancellationTerms(allowed=False, late=True, code="cancellation_closed", deadline=deadline)
+    if deadline is None or now <= deadline:
+        return CancellationTerms(allowed=True, late=False, deadline=deadline)
     late = rules.get("late") or {"action": "refuse"}
     action = late["action"]
     if action == "refuse":
-        return CancellationTerms(allowed=False, late=True, code="cancellation_closed")
+        return CancellationTerms(allowed=False, late=True, code="cancellation_closed", deadline=deadline)
     return CancellationTerms(
         allowed=True,
         late=True,
@@ -419,6 +404,7 @@ def cancellation_terms(policies: Mapping[str, Any] | None, starts_at: datetime, 
         fee_percent=late.get("fee_percent", 0) if action == "fee" else 0,
         counts_as_no_show=action == "no_show",
         code=f"late_{action}",
+        deadline=deadline,
     )
 
 
@@ -458,21 +444,26 @@ def check_cancellation_limits(session: Session, policies: Mapping[str, Any] | No
 # --------------------------------------------------------------------------
 
 
-def check_reschedule(policies: Mapping[str, Any] | None, booking: Booking, now: datetime) -> None:
-    """Refuse moving a booking moved too often (``reschedule_limit``) or too late (``reschedule_closed``).
+def reschedule_terms(policies: Mapping[str, Any] | None, booking: Any, now: datetime) -> RescheduleTerms:
+    """Whether ``booking`` may move now: not when moved too often (``reschedule_limit``) or too late (``reschedule_closed``).
 
     Like cancelling, moving exactly at the deadline is allowed, and a booking
     whose slot has started can never be moved.
     """
     rules = (policies or {}).get("reschedule") or {}
+    deadline_hours = rules.get("deadline_hours")
+    deadline = booking.starts_at - timedelta(hours=deadline_hours) if deadline_hours is not None else None
     limit = rules.get("max_per_booking")
     if limit is not None and booking.reschedule_count >= limit:
         times = "once" if limit == 1 else f"{limit} times"
-        raise Refused(f"a booking may be rescheduled at most {times}" if limit else "bookings of this type cannot be rescheduled", code="reschedule_limit")
-    deadline_hours = rules.get("deadline_hours")
-    if now >= booking.starts_at or (deadline_hours is not None and now > booking.starts_at - timedelta(hours=deadline_hours)):
+        message = f"a booking may be rescheduled at most {times}" if limit else "bookings of this type cannot be rescheduled"
+        return RescheduleTerms(allowed=False, code="reschedule_limit", message=message, deadline=deadline)
+    if now >= booking.starts_at or (deadline is not None and now > deadline):
         hours = f"{deadline_hours:g} hours " if deadline_hours else ""
-        raise Refused(f"a booking can be rescheduled only up to {hours}before it starts", code="reschedule_closed")
+        return RescheduleTerms(
+            allowed=False, code="reschedule_closed", message=f"a booking can be rescheduled only up to {hours}before it starts", deadline=deadline
+        )
+    return RescheduleTerms(allowed=True, deadline=deadline)
 
 
 # --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ either booked at once (``auto_confirm``) or offered for a limited time.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,12 +23,13 @@ from yuyue.bookings.models import Booking, WaitlistEntry, WaitlistStatus
 from yuyue.bookings.placement import (
     SYSTEM,
     Actor,
-    ValidatedRequest,
     admitted_customer,
     checked_request,
     find_slot,
     place_booking,
+    plugins_of,
     release_slot_resources,
+    request_of,
 )
 from yuyue.catalog.models import BookingType
 from yuyue.customers.models import Customer
@@ -81,7 +82,7 @@ def join(
         )
         booking_type = request.booking_type
         with write_transaction(session):
-            customer = admitted_customer(session, request, phone, name, now)
+            customer, request = admitted_customer(session, request, phone, name, now)
             inventory = inventory_row(session, booking_type, request.slot, channel)
             if inventory.capacity - inventory.taken >= request.party_size:
                 raise Conflict("there are free places: book the slot instead", code="slot_not_full")
@@ -229,8 +230,12 @@ def _claim(session: Session, entry: WaitlistEntry, expected: WaitlistStatus, to:
 def _book_entry(session: Session, entry: WaitlistEntry, booking_type: BookingType, now: datetime) -> Booking:
     tenant = session.get(Tenant, entry.tenant_id)
     slot = find_slot(booking_type, ZoneInfo(tenant.time_zone), entry.starts_at)
-    request = ValidatedRequest(booking_type, slot, entry.channel, entry.party_size, entry.answers, [_person(p) for p in entry.people])
     customer = session.get(Customer, entry.customer_id)
+    people = [_person(p) for p in entry.people]
+    request = request_of(
+        plugins_of(session, tenant), booking_type, slot, entry.channel, entry.answers, people, len(people) or entry.party_size, now, entry.party_size
+    )
+    request = replace(request, view=replace(request.view, phone=customer.phone, customer_id=customer.id))
     booking = place_booking(session, request, customer, now=now, actor=SYSTEM, capacity_taken=True)
     row = session.execute(
         update(WaitlistEntry)

@@ -15,7 +15,6 @@ from yuyue.forms.formats import FormatProblem, id_card_birth_date
 __all__ = ["Person", "people_in"]
 
 
-
 def people_in(definition: Mapping[str, Any], typed_answers: Mapping[str, Any]) -> list[Person]:
     """The booker first (if the form marks any top-level field with ``x-person``), then one person per person-list entry.
 

@@ -23,11 +23,16 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 import yuyue_schemas
 from yuyue import json_input
+from yuyue.behaviour import BookingView, CancellationTerms
+from yuyue.bookings.models import Booking, BookingStatus
 from yuyue.errors import FieldProblem, InvalidInput
 from yuyue.hookspecs import hookimpl
+from yuyue.payments.operations import start_payment
 from yuyue.payments.providers import (
     Notification,
     NotificationKind,
@@ -39,6 +44,7 @@ from yuyue.payments.providers import (
     payment_providers,
     sign,
 )
+from yuyue.payments.refunds import refund_for_cancellation
 
 SIGNATURE_HEADER = "Yuyue-Sandbox-Signature"
 SANDBOX_EVENTS = {"payment.succeeded": NotificationKind.paid, "payment.failed": NotificationKind.failed, "refund.succeeded": NotificationKind.refunded}
@@ -210,3 +216,24 @@ def register_payment_providers() -> list[PaymentProvider]:
 def startup(app: Flask) -> None:
     # Collect every plugin's providers now, so a clash of keys stops start-up rather than a payment.
     payment_providers(app)
+
+
+# --- the payment side of a booking's life ------------------------------------------------
+
+
+def _booking(session: Session, booking: BookingView) -> Booking:
+    return session.scalars(select(Booking).where(Booking.public_id == booking.public_id)).one()
+
+
+@hookimpl
+def booking_placed(booking: BookingView, session: Session) -> None:
+    """Open the payment of a booking held until paid, in the transaction that places it, so reading it never writes."""
+    if booking.status == BookingStatus.held.value and booking.price_amount > 0:
+        start_payment(session, _booking(session, booking), now=booking.created_at)
+
+
+@hookimpl
+def booking_cancelled(booking: BookingView, terms: CancellationTerms, now: datetime, session: Session) -> None:
+    """Refund what was paid, less the fee the applied terms charge."""
+    if booking.price_amount > 0:
+        refund_for_cancellation(session, _booking(session, booking), fee_percent=terms.fee_percent, now=now)
