@@ -49,8 +49,8 @@ def test_a_tenant_with_default_settings_is_late_six_hours_before_and_loses_one_p
     on_time = booked(bob, DEFAULTS, COURSE, answers(COURSE, 2), hour=10)
     late = booked(bob, DEFAULTS, COURSE, answers(COURSE, 2), hour=11)
     clock(at(4))
-
     first = cancel(bob, DEFAULTS, on_time).get_json()["cancellation"]
+    clock(at(5, 1))
     second = cancel(bob, DEFAULTS, late).get_json()["cancellation"]
 
     assert (first["terms"], first["points_deducted"]) == ("on_time", 0)
@@ -104,3 +104,13 @@ def test_a_tenant_with_default_settings_allows_more_classes_a_week(classes, set_
 
     for hour in (9, 10, 11):
         booked(bob, DEFAULTS, COURSE, answers(COURSE, 2), hour=hour)
+
+
+def test_a_student_at_the_weekly_limit_may_move_a_class_within_the_week(classes, set_settings, customer, booked):
+    set_settings(COURSE, max_bookings_per_week=1)
+    alice = customer(1)
+    booking = booked(alice, CONFIGURED, COURSE, answers(COURSE))
+
+    moved = alice.post(f"/api/v1/t/{CONFIGURED}/bookings/{booking['id']}/reschedule", json={"starts_at": at(10).isoformat()})
+
+    assert moved.status_code == 200, moved.get_json()

@@ -194,12 +194,15 @@ def active_bookings(
     phone: str | None = None,
     local_dates: Collection[date] | None = None,
     starts_at: datetime | None = None,
+    excluding: str | None = None,
 ) -> list[BookingView]:
     """The current tenant's active bookings (held, confirmed, checked in, completed) matching every filter given.
 
     For plugins that count what a booker already holds (a weekly class limit,
     bookings per trip and phone): ``phone`` matches bookings made by that phone's
-    account or naming a person with that phone; ``local_dates`` are slot dates.
+    account or naming a person with that phone; ``local_dates`` are slot dates;
+    ``excluding`` is the public id of a booking to leave out (the one a
+    reschedule moves: ``BookingRequest.moves``).
     Call :func:`~yuyue.bookings.policies.lock_identities` first, in the same
     transaction, so two concurrent bookings of one identity cannot both count
     the other out.
@@ -219,6 +222,8 @@ def active_bookings(
         statement = statement.where(Booking.local_date.in_(sorted(set(local_dates))))
     if starts_at is not None:
         statement = statement.where(Booking.starts_at == starts_at)
+    if excluding is not None:
+        statement = statement.where(Booking.public_id != excluding)
     views: dict[int, BookingTypeView] = {}
     return [
         BookingView.of(booking, views.setdefault(booking_type.id, BookingTypeView.of(booking_type)))

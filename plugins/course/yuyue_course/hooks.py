@@ -34,7 +34,7 @@ def validate_booking(booking_type: BookingTypeView, request: BookingRequest, set
     monday = request.local_date - timedelta(days=request.local_date.weekday())
     week = [monday + timedelta(days=offset) for offset in range(7)]
     lock_identities(session, [f"customer:{request.customer_id}"])
-    booked = len(active_bookings(session, vertical=VERTICAL, customer_id=request.customer_id, local_dates=week))
+    booked = len(active_bookings(session, vertical=VERTICAL, customer_id=request.customer_id, local_dates=week, excluding=request.moves))
     if booked >= limit:
         message = f"a student may book at most {limit} classes a week; {booked} already booked from {week[0]} to {week[-1]}"
         raise Refused(message, code="weekly_limit_reached", errors=[FieldProblem("/starts_at", "choose a class in another week", "weekly_limit_reached")])

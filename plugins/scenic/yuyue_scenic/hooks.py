@@ -91,7 +91,9 @@ def _id_card_pointer(index: int) -> str:
 
 def _check_persons_per_day(session: Session, request: BookingRequest, limit: int) -> None:
     lock_identities(session, [f"customer:{request.customer_id}"])
-    booked = sum(b.units for b in active_bookings(session, vertical=VERTICAL, customer_id=request.customer_id, local_dates=[request.local_date]))
+    booked = sum(
+        b.units for b in active_bookings(session, vertical=VERTICAL, customer_id=request.customer_id, local_dates=[request.local_date], excluding=request.moves)
+    )
     if booked + request.units > limit:
         already = f"; {booked} already booked" if booked else ""
         raise Refused(

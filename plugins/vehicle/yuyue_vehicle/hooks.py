@@ -58,7 +58,7 @@ def validate_booking(booking_type: BookingTypeView, request: BookingRequest, set
         return None
     most_orders = settings["max_orders_per_trip_per_phone"]
     lock_identities(session, [f"phone:{request.phone}"])
-    booked = len(active_bookings(session, booking_type_id=booking_type.id, starts_at=request.starts_at, phone=request.phone))
+    booked = len(active_bookings(session, booking_type_id=booking_type.id, starts_at=request.starts_at, phone=request.phone, excluding=request.moves))
     if booked >= most_orders:
         bookings = "1 booking" if most_orders == 1 else f"{most_orders} bookings"
         raise Refused(
