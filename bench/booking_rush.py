@@ -105,7 +105,7 @@ def seed(url: str, folder: str) -> tuple[Any, str]:
     from yuyue.db import db
     from yuyue.forms.registry import form_registry
     from yuyue.plugins import plugin_host
-    from yuyue.scheduling.rules import current_registry
+    from yuyue.scheduling.registry import current_registry
     from yuyue.tenancy.operations import create_tenant
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "rush", "INSTANCE_PATH": folder})

@@ -38,7 +38,7 @@ from yuyue.plugins import plugin_host
 from yuyue.scheduling.availability import list_availability
 from yuyue.scheduling.inventory import inventory_row, take_capacity
 from yuyue.scheduling.models import SlotInventory
-from yuyue.scheduling.rules import current_registry
+from yuyue.scheduling.registry import current_registry
 from yuyue.scheduling.slots import generate_slots
 from yuyue.tenancy.operations import create_tenant, get_tenant
 

@@ -20,16 +20,15 @@ from yuyue.app import create_app, normalize_database_url
 from yuyue.audit.operations import check_chains
 from yuyue.cli import init_database
 from yuyue.customers.operations import customer_for_phone
-from yuyue.db import Model, db, tenant_scope
+from yuyue.db import db, tenant_scope
 from yuyue.plugins import plugin_host
 from yuyue.tenancy.models import StaffRole, Tenant, TokenKind
 from yuyue.tenancy.operations import create_tenant, create_token, get_tenant
+from yuyue.testing import empty_tables
 
 # Long enough for HS256 (PyJWT warns, and warnings are errors here, below 32 bytes).
 TEST_SECRET_KEY = "test-secret-key-of-at-least-32-bytes"
 
-# Rows that `yuyue init` creates and every test relies on; everything else is emptied after each test.
-KEPT_TABLES = {"ab_permission", "ab_view_menu", "ab_permission_view", "ab_role", "ab_permission_view_role", "alembic_version"}
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "errors"}
 TWO_TENANTS = ("tenant-a", "tenant-b")
 
@@ -85,7 +84,7 @@ def make_app(database_url: str, tmp_path, request: pytest.FixtureRequest) -> Ite
             if not findings and request.node.get_closest_marker("tampers") is None:
                 findings = [str(found) for found in check_chains(db.session).findings]
                 db.session.remove()
-            _empty_tables()
+            empty_tables()
             db.engine.dispose()
     if findings:
         pytest.fail("yuyue audit verify after the test:\n" + "\n".join(findings), pytrace=False)
@@ -106,13 +105,6 @@ def client(app: Flask):
 @pytest.fixture
 def session(app: Flask):
     return db.session
-
-
-def _empty_tables() -> None:
-    with db.engine.begin() as connection:
-        for table in reversed(Model.metadata.sorted_tables):
-            if table.name not in KEPT_TABLES:
-                connection.execute(table.delete())
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from yuyue.catalog.models import BookingType, Resource
 from yuyue.catalog.operations import create_booking_type, create_resource
 from yuyue.forms.registry import form_registry
 from yuyue.plugins import plugin_host
-from yuyue.scheduling.rules import current_registry
+from yuyue.scheduling.registry import current_registry
 from yuyue.tenancy.models import Tenant
 from yuyue.tenancy.operations import create_tenant
 

@@ -15,15 +15,17 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import click
 import pytest
 from sqlalchemy import create_engine, text
 
 from yuyue.app import create_app
-from yuyue.cli import init_database, main
+from yuyue.cli import build_cli, init_database, main
 from yuyue.db import db
 
 VERTICAL_PLUGINS = ("activity", "course", "exhibition", "scenic", "vehicle")
@@ -414,6 +416,72 @@ def test_plugins_respects_the_allow_list(yuyue, monkeypatch):
 def test_allow_list_naming_an_uninstalled_plugin_is_one_error_line(yuyue, monkeypatch):
     monkeypatch.setenv("YUYUE_PLUGINS", "course,bowling")
     assert_one_error_line(yuyue("plugins"), "YUYUE_PLUGINS", "bowling")
+
+
+def test_plugin_new_writes_an_installable_plugin_into_yuyue_name(yuyue, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    result = yuyue("plugin", "new", "car_wash")
+
+    assert result.code == 0, result.err
+    written = {path.relative_to(tmp_path / "yuyue-car_wash").as_posix() for path in (tmp_path / "yuyue-car_wash").rglob("*") if path.is_file()}
+    assert written == {
+        "README.md",
+        "pyproject.toml",
+        "tests/conftest.py",
+        "tests/test_car_wash.py",
+        "yuyue_car_wash/__init__.py",
+        "yuyue_car_wash/hooks.py",
+        "yuyue_car_wash/messages.py",
+        "yuyue_car_wash/vertical/vertical.json",
+        "yuyue_car_wash/vertical/form.schema.json",
+        "yuyue_car_wash/vertical/form.ui.json",
+        "yuyue_car_wash/vertical/settings.schema.json",
+        *(f"yuyue_car_wash/translations/{locale}/LC_MESSAGES/messages.po" for locale in ("zh_Hans", "zh_Hant", "en")),
+    }
+    assert 'car_wash = "yuyue_car_wash"' in (tmp_path / "yuyue-car_wash" / "pyproject.toml").read_text()
+    assert "{{" not in "".join(path.read_text() for path in (tmp_path / "yuyue-car_wash").rglob("*") if path.is_file())
+
+
+def test_plugin_new_writes_into_the_directory_given(yuyue, tmp_path):
+    assert yuyue("plugin", "new", "dental", "--directory", str(tmp_path / "here")).code == 0
+    assert (tmp_path / "here" / "yuyue_dental" / "hooks.py").is_file()
+
+
+@pytest.mark.parametrize("name", ["Dental", "dental-clinic", "3d", "x", "dental.clinic", "a" * 41])
+def test_plugin_new_with_a_name_that_is_no_slug_is_one_error_line(yuyue, tmp_path, name):
+    assert_one_error_line(yuyue("plugin", "new", name, "--directory", str(tmp_path / "out")), "invalid plugin name")
+    assert not (tmp_path / "out").exists()
+
+
+def test_plugin_new_with_the_name_of_an_installed_plugin_is_one_error_line(yuyue, tmp_path):
+    assert_one_error_line(yuyue("plugin", "new", "course", "--directory", str(tmp_path / "out")), "'course' is installed already")
+
+
+def test_plugin_new_into_a_directory_with_files_is_one_error_line_and_changes_nothing(yuyue, tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+
+    assert_one_error_line(yuyue("plugin", "new", "dental", "--directory", str(tmp_path / "out")), "not an empty directory")
+    assert [path.name for path in (tmp_path / "out").iterdir()] == ["notes.txt"]
+
+
+def _commands(group: click.Group, context: click.Context, prefix: str = "") -> Iterator[tuple[str, click.Command]]:
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        if isinstance(command, click.Group):
+            yield from _commands(command, context, f"{prefix}{name} ")
+        else:
+            yield prefix + name, command
+
+
+def test_every_yuyue_command_is_in_the_readme_command_table(database_file):
+    cli = build_cli()
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    own = [path for path, command in _commands(cli, click.Context(cli)) if command.callback.__module__.startswith("yuyue.")]
+
+    assert "plugin new" in own
+    assert [path for path in own if f"`yuyue {path}" not in readme] == []
 
 
 # --- demo ---

@@ -51,8 +51,9 @@ def _every_schema() -> Iterator[tuple[str, Any, Any]]:
         forms = app.extensions["yuyue.forms"]
         logins = app.extensions["yuyue.login_providers"]
         yield from ((f"OpenAPI {where}", schema, document) for where, schema in _document_schemas(document))
-        for key in host.slot_rules:
-            yield f"slot rule {key} ({host.slot_rules.owner(key)})", host.slot_rules[key].params_schema, None
+        rules = app.extensions["yuyue.slot_rules"]
+        for key in rules:
+            yield f"slot rule {key} ({rules.owner(key)})", rules[key].params_schema, None
         for plugin in host.info():
             yield f"settings of plugin {plugin.name}", host.settings_schema(plugin.name), None
         for key in logins.keys:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from yuyue.declarations import PluginDeclarationError
 from yuyue.plugins import PluginLoadError, make_plugin_host
+from yuyue.scheduling.registry import build_slot_rules
 from yuyue.tenancy import operations
 from yuyue.tenancy.models import TenantPlugin
 
@@ -78,8 +79,8 @@ def test_unknown_slot_rule_type_is_refused_with_its_pointer(make_plugin):
     files = _vertical_plugin_files("odd_rules")
     files["vertical/vertical.json"]["default_slot_rules"][0]["type"] = "moon_phase"
     make_plugin("odd_rules", VERTICAL_SOURCE, files)
-    with pytest.raises(PluginDeclarationError, match=r"vertical/vertical.json at /default_slot_rules/0/type: unknown slot rule 'moon_phase'"):
-        make_plugin_host()
+    with pytest.raises(PluginDeclarationError, match=r"vertical 'odd_rules' at /default_slot_rules/0/type: unknown slot rule 'moon_phase'"):
+        build_slot_rules(make_plugin_host())
 
 
 def test_invalid_slot_rule_params_are_refused_with_their_pointer(make_plugin):
@@ -87,7 +88,7 @@ def test_invalid_slot_rule_params_are_refused_with_their_pointer(make_plugin):
     files["vertical/vertical.json"]["default_slot_rules"][0]["params"]["windows"][0]["start"] = "25:00"
     make_plugin("bad_params", VERTICAL_SOURCE, files)
     with pytest.raises(PluginDeclarationError, match=r"/default_slot_rules/0/params/windows/0/start"):
-        make_plugin_host()
+        build_slot_rules(make_plugin_host())
 
 
 def test_a_settings_schema_with_an_unbounded_number_is_refused_with_its_pointer(make_plugin):

@@ -21,6 +21,7 @@ from yuyue.db import configure_sqlite, db
 from yuyue.events.channels import build_channels
 from yuyue.forms.registry import build_form_registry
 from yuyue.plugins import make_plugin_host
+from yuyue.scheduling.registry import build_slot_rules
 
 # Flask-AppBuilder never creates tables or permissions at start-up: Alembic owns
 # the schema and `yuyue init` syncs permissions, so gunicorn workers never race.
@@ -92,6 +93,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     host = make_plugin_host(app.config["PLUGINS"])
     app.extensions["yuyue.plugins"] = host
     app.extensions["yuyue.forms"] = build_form_registry(host)
+    app.extensions["yuyue.slot_rules"] = build_slot_rules(host)
     app.extensions["yuyue.channels"] = build_channels(host, required=(app.config["NOTIFICATION_CHANNEL"],))
     app.extensions["yuyue.login_providers"] = build_login_providers(host, app.config)
 

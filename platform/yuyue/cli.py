@@ -9,6 +9,8 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import entry_points
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -24,7 +26,8 @@ from yuyue.config import settings_from_env
 from yuyue.db import db
 from yuyue.declarations import PluginDeclarationError
 from yuyue.errors import DomainError
-from yuyue.plugins import PluginHost, PluginLoadError, make_plugin_host, plugin_host
+from yuyue.plugins import ENTRY_POINT_GROUP, PluginHost, PluginLoadError, make_plugin_host, plugin_host
+from yuyue.scaffold import ScaffoldError, create_plugin
 from yuyue.serving import gunicorn_command
 from yuyue.tenancy import operations
 from yuyue.tenancy.models import StaffRole, TokenKind
@@ -229,6 +232,22 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
         for info in infos:
             click.echo(f"{info.name} {info.version or '-'}\thooks: {', '.join(info.hooks)}\tverticals: {', '.join(info.verticals) or '-'}")
 
+    @cli.group("plugin", cls=click.Group)
+    def plugin() -> None:
+        """Tools for plugin authors."""
+
+    @plugin.command("new")
+    @click.argument("name")
+    @click.option("--directory", type=click.Path(file_okay=False, path_type=Path), help="Where to write it (new or empty).  [default: ./yuyue-NAME]")
+    def plugin_new(name: str, directory: Path | None) -> None:
+        """Scaffold an installable plugin NAME: a vertical, two behaviour hooks, settings, messages, tests and a README."""
+        target = directory or Path(f"yuyue-{name}")
+        try:
+            written = create_plugin(name, target, (entry_point.name for entry_point in entry_points(group=ENTRY_POINT_GROUP)))
+        except ScaffoldError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"wrote {len(written)} files to {target}; next: pip install -e {target} && cd {target} && pytest")
+
     @cli.group("migrations", cls=AppGroup)
     def migrations() -> None:
         """Developer tools for schema migrations."""
@@ -243,7 +262,7 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
     @click.option("--workers", default=1, show_default=True, help="Worker threads running tasks.")
     def worker_command(workers: int) -> None:
         """Run background jobs: expire unpaid holds and waitlist offers every minute, send refunds."""
-        from yuyue.events.jobs import run_worker
+        from yuyue.worker import run_worker
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         run_worker(current_app._get_current_object(), workers=workers)
@@ -255,8 +274,8 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
     @bookings.command("expire-holds")
     def bookings_expire_holds() -> None:
         """Expire unpaid holds and unanswered waitlist offers of every active tenant, and send refunds, once, as the worker does each minute."""
-        from yuyue.events.jobs import expire_due
         from yuyue.payments.providers import payment_providers
+        from yuyue.worker import expire_due
 
         report = expire_due(db.session, providers=payment_providers())
         for result in report.tenants:

@@ -10,12 +10,9 @@ import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yuyue_schemas
-
-if TYPE_CHECKING:
-    from yuyue.scheduling.rules import SlotRuleRegistry
 
 LocalizedText = str | dict[str, str]
 
@@ -89,8 +86,12 @@ def _raise_first(plugin: str, source: str, problems: list, prefix: str = "") -> 
         raise PluginDeclarationError(plugin, source, prefix + first.pointer, first.message)
 
 
-def load_vertical(plugin: str, ref: VerticalFile, slot_rules: SlotRuleRegistry) -> Vertical:
-    """Read, validate and assemble one vertical declaration; its default slot rules are checked against ``slot_rules``."""
+def load_vertical(plugin: str, ref: VerticalFile) -> Vertical:
+    """Read, validate and assemble one vertical declaration.
+
+    Its default slot rules are checked later, against the application's rule
+    types (:func:`yuyue.scheduling.registry.build_slot_rules`).
+    """
     if not isinstance(ref, VerticalFile):
         raise PluginDeclarationError(plugin, "register_verticals()", "", f"expected a VerticalFile, got {ref!r}")
     declaration = _read_json(plugin, ref)
@@ -109,8 +110,6 @@ def load_vertical(plugin: str, ref: VerticalFile, slot_rules: SlotRuleRegistry) 
         if name not in fields:
             raise PluginDeclarationError(plugin, str(ui_ref), f"/fields/{name}", f"{name!r} is not a field of the form")
     _raise_first(plugin, str(settings_ref), yuyue_schemas.check_json_schema(settings) or yuyue_schemas.check_bounded_numbers(settings))
-
-    _raise_first(plugin, str(ref), slot_rules.problems(declaration["default_slot_rules"], "/default_slot_rules"))
 
     return Vertical(
         key=declaration["key"],

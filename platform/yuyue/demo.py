@@ -13,6 +13,7 @@ from yuyue.declarations import Vertical
 from yuyue.errors import NotFound
 from yuyue.forms.registry import form_registry
 from yuyue.plugins import PluginHost
+from yuyue.scheduling.registry import slot_rules
 from yuyue.tenancy import operations
 from yuyue.tenancy.models import Tenant, TokenKind
 
@@ -55,7 +56,7 @@ def _seed_vertical(session: Session, host: PluginHost, tenant: Tenant, vertical:
         session,
         host,
         form_registry(),
-        host.slot_rules,
+        slot_rules(),
         tenant,
         vertical=vertical.key,
         slug=vertical.key.replace("_", "-"),

@@ -267,3 +267,14 @@ def booking_expired(booking: BookingView, now: datetime, settings: Mapping[str, 
 @hookspec
 def booking_completed(booking: BookingView, now: datetime, settings: Mapping[str, Any], session: Session) -> None:
     """A booking was marked completed, inside that transaction."""
+
+
+@hookspec
+def capacity_added(inventory_ids: list[int], now: datetime, settings: Mapping[str, Any], session: Session) -> None:
+    """Slots gained places (a merchant raised a booking type's capacity), inside the transaction that added them.
+
+    :param inventory_ids: the slot inventory rows that grew, each a future slot of one booking type.
+
+    The host's own implementation offers the new places to the slots' waitlists first,
+    in queue order, before anyone else can take them.
+    """

@@ -1,10 +1,13 @@
 """Everything a yuyue plugin may import from the host, in one place.
 
-A plugin writes ``from yuyue.plugin_api import hookimpl, Refused, …`` (the
-most used names are also at ``yuyue``). The names here are the contract:
-they keep their meaning across releases, while the modules behind them may
-move. ``tests/test_plugin_api.py`` fails when one of the bundled plugins
-imports anything else from the host.
+A plugin writes ``from yuyue.plugin_api import hookimpl, Refused, …``. The
+names here are the contract: they keep their meaning across releases, while
+the modules behind them may move. ``from yuyue import hookimpl, VerticalFile``
+stays allowed too (``yuyue`` re-exports those two, and ``__version__``), as
+the themes use it; any other ``yuyue.*`` module is the host's own.
+``tests/test_plugin_api.py`` reads the bundled plugins' and themes' imports and
+fails on anything else; if a plugin needs more, add it here. Test code has a
+second public module, the pytest plugin ``yuyue.testing``.
 """
 
 from yuyue.behaviour import (

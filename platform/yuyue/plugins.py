@@ -24,7 +24,7 @@ from yuyue import hookspecs
 from yuyue.behaviour import read_only
 from yuyue.declarations import PluginDeclarationError, Theme, Vertical, load_theme, load_vertical
 from yuyue.errors import DomainError, Refused
-from yuyue.scheduling.rules import SlotRuleTypeError, builtin_registry
+from yuyue.registry import DuplicateRegistration, PluginLoadError, Registry
 
 ENTRY_POINT_GROUP = "yuyue.plugins"
 
@@ -41,10 +41,6 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 
 # What a tenant may configure for a plugin that declares no settings.
 NO_SETTINGS: dict[str, Any] = {"type": "object", "maxProperties": 0}
-
-
-class PluginLoadError(Exception):
-    """An installed plugin could not be loaded or does not match the contract."""
 
 
 @dataclass(frozen=True)
@@ -137,31 +133,28 @@ class PluginHost:
         self.hook = manager.hook
         self._installed = installed
         self._versions = versions
-        self.verticals: dict[str, Vertical] = {}
-        self.themes: dict[str, Theme] = {}
         self._collect_declarations()
         self._tenant_plugins: dict[int, tuple[int, TenantPlugins]] = {}
         self._tenant_plugins_lock = threading.Lock()
 
     def _collect_declarations(self) -> None:
-        self.slot_rules = builtin_registry().copy()
-        for impl in self.hook.register_slot_rules.get_hookimpls():
-            for rule_type in impl.function() or []:
-                try:
-                    self.slot_rules.register(rule_type, impl.plugin_name)
-                except SlotRuleTypeError as error:
-                    raise PluginLoadError(f"plugin {impl.plugin_name!r} registers an invalid slot rule type: {error}") from None
+        verticals: Registry[Vertical] = Registry(kind="vertical")
         for impl in self.hook.register_verticals.get_hookimpls():
             for ref in impl.function() or []:
-                vertical = load_vertical(impl.plugin_name, ref, self.slot_rules)
-                if vertical.key in self.verticals:
-                    other = self.verticals[vertical.key].plugin
-                    raise PluginDeclarationError(impl.plugin_name, str(ref), "/key", f"vertical {vertical.key!r} is already declared by plugin {other!r}")
-                self.verticals[vertical.key] = vertical
+                vertical = load_vertical(impl.plugin_name, ref)
+                try:
+                    verticals.add(vertical.key, vertical, impl.plugin_name)
+                except DuplicateRegistration as twice:
+                    raise PluginDeclarationError(
+                        impl.plugin_name, str(ref), "/key", f"vertical {vertical.key!r} is already declared by plugin {twice.owner!r}"
+                    ) from None
+        themes: Registry[Theme] = Registry(kind="theme")
         for impl in self.hook.register_themes.get_hookimpls():
             for declaration in impl.function() or []:
                 theme = load_theme(impl.plugin_name, declaration)
-                self.themes[theme.key] = theme
+                themes.add(theme.key, theme, impl.plugin_name)
+        self.verticals: dict[str, Vertical] = dict(verticals.as_mapping())
+        self.themes: dict[str, Theme] = dict(themes.as_mapping())
 
     @property
     def installed_names(self) -> list[str]:

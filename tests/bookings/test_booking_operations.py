@@ -184,7 +184,7 @@ def test_form_problems_are_reported_with_pointers(session, forms, tenant):
 def test_booking_keeps_the_form_version_it_was_validated_against(session, forms, tenant):
     from booking_setup import SIMPLE_FORM, SIMPLE_UI
 
-    from yuyue.forms.operations import publish_form
+    from yuyue.catalog.operations import publish_form
 
     booking_type = make_booking_type(session, tenant)
     first = book(session, forms, tenant, 1)

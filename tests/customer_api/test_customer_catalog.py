@@ -9,7 +9,8 @@ from customer_api_setup import SLOT_DAY, iso, pointers
 
 from yuyue.catalog.operations import update_booking_type
 from yuyue.forms.registry import form_registry
-from yuyue.scheduling.rules import current_registry
+from yuyue.plugins import plugin_host
+from yuyue.scheduling.registry import current_registry
 from yuyue.tenancy.operations import reinstate_tenant, suspend_tenant
 
 A = "/api/v1/t/tenant-a"
@@ -60,7 +61,7 @@ def test_a_missing_translation_falls_back_to_simplified_chinese(client, make_typ
 def test_archived_and_draft_booking_types_are_not_offered(client, session, make_type, tenants):
     make_type("open")
     make_type("old")
-    update_booking_type(session, form_registry(), current_registry(), tenants["tenant-a"], "old", status="archived")
+    update_booking_type(session, plugin_host(), form_registry(), current_registry(), tenants["tenant-a"], "old", status="archived")
 
     assert [t["slug"] for t in client.get(f"{A}/booking-types").get_json()["booking_types"]] == ["open"]
     assert client.get(f"{A}/booking-types/old").status_code == 404

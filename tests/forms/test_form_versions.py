@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import select
 
 from yuyue.catalog.models import BookingType
+from yuyue.catalog.operations import current_form_version, publish_form
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import InvalidInput, NotFound
 from yuyue.forms.models import FormVersion
-from yuyue.forms.operations import current_form_version, form_version, publish_form
+from yuyue.forms.operations import form_version
 from yuyue.tenancy.operations import create_tenant
 
 FORM = {

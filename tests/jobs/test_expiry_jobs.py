@@ -17,19 +17,19 @@ import pytest
 from payment_setup import PRICE, book, booking_state, make_priced_type, make_tenant, slot_start, taken, timedelta, utcnow
 from sqlalchemy import select, update
 
+from yuyue import worker
 from yuyue.bookings import operations as ops
 from yuyue.bookings import waitlist
 from yuyue.bookings.models import Booking, WaitlistEntry
 from yuyue.cli import build_cli
 from yuyue.db import tenant_scope, write_transaction
-from yuyue.events import jobs
-from yuyue.events.jobs import expire_due, make_queue
 from yuyue.forms.registry import form_registry
 from yuyue.payments.builtin import sandbox_notification
 from yuyue.payments.operations import handle_notification, payment_instructions
 from yuyue.payments.providers import payment_providers
 from yuyue.plugins import plugin_host
 from yuyue.tenancy.operations import reinstate_tenant, suspend_tenant
+from yuyue.worker import expire_due, make_queue
 
 
 def held_bookings(session, tenant, count: int, *, first: int = 1) -> list[Booking]:
@@ -110,7 +110,7 @@ def test_one_tenants_failure_is_reported_and_the_others_still_expire(session, te
             raise RuntimeError("disk on fire")
         return real(session_, tenant_, **kwargs)
 
-    monkeypatch.setattr(jobs.booking_ops, "expire_holds", broken_for_museum)
+    monkeypatch.setattr(worker.booking_ops, "expire_holds", broken_for_museum)
     report = expire_due(session, now=theirs.hold_expires_at)
     assert [(t.tenant, t.error) for t in report.failed] == [("museum", "RuntimeError: disk on fire")]
     assert booking_state(session, other, theirs)[0] == "expired"
@@ -128,7 +128,7 @@ def test_an_expiry_that_loses_a_race_with_a_confirmation_reads_again(session, te
             raise Conflict("the booking changed meanwhile and is now confirmed", code="illegal_transition")
         return real(session_, tenant_, **kwargs)
 
-    monkeypatch.setattr(jobs.booking_ops, "expire_holds", confirmed_meanwhile_once)
+    monkeypatch.setattr(worker.booking_ops, "expire_holds", confirmed_meanwhile_once)
     assert expire_due(session, now=booking.hold_expires_at).holds == 1
     assert len(calls) == 2
 

@@ -41,8 +41,8 @@ from yuyue.forms.models import FormVersion
 from yuyue.forms.registry import form_registry
 from yuyue.forms.validation import InvalidAnswers
 from yuyue.payments.operations import payment_instructions
-from yuyue.plugins import plugin_host
 from yuyue.scheduling.availability import SlotAvailability, list_availability
+from yuyue.scheduling.registry import slot_rules
 from yuyue.types import MAX_INTEGER, bounded_integer, utcnow
 
 LOCALES = ("zh-Hans", "zh-Hant", "en")
@@ -422,7 +422,7 @@ def customer_availability(slug: str) -> tuple[Response, int, dict[str, str]]:
     locale = request_locale()
     first, last = availability_range()
     booking_type = booking_type_by_slug(db.session, slug)
-    slots = list_availability(db.session, booking_type, _zone(), first, last, utcnow(), registry=plugin_host().slot_rules)
+    slots = list_availability(db.session, booking_type, _zone(), first, last, utcnow(), registry=slot_rules())
     return _localized({"time_zone": current_tenant().time_zone, "slots": [slot_json(s, locale) for s in slots]}, locale)
 
 

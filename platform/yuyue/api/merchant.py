@@ -29,15 +29,15 @@ from yuyue.bookings.placement import Actor
 from yuyue.bookings.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, BookingFilters, BookingRecord, booking_record, search_bookings
 from yuyue.catalog import operations as catalog
 from yuyue.catalog.models import BookingType, BookingTypeStatus, Resource
+from yuyue.catalog.operations import current_form_version
 from yuyue.customers import login_settings
 from yuyue.customers.login_providers import LoginProviderRegistry
 from yuyue.db import db
 from yuyue.errors import FieldProblem, InvalidInput
 from yuyue.exports.operations import CSV_MIMETYPE, XLSX_MIMETYPE, bookings_csv, bookings_xlsx
-from yuyue.forms.operations import current_form_version
 from yuyue.forms.registry import form_registry
 from yuyue.plugins import plugin_host
-from yuyue.scheduling.rules import current_registry
+from yuyue.scheduling.registry import current_registry
 from yuyue.tenancy.models import StaffRole
 from yuyue.tenancy.operations import SLUG_PATTERN
 from yuyue.types import bounded_integer, utcnow
@@ -273,7 +273,7 @@ def get_booking_type(slug: str) -> Response:
 @staff_required(StaffRole.manager)
 def update_booking_type(slug: str) -> Response:
     body = json_body(BOOKING_TYPE_CHANGE)
-    booking_type = catalog.update_booking_type(db.session, form_registry(), current_registry(), current_tenant(), slug, **body)
+    booking_type = catalog.update_booking_type(db.session, plugin_host(), form_registry(), current_registry(), current_tenant(), slug, **body)
     return jsonify(booking_type_json(booking_type, with_form=True))
 
 

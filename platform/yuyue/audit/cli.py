@@ -21,7 +21,7 @@ from yuyue.audit.checkpoints import (
 from yuyue.audit.operations import check_chains
 from yuyue.audit.operator_chain import check_operator_chain
 from yuyue.db import db
-from yuyue.tenancy.operations import get_tenant
+from yuyue.tenancy.queries import get_tenant
 
 audit_cli = AppGroup("audit", help="Verify the hash-chained audit log and the rows it vouches for; sign checkpoints of it.")
 

@@ -5,7 +5,8 @@ marked ``trylast`` where one answer wins, so a vertical's answer comes first
 and these are the defaults: a request takes one place per person, costs the
 booking type's price per place, and is cancelled or moved under the booking
 type's policies. ``validate_booking`` applies the booking type's bans, minors
-rules and quotas (``yuyue.bookings.policies``).
+rules and quotas (``yuyue.bookings.policies``). Lower areas (the catalog)
+reach the booking area only through these hooks.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from yuyue.behaviour import BookingRequest, BookingTypeView, BookingView, CancellationTerms, PriceLine, PriceQuote, RescheduleTerms
 from yuyue.bookings import policies
 from yuyue.bookings.models import Booking
+from yuyue.bookings.waitlist import promote
 from yuyue.customers.models import Customer
 from yuyue.hookspecs import hookimpl
 
@@ -60,3 +62,10 @@ def cancellation_terms(booking: BookingView, now: datetime) -> CancellationTerms
 @hookimpl(trylast=True)
 def reschedule_terms(booking: BookingView, now: datetime) -> RescheduleTerms:
     return policies.reschedule_terms(booking.booking_type.policies, booking, now)
+
+
+@hookimpl
+def capacity_added(inventory_ids: list[int], now: datetime, session: Session) -> None:
+    """Places added to a full slot go to its waitlist first."""
+    for inventory_id in inventory_ids:
+        promote(session, inventory_id, now)

@@ -1,28 +1,31 @@
-"""Booking types (created from a vertical, then changed) and resources: creating, listing, changing."""
+"""Booking types (created from a vertical, then changed), their form versions, and resources: creating, listing, changing."""
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import yuyue_schemas
-from yuyue.bookings.waitlist import promote
 from yuyue.catalog.models import BookingType, BookingTypeStatus, Resource
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused
-from yuyue.forms.operations import current_form_version, form_problems, publish_form
+from yuyue.forms.fields import FieldType
+from yuyue.forms.formats import FormatCheck
+from yuyue.forms.models import FormVersion
+from yuyue.forms.operations import form_problems, form_version
 from yuyue.forms.registry import FormRegistry
 from yuyue.plugins import PluginHost
 from yuyue.scheduling.inventory import resize_future_rows
 from yuyue.scheduling.rules import SlotRuleRegistry
 from yuyue.tenancy.models import Tenant
-from yuyue.tenancy.operations import SLUG_PATTERN, enabled_plugins
+from yuyue.tenancy.operations import SLUG_PATTERN, enabled_plugins, tenant_plugins
 from yuyue.types import MAX_INTEGER, utcnow
 
 REQUIREMENT_SCHEMA = {
@@ -135,6 +138,51 @@ def _unknown_resource_problems(session: Session, requirements: list[dict[str, An
         for position, resource_id in enumerate(requirement.get("resource_ids") or ())
         if resource_id not in known
     ]
+
+
+def publish_form(
+    session: Session,
+    booking_type: BookingType,
+    definition: Mapping[str, Any],
+    ui: Mapping[str, Any],
+    field_types: Mapping[str, FieldType],
+    *,
+    formats: Mapping[str, FormatCheck] | None = None,
+) -> FormVersion:
+    """Add the next version of ``booking_type``'s form and make it current.
+
+    Earlier versions stay as they were: bookings keep pointing at the version
+    they were validated against.
+
+    :raises InvalidInput: with every problem of the form and UI schema, pointers
+        under ``/definition`` and ``/ui``.
+    :raises Conflict: if another version was published at the same moment.
+    """
+    problems = form_problems(definition, ui, field_types, formats=formats)
+    if problems:
+        raise InvalidInput("the form cannot be published as given", code="invalid_form", errors=problems)
+    try:
+        with tenant_scope(booking_type.tenant_id), write_transaction(session):
+            # Locking the booking type (on PostgreSQL) makes concurrent publishers take turns.
+            locked = session.scalars(select(BookingType).where(BookingType.id == booking_type.id).with_for_update()).one()
+            latest = session.scalar(select(func.max(FormVersion.version)).where(FormVersion.booking_type_id == locked.id))
+            version = FormVersion(
+                booking_type_id=locked.id,
+                version=(latest or 0) + 1,
+                definition=copy.deepcopy(dict(definition)),
+                ui=copy.deepcopy(dict(ui)),
+            )
+            session.add(version)
+            locked.form_version = version.version
+    except IntegrityError:
+        raise Conflict("the form was changed by someone else at the same time; reload it and try again", code="form_changed") from None
+    return version
+
+
+def current_form_version(session: Session, booking_type: BookingType) -> FormVersion:
+    """The version of the form that new bookings of ``booking_type`` are validated against."""
+    with tenant_scope(booking_type.tenant_id):
+        return form_version(session, booking_type.id, booking_type.form_version)
 
 
 def create_booking_type(
@@ -252,12 +300,16 @@ def get_booking_type(session: Session, tenant: Tenant, slug: str) -> BookingType
     return booking_type
 
 
-def update_booking_type(session: Session, forms: FormRegistry, slot_rules: SlotRuleRegistry, tenant: Tenant, slug: str, **changes: Any) -> BookingType:
+def update_booking_type(
+    session: Session, host: PluginHost, forms: FormRegistry, slot_rules: SlotRuleRegistry, tenant: Tenant, slug: str, **changes: Any
+) -> BookingType:
     """Change the settings named in ``changes`` (see :data:`BOOKING_TYPE_CHANGES`), all or none.
 
     A new ``form`` or ``ui`` publishes the next form version (the part not given
     is carried over from the current one); earlier versions stay untouched, so
     bookings made against them keep validating. An unchanged form publishes nothing.
+    Places that new availability rules add to future slots are announced through
+    the ``capacity_added`` hook (the booking area offers them to waitlists first).
 
     :raises InvalidInput: with every problem, pointers named after the settings.
     :raises NotFound: if ``tenant`` has no booking type ``slug``.
@@ -287,8 +339,9 @@ def update_booking_type(session: Session, forms: FormRegistry, slot_rules: SlotR
             publish_form(session, booking_type, *new_form, forms.field_types, formats=forms.formats)
         if "availability_rules" in changes:
             now = utcnow()
-            for inventory_id in resize_future_rows(session, booking_type, ZoneInfo(tenant.time_zone), now):
-                promote(session, inventory_id, now)  # places added to a full slot go to its queue first
+            grown = resize_future_rows(session, booking_type, ZoneInfo(tenant.time_zone), now)
+            if grown:
+                tenant_plugins(session, host, tenant).collect("capacity_added", inventory_ids=grown, now=now, session=session)
     return booking_type
 
 

@@ -20,10 +20,10 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import yuyue_schemas
+from yuyue.registry import PluginLoadError, Registry, collect
 
 if TYPE_CHECKING:
     from yuyue.plugins import PluginHost
@@ -146,37 +146,18 @@ class WeChatMiniProgram:
         return LoginIdentity(self.key, openid, union_id if isinstance(union_id, str) and union_id else None)
 
 
-class LoginProviderRegistry:
+class LoginProviderRegistry(Registry[LoginProvider]):
     """The login providers of one application, by key, with their settings schemas and application-wide settings."""
 
-    def __init__(
-        self,
-        providers: Mapping[str, LoginProvider],
-        *,
-        settings_schemas: Mapping[str, Mapping[str, Any]] | None = None,
-        application_settings: Mapping[str, Mapping[str, Any]] | None = None,
-    ):
-        self._providers = MappingProxyType(dict(providers))
-        self._schemas = dict(settings_schemas or {})
+    kind = "login provider"
+
+    def __init__(self, application_settings: Mapping[str, Mapping[str, Any]] | None = None):
+        super().__init__()
         self._application = {key: dict(value) for key, value in (application_settings or {}).items()}
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._providers
-
-    @property
-    def keys(self) -> list[str]:
-        return sorted(self._providers)
-
-    def get(self, key: str) -> LoginProvider:
-        try:
-            return self._providers[key]
-        except KeyError:
-            raise LookupError(f"no login provider {key!r}; registered: {', '.join(self.keys) or 'none'}") from None
 
     def settings_schema(self, key: str) -> dict[str, Any]:
         """The JSON Schema of what a tenant may configure for provider ``key`` (nothing, if it declares none)."""
-        self.get(key)
-        return dict(self._schemas.get(key) or {"type": "object", "maxProperties": 0})
+        return dict(getattr(self.get(key), "settings_schema", None) or {"type": "object", "maxProperties": 0})
 
     def settings(self, key: str, tenant_config: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """What provider ``key`` is called with: the application's settings, overlaid with the tenant's."""
@@ -194,26 +175,18 @@ def build_login_providers(host: PluginHost, config: Mapping[str, Any] | None = N
 
     :param config: the application's settings, for the providers' application-wide fallback settings.
     """
-    from yuyue.plugins import PluginLoadError  # imported late: yuyue.plugins loads every area's declarations
+    registry = LoginProviderRegistry(application_login_settings(config or {}))
+    return collect(registry, host.hook.register_login_providers, _checked_login_provider)
 
-    found: dict[str, LoginProvider] = {}
-    owners: dict[str, str] = {}
-    schemas: dict[str, dict[str, Any]] = {}
-    for impl in host.hook.register_login_providers.get_hookimpls():
-        for provider in impl.function() or []:
-            key = getattr(provider, "key", None)
-            if not isinstance(key, str) or not key or not callable(getattr(provider, "exchange", None)):
-                raise PluginLoadError(f"plugin {impl.plugin_name!r} registers a login provider without a key or exchange(): {provider!r}")
-            if key in found:
-                raise PluginLoadError(f"plugin {impl.plugin_name!r} registers login provider {key!r}, already registered by plugin {owners[key]!r}")
-            schema = getattr(provider, "settings_schema", None)
-            if schema is not None:
-                problems = yuyue_schemas.check_json_schema(schema) or yuyue_schemas.check_bounded_numbers(schema)
-                if problems:
-                    where = f"{problems[0].pointer or '/'}: {problems[0].message}"
-                    raise PluginLoadError(
-                        f"plugin {impl.plugin_name!r}: the settings_schema of login provider {key!r} is not a JSON Schema yuyue accepts ({where})"
-                    )
-                schemas[key] = schema
-            found[key], owners[key] = provider, impl.plugin_name
-    return LoginProviderRegistry(found, settings_schemas=schemas, application_settings=application_login_settings(config or {}))
+
+def _checked_login_provider(plugin: str, provider: Any) -> str:
+    key = getattr(provider, "key", None)
+    if not isinstance(key, str) or not key or not callable(getattr(provider, "exchange", None)):
+        raise PluginLoadError(f"plugin {plugin!r} registers a login provider without a key or exchange(): {provider!r}")
+    schema = getattr(provider, "settings_schema", None)
+    if schema is not None:
+        problems = yuyue_schemas.check_json_schema(schema) or yuyue_schemas.check_bounded_numbers(schema)
+        if problems:
+            where = f"{problems[0].pointer or '/'}: {problems[0].message}"
+            raise PluginLoadError(f"plugin {plugin!r}: the settings_schema of login provider {key!r} is not a JSON Schema yuyue accepts ({where})")
+    return key

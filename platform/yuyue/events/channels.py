@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from flask import Flask, current_app
 
+from yuyue.registry import PluginLoadError, Registry, collect
+
 if TYPE_CHECKING:
     from yuyue.plugins import PluginHost
 
@@ -78,45 +80,26 @@ class LogChannel:
         sent_messages(current_app).append(message)
 
 
-class ChannelRegistry:
+class ChannelRegistry(Registry[NotificationChannel]):
     """The notification channels of one application, by key."""
 
-    def __init__(self, channels: Mapping[str, NotificationChannel]):
-        self._channels = MappingProxyType(dict(channels))
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._channels
-
-    @property
-    def keys(self) -> list[str]:
-        return sorted(self._channels)
-
-    def get(self, key: str) -> NotificationChannel:
-        try:
-            return self._channels[key]
-        except KeyError:
-            raise LookupError(f"no notification channel {key!r}; registered: {', '.join(self.keys) or 'none'}") from None
+    kind = "notification channel"
 
 
 def build_channels(host: PluginHost, *, required: tuple[str, ...] = ()) -> ChannelRegistry:
     """Collect every plugin's channels; a duplicate key, a malformed channel or a missing ``required`` one stops start-up."""
-    from yuyue.plugins import PluginLoadError  # yuyue.plugins imports declarations of every area; keep this module light
-
-    found: dict[str, NotificationChannel] = {}
-    owners: dict[str, str] = {}
-    for impl in host.hook.register_notification_channels.get_hookimpls():
-        for channel in impl.function() or []:
-            key = getattr(channel, "key", None)
-            if not isinstance(key, str) or not key or not callable(getattr(channel, "send", None)):
-                raise PluginLoadError(f"plugin {impl.plugin_name!r} registers a notification channel without a key or send(): {channel!r}")
-            if key in found:
-                raise PluginLoadError(f"plugin {impl.plugin_name!r} registers notification channel {key!r}, already registered by plugin {owners[key]!r}")
-            found[key], owners[key] = channel, impl.plugin_name
-    registry = ChannelRegistry(found)
+    registry = collect(ChannelRegistry(), host.hook.register_notification_channels, _checked_channel)
     for key in required:
         if key not in registry:
             raise PluginLoadError(f"the configured notification channel {key!r} is not registered; registered: {', '.join(registry.keys) or 'none'}")
     return registry
+
+
+def _checked_channel(plugin: str, channel: Any) -> str:
+    key = getattr(channel, "key", None)
+    if not isinstance(key, str) or not key or not callable(getattr(channel, "send", None)):
+        raise PluginLoadError(f"plugin {plugin!r} registers a notification channel without a key or send(): {channel!r}")
+    return key
 
 
 def channels(app: Flask | None = None) -> ChannelRegistry:

@@ -22,7 +22,7 @@ from yuyue.forms.fields import KEY_PATTERN, FieldType
 from yuyue.forms.formats import FormatCheck, format_checker
 from yuyue.forms.people import Person, people_in
 from yuyue.forms.validation import TypedAnswers, validate_answers
-from yuyue.plugins import PluginLoadError
+from yuyue.registry import PluginLoadError, Registry, collect
 
 if TYPE_CHECKING:
     from yuyue.plugins import PluginHost
@@ -81,16 +81,8 @@ def build_form_registry(host: PluginHost) -> FormRegistry:
         malformed or a name another plugin already registered.
     :raises PluginDeclarationError: if a vertical's form does not compile.
     """
-    field_types: dict[str, FieldType] = {}
-    owners: dict[str, str] = {}
-    for impl in host.hook.register_field_types.get_hookimpls():
-        for field_type in impl.function() or []:
-            _check_field_type(impl.plugin_name, field_type)
-            if field_type.key in field_types:
-                raise PluginLoadError(f"field type {field_type.key!r} is registered by both plugin {owners[field_type.key]!r} and plugin {impl.plugin_name!r}")
-            field_types[field_type.key], owners[field_type.key] = field_type, impl.plugin_name
-
-    formats: dict[str, FormatCheck] = {}
+    field_types = collect(Registry(kind="field type"), host.hook.register_field_types, _checked_field_type)
+    formats: Registry[FormatCheck] = Registry(kind="format")
     for impl in host.hook.register_formats.get_hookimpls():
         declared = impl.function() or {}
         if not isinstance(declared, Mapping):
@@ -98,10 +90,8 @@ def build_form_registry(host: PluginHost) -> FormRegistry:
         for name, check in declared.items():
             if not isinstance(name, str) or not name or not callable(check):
                 raise PluginLoadError(f"plugin {impl.plugin_name!r}: register_formats() entry {name!r} must map a name to a callable")
-            if name in formats:
-                raise PluginLoadError(f"format {name!r} is registered by both plugin {owners['format:' + name]!r} and plugin {impl.plugin_name!r}")
-            formats[name], owners["format:" + name] = check, impl.plugin_name
-    registry = FormRegistry(field_types, formats)
+            formats.add(name, check, impl.plugin_name)
+    registry = FormRegistry(field_types.as_mapping(), formats.as_mapping())
     _check_vertical_forms(host, registry)
     return registry
 
@@ -116,13 +106,14 @@ def _check_vertical_forms(host: PluginHost, registry: FormRegistry) -> None:
             raise PluginDeclarationError(vertical.plugin, f"form of vertical {vertical.key!r}", first.pointer, first.message) from None
 
 
-def _check_field_type(plugin: str, field_type: Any) -> None:
+def _checked_field_type(plugin: str, field_type: Any) -> str:
     if not isinstance(field_type, FieldType):
         raise PluginLoadError(f"plugin {plugin!r}: register_field_types() returned {field_type!r}, not a yuyue.forms.fields.FieldType")
     if not KEY_PATTERN.match(field_type.key):
         raise PluginLoadError(f"plugin {plugin!r}: field type key {field_type.key!r} must be lowercase letters, digits and underscores")
     for problem in yuyue_schemas.check_json_schema(dict(field_type.schema)):
         raise PluginLoadError(f"plugin {plugin!r}: field type {field_type.key!r} has an invalid schema at {problem.pointer or '/'}: {problem.message}")
+    return field_type.key
 
 
 def form_registry(app: Flask | None = None) -> FormRegistry:

@@ -20,7 +20,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from flask import Flask, current_app
 
 from yuyue.errors import FieldProblem, InvalidInput
-from yuyue.plugins import PluginHost, PluginLoadError, plugin_host
+from yuyue.plugins import PluginHost, plugin_host
+from yuyue.registry import PluginLoadError, Registry, collect
 
 EXTENSION_KEY = "yuyue.payments"
 
@@ -132,47 +133,36 @@ def sign(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-class PaymentProviders:
+class PaymentProviders(Registry[PaymentProvider]):
     """The providers of one application, by key, and the settings each is called with."""
 
+    kind = "payment provider"
+
     def __init__(self, host: PluginHost, config: Mapping[str, Any]):
-        self._providers: dict[str, PaymentProvider] = {}
-        self._owners: dict[str, str] = {}
-        for impl in host.hook.register_payment_providers.get_hookimpls():
-            for provider in impl.function() or []:
-                key = getattr(provider, "key", None)
-                if not isinstance(key, str) or not isinstance(provider, PaymentProvider):
-                    raise PluginLoadError(
-                        f"plugin {impl.plugin_name!r} registers a payment provider without key, create_payment, verify_notification and refund"
-                    )
-                if key in self._providers:
-                    raise PluginLoadError(f"plugin {impl.plugin_name!r} registers payment provider {key!r}, already registered by {self._owners[key]!r}")
-                self._providers[key] = provider
-                self._owners[key] = impl.plugin_name
+        super().__init__()
+        collect(self, host.hook.register_payment_providers, _checked_provider)
         self._settings = {key: dict(value) for key, value in (config.get("PAYMENT_PROVIDERS") or {}).items()}
         # The sandbox needs a secret every worker agrees on; by default one derived from the secret key.
         sandbox = self._settings.setdefault("sandbox", {})
         sandbox.setdefault("secret", config.get("PAYMENT_SANDBOX_SECRET") or sign(str(config.get("SECRET_KEY", "")), b"yuyue payment sandbox"))
         self.default_key: str = config.get("PAYMENT_PROVIDER") or "sandbox"
 
-    @property
-    def keys(self) -> list[str]:
-        return sorted(self._providers)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._providers
-
     def get(self, key: str) -> PaymentProvider:
-        try:
-            return self._providers[key]
-        except KeyError:
-            raise InvalidInput(
-                f"no payment provider {key!r}", errors=[FieldProblem("/provider", f"choose one of {', '.join(self.keys)}", "unknown_provider")]
-            ) from None
+        """The provider ``key``; an unknown one is the client's mistake (422 pointing at ``/provider``)."""
+        if key not in self:
+            raise InvalidInput(f"no payment provider {key!r}", errors=[FieldProblem("/provider", f"choose one of {', '.join(self.keys)}", "unknown_provider")])
+        return super().get(key)
 
     def settings(self, key: str, tenant_config: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The application's settings for provider ``key``, overlaid with a tenant's."""
         return {**self._settings.get(key, {}), **(tenant_config or {})}
+
+
+def _checked_provider(plugin: str, provider: Any) -> str:
+    key = getattr(provider, "key", None)
+    if not isinstance(key, str) or not isinstance(provider, PaymentProvider):
+        raise PluginLoadError(f"plugin {plugin!r} registers a payment provider without key, create_payment, verify_notification and refund")
+    return key
 
 
 def payment_providers(app: Flask | None = None) -> PaymentProviders:

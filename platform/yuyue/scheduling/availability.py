@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yuyue.catalog.models import BookingType
+from yuyue.scheduling import Offering
 from yuyue.scheduling.models import SlotInventory
 from yuyue.scheduling.rules import SlotRuleRegistry
 from yuyue.scheduling.slots import bookable, compile_rules, generate_slots
@@ -41,7 +41,7 @@ class SlotAvailability:
 
 def list_availability(
     session: Session,
-    booking_type: BookingType,
+    booking_type: Offering,
     zone: ZoneInfo,
     first_day: date,
     last_day: date,

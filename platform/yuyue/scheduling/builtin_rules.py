@@ -27,15 +27,12 @@ import math
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yuyue_schemas
 from yuyue.errors import FieldProblem
 from yuyue.scheduling import holidays
-from yuyue.scheduling.rules import DayContext, LocalSlot, Rule, SlotRuleType, split_capacity
-
-if TYPE_CHECKING:
-    from yuyue.scheduling.slots import Slot
+from yuyue.scheduling.rules import DayContext, LocalSlot, Rule, Slot, SlotRuleType, split_capacity
 
 __all__ = ["BUILTIN_RULE_TYPES", "local_moment"]
 

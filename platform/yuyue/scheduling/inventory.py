@@ -18,9 +18,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from yuyue.audit.state import audited_columns, touched
-from yuyue.catalog.models import BookingType
 from yuyue.db import CrossTenantWrite, current_tenant_id, insert_unless_exists, write_transaction
-from yuyue.scheduling import QUANTUM
+from yuyue.scheduling import QUANTUM, Offering
 from yuyue.scheduling.models import SlotInventory
 from yuyue.scheduling.slots import Slot, slot_at
 
@@ -50,7 +49,7 @@ class InventoryError(RuntimeError):
     """An inventory counter was asked for something that can only be a bug (releasing more than was taken)."""
 
 
-def inventory_row(session: Session, booking_type: BookingType, slot: Slot, channel: str) -> SlotInventory:
+def inventory_row(session: Session, booking_type: Offering, slot: Slot, channel: str) -> SlotInventory:
     """The inventory row of ``slot`` for ``channel``, created with the slot's capacity if missing.
 
     Race-safe: a missing row is created with ``INSERT … ON CONFLICT DO NOTHING
@@ -75,7 +74,7 @@ def inventory_row(session: Session, booking_type: BookingType, slot: Slot, chann
         return row
 
 
-def take_slot_capacity(session: Session, booking_type: BookingType, slot: Slot, channel: str, n: int) -> int | None:
+def take_slot_capacity(session: Session, booking_type: Offering, slot: Slot, channel: str, n: int) -> int | None:
     """Take ``n`` places of ``slot`` for ``channel``; the inventory row's id, or None (nothing changed) if they do not fit.
 
     The conditional UPDATE of :func:`take_capacity`, addressed by the slot: one
@@ -107,7 +106,7 @@ def take_slot_capacity(session: Session, booking_type: BookingType, slot: Slot, 
         return row.id
 
 
-def _insert_row(session: Session, booking_type: BookingType, slot: Slot, channel: str, capacity: int, *, taken: int, returning=None):
+def _insert_row(session: Session, booking_type: Offering, slot: Slot, channel: str, capacity: int, *, taken: int, returning=None):
     values = {"tenant_id": booking_type.tenant_id, "booking_type_id": booking_type.id, "starts_at": slot.starts_at, "ends_at": slot.ends_at}
     return insert_unless_exists(session, SlotInventory, {**values, "channel": channel, "capacity": capacity, "taken": taken}, _UNIQUE_KEY, returning=returning)
 
@@ -123,7 +122,7 @@ def _expire_loaded(session: Session, inventory_id: int, columns: list[str]) -> N
         session.expire(loaded, columns)
 
 
-def resize_future_rows(session: Session, booking_type: BookingType, zone: ZoneInfo, now: datetime) -> list[int]:
+def resize_future_rows(session: Session, booking_type: Offering, zone: ZoneInfo, now: datetime) -> list[int]:
     """Give the rows of slots yet to start the capacity the booking type's rules now give them; returns the rows that grew.
 
     A row is created with its slot's capacity at the first booking, so changed

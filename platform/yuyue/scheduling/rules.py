@@ -24,13 +24,11 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 import yuyue_schemas
 from yuyue.errors import FieldProblem, InvalidInput
-
-if TYPE_CHECKING:
-    from yuyue.scheduling.slots import Slot
 
 __all__ = [
     "DEFAULT_CHANNEL",
@@ -38,11 +36,10 @@ __all__ = [
     "DayContext",
     "LocalSlot",
     "Rule",
+    "Slot",
     "SlotRuleRegistry",
     "SlotRuleType",
     "SlotRuleTypeError",
-    "builtin_registry",
-    "current_registry",
     "split_capacity",
 ]
 
@@ -70,6 +67,25 @@ class LocalSlot:
 
     def overlaps(self, other: LocalSlot) -> bool:
         return self.start < other.end and other.start < self.end
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One bookable slot: UTC bounds, its local date, and its capacity per sales channel.
+
+    ``capacities`` is a dict, so a slot is not hashable; compare slots with ``==``.
+    """
+
+    starts_at: datetime
+    ends_at: datetime
+    local_date: date
+    capacities: dict[str, int]
+    zone: ZoneInfo
+    label: Any = None
+
+    @property
+    def capacity(self) -> int:
+        return sum(self.capacities.values())
 
 
 @dataclass(frozen=True)
@@ -257,27 +273,3 @@ class SlotRuleRegistry:
             for problem in rule.type.check(rule.params, compiled):
                 problems.append(FieldProblem(f"{pointer}/{rule.index}/params{problem.pointer}", problem.message, problem.code))
         return tuple(compiled), sorted(problems, key=lambda p: p.pointer)
-
-
-_builtin: SlotRuleRegistry | None = None
-
-
-def builtin_registry() -> SlotRuleRegistry:
-    """The registry of built-in rule types only (no plugins)."""
-    global _builtin
-    if _builtin is None:
-        from yuyue.scheduling.builtin_rules import BUILTIN_RULE_TYPES
-
-        _builtin = SlotRuleRegistry(BUILTIN_RULE_TYPES)
-    return _builtin
-
-
-def current_registry() -> SlotRuleRegistry:
-    """The registry of the current application's plugin host, or the built-ins outside an application."""
-    from flask import current_app, has_app_context
-
-    if has_app_context():
-        host = current_app.extensions.get("yuyue.plugins")
-        if host is not None and hasattr(host, "slot_rules"):
-            return host.slot_rules
-    return builtin_registry()

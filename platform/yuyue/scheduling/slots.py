@@ -23,12 +23,13 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from yuyue.scheduling.rules import DayContext, LocalSlot, Rule, SlotRuleRegistry, current_registry
+from yuyue.scheduling.registry import current_registry
+from yuyue.scheduling.rules import DayContext, LocalSlot, Rule, Slot, SlotRuleRegistry
 
 __all__ = ["Slot", "bookable", "compile_rules", "generate_slots", "slot_at", "to_utc"]
 
@@ -37,25 +38,6 @@ _MINUTE = timedelta(minutes=1)
 _LAYOUT_CACHE_SIZE = 4096
 _layouts: OrderedDict[tuple[int, date], tuple[tuple[Rule, ...], tuple[LocalSlot, ...]]] = OrderedDict()
 _layouts_lock = threading.Lock()
-
-
-@dataclass(frozen=True)
-class Slot:
-    """One bookable slot: UTC bounds, its local date, and its capacity per sales channel.
-
-    ``capacities`` is a dict, so a slot is not hashable; compare slots with ``==``.
-    """
-
-    starts_at: datetime
-    ends_at: datetime
-    local_date: date
-    capacities: dict[str, int]
-    zone: ZoneInfo
-    label: Any = None
-
-    @property
-    def capacity(self) -> int:
-        return sum(self.capacities.values())
 
 
 def to_utc(wall: datetime, zone: ZoneInfo) -> datetime | None:

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,7 @@ from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, json_pointer
 from yuyue.plugins import PluginHost, TenantPlugins
 from yuyue.tenancy.models import ApiToken, StaffMembership, StaffRole, Tenant, TenantPlugin, TenantStatus, TokenKind
+from yuyue.tenancy.queries import get_tenant
 from yuyue.types import utcnow
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
@@ -76,16 +77,6 @@ def _check_plugins(host: PluginHost, plugins: Mapping[str, Any], prefix: str) ->
         for problem in yuyue_schemas.problems_against(host.settings_schema(name), config):
             problems.append(FieldProblem(f"{prefix}{json_pointer(name)}{problem.pointer}", problem.message, problem.keyword))
     return problems
-
-
-_TENANT_BY_SLUG = select(Tenant).where(Tenant.slug == bindparam("slug"))
-
-
-def get_tenant(session: Session, slug: str) -> Tenant:
-    tenant = session.scalar(_TENANT_BY_SLUG, {"slug": slug})
-    if tenant is None:
-        raise NotFound(f"no tenant {slug!r}", code="tenant_not_found")
-    return tenant
 
 
 def list_tenants(session: Session) -> list[Tenant]:
