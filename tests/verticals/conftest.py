@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from tenant_setup import make_booking_type, windows
-from verticals_setup import CONFIGURED, DEFAULTS, SLOT_DAY, VERTICAL_PLUGINS, at
+from verticals_setup import CONFIGURED, DEFAULTS, VERTICAL_PLUGINS, post_booking
 from werkzeug.test import TestResponse
 
 from yuyue.plugins import plugin_host
@@ -68,12 +68,6 @@ def offer(session, set_settings) -> Callable[..., object]:
 def customer(signed_in_customer) -> Callable[..., FlaskClient]:
     """``customer(1, "tenant-b")``: the n-th customer of a tenant, signed in (tenant-a by default)."""
     return lambda n=1, tenant=CONFIGURED: signed_in_customer(n, tenant=tenant)
-
-
-def post_booking(client: FlaskClient, tenant: str, vertical: str, answers: dict, *, hour: int = 9, day=SLOT_DAY, **fields: Any) -> TestResponse:
-    """POST a booking of type ``vertical`` at ``hour`` on ``day``."""
-    body = {"booking_type": vertical, "starts_at": at(hour, day=day).isoformat(), "answers": answers, **fields}
-    return client.post(f"/api/v1/t/{tenant}/bookings", json=body)
 
 
 @pytest.fixture

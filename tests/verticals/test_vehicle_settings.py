@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from datetime import timedelta
 
 import pytest
 from tenant_setup import phone
-from verticals_setup import CONFIGURED, DEFAULTS, answers, at
+from verticals_setup import CONFIGURED, DEFAULTS, answers, at, post_booking
 
 VEHICLE = "vehicle"
 # The vertical's defaults without the phone quota per day, which would refuse a third booking on its own.
@@ -77,6 +79,27 @@ def test_settings_the_operator_edits_apply_to_the_next_booking(trips, set_settin
     set_settings(VEHICLE, max_orders_per_trip_per_phone=2)
 
     booked(client, CONFIGURED, VEHICLE, answers(VEHICLE), phone=phone(1))
+
+
+@pytest.mark.skipif("postgresql" not in os.environ.get("YUYUE_TEST_DATABASE_URL", ""), reason="concurrent writers need PostgreSQL")
+def test_concurrent_bookings_of_one_phone_on_one_trip_let_one_through(app, trips, set_settings, client, booked):
+    booked(client, CONFIGURED, VEHICLE, answers(VEHICLE), phone=phone(1), hour=11)  # the account exists: nothing else serialises them
+    attempts = 4
+    start = threading.Barrier(attempts)
+    statuses = []
+
+    def attempt():
+        client = app.test_client()
+        start.wait()
+        statuses.append(post_booking(client, CONFIGURED, VEHICLE, answers(VEHICLE), phone=phone(1)).status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == [201] + [409] * (attempts - 1)
 
 
 def _cancel(client, tenant, booking):

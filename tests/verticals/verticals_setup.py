@@ -10,7 +10,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask.testing import FlaskClient
 from tenant_setup import id_number, phone
+from werkzeug.test import TestResponse
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SLOT_DAY = datetime.now(ZONE).date() + timedelta(days=7)
@@ -23,6 +25,12 @@ VERTICAL_PLUGINS = ("activity", "course", "exhibition", "scenic", "vehicle")
 
 def at(hour: int, minute: int = 0, day: date = SLOT_DAY) -> datetime:
     return datetime.combine(day, time(hour, minute), ZONE)
+
+
+def post_booking(client: FlaskClient, tenant: str, vertical: str, answers: dict, *, hour: int = 9, day=SLOT_DAY, **fields: Any) -> TestResponse:
+    """POST a booking of type ``vertical`` at ``hour`` on ``day``."""
+    body = {"booking_type": vertical, "starts_at": at(hour, day=day).isoformat(), "answers": answers, **fields}
+    return client.post(f"/api/v1/t/{tenant}/bookings", json=body)
 
 
 def answers(vertical: str, n: int = 1, **changes: Any) -> dict[str, Any]:
@@ -48,4 +56,4 @@ def group(size: int, **changes: Any) -> dict[str, Any]:
     return answers("scenic", visitor_type="group", group_size=size, group_leader="Wang Fang", **changes)
 
 
-__all__ = ["ADULT_BORN", "CHILD_BORN", "CONFIGURED", "DEFAULTS", "SLOT_DAY", "VERTICAL_PLUGINS", "ZONE", "answers", "at", "companions", "group"]
+__all__ = ["ADULT_BORN", "CHILD_BORN", "CONFIGURED", "DEFAULTS", "SLOT_DAY", "VERTICAL_PLUGINS", "ZONE", "answers", "at", "companions", "group", "post_booking"]
