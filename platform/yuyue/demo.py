@@ -19,11 +19,15 @@ from yuyue.tenancy.models import Tenant, TokenKind
 
 DEMO_SLUG = "demo"
 DEMO_TOKEN_NAME = "demo"
+# Settings that show a vertical's behaviour in the demo; every other plugin keeps its defaults.
+DEMO_SETTINGS = {
+    "activity": {"terms": "请于活动开始前 15 分钟签到，儿童须由成人陪同。Please arrive 15 minutes early; children come with an adult."},
+}
 
 
 def seed_demo(session: Session, host: PluginHost) -> Iterator[str]:
     """Create the demo tenant if it is missing; yields what a person needs to log in."""
-    verticals = {vertical.plugin: {} for vertical in host.verticals.values()}
+    verticals = {vertical.plugin: DEMO_SETTINGS.get(vertical.plugin, {}) for vertical in host.verticals.values()}
     try:
         operations.get_tenant(session, DEMO_SLUG)
         yield f"demo tenant '{DEMO_SLUG}' already exists"

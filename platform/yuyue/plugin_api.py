@@ -20,6 +20,8 @@ from yuyue.behaviour import (
     PriceQuote,
     RescheduleTerms,
 )
+from yuyue.bookings.policies import lock_identities
+from yuyue.bookings.queries import active_bookings
 from yuyue.customers.login_providers import LoginIdentity, LoginProvider, LoginProviderFailed, LoginProviderNotConfigured, LoginRefused
 from yuyue.declarations import VerticalFile
 from yuyue.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound, Refused, json_pointer
@@ -67,6 +69,8 @@ __all__ = [
     "Rule",
     "SlotRuleType",
     "VerticalFile",
+    "active_bookings",
     "hookimpl",
     "json_pointer",
+    "lock_identities",
 ]

@@ -1,4 +1,4 @@
-"""Reading bookings for staff: a filtered search in pages, and one booking with its customer, people and check-in.
+"""Reading bookings: for staff a filtered search in pages and one booking with its customer, people and check-in; for plugins the active bookings a booker holds.
 
 Pages are cut by keyset on (``starts_at``, ``id``), never by offset, so a
 booking made or cancelled while staff page through neither repeats nor skips
@@ -18,7 +18,8 @@ from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from yuyue import json_input
-from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, CheckIn
+from yuyue.behaviour import BookingTypeView, BookingView
+from yuyue.bookings.models import ACTIVE_STATUSES, Booking, BookingPerson, BookingStatus, CheckIn
 from yuyue.bookings.placement import get_booking
 from yuyue.bookings.vouchers import normalize_code
 from yuyue.catalog.models import BookingType
@@ -182,3 +183,49 @@ def _with_details(session: Session, bookings: list[Booking]) -> list[BookingReco
         people.setdefault(person.booking_id, []).append(person)
     check_ins = {c.booking_id: c for c in session.scalars(select(CheckIn).where(CheckIn.booking_id.in_(ids)))}
     return [BookingRecord(b, types[b.booking_type_id], customers[b.customer_id], people.get(b.id, []), check_ins.get(b.id)) for b in bookings]
+
+
+def active_bookings(
+    session: Session,
+    *,
+    vertical: str | None = None,
+    booking_type_id: int | None = None,
+    customer_id: int | None = None,
+    phone: str | None = None,
+    local_dates: Collection[date] | None = None,
+    starts_at: datetime | None = None,
+    excluding: str | None = None,
+) -> list[BookingView]:
+    """The current tenant's active bookings (held, confirmed, checked in, completed) matching every filter given.
+
+    For plugins that count what a booker already holds (a weekly class limit,
+    bookings per trip and phone): ``phone`` matches bookings made by that phone's
+    account or naming a person with that phone; ``local_dates`` are slot dates;
+    ``excluding`` is the public id of a booking to leave out (the one a
+    reschedule moves: ``BookingRequest.moves``).
+    Call :func:`~yuyue.bookings.policies.lock_identities` first, in the same
+    transaction, so two concurrent bookings of one identity cannot both count
+    the other out.
+    """
+    statement = select(Booking, BookingType).join(BookingType, BookingType.id == Booking.booking_type_id).where(Booking.status.in_(ACTIVE_STATUSES))
+    if vertical is not None:
+        statement = statement.where(BookingType.vertical == vertical)
+    if booking_type_id is not None:
+        statement = statement.where(Booking.booking_type_id == booking_type_id)
+    if customer_id is not None:
+        statement = statement.where(Booking.customer_id == customer_id)
+    if phone is not None:
+        by_account = exists().where(Customer.id == Booking.customer_id, Customer.phone == phone)
+        naming = exists().where(BookingPerson.booking_id == Booking.id, BookingPerson.phone == phone)
+        statement = statement.where(or_(by_account, naming))
+    if local_dates is not None:
+        statement = statement.where(Booking.local_date.in_(sorted(set(local_dates))))
+    if starts_at is not None:
+        statement = statement.where(Booking.starts_at == starts_at)
+    if excluding is not None:
+        statement = statement.where(Booking.public_id != excluding)
+    views: dict[int, BookingTypeView] = {}
+    return [
+        BookingView.of(booking, views.setdefault(booking_type.id, BookingTypeView.of(booking_type)))
+        for booking, booking_type in session.execute(statement.order_by(Booking.starts_at, Booking.id))
+    ]

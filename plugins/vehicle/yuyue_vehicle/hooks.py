@@ -1,0 +1,100 @@
+"""What the shuttle vertical's settings change: seats per booking, bookings per trip and phone, when changes close.
+
+A booking takes as many places as the ``seats`` it asks for. Refusals, each
+with a stable code:
+
+- ``too_many_seats`` (a problem of the form, pointer ``/answers/seats``): more
+  than ``max_seats_per_order`` seats.
+- ``orders_per_trip_exceeded`` (``Refused``, pointer ``/phone``): the booker's
+  phone already holds ``max_orders_per_trip_per_phone`` bookings on this trip
+  (made by that phone's account or naming it as a passenger).
+- ``cancellation_closed`` / ``reschedule_closed``: cancelling or moving later
+  than ``change_cutoff_minutes`` before departure. A booking type whose own
+  policies carry a ``cancellation`` block, or a ``reschedule`` deadline, keeps it.
+
+A trip's seats are its slot's capacity, set in the booking type's slot rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from yuyue.plugin_api import (
+    BookingRequest,
+    BookingTypeView,
+    BookingView,
+    CancellationTerms,
+    FieldProblem,
+    Refused,
+    RescheduleTerms,
+    active_bookings,
+    hookimpl,
+    lock_identities,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+VERTICAL = "vehicle"
+
+
+@hookimpl
+def booking_units(booking_type: BookingTypeView, request: BookingRequest) -> int | None:
+    if booking_type.vertical != VERTICAL:
+        return None
+    return request.answers.get("seats", 1)
+
+
+@hookimpl
+def validate_booking(booking_type: BookingTypeView, request: BookingRequest, settings: Mapping[str, Any], session: Session) -> list[FieldProblem] | None:
+    if booking_type.vertical != VERTICAL:
+        return None
+    most_seats = settings["max_seats_per_order"]
+    if request.units > most_seats:
+        return [FieldProblem("/answers/seats", f"at most {most_seats} seats per booking", "too_many_seats")]
+    if request.phone is None:
+        return None
+    most_orders = settings["max_orders_per_trip_per_phone"]
+    lock_identities(session, [f"phone:{request.phone}"])
+    booked = len(active_bookings(session, booking_type_id=booking_type.id, starts_at=request.starts_at, phone=request.phone, excluding=request.moves))
+    if booked >= most_orders:
+        bookings = "1 booking" if most_orders == 1 else f"{most_orders} bookings"
+        raise Refused(
+            f"a mobile number may hold at most {bookings} on one trip; {request.phone} has {booked}",
+            code="orders_per_trip_exceeded",
+            errors=[FieldProblem("/phone", "this number is already booked on this trip", "orders_per_trip_exceeded")],
+        )
+    return None
+
+
+@hookimpl
+def cancellation_terms(booking: BookingView, now: datetime, settings: Mapping[str, Any]) -> CancellationTerms | None:
+    if booking.booking_type.vertical != VERTICAL or "cancellation" in booking.booking_type.policies:
+        return None
+    deadline = _changes_close(booking, settings)
+    if _closed(booking, now, deadline):
+        return CancellationTerms(allowed=False, late=True, code="cancellation_closed", deadline=deadline)
+    return CancellationTerms(allowed=True, late=False, deadline=deadline)
+
+
+@hookimpl
+def reschedule_terms(booking: BookingView, now: datetime, settings: Mapping[str, Any]) -> RescheduleTerms | None:
+    """Refuses a move past the cutoff; otherwise leaves the booking type's ``reschedule`` policy (how often) to the host."""
+    if booking.booking_type.vertical != VERTICAL or "deadline_hours" in (booking.booking_type.policies.get("reschedule") or {}):
+        return None
+    deadline = _changes_close(booking, settings)
+    if not _closed(booking, now, deadline):
+        return None
+    message = f"a booking can be changed only up to {settings['change_cutoff_minutes']} minutes before departure"
+    return RescheduleTerms(allowed=False, code="reschedule_closed", message=message, deadline=deadline)
+
+
+def _changes_close(booking: BookingView, settings: Mapping[str, Any]) -> datetime:
+    return booking.starts_at - timedelta(minutes=settings["change_cutoff_minutes"])
+
+
+def _closed(booking: BookingView, now: datetime, deadline: datetime) -> bool:
+    """Past the cutoff, or departed; a change exactly at the cutoff is still in time."""
+    return now > deadline or now >= booking.starts_at
