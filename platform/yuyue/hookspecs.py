@@ -220,12 +220,13 @@ def reschedule_terms(booking: BookingView, now: datetime, settings: Mapping[str,
 
 
 @hookspec(firstresult=True)
-def check_in_window(booking: BookingView, settings: Mapping[str, Any]) -> tuple[datetime, datetime] | None:
+def check_in_window(booking: BookingView, window: tuple[datetime, datetime], settings: Mapping[str, Any]) -> tuple[datetime, datetime] | None:
     """When ``booking``'s holder may be checked in: ``(opens, closes)``, aware datetimes. Stops at first non-None result.
 
-    Outside it the gate refuses with ``too_early``, ``slot_ended`` or
-    ``wrong_day``. The host's default opens the booking type's
-    ``check_in.early_minutes`` (60) before the slot and closes when it ends.
+    ``window`` is the host's: from the booking type's ``check_in.early_minutes``
+    (60) before the slot until it ends; return it changed, or None to keep it.
+    Outside the window the gate refuses with ``too_early``, ``slot_ended`` or
+    ``wrong_day``.
     """
 
 

@@ -74,12 +74,17 @@ def test_code_of_another_tenant_is_not_found(session, tenant, booking):
 
 @pytest.mark.parametrize(
     "moment, code",
-    [(at(9) - timedelta(days=1), "wrong_day"), (at(7, 30), "too_early"), (at(11, 1), "slot_ended")],
+    # The slot is 09:00-11:00; the exhibition vertical admits latecomers for 30 minutes by default.
+    [(at(9) - timedelta(days=1), "wrong_day"), (at(7, 30), "too_early"), (at(11, 31), "slot_ended")],
 )
 def test_wrong_day_or_time_is_refused_with_its_reason(session, tenant, booking, moment, code):
     with pytest.raises(Refused) as refused:
         check_in(session, tenant, secret_key=SECRET, code=booking.voucher_code, now=moment)
     assert refused.value.code == code
+
+
+def test_the_exhibition_vertical_lets_latecomers_in_for_its_grace_minutes(session, tenant, booking):
+    assert not check_in(session, tenant, secret_key=SECRET, code=booking.voucher_code, now=at(11, 30)).already_checked_in
 
 
 def test_cancelled_booking_is_refused(session, tenant, booking):

@@ -86,9 +86,9 @@ RULES_SOURCE = """
 
 
     @hookimpl
-    def check_in_window(booking, settings):
+    def check_in_window(booking, window, settings):
         if ours(booking.booking_type, settings, "check_in_window") and settings["late_minutes"]:
-            return booking.starts_at, booking.ends_at + timedelta(minutes=settings["late_minutes"])
+            return booking.starts_at, window[1] + timedelta(minutes=settings["late_minutes"])
 
 
     @hookimpl

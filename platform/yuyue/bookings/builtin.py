@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from yuyue.behaviour import BookingRequest, BookingTypeView, BookingView, CancellationTerms, PriceLine, PriceQuote, RescheduleTerms
 from yuyue.bookings import policies
-from yuyue.bookings.checkin import default_check_in_window
 from yuyue.bookings.models import Booking
 from yuyue.bookings.waitlist import promote
 from yuyue.customers.models import Customer
@@ -63,11 +62,6 @@ def cancellation_terms(booking: BookingView, now: datetime) -> CancellationTerms
 @hookimpl(trylast=True)
 def reschedule_terms(booking: BookingView, now: datetime) -> RescheduleTerms:
     return policies.reschedule_terms(booking.booking_type.policies, booking, now)
-
-
-@hookimpl(trylast=True)
-def check_in_window(booking: BookingView) -> tuple[datetime, datetime]:
-    return default_check_in_window(booking)
 
 
 @hookimpl

@@ -82,7 +82,8 @@ def check_in(
             raise Refused(message, code=refusal_code)
         plugins = plugins_of(session, tenant)
         view = booking_view(session, booking)
-        _check_timing(booking, tenant, now, plugins.first("check_in_window", booking=view))
+        window = default_check_in_window(view)
+        _check_timing(booking, tenant, now, plugins.first("check_in_window", booking=view, window=window) or window)
         try:
             lifecycle.move(session, booking, BookingStatus.checked_in)
         except Conflict:

@@ -8,8 +8,8 @@ Refusals, each with a stable code:
 - ``persons_limit_exceeded`` (``Refused``, pointer ``/answers/companions``):
   the account's exhibition bookings on that day would admit more than
   ``max_persons_per_account_per_day`` people.
-- ``entry_closed`` (``Refused`` at check-in): later than ``entry_grace_minutes``
-  after the booking's window ends.
+- ``slot_ended`` (the host's, at check-in): later than ``entry_grace_minutes``
+  after the booking's window ends (``check_in_window``).
 
 A booking type whose own policies set ``max_persons_per_account_per_day`` or
 ``minors.max_minors_per_booking`` keeps that rule, enforced by the host.
@@ -42,12 +42,12 @@ def validate_booking(booking_type: BookingTypeView, request: BookingRequest, set
 
 
 @hookimpl
-def booking_checked_in(booking: BookingView, now: datetime, settings: Mapping[str, Any]) -> None:
+def check_in_window(booking: BookingView, window: tuple[datetime, datetime], settings: Mapping[str, Any]) -> tuple[datetime, datetime] | None:
+    """Latecomers are let in for ``entry_grace_minutes`` after the window ends."""
     if booking.booking_type.vertical != VERTICAL:
-        return
-    grace = settings["entry_grace_minutes"]
-    if now > booking.ends_at + timedelta(minutes=grace):
-        raise Refused(f"entry closed {grace} minutes after this booking's window ended", code="entry_closed")
+        return None
+    opens, closes = window
+    return opens, closes + timedelta(minutes=settings["entry_grace_minutes"])
 
 
 def _check_minors(request: BookingRequest, limit: int, adult_age: int) -> None:
