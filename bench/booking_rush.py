@@ -121,11 +121,11 @@ def seed(url: str, folder: str) -> tuple[Any, str]:
     }
     with app.app_context():
         init_database()
-        tenant = create_tenant(db.session, plugin_host(), slug=TENANT, name="Rush", plugins={"exhibition": {}})
+        tenant = create_tenant(db.session, plugin_host(), slug=TENANT, name="Rush", plugins={"activity": {}})
         for slug, availability in rules.items():
             create_booking_type(
                 db.session, plugin_host(), form_registry(), current_registry(), tenant,
-                vertical="exhibition", slug=slug, name={"en": slug}, availability_rules=availability, policies={}, form=FORM, ui={"order": ["name"], "fields": {}},
+                vertical="activity", slug=slug, name={"en": slug}, availability_rules=availability, policies={}, form=FORM, ui={"order": ["name"], "fields": {}},
             )  # fmt: skip
         db.session.remove()
         version = db.session.connection().exec_driver_sql("select sqlite_version()" if url.startswith("sqlite") else "show server_version").scalar_one()
