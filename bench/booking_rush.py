@@ -105,8 +105,8 @@ def seed(url: str, folder: str) -> tuple[Any, str]:
     from yuyue.db import db
     from yuyue.forms.registry import form_registry
     from yuyue.plugins import plugin_host
+    from yuyue.provisioning.operations import create_tenant
     from yuyue.scheduling.registry import current_registry
-    from yuyue.tenancy.operations import create_tenant
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "rush", "INSTANCE_PATH": folder})
     every_day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -140,8 +140,8 @@ def rush_outcome(app: Any) -> dict[str, int]:
     from yuyue.bookings.models import Booking, BookingStatus
     from yuyue.catalog.models import BookingType
     from yuyue.db import db, tenant_scope
+    from yuyue.provisioning.operations import get_tenant
     from yuyue.scheduling.models import SlotInventory
-    from yuyue.tenancy.operations import get_tenant
 
     with app.app_context():
         tenant = get_tenant(db.session, TENANT)

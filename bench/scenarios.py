@@ -35,12 +35,12 @@ from yuyue.db import db, tenant_scope, write_transaction
 from yuyue.errors import DomainError
 from yuyue.forms.registry import form_registry
 from yuyue.plugins import plugin_host
+from yuyue.provisioning.operations import create_tenant, get_tenant
 from yuyue.scheduling.availability import list_availability
 from yuyue.scheduling.inventory import inventory_row, take_capacity
 from yuyue.scheduling.models import SlotInventory
 from yuyue.scheduling.registry import current_registry
 from yuyue.scheduling.slots import generate_slots
-from yuyue.tenancy.operations import create_tenant, get_tenant
 
 TENANT = "bench"
 ZONE = ZoneInfo("Asia/Shanghai")

@@ -22,8 +22,8 @@ from yuyue.cli import init_database
 from yuyue.customers.operations import customer_for_phone
 from yuyue.db import db, tenant_scope
 from yuyue.plugins import plugin_host
+from yuyue.provisioning.operations import create_tenant, create_token, get_tenant
 from yuyue.tenancy.models import StaffRole, Tenant, TokenKind
-from yuyue.tenancy.operations import create_tenant, create_token, get_tenant
 from yuyue.testing import empty_tables
 
 # Long enough for HS256 (PyJWT warns, and warnings are errors here, below 32 bytes).

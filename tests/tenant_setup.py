@@ -17,9 +17,9 @@ from yuyue.catalog.models import BookingType, Resource
 from yuyue.catalog.operations import create_booking_type, create_resource
 from yuyue.forms.registry import form_registry
 from yuyue.plugins import plugin_host
+from yuyue.provisioning.operations import create_tenant
 from yuyue.scheduling.registry import current_registry
 from yuyue.tenancy.models import Tenant
-from yuyue.tenancy.operations import create_tenant
 
 VISIT = {"zh-Hans": "参观", "en": "Visit"}
 NAME_FORM = {

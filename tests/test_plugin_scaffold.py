@@ -25,8 +25,8 @@ from flask.testing import FlaskClient
 
 from yuyue.cli import main
 from yuyue.db import db
+from yuyue.provisioning.operations import create_token
 from yuyue.tenancy.models import StaffRole, TokenKind
-from yuyue.tenancy.operations import create_token
 from yuyue.testing import vertical_declaration_problems
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from yuyue.declarations import PluginDeclarationError
 from yuyue.plugins import PluginLoadError, make_plugin_host
+from yuyue.provisioning import operations
 from yuyue.scheduling.registry import build_slot_rules
-from yuyue.tenancy import operations
 from yuyue.tenancy.models import TenantPlugin
 
 VERTICAL_PLUGINS = {"activity", "vehicle", "course", "exhibition", "scenic"}

@@ -27,9 +27,9 @@ from yuyue.db import db
 from yuyue.declarations import PluginDeclarationError
 from yuyue.errors import DomainError
 from yuyue.plugins import ENTRY_POINT_GROUP, PluginHost, PluginLoadError, make_plugin_host, plugin_host
+from yuyue.provisioning import operations
 from yuyue.scaffold import ScaffoldError, create_plugin
 from yuyue.serving import gunicorn_command
-from yuyue.tenancy import operations
 from yuyue.tenancy.models import StaffRole, TokenKind
 
 FAB_NO_USER_WARNING = "No user yet created, use flask fab command to do it."

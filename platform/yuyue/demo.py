@@ -13,8 +13,8 @@ from yuyue.declarations import Vertical
 from yuyue.errors import NotFound
 from yuyue.forms.registry import form_registry
 from yuyue.plugins import PluginHost
+from yuyue.provisioning import operations
 from yuyue.scheduling.registry import slot_rules
-from yuyue.tenancy import operations
 from yuyue.tenancy.models import Tenant, TokenKind
 
 DEMO_SLUG = "demo"

@@ -230,8 +230,8 @@ def yuyue_vertical(yuyue_app: Flask, yuyue_plugin: str) -> str:
 def yuyue_operator(yuyue_app: Flask) -> FlaskClient:
     """A client sending an operator token: it provisions tenants and chooses their plugins (``/api/v1/operator/…``)."""
     from yuyue.db import db
+    from yuyue.provisioning.operations import create_token
     from yuyue.tenancy.models import TokenKind
-    from yuyue.tenancy.operations import create_token
 
     _, secret = create_token(db.session, kind=TokenKind.operator, name="yuyue.testing operator")
     return _bearer_client(yuyue_app, secret)
@@ -273,8 +273,8 @@ def yuyue_set_settings(yuyue_operator: FlaskClient, yuyue_plugin: str, yuyue_ten
 def yuyue_merchant(yuyue_app: Flask, yuyue_tenant: dict[str, Any]) -> FlaskClient:
     """A client sending a manager's staff token of ``yuyue_tenant`` (``/api/v1/t/clinic/admin/…``)."""
     from yuyue.db import db
+    from yuyue.provisioning.operations import create_token
     from yuyue.tenancy.models import StaffRole, TokenKind
-    from yuyue.tenancy.operations import create_token
 
     _, secret = create_token(db.session, kind=TokenKind.staff, name="yuyue.testing manager", tenant_slug=yuyue_tenant["slug"], role=StaffRole.manager)
     return _bearer_client(yuyue_app, secret)

@@ -22,9 +22,9 @@ from yuyue.db import tenant_scope
 from yuyue.forms.registry import form_registry
 from yuyue.payments.operations import payment_instructions
 from yuyue.plugins import plugin_host
+from yuyue.provisioning.operations import create_tenant, create_token
 from yuyue.scheduling.registry import current_registry
 from yuyue.tenancy.models import StaffRole, TokenKind
-from yuyue.tenancy.operations import create_tenant, create_token
 from yuyue.types import utcnow
 
 ZONE = ZoneInfo("Asia/Shanghai")

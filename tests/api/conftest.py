@@ -11,8 +11,8 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from yuyue.provisioning.operations import create_token
 from yuyue.tenancy.models import TokenKind
-from yuyue.tenancy.operations import create_token
 
 
 @pytest.fixture

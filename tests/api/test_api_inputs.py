@@ -20,8 +20,8 @@ from tenant_setup import make_booking_type, make_tenant, windows
 from yuyue.api import body as body_module
 from yuyue.db import db
 from yuyue.json_input import MAX_DEPTH
+from yuyue.provisioning.operations import get_tenant
 from yuyue.tenancy.models import StaffRole
-from yuyue.tenancy.operations import get_tenant
 from yuyue.types import utcnow
 
 A = "/api/v1/t/tenant-a"

@@ -229,7 +229,7 @@ def test_unknown_page_outside_api_is_not_a_problem_document(client):
 
 
 def test_unexpected_error_answers_500_problem_without_details(operator, problem, monkeypatch, caplog):
-    from yuyue.tenancy import operations
+    from yuyue.provisioning import operations
 
     def explode(session):
         raise RuntimeError("secret internals")

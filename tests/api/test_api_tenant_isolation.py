@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from yuyue.db import all_tenants, tenant_scope
+from yuyue.provisioning.operations import get_tenant
 from yuyue.tenancy.models import TenantPlugin
-from yuyue.tenancy.operations import get_tenant
 
 TENANTS = "/api/v1/operator/tenants"
 EXHIBITION = {"max_persons_per_account_per_day": 4}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from yuyue.provisioning.operations import get_tenant
 from yuyue.tenancy.models import TenantStatus
-from yuyue.tenancy.operations import get_tenant
 
 TENANTS = "/api/v1/operator/tenants"
 EXHIBITION = {"max_persons_per_account_per_day": 4, "entry_grace_minutes": 15}

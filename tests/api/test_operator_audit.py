@@ -17,8 +17,8 @@ from yuyue.audit.models import AuditRecord
 from yuyue.audit.operations import check_chains
 from yuyue.audit.operator_chain import OperatorAuditHead, OperatorAuditRecord, check_operator_chain
 from yuyue.db import db, tenant_scope, write_transaction
+from yuyue.provisioning.operations import authenticate_token, create_token, get_tenant, revoke_token
 from yuyue.tenancy.models import StaffRole, TokenKind
-from yuyue.tenancy.operations import authenticate_token, create_token, get_tenant, revoke_token
 
 TENANTS = "/api/v1/operator/tenants"
 AUDIT = "/api/v1/operator/audit"

@@ -10,8 +10,8 @@ from flask import Flask
 
 from yuyue.api.core import v1
 from yuyue.app import create_app
+from yuyue.provisioning.operations import create_token
 from yuyue.tenancy.models import TokenKind
-from yuyue.tenancy.operations import create_token
 
 OPERATOR_PREFIX = "/api/v1/operator"
 

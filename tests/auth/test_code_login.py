@@ -12,7 +12,7 @@ from yuyue.customers.models import Customer, LoginCode
 from yuyue.customers.operations import customer_for_phone
 from yuyue.db import tenant_scope
 from yuyue.events.channels import ChannelRegistry, NotificationFailed, sent_messages
-from yuyue.tenancy.operations import suspend_tenant
+from yuyue.provisioning.operations import suspend_tenant
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from yuyue.audit.models import AuditRecord
 from yuyue.customers.login_providers import WeChatMiniProgram, build_login_providers
 from yuyue.db import tenant_scope
 from yuyue.plugins import PluginLoadError, make_plugin_host
+from yuyue.provisioning.operations import create_token
 from yuyue.tenancy.models import StaffRole, TokenKind
-from yuyue.tenancy.operations import create_token
 
 APPID, SECRET = "wx" + "0123456789abcdef", "0123456789abcdef0123456789abcdef"
 NEW_APPID, NEW_SECRET = "wx" + "fedcba9876543210", "another-secret-for-the-same-app"

@@ -16,8 +16,8 @@ from yuyue.customers.login_providers import LoginIdentity, WeChatMiniProgram, bu
 from yuyue.customers.models import Customer
 from yuyue.db import tenant_scope
 from yuyue.plugins import PluginLoadError, make_plugin_host
+from yuyue.provisioning.operations import create_token
 from yuyue.tenancy.models import StaffRole, TokenKind
-from yuyue.tenancy.operations import create_token
 
 APPID, SECRET = "wx0123456789abcdef", "app-secret-not-to-be-logged"
 # Each merchant's own mini-program.

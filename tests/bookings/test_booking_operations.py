@@ -286,7 +286,7 @@ def test_an_unknown_or_retired_booking_type_or_a_missing_form_is_not_found(sessi
 
 
 def test_suspended_tenant_takes_no_bookings(session, forms, tenant):
-    from yuyue.tenancy.operations import suspend_tenant
+    from yuyue.provisioning.operations import suspend_tenant
 
     make_booking_type(session, tenant)
     suspend_tenant(session, tenant.slug)

@@ -24,8 +24,8 @@ from yuyue.bookings.models import Booking, BookingStatus, ResourceAllocation, Wa
 from yuyue.db import db, tenant_scope
 from yuyue.errors import DomainError
 from yuyue.forms.registry import form_registry
+from yuyue.provisioning.operations import get_tenant
 from yuyue.scheduling.models import SlotInventory
-from yuyue.tenancy.operations import get_tenant
 
 
 def race(app, count: int, attempt) -> Counter:
@@ -96,7 +96,7 @@ PROCESS_SCRIPT = textwrap.dedent(
     from yuyue.db import db
     from yuyue.errors import DomainError
     from yuyue.forms.registry import form_registry
-    from yuyue.tenancy.operations import get_tenant
+    from yuyue.provisioning.operations import get_tenant
     sys.path[:0] = [sys.argv[4], str(Path(sys.argv[4]).parent)]  # booking_setup, and tenant_setup that it imports
     from booking_setup import NOW, at, phone
 

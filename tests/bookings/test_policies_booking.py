@@ -15,7 +15,7 @@ from yuyue.bookings.models import BookingStatus
 from yuyue.customers.models import BanSubject
 from yuyue.db import db
 from yuyue.errors import Refused
-from yuyue.tenancy.operations import create_tenant
+from yuyue.provisioning.operations import create_tenant
 
 NOW = datetime(2025, 4, 28, 12, 0, tzinfo=UTC)
 DAY = date(2025, 5, 1)

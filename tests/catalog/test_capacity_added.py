@@ -15,11 +15,11 @@ from yuyue.catalog.operations import create_booking_type, update_booking_type
 from yuyue.db import tenant_scope
 from yuyue.forms.registry import form_registry
 from yuyue.plugins import PluginHost, make_plugin_host
+from yuyue.provisioning.operations import create_tenant
 from yuyue.scheduling.inventory import take_slot_capacity
 from yuyue.scheduling.registry import build_slot_rules
 from yuyue.scheduling.slots import slot_at
 from yuyue.tenancy.models import Tenant
-from yuyue.tenancy.operations import create_tenant
 
 RECORDER = """
     from yuyue import hookimpl

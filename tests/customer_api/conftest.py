@@ -13,7 +13,7 @@ from customer_api_setup import ANSWERS, DESCRIPTION, FORM, NAME, UI, iso, window
 from flask.testing import FlaskClient
 from tenant_setup import make_booking_type
 
-from yuyue.tenancy.operations import get_tenant
+from yuyue.provisioning.operations import get_tenant
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from customer_api_setup import SLOT_DAY, iso, pointers
 from yuyue.catalog.operations import update_booking_type
 from yuyue.forms.registry import form_registry
 from yuyue.plugins import plugin_host
+from yuyue.provisioning.operations import reinstate_tenant, suspend_tenant
 from yuyue.scheduling.registry import current_registry
-from yuyue.tenancy.operations import reinstate_tenant, suspend_tenant
 
 A = "/api/v1/t/tenant-a"
 

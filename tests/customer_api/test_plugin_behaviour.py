@@ -24,8 +24,8 @@ from yuyue.bookings.models import Booking, BookingStatus
 from yuyue.db import tenant_scope
 from yuyue.events.models import OutboxEvent
 from yuyue.plugins import plugin_host
+from yuyue.provisioning.operations import create_tenant, get_tenant
 from yuyue.scheduling.models import SlotInventory
-from yuyue.tenancy.operations import create_tenant, get_tenant
 
 SETTINGS_SCHEMA = {
     "type": "object",

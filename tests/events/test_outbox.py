@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from yuyue.db import all_tenants, tenant_scope, write_transaction
 from yuyue.events import operations as events
 from yuyue.events.models import OutboxEvent
-from yuyue.tenancy.operations import create_tenant
+from yuyue.provisioning.operations import create_tenant
 
 
 @pytest.fixture

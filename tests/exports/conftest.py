@@ -13,8 +13,8 @@ from yuyue.bookings import operations as booking_operations
 from yuyue.bookings.models import Booking
 from yuyue.forms.registry import form_registry
 from yuyue.plugins import plugin_host
+from yuyue.provisioning.operations import create_tenant
 from yuyue.tenancy.models import Tenant
-from yuyue.tenancy.operations import create_tenant
 from yuyue.types import utcnow
 
 BERLIN = ZoneInfo("Europe/Berlin")

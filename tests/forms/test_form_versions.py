@@ -11,7 +11,7 @@ from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import InvalidInput, NotFound
 from yuyue.forms.models import FormVersion
 from yuyue.forms.operations import form_version
-from yuyue.tenancy.operations import create_tenant
+from yuyue.provisioning.operations import create_tenant
 
 FORM = {
     "type": "object",

@@ -28,7 +28,7 @@ from yuyue.payments.builtin import sandbox_notification
 from yuyue.payments.operations import handle_notification, payment_instructions
 from yuyue.payments.providers import payment_providers
 from yuyue.plugins import plugin_host
-from yuyue.tenancy.operations import reinstate_tenant, suspend_tenant
+from yuyue.provisioning.operations import reinstate_tenant, suspend_tenant
 from yuyue.worker import expire_due, make_queue
 
 

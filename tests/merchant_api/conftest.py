@@ -22,8 +22,8 @@ from yuyue.bookings import operations as booking_operations
 from yuyue.bookings.models import Booking
 from yuyue.catalog.models import Resource
 from yuyue.forms.registry import form_registry
+from yuyue.provisioning.operations import get_tenant
 from yuyue.tenancy.models import StaffRole, Tenant
-from yuyue.tenancy.operations import get_tenant
 
 
 @pytest.fixture

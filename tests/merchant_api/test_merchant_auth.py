@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import update
 
 from yuyue.db import write_transaction
+from yuyue.provisioning.operations import suspend_tenant
 from yuyue.tenancy.models import ApiToken
-from yuyue.tenancy.operations import suspend_tenant
 from yuyue.types import utcnow
 
 ADMIN = "/api/v1/t/tenant-a/admin"

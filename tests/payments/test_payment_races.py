@@ -15,7 +15,7 @@ from yuyue.db import db
 from yuyue.payments.builtin import sandbox_notification
 from yuyue.payments.operations import handle_notification
 from yuyue.payments.providers import payment_providers
-from yuyue.tenancy.operations import get_tenant
+from yuyue.provisioning.operations import get_tenant
 from yuyue.worker import expire_due
 
 # The refund is sent (pending) if the expiry job's run ended after the payment; else it waits for the next run.

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from yuyue.bookings.models import Booking
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.payments.models import PaymentNotification
-from yuyue.tenancy.operations import suspend_tenant
+from yuyue.provisioning.operations import suspend_tenant
 
 
 @pytest.fixture

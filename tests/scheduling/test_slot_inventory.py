@@ -145,7 +145,7 @@ def test_take_slot_capacity_refreshes_a_loaded_row(session, tenant, booking_type
 
 def test_take_slot_capacity_needs_the_booking_types_tenant(app, session, tenant, booking_type, slot):
     from yuyue.plugins import plugin_host
-    from yuyue.tenancy import operations
+    from yuyue.provisioning import operations
 
     other = operations.create_tenant(session, plugin_host(app), slug="other", name="Other")
     with tenant_scope(other.id), pytest.raises(CrossTenantWrite):
@@ -156,7 +156,7 @@ def test_take_slot_capacity_needs_the_booking_types_tenant(app, session, tenant,
 
 def test_take_capacity_cannot_touch_another_tenants_row(app, session, tenant, booking_type, slot):
     from yuyue.plugins import plugin_host
-    from yuyue.tenancy import operations
+    from yuyue.provisioning import operations
 
     with tenant_scope(tenant.id):
         row_id = inventory_row(session, booking_type, slot, "individual").id

@@ -28,7 +28,7 @@ from yuyue.app import create_app, normalize_database_url
 from yuyue.cli import init_database, recommended_workers
 from yuyue.db import db
 from yuyue.plugins import plugin_host
-from yuyue.tenancy.operations import create_tenant
+from yuyue.provisioning.operations import create_tenant
 
 ROOT = Path(__file__).resolve().parents[2]
 TENANT = "served"

@@ -17,7 +17,7 @@ from verticals_setup import CONFIGURED, DEFAULTS, VERTICAL_PLUGINS, post_booking
 from werkzeug.test import TestResponse
 
 from yuyue.plugins import plugin_host
-from yuyue.tenancy.operations import get_tenant
+from yuyue.provisioning.operations import get_tenant
 
 
 @pytest.fixture

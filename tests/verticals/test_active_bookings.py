@@ -10,7 +10,7 @@ from verticals_setup import CONFIGURED, SLOT_DAY, answers, at
 
 from yuyue.db import tenant_scope
 from yuyue.plugin_api import active_bookings
-from yuyue.tenancy.operations import get_tenant
+from yuyue.provisioning.operations import get_tenant
 
 
 @pytest.fixture

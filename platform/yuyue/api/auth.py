@@ -26,8 +26,8 @@ from yuyue.bookings.models import Booking
 from yuyue.customers import sessions
 from yuyue.customers.models import Customer
 from yuyue.db import db
+from yuyue.provisioning.operations import TOKEN_PREFIX, authenticate_token
 from yuyue.tenancy.models import StaffRole, TokenKind
-from yuyue.tenancy.operations import TOKEN_PREFIX, authenticate_token
 from yuyue.types import utcnow
 
 ACCESS_TTL = timedelta(minutes=15)

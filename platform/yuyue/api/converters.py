@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from flask import Flask
 from werkzeug.routing import BaseConverter, IntegerConverter, Map
 
-from yuyue.tenancy.operations import SLUG_PATTERN
+from yuyue.provisioning.operations import SLUG_PATTERN
 
 __all__ = ["CONVERTERS", "MAX_ROW_ID", "NameConverter", "RowIdConverter", "SlugConverter", "TokenConverter", "init_converters", "path_parameter"]
 

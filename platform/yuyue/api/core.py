@@ -16,8 +16,8 @@ from yuyue.api.problems import ApiProblem, problem_response, render_domain_error
 from yuyue.api.query import check_query
 from yuyue.db import db
 from yuyue.errors import DomainError, FieldProblem, InvalidInput, json_pointer
+from yuyue.provisioning.operations import authenticate_token
 from yuyue.tenancy.models import TokenKind
-from yuyue.tenancy.operations import authenticate_token
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from yuyue.api.query import query_int
 from yuyue.audit.operator_chain import OperatorAuditRecord, operator_records
 from yuyue.db import db
 from yuyue.plugins import plugin_host
-from yuyue.tenancy import operations
+from yuyue.provisioning import operations
 from yuyue.tenancy.models import Tenant
 
 AUDIT_PAGE_SIZE = 100

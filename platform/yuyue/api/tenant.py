@@ -17,8 +17,8 @@ from flask import Blueprint, current_app, g
 
 from yuyue.api.problems import ApiProblem
 from yuyue.db import db, tenant_scope
+from yuyue.provisioning.operations import get_tenant
 from yuyue.tenancy.models import Tenant, TenantStatus
-from yuyue.tenancy.operations import get_tenant
 
 tenant_api = Blueprint("api_tenant", __name__, url_prefix="/api/v1/t/<slug:tenant_slug>")
 

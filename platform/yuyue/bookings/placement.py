@@ -28,11 +28,11 @@ from yuyue.events.operations import record_change
 from yuyue.forms.models import FormVersion
 from yuyue.forms.registry import FormRegistry
 from yuyue.plugins import TenantPlugins, plugin_host
+from yuyue.provisioning.operations import tenant_plugins
 from yuyue.scheduling.inventory import QUANTUM, inventory_row, quanta, take_slot_capacity
 from yuyue.scheduling.models import SlotInventory
 from yuyue.scheduling.slots import Slot, bookable, slot_at
 from yuyue.tenancy.models import Tenant, TenantStatus
-from yuyue.tenancy.operations import tenant_plugins
 
 # Attempts to allocate resources when a concurrent booking took the chosen one first.
 RESOURCE_ATTEMPTS = 3

@@ -22,10 +22,10 @@ from yuyue.forms.models import FormVersion
 from yuyue.forms.operations import form_problems, form_version
 from yuyue.forms.registry import FormRegistry
 from yuyue.plugins import PluginHost
+from yuyue.provisioning.operations import SLUG_PATTERN, enabled_plugins, tenant_plugins
 from yuyue.scheduling.inventory import resize_future_rows
 from yuyue.scheduling.rules import SlotRuleRegistry
 from yuyue.tenancy.models import Tenant
-from yuyue.tenancy.operations import SLUG_PATTERN, enabled_plugins, tenant_plugins
 from yuyue.types import MAX_INTEGER, utcnow
 
 REQUIREMENT_SCHEMA = {

@@ -8,8 +8,8 @@ from yuyue.api.converters import SlugConverter, path_parameter
 from yuyue.api.schemas.merchant.common import LOCALIZED_TEXT, MAX_DESCRIPTION_LENGTH, PREFIX, TENANT_PARAMETER, json_content, localized_text, operation
 from yuyue.catalog import operations as catalog
 from yuyue.catalog.models import BookingTypeStatus
+from yuyue.provisioning.operations import SLUG_PATTERN
 from yuyue.tenancy.models import StaffRole
-from yuyue.tenancy.operations import SLUG_PATTERN
 from yuyue.types import bounded_integer
 
 # Shapes only: the operations check rules, policies, forms and localized text
