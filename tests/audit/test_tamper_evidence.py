@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import tenant_setup
 from payment_setup import make_priced_type, make_tenant, slot_start
 from sqlalchemy import event, select, text, update
 from tenant_setup import phone, windows
@@ -121,8 +122,10 @@ def test_every_flow_leaves_rows_that_verify(app, session, forms, tenant):
     assert code == 0, lines
 
 
-def test_the_booking_hot_path_records_its_rows_without_reading_them_again(session, forms, tenant):
-    make_priced_type(session, tenant, price=0)
+def test_the_booking_hot_path_records_its_rows_without_reading_them_again(session, forms):
+    # An event sign-up: its vertical counts no bookings (the exhibition's people-per-day limit would read them).
+    tenant = tenant_setup.make_tenant(session, "events", plugins=("activity",))
+    tenant_setup.make_booking_type(session, tenant, "entry", vertical="activity", rules=windows(("09:00", "11:00")))
     book(session, forms, tenant, 1)  # the slot's first booking inserts its inventory row
     statements = []
     listener = lambda *args: statements.append(args[2])  # noqa: E731
