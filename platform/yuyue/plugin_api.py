@@ -20,6 +20,7 @@ from yuyue.behaviour import (
     PriceQuote,
     RescheduleTerms,
 )
+from yuyue.bookings.limits import refuse_too_many_minors, refuse_too_many_persons_a_day
 from yuyue.bookings.policies import lock_identities
 from yuyue.bookings.queries import active_bookings
 from yuyue.customers.login_providers import LoginIdentity, LoginProvider, LoginProviderFailed, LoginProviderNotConfigured, LoginRefused
@@ -73,4 +74,6 @@ __all__ = [
     "hookimpl",
     "json_pointer",
     "lock_identities",
+    "refuse_too_many_minors",
+    "refuse_too_many_persons_a_day",
 ]

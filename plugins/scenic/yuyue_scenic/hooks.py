@@ -25,10 +25,9 @@ A booking type whose own policies set ``max_persons_per_account_per_day`` or
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from yuyue.plugin_api import BookingRequest, BookingTypeView, FieldProblem, Person, Refused, active_bookings, hookimpl, lock_identities
+from yuyue.plugin_api import BookingRequest, BookingTypeView, FieldProblem, hookimpl, refuse_too_many_minors, refuse_too_many_persons_a_day
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -48,9 +47,9 @@ def validate_booking(booking_type: BookingTypeView, request: BookingRequest, set
             return problems
     minors = booking_type.policies.get("minors") or {}
     if "max_minors_per_booking" not in minors:
-        _check_minors(request, settings["max_minors_per_booking"], minors.get("adult_age", ADULT_AGE))
+        refuse_too_many_minors(request, settings["max_minors_per_booking"], minors.get("adult_age", ADULT_AGE), _id_card_pointer)
     if "max_persons_per_account_per_day" not in booking_type.policies:
-        _check_persons_per_day(session, request, settings["max_persons_per_account_per_day"])
+        refuse_too_many_persons_a_day(session, request, settings["max_persons_per_account_per_day"], vertical=VERTICAL, pointer="/answers/companions")
     return None
 
 
@@ -68,36 +67,6 @@ def _group_problems(answers: Mapping[str, Any], settings: Mapping[str, Any]) -> 
     return problems
 
 
-def _check_minors(request: BookingRequest, limit: int, adult_age: int) -> None:
-    minors = [index for index, person in enumerate(request.people) if _is_minor(person, request.local_date, adult_age)]
-    if len(minors) > limit:
-        raise Refused(
-            f"a booking may include at most {limit} people under {adult_age}; this one has {len(minors)}",
-            code="too_many_minors",
-            errors=[FieldProblem(_id_card_pointer(index), f"under {adult_age} on {request.local_date}", "too_many_minors") for index in minors],
-        )
-
-
-def _is_minor(person: Person, on: date, adult_age: int) -> bool:
-    """Someone whose birth date is unknown counts as an adult, as the host's own minors rule does."""
-    born = person.birth_date
-    return born is not None and on.year - born.year - ((on.month, on.day) < (born.month, born.day)) < adult_age
-
-
 def _id_card_pointer(index: int) -> str:
     """The visitor is the form's first person, companions follow in order."""
     return "/answers/id_card" if index == 0 else f"/answers/companions/{index - 1}/id_card"
-
-
-def _check_persons_per_day(session: Session, request: BookingRequest, limit: int) -> None:
-    lock_identities(session, [f"customer:{request.customer_id}"])
-    booked = sum(
-        b.units for b in active_bookings(session, vertical=VERTICAL, customer_id=request.customer_id, local_dates=[request.local_date], excluding=request.moves)
-    )
-    if booked + request.units > limit:
-        already = f"; {booked} already booked" if booked else ""
-        raise Refused(
-            f"an account may book for at most {limit} people a day{already}",
-            code="persons_limit_exceeded",
-            errors=[FieldProblem("/answers/companions", f"at most {max(limit - booked, 0)} more on {request.local_date}", "persons_limit_exceeded")],
-        )
