@@ -78,11 +78,11 @@ def test_a_hold_paid_while_the_batch_runs_is_skipped_and_the_others_expire(sessi
     first, paid, last = (book(session, forms, tenant, n) for n in (1, 2, 3))
     expire_one = ops._expire
 
-    def pay_second_meanwhile(session, booking, now):
+    def pay_second_meanwhile(session, plugins, booking, now):
         if booking.public_id == first.public_id:  # another process confirms `paid` after the batch read it
             with db.engine.begin() as connection:
                 connection.execute(update(Booking.__table__).where(Booking.__table__.c.id == paid.id).values(status="confirmed", hold_expires_at=None))
-        expire_one(session, booking, now)
+        expire_one(session, plugins, booking, now)
 
     monkeypatch.setattr(ops, "_expire", pay_second_meanwhile)
     expired = ops.expire_holds(session, tenant, now=NOW + timedelta(minutes=16))
