@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from yuyue.declarations import PluginDeclarationError
+from yuyue.errors import Refused
 from yuyue.plugins import PluginLoadError, make_plugin_host
 from yuyue.provisioning import operations
 from yuyue.scheduling.registry import build_slot_rules
@@ -236,8 +237,9 @@ def test_hook_tenant_created_failure_rolls_back_the_provisioning(app, session, m
     """,
     )
     host = make_plugin_host()
-    with pytest.raises(RuntimeError, match="not today"):
+    with pytest.raises(Refused) as refused:
         operations.create_tenant(session, host, slug="vetoed", name="V", plugins={"veto": {}})
+    assert refused.value.code == "plugin_failed" and "veto" in refused.value.message
     with pytest.raises(operations.NotFound):
         operations.get_tenant(session, "vetoed")
 

@@ -4,7 +4,7 @@ Built inside ``create_app`` (never a module global), so each application and
 each test has its own. Installed plugins come from the ``yuyue.plugins``
 entry-point group; ``YUYUE_PLUGINS`` (a comma-separated allow-list) limits
 which are loaded. Installed is not enabled: per-tenant hook calls reach only
-the plugins enabled for that tenant (:meth:`PluginHost.for_tenant`).
+the plugins enabled for that tenant (:meth:`PluginHost.tenant_plugins`).
 """
 
 from __future__ import annotations
@@ -49,16 +49,6 @@ class PluginInfo:
     version: str | None
     hooks: tuple[str, ...]
     verticals: tuple[str, ...]
-
-
-class TenantHooks:
-    """Hook callers that reach built-ins plus the plugins enabled for one tenant."""
-
-    def __init__(self, manager: pluggy.PluginManager, excluded: list[object]):
-        self._manager, self._excluded = manager, excluded
-
-    def __getattr__(self, name: str) -> pluggy.HookCaller:
-        return self._manager.subset_hook_caller(name, self._excluded)
 
 
 class TenantPlugins:
@@ -189,18 +179,15 @@ class PluginHost:
         cached = self._tenant_plugins.get(tenant_id)
         if cached is not None and cached[0] == revision:
             return cached[1]
-        settings = {name: with_defaults(self.settings_schema(name), config or {}) for name, config in load().items() if name in self._installed}
-        vertical_plugins = {key: vertical.plugin for key, vertical in self.verticals.items()}
-        plugins = TenantPlugins(self.manager, settings, vertical_plugins)
+        plugins = self.plugins_configured(load())
         with self._tenant_plugins_lock:
             self._tenant_plugins[tenant_id] = (revision, plugins)
         return plugins
 
-    def for_tenant(self, enabled: Iterable[str]) -> TenantHooks:
-        """Hooks as seen by a tenant that enabled the plugins named in ``enabled``."""
-        enabled = set(enabled)
-        excluded = [plugin for name, plugin in self._installed.items() if name not in enabled]
-        return TenantHooks(self.manager, excluded)
+    def plugins_configured(self, configs: Mapping[str, Mapping[str, Any]]) -> TenantPlugins:
+        """The hooks a tenant reaches that enabled the plugins in ``configs`` (name → configuration), uncached."""
+        settings = {name: with_defaults(self.settings_schema(name), config or {}) for name, config in configs.items() if name in self._installed}
+        return TenantPlugins(self.manager, settings, {key: vertical.plugin for key, vertical in self.verticals.items()})
 
 
 def make_plugin_host(allow: list[str] | None = None) -> PluginHost:

@@ -132,7 +132,7 @@ def create_tenant(
             with tenant_scope(tenant.id):
                 session.add_all(TenantPlugin(tenant_id=tenant.id, plugin=p, config=c) for p, c in plugins.items())
                 session.flush()
-                host.for_tenant(plugins).tenant_created(tenant=tenant)
+                host.plugins_configured(plugins).collect("tenant_created", tenant=tenant)
                 session.flush()  # rows a plugin added belong to this tenant: flush while it is in context
             data = {"name": tenant.name, "time_zone": time_zone, "locales": locales, "plugins": sorted(plugins)}
             _audit(session, tenant.id, actor, "tenant.created", "tenant", slug, data)
