@@ -19,6 +19,7 @@ from typing import Any
 
 import pluggy
 from flask import Flask, current_app
+from sqlalchemy.exc import SQLAlchemyError
 
 from yuyue import hookspecs
 from yuyue.behaviour import read_only
@@ -102,8 +103,8 @@ _NO_SETTINGS: Mapping[str, Any] = read_only({})
 def _call(plugin: str, function: Callable[..., Any], arguments: list[Any]) -> Any:
     try:
         return function(*arguments)
-    except DomainError:
-        raise
+    except (DomainError, SQLAlchemyError):
+        raise  # a refusal the plugin chose, or the database's trouble, not the plugin's
     except Exception:
         log.exception("plugin %r failed in %s", plugin, getattr(function, "__name__", function))
         raise Refused(f"the plugin {plugin!r} failed; nothing was changed, please try again later", code="plugin_failed") from None

@@ -316,6 +316,8 @@ def admitted_customer(session: Session, request: ValidatedRequest, phone: str, n
 def admit(session: Session, request: ValidatedRequest) -> None:
     """Ask every enabled plugin's ``validate_booking``; their problems together refuse the request."""
     answers = request.plugins.collect("validate_booking", booking_type=request.view.booking_type, request=request.view, session=session)
+    if not all(isinstance(answer, list | tuple) and all(isinstance(p, FieldProblem) for p in answer) for answer in answers):
+        raise Refused("a plugin answered validate_booking with something other than a list of problems", code="plugin_failed")
     problems = [problem for answer in answers for problem in answer]
     if problems:
         raise InvalidInput("the booking request is not valid", errors=problems)
