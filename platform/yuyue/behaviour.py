@@ -87,7 +87,9 @@ class BookingRequest:
     of the booker; the customer id is ``None`` until the booker's account is
     known (inside the write transaction, where ``validate_booking`` runs, it is
     always set). ``moves`` is the public id of the booking a reschedule moves:
-    leave that booking out when counting the booker's others.
+    leave that booking out when counting the booker's others. ``tickets`` is
+    how many places of each of the booking type's ticket types were asked for
+    (``{"adult": 2, "child": 1}``; empty when the type sells no ticket types).
     """
 
     booking_type: BookingTypeView
@@ -103,6 +105,7 @@ class BookingRequest:
     phone: str | None = None
     customer_id: int | None = None
     moves: str | None = None
+    tickets: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
