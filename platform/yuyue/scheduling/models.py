@@ -33,3 +33,5 @@ class SlotInventory(TenantScoped, Model):
     channel: Mapped[str] = mapped_column(String(40), default="default")
     capacity: Mapped[int] = mapped_column(Integer)
     taken: Mapped[int] = mapped_column(Integer, default=0)
+    # Why the slot takes no more bookings whatever its capacity (``below_minimum``: an activity session called off); null when open.
+    closed_reason: Mapped[str | None] = mapped_column(String(40))

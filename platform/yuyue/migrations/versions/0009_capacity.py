@@ -15,8 +15,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('slot_inventory') as batch_op:
+        batch_op.add_column(sa.Column('closed_reason', sa.String(length=40), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('slot_inventory') as batch_op:
+        batch_op.drop_column('closed_reason')
