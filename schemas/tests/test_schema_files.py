@@ -19,6 +19,7 @@ NAMES = [
     "slot-rules/closed_dates",
     "slot-rules/holiday_throttle",
     "slot-rules/booking_window",
+    "slot-rules/daily_cap",
 ]
 
 
@@ -77,6 +78,7 @@ def test_slot_rule_types_maps_builtin_keys_to_params_schemas():
     assert sorted(types) == [
         "booking_window",
         "closed_dates",
+        "daily_cap",
         "fixed_windows",
         "holiday_throttle",
         "special_hours",

@@ -34,6 +34,7 @@ VALID_PARAMS = {
         ]
     },
     "booking_window": {"opens_days_ahead": 7, "release_time": "17:00", "closes_minutes_before": 30},
+    "daily_cap": {"capacity": 3000, "by_channel": {"group": 2000}},
 }
 
 INVALID_PARAMS = [
@@ -78,6 +79,13 @@ INVALID_PARAMS = [
     ("special_hours", {"days": [{"date": "2026-12-24", "windows": [{"start": "09:00", "end": "10:00"}]}]}, "/days/0/windows/0/capacity"),
     ("booking_window", {"opens_days_ahead": -1, "release_time": "17:00", "closes_minutes_before": 0}, "/opens_days_ahead"),
     ("booking_window", {"opens_days_ahead": 7, "release_time": "5pm", "closes_minutes_before": 0}, "/release_time"),
+    ("daily_cap", {}, ""),
+    ("daily_cap", {"capacity": 0}, "/capacity"),
+    ("daily_cap", {"capacity": 10000001}, "/capacity"),
+    ("daily_cap", {"by_channel": {}}, "/by_channel"),
+    ("daily_cap", {"by_channel": {"Group": 5}}, "/by_channel/Group"),
+    ("daily_cap", {"by_channel": {"group": -1}}, "/by_channel/group"),
+    ("daily_cap", {"capacity": 100, "per_week": 500}, "/per_week"),
 ]
 
 

@@ -25,8 +25,8 @@ def pointers(rules):
     return [(p.pointer, p.code) for p in builtin_registry().problems(rules)]
 
 
-def test_builtin_registry_knows_the_six_builtin_types():
-    assert list(builtin_registry()) == ["booking_window", "closed_dates", "fixed_windows", "holiday_throttle", "special_hours", "weekly_hours"]
+def test_builtin_registry_knows_the_seven_builtin_types():
+    assert list(builtin_registry()) == ["booking_window", "closed_dates", "daily_cap", "fixed_windows", "holiday_throttle", "special_hours", "weekly_hours"]
 
 
 def test_valid_rules_compile_to_their_types():

@@ -19,6 +19,9 @@ How they combine on one local day:
 - ``booking_window`` decides when a slot can be booked: from ``opens_days_ahead``
   days before its local date at ``release_time`` local, until
   ``closes_minutes_before`` its start.
+- ``daily_cap`` caps the places of a local day, over every channel and/or per
+  channel, on top of the slots' capacities; ``holiday_throttle`` scales the
+  caps on its days as it scales the slots.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from typing import Any
 import yuyue_schemas
 from yuyue.errors import FieldProblem
 from yuyue.scheduling import holidays
-from yuyue.scheduling.rules import DayContext, LocalSlot, Rule, Slot, SlotRuleType, split_capacity
+from yuyue.scheduling.rules import DAY_SCOPE, DayContext, LocalSlot, Rule, Slot, SlotRuleType, split_capacity
 
 __all__ = ["BUILTIN_RULE_TYPES", "local_moment"]
 
@@ -253,18 +256,43 @@ class HolidayThrottle(SlotRuleType):
     def adjust(self, params: dict[str, Any], day: DayContext, slots: list[LocalSlot]) -> list[LocalSlot]:
         if not slots:
             return slots
-        calendar = params["calendar"]
-        applies = holidays.is_public_holiday(day.day, calendar)
-        if not applies and params.get("applies_to") == "rest_days":
-            applies = holidays.is_rest_day(day.day, calendar)
-        if not applies:
+        if not self._applies(params, day.day):
             return [] if params.get("closed_otherwise") and not day.overridden else slots
         factor = params.get("capacity_factor")
         if factor is None:
             return slots
-        # Decimal, so 0.7 × 10 is 7 and not 6.999….
-        scale = Decimal(str(factor))
-        return [LocalSlot(slot.start, slot.end, {channel: math.floor(scale * n) for channel, n in slot.capacities.items()}, slot.label) for slot in slots]
+        return [LocalSlot(slot.start, slot.end, _scaled(factor, slot.capacities), slot.label) for slot in slots]
+
+    def adjust_day_caps(self, params: dict[str, Any], day: DayContext, caps: dict[str, int]) -> dict[str, int]:
+        factor = params.get("capacity_factor")
+        if not caps or factor is None or not self._applies(params, day.day):
+            return caps
+        return _scaled(factor, caps)
+
+    @staticmethod
+    def _applies(params: dict[str, Any], day: date) -> bool:
+        calendar = params["calendar"]
+        if holidays.is_public_holiday(day, calendar):
+            return True
+        return params.get("applies_to") == "rest_days" and holidays.is_rest_day(day, calendar)
+
+
+def _scaled(factor: float, places: dict[str, int]) -> dict[str, int]:
+    """Places × factor, rounded down per entry; Decimal, so 0.7 × 10 is 7 and not 6.999…."""
+    scale = Decimal(str(factor))
+    return {key: math.floor(scale * n) for key, n in places.items()}
+
+
+class DailyCap(SlotRuleType):
+    key = "daily_cap"
+    params_schema = yuyue_schemas.schema("slot-rules/daily_cap")
+    single = True
+
+    def day_caps(self, params: dict[str, Any], day: DayContext) -> dict[str, int]:
+        caps = dict(params.get("by_channel", {}))
+        if "capacity" in params:
+            caps[DAY_SCOPE] = params["capacity"]
+        return caps
 
 
 class BookingWindow(SlotRuleType):
@@ -273,16 +301,19 @@ class BookingWindow(SlotRuleType):
     single = True
 
     def refusal(self, params: dict[str, Any], slot: Slot, now: datetime) -> str | None:
-        release_day = slot.local_date - timedelta(days=params["opens_days_ahead"])
-        if now < local_moment(release_day, _time(params.get("release_time", "00:00")), slot.zone):
+        if now < self.opens_at(params, slot):
             return "booking_not_open"
         if now >= slot.starts_at - timedelta(minutes=params.get("closes_minutes_before", 0)):
             return "booking_closed"
         return None
+
+    def opens_at(self, params: dict[str, Any], slot: Slot) -> datetime:
+        release_day = slot.local_date - timedelta(days=params["opens_days_ahead"])
+        return local_moment(release_day, _time(params.get("release_time", "00:00")), slot.zone)
 
 
 def _unique(problems: list[FieldProblem]) -> list[FieldProblem]:
     return list(dict.fromkeys(problems))
 
 
-BUILTIN_RULE_TYPES: tuple[SlotRuleType, ...] = (WeeklyHours(), FixedWindows(), SpecialHours(), ClosedDates(), HolidayThrottle(), BookingWindow())
+BUILTIN_RULE_TYPES: tuple[SlotRuleType, ...] = (WeeklyHours(), FixedWindows(), SpecialHours(), ClosedDates(), HolidayThrottle(), BookingWindow(), DailyCap())

@@ -10,7 +10,10 @@ A :class:`SlotRuleType` gives a type key meaning in up to four phases, run by
    the first rule that returns a list wins.
 3. ``adjust`` — in list order, change the day's slots: close the day (``closed_dates``),
    scale capacities (``holiday_throttle``).
-4. ``refusal`` — whether a slot can be booked at a given moment (``booking_window``).
+4. ``refusal`` — whether a slot can be booked at a given moment (``booking_window``),
+   and ``opens_at``, the moment a slot not yet released will be.
+5. ``day_caps`` then ``adjust_day_caps`` — places per local day on top of the slots'
+   own (``daily_cap`` sets them; ``holiday_throttle`` scales them, in list order).
 
 Built-in types live in :mod:`yuyue.scheduling.builtin_rules`; plugins add theirs
 through the ``register_slot_rules()`` hook.
@@ -22,7 +25,7 @@ import json
 import re
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -31,6 +34,7 @@ import yuyue_schemas
 from yuyue.errors import FieldProblem, InvalidInput
 
 __all__ = [
+    "DAY_SCOPE",
     "DEFAULT_CHANNEL",
     "WEEKDAYS",
     "DayContext",
@@ -46,6 +50,8 @@ __all__ = [
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # The channel that holds a slot's capacity when no split by channel is configured, and whatever a split leaves over.
 DEFAULT_CHANNEL = "default"
+# The day cap that counts every channel; a channel's own day cap is keyed by the channel's name.
+DAY_SCOPE = "*"
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 # One rule of a list, before its params are checked against its type's schema.
 RULE_ENVELOPE: dict[str, Any] = {
@@ -73,7 +79,9 @@ class LocalSlot:
 class Slot:
     """One bookable slot: UTC bounds, its local date, and its capacity per sales channel.
 
-    ``capacities`` is a dict, so a slot is not hashable; compare slots with ``==``.
+    ``day_caps`` are the places of its local day on top of its own (:data:`DAY_SCOPE`
+    for the whole day, a channel's name for that channel's day). Dicts, so a
+    slot is not hashable; compare slots with ``==``.
     """
 
     starts_at: datetime
@@ -82,10 +90,15 @@ class Slot:
     capacities: dict[str, int]
     zone: ZoneInfo
     label: Any = None
+    day_caps: dict[str, int] = field(default_factory=dict)
 
     @property
     def capacity(self) -> int:
         return sum(self.capacities.values())
+
+    def day_scopes(self, channel: str) -> list[str]:
+        """The day caps a booking on ``channel`` takes its places from, in lock order."""
+        return sorted(scope for scope in (DAY_SCOPE, channel) if scope in self.day_caps)
 
 
 @dataclass(frozen=True)
@@ -150,6 +163,18 @@ class SlotRuleType:
     def refusal(self, params: dict[str, Any], slot: Slot, now: datetime) -> str | None:
         """A reason code if ``slot`` cannot be booked at ``now`` (aware), else ``None``."""
         return None
+
+    def opens_at(self, params: dict[str, Any], slot: Slot) -> datetime | None:
+        """The moment this rule stops refusing ``slot`` as not yet open (``booking_not_open``), or ``None``."""
+        return None
+
+    def day_caps(self, params: dict[str, Any], day: DayContext) -> dict[str, int]:
+        """Places of the day this rule caps: :data:`DAY_SCOPE` for every channel, or a channel's name."""
+        return {}
+
+    def adjust_day_caps(self, params: dict[str, Any], day: DayContext, caps: dict[str, int]) -> dict[str, int]:
+        """Change the day's caps (after every rule gave its own), like ``adjust`` changes its slots."""
+        return caps
 
     def __repr__(self) -> str:
         return f"<slot rule type {self.key!r}>"

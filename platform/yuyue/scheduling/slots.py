@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,12 +31,12 @@ from zoneinfo import ZoneInfo
 from yuyue.scheduling.registry import current_registry
 from yuyue.scheduling.rules import DayContext, LocalSlot, Rule, Slot, SlotRuleRegistry
 
-__all__ = ["Slot", "bookable", "compile_rules", "generate_slots", "slot_at", "to_utc"]
+__all__ = ["Slot", "bookable", "compile_rules", "generate_slots", "opens_at", "slot_at", "to_utc"]
 
 _MINUTE = timedelta(minutes=1)
 # Days laid out recently, per compiled rule list: a booking and an availability page lay out the same days again and again.
 _LAYOUT_CACHE_SIZE = 4096
-_layouts: OrderedDict[tuple[int, date], tuple[tuple[Rule, ...], tuple[LocalSlot, ...]]] = OrderedDict()
+_layouts: OrderedDict[tuple[int, date], tuple[tuple[Rule, ...], DayLayout]] = OrderedDict()
 _layouts_lock = threading.Lock()
 
 
@@ -89,7 +89,8 @@ def generate_slots(
     slots: list[Slot] = []
     day = first_day
     while day <= last_day:
-        slots += filter(None, (_in_utc(local, day, zone) for local in _local_slots(compiled, day)))
+        layout = _local_slots(compiled, day)
+        slots += filter(None, (_in_utc(local, day, zone, layout.caps) for local in layout.slots))
         day += timedelta(days=1)
     slots.sort(key=lambda slot: slot.starts_at)
     return slots
@@ -103,23 +104,32 @@ def slot_at(rules: Sequence[dict[str, Any]] | Sequence[Rule], zone: ZoneInfo, st
     """
     local = starts_at.astimezone(zone)
     day, wall = local.date(), local.replace(tzinfo=None, fold=0)
-    for candidate in _local_slots(compile_rules(rules, registry), day):
+    layout = _local_slots(compile_rules(rules, registry), day)
+    for candidate in layout.slots:
         if candidate.start == wall:
-            slot = _in_utc(candidate, day, zone)
+            slot = _in_utc(candidate, day, zone, layout.caps)
             return slot if slot is not None and slot.starts_at == starts_at else None
     return None
 
 
-def _in_utc(local: LocalSlot, day: date, zone: ZoneInfo) -> Slot | None:
+def _in_utc(local: LocalSlot, day: date, zone: ZoneInfo, day_caps: dict[str, int]) -> Slot | None:
     """A local slot as a :class:`Slot`; None if its start is not on the clock that day or it has no length."""
     starts_at, ends_at = to_utc(local.start, zone), _end_to_utc(local.end, zone)
     if starts_at is None or ends_at <= starts_at:
         return None
-    return Slot(starts_at, ends_at, day, local.capacities, zone, local.label)
+    return Slot(starts_at, ends_at, day, local.capacities, zone, local.label, dict(day_caps))
 
 
-def _local_slots(rules: tuple[Rule, ...], day: date) -> tuple[LocalSlot, ...]:
-    """The day's local slots, remembered per rule list (the registry hands out one compiled tuple per rule list).
+@dataclass(frozen=True)
+class DayLayout:
+    """A local day as its rules lay it out: its slots, and the caps of the whole day."""
+
+    slots: tuple[LocalSlot, ...]
+    caps: dict[str, int]
+
+
+def _local_slots(rules: tuple[Rule, ...], day: date) -> DayLayout:
+    """The day's local slots and caps, remembered per rule list (the registry hands out one compiled tuple per rule list).
 
     Keyed by the tuple's ``id``: the entry holds the tuple itself, so the id
     cannot be reused by another object while the entry lives.
@@ -130,15 +140,15 @@ def _local_slots(rules: tuple[Rule, ...], day: date) -> tuple[LocalSlot, ...]:
         if hit is not None and hit[0] is rules:
             _layouts.move_to_end(key)
             return hit[1]
-    slots = tuple(_lay_out(rules, day))
+    layout = _lay_out(rules, day)
     with _layouts_lock:
-        _layouts[key] = (rules, slots)
+        _layouts[key] = (rules, layout)
         if len(_layouts) > _LAYOUT_CACHE_SIZE:
             _layouts.popitem(last=False)
-    return slots
+    return layout
 
 
-def _lay_out(rules: tuple[Rule, ...], day: date) -> list[LocalSlot]:
+def _lay_out(rules: tuple[Rule, ...], day: date) -> DayLayout:
     context = DayContext(day, rules)
     slots: list[LocalSlot] | None = None
     for rule in rules:
@@ -158,7 +168,13 @@ def _lay_out(rules: tuple[Rule, ...], day: date) -> list[LocalSlot]:
     unique: dict[datetime, LocalSlot] = {}
     for slot in slots:
         unique.setdefault(slot.start, slot)
-    return list(unique.values())
+    caps: dict[str, int] = {}
+    for rule in rules:
+        for scope, places in rule.type.day_caps(rule.params, context).items():
+            caps[scope] = min(places, caps.get(scope, places))
+    for rule in rules:
+        caps = rule.type.adjust_day_caps(rule.params, context, caps)
+    return DayLayout(tuple(unique.values()), caps)
 
 
 def bookable(
@@ -183,3 +199,9 @@ def bookable(
         if reason is not None:
             return False, reason
     return True, None
+
+
+def opens_at(rules: Sequence[dict[str, Any]] | Sequence[Rule], slot: Slot, *, registry: SlotRuleRegistry | None = None) -> datetime | None:
+    """When ``slot`` is released for booking (the latest moment any rule names), or ``None`` if no rule holds it back."""
+    moments = [moment for rule in compile_rules(rules, registry) if (moment := rule.type.opens_at(rule.params, slot)) is not None]
+    return max(moments, default=None)
