@@ -241,17 +241,19 @@ def test_a_coach_shared_by_two_booking_types_is_never_double_booked(session, for
     assert refused.value.code == "resource_conflict"
 
 
-def test_a_slot_gives_its_coach_back_when_its_last_booking_is_cancelled(session, forms, tenant):
+def test_a_scheduled_class_keeps_its_coach_when_its_last_booking_is_cancelled(session, forms, tenant):
     make_coach(session, tenant)
     coach = [{"kind": "coach", "count": 1}]
     make_booking_type(session, tenant, "group-class", vertical="course", rules=windows(("09:00", "10:00"), capacity=10), resource_requirements=coach)
     make_booking_type(session, tenant, "private-lesson", vertical="course", rules=windows(("09:30", "10:30"), capacity=1), resource_requirements=coach)
     booking = book(session, forms, tenant, 1, slug="group-class")
     ops.cancel(session, tenant, booking.public_id, now=NOW)
-    lesson = book(session, forms, tenant, 2, slug="private-lesson", starts=at(9, 30))
+    with pytest.raises(Refused) as refused:
+        book(session, forms, tenant, 2, slug="private-lesson", starts=at(9, 30))
+    assert refused.value.code == "resource_conflict"
     with tenant_scope(tenant.id):
         holders = session.scalars(select(ResourceAllocation.inventory_id).distinct()).all()
-    assert holders == [lesson.inventory_id]
+    assert holders == [booking.inventory_id]
 
 
 def test_per_booking_resources_are_allocated_to_each_booking(session, forms, tenant):

@@ -2,8 +2,9 @@
 
 Each operation is one write transaction that takes or releases capacity and
 resources, appends an audit record and an outbox event. Capacity is taken only
-by the conditional UPDATE in ``scheduling.inventory`` (``take_slot_capacity``, ``take_capacity``); a booking's
-capacity and resources go back exactly once (``released_at`` compare-and-set).
+by the conditional UPDATEs in ``scheduling.inventory`` (``take_places``,
+``move_places``: the slot's row and its day's rows); a booking's places and
+resources go back exactly once (``released_at`` compare-and-set), as many as it took.
 """
 
 from __future__ import annotations
@@ -36,9 +37,7 @@ from yuyue.bookings.placement import (
     log_change,
     place_booking,
     plugins_of,
-    release_slot_resources,
     request_of,
-    take_places,
 )
 from yuyue.bookings.vouchers import new_voucher_code
 from yuyue.bookings.waitlist import promote
@@ -49,7 +48,7 @@ from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, Refused
 from yuyue.forms.registry import FormRegistry
 from yuyue.plugins import TenantPlugins
-from yuyue.scheduling.inventory import release_capacity
+from yuyue.scheduling.inventory import move_places, release_places
 from yuyue.scheduling.slots import bookable
 from yuyue.tenancy.models import Tenant
 from yuyue.types import utcnow
@@ -231,7 +230,10 @@ def reschedule(
                 "the new slot has no such channel", errors=[FieldProblem("/starts_at", f"no {booking.channel} places in that slot", "unknown_channel")]
             )
         with write_transaction(session):
-            booking = get_booking(session, public_id)
+            # Locked first, as a cancel locks it, so a cancel and a move of one booking take turns.
+            booking = get_booking(session, public_id, for_update=True)
+            if booking.status not in (BookingStatus.held, BookingStatus.confirmed) or booking.released_at is not None:
+                raise Refused(f"a {booking.status.value} booking cannot be rescheduled", code="illegal_transition")
             customer = session.get(Customer, booking.customer_id)
             people = [
                 Person(p.name, p.id_number, p.phone, p.birth_date) for p in session.scalars(select(BookingPerson).where(BookingPerson.booking_id == booking.id))
@@ -241,11 +243,9 @@ def reschedule(
             )
             request = replace(request, view=replace(request.view, phone=customer.phone, customer_id=customer.id, moves=booking.public_id))
             admit(session, request)
-            new_inventory_id = take_places(session, request)
             old_inventory_id, old_start = booking.inventory_id, booking.starts_at
-            release_capacity(session, old_inventory_id, booking.party_size)
+            new_inventory_id = move_places(session, booking_type, old_inventory_id, slot, booking.channel, booking.party_size)
             session.execute(delete(ResourceAllocation).where(ResourceAllocation.booking_id == booking.id))
-            release_slot_resources(session, old_inventory_id)
             booking.inventory_id, booking.starts_at, booking.ends_at, booking.local_date = new_inventory_id, slot.starts_at, slot.ends_at, slot.local_date
             booking.reschedule_count += 1
             session.execute(update(BookingPerson).where(BookingPerson.booking_id == booking.id).values(local_date=slot.local_date))
@@ -258,7 +258,9 @@ def reschedule(
 
 
 def release(session: Session, booking: Booking, now: datetime) -> bool:
-    """Give the booking's places and resources back, once; then offer them to the waitlist.
+    """Give the booking's places (slot and day) and its own resources back, once; then offer the places to the waitlist.
+
+    Resources the slot holds stay: the slot is still scheduled.
 
     Returns False when they were already released (a second cancel, an expiry racing a cancel).
     """
@@ -273,9 +275,8 @@ def release(session: Session, booking: Booking, now: datetime) -> bool:
         return False
     touched(session, Booking, booking.id, row._mapping)
     set_committed_value(booking, "released_at", now)
-    release_capacity(session, booking.inventory_id, booking.party_size)
+    release_places(session, booking.inventory_id, booking.party_size)
     session.execute(delete(ResourceAllocation).where(ResourceAllocation.booking_id == booking.id))
-    release_slot_resources(session, booking.inventory_id)
     promote(session, booking.inventory_id, now)
     return True
 

@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, delete, insert, select
+from sqlalchemy import and_, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,8 @@ from yuyue.forms.models import FormVersion
 from yuyue.forms.registry import FormRegistry
 from yuyue.plugins import TenantPlugins, plugin_host
 from yuyue.provisioning.operations import tenant_plugins
-from yuyue.scheduling.inventory import QUANTUM, inventory_row, quanta, take_slot_capacity
+from yuyue.scheduling import inventory
+from yuyue.scheduling.inventory import QUANTUM, inventory_row, quanta
 from yuyue.scheduling.models import SlotInventory
 from yuyue.scheduling.slots import Slot, bookable, slot_at
 from yuyue.tenancy.models import Tenant, TenantStatus
@@ -215,20 +216,19 @@ def allocate_resources(session: Session, booking_type: BookingType, booking: Boo
     """Hold the resources the booking type requires for the booking's interval, all or none.
 
     A requirement ``per: "slot"`` (the default: a coach for a group class, a bus
-    and driver for a trip) is held once by the slot's inventory row and shared
-    by its bookings; ``per: "booking"`` (a car-wash bay, a rental car) is held
-    by each booking. The unique (resource, quantum) key is the guarantee; the
-    read before the insert only picks candidates, and a savepoint lets a
-    request that lost a race for one coach try the next free one.
+    and driver for a trip) is held once by the slot, shared by its bookings on
+    every channel, and usually held already since the slot was scheduled
+    (:mod:`yuyue.bookings.resources`); ``per: "booking"`` (a car-wash bay, a
+    rental car) is held by each booking. The unique (resource, quantum) key is
+    the guarantee; the read before the insert only picks candidates, and a
+    savepoint lets a request that lost a race for one coach try the next free one.
     """
     requirements = booking_type.resource_requirements
     per_slot = [r for r in requirements if r.get("per", "slot") == "slot"]
     per_booking = [r for r in requirements if r.get("per", "slot") == "booking"]
     slices = quanta(booking.starts_at, booking.ends_at)
     for _ in range(RESOURCE_ATTEMPTS):
-        slot_held = (
-            bool(per_slot) and session.scalar(select(ResourceAllocation.id).where(ResourceAllocation.inventory_id == booking.inventory_id).limit(1)) is not None
-        )
+        slot_held = bool(per_slot) and slot_holds_resources(session, booking.booking_type_id, booking.starts_at)
         wanted = per_booking + ([] if slot_held else per_slot)
         if not wanted:
             return
@@ -253,14 +253,17 @@ def allocate_resources(session: Session, booking_type: BookingType, booking: Boo
     raise Refused("the required staff, vehicle or room is taken at that time", code="resource_conflict")
 
 
-def release_slot_resources(session: Session, inventory_id: int) -> None:
-    """Free a slot's shared resources once nobody is booked on it any more.
+_SLOT_HOLDING = (
+    select(ResourceAllocation.id)
+    .join(SlotInventory, SlotInventory.id == ResourceAllocation.inventory_id)
+    .where(SlotInventory.booking_type_id == bindparam("slot_type"), SlotInventory.starts_at == bindparam("slot_start"))
+    .limit(1)
+)
 
-    Called right after capacity was released, while that UPDATE's row lock
-    serialises this with a concurrent first booking of the same slot.
-    """
-    if session.scalar(select(SlotInventory.taken).where(SlotInventory.id == inventory_id)) == 0:
-        session.execute(delete(ResourceAllocation).where(ResourceAllocation.inventory_id == inventory_id))
+
+def slot_holds_resources(session: Session, booking_type_id: int, starts_at: datetime) -> bool:
+    """Whether the slot holds its per-slot resources, by the inventory row of any of its channels."""
+    return session.scalar(_SLOT_HOLDING, {"slot_type": booking_type_id, "slot_start": starts_at}) is not None
 
 
 def works_during(schedule: dict[str, list[dict[str, str]]] | None, starts_at: datetime, ends_at: datetime, zone: ZoneInfo) -> bool:
@@ -275,13 +278,38 @@ def works_during(schedule: dict[str, list[dict[str, str]]] | None, starts_at: da
     return any(span["start"] <= start_text and end_text <= span["end"] for span in schedule.get(weekday, []))
 
 
-def _choose_resources(session: Session, requirements: list[dict[str, Any]], slices: list[datetime], zone: ZoneInfo) -> list[tuple[int, str]]:
-    """Pick free resources for each requirement: ``[(resource_id, "slot" | "booking"), …]``."""
+def resource_candidates(session: Session, requirements: list[dict[str, Any]]) -> list[Any]:
+    """The active resources of the kinds ``requirements`` name, by id: rows of (id, kind, schedule)."""
     kinds = {requirement["kind"] for requirement in requirements}
-    rows = session.execute(
+    return session.execute(
         select(Resource.id, Resource.kind, Resource.schedule).where(Resource.kind.in_(kinds), Resource.active.is_(True)).order_by(Resource.id)
     ).all()
-    candidates = [row for row in rows if works_during(row.schedule, slices[0], slices[-1] + QUANTUM, zone)]
+
+
+def pick_resources(
+    requirements: list[dict[str, Any]], candidates: list[Any], busy: set[int], starts_at: datetime, ends_at: datetime, zone: ZoneInfo
+) -> list[tuple[int, str]] | None:
+    """Free resources for each requirement, ``[(resource_id, "slot" | "booking"), …]``, or None when one cannot be met.
+
+    ``busy`` are the candidates already held at some moment of the interval.
+    Pure, so availability judges a slot exactly as a booking would.
+    """
+    working = [c for c in candidates if works_during(c.schedule, starts_at, ends_at, zone)]
+    chosen: list[tuple[int, str]] = []
+    taken_ids: set[int] = set()
+    for requirement in requirements:
+        allowed, count = requirement.get("resource_ids"), requirement.get("count", 1)
+        free = [c.id for c in working if c.kind == requirement["kind"] and c.id not in busy | taken_ids and (not allowed or c.id in allowed)]
+        if len(free) < count:
+            return None
+        taken_ids.update(free[:count])
+        chosen += [(resource_id, requirement.get("per", "slot")) for resource_id in free[:count]]
+    return chosen
+
+
+def _choose_resources(session: Session, requirements: list[dict[str, Any]], slices: list[datetime], zone: ZoneInfo) -> list[tuple[int, str]]:
+    """Pick free resources for each requirement: ``[(resource_id, "slot" | "booking"), …]``."""
+    candidates = resource_candidates(session, requirements)
     busy = set(
         session.scalars(
             select(ResourceAllocation.resource_id)
@@ -289,15 +317,9 @@ def _choose_resources(session: Session, requirements: list[dict[str, Any]], slic
             .distinct()
         )
     )
-    chosen: list[tuple[int, str]] = []
-    taken_ids: set[int] = set()
-    for requirement in requirements:
-        allowed, count = requirement.get("resource_ids"), requirement.get("count", 1)
-        free = [c.id for c in candidates if c.kind == requirement["kind"] and c.id not in busy | taken_ids and (not allowed or c.id in allowed)]
-        if len(free) < count:
-            raise Refused(f"no {requirement['kind']} is free at that time", code="resource_conflict")
-        taken_ids.update(free[:count])
-        chosen += [(resource_id, requirement.get("per", "slot")) for resource_id in free[:count]]
+    chosen = pick_resources(requirements, candidates, busy, slices[0], slices[-1] + QUANTUM, zone)
+    if chosen is None:
+        raise Refused("the required staff, vehicle or room is taken at that time", code="resource_conflict")
     return chosen
 
 
@@ -396,11 +418,11 @@ def place_booking(
 
 
 def take_places(session: Session, request: ValidatedRequest) -> int:
-    """Take the request's places in its slot (the conditional UPDATE); the id of the slot's inventory row."""
-    inventory_id = take_slot_capacity(session, request.booking_type, request.slot, request.channel, request.party_size)
-    if inventory_id is None:
-        raise Refused("this slot is full", code="slot_full")
-    return inventory_id
+    """Take the request's places in its slot and its day (conditional UPDATEs); the id of the slot's inventory row.
+
+    :raises Refused: ``slot_closed``, ``slot_full`` or ``daily_cap_reached``.
+    """
+    return inventory.take_places(session, request.booking_type, request.slot, request.channel, request.party_size)
 
 
 def booking_view(session: Session, booking: Booking) -> BookingView:

@@ -27,7 +27,6 @@ from yuyue.bookings.placement import (
     find_slot,
     place_booking,
     plugins_of,
-    release_slot_resources,
     request_of,
 )
 from yuyue.catalog.models import BookingType
@@ -37,7 +36,7 @@ from yuyue.errors import Conflict, NotFound
 from yuyue.events.operations import record_change
 from yuyue.forms.people import Person
 from yuyue.forms.registry import FormRegistry
-from yuyue.scheduling.inventory import inventory_row, release_capacity, take_capacity
+from yuyue.scheduling.inventory import inventory_row, release_places, remaining_places, take_row_places
 from yuyue.scheduling.models import SlotInventory
 from yuyue.tenancy.models import Tenant
 from yuyue.types import utcnow
@@ -83,7 +82,7 @@ def join(
         with write_transaction(session):
             customer, request = admitted_customer(session, request, phone, name, now)
             inventory = inventory_row(session, booking_type, request.slot, channel)
-            if inventory.capacity - inventory.taken >= request.party_size:
+            if remaining_places(session, booking_type, inventory) >= request.party_size:
                 raise Conflict("there are free places: book the slot instead", code="slot_not_full")
             waiting = session.scalar(
                 select(WaitlistEntry.id).where(
@@ -113,11 +112,18 @@ def join(
 
 
 def promote(session: Session, inventory_id: int, now: datetime) -> list[WaitlistEntry]:
-    """Give the free places of one slot to the queue, in order; inside the caller's transaction."""
+    """Give the free places of one slot to the queue, in order; inside the caller's transaction.
+
+    Each freed place goes to the first entry whose party fits in what the slot
+    and its day have left: an entry for 4 is passed over while 2 places are
+    free, keeps its place in the queue, and is offered the slot once 4 are.
+    """
     inventory = session.get(SlotInventory, inventory_id)
+    booking_type = session.get(BookingType, inventory.booking_type_id)
     promoted = []
     while True:
-        remaining = session.scalar(select(SlotInventory.capacity - SlotInventory.taken).where(SlotInventory.id == inventory_id))
+        session.refresh(inventory, ["capacity", "taken", "closed_reason"])
+        remaining = remaining_places(session, booking_type, inventory)
         entry = session.scalar(
             select(WaitlistEntry)
             .where(
@@ -130,13 +136,12 @@ def promote(session: Session, inventory_id: int, now: datetime) -> list[Waitlist
             .order_by(WaitlistEntry.id)
             .limit(1)
         )
-        if entry is None or not take_capacity(session, inventory_id, entry.party_size):
+        if entry is None or not take_row_places(session, booking_type, inventory_id, entry.party_size):
             return promoted
-        booking_type = session.get(BookingType, entry.booking_type_id)
         to = WaitlistStatus.accepted if entry.auto_confirm else WaitlistStatus.offered
         expires = None if entry.auto_confirm else now + timedelta(minutes=_offer_minutes(booking_type))
         if not _claim(session, entry, WaitlistStatus.waiting, to, offer_expires_at=expires):
-            release_capacity(session, inventory_id, entry.party_size)
+            release_places(session, inventory_id, entry.party_size)
             continue
         if entry.auto_confirm:
             _book_entry(session, entry, booking_type, now)
@@ -196,9 +201,8 @@ def _give_back(session: Session, entry: WaitlistEntry, now: datetime) -> None:
             SlotInventory.booking_type_id == entry.booking_type_id, SlotInventory.starts_at == entry.starts_at, SlotInventory.channel == entry.channel
         )
     )
-    release_capacity(session, inventory_id, entry.party_size)
+    release_places(session, inventory_id, entry.party_size)
     promote(session, inventory_id, now)
-    release_slot_resources(session, inventory_id)
 
 
 def _entry(session: Session, entry_id: int, customer: Customer | None = None) -> WaitlistEntry:

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from yuyue.scheduling.registry import current_registry
 from yuyue.scheduling.rules import DayContext, LocalSlot, Rule, Slot, SlotRuleRegistry
 
-__all__ = ["Slot", "bookable", "compile_rules", "generate_slots", "opens_at", "slot_at", "to_utc"]
+__all__ = ["Slot", "bookable", "compile_rules", "day_caps", "generate_slots", "opens_at", "slot_at", "to_utc"]
 
 _MINUTE = timedelta(minutes=1)
 # Days laid out recently, per compiled rule list: a booking and an availability page lay out the same days again and again.
@@ -110,6 +110,11 @@ def slot_at(rules: Sequence[dict[str, Any]] | Sequence[Rule], zone: ZoneInfo, st
             slot = _in_utc(candidate, day, zone, layout.caps)
             return slot if slot is not None and slot.starts_at == starts_at else None
     return None
+
+
+def day_caps(rules: Sequence[dict[str, Any]] | Sequence[Rule], day: date, *, registry: SlotRuleRegistry | None = None) -> dict[str, int]:
+    """The places the rules cap the local ``day`` at, by scope (``*`` for the whole day, else a channel); empty when uncapped."""
+    return dict(_local_slots(compile_rules(rules, registry), day).caps)
 
 
 def _in_utc(local: LocalSlot, day: date, zone: ZoneInfo, day_caps: dict[str, int]) -> Slot | None:
