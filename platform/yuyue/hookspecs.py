@@ -289,3 +289,12 @@ def capacity_added(inventory_ids: list[int], now: datetime, settings: Mapping[st
     The host's own implementation offers the new places to the slots' waitlists first,
     in queue order, before anyone else can take them.
     """
+
+
+@hookspec
+def booking_type_scheduled(booking_type: BookingTypeView, now: datetime, settings: Mapping[str, Any], session: Session) -> None:
+    """A booking type's slots were scheduled anew: it was created, or its rules, resource requirements or status changed; inside that transaction.
+
+    The host's own implementation holds the per-slot resources (a group class's
+    coach) of its future slots from now on, so nothing else can take them first.
+    """

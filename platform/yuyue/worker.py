@@ -1,4 +1,4 @@
-"""Background jobs on Huey: the periodic expiry of holds and waitlist offers, sending refunds, purging ended logins, signing audit checkpoints.
+"""Background jobs on Huey: the periodic expiry of holds and waitlist offers, sending refunds, purging ended logins, holding scheduled slots' resources, signing audit checkpoints.
 
 ``yuyue worker`` runs a Huey consumer: ``SqliteHuey`` in the instance folder by
 default, ``RedisHuey`` when ``YUYUE_REDIS_URL`` is set. Each task builds no
@@ -23,8 +23,10 @@ from sqlalchemy.orm import Session
 from yuyue.audit.checkpoints import load_signing_key, write_checkpoints
 from yuyue.bookings import operations as booking_ops
 from yuyue.bookings import waitlist
+from yuyue.bookings.resources import hold_scheduled_resources, per_slot_requirements
+from yuyue.catalog.models import BookingType, BookingTypeStatus
 from yuyue.customers.sessions import purge_ended_logins
-from yuyue.db import db
+from yuyue.db import db, tenant_scope, write_transaction
 from yuyue.errors import Conflict
 from yuyue.payments.operations import send_refunds
 from yuyue.payments.providers import PaymentProviders, payment_providers
@@ -103,6 +105,27 @@ def expire_due(session: Session, *, providers: PaymentProviders | None = None, n
     return report
 
 
+def hold_resources_due(session: Session, *, now: datetime | None = None) -> int:
+    """Have the future slots of every active tenant's booking types hold their per-slot resources as their days come into reach; how many newly do.
+
+    One transaction per tenant; a tenant's failure is logged and tried again on the next run.
+    """
+    now = now or utcnow()
+    tenants = session.scalars(select(Tenant).where(Tenant.status == TenantStatus.active).order_by(Tenant.id)).all()
+    session.commit()
+    held = 0
+    for tenant in tenants:
+        try:
+            with tenant_scope(tenant.id), write_transaction(session):
+                for booking_type in session.scalars(select(BookingType).where(BookingType.status == BookingTypeStatus.active).order_by(BookingType.id)):
+                    if per_slot_requirements(booking_type):
+                        held += hold_scheduled_resources(session, booking_type, now)
+        except Exception:  # tried again on the next run
+            session.rollback()
+            log.exception("holding scheduled resources for tenant %s failed", tenant.slug)
+    return held
+
+
 @dataclass(frozen=True)
 class JobQueue:
     """A Huey queue and the tasks registered on it for one application."""
@@ -110,6 +133,7 @@ class JobQueue:
     huey: Huey
     expire_due: TaskWrapper
     purge_ended_logins: TaskWrapper
+    hold_resources_due: TaskWrapper
     # Only when a signing key and a checkpoint file are configured.
     audit_checkpoint: TaskWrapper | None = None
 
@@ -145,6 +169,16 @@ def make_queue(app: Flask) -> JobQueue:
         log.info("purged %d refresh tokens of ended logins", purged)
         return purged
 
+    @queue.periodic_task(crontab(hour="3", minute="15"), name="hold_resources_due")
+    def hold_resources_due_task() -> int:
+        with app.app_context():
+            try:
+                held = hold_resources_due(db.session)
+            finally:
+                db.session.remove()
+        log.info("%d scheduled slots now hold their resources", held)
+        return held
+
     checkpoint_task = None
     if app.config.get("AUDIT_SIGNING_KEY") and app.config.get("AUDIT_CHECKPOINTS"):
         minutes = checkpoint_minutes(app)
@@ -157,7 +191,7 @@ def make_queue(app: Flask) -> JobQueue:
                 finally:
                     db.session.remove()
 
-    return JobQueue(queue, expire_due_task, purge_ended_logins_task, checkpoint_task)
+    return JobQueue(queue, expire_due_task, purge_ended_logins_task, hold_resources_due_task, checkpoint_task)
 
 
 def checkpoint_minutes(app: Flask) -> int:

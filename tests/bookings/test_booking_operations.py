@@ -252,7 +252,7 @@ def test_a_scheduled_class_keeps_its_coach_when_its_last_booking_is_cancelled(se
         book(session, forms, tenant, 2, slug="private-lesson", starts=at(9, 30))
     assert refused.value.code == "resource_conflict"
     with tenant_scope(tenant.id):
-        holders = session.scalars(select(ResourceAllocation.inventory_id).distinct()).all()
+        holders = session.scalars(select(ResourceAllocation.inventory_id).where(ResourceAllocation.quantum_start == at(9, 30)).distinct()).all()
     assert holders == [booking.inventory_id]
 
 

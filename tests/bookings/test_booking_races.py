@@ -164,7 +164,7 @@ def test_a_coach_shared_by_two_booking_types_is_never_double_allocated_under_a_r
     assert set(outcomes) <= {"ok", "resource_conflict", "slot_full"}, outcomes
     with tenant_scope(tenant.id):
         by_type = Counter(session.scalars(select(Booking.booking_type_id).where(Booking.status == BookingStatus.confirmed)))
-        holders = session.scalars(select(ResourceAllocation.inventory_id).distinct()).all()
+        holders = session.scalars(select(ResourceAllocation.inventory_id).where(ResourceAllocation.quantum_start == at(9, 30)).distinct()).all()
     assert len(by_type) == 1, "the group class and the private lesson both got the coach"
     assert len(holders) == 1
     assert outcomes["ok"] == sum(by_type.values())

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from yuyue.behaviour import BookingRequest, BookingTypeView, BookingView, CancellationTerms, PriceLine, PriceQuote, RescheduleTerms
 from yuyue.bookings import policies
 from yuyue.bookings.models import Booking
+from yuyue.bookings.resources import reschedule_resources
 from yuyue.bookings.waitlist import promote
+from yuyue.catalog.models import BookingType
 from yuyue.customers.models import Customer
 from yuyue.hookspecs import hookimpl
 
@@ -69,3 +71,9 @@ def capacity_added(inventory_ids: list[int], now: datetime, session: Session) ->
     """Places added to a full slot go to its waitlist first."""
     for inventory_id in inventory_ids:
         promote(session, inventory_id, now)
+
+
+@hookimpl
+def booking_type_scheduled(booking_type: BookingTypeView, now: datetime, session: Session) -> None:
+    """Future slots hold their per-slot resources from now on (``yuyue.bookings.resources``)."""
+    reschedule_resources(session, session.get(BookingType, booking_type.id), now)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import yuyue_schemas
+from yuyue.behaviour import BookingTypeView
 from yuyue.catalog.models import BookingType, BookingTypeStatus, Resource
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused
@@ -206,7 +207,10 @@ def create_booking_type(
     hold_minutes: int = 15,
     max_party_size: int = 1,
 ) -> BookingType:
-    """A booking type starts from its vertical's form, rules and policies; anything given overrides them."""
+    """A booking type starts from its vertical's form, rules and policies; anything given overrides them.
+
+    Announced through the ``booking_type_scheduled`` hook, so its slots hold their resources from now on.
+    """
     declared = host.verticals.get(vertical)
     if declared is None:
         raise NotFound(f"no vertical {vertical!r} is installed", code="vertical_not_found")
@@ -260,6 +264,7 @@ def create_booking_type(
             session.add(booking_type)
             session.flush()
             publish_form(session, booking_type, form, ui, forms.field_types, formats=forms.formats)
+            _scheduled(session, host, tenant, booking_type)
     except IntegrityError:
         raise Conflict(f"a booking type {slug!r} already exists", code="slug_taken") from None
     return booking_type
@@ -309,7 +314,9 @@ def update_booking_type(
     is carried over from the current one); earlier versions stay untouched, so
     bookings made against them keep validating. An unchanged form publishes nothing.
     Places that new availability rules add to future slots are announced through
-    the ``capacity_added`` hook (the booking area offers them to waitlists first).
+    the ``capacity_added`` hook (the booking area offers them to waitlists first);
+    new rules, requirements or status through ``booking_type_scheduled`` (the
+    booking area has the slots hold their resources).
 
     :raises InvalidInput: with every problem, pointers named after the settings.
     :raises NotFound: if ``tenant`` has no booking type ``slug``.
@@ -342,7 +349,15 @@ def update_booking_type(
             grown = resize_future_rows(session, booking_type, ZoneInfo(tenant.time_zone), now)
             if grown:
                 tenant_plugins(session, host, tenant).collect("capacity_added", inventory_ids=grown, now=now, session=session)
+        if changes.keys() & {"availability_rules", "resource_requirements", "status"}:
+            _scheduled(session, host, tenant, booking_type)
     return booking_type
+
+
+def _scheduled(session: Session, host: PluginHost, tenant: Tenant, booking_type: BookingType) -> None:
+    """Announce that the booking type's slots are scheduled as it now says (the host holds their resources)."""
+    plugins = tenant_plugins(session, host, tenant)
+    plugins.collect("booking_type_scheduled", booking_type=BookingTypeView.of(booking_type), now=utcnow(), session=session)
 
 
 def list_resources(session: Session, tenant: Tenant) -> list[Resource]:
