@@ -39,7 +39,12 @@ def read_only(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class BookingTypeView:
-    """A merchant's booking type as hooks see it; ``vertical`` says which plugin's offering it is."""
+    """A merchant's booking type as hooks see it; ``vertical`` says which plugin's offering it is.
+
+    ``ticket_types`` are the kinds of place it sells, each a mapping with
+    ``key``, ``name``, ``price_amount`` and optionally ``proof``, ``min_age``
+    and ``max_age`` (empty: one kind, at ``price_amount`` a place).
+    """
 
     id: int
     slug: str
@@ -50,6 +55,7 @@ class BookingTypeView:
     max_party_size: int
     hold_minutes: int
     policies: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    ticket_types: tuple[Mapping[str, Any], ...] = ()
 
     @classmethod
     def of(cls, row: Any) -> BookingTypeView:
@@ -63,6 +69,7 @@ class BookingTypeView:
             max_party_size=row.max_party_size,
             hold_minutes=row.hold_minutes,
             policies=read_only(row.policies or {}),
+            ticket_types=read_only(row.ticket_types or []),
         )
 
 
@@ -81,15 +88,18 @@ class BookingRequest:
     """A booking request after the host checked its form, slot and channel, before anything is written.
 
     ``answers`` are the form's answers as JSON values (dates as ISO strings).
-    ``persons`` is the number of people it names (the party size sent when the
-    form names nobody); ``units`` the places it takes, as ``booking_units``
-    answered; ``at`` when it was made. ``phone`` and ``customer_id`` are those
+    ``persons`` is the headcount the request states: the people named on a
+    real-name form (everyone with an ID number), else the party size or the
+    tickets' sum sent (1 if neither); ``units`` the places it takes, as
+    ``booking_units`` answered (``persons`` by default); ``at`` when it was made. ``phone`` and ``customer_id`` are those
     of the booker; the customer id is ``None`` until the booker's account is
     known (inside the write transaction, where ``validate_booking`` runs, it is
     always set). ``moves`` is the public id of the booking a reschedule moves:
     leave that booking out when counting the booker's others. ``tickets`` is
     how many places of each of the booking type's ticket types were asked for
     (``{"adult": 2, "child": 1}``; empty when the type sells no ticket types).
+    ``booking_units`` sees the tickets as sent; later hooks see them as the
+    booking carries them (every place of the only ticket type, if none was sent).
     """
 
     booking_type: BookingTypeView
@@ -110,7 +120,7 @@ class BookingRequest:
 
 @dataclass(frozen=True)
 class BookingView:
-    """A booking as hooks see it. ``units`` is the number of places it holds."""
+    """A booking as hooks see it. ``units`` is the number of places it holds; ``tickets`` how many of them of each ticket type."""
 
     public_id: str
     booking_type: BookingTypeView
@@ -126,6 +136,7 @@ class BookingView:
     customer_id: int
     reschedule_count: int
     created_at: datetime
+    tickets: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def of(cls, row: Any, booking_type: BookingTypeView) -> BookingView:
@@ -144,6 +155,7 @@ class BookingView:
             customer_id=row.customer_id,
             reschedule_count=row.reschedule_count or 0,
             created_at=row.created_at,
+            tickets=read_only(row.tickets or {}),
         )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from yuyue.catalog.operations import create_booking_type, create_resource
+from yuyue.catalog.operations import create_booking_type, create_resource, update_booking_type
 from yuyue.declarations import Vertical
 from yuyue.errors import NotFound
 from yuyue.forms.registry import form_registry
@@ -35,6 +35,7 @@ def seed_demo(session: Session, host: PluginHost) -> Iterator[str]:
         tenant = operations.create_tenant(session, host, slug=DEMO_SLUG, name="演示商户 Demo Merchant", plugins=verticals)
         for vertical in sorted(host.verticals.values(), key=lambda v: v.key):
             _seed_vertical(session, host, tenant, vertical)
+        _seed_ticket_types(session, host, tenant)
         yield f"created demo tenant '{DEMO_SLUG}' with a booking type for each vertical: {', '.join(sorted(host.verticals))}"
     security = current_app.appbuilder.sm
     if security.find_user(username="admin") is None:
@@ -64,3 +65,27 @@ def _seed_vertical(session: Session, host: PluginHost, tenant: Tenant, vertical:
         resource_requirements=[{"kind": kind["key"], "count": 1, "per": "slot"} for kind in vertical.resource_kinds],
         max_party_size=10,
     )
+
+
+# Full price in fen for the timed-entry verticals; children, seniors and students pay half.
+DEMO_ADULT_PRICES = {"exhibition": 6000, "scenic": 12000}
+
+
+def _seed_ticket_types(session: Session, host: PluginHost, tenant: Tenant) -> None:
+    """Adult, child (6–17), senior (60+) and student (with a student card) tickets for the exhibition and scenic entries."""
+    for slug, adult in DEMO_ADULT_PRICES.items():
+        if slug not in host.verticals:
+            continue
+        half = adult // 2
+        ticket_types = [
+            {"key": "adult", "name": {"zh-Hans": "成人票", "zh-Hant": "成人票", "en": "Adult"}, "price_amount": adult},
+            {"key": "child", "name": {"zh-Hans": "儿童票", "zh-Hant": "兒童票", "en": "Child"}, "price_amount": half, "min_age": 6, "max_age": 17},
+            {"key": "senior", "name": {"zh-Hans": "老人票", "zh-Hant": "長者票", "en": "Senior"}, "price_amount": half, "min_age": 60},
+            {
+                "key": "student",
+                "name": {"zh-Hans": "学生票", "zh-Hant": "學生票", "en": "Student"},
+                "price_amount": half,
+                "proof": {"zh-Hans": "学生证", "zh-Hant": "學生證", "en": "Student card"},
+            },
+        ]
+        update_booking_type(session, host, form_registry(), slot_rules(), tenant, slug, price_amount=adult, ticket_types=ticket_types)

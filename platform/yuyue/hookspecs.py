@@ -173,10 +173,11 @@ def tenant_created(tenant: Tenant) -> None:
 def booking_units(booking_type: BookingTypeView, request: BookingRequest, settings: Mapping[str, Any]) -> int | None:
     """How many places ``request`` takes of the slot's capacity. Stops at first non-None result.
 
-    The host's default answers ``request.persons`` (the people the form names,
-    else the party size sent); a vertical maps its own fields (seats, attendees,
-    group size). The answer must be a whole number from 1 to the booking
-    type's ``max_party_size``.
+    The host's default answers ``request.persons`` (the people a real-name
+    form names, else the party size or the tickets' sum sent); a vertical maps
+    its own fields (seats, attendees, group size). The answer must be a whole
+    number from 1 to the booking type's ``max_party_size``, and equal the party
+    size and the tickets' sum if they were sent (``party_size_mismatch``).
     """
 
 
@@ -196,8 +197,9 @@ def validate_booking(booking_type: BookingTypeView, request: BookingRequest, set
 def quote_price(booking_type: BookingTypeView, request: BookingRequest, settings: Mapping[str, Any]) -> PriceQuote | None:
     """The price of ``request`` as a :class:`yuyue.plugin_api.PriceQuote`. Stops at first non-None result.
 
-    The amount charged is the quote's ``total``. The host's default is one line:
-    the booking type's price × ``request.units``.
+    The amount charged is the quote's ``total``. The host's default is a line
+    per ticket type in ``request.tickets`` (its price × its places), else one
+    line: the booking type's price × ``request.units``.
     """
 
 

@@ -33,7 +33,7 @@ def test_a_customer_books_a_free_slot_and_gets_a_voucher(alice, entry, book, ten
     assert "booking_token" not in booking
     with tenant_scope(tenants["tenant-a"].id):
         stored = session.scalar(select(Booking).where(Booking.public_id == booking["id"]))
-    assert booking["voucher"] == {"code": stored.voucher_code, "qr": voucher_qr(current_app.config["SECRET_KEY"], tenants["tenant-a"], stored)}
+    assert booking["voucher"] == {"code": stored.voucher_code, "qr": voucher_qr(current_app.config["SECRET_KEY"], tenants["tenant-a"], stored), "proofs": []}
     assert stored.customer_id == alice.customer.id
 
 

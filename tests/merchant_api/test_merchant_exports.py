@@ -11,7 +11,9 @@ from merchant_setup import SLOT_DAY, at
 from openpyxl import load_workbook
 
 EXPORTS = "/api/v1/t/tenant-a/admin/exports"
-HEADER = ["券码", "预约项目", "日期", "开始", "结束", "状态", "人数", "客户手机号", "姓名", "核销时间", "核销地点"]
+FIXED_HEADER = ["券码", "预约项目", "日期", "开始", "结束", "状态", "人数", "客户手机号", "姓名", "核销时间", "核销地点", "票种", "金额", "币种"]
+# Then a column per field of the forms the exported bookings answered (none when nothing is exported).
+HEADER = [*FIXED_HEADER, "name", "note"]
 
 
 @pytest.fixture
@@ -40,8 +42,15 @@ def test_csv_has_one_row_per_booking_in_local_time(front_desk, bookings):
     header, first, second = csv_rows(response)
     assert header == HEADER
     day = SLOT_DAY.isoformat()
-    assert first == [checked.voucher_code, "参观", day, "09:00", "11:00", "checked_in", "1", "13800000001", "Li Lei", f"{day} 08:45:00", "East gate"]
-    assert second == [later.voucher_code, "参观", day, "14:00", "16:00", "confirmed", "1", "13800000002", '\'=HYPERLINK("http://evil")', "", ""]
+    assert first == [checked.voucher_code, "参观", day, "09:00", "11:00", "checked_in", "1", "13800000001", "Li Lei", f"{day} 08:45:00", "East gate"] + [
+        "",
+        "0.00",
+        "CNY",
+        "Li Lei",
+        "",
+    ]
+    assert second[:11] == [later.voucher_code, "参观", day, "14:00", "16:00", "confirmed", "1", "13800000002", '\'=HYPERLINK("http://evil")', "", ""]
+    assert second[14] == '\'=HYPERLINK("http://evil")'
 
 
 def test_xlsx_opens_with_typed_local_dates_and_times(front_desk, bookings):
@@ -66,6 +75,11 @@ def test_xlsx_opens_with_typed_local_dates_and_times(front_desk, bookings):
         "Li Lei",
         datetime.combine(SLOT_DAY, time(8, 45)),
         "East gate",
+        None,
+        0,
+        "CNY",
+        "Li Lei",
+        None,
     )
     assert second[8] == '\'=HYPERLINK("http://evil")' and second[9] is None
 
@@ -83,13 +97,13 @@ def test_exports_take_the_lists_filters(front_desk, bookings):
     nothing = csv_rows(front_desk.get(f"{EXPORTS}/bookings.csv", query_string={"from": (SLOT_DAY + timedelta(days=1)).isoformat()}))
 
     assert [row[0] for row in rows[1:]] == [checked.voucher_code]
-    assert nothing == [HEADER]
+    assert nothing == [FIXED_HEADER]
 
 
 def test_an_empty_xlsx_export_has_its_header(front_desk, tenants):
     sheet = load_workbook(io.BytesIO(front_desk.get(f"{EXPORTS}/bookings.xlsx").get_data())).active
 
-    assert [list(row) for row in sheet.iter_rows(values_only=True)] == [HEADER]
+    assert [list(row) for row in sheet.iter_rows(values_only=True)] == [FIXED_HEADER]
 
 
 @pytest.mark.parametrize("extension", ["csv", "xlsx"])
@@ -102,5 +116,5 @@ def test_exports_never_show_another_tenants_bookings(front_desk, manager_b, make
     make_type("tenant-b", "entry")
     book("tenant-b", at(9), "13900000001")
 
-    assert csv_rows(front_desk.get(f"{EXPORTS}/bookings.csv")) == [HEADER]
+    assert csv_rows(front_desk.get(f"{EXPORTS}/bookings.csv")) == [FIXED_HEADER]  # not even tenant-b's form fields
     assert len(csv_rows(manager_b.get("/api/v1/t/tenant-b/admin/exports/bookings.csv"))) == 2

@@ -243,6 +243,7 @@ def customer_create_booking() -> tuple[Response, int, dict[str, str]]:
             answers=body["answers"],
             channel=body.get("channel", "default"),
             party_size=body.get("party_size"),
+            tickets=body.get("tickets"),
             idempotency_key=_idempotency_key(),
             may_replay=may_access_booking,
         )
@@ -312,6 +313,7 @@ def customer_join_waitlist() -> tuple[Response, int]:
             answers=body["answers"],
             channel=body.get("channel", "default"),
             party_size=body.get("party_size"),
+            tickets=body.get("tickets"),
             auto_confirm=body.get("auto_confirm", False),
         )
     except InvalidAnswers as error:

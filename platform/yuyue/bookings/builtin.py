@@ -3,7 +3,7 @@
 Registered from ``yuyue.plugins.DEFAULT_PLUGINS`` before installed plugins, and
 marked ``trylast`` where one answer wins, so a vertical's answer comes first
 and these are the defaults: a request takes one place per person, costs the
-booking type's price per place, and is cancelled or moved under the booking
+price of each ticket asked for (else the booking type's price per place), and is cancelled or moved under the booking
 type's policies. ``validate_booking`` applies the booking type's bans, minors
 rules and quotas (``yuyue.bookings.policies``). Lower areas (the catalog)
 reach the booking area only through these hooks.
@@ -53,6 +53,14 @@ def validate_booking(booking_type: BookingTypeView, request: BookingRequest, ses
 
 @hookimpl(trylast=True)
 def quote_price(booking_type: BookingTypeView, request: BookingRequest) -> PriceQuote:
+    """A line per ticket type asked for (its price × its places), in the booking type's order; without tickets, its price per place."""
+    if request.tickets:
+        lines = tuple(
+            PriceLine(ticket_type["key"], ticket_type["name"], ticket_type["price_amount"], request.tickets[ticket_type["key"]])
+            for ticket_type in booking_type.ticket_types
+            if ticket_type["key"] in request.tickets
+        )
+        return PriceQuote(lines, booking_type.currency)
     return PriceQuote((PriceLine("place", booking_type.name, booking_type.price_amount, request.units),), booking_type.currency)
 
 

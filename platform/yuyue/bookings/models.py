@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from yuyue.db import Model, TenantScoped
@@ -76,6 +76,10 @@ class Booking(TenantScoped, Model):
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     price_amount: Mapped[int] = mapped_column(Integer, default=0)
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    # Places asked for per ticket type ({"adult": 2, "child": 1}); empty when the booking type sells none.
+    tickets: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
+    # The quote as charged: [{"key", "label", "unit_amount", "quantity", "amount", "proof"}]; price_amount is their total.
+    price_lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     voucher_code: Mapped[str | None] = mapped_column(String(20))
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     reschedule_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -156,6 +160,8 @@ class WaitlistEntry(TenantScoped, Model):
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     # The people the validated form named, so a place can be booked without the form registry.
     people: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The ticket types asked for, so the place offered is booked with the same tickets.
+    tickets: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     status: Mapped[WaitlistStatus] = mapped_column(string_enum(WaitlistStatus, "waitlist_status"), default=WaitlistStatus.waiting)
     offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))

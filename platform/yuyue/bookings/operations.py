@@ -66,6 +66,7 @@ def book(
     name: str | None = None,
     channel: str = "default",
     party_size: int | None = None,
+    tickets: dict[str, int] | None = None,
     idempotency_key: str | None = None,
     now: datetime | None = None,
     actor: Actor | None = None,
@@ -86,7 +87,16 @@ def book(
             if existing is not None:
                 return existing
         request = checked_request(
-            session, forms, tenant, booking_type_slug=booking_type_slug, starts_at=starts_at, answers=answers, channel=channel, party_size=party_size, now=now
+            session,
+            forms,
+            tenant,
+            booking_type_slug=booking_type_slug,
+            starts_at=starts_at,
+            answers=answers,
+            channel=channel,
+            party_size=party_size,
+            tickets=tickets,
+            now=now,
         )
         try:
             with write_transaction(session):
@@ -239,7 +249,16 @@ def reschedule(
                 Person(p.name, p.id_number, p.phone, p.birth_date) for p in session.scalars(select(BookingPerson).where(BookingPerson.booking_id == booking.id))
             ]
             request = request_of(
-                plugins, booking_type, slot, booking.channel, booking.answers, people, len(people) or booking.party_size, now, booking.party_size
+                plugins,
+                booking_type,
+                slot,
+                booking.channel,
+                booking.answers,
+                people,
+                len(people) or booking.party_size,
+                now,
+                booking.party_size,
+                tickets=booking.tickets,
             )
             request = replace(request, view=replace(request.view, phone=customer.phone, customer_id=customer.id, moves=booking.public_id))
             admit(session, request)

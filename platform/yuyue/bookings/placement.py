@@ -7,6 +7,7 @@ people whose offer came through.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -16,9 +17,10 @@ from sqlalchemy import and_, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from yuyue.behaviour import BookingRequest, BookingTypeView, BookingView, Person, read_only
+from yuyue.behaviour import BookingRequest, BookingTypeView, BookingView, Person, PriceQuote, read_only
 from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, ResourceAllocation
 from yuyue.bookings.policies import is_minor
+from yuyue.bookings.tickets import age_mismatches, requested_tickets, tickets_for_units
 from yuyue.bookings.vouchers import new_voucher_code
 from yuyue.catalog.models import BookingType, BookingTypeStatus, Resource
 from yuyue.customers.models import Customer
@@ -26,6 +28,7 @@ from yuyue.customers.operations import customer_for_phone
 from yuyue.errors import FieldProblem, InvalidInput, NotFound, Refused
 from yuyue.events.operations import record_change
 from yuyue.forms.models import FormVersion
+from yuyue.forms.people import id_number_pointers
 from yuyue.forms.registry import FormRegistry
 from yuyue.plugins import TenantPlugins, plugin_host
 from yuyue.provisioning.operations import tenant_plugins
@@ -95,10 +98,23 @@ def request_of(
     persons: int,
     now: datetime,
     units: int | None = None,
+    tickets: Mapping[str, int] | None = None,
 ) -> ValidatedRequest:
     """A request for ``slot`` made at ``now``, taking ``units`` places, or as many as the plugins' ``booking_units`` say."""
     type_view = BookingTypeView.of(booking_type)
-    view = BookingRequest(type_view, slot.starts_at, slot.ends_at, slot.local_date, channel, read_only(answers), tuple(people), persons, units or persons, now)
+    view = BookingRequest(
+        type_view,
+        slot.starts_at,
+        slot.ends_at,
+        slot.local_date,
+        channel,
+        read_only(answers),
+        tuple(people),
+        persons,
+        units or persons,
+        now,
+        tickets=read_only(dict(tickets or {})),
+    )
     if units is None:
         counted = plugins.first("booking_units", booking_type=type_view, request=view)
         if not isinstance(counted, int) or isinstance(counted, bool) or counted < 1:
@@ -174,10 +190,11 @@ def checked_request(
     channel: str,
     party_size: int | None,
     now: datetime,
+    tickets: Mapping[str, int] | None = None,
 ) -> ValidatedRequest:
     """What booking and joining a waitlist check before they write, needing no lock.
 
-    An active tenant, a bookable type, the form, the slot, the channel, the party, the booking window.
+    An active tenant, a bookable type, the form, the slot, the channel, the party and its tickets, the booking window.
     """
     require_active_tenant(tenant)
     booking_type, form_version = booking_type_with_form(session, booking_type_slug)
@@ -187,22 +204,34 @@ def checked_request(
     form = forms.compiled(form_version.definition)
     typed = forms.validate(form, answers)
     people = forms.people(form, typed)
+    asked = requested_tickets(booking_type.ticket_types, tickets)
     slot = find_slot(booking_type, ZoneInfo(tenant.time_zone), starts_at)
     problems = []
     if channel not in slot.capacities:
         problems.append(FieldProblem("/channel", f"choose one of {', '.join(sorted(slot.capacities))}", "unknown_channel"))
-    # Real-name bookings admit exactly the people named on the form.
-    persons = len(people) if people else (party_size or 1)
-    if people and party_size not in (None, persons):
-        problems.append(FieldProblem("/party_size", f"the form names {persons} people", "party_size_mismatch"))
     if problems:
         raise InvalidInput("the booking request is not valid", errors=problems)
-    request = request_of(plugins, booking_type, slot, channel, forms.as_json(typed), people, persons, now)
-    if not 1 <= request.party_size <= booking_type.max_party_size:
+    # A real-name form (everyone named with an ID number) admits exactly the people named;
+    # otherwise the party size or the tickets sent say how many come, or the vertical's own field does.
+    real_name = bool(people) and all(person.id_number for person in people)
+    stated = {"/party_size": party_size, "/tickets": sum(asked.values()) if asked else None}
+    persons = len(people) if real_name else next((count for count in stated.values() if count is not None), 1)
+    request = request_of(plugins, booking_type, slot, channel, forms.as_json(typed), people, persons, now, tickets=asked)
+    units = request.party_size
+    if not 1 <= units <= booking_type.max_party_size:
         raise InvalidInput(
             "the booking request is not valid",
             errors=[FieldProblem("/party_size", f"between 1 and {booking_type.max_party_size} places per booking", "party_size_out_of_range")],
         )
+    counted = f"the form names {units} people" if real_name and units == persons else f"this booking takes {units} places"
+    problems = [FieldProblem("/party_size", counted, "party_size_mismatch")] if party_size not in (None, units) else []
+    charged, ticket_problems = tickets_for_units(booking_type.ticket_types, asked, units)
+    problems += ticket_problems
+    if real_name and charged and not problems:
+        problems = age_mismatches(booking_type.ticket_types, charged, people, id_number_pointers(form, typed), slot.local_date)
+    if problems:
+        raise InvalidInput("the booking request is not valid", errors=problems)
+    request = replace(request, view=replace(request.view, tickets=read_only(charged)))
     is_open, reason = bookable(booking_type.availability_rules, slot, now)
     if not is_open:
         raise Refused("this slot cannot be booked now", code=reason)
@@ -380,6 +409,8 @@ def place_booking(
         answers=request.answers,
         price_amount=quote.total,
         currency=quote.currency,
+        tickets=dict(request.view.tickets),
+        price_lines=charged_lines(quote, booking_type.ticket_types),
         voucher_code=None if holds else new_voucher_code(),
         idempotency_key=idempotency_key,
         created_at=now,
@@ -415,6 +446,31 @@ def place_booking(
         )
     request.plugins.collect("booking_placed", booking=BookingView.of(booking, request.view.booking_type), request=request.view, session=session)
     return booking
+
+
+def charged_lines(quote: PriceQuote, ticket_types: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The quote's lines as a booking keeps them; a line for a ticket type that asks for proof at entry carries it."""
+    proofs = {ticket_type["key"]: ticket_type.get("proof") for ticket_type in ticket_types}
+    return [
+        {
+            "key": line.key,
+            "label": thawed(line.label),
+            "unit_amount": line.unit_amount,
+            "quantity": line.quantity,
+            "amount": line.amount,
+            "proof": proofs.get(line.key),
+        }
+        for line in quote.lines
+    ]
+
+
+def thawed(value: Any) -> Any:
+    """A read-only view's value (``read_only``) as plain JSON again, to store it."""
+    if isinstance(value, Mapping):
+        return {key: thawed(item) for key, item in value.items()}
+    if isinstance(value, tuple):
+        return [thawed(item) for item in value]
+    return value
 
 
 def take_places(session: Session, request: ValidatedRequest) -> int:

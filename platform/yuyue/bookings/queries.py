@@ -26,6 +26,7 @@ from yuyue.catalog.models import BookingType
 from yuyue.customers.models import Customer
 from yuyue.db import tenant_scope
 from yuyue.errors import FieldProblem, InvalidInput
+from yuyue.forms.models import FormVersion
 from yuyue.tenancy.models import Tenant
 
 DEFAULT_PAGE_SIZE = 50
@@ -106,6 +107,22 @@ def iter_bookings(session: Session, tenant: Tenant, filters: BookingFilters = EV
         if len(records) < batch:
             return
         after = (records[-1].booking.starts_at, records[-1].booking.id)
+
+
+def form_versions_used(session: Session, tenant: Tenant, filters: BookingFilters = EVERY_BOOKING) -> list[FormVersion]:
+    """The form versions the bookings matching ``filters`` were validated against, newest first within each booking type.
+
+    An export heads a column for each of their fields before it reads a row.
+    """
+    check_filters(filters)
+    used = _matching(filters).with_only_columns(Booking.booking_type_id, Booking.form_version).distinct().subquery()
+    statement = (
+        select(FormVersion)
+        .join(used, and_(FormVersion.booking_type_id == used.c.booking_type_id, FormVersion.version == used.c.form_version))
+        .order_by(FormVersion.booking_type_id, FormVersion.version.desc())
+    )
+    with tenant_scope(tenant.id):
+        return list(session.scalars(statement))
 
 
 def booking_record(session: Session, tenant: Tenant, public_id: str) -> BookingRecord:

@@ -69,6 +69,7 @@ def join(
     name: str | None = None,
     channel: str = "default",
     party_size: int | None = None,
+    tickets: dict[str, int] | None = None,
     auto_confirm: bool = False,
     now: datetime | None = None,
 ) -> WaitlistEntry:
@@ -76,7 +77,16 @@ def join(
     now = now or utcnow()
     with tenant_scope(tenant.id):
         request = checked_request(
-            session, forms, tenant, booking_type_slug=booking_type_slug, starts_at=starts_at, answers=answers, channel=channel, party_size=party_size, now=now
+            session,
+            forms,
+            tenant,
+            booking_type_slug=booking_type_slug,
+            starts_at=starts_at,
+            answers=answers,
+            channel=channel,
+            party_size=party_size,
+            tickets=tickets,
+            now=now,
         )
         booking_type = request.booking_type
         with write_transaction(session):
@@ -103,6 +113,7 @@ def join(
                 auto_confirm=auto_confirm,
                 answers=request.answers,
                 people=[_person_json(p) for p in request.people],
+                tickets=dict(request.view.tickets),
                 created_at=now,
             )
             session.add(entry)
@@ -236,7 +247,16 @@ def _book_entry(session: Session, entry: WaitlistEntry, booking_type: BookingTyp
     customer = session.get(Customer, entry.customer_id)
     people = [_person(p) for p in entry.people]
     request = request_of(
-        plugins_of(session, tenant), booking_type, slot, entry.channel, entry.answers, people, len(people) or entry.party_size, now, entry.party_size
+        plugins_of(session, tenant),
+        booking_type,
+        slot,
+        entry.channel,
+        entry.answers,
+        people,
+        len(people) or entry.party_size,
+        now,
+        entry.party_size,
+        tickets=entry.tickets,
     )
     request = replace(request, view=replace(request.view, phone=customer.phone, customer_id=customer.id))
     booking = place_booking(session, request, customer, now=now, actor=SYSTEM, capacity_taken=True)

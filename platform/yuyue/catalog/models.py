@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yuyue.db import Model, TenantScoped
@@ -46,6 +46,8 @@ class BookingType(TenantScoped, Model):
     # [{"kind": "coach", "count": 1, "resource_ids": [..] | null}] — allocated together per booking.
     resource_requirements: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     price_amount: Mapped[int] = mapped_column(Integer, default=0)
+    # [{"key": "child", "name": {...}, "price_amount": 3000, "proof": {...}, "min_age": 6, "max_age": 17}] — see catalog.tickets.
+    ticket_types: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     # Minutes an unpaid booking holds its place; 0 confirms at once (free bookings).
     hold_minutes: Mapped[int] = mapped_column(Integer, default=15)

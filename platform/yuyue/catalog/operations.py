@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 import yuyue_schemas
 from yuyue.behaviour import BookingTypeView
 from yuyue.catalog.models import BookingType, BookingTypeStatus, Resource
+from yuyue.catalog.tickets import ticket_type_problems
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused
 from yuyue.forms.fields import FieldType
@@ -58,6 +59,7 @@ BOOKING_TYPE_CHANGES = frozenset(
         "policies",
         "resource_requirements",
         "price_amount",
+        "ticket_types",
         "currency",
         "hold_minutes",
         "max_party_size",
@@ -108,6 +110,8 @@ def booking_type_problems(slot_rules: SlotRuleRegistry, settings: Mapping[str, A
         problems += _prefixed("/resource_requirements", yuyue_schemas.problems_against(REQUIREMENT_SCHEMA, settings["resource_requirements"]))
     if "price_amount" in settings and not (_is_int(settings["price_amount"]) and 0 <= settings["price_amount"] <= MAX_INTEGER):
         problems.append(FieldProblem("/price_amount", f"a whole number of fen from 0 to {MAX_INTEGER}", "out_of_range"))
+    if "ticket_types" in settings:
+        problems += ticket_type_problems(settings["ticket_types"])
     if "currency" in settings and not (isinstance(settings["currency"], str) and CURRENCY_PATTERN.match(settings["currency"])):
         problems.append(FieldProblem("/currency", "an ISO 4217 code such as CNY", "invalid_currency"))
     if "hold_minutes" in settings and not (_is_int(settings["hold_minutes"]) and 0 <= settings["hold_minutes"] <= MAX_HOLD_MINUTES):
@@ -203,6 +207,7 @@ def create_booking_type(
     form: dict[str, Any] | None = None,
     ui: dict[str, Any] | None = None,
     price_amount: int = 0,
+    ticket_types: list[dict[str, Any]] | None = None,
     currency: str = "CNY",
     hold_minutes: int = 15,
     max_party_size: int = 1,
@@ -233,6 +238,7 @@ def create_booking_type(
         "policies": policies,
         "resource_requirements": requirements,
         "price_amount": price_amount,
+        "ticket_types": [] if ticket_types is None else ticket_types,
         "currency": currency,
         "hold_minutes": hold_minutes,
         "max_party_size": max_party_size,
@@ -256,6 +262,7 @@ def create_booking_type(
                 policies=policies,
                 resource_requirements=requirements,
                 price_amount=price_amount,
+                ticket_types=settings["ticket_types"],
                 currency=currency,
                 hold_minutes=hold_minutes,
                 max_party_size=max_party_size,

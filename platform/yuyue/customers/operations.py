@@ -75,7 +75,11 @@ def mask_phone(phone: str) -> str:
 
 
 def mask_id_number(id_number: str) -> str:
-    """110101********123X."""
+    """110101********123X: the region and the last four of a resident ID number; of a shorter one (a passport), the last four only."""
+    if len(id_number) <= 4:
+        return "*" * len(id_number)
+    if len(id_number) < 15:
+        return "*" * (len(id_number) - 4) + id_number[-4:]
     return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
 
 

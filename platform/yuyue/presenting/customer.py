@@ -20,7 +20,7 @@ from yuyue.customers.models import Companion
 from yuyue.forms.models import FormVersion
 from yuyue.forms.registry import form_registry
 from yuyue.payments.operations import pending_payment_instructions
-from yuyue.presenting import local_time
+from yuyue.presenting import local_time, proofs_to_show
 from yuyue.presenting.language import localize, localize_all
 from yuyue.scheduling.availability import SlotAvailability
 from yuyue.tenancy.models import Tenant
@@ -39,15 +39,28 @@ def booking_type_summary(booking_type: BookingType, locale: str) -> dict[str, An
 
 
 def booking_type_detail(booking_type: BookingType, form_version: FormVersion, locale: str, tenant: Tenant) -> dict[str, Any]:
+    priced = booking_type.price_amount > 0 or any(ticket_type["price_amount"] > 0 for ticket_type in booking_type.ticket_types)
     return {
         **booking_type_summary(booking_type, locale),
+        "ticket_types": [ticket_type_json(ticket_type, locale) for ticket_type in booking_type.ticket_types],
         "form_version": form_version.version,
         "form_schema": form_registry().compiled(form_version.definition),
         "ui_schema": localize_all(form_version.ui, locale),
         "availability_rules": booking_type.availability_rules,
         "policies": booking_type.policies,
-        "hold_minutes": booking_type.hold_minutes if booking_type.price_amount > 0 else 0,
+        "hold_minutes": booking_type.hold_minutes if priced else 0,
         "time_zone": tenant.time_zone,
+    }
+
+
+def ticket_type_json(ticket_type: dict[str, Any], locale: str) -> dict[str, Any]:
+    return {
+        "key": ticket_type["key"],
+        "name": localize(ticket_type["name"], locale),
+        "price_amount": ticket_type["price_amount"],
+        "proof": localize(ticket_type.get("proof"), locale),
+        "min_age": ticket_type.get("min_age"),
+        "max_age": ticket_type.get("max_age"),
     }
 
 
@@ -69,7 +82,7 @@ def booking_json(session: Session, tenant: Tenant, booking: Booking, *, secret_k
     """The booking as its customer sees it; ``pay_url`` is where a held booking without an open payment opens one (POST)."""
     voucher = None
     if booking.status is BookingStatus.confirmed and booking.voucher_code:
-        voucher = {"code": booking.voucher_code, "qr": voucher_qr(secret_key, tenant, booking)}
+        voucher = {"code": booking.voucher_code, "qr": voucher_qr(secret_key, tenant, booking), "proofs": proofs_to_show(booking.price_lines)}
     held, zone = booking.status is BookingStatus.held, ZoneInfo(tenant.time_zone)
     payment = pending_payment_instructions(session, booking) if held else None
     return {
@@ -81,6 +94,8 @@ def booking_json(session: Session, tenant: Tenant, booking: Booking, *, secret_k
         "local_date": booking.local_date.isoformat(),
         "channel": booking.channel,
         "party_size": booking.party_size,
+        "tickets": booking.tickets,
+        "price_lines": booking.price_lines,
         "price_amount": booking.price_amount,
         "currency": booking.currency,
         "hold_expires_at": local_time(booking.hold_expires_at, zone),

@@ -15,7 +15,7 @@ from yuyue.bookings.queries import BookingRecord
 from yuyue.catalog.models import BookingType, Resource
 from yuyue.catalog.operations import current_form_version
 from yuyue.customers.login_settings import LoginSettingsView
-from yuyue.presenting import local_time
+from yuyue.presenting import local_time, proofs_to_show
 from yuyue.tenancy.models import Tenant
 
 
@@ -30,6 +30,7 @@ def booking_type_json(session: Session, booking_type: BookingType, *, with_form:
         "policies": booking_type.policies,
         "resource_requirements": booking_type.resource_requirements,
         "price_amount": booking_type.price_amount,
+        "ticket_types": booking_type.ticket_types,
         "currency": booking_type.currency,
         "hold_minutes": booking_type.hold_minutes,
         "max_party_size": booking_type.max_party_size,
@@ -72,8 +73,12 @@ def booking_json(record: BookingRecord, tenant: Tenant, *, with_answers: bool = 
         "time_zone": zone.key,
         "channel": booking.channel,
         "party_size": booking.party_size,
+        "tickets": booking.tickets,
+        "price_lines": booking.price_lines,
         "price_amount": booking.price_amount,
         "currency": booking.currency,
+        # What the door staff check for this booking, e.g. a student card for each student ticket.
+        "proofs": proofs_to_show(booking.price_lines),
         "voucher_code": booking.voucher_code,
         "hold_expires_at": local_time(booking.hold_expires_at, zone),
         "cancel_reason": booking.cancel_reason,

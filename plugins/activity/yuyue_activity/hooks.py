@@ -21,9 +21,13 @@ VERTICAL = "activity"
 
 @hookimpl
 def booking_units(booking_type: BookingTypeView, request: BookingRequest) -> int | None:
+    """The ``attendees`` answered; a form without that field leaves the count to the party size or tickets sent.
+
+    A party size or tickets sent as well must agree with it: the host refuses them otherwise (``party_size_mismatch``).
+    """
     if booking_type.vertical != VERTICAL:
         return None
-    return request.answers.get("attendees", 1)
+    return request.answers.get("attendees")
 
 
 @hookimpl

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from yuyue.api.schemas import PRICE_LINES, PROOFS, TICKETS
 from yuyue.api.schemas.customer.common import BOOKING_TOKEN, FIRST_YEAR, LAST_YEAR, NULLABLE_TIME, PREFIX, PUBLIC_ID, TENANT, TIME, operation
 from yuyue.bookings.models import BookingStatus
+from yuyue.bookings.tickets import MAX_QUANTITY
+from yuyue.catalog.tickets import MAX_TICKET_TYPES
 from yuyue.types import bounded_integer
 
 MAX_IDEMPOTENCY_KEY = 100
@@ -22,7 +25,21 @@ BOOKING_REQUEST_FIELDS = {
     "booking_type": {"type": "string", "minLength": 1, "maxLength": 60, "description": "the booking type's slug"},
     "starts_at": STARTS_AT,
     "channel": {"type": "string", "minLength": 1, "maxLength": 40, "default": "default"},
-    "party_size": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "people on a booking whose form names nobody; default 1"},
+    "party_size": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 1000,
+        "description": "places booked; a real-name form (everyone named with an ID number) fixes it to the people named; "
+        "otherwise the tickets' sum or the vertical's own field (attendees, seats) may say it instead, and any two given must agree; default 1",
+    },
+    "tickets": {
+        "type": "object",
+        "maxProperties": MAX_TICKET_TYPES,
+        "propertyNames": {"minLength": 1, "maxLength": 40},
+        "additionalProperties": {"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY},
+        "description": 'places per ticket type of the booking type, e.g. {"adult": 2, "child": 1}; required when it sells more than one '
+        "ticket type (with one, every place is of that type); on a real-name form each person needs a ticket whose age range fits them",
+    },
     "answers": {"type": "object", "description": "the booking form's answers, validated against the booking type's form schema"},
 }
 BOOKING_CREATE = {
@@ -72,15 +89,17 @@ BOOKING = {
         "local_date": {"type": "string", "format": "date"},
         "channel": {"type": "string"},
         "party_size": bounded_integer(),
-        "price_amount": bounded_integer(description="in minor units (fen)"),
+        "tickets": TICKETS,
+        "price_lines": PRICE_LINES,
+        "price_amount": bounded_integer(description="in minor units (fen): the total of price_lines, what is charged"),
         "currency": {"type": "string"},
         "hold_expires_at": NULLABLE_TIME,
         "form_version": bounded_integer(1),
         "answers": {"type": "object"},
         "voucher": {
             "type": ["object", "null"],
-            "description": "when confirmed: the code to show at the gate and the signed payload of its QR code",
-            "properties": {"code": {"type": "string"}, "qr": {"type": "string"}},
+            "description": "when confirmed: the code to show at the gate, the signed payload of its QR code, and the proofs to bring",
+            "properties": {"code": {"type": "string"}, "qr": {"type": "string"}, "proofs": PROOFS},
         },
         "payment": {
             "type": ["object", "null"],

@@ -6,6 +6,7 @@ from typing import Any
 
 from yuyue.api.converters import SlugConverter, path_parameter
 from yuyue.api.schemas.customer.common import ACCEPT_LANGUAGE, LANG, PREFIX, TENANT, TIME, YEARS, operation
+from yuyue.catalog.tickets import MAX_AGE
 from yuyue.types import MAX_INTEGER, bounded_integer
 
 MAX_AVAILABILITY_DAYS = 62
@@ -19,7 +20,7 @@ BOOKING_TYPE_SUMMARY = {
         "vertical": {"type": "string"},
         "name": {"type": ["string", "null"]},
         "description": {"type": ["string", "null"]},
-        "price_amount": bounded_integer(description="per person, in minor units (fen)"),
+        "price_amount": bounded_integer(description="per place when there are no ticket types, in minor units (fen)"),
         "currency": {"type": "string"},
         "max_party_size": bounded_integer(),
     },
@@ -28,6 +29,21 @@ BOOKING_TYPE_DETAIL = {
     "type": "object",
     "properties": {
         **BOOKING_TYPE_SUMMARY["properties"],
+        "ticket_types": {
+            "type": "array",
+            "description": "the kinds of place sold, in the request's language; a booking asks for them by key in tickets",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "key": {"type": "string"},
+                    "name": {"type": ["string", "null"]},
+                    "price_amount": bounded_integer(description="per place, in minor units (fen)"),
+                    "proof": {"type": ["string", "null"], "description": "what to show at the entrance, e.g. a student card"},
+                    "min_age": bounded_integer(0, MAX_AGE, description="whole years on the visit date; null: no lower limit") | {"type": ["integer", "null"]},
+                    "max_age": bounded_integer(0, MAX_AGE, description="whole years on the visit date; null: no upper limit") | {"type": ["integer", "null"]},
+                },
+            },
+        },
         "form_version": bounded_integer(1),
         "form_schema": {"type": "object", "description": "JSON Schema (2020-12) of the answers a booking must give"},
         "ui_schema": {"type": "object", "description": "field order, widgets, labels, placeholders and help, in the request's language"},

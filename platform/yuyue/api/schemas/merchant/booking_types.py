@@ -8,9 +8,23 @@ from yuyue.api.converters import SlugConverter, path_parameter
 from yuyue.api.schemas.merchant.common import LOCALIZED_TEXT, MAX_DESCRIPTION_LENGTH, PREFIX, TENANT_PARAMETER, json_content, localized_text, operation
 from yuyue.catalog import operations as catalog
 from yuyue.catalog.models import BookingTypeStatus
+from yuyue.catalog.tickets import MAX_AGE, MAX_TICKET_TYPES, TICKET_KEY_PATTERN
 from yuyue.provisioning.operations import SLUG_PATTERN
 from yuyue.tenancy.models import StaffRole
 from yuyue.types import bounded_integer
+
+TICKET_TYPE = {
+    "type": "object",
+    "required": ["key", "name", "price_amount"],
+    "properties": {
+        "key": {"type": "string", "pattern": TICKET_KEY_PATTERN, "description": "what a booking's tickets name it by, e.g. adult"},
+        "name": LOCALIZED_TEXT,
+        "price_amount": {"type": "integer", "minimum": 0, "maximum": catalog.MAX_INTEGER, "description": "per place, in fen"},
+        "proof": {**LOCALIZED_TEXT, "description": "what the visitor shows at entry, e.g. 学生证 (optional)"},
+        "min_age": {"type": "integer", "minimum": 0, "maximum": MAX_AGE, "description": "whole years on the visit date (optional)"},
+        "max_age": {"type": "integer", "minimum": 0, "maximum": MAX_AGE, "description": "whole years on the visit date (optional)"},
+    },
+}
 
 # Shapes only: the operations check rules, policies, forms and localized text
 # against the shared schemas and point at the exact field that is wrong.
@@ -20,7 +34,13 @@ BOOKING_TYPE_SETTINGS: dict[str, Any] = {
     "availability_rules": {"type": "array", "items": {"type": "object"}, "description": "slot rules, see the slot-rules schemas"},
     "policies": {"type": "object", "description": "see the policies schema"},
     "resource_requirements": {"type": "array", "items": {"type": "object"}},
-    "price_amount": {"type": "integer", "minimum": 0, "maximum": catalog.MAX_INTEGER, "description": "in fen"},
+    "price_amount": {"type": "integer", "minimum": 0, "maximum": catalog.MAX_INTEGER, "description": "in fen, per place when there are no ticket types"},
+    "ticket_types": {
+        "type": "array",
+        "maxItems": MAX_TICKET_TYPES,
+        "items": TICKET_TYPE,
+        "description": "the kinds of place sold, each with its price (keys unique, min_age not above max_age); a booking asks for tickets by key",
+    },
     "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
     "hold_minutes": {"type": "integer", "minimum": 0, "maximum": catalog.MAX_HOLD_MINUTES},
     "max_party_size": {"type": "integer", "minimum": 1, "maximum": 1000},

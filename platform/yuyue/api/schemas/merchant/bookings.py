@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from yuyue.api.converters import TokenConverter, path_parameter
+from yuyue.api.schemas import PRICE_LINES, PROOFS, TICKETS
 from yuyue.api.schemas.merchant.common import NULLABLE_TEXT, PREFIX, TENANT_PARAMETER, json_content, operation, query_parameter
 from yuyue.bookings.models import BookingStatus
 from yuyue.bookings.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -39,8 +40,11 @@ BOOKING_SCHEMA = {
         "time_zone": {"type": "string"},
         "channel": {"type": "string"},
         "party_size": bounded_integer(),
-        "price_amount": bounded_integer(),
+        "tickets": TICKETS,
+        "price_lines": PRICE_LINES,
+        "price_amount": bounded_integer(description="the total of price_lines, in minor units (fen)"),
         "currency": {"type": "string"},
+        "proofs": PROOFS,
         "voucher_code": NULLABLE_TEXT,
         "hold_expires_at": {"type": ["string", "null"], "format": "date-time"},
         "cancel_reason": NULLABLE_TEXT,
