@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import event, select
 from tenant_setup import make_booking_type, make_tenant, phone
 
 from yuyue.bookings import operations as ops
 from yuyue.bookings.availability import slot_availability
 from yuyue.catalog.operations import create_resource
-from yuyue.db import tenant_scope, write_transaction
+from yuyue.db import db, tenant_scope, write_transaction
 from yuyue.errors import DomainError
 from yuyue.forms.registry import form_registry
 from yuyue.scheduling.models import SlotInventory
@@ -94,9 +94,26 @@ def booking_types(draw) -> dict:
     }
 
 
-def listing(session, tenant, booking_type, first_day, now):
+def listing(session, tenant, booking_type, first_day, now, days: int = 1):
     with tenant_scope(tenant.id):
-        return slot_availability(session, booking_type, ZONE, first_day, first_day + timedelta(days=1), now)
+        return slot_availability(session, booking_type, ZONE, first_day, first_day + timedelta(days=days), now)
+
+
+class StatementCounter:
+    """The SQL statements run while it is entered."""
+
+    def __init__(self):
+        self.statements: list[str] = []
+
+    def __call__(self, conn, cursor, statement, *args):
+        self.statements.append(statement)
+
+    def __enter__(self):
+        event.listen(db.engine, "before_cursor_execute", self)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(db.engine, "before_cursor_execute", self)
 
 
 def probe(session, tenant, slug, slot, n, now) -> str:
@@ -175,3 +192,33 @@ def _tenant(session):
         return get_tenant(session, "museum")
     except DomainError:
         return make_tenant(session)
+
+
+def test_a_month_with_day_caps_and_resources_is_listed_in_five_selects(app, session):
+    tenant = _tenant(session)
+    kind = f"coach{uuid.uuid4().hex[:8]}"
+    for number in range(2):
+        create_resource(session, tenant, kind=kind, code=f"{kind}-{number}", name={"en": f"Coach {number}"})
+    hours = {day: [{"start": "08:00", "end": "20:00"}] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    rules = [
+        {"type": "weekly_hours", "params": {"weekdays": hours, "slot_minutes": 60, "capacity": 4, "capacity_by_channel": {"group": 1}}},
+        {"type": "daily_cap", "params": {"capacity": 30, "by_channel": {"group": 5}}},
+    ]
+    slug = f"type-{kind}"
+    booking_type = make_booking_type(
+        session, tenant, slug, vertical="course", rules=rules, resource_requirements=[{"kind": kind}, {"kind": kind, "per": "booking"}], max_party_size=4
+    )
+    now = utcnow()
+    first_day = now.astimezone(ZONE).date() + timedelta(days=1)
+    for hour in (8, 9, 13):
+        starts_at = datetime.combine(first_day, time(hour), ZONE)
+        ops.book(session, form_registry(), tenant, booking_type_slug=slug, starts_at=starts_at, phone=phone(next(_phones)), answers={"name": "A"}, now=now)
+    session.commit()
+
+    counts = []
+    for days in (0, 30):
+        with StatementCounter() as counter:
+            listed = listing(session, tenant, booking_type, first_day, now, days=days)
+        counts.append(len([s for s in counter.statements if s.lstrip().upper().startswith("SELECT")]))
+    assert len(listed) == 31 * 12 * 2
+    assert counts == [5, 5]  # slot rows, day rows, resources, what holds them, which slots hold theirs
