@@ -507,6 +507,15 @@ def test_demo_tenant_has_a_bookable_booking_type_for_every_vertical(yuyue, datab
     assert {"coach", "vehicle", "driver", "hall"} <= kinds
 
 
+def test_demo_caps_the_days_of_its_scenic_area_and_exhibition(yuyue, database_file):
+    assert yuyue("demo", "--no-serve").code == 0
+    rules = {row["vertical"]: json.loads(row["availability_rules"]) for row in table_rows(database_file, "booking_types")}
+    caps = {vertical: [r["params"] for r in found if r["type"] == "daily_cap"] for vertical, found in rules.items()}
+    assert caps["scenic"] == [{"capacity": 3000, "by_channel": {"group": 600}}]
+    assert caps["exhibition"] == [{"capacity": 1000}]
+    assert caps["course"] == []
+
+
 def test_demo_can_be_run_again(yuyue, database_file):
     assert yuyue("demo", "--no-serve").code == 0
     again = yuyue("demo", "--no-serve")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from yuyue.catalog.operations import create_booking_type, create_resource, update_booking_type
+from yuyue.catalog.operations import create_booking_type, create_resource, get_booking_type, update_booking_type
 from yuyue.declarations import Vertical
 from yuyue.errors import NotFound
 from yuyue.forms.registry import form_registry
@@ -20,6 +20,12 @@ from yuyue.tenancy.models import Tenant, TokenKind
 DEMO_SLUG = "demo"
 DEMO_TOKEN_NAME = "demo"
 # Settings that show a vertical's behaviour in the demo; every other plugin keeps its defaults.
+# Places a day on top of the slots' own: the scenic area's nine hourly windows of 500 sell 3,000 a day, groups at most 600 of them;
+# the exhibition's four windows of 300 sell 1,000 a day. A holiday throttle scales them with the slots.
+DEMO_DAILY_CAPS = {
+    "scenic": {"capacity": 3000, "by_channel": {"group": 600}},
+    "exhibition": {"capacity": 1000},
+}
 DEMO_SETTINGS = {
     "activity": {"terms": "请于活动开始前 15 分钟签到，儿童须由成人陪同。Please arrive 15 minutes early; children come with an adult."},
 }
@@ -36,6 +42,7 @@ def seed_demo(session: Session, host: PluginHost) -> Iterator[str]:
         for vertical in sorted(host.verticals.values(), key=lambda v: v.key):
             _seed_vertical(session, host, tenant, vertical)
         _seed_ticket_types(session, host, tenant)
+        _seed_daily_caps(session, host, tenant)
         yield f"created demo tenant '{DEMO_SLUG}' with a booking type for each vertical: {', '.join(sorted(host.verticals))}"
     security = current_app.appbuilder.sm
     if security.find_user(username="admin") is None:
@@ -89,3 +96,14 @@ def _seed_ticket_types(session: Session, host: PluginHost, tenant: Tenant) -> No
             },
         ]
         update_booking_type(session, host, form_registry(), slot_rules(), tenant, slug, price_amount=adult, ticket_types=ticket_types)
+
+
+def _seed_daily_caps(session: Session, host: PluginHost, tenant: Tenant) -> None:
+    """A daily cap on the demo's timed-entry types, so the day sells out before every hour does."""
+    for slug, params in DEMO_DAILY_CAPS.items():
+        try:
+            booking_type = get_booking_type(session, tenant, slug)
+        except NotFound:
+            continue  # the vertical's plugin is not installed
+        rules = [*booking_type.availability_rules, {"type": "daily_cap", "params": params}]
+        update_booking_type(session, host, form_registry(), slot_rules(), tenant, slug, availability_rules=rules)

@@ -106,6 +106,7 @@ def test_availability_lists_each_slot_with_offsets_in_the_tenant_zone(client, en
         "remaining": 20,
         "bookable": True,
         "reason": None,
+        "opens_at": None,
         "label": None,
     }
 
@@ -124,7 +125,7 @@ def test_a_full_slot_is_shown_as_not_bookable(client, make_type, book, alice):
 
     first = client.get(f"{A}/booking-types/entry/availability?from={SLOT_DAY}&to={SLOT_DAY}").get_json()["slots"][0]
 
-    assert (first["remaining"], first["bookable"], first["reason"]) == (0, False, "slot_full")
+    assert (first["remaining"], first["bookable"], first["reason"]) == (0, False, "sold_out")
 
 
 def test_availability_spans_62_days(client, entry):

@@ -80,3 +80,25 @@ def test_a_slot_the_rules_no_longer_make_sells_nothing_and_keeps_its_bookings(se
     assert statuses(session, tenant_of) == [BookingStatus.confirmed]
     with tenant_scope(tenant_of("tenant-a").id):
         assert session.scalar(select(SlotInventory.capacity).where(SlotInventory.id == booking.inventory_id)) == 0
+
+
+def test_a_changed_daily_cap_reaches_the_days_already_booked(session, manager, client, make_type, book, tenant_of):
+    capped = [*windows(("09:00", "10:00"), ("10:00", "11:00"), capacity=5), {"type": "daily_cap", "params": {"capacity": 3}}]
+    make_type("tenant-a", rules=capped)
+    for n in range(3):
+        book("tenant-a", at(9), f"1380000000{n + 1}")
+    with pytest.raises(Refused) as refused:
+        book("tenant-a", at(10), "13800000009")
+    assert refused.value.code == "daily_cap_reached"
+
+    raised = [*capped[:1], {"type": "daily_cap", "params": {"capacity": 4}}]
+    assert manager.patch(f"{TYPES}/entry", json={"availability_rules": raised}).status_code == 200
+    assert (nine_oclock(client)["remaining"], nine_oclock(client)["reason"]) == (1, None)
+    book("tenant-a", at(10), "13800000009")  # the 4th place of the day
+    assert nine_oclock(client)["reason"] == "daily_cap"
+
+    assert manager.patch(f"{TYPES}/entry", json={"availability_rules": capped[:1]}).status_code == 200  # the cap is gone
+    assert nine_oclock(client)["remaining"] == 2  # 3 of the slot's 5 sold
+    book("tenant-a", at(9), "13800000010")
+    assert manager.patch(f"{TYPES}/entry", json={"availability_rules": capped}).status_code == 200  # back at 3, below the 5 sold
+    assert (nine_oclock(client)["remaining"], nine_oclock(client)["reason"]) == (0, "daily_cap")

@@ -59,7 +59,7 @@ def test_every_slot_and_channel_is_listed_with_what_remains(session, tenant, mak
         listed = list_availability(session, booking_type, SHANGHAI, date(2026, 6, 2), date(2026, 6, 2), NOW)
     assert len(listed) == 9 * 2
     group, individual = listed[0], listed[1]
-    assert group == SlotAvailability(slot.starts_at, slot.ends_at, date(2026, 6, 2), "group", 100, 100, 0, False, "slot_full")
+    assert group == SlotAvailability(slot.starts_at, slot.ends_at, date(2026, 6, 2), "group", 100, 100, 0, False, "sold_out")
     assert individual == SlotAvailability(slot.starts_at, slot.ends_at, date(2026, 6, 2), "individual", 400, 15, 385, True, None)
     assert {(a.channel, a.remaining) for a in listed[2:]} == {("group", 100), ("individual", 400)}
 
@@ -70,9 +70,9 @@ def test_slots_outside_the_booking_window_say_why(session, tenant, make_booking_
         listed = list_availability(session, booking_type, SHANGHAI, date(2026, 6, 1), date(2026, 6, 9), NOW)
     reasons = {a.local_date.day: a.reason for a in listed}
     # now is 2026-06-01 08:00: the 1st's 08:00 slot has started, released days reach to the 7th (6 days ahead at 20:00 yesterday).
-    assert reasons[1] is None and listed[0].reason == "booking_closed"
+    assert reasons[1] is None and listed[0].reason == "closed"
     assert reasons[7] is None
-    assert reasons[8] == reasons[9] == "booking_not_open"
+    assert reasons[8] == reasons[9] == "not_released"
 
 
 def test_thirty_one_days_are_listed_with_a_constant_number_of_statements(session, tenant, make_booking_type):

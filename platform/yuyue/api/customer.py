@@ -37,6 +37,7 @@ from yuyue.api.schemas.customer.waitlist import WAITLIST_JOIN
 from yuyue.api.tenant import current_tenant, tenant_api
 from yuyue.bookings import operations as bookings
 from yuyue.bookings import waitlist
+from yuyue.bookings.availability import slot_availability
 from yuyue.bookings.models import Booking, BookingStatus
 from yuyue.bookings.placement import Actor, booking_type_by_slug, booking_type_with_form, get_booking
 from yuyue.catalog.models import BookingTypeStatus
@@ -50,7 +51,6 @@ from yuyue.forms.validation import InvalidAnswers
 from yuyue.payments.operations import payment_instructions
 from yuyue.presenting import customer as present
 from yuyue.presenting.language import LOCALES, accepted_locale
-from yuyue.scheduling.availability import list_availability
 from yuyue.scheduling.registry import slot_rules
 from yuyue.types import utcnow
 
@@ -216,7 +216,7 @@ def customer_availability(slug: str) -> tuple[Response, int, dict[str, str]]:
     locale = request_locale()
     first, last = availability_range()
     booking_type, zone = booking_type_by_slug(db.session, slug), ZoneInfo(current_tenant().time_zone)
-    slots = list_availability(db.session, booking_type, zone, first, last, utcnow(), registry=slot_rules())
+    slots = slot_availability(db.session, booking_type, zone, first, last, utcnow(), registry=slot_rules())
     return _localized({"time_zone": current_tenant().time_zone, "slots": [present.slot_json(s, locale, zone) for s in slots]}, locale)
 
 

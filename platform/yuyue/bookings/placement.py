@@ -162,8 +162,11 @@ def booking_type_with_form(session: Session, slug: str) -> tuple[BookingType, Fo
 
 
 def get_booking(session: Session, public_id: str, *, for_update: bool = False) -> Booking:
+    """The booking ``public_id``; ``for_update`` locks its row and reads it afresh, even if this session loaded it before the lock."""
     query = select(Booking).where(Booking.public_id == public_id)
-    booking = session.scalar(query.with_for_update() if for_update else query)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    booking = session.scalar(query)
     if booking is None:
         raise NotFound(f"no booking {public_id!r}", code="booking_not_found")
     return booking

@@ -60,14 +60,18 @@ def hold_scheduled_resources(session: Session, booking_type: BookingType, now: d
         return 0
     zone = ZoneInfo(session.get(Tenant, booking_type.tenant_id).time_zone)
     first_day = now.astimezone(zone).date()
-    slots = [s for s in generate_slots(booking_type.availability_rules, zone, first_day, first_day + timedelta(days=horizon_days(booking_type))) if s.starts_at > now]
+    slots = [
+        s for s in generate_slots(booking_type.availability_rules, zone, first_day, first_day + timedelta(days=horizon_days(booking_type))) if s.starts_at > now
+    ]
     if not slots:
         return 0
     held = set(
         session.scalars(
             select(SlotInventory.starts_at)
             .join(ResourceAllocation, ResourceAllocation.inventory_id == SlotInventory.id)
-            .where(SlotInventory.booking_type_id == booking_type.id, SlotInventory.starts_at >= slots[0].starts_at, SlotInventory.starts_at <= slots[-1].starts_at)
+            .where(
+                SlotInventory.booking_type_id == booking_type.id, SlotInventory.starts_at >= slots[0].starts_at, SlotInventory.starts_at <= slots[-1].starts_at
+            )
             .distinct()
         )
     )

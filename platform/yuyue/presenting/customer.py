@@ -74,6 +74,7 @@ def slot_json(slot: SlotAvailability, locale: str, zone: ZoneInfo) -> dict[str, 
         "remaining": slot.remaining,
         "bookable": slot.bookable,
         "reason": slot.reason,
+        "opens_at": local_time(slot.opens_at, zone) if slot.opens_at else None,
         "label": localize(slot.label, locale),
     }
 

@@ -348,7 +348,9 @@ def take_row_places(session: Session, booking_type: Offering, inventory_id: int,
     For the waitlist, which holds a freed place by the slot's row.
     """
     with write_transaction(session):
-        row = _change_taken(session, inventory_id, SlotInventory.taken + n, (SlotInventory.taken + n <= SlotInventory.capacity) & SlotInventory.closed_reason.is_(None))
+        row = _change_taken(
+            session, inventory_id, SlotInventory.taken + n, (SlotInventory.taken + n <= SlotInventory.capacity) & SlotInventory.closed_reason.is_(None)
+        )
         if row is None:
             return False
         zone = _zone(session)

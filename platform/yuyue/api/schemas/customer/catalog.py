@@ -10,6 +10,19 @@ from yuyue.catalog.tickets import MAX_AGE
 from yuyue.types import MAX_INTEGER, bounded_integer
 
 MAX_AVAILABILITY_DAYS = 62
+# Why a slot is not bookable, and the code a booking of it is refused with (409).
+UNAVAILABLE_REASONS = {
+    "not_released": "booking_not_open: the booking window has not opened yet (opens_at says when)",
+    "closed": "booking_closed: the booking window has closed or the slot has started; slot_closed: the slot was called off",
+    "sold_out": "slot_full: no place is left in the slot (for the channel)",
+    "daily_cap": "daily_cap_reached: the day's cap (whole day or the channel's) is reached",
+    "resource_busy": "resource_conflict: the staff, vehicle or room the slot needs is taken",
+}
+AVAILABILITY_DESCRIPTION = (
+    "A slot listed bookable accepts a booking of up to `remaining` places from a customer whom no personal policy "
+    "(quotas, bans, minors) holds back, and a slot listed not bookable refuses it. `reason` says why not, and the "
+    "booking is refused (409) with the matching code:\n\n" + "\n".join(f"- `{reason}` → {meaning}" for reason, meaning in UNAVAILABLE_REASONS.items())
+)
 
 SLUG = path_parameter("slug", SlugConverter, "the booking type's slug")
 
@@ -61,9 +74,13 @@ SLOT = {
         "local_date": {"type": "string", "format": "date"},
         "channel": {"type": "string"},
         "capacity": bounded_integer(),
-        "remaining": bounded_integer(-MAX_INTEGER),
-        "bookable": {"type": "boolean"},
-        "reason": {"type": ["string", "null"], "description": "why not bookable: slot_full, booking_not_open, booking_closed, …"},
+        "remaining": bounded_integer(-MAX_INTEGER, description="places a booking could take: the slot's left, within its day's caps"),
+        "bookable": {"type": "boolean", "description": "whether a booking of one place would be accepted (from a customer no personal limit holds back)"},
+        "reason": {
+            "enum": [None, *UNAVAILABLE_REASONS],
+            "description": "why not bookable (null when bookable); each the counterpart of the code a booking is refused with (see the operation)",
+        },
+        "opens_at": {**TIME, "type": ["string", "null"], "description": "with reason not_released: when the slot is released for booking"},
         "label": {"description": "the slot's label, if the rules give one"},
     },
 }
@@ -98,6 +115,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                 ACCEPT_LANGUAGE,
             ],
             errors=(422,),
-        ),
+        )
+        | {"description": AVAILABILITY_DESCRIPTION},
     },
 }

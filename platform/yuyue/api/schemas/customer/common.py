@@ -37,7 +37,7 @@ ERRORS = {
     401: "missing, invalid or expired access token",
     403: "the tenant is suspended (tenant_suspended)",
     404: "no such tenant, booking type, booking or entry, or not the caller's",
-    409: "a booking rule refuses: code names it (slot_full, quota_exceeded, banned, cancellation_closed, …)",
+    409: "a booking rule refuses: code names it (slot_full, daily_cap_reached, slot_closed, resource_conflict, quota_exceeded, banned, cancellation_closed, …)",
     422: "invalid input; errors point at each field",
     429: "too many bookings; retry after Retry-After seconds",
 }
