@@ -77,7 +77,11 @@ def group_problems(request: BookingRequest, visitor_type: str, size: Any, smalle
     """
     problems = []
     if request.channel in (INDIVIDUAL_CHANNEL, GROUP_CHANNEL) and request.channel != visitor_type:
-        problems.append(FieldProblem("/channel", f"book a{'' if visitor_type == GROUP_CHANNEL else 'n'} {visitor_type} visit on the {visitor_type} channel", "channel_mismatch"))
+        problems.append(
+            FieldProblem(
+                "/channel", f"book a{'' if visitor_type == GROUP_CHANNEL else 'n'} {visitor_type} visit on the {visitor_type} channel", "channel_mismatch"
+            )
+        )
     if visitor_type == GROUP_CHANNEL and isinstance(size, int):
         if size < smallest:
             problems.append(FieldProblem("/answers/group_size", f"a group has at least {smallest} people", "group_too_small"))
