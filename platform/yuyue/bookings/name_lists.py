@@ -218,14 +218,15 @@ def _people(rows: Iterator[tuple[int, Sequence[Any]]]) -> list[ListedPerson]:
                 errors=[FieldProblem("/rows", f"at most {MAX_ROWS} rows", "too_many_rows")],
             )
         person, row_problems = _person(row, columns, number, index)
-        if person is not None and person.id_number in first_row:
+        listed_id = _id_number_of(row, columns)
+        if listed_id in first_row:
             row_problems.append(
-                FieldProblem(f"/rows/{index}/id_number", f"row {number}: the same ID number as row {first_row[person.id_number]}", "duplicate_id_number")
+                FieldProblem(f"/rows/{index}/id_number", f"row {number}: the same ID number as row {first_row[listed_id]}", "duplicate_id_number")
             )
-        elif person is not None:
-            first_row[person.id_number] = number
+        elif listed_id:
+            first_row[listed_id] = number
         problems += row_problems
-        if not row_problems and person is not None:
+        if person is not None and not row_problems:
             people.append(person)
         index += 1
     if problems:
@@ -288,6 +289,13 @@ def _person(row: Sequence[Any], columns: dict[str, int], number: int, index: int
     if problems:
         return None, problems
     return ListedPerson(name, id_number, phone or None, index, number), []
+
+
+def _id_number_of(row: Sequence[Any], columns: dict[str, int]) -> str | None:
+    """The row's ID number as compared for duplicates, valid or not."""
+    index = columns["id_number"]
+    text = _text(row[index]) if index < len(row) else None
+    return normalize_id_card(text) if text else None
 
 
 def _format_problems(check: Any, value: str, pointer: str, number: int) -> list[FieldProblem]:
