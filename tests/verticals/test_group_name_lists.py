@@ -280,7 +280,7 @@ def test_blank_rows_are_skipped(group):
 def test_a_formula_is_refused(group, problem):
     leader, booking = group
 
-    in_xlsx = problem(upload(leader, booking, xlsx_file([("=HYPERLINK(\"http://x\")", MEMBERS[0][1], "")]), XLSX), 422, "validation_failed")
+    in_xlsx = problem(upload(leader, booking, xlsx_file([('=HYPERLINK("http://x")', MEMBERS[0][1], "")]), XLSX), 422, "validation_failed")
     in_csv = problem(upload(leader, booking, csv_file([("=1+2", MEMBERS[0][1], "")])), 422, "validation_failed")
 
     assert pointers(in_xlsx) == pointers(in_csv) == [("/rows/0/name", "formula_not_allowed")]

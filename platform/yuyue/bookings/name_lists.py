@@ -130,7 +130,7 @@ def _xlsx_rows(content: bytes) -> Iterator[tuple[int, Sequence[Any]]]:
     _check_archive(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
-    except Exception:  # noqa: BLE001 - openpyxl raises anything from KeyError to XML errors on a broken file; all mean "not readable"
+    except Exception:  # openpyxl raises anything from KeyError to XML errors on a broken file; all mean "not readable"
         raise _unreadable("the file is not an xlsx workbook openpyxl can read; save it again as .xlsx or .csv") from None
     return _sheet_rows(workbook)
 
@@ -144,7 +144,7 @@ def _sheet_rows(workbook: Any) -> Iterator[tuple[int, Sequence[Any]]]:
         yield from zip(range(1, MAX_SCANNED_ROWS + 1), sheets[0].iter_rows(max_col=MAX_COLUMNS, values_only=True), strict=False)
     except DomainError:
         raise
-    except Exception:  # noqa: BLE001 - as in _xlsx_rows: a sheet that breaks while read is not readable
+    except Exception:  # as in _xlsx_rows: a sheet that breaks while read is not readable
         raise _unreadable("the workbook's first sheet cannot be read; save it again as .xlsx or .csv") from None
     finally:
         workbook.close()
@@ -155,7 +155,7 @@ def _check_archive(content: bytes) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+    except Exception:  # zipfile raises BadZipFile, NotImplementedError, ValueError, … on a file that is not a zip it reads
         raise _unreadable("the file is not an xlsx workbook (an xlsx file is a zip archive); save it as .xlsx or .csv") from None
     if len(members) > MAX_ARCHIVE_MEMBERS or sum(member.file_size for member in members) > MAX_UNPACKED_BYTES:
         raise InvalidInput(f"the workbook unpacks to more than {MAX_UNPACKED_BYTES // (1024 * 1024)} MiB; send the name list alone", code="name_list_too_large")
