@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from yuyue.catalog.operations import create_booking_type, create_resource
+from yuyue.catalog.operations import create_booking_type, create_resource, update_booking_type
 from yuyue.declarations import Vertical
 from yuyue.errors import NotFound
 from yuyue.forms.registry import form_registry
@@ -19,6 +19,8 @@ from yuyue.tenancy.models import Tenant, TokenKind
 
 DEMO_SLUG = "demo"
 DEMO_TOKEN_NAME = "demo"
+# Verticals that take groups on a channel of their own; their demo booking types hold a group of the largest size.
+GROUP_VERTICALS = ("exhibition", "scenic")
 # Settings that show a vertical's behaviour in the demo; every other plugin keeps its defaults.
 DEMO_SETTINGS = {
     "activity": {"terms": "请于活动开始前 15 分钟签到，儿童须由成人陪同。Please arrive 15 minutes early; children come with an adult."},
@@ -35,6 +37,7 @@ def seed_demo(session: Session, host: PluginHost) -> Iterator[str]:
         tenant = operations.create_tenant(session, host, slug=DEMO_SLUG, name="演示商户 Demo Merchant", plugins=verticals)
         for vertical in sorted(host.verticals.values(), key=lambda v: v.key):
             _seed_vertical(session, host, tenant, vertical)
+        _seed_groups(session, host, tenant)
         yield f"created demo tenant '{DEMO_SLUG}' with a booking type for each vertical: {', '.join(sorted(host.verticals))}"
     security = current_app.appbuilder.sm
     if security.find_user(username="admin") is None:
@@ -64,3 +67,13 @@ def _seed_vertical(session: Session, host: PluginHost, tenant: Tenant, vertical:
         resource_requirements=[{"kind": kind["key"], "count": 1, "per": "slot"} for kind in vertical.resource_kinds],
         max_party_size=10,
     )
+
+
+def _seed_groups(session: Session, host: PluginHost, tenant: Tenant) -> None:
+    """Groups at the exhibition and the scenic area: the verticals' default slots already split places between
+    individuals and groups (散客/团队); a booking of their demo types may hold a group as large as the settings allow."""
+    for key in GROUP_VERTICALS:
+        vertical = host.verticals.get(key)
+        if vertical is not None:
+            largest = vertical.settings_schema["properties"]["group_max_size"]["default"]
+            update_booking_type(session, host, form_registry(), slot_rules(), tenant, key.replace("_", "-"), max_party_size=largest)

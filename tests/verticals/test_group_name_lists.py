@@ -13,7 +13,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 from tenant_setup import id_number, phone
-from verticals_setup import ADULT_BORN, CHILD_BORN, CONFIGURED, answers, group_of
+from verticals_setup import ADULT_BORN, CHILD_BORN, CONFIGURED, answers, at, group_of
 
 from yuyue.audit.models import AuditRecord
 from yuyue.db import tenant_scope
@@ -213,6 +213,16 @@ def test_someone_booked_elsewhere_that_day_is_refused_at_their_row(group, custom
     body = problem(upload(leader, booking, csv_file(MEMBERS[:4])), 409, "quota_exceeded")
 
     assert pointers(body) == [("/rows/2/id_number", "quota_exceeded")]
+
+
+def test_a_group_moved_to_another_slot_keeps_its_list(group):
+    leader, booking = group
+    upload(leader, booking, csv_file(MEMBERS[:4]))
+
+    moved = leader.post(f"{BASE}/bookings/{booking['id']}/reschedule", json={"starts_at": at(10).isoformat()})
+
+    assert (moved.status_code, moved.get_json()["party_size"]) == (200, 5), moved.get_json()
+    assert len(leader.get(f"{BASE}/bookings/{booking['id']}/name-list").get_json()["rows"]) == 4
 
 
 def test_a_list_of_minors_is_marked(group):

@@ -37,7 +37,7 @@ from yuyue.bookings.placement import Actor, get_booking, log_change
 from yuyue.catalog.models import BookingType
 from yuyue.customers.models import Customer
 from yuyue.db import tenant_scope, write_transaction
-from yuyue.errors import DomainError, FieldProblem, InvalidInput, Refused
+from yuyue.errors import FieldProblem, InvalidInput, Refused
 from yuyue.forms.formats import FormatProblem, id_card_birth_date, is_cn_id_card, is_cn_mobile, normalize_id_card, normalize_mobile
 from yuyue.tenancy.models import Tenant
 
@@ -142,8 +142,6 @@ def _sheet_rows(workbook: Any) -> Iterator[tuple[int, Sequence[Any]]]:
         if not sheets:
             return
         yield from zip(range(1, MAX_SCANNED_ROWS + 1), sheets[0].iter_rows(max_col=MAX_COLUMNS, values_only=True), strict=False)
-    except DomainError:
-        raise
     except Exception:  # as in _xlsx_rows: a sheet that breaks while read is not readable
         raise _unreadable("the workbook's first sheet cannot be read; save it again as .xlsx or .csv") from None
     finally:
