@@ -323,6 +323,14 @@ def test_more_than_a_thousand_rows_are_refused(split_offer, set_settings, custom
     assert pointers(body) == [("/rows", "too_many_rows")]
 
 
+def test_a_file_of_endless_blank_lines_is_refused(group, problem):
+    leader, booking = group
+
+    body = problem(upload(leader, booking, "姓名,身份证号\r\n".encode() + b",\r\n" * 10_000), 422, "name_list_too_large")
+
+    assert pointers(body) == [("/rows", "too_many_rows")]
+
+
 # --- hostile files -----------------------------------------------------------------------------------
 
 

@@ -141,11 +141,25 @@ def _sheet_rows(workbook: Any) -> Iterator[tuple[int, Sequence[Any]]]:
         sheets = workbook.worksheets
         if not sheets:
             return
-        yield from zip(range(1, MAX_SCANNED_ROWS + 1), sheets[0].iter_rows(max_col=MAX_COLUMNS, values_only=True), strict=False)
+        yield from _numbered(sheets[0].iter_rows(max_col=MAX_COLUMNS, values_only=True))
+    except InvalidInput:
+        raise
     except Exception:  # as in _xlsx_rows: a sheet that breaks while read is not readable
         raise _unreadable("the workbook's first sheet cannot be read; save it again as .xlsx or .csv") from None
     finally:
         workbook.close()
+
+
+def _numbered(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[int, Sequence[Any]]]:
+    """Rows numbered from 1, refused past :data:`MAX_SCANNED_ROWS`, blank ones included: a file of empty lines is no cheaper to read."""
+    for number, row in enumerate(rows, 1):
+        if number > MAX_SCANNED_ROWS:
+            raise InvalidInput(
+                f"a name list has at most {MAX_SCANNED_ROWS} lines, blank ones included",
+                code="name_list_too_large",
+                errors=[FieldProblem("/rows", f"at most {MAX_SCANNED_ROWS} lines", "too_many_rows")],
+            )
+        yield number, row
 
 
 def _check_archive(content: bytes) -> None:
@@ -165,11 +179,7 @@ def _csv_rows(content: bytes, charset: str | None) -> Iterator[tuple[int, Sequen
         raise _unreadable("the file is not text: save the name list as .csv or .xlsx")
     try:
         # Materialized here so a malformed line is reported as the file's problem, not in the middle of checking rows.
-        rows = []
-        for number, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1):
-            if number > MAX_SCANNED_ROWS:
-                break
-            rows.append((number, row[:MAX_COLUMNS]))
+        rows = list(_numbered(row[:MAX_COLUMNS] for row in csv.reader(io.StringIO(text, newline=""))))
     except csv.Error as error:
         raise _unreadable(f"the csv file cannot be read: {error}") from None
     return iter(rows)
