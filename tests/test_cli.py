@@ -516,6 +516,15 @@ def test_demo_caps_the_days_of_its_scenic_area_and_exhibition(yuyue, database_fi
     assert caps["course"] == []
 
 
+def test_demo_exhibition_and_scenic_types_take_groups_on_a_channel_of_their_own(yuyue, database_file):
+    assert yuyue("demo", "--no-serve").code == 0
+    types = {row["vertical"]: row for row in table_rows(database_file, "booking_types")}
+    for vertical in ("exhibition", "scenic"):
+        windows = json.loads(types[vertical]["availability_rules"])[0]["params"]
+        assert windows["capacity_by_channel"].keys() == {"individual", "group"}, vertical
+        assert types[vertical]["max_party_size"] == 200, vertical
+
+
 def test_demo_can_be_run_again(yuyue, database_file):
     assert yuyue("demo", "--no-serve").code == 0
     again = yuyue("demo", "--no-serve")

@@ -19,6 +19,8 @@ from yuyue.tenancy.models import Tenant, TokenKind
 
 DEMO_SLUG = "demo"
 DEMO_TOKEN_NAME = "demo"
+# Verticals that take groups on a channel of their own; their demo booking types hold a group of the largest size.
+GROUP_VERTICALS = ("exhibition", "scenic")
 # Settings that show a vertical's behaviour in the demo; every other plugin keeps its defaults.
 # Places a day on top of the slots' own: the scenic area's nine hourly windows of 500 sell 3,000 a day, groups at most 600 of them;
 # the exhibition's four windows of 300 sell 1,000 a day. A holiday throttle scales them with the slots.
@@ -41,6 +43,7 @@ def seed_demo(session: Session, host: PluginHost) -> Iterator[str]:
         tenant = operations.create_tenant(session, host, slug=DEMO_SLUG, name="演示商户 Demo Merchant", plugins=verticals)
         for vertical in sorted(host.verticals.values(), key=lambda v: v.key):
             _seed_vertical(session, host, tenant, vertical)
+        _seed_groups(session, host, tenant)
         _seed_ticket_types(session, host, tenant)
         _seed_daily_caps(session, host, tenant)
         yield f"created demo tenant '{DEMO_SLUG}' with a booking type for each vertical: {', '.join(sorted(host.verticals))}"
@@ -107,3 +110,13 @@ def _seed_daily_caps(session: Session, host: PluginHost, tenant: Tenant) -> None
             continue  # the vertical's plugin is not installed
         rules = [*booking_type.availability_rules, {"type": "daily_cap", "params": params}]
         update_booking_type(session, host, form_registry(), slot_rules(), tenant, slug, availability_rules=rules)
+
+
+def _seed_groups(session: Session, host: PluginHost, tenant: Tenant) -> None:
+    """Groups at the exhibition and the scenic area: the verticals' default slots already split places between
+    individuals and groups (散客/团队); a booking of their demo types may hold a group as large as the settings allow."""
+    for key in GROUP_VERTICALS:
+        vertical = host.verticals.get(key)
+        if vertical is not None:
+            largest = vertical.settings_schema["properties"]["group_max_size"]["default"]
+            update_booking_type(session, host, form_registry(), slot_rules(), tenant, key.replace("_", "-"), max_party_size=largest)

@@ -20,7 +20,7 @@ from yuyue.behaviour import (
     PriceQuote,
     RescheduleTerms,
 )
-from yuyue.bookings.limits import refuse_too_many_minors, refuse_too_many_persons_a_day
+from yuyue.bookings.limits import GROUP_CHANNEL, INDIVIDUAL_CHANNEL, group_problems, refuse_too_many_minors, refuse_too_many_persons_a_day
 from yuyue.bookings.policies import lock_identities
 from yuyue.bookings.queries import active_bookings
 from yuyue.customers.login_providers import LoginIdentity, LoginProvider, LoginProviderFailed, LoginProviderNotConfigured, LoginRefused
@@ -44,6 +44,8 @@ __all__ = [
     "FieldProblem",
     "FieldType",
     "FormatProblem",
+    "GROUP_CHANNEL",
+    "INDIVIDUAL_CHANNEL",
     "InvalidInput",
     "LocalSlot",
     "LoginIdentity",
@@ -71,6 +73,7 @@ __all__ = [
     "SlotRuleType",
     "VerticalFile",
     "active_bookings",
+    "group_problems",
     "hookimpl",
     "json_pointer",
     "lock_identities",

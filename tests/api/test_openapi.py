@@ -89,8 +89,8 @@ def test_every_schema_in_the_document_is_a_valid_json_schema(document):
     for path, item in document["paths"].items():
         for method, operation in item.items():
             body = operation.get("requestBody") if isinstance(operation, dict) else None
-            if body:
-                assert yuyue_schemas.check_json_schema(body["content"]["application/json"]["schema"]) == [], f"{method} {path}"
+            for media_type, content in (body or {}).get("content", {}).items():
+                assert yuyue_schemas.check_json_schema(content["schema"]) == [], f"{method} {path} {media_type}"
 
 
 def _unbounded_strings(schema: dict[str, Any], at: str = "") -> list[str]:
@@ -107,11 +107,12 @@ def _unbounded_strings(schema: dict[str, Any], at: str = "") -> list[str]:
 
 def test_every_string_a_request_body_takes_has_a_bound(document):
     unbounded = {
-        f"{method} {path}": found
+        f"{method} {path} {media_type}": found
         for path, item in document["paths"].items()
         for method, operation in item.items()
         if isinstance(operation, dict) and "requestBody" in operation
-        if (found := _unbounded_strings(operation["requestBody"]["content"]["application/json"]["schema"]))
+        for media_type, content in operation["requestBody"]["content"].items()
+        if (found := _unbounded_strings(content["schema"]))
     }
     assert unbounded == {}
 

@@ -38,7 +38,7 @@ from tenant_setup import id_number, make_booking_type, make_coach, windows
 from werkzeug.test import TestResponse
 
 from yuyue.api.tenant import tenant_api
-from yuyue.bookings.models import Booking, WaitlistEntry
+from yuyue.bookings.models import Booking, BookingPerson, WaitlistEntry
 from yuyue.catalog.models import BookingType, Resource
 from yuyue.customers.models import Companion, LoginSetting
 from yuyue.db import tenant_scope
@@ -55,7 +55,7 @@ SECRETS = {"tenant-a": "sandbox-secret-of-tenant-a", "tenant-b": "sandbox-secret
 # The path arguments ``tenant_b`` has a value for.
 ROUTE_ARGUMENTS = {"slug", "public_id", "code", "entry_id", "companion_id", "reference", "provider"}
 # (rule, method) pairs under the blueprint that name an id, and those that name none.
-ROUTES_WITH_IDS = 21
+ROUTES_WITH_IDS = 25
 ROUTES_WITHOUT_IDS = 21
 # Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
 PUBLIC_ROUTES = {
@@ -238,11 +238,11 @@ def readable(response: TestResponse) -> str:
 
 
 def rows_of(session, tenant) -> dict[str, list[dict]]:
-    """Every column of the tenant's bookings, waitlist entries, companions, booking types, resources and payments, as committed."""
+    """Every column of the tenant's bookings and their people, waitlist entries, companions, booking types, resources and payments, as committed."""
     session.commit()
     state = {}
     with tenant_scope(tenant.id):
-        for model in (Booking, WaitlistEntry, Companion, BookingType, Resource, Payment, LoginSetting):
+        for model in (Booking, BookingPerson, WaitlistEntry, Companion, BookingType, Resource, Payment, LoginSetting):
             columns = [attribute.key for attribute in inspect(model).column_attrs]
             rows = session.scalars(select(model).order_by(model.id).execution_options(populate_existing=True))
             state[model.__name__] = [{column: getattr(row, column) for column in columns} for row in rows]

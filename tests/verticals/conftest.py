@@ -65,6 +65,40 @@ def offer(session, set_settings) -> Callable[..., object]:
 
 
 @pytest.fixture
+def split_offer(session, set_settings) -> Callable[..., None]:
+    """``split_offer("scenic", individual=4, group=10)``: booking type ``scenic`` for both tenants, its slots split by channel.
+
+    Windows 09:00-10:00, 10:00-11:00 and 11:00-12:00 every day, each with ``individual`` places for visitors
+    on their own and ``group`` places for groups; the vertical's form and default policies; up to 300 places a booking.
+    """
+
+    def make(vertical: str, *, individual: int = 4, group: int = 10) -> None:
+        declared = plugin_host().verticals[vertical]
+        rules = windows(
+            ("09:00", "10:00"),
+            ("10:00", "11:00"),
+            ("11:00", "12:00"),
+            capacity=individual + group,
+            capacity_by_channel={"individual": individual, "group": group},
+        )
+        for slug in (CONFIGURED, DEFAULTS):
+            make_booking_type(
+                session,
+                get_tenant(session, slug),
+                vertical,
+                vertical=vertical,
+                name=declared.name,
+                rules=rules,
+                policies=declared.default_policies,
+                form=declared.form_schema,
+                ui=declared.ui_schema,
+                max_party_size=300,
+            )
+
+    return make
+
+
+@pytest.fixture
 def customer(signed_in_customer) -> Callable[..., FlaskClient]:
     """``customer(1, "tenant-b")``: the n-th customer of a tenant, signed in (tenant-a by default)."""
     return lambda n=1, tenant=CONFIGURED: signed_in_customer(n, tenant=tenant)

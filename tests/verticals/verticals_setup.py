@@ -56,4 +56,24 @@ def group(size: int, **changes: Any) -> dict[str, Any]:
     return answers("scenic", visitor_type="group", group_size=size, group_leader="Wang Fang", **changes)
 
 
-__all__ = ["ADULT_BORN", "CHILD_BORN", "CONFIGURED", "DEFAULTS", "SLOT_DAY", "VERTICAL_PLUGINS", "ZONE", "answers", "at", "companions", "group", "post_booking"]
+def group_of(vertical: str, size: int, n: int = 1, **changes: Any) -> dict[str, Any]:
+    """Exhibition or scenic answers for a group of ``size`` whose leader is the n-th customer (the booker's fields are the leader's)."""
+    extra = {"group_leader": "Wang Fang"} if vertical == "scenic" else {}
+    return answers(vertical, n, visitor_type="group", group_size=size, **extra, **changes)
+
+
+__all__ = [
+    "ADULT_BORN",
+    "CHILD_BORN",
+    "CONFIGURED",
+    "DEFAULTS",
+    "SLOT_DAY",
+    "VERTICAL_PLUGINS",
+    "ZONE",
+    "answers",
+    "at",
+    "companions",
+    "group",
+    "group_of",
+    "post_booking",
+]

@@ -9,6 +9,7 @@ its signature covers the bytes exactly as sent.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from flask import current_app, request
@@ -17,7 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from yuyue import json_input
 from yuyue.api.problems import ApiProblem
 
-__all__ = ["EMPTY", "json_body_or_none", "payload_too_large", "request_bytes", "request_json"]
+__all__ = ["EMPTY", "json_body_or_none", "payload_too_large", "request_bytes", "request_file", "request_json"]
 
 
 class _Empty:
@@ -66,6 +67,17 @@ def request_bytes(limit: int) -> bytes:
     if size > limit:
         raise payload_too_large(limit)
     return b"".join(chunks)
+
+
+def request_file(media_types: Collection[str], limit: int) -> tuple[bytes, str, str | None]:
+    """A file sent as the raw body with its media type: its bytes (at most ``limit``), the media type and the charset named, if any.
+
+    :raises ApiProblem: 415 ``unsupported_media_type`` for any other type, 413 ``payload_too_large``.
+    """
+    if request.mimetype not in media_types:
+        sent = request.headers.get("Content-Type") or "no Content-Type"
+        raise ApiProblem(415, "unsupported_media_type", f"send the file as one of {', '.join(sorted(media_types))} (this request has {sent[:100]!r})")
+    return request_bytes(limit), request.mimetype, request.mimetype_params.get("charset")
 
 
 def is_json_media_type() -> bool:

@@ -1,4 +1,4 @@
-"""Customer API: booking types and their availability, bookings, the waitlist, and the customer's own records.
+"""Customer API: booking types and their availability, bookings and group name lists, the waitlist, and the customer's own records.
 
 Served under ``/api/v1/t/<tenant>/`` to the H5 site, the WeChat mini-program and
 integrators. Guests book with a phone number and get a per-booking token;
@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, current_app, g, jsonify, request, url_for
 
 from yuyue.api.auth import booking_token, customer_optional, customer_required, may_access_booking
+from yuyue.api.body import request_file
 from yuyue.api.core import json_body
 from yuyue.api.limits import booking_limit
 from yuyue.api.problems import ApiProblem
@@ -35,8 +36,8 @@ from yuyue.api.schemas.customer.common import FIRST_YEAR, LAST_YEAR, YEARS
 from yuyue.api.schemas.customer.me import COMPANION_CREATE, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from yuyue.api.schemas.customer.waitlist import WAITLIST_JOIN
 from yuyue.api.tenant import current_tenant, tenant_api
+from yuyue.bookings import name_lists, waitlist
 from yuyue.bookings import operations as bookings
-from yuyue.bookings import waitlist
 from yuyue.bookings.availability import slot_availability
 from yuyue.bookings.models import Booking, BookingStatus
 from yuyue.bookings.placement import Actor, booking_type_by_slug, booking_type_with_form, get_booking
@@ -292,6 +293,24 @@ def customer_pay_booking(public_id: str) -> Response:
     if instructions is None:  # its hold ended meanwhile, or its payment was settled
         raise ApiProblem(409, "nothing_to_pay", "the booking awaits no payment")
     return jsonify(instructions)
+
+
+@tenant_api.get("/bookings/<token:public_id>/name-list")
+@customer_optional
+def customer_get_name_list(public_id: str) -> Response:
+    booking = _callers_booking(public_id)
+    return jsonify(present.name_list_json(*name_lists.name_list(db.session, current_tenant(), booking.public_id)))
+
+
+@tenant_api.put("/bookings/<token:public_id>/name-list")
+@customer_optional
+def customer_put_name_list(public_id: str) -> Response:
+    """The file is read only once the booking is found to be the caller's."""
+    booking = _callers_booking(public_id)
+    listed = name_lists.read_name_list(*request_file((name_lists.XLSX_MEDIA_TYPE, name_lists.CSV_MEDIA_TYPE), name_lists.MAX_BYTES))
+    return jsonify(
+        present.name_list_json(*name_lists.replace_name_list(db.session, current_tenant(), booking.public_id, listed, now=utcnow(), actor=_actor(booking)))
+    )
 
 
 # --- waitlist -----------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Merchant API: ``/api/v1/t/<tenant>/admin/…`` for a tenant's staff tokens.
 
 Booking types and resources (reading needs the staff role, changing them
-manager), bookings (search, confirm, cancel, no-show), check-ins by voucher
+manager), bookings (search, confirm, cancel, no-show, a group's name list), check-ins by voucher
 code or QR payload, exports, and the tenant's own login-provider settings
 (its WeChat mini-program: the owner sets them, secrets are never shown).
 Another tenant's ids, codes and slugs are simply not found: every lookup runs
@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, current_app, g, jsonify, request, stream_with_context, url_for
 
 from yuyue.api.auth import staff_required
+from yuyue.api.body import request_file
 from yuyue.api.core import json_body
 from yuyue.api.query import query_int
 from yuyue.api.schemas.merchant import OPENAPI_PATHS
@@ -31,10 +32,12 @@ from yuyue.api.schemas.merchant.exports import EXPORT_QUERY
 from yuyue.api.schemas.merchant.login_providers import LOGIN_SETTINGS
 from yuyue.api.schemas.merchant.resources import RESOURCE_CHANGE, RESOURCE_CREATE
 from yuyue.api.tenant import current_tenant, tenant_api
+from yuyue.bookings import name_lists
 from yuyue.bookings import operations as booking_operations
 from yuyue.bookings.checkin import check_in
 from yuyue.bookings.models import BookingStatus
 from yuyue.bookings.placement import Actor
+from yuyue.bookings.placement import get_booking as booking_by_id
 from yuyue.bookings.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, BookingFilters, booking_record, search_bookings
 from yuyue.catalog import operations as catalog
 from yuyue.customers import login_settings
@@ -44,7 +47,7 @@ from yuyue.errors import FieldProblem, InvalidInput
 from yuyue.exports.operations import CSV_MIMETYPE, XLSX_MIMETYPE, bookings_csv, bookings_xlsx
 from yuyue.forms.registry import form_registry
 from yuyue.plugins import plugin_host
-from yuyue.presenting.staff import booking_json, booking_type_json, login_settings_json, resource_json
+from yuyue.presenting.staff import booking_json, booking_type_json, login_settings_json, name_list_json, resource_json
 from yuyue.scheduling.registry import current_registry
 from yuyue.tenancy.models import StaffRole
 from yuyue.types import utcnow
@@ -187,6 +190,21 @@ def cancel_booking(public_id: str) -> Response:
 def mark_no_show(public_id: str) -> Response:
     booking = booking_operations.mark_no_show(db.session, current_tenant(), public_id, actor=_staff_actor())
     return _booking_response(booking.public_id)
+
+
+@tenant_api.get("/admin/bookings/<token:public_id>/name-list")
+@staff_required()
+def get_name_list(public_id: str) -> Response:
+    return jsonify(name_list_json(*name_lists.name_list(db.session, current_tenant(), public_id)))
+
+
+@tenant_api.put("/admin/bookings/<token:public_id>/name-list")
+@staff_required()
+def put_name_list(public_id: str) -> Response:
+    """The file is read only once the booking is found in this tenant."""
+    booking_by_id(db.session, public_id)
+    listed = name_lists.read_name_list(*request_file((name_lists.XLSX_MEDIA_TYPE, name_lists.CSV_MEDIA_TYPE), name_lists.MAX_BYTES))
+    return jsonify(name_list_json(*name_lists.replace_name_list(db.session, current_tenant(), public_id, listed, now=utcnow(), actor=_staff_actor())))
 
 
 @tenant_api.post("/admin/check-ins")

@@ -1,4 +1,4 @@
-"""Limits that several verticals set from their settings: minors per booking, people per account and day.
+"""Limits that several verticals set from their settings: minors per booking, people per account and day, groups.
 
 Plugins reach these through ``yuyue.plugin_api``, so the exhibition and the
 scenic-area verticals (and any other) count and refuse the same way; the
@@ -8,10 +8,11 @@ booking type's own policies are enforced by ``policies`` instead.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from yuyue.behaviour import BookingRequest
+from yuyue.behaviour import BookingRequest, BookingView
 from yuyue.bookings.policies import age_on, lock_identities
 from yuyue.bookings.queries import active_bookings
 from yuyue.errors import FieldProblem, Refused
@@ -34,14 +35,24 @@ def refuse_too_many_minors(request: BookingRequest, limit: int, adult_age: int, 
         )
 
 
-def refuse_too_many_persons_a_day(session: Session, request: BookingRequest, limit: int, *, vertical: str, pointer: str) -> None:
+def refuse_too_many_persons_a_day(
+    session: Session,
+    request: BookingRequest,
+    limit: int,
+    *,
+    vertical: str,
+    pointer: str,
+    counts: Callable[[BookingView], bool] | None = None,
+) -> None:
     """Refuse (``persons_limit_exceeded``) when the booker's active bookings of ``vertical`` that day and this one hold more than ``limit`` places.
 
-    Takes the booker's identity lock first, so two concurrent requests cannot both pass.
+    ``counts`` picks the bookings that count (all of them by default: a vertical
+    leaves its group bookings out). Takes the booker's identity lock first, so
+    two concurrent requests cannot both pass.
     """
     lock_identities(session, [f"customer:{request.customer_id}"])
     bookings = active_bookings(session, vertical=vertical, customer_id=request.customer_id, local_dates=[request.local_date], excluding=request.moves)
-    booked = sum(booking.units for booking in bookings)
+    booked = sum(booking.units for booking in bookings if counts is None or counts(booking))
     if booked + request.units > limit:
         already = f"; {booked} already booked" if booked else ""
         raise Refused(
@@ -49,3 +60,31 @@ def refuse_too_many_persons_a_day(session: Session, request: BookingRequest, lim
             code="persons_limit_exceeded",
             errors=[FieldProblem(pointer, f"at most {max(limit - booked, 0)} more on {request.local_date}", "persons_limit_exceeded")],
         )
+
+
+# The channels a slot's capacity is split into for visitors on their own and for groups (``capacity_by_channel``).
+INDIVIDUAL_CHANNEL, GROUP_CHANNEL = "individual", "group"
+
+
+def group_problems(request: BookingRequest, visitor_type: str, size: Any, smallest: int, largest: int) -> list[FieldProblem]:
+    """What stops a request of ``visitor_type`` (``individual`` or ``group``) of ``size`` people: its channel and, for a group, its size.
+
+    A request on the individual or the group channel must be of that visitor
+    type (``channel_mismatch`` at ``/channel``), so neither takes the other's
+    places; any other channel (``default``, when a slot is not split) takes
+    both. A group has from ``smallest`` to ``largest`` people
+    (``group_too_small``, ``group_too_large`` at ``/answers/group_size``).
+    """
+    problems = []
+    if request.channel in (INDIVIDUAL_CHANNEL, GROUP_CHANNEL) and request.channel != visitor_type:
+        problems.append(
+            FieldProblem(
+                "/channel", f"book a{'' if visitor_type == GROUP_CHANNEL else 'n'} {visitor_type} visit on the {visitor_type} channel", "channel_mismatch"
+            )
+        )
+    if visitor_type == GROUP_CHANNEL and isinstance(size, int):
+        if size < smallest:
+            problems.append(FieldProblem("/answers/group_size", f"a group has at least {smallest} people", "group_too_small"))
+        elif size > largest:
+            problems.append(FieldProblem("/answers/group_size", f"a group has at most {largest} people", "group_too_large"))
+    return problems

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from yuyue.db import Model, TenantScoped
@@ -94,7 +94,7 @@ class Booking(TenantScoped, Model):
 
 
 class BookingPerson(TenantScoped, Model):
-    """Someone a booking admits: the booker and companions, with what identity quotas count."""
+    """Someone a booking admits: the booker and companions, or a member of a group's name list, with what identity quotas count."""
 
     __tablename__ = "booking_persons"
     __table_args__ = (
@@ -110,6 +110,8 @@ class BookingPerson(TenantScoped, Model):
     birth_date: Mapped[date | None] = mapped_column(Date)
     is_minor: Mapped[bool] = mapped_column(Boolean, default=False)
     local_date: Mapped[date] = mapped_column(Date)
+    # From the group's uploaded name list (replaced as a whole), not from the booking's form.
+    on_name_list: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ResourceAllocation(TenantScoped, Model):

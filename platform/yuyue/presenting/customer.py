@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from yuyue.behaviour import CancellationTerms
 from yuyue.bookings.checkin import voucher_qr
-from yuyue.bookings.models import Booking, BookingStatus, WaitlistEntry
+from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, WaitlistEntry
 from yuyue.catalog.models import BookingType
 from yuyue.customers.models import Companion
+from yuyue.customers.operations import mask_id_number, mask_phone
 from yuyue.forms.models import FormVersion
 from yuyue.forms.registry import form_registry
 from yuyue.payments.operations import pending_payment_instructions
@@ -148,4 +149,16 @@ def companion_json(companion: Companion) -> dict[str, Any]:
         "phone": companion.phone,
         "relation": companion.relation,
         "birth_date": companion.birth_date.isoformat() if companion.birth_date else None,
+    }
+
+
+def name_list_json(booking: Booking, rows: list[BookingPerson]) -> dict[str, Any]:
+    """A group's name list, ID numbers and phones masked: a booking token may be forwarded, the list is the group's."""
+    return {
+        "booking": booking.public_id,
+        "headcount": booking.party_size,
+        "rows": [
+            {"name": row.name, "id_number": mask_id_number(row.id_number), "phone": mask_phone(row.phone) if row.phone else None, "is_minor": row.is_minor}
+            for row in rows
+        ],
     }

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from yuyue.bookings.models import Booking, BookingPerson
 from yuyue.bookings.queries import BookingRecord
 from yuyue.catalog.models import BookingType, Resource
 from yuyue.catalog.operations import current_form_version
@@ -93,6 +94,15 @@ def booking_json(record: BookingRecord, tenant: Tenant, *, with_answers: bool = 
         body["form_version"] = booking.form_version
         body["answers"] = booking.answers
     return body
+
+
+def name_list_json(booking: Booking, rows: list[BookingPerson]) -> dict[str, Any]:
+    """A group's name list as staff see it: ID numbers masked like the booking's people."""
+    return {
+        "booking": booking.public_id,
+        "headcount": booking.party_size,
+        "rows": [{"name": row.name, "id_number": masked_id_number(row.id_number), "phone": row.phone, "is_minor": row.is_minor} for row in rows],
+    }
 
 
 def login_settings_json(view: LoginSettingsView) -> dict[str, Any]:

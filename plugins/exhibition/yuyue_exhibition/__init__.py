@@ -1,10 +1,10 @@
-"""Timed exhibition entry (展览分时预约): real-name, timed museum and gallery entry with ID quotas."""
+"""Timed exhibition entry (展览分时预约): real-name, timed museum and gallery entry with ID quotas, for individuals and groups."""
 
 from yuyue.plugin_api import VerticalFile, hookimpl
-from yuyue_exhibition.hooks import check_in_window, validate_booking
+from yuyue_exhibition.hooks import booking_units, check_in_window, validate_booking
 
 # pluggy registers this package, so the behaviour hooks are imported here to be found.
-__all__ = ["check_in_window", "register_verticals", "validate_booking"]
+__all__ = ["booking_units", "check_in_window", "register_verticals", "validate_booking"]
 
 
 @hookimpl

@@ -1,15 +1,32 @@
-"""What the exhibition vertical's settings change: people per account and day, minors per booking, late entry.
+"""What the exhibition vertical's settings change: people per account and day, minors per booking, groups, late entry.
+
+A visit is an individual one (``visitor_type`` ``individual``, the default:
+the visitor and up to four companions, each named with an ID number) or a
+group's (``group``: the leader's name, mobile and, if given, ID number on the
+form, the organisation if any, ``group_size`` people in all, the others on an
+optional name list uploaded later). A group takes ``group_size`` places
+(``booking_units``), on the slot's ``group`` channel when the slot is split by
+``capacity_by_channel``.
 
 Refusals, each with a stable code:
 
-- ``too_many_minors`` (``Refused``, a pointer at each minor's ID number): more
-  than ``max_minors_per_booking`` people under the adult age (the booking
-  type's ``minors.adult_age``, else 18) on the day of the visit.
+- ``too_many_minors`` (``Refused``, a pointer at each minor's ID number): an
+  individual booking names more than ``max_minors_per_booking`` people under
+  the adult age (the booking type's ``minors.adult_age``, else 18) on the day
+  of the visit.
 - ``persons_limit_exceeded`` (``Refused``, pointer ``/answers/companions``):
-  the account's exhibition bookings on that day would admit more than
-  ``max_persons_per_account_per_day`` people.
+  the account's individual exhibition bookings on that day would admit more
+  than ``max_persons_per_account_per_day`` people (groups are limited by their
+  size instead).
 - ``slot_ended`` (the host's, at check-in): later than ``entry_grace_minutes``
   after the booking's window ends (``check_in_window``).
+
+Problems of the request, reported together (422 ``validation_failed``):
+
+- ``channel_mismatch`` (``/channel``): a group on the ``individual`` channel
+  or an individual visit on the ``group`` channel.
+- ``group_too_small`` / ``group_too_large`` (``/answers/group_size``): fewer
+  than ``group_min_size`` or more than ``group_max_size`` people.
 
 A booking type whose own policies set ``max_persons_per_account_per_day`` or
 ``minors.max_minors_per_booking`` keeps that rule, enforced by the host.
@@ -21,7 +38,18 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from yuyue.plugin_api import BookingRequest, BookingTypeView, BookingView, hookimpl, refuse_too_many_minors, refuse_too_many_persons_a_day
+from yuyue.plugin_api import (
+    GROUP_CHANNEL,
+    INDIVIDUAL_CHANNEL,
+    BookingRequest,
+    BookingTypeView,
+    BookingView,
+    FieldProblem,
+    group_problems,
+    hookimpl,
+    refuse_too_many_minors,
+    refuse_too_many_persons_a_day,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -31,14 +59,31 @@ ADULT_AGE = 18
 
 
 @hookimpl
-def validate_booking(booking_type: BookingTypeView, request: BookingRequest, settings: Mapping[str, Any], session: Session) -> None:
+def booking_units(booking_type: BookingTypeView, request: BookingRequest, settings: Mapping[str, Any]) -> int | None:
+    """A group takes a place per head: its form names only the leader."""
+    if booking_type.vertical != VERTICAL or not _is_group(request.answers):
+        return None
+    size = request.answers.get("group_size")
+    return size if isinstance(size, int) else None
+
+
+@hookimpl
+def validate_booking(booking_type: BookingTypeView, request: BookingRequest, settings: Mapping[str, Any], session: Session) -> list[FieldProblem] | None:
     if booking_type.vertical != VERTICAL:
-        return
+        return None
+    is_group = _is_group(request.answers)
+    visitor_type = GROUP_CHANNEL if is_group else INDIVIDUAL_CHANNEL
+    problems = group_problems(request, visitor_type, request.answers.get("group_size"), settings["group_min_size"], settings["group_max_size"])
+    if problems or is_group:
+        return problems
     minors = booking_type.policies.get("minors") or {}
     if "max_minors_per_booking" not in minors:
         refuse_too_many_minors(request, settings["max_minors_per_booking"], minors.get("adult_age", ADULT_AGE), _id_card_pointer)
     if "max_persons_per_account_per_day" not in booking_type.policies:
-        refuse_too_many_persons_a_day(session, request, settings["max_persons_per_account_per_day"], vertical=VERTICAL, pointer="/answers/companions")
+        refuse_too_many_persons_a_day(
+            session, request, settings["max_persons_per_account_per_day"], vertical=VERTICAL, pointer="/answers/companions", counts=_is_individual
+        )
+    return None
 
 
 @hookimpl
@@ -48,6 +93,14 @@ def check_in_window(booking: BookingView, window: tuple[datetime, datetime], set
         return None
     opens, closes = window
     return opens, closes + timedelta(minutes=settings["entry_grace_minutes"])
+
+
+def _is_group(answers: Mapping[str, Any]) -> bool:
+    return answers.get("visitor_type") == GROUP_CHANNEL
+
+
+def _is_individual(booking: BookingView) -> bool:
+    return not _is_group(booking.answers)
 
 
 def _id_card_pointer(index: int) -> str:

@@ -1,10 +1,10 @@
 """Timed scenic-area entry (景区分时预约): real-name hourly entry with individual and group quotas."""
 
 from yuyue.plugin_api import VerticalFile, hookimpl
-from yuyue_scenic.hooks import validate_booking
+from yuyue_scenic.hooks import booking_units, validate_booking
 
 # pluggy registers this package, so the behaviour hooks are imported here to be found.
-__all__ = ["register_verticals", "validate_booking"]
+__all__ = ["booking_units", "register_verticals", "validate_booking"]
 
 
 @hookimpl

@@ -1,17 +1,27 @@
-"""What the scenic vertical's settings change: people per account and day, minors per booking, group sizes, guides.
+"""What the scenic vertical's settings change: people per account and day, minors per booking, groups, guides.
+
+A visit is an individual one (``visitor_type`` ``individual``: the visitor and
+up to four companions, each named with an ID number) or a group's
+(``group``: the leader's name, mobile and, if given, ID number on the form,
+``group_size`` people in all, the others on an optional name list uploaded
+later). A group takes ``group_size`` places (``booking_units``), on the slot's
+``group`` channel when the slot is split by ``capacity_by_channel``.
 
 Refusals, each with a stable code:
 
-- ``too_many_minors`` (``Refused``, a pointer at each minor's ID number): more
-  than ``max_minors_per_booking`` people under the adult age (the booking
-  type's ``minors.adult_age``, else 18) on the day of the visit.
+- ``too_many_minors`` (``Refused``, a pointer at each minor's ID number): an
+  individual booking names more than ``max_minors_per_booking`` people under
+  the adult age (the booking type's ``minors.adult_age``, else 18) on the day
+  of the visit.
 - ``persons_limit_exceeded`` (``Refused``, pointer ``/answers/companions``):
-  the account's scenic-area bookings on that day would admit more than
-  ``max_persons_per_account_per_day`` people.
+  the account's individual scenic-area bookings on that day would admit more
+  than ``max_persons_per_account_per_day`` people (groups are limited by their
+  size instead).
 
-Problems of the form for a group (``visitor_type`` ``group``), reported
-together (422 ``validation_failed``):
+Problems of the request, reported together (422 ``validation_failed``):
 
+- ``channel_mismatch`` (``/channel``): a group on the ``individual`` channel
+  or an individual visit on the ``group`` channel.
 - ``group_too_small`` / ``group_too_large`` (``/answers/group_size``): fewer
   than ``group_min_size`` or more than ``group_max_size`` people.
 - ``guide_licence_required`` (``/answers/guide_licence``):
@@ -27,44 +37,64 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from yuyue.plugin_api import BookingRequest, BookingTypeView, FieldProblem, hookimpl, refuse_too_many_minors, refuse_too_many_persons_a_day
+from yuyue.plugin_api import (
+    GROUP_CHANNEL,
+    INDIVIDUAL_CHANNEL,
+    BookingRequest,
+    BookingTypeView,
+    BookingView,
+    FieldProblem,
+    group_problems,
+    hookimpl,
+    refuse_too_many_minors,
+    refuse_too_many_persons_a_day,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 VERTICAL = "scenic"
-GROUP = "group"
 ADULT_AGE = 18
+
+
+@hookimpl
+def booking_units(booking_type: BookingTypeView, request: BookingRequest, settings: Mapping[str, Any]) -> int | None:
+    """A group takes a place per head: its form names only the leader."""
+    if booking_type.vertical != VERTICAL or not _is_group(request.answers):
+        return None
+    size = request.answers.get("group_size")
+    return size if isinstance(size, int) else None
 
 
 @hookimpl
 def validate_booking(booking_type: BookingTypeView, request: BookingRequest, settings: Mapping[str, Any], session: Session) -> list[FieldProblem] | None:
     if booking_type.vertical != VERTICAL:
         return None
-    if request.answers.get("visitor_type") == GROUP:
-        problems = _group_problems(request.answers, settings)
-        if problems:
-            return problems
+    is_group = _is_group(request.answers)
+    visitor_type = GROUP_CHANNEL if is_group else INDIVIDUAL_CHANNEL
+    problems = group_problems(request, visitor_type, request.answers.get("group_size"), settings["group_min_size"], settings["group_max_size"])
+    if is_group and settings["group_requires_guide_licence"] and not (request.answers.get("guide_licence") or "").strip():
+        problems.append(
+            FieldProblem("/answers/guide_licence", "a group must be led by a licensed guide: give the leader's guide licence number", "guide_licence_required")
+        )
+    if problems or is_group:
+        return problems
     minors = booking_type.policies.get("minors") or {}
     if "max_minors_per_booking" not in minors:
         refuse_too_many_minors(request, settings["max_minors_per_booking"], minors.get("adult_age", ADULT_AGE), _id_card_pointer)
     if "max_persons_per_account_per_day" not in booking_type.policies:
-        refuse_too_many_persons_a_day(session, request, settings["max_persons_per_account_per_day"], vertical=VERTICAL, pointer="/answers/companions")
+        refuse_too_many_persons_a_day(
+            session, request, settings["max_persons_per_account_per_day"], vertical=VERTICAL, pointer="/answers/companions", counts=_is_individual
+        )
     return None
 
 
-def _group_problems(answers: Mapping[str, Any], settings: Mapping[str, Any]) -> list[FieldProblem]:
-    problems = []
-    size, smallest, largest = answers.get("group_size", 0), settings["group_min_size"], settings["group_max_size"]
-    if size < smallest:
-        problems.append(FieldProblem("/answers/group_size", f"a group has at least {smallest} people", "group_too_small"))
-    elif size > largest:
-        problems.append(FieldProblem("/answers/group_size", f"a group has at most {largest} people", "group_too_large"))
-    if settings["group_requires_guide_licence"] and not (answers.get("guide_licence") or "").strip():
-        problems.append(
-            FieldProblem("/answers/guide_licence", "a group must be led by a licensed guide: give the leader's guide licence number", "guide_licence_required")
-        )
-    return problems
+def _is_group(answers: Mapping[str, Any]) -> bool:
+    return answers.get("visitor_type") == GROUP_CHANNEL
+
+
+def _is_individual(booking: BookingView) -> bool:
+    return not _is_group(booking.answers)
 
 
 def _id_card_pointer(index: int) -> str:

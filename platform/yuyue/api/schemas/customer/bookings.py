@@ -1,4 +1,4 @@
-"""A customer's bookings: booking a slot, reading, cancelling, rescheduling and paying for one."""
+"""A customer's bookings: booking a slot, reading, cancelling, rescheduling and paying for one, and a group's name list."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from yuyue.api.schemas import PRICE_LINES, PROOFS, TICKETS
 from yuyue.api.schemas.customer.common import BOOKING_TOKEN, FIRST_YEAR, LAST_YEAR, NULLABLE_TIME, PREFIX, PUBLIC_ID, TENANT, TIME, operation
+from yuyue.api.schemas.name_lists import UPLOAD, name_list_schema
 from yuyue.bookings.models import BookingStatus
 from yuyue.bookings.tickets import MAX_QUANTITY
 from yuyue.catalog.tickets import MAX_TICKET_TYPES
@@ -116,6 +117,7 @@ BOOKING = {
         "booking_token": {"type": "string", "description": "guests only, on creation: send it as X-Booking-Token to read or change this booking"},
     },
 }
+NAME_LIST = name_list_schema("masked: the first six and last four characters", "masked: the first three and last four digits")
 CANCELLED_BOOKING = {
     "type": "object",
     "properties": {
@@ -209,5 +211,26 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "nothing_to_pay: its hold ended or its payment was settled meanwhile"
             },
         ),
+    },
+    f"{PREFIX}/bookings/{{public_id}}/name-list": {
+        "parameters": [TENANT, PUBLIC_ID],
+        "get": operation("The name list of one of the caller's group bookings", 200, NAME_LIST, auth="optional", parameters=[BOOKING_TOKEN], errors=(401,)),
+        "put": {
+            **operation(
+                "Upload the name list (团队名单) of one of the caller's group bookings, in place of the one before",
+                200,
+                NAME_LIST,
+                auth="optional",
+                parameters=[BOOKING_TOKEN],
+                errors=(401, 409, 413, 415, 422),
+                described={
+                    409: "name_list_closed: the booking is not held or confirmed, or its visit started; name_list_not_applicable: its form names "
+                    "everyone it admits; or a policy refuses someone listed (quota_exceeded, banned, …), pointed at the row",
+                    422: "unreadable_name_list, empty_name_list, name_list_too_large, or validation_failed with each row's problems "
+                    "(/rows/<index>/<column>: required, invalid_name, id_card_checksum, duplicate_id_number, formula_not_allowed, too_many_rows, …)",
+                },
+            ),
+            "requestBody": UPLOAD,
+        },
     },
 }

@@ -38,6 +38,8 @@ ERRORS = {
     403: "the tenant is suspended (tenant_suspended)",
     404: "no such tenant, booking type, booking or entry, or not the caller's",
     409: "a booking rule refuses: code names it (slot_full, daily_cap_reached, slot_closed, resource_conflict, quota_exceeded, banned, cancellation_closed, …)",
+    413: "the body is larger than the limit (payload_too_large)",
+    415: "the body is not of a media type this operation reads (unsupported_media_type)",
     422: "invalid input; errors point at each field",
     429: "too many bookings; retry after Retry-After seconds",
 }

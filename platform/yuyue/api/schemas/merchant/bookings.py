@@ -1,4 +1,4 @@
-"""A tenant's bookings as staff work them: searched and filtered, read with their answers, confirmed, cancelled, marked no-show."""
+"""A tenant's bookings as staff work them: searched and filtered, read with their answers, confirmed, cancelled, marked no-show; a group's name list."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from yuyue.api.converters import TokenConverter, path_parameter
 from yuyue.api.schemas import PRICE_LINES, PROOFS, TICKETS
 from yuyue.api.schemas.merchant.common import NULLABLE_TEXT, PREFIX, TENANT_PARAMETER, json_content, operation, query_parameter
+from yuyue.api.schemas.name_lists import UPLOAD, name_list_schema
 from yuyue.bookings.models import BookingStatus
 from yuyue.bookings.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from yuyue.tenancy.models import StaffRole
@@ -71,6 +72,7 @@ BOOKING_SCHEMA = {
     },
 }
 BOOKING_ID = path_parameter("public_id", TokenConverter, "the booking's id")
+NAME_LIST = name_list_schema("masked: only the last four characters", "in full")
 
 
 def _action(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -106,4 +108,18 @@ OPENAPI_PATHS: dict[str, Any] = {
     f"{PREFIX}/bookings/{{public_id}}/confirm": _action("Confirm a held booking (paid on site)"),
     f"{PREFIX}/bookings/{{public_id}}/cancel": _action("Cancel a booking without a late-cancellation penalty", BOOKING_CANCEL),
     f"{PREFIX}/bookings/{{public_id}}/no-show": _action("Mark a booking whose slot has started as a no-show"),
+    f"{PREFIX}/bookings/{{public_id}}/name-list": {
+        "parameters": [TENANT_PARAMETER, BOOKING_ID],
+        "get": operation("A group booking's name list", StaffRole.staff, 200, json_content(NAME_LIST), errors=(404,)),
+        "put": {
+            **operation(
+                "Upload a group booking's name list (团队名单), in place of the one before; 409 and 422 codes as in the customer API",
+                StaffRole.staff,
+                200,
+                json_content(NAME_LIST),
+                errors=(404, 409, 413, 415, 422),
+            ),
+            "requestBody": UPLOAD,
+        },
+    },
 }

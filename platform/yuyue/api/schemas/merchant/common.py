@@ -31,6 +31,8 @@ ERRORS = {
     400: "malformed JSON",
     404: "not found in this tenant",
     409: "refused by the booking's state or rules (code names which)",
+    413: "the body is larger than the limit (payload_too_large)",
+    415: "the body is not of a media type this operation reads (unsupported_media_type)",
     422: "invalid input; errors point at each field or query parameter",
 }
 
