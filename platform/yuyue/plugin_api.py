@@ -15,14 +15,17 @@ from yuyue.behaviour import (
     BookingTypeView,
     BookingView,
     CancellationTerms,
+    MinimumParticipants,
     Person,
     PriceLine,
     PriceQuote,
     RescheduleTerms,
+    RouteStopView,
 )
 from yuyue.bookings.limits import refuse_too_many_minors, refuse_too_many_persons_a_day
 from yuyue.bookings.policies import lock_identities
 from yuyue.bookings.queries import active_bookings
+from yuyue.catalog.stops import route_stops
 from yuyue.customers.login_providers import LoginIdentity, LoginProvider, LoginProviderFailed, LoginProviderNotConfigured, LoginRefused
 from yuyue.declarations import VerticalFile
 from yuyue.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound, Refused, json_pointer
@@ -51,6 +54,7 @@ __all__ = [
     "LoginProviderFailed",
     "LoginProviderNotConfigured",
     "LoginRefused",
+    "MinimumParticipants",
     "NotFound",
     "Notification",
     "NotificationChannel",
@@ -67,6 +71,7 @@ __all__ = [
     "RefundRequest",
     "RefundResult",
     "RescheduleTerms",
+    "RouteStopView",
     "Rule",
     "SlotRuleType",
     "VerticalFile",
@@ -76,4 +81,5 @@ __all__ = [
     "lock_identities",
     "refuse_too_many_minors",
     "refuse_too_many_persons_a_day",
+    "route_stops",
 ]
