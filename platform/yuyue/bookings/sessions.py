@@ -72,9 +72,7 @@ def minimum_of(session: Session, tenant: Tenant, booking_type: BookingType) -> M
     return plugins_of(session, tenant).first("minimum_participants", booking_type=BookingTypeView.of(booking_type))
 
 
-def decide_sessions(
-    session: Session, tenant: Tenant, *, now: datetime | None = None, after_each_cancel: Callable[[str], None] | None = None
-) -> SessionsReport:
+def decide_sessions(session: Session, tenant: Tenant, *, now: datetime | None = None, after_each_cancel: Callable[[str], None] | None = None) -> SessionsReport:
     """Decide every session of ``tenant`` whose decision time has passed and that has not started, then finish the called-off ones.
 
     ``after_each_cancel(public_id)`` is called after each booking's cancellation
@@ -98,7 +96,9 @@ def decide_sessions(
                 elif outcome is SessionOutcome.cancelled:
                     report.called_off += 1
         unfinished = session.scalars(
-            select(SessionDecision).where(SessionDecision.outcome == SessionOutcome.cancelled, SessionDecision.finished_at.is_(None)).order_by(SessionDecision.id)
+            select(SessionDecision)
+            .where(SessionDecision.outcome == SessionOutcome.cancelled, SessionDecision.finished_at.is_(None))
+            .order_by(SessionDecision.id)
         ).all()
         session.commit()
         for decision in unfinished:
@@ -147,9 +147,7 @@ def _decide(session: Session, booking_type: BookingType, slot: Slot, minimum: Mi
             # Locked, so a booking taking a place now waits and is counted, or comes after the close and is refused.
             rows = list(
                 session.scalars(
-                    select(SlotInventory)
-                    .where(SlotInventory.booking_type_id == booking_type.id, SlotInventory.starts_at == slot.starts_at)
-                    .with_for_update()
+                    select(SlotInventory).where(SlotInventory.booking_type_id == booking_type.id, SlotInventory.starts_at == slot.starts_at).with_for_update()
                 )
             )
             participants = sum(row.taken for row in rows)
@@ -169,7 +167,9 @@ def _decide(session: Session, booking_type: BookingType, slot: Slot, minimum: Mi
                 _close(session, booking_type, slot, rows)
             data = {"booking_type": booking_type.slug, "starts_at": slot.starts_at, "participants": participants, "minimum": minimum.participants}
             action = "session.confirmed" if outcome is SessionOutcome.confirmed else "session.called_off"
-            audit_record(session, actor=str(SYSTEM), action=action, subject_type="session", subject_id=f"{booking_type.slug}@{slot.starts_at.isoformat()}", data=data)
+            audit_record(
+                session, actor=str(SYSTEM), action=action, subject_type="session", subject_id=f"{booking_type.slug}@{slot.starts_at.isoformat()}", data=data
+            )
             session.flush()
     except IntegrityError:
         return None  # decided meanwhile by another worker: its decision stands
@@ -214,7 +214,5 @@ def _cancel_bookings(session: Session, tenant: Tenant, decision: SessionDecision
         if after_each_cancel is not None:
             after_each_cancel(public_id)
     with write_transaction(session):
-        session.execute(
-            update(SessionDecision).where(SessionDecision.id == decision.id, SessionDecision.finished_at.is_(None)).values(finished_at=now)
-        )
+        session.execute(update(SessionDecision).where(SessionDecision.id == decision.id, SessionDecision.finished_at.is_(None)).values(finished_at=now))
     return cancelled

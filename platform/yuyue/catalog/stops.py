@@ -116,9 +116,7 @@ def create_stop(
         raise InvalidInput("the stop cannot be added as given", errors=problems)
     with tenant_scope(tenant.id), write_transaction(session):
         booking_type = _booking_type(session, slug)
-        existing = session.execute(
-            select(func.count(RouteStop.id), func.max(RouteStop.position)).where(RouteStop.booking_type_id == booking_type.id)
-        ).one()
+        existing = session.execute(select(func.count(RouteStop.id), func.max(RouteStop.position)).where(RouteStop.booking_type_id == booking_type.id)).one()
         if existing[0] >= MAX_STOPS:
             raise Refused(f"a route has at most {MAX_STOPS} stops", code="too_many_stops")
         if session.scalar(select(RouteStop.id).where(RouteStop.booking_type_id == booking_type.id, RouteStop.code == code)) is not None:
