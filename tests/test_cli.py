@@ -507,6 +507,18 @@ def test_demo_tenant_has_a_bookable_booking_type_for_every_vertical(yuyue, datab
     assert {"coach", "vehicle", "driver", "hall"} <= kinds
 
 
+def test_demo_shuttle_has_stops_with_times_and_event_sessions_a_minimum(yuyue, database_file):
+    assert yuyue("demo", "--no-serve").code == 0
+    stops = sorted(table_rows(database_file, "route_stops"), key=lambda row: row["position"])
+    assert [(row["code"], row["kind"], row["minutes_after_departure"]) for row in stops] == [
+        ("civic_centre", "pickup", 0),
+        ("science_park", "both", 15),
+        ("airport_t3", "dropoff", 50),
+    ]
+    [activity] = [row for row in table_rows(database_file, "tenant_plugins") if row["plugin"] == "activity"]
+    assert json.loads(activity["config"]) | {"terms": None} == {"terms": None, "min_participants": 5, "decision_hours_before": 24}
+
+
 def test_demo_can_be_run_again(yuyue, database_file):
     assert yuyue("demo", "--no-serve").code == 0
     again = yuyue("demo", "--no-serve")

@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from yuyue.catalog.operations import create_booking_type, create_resource
+from yuyue.catalog.stops import create_stop
 from yuyue.declarations import Vertical
 from yuyue.errors import NotFound
 from yuyue.forms.registry import form_registry
@@ -35,6 +36,7 @@ def seed_demo(session: Session, host: PluginHost) -> Iterator[str]:
         tenant = operations.create_tenant(session, host, slug=DEMO_SLUG, name="演示商户 Demo Merchant", plugins=verticals)
         for vertical in sorted(host.verticals.values(), key=lambda v: v.key):
             _seed_vertical(session, host, tenant, vertical)
+        _seed_route_and_session_minimum(session, host, tenant)
         yield f"created demo tenant '{DEMO_SLUG}' with a booking type for each vertical: {', '.join(sorted(host.verticals))}"
     security = current_app.appbuilder.sm
     if security.find_user(username="admin") is None:
@@ -64,3 +66,24 @@ def _seed_vertical(session: Session, host: PluginHost, tenant: Tenant, vertical:
         resource_requirements=[{"kind": kind["key"], "count": 1, "per": "slot"} for kind in vertical.resource_kinds],
         max_party_size=10,
     )
+
+
+# The demo shuttle's route: code, name, kind, minutes after departure.
+DEMO_STOPS = (
+    ("civic_centre", {"zh-Hans": "市民中心", "zh-Hant": "市民中心", "en": "Civic Centre"}, "pickup", 0),
+    ("science_park", {"zh-Hans": "科技园", "zh-Hant": "科技園", "en": "Science Park"}, "both", 15),
+    ("airport_t3", {"zh-Hans": "机场 T3 航站楼", "zh-Hant": "機場 T3 航廈", "en": "Airport Terminal 3"}, "dropoff", 50),
+)
+# An event session goes ahead with at least 5 sign-ups, decided a day before it starts.
+DEMO_SESSION_MINIMUM = {"min_participants": 5, "decision_hours_before": 24}
+
+
+def _seed_route_and_session_minimum(session: Session, host: PluginHost, tenant: Tenant) -> None:
+    """The shuttle's stops with their times, and a minimum number of participants for event sessions."""
+    if "vehicle" in host.verticals:
+        for code, name, kind, minutes in DEMO_STOPS:
+            create_stop(session, tenant, "vehicle", code=code, name=name, kind=kind, minutes_after_departure=minutes)
+    if "activity" in host.verticals:
+        plugins = operations.enabled_plugins(session, tenant)
+        plugins[host.verticals["activity"].plugin] = {**plugins[host.verticals["activity"].plugin], **DEMO_SESSION_MINIMUM}
+        operations.set_tenant_plugins(session, host, tenant.slug, plugins)
