@@ -15,6 +15,7 @@ from stdnum.cn import ric
 
 from yuyue.catalog.models import BookingType, Resource
 from yuyue.catalog.operations import create_booking_type, create_resource
+from yuyue.catalog.stops import create_stop
 from yuyue.forms.registry import form_registry
 from yuyue.plugins import plugin_host
 from yuyue.provisioning.operations import create_tenant
@@ -31,6 +32,9 @@ NAME_FORM = {
     "required": ["name"],
 }
 NAME_UI = {"order": ["name", "note"], "fields": {}}
+
+# A shuttle route for vehicle booking types: code, kind, minutes after departure.
+ROUTE = (("south_gate", "pickup", 0), ("metro_exit_b", "both", 10), ("railway_north", "both", 25), ("airport_t2", "dropoff", 50))
 
 _serial = itertools.count(1)
 
@@ -57,8 +61,11 @@ def make_booking_type(
     ui: dict = NAME_UI,
     **options: Any,
 ) -> BookingType:
-    """A booking type made through the catalog operation; 09:00-11:00 with 20 places unless ``rules`` say otherwise."""
-    return create_booking_type(
+    """A booking type made through the catalog operation; 09:00-11:00 with 20 places unless ``rules`` say otherwise.
+
+    A vehicle booking type gets the stops of :data:`ROUTE`, which its form's pick-up and drop-off points name.
+    """
+    booking_type = create_booking_type(
         session,
         plugin_host(),
         form_registry(),
@@ -73,6 +80,10 @@ def make_booking_type(
         ui=ui,
         **options,
     )
+    if vertical == "vehicle":
+        for code, kind, minutes in ROUTE:
+            create_stop(session, tenant, slug, code=code, name={"zh-Hans": code, "en": code}, kind=kind, minutes_after_departure=minutes)
+    return booking_type
 
 
 def make_coach(session, tenant: Tenant, code: str = "coach-li") -> Resource:

@@ -525,6 +525,18 @@ def test_demo_exhibition_and_scenic_types_take_groups_on_a_channel_of_their_own(
         assert types[vertical]["max_party_size"] == 200, vertical
 
 
+def test_demo_shuttle_has_stops_with_times_and_event_sessions_a_minimum(yuyue, database_file):
+    assert yuyue("demo", "--no-serve").code == 0
+    stops = sorted(table_rows(database_file, "route_stops"), key=lambda row: row["position"])
+    assert [(row["code"], row["kind"], row["minutes_after_departure"]) for row in stops] == [
+        ("civic_centre", "pickup", 0),
+        ("science_park", "both", 15),
+        ("airport_t3", "dropoff", 50),
+    ]
+    [activity] = [row for row in table_rows(database_file, "tenant_plugins") if row["plugin"] == "activity"]
+    assert json.loads(activity["config"]) | {"terms": None} == {"terms": None, "min_participants": 5, "decision_hours_before": 24}
+
+
 def test_demo_can_be_run_again(yuyue, database_file):
     assert yuyue("demo", "--no-serve").code == 0
     again = yuyue("demo", "--no-serve")

@@ -67,3 +67,7 @@ def test_the_names_at_yuyue_are_the_public_ones():
     assert {name: getattr(yuyue, name) for name in yuyue.__all__ if name != "__version__"} == {
         name: getattr(plugin_api, name) for name in yuyue.__all__ if name != "__version__"
     }
+
+
+def test_plugins_read_a_route_and_answer_a_session_minimum_through_the_public_api():
+    assert {"route_stops", "RouteStopView", "MinimumParticipants"} <= set(plugin_api.__all__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -20,10 +20,12 @@ __all__ = [
     "BookingTypeView",
     "BookingView",
     "CancellationTerms",
+    "MinimumParticipants",
     "Person",
     "PriceLine",
     "PriceQuote",
     "RescheduleTerms",
+    "RouteStopView",
     "read_only",
 ]
 
@@ -220,3 +222,42 @@ class RescheduleTerms:
     code: str = "on_time"
     message: str = ""
     deadline: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MinimumParticipants:
+    """A session runs only with at least ``participants`` places taken, decided ``decided_hours_before`` its start.
+
+    At that time the host's worker closes a session still below the minimum and
+    cancels its bookings (refunding what was paid), or confirms it; either way once.
+    """
+
+    participants: int
+    decided_hours_before: int
+
+    def decided_at(self, starts_at: datetime) -> datetime:
+        return starts_at - timedelta(hours=self.decided_hours_before)
+
+
+@dataclass(frozen=True)
+class RouteStopView:
+    """A pick-up or drop-off point of a booking type's route; ``kind`` is ``pickup``, ``dropoff`` or ``both``."""
+
+    code: str
+    name: Any
+    kind: str
+    minutes_after_departure: int
+    position: int
+    active: bool
+
+    @property
+    def picks_up(self) -> bool:
+        return self.kind in ("pickup", "both")
+
+    @property
+    def drops_off(self) -> bool:
+        return self.kind in ("dropoff", "both")
+
+    def reached_at(self, departure: datetime) -> datetime:
+        """When a trip leaving at ``departure`` reaches this stop."""
+        return departure + timedelta(minutes=self.minutes_after_departure)

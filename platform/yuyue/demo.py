@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from yuyue.catalog.operations import create_booking_type, create_resource, get_booking_type, update_booking_type
+from yuyue.catalog.stops import create_stop
 from yuyue.declarations import Vertical
 from yuyue.errors import NotFound
 from yuyue.forms.registry import form_registry
@@ -46,6 +47,7 @@ def seed_demo(session: Session, host: PluginHost) -> Iterator[str]:
         _seed_groups(session, host, tenant)
         _seed_ticket_types(session, host, tenant)
         _seed_daily_caps(session, host, tenant)
+        _seed_route_and_session_minimum(session, host, tenant)
         yield f"created demo tenant '{DEMO_SLUG}' with a booking type for each vertical: {', '.join(sorted(host.verticals))}"
     security = current_app.appbuilder.sm
     if security.find_user(username="admin") is None:
@@ -120,3 +122,24 @@ def _seed_groups(session: Session, host: PluginHost, tenant: Tenant) -> None:
         if vertical is not None:
             largest = vertical.settings_schema["properties"]["group_max_size"]["default"]
             update_booking_type(session, host, form_registry(), slot_rules(), tenant, key.replace("_", "-"), max_party_size=largest)
+
+
+# The demo shuttle's route: code, name, kind, minutes after departure.
+DEMO_STOPS = (
+    ("civic_centre", {"zh-Hans": "市民中心", "zh-Hant": "市民中心", "en": "Civic Centre"}, "pickup", 0),
+    ("science_park", {"zh-Hans": "科技园", "zh-Hant": "科技園", "en": "Science Park"}, "both", 15),
+    ("airport_t3", {"zh-Hans": "机场 T3 航站楼", "zh-Hant": "機場 T3 航廈", "en": "Airport Terminal 3"}, "dropoff", 50),
+)
+# An event session goes ahead with at least 5 sign-ups, decided a day before it starts.
+DEMO_SESSION_MINIMUM = {"min_participants": 5, "decision_hours_before": 24}
+
+
+def _seed_route_and_session_minimum(session: Session, host: PluginHost, tenant: Tenant) -> None:
+    """The shuttle's stops with their times, and a minimum number of participants for event sessions."""
+    if "vehicle" in host.verticals:
+        for code, name, kind, minutes in DEMO_STOPS:
+            create_stop(session, tenant, "vehicle", code=code, name=name, kind=kind, minutes_after_departure=minutes)
+    if "activity" in host.verticals:
+        plugins = operations.enabled_plugins(session, tenant)
+        plugins[host.verticals["activity"].plugin] = {**plugins[host.verticals["activity"].plugin], **DEMO_SESSION_MINIMUM}
+        operations.set_tenant_plugins(session, host, tenant.slug, plugins)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from flask import Flask
     from sqlalchemy.orm import Session
 
-    from yuyue.behaviour import BookingRequest, BookingTypeView, BookingView, CancellationTerms, PriceQuote, RescheduleTerms
+    from yuyue.behaviour import BookingRequest, BookingTypeView, BookingView, CancellationTerms, MinimumParticipants, PriceQuote, RescheduleTerms
     from yuyue.customers.login_providers import LoginProvider
     from yuyue.declarations import VerticalFile
     from yuyue.errors import FieldProblem
@@ -229,6 +229,18 @@ def check_in_window(booking: BookingView, window: tuple[datetime, datetime], set
     (60) before the slot until it ends; return it changed, or None to keep it.
     Outside the window the gate refuses with ``too_early``, ``slot_ended`` or
     ``wrong_day``.
+    """
+
+
+@hookspec(firstresult=True)
+def minimum_participants(booking_type: BookingTypeView, settings: Mapping[str, Any]) -> MinimumParticipants | None:
+    """The fewest places a session of ``booking_type`` must have taken to go ahead, and when that is decided. Stops at first non-None result.
+
+    Answer a :class:`yuyue.plugin_api.MinimumParticipants`, or None for no minimum.
+    Once a session's decision time has passed, the worker closes a session
+    below the minimum (``closed_reason`` ``below_minimum``) and cancels every
+    booking of it as the system, refunding what was paid; a session at or above
+    it is confirmed. Each session is decided once.
     """
 
 

@@ -15,14 +15,17 @@ from yuyue.behaviour import (
     BookingTypeView,
     BookingView,
     CancellationTerms,
+    MinimumParticipants,
     Person,
     PriceLine,
     PriceQuote,
     RescheduleTerms,
+    RouteStopView,
 )
 from yuyue.bookings.limits import GROUP_CHANNEL, INDIVIDUAL_CHANNEL, group_problems, refuse_too_many_minors, refuse_too_many_persons_a_day
 from yuyue.bookings.policies import lock_identities
 from yuyue.bookings.queries import active_bookings
+from yuyue.catalog.stops import route_stops
 from yuyue.customers.login_providers import LoginIdentity, LoginProvider, LoginProviderFailed, LoginProviderNotConfigured, LoginRefused
 from yuyue.declarations import VerticalFile
 from yuyue.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound, Refused, json_pointer
@@ -53,6 +56,7 @@ __all__ = [
     "LoginProviderFailed",
     "LoginProviderNotConfigured",
     "LoginRefused",
+    "MinimumParticipants",
     "NotFound",
     "Notification",
     "NotificationChannel",
@@ -69,6 +73,7 @@ __all__ = [
     "RefundRequest",
     "RefundResult",
     "RescheduleTerms",
+    "RouteStopView",
     "Rule",
     "SlotRuleType",
     "VerticalFile",
@@ -79,4 +84,5 @@ __all__ = [
     "lock_identities",
     "refuse_too_many_minors",
     "refuse_too_many_persons_a_day",
+    "route_stops",
 ]

@@ -1,10 +1,10 @@
-"""Background jobs on Huey: the periodic expiry of holds and waitlist offers, sending refunds, purging ended logins, holding scheduled slots' resources, signing audit checkpoints.
+"""Background jobs on Huey: the periodic expiry of holds and waitlist offers, sending refunds, deciding sessions against their minimum, purging ended logins, holding scheduled slots' resources, signing audit checkpoints.
 
 ``yuyue worker`` runs a Huey consumer: ``SqliteHuey`` in the instance folder by
 default, ``RedisHuey`` when ``YUYUE_REDIS_URL`` is set. Each task builds no
 application of its own: the queue is made for one application and runs its
 tasks inside that application's context. :func:`expire_due` is the task body,
-callable directly (``yuyue bookings expire-holds`` does).
+callable directly (``yuyue bookings expire-holds`` does); so is :func:`decide_sessions_due`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from yuyue.bookings import operations as booking_ops
 from yuyue.bookings import waitlist
 from yuyue.bookings.resources import hold_scheduled_resources, per_slot_requirements
 from yuyue.catalog.models import BookingType, BookingTypeStatus
+from yuyue.bookings.sessions import decide_sessions
 from yuyue.customers.sessions import purge_ended_logins
 from yuyue.db import db, tenant_scope, write_transaction
 from yuyue.errors import Conflict
@@ -126,6 +127,41 @@ def hold_resources_due(session: Session, *, now: datetime | None = None) -> int:
     return held
 
 
+@dataclass
+class SessionDecisions:
+    """Sessions decided in one run, over every active tenant, and the tenants that failed."""
+
+    confirmed: int = 0
+    called_off: int = 0
+    cancelled_bookings: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def decide_sessions_due(session: Session, *, now: datetime | None = None) -> SessionDecisions:
+    """Call off or confirm every active tenant's sessions whose minimum-participants decision is due (``bookings.sessions``).
+
+    Refunds of the bookings it cancels are requested in their cancellations and
+    sent by :func:`expire_due`'s run. One tenant's failure is logged and does not
+    stop the others; its next run goes on where this one stopped.
+    """
+    now = now or utcnow()
+    tenants = session.scalars(select(Tenant).where(Tenant.status == TenantStatus.active).order_by(Tenant.id)).all()
+    session.commit()
+    result = SessionDecisions()
+    for tenant in tenants:
+        try:
+            report = decide_sessions(session, tenant, now=now)
+        except Exception:  # reported, and tried again on the next run
+            session.rollback()
+            log.exception("deciding sessions for tenant %s failed", tenant.slug)
+            result.failed.append(tenant.slug)
+            continue
+        result.confirmed += report.confirmed
+        result.called_off += report.called_off
+        result.cancelled_bookings += report.cancelled_bookings
+    return result
+
+
 @dataclass(frozen=True)
 class JobQueue:
     """A Huey queue and the tasks registered on it for one application."""
@@ -134,6 +170,7 @@ class JobQueue:
     expire_due: TaskWrapper
     purge_ended_logins: TaskWrapper
     hold_resources_due: TaskWrapper
+    decide_sessions: TaskWrapper
     # Only when a signing key and a checkpoint file are configured.
     audit_checkpoint: TaskWrapper | None = None
 
@@ -158,6 +195,17 @@ def make_queue(app: Flask) -> JobQueue:
         if report.holds or report.offers:
             log.info("expired %d holds and %d waitlist offers", report.holds, report.offers)
         return {"holds": report.holds, "offers": report.offers, "failed": [t.tenant for t in report.failed]}
+
+    @queue.periodic_task(crontab(minute="*"), name="decide_sessions")
+    def decide_sessions_task() -> dict:
+        with app.app_context():
+            try:
+                decided = decide_sessions_due(db.session)
+            finally:
+                db.session.remove()
+        if decided.called_off or decided.cancelled_bookings:
+            log.info("called off %d sessions below their minimum, cancelling %d bookings", decided.called_off, decided.cancelled_bookings)
+        return {"confirmed": decided.confirmed, "called_off": decided.called_off, "cancelled_bookings": decided.cancelled_bookings, "failed": decided.failed}
 
     @queue.periodic_task(crontab(hour="4", minute="0"), name="purge_ended_logins")
     def purge_ended_logins_task() -> int:
@@ -191,7 +239,7 @@ def make_queue(app: Flask) -> JobQueue:
                 finally:
                     db.session.remove()
 
-    return JobQueue(queue, expire_due_task, purge_ended_logins_task, hold_resources_due_task, checkpoint_task)
+    return JobQueue(queue, expire_due_task, purge_ended_logins_task, hold_resources_due_task, decide_sessions_task, checkpoint_task)
 
 
 def checkpoint_minutes(app: Flask) -> int:

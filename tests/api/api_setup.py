@@ -17,6 +17,7 @@ from yuyue.api.auth import booking_token, customer_tokens
 from yuyue.bookings import operations as bookings
 from yuyue.bookings import waitlist
 from yuyue.catalog.operations import create_booking_type, create_resource
+from yuyue.catalog.stops import create_stop
 from yuyue.customers.operations import customer_for_phone, save_companion
 from yuyue.db import tenant_scope
 from yuyue.forms.registry import form_registry
@@ -66,6 +67,8 @@ def seed(app: Flask, session: Session) -> Seeded:
             price_amount=price,
         )
     create_resource(session, tenant, kind="coach", code="coach-li", name={"en": "Coach Li"})
+    # A stop under the same code as the coach, so the stop routes' ``code`` names a real stop of ``entry``.
+    create_stop(session, tenant, "entry", code="coach-li", name={"en": "Coach Li's corner"})
     held = bookings.book(session, form_registry(), tenant, booking_type_slug="entry", starts_at=slot(9), phone="13800000001", answers={"name": "Ann"})
     payment = payment_instructions(session, held)
     confirmed = bookings.book(session, form_registry(), tenant, booking_type_slug="free", starts_at=slot(9), phone="13800000002", answers={"name": "Bo"})

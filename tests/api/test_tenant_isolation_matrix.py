@@ -39,7 +39,8 @@ from werkzeug.test import TestResponse
 
 from yuyue.api.tenant import tenant_api
 from yuyue.bookings.models import Booking, BookingPerson, WaitlistEntry
-from yuyue.catalog.models import BookingType, Resource
+from yuyue.catalog.models import BookingType, Resource, RouteStop
+from yuyue.catalog.stops import create_stop
 from yuyue.customers.models import Companion, LoginSetting
 from yuyue.db import tenant_scope
 from yuyue.payments.builtin import sandbox_notification
@@ -94,6 +95,8 @@ BODIES = {
     ("/admin/bookings/<public_id>/cancel", "POST"): {"reason": "isolation check"},
     ("/admin/booking-types/<slug>", "PATCH"): {"name": "Renamed by tenant A", "status": "archived"},
     ("/admin/resources/<code>", "PATCH"): {"name": "Renamed by tenant A", "active": False},
+    ("/admin/booking-types/<slug>/stops", "POST"): {"code": "a-stop", "name": "Added by tenant A"},
+    ("/admin/booking-types/<slug>/stops/<code>", "PATCH"): {"name": "Renamed by tenant A", "active": False},
     (LOGIN_SETTINGS, "PUT"): WECHAT["tenant-a"],
 }
 
@@ -169,6 +172,8 @@ def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, st
 def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, str]:
     """One object of every kind of tenant B's, by the route argument that names it, plus the data that must not leak.
 
+    ``code`` names both a coach and a stop of ``b-only``'s route.
+
     Dora's free booking fills ``b-only`` at 09:00, so Eve waits for it; Eve also holds a priced
     booking of ``b-paid`` with a pending sandbox payment, and has a companion.
     """
@@ -177,6 +182,8 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     make_booking_type(session, tenant, "b-only", rules=windows(("09:00", "10:00"), ("10:00", "11:00"), capacity=1))
     make_booking_type(session, tenant, "b-paid", rules=windows(("09:00", "10:00")), price_amount=2000)
     make_coach(session, tenant, "b-only-coach")
+    # A stop of b-only's route under the same code, so the stop routes name a real object of tenant B's.
+    create_stop(session, tenant, "b-only", code="b-only-coach", name="B's stop")
     _set_wechat(staff_client, "tenant-b")
     dora, eve = signed_in_customer(4, tenant="tenant-b"), signed_in_customer(5, tenant="tenant-b")
     base = "/api/v1/t/tenant-b"
@@ -238,11 +245,11 @@ def readable(response: TestResponse) -> str:
 
 
 def rows_of(session, tenant) -> dict[str, list[dict]]:
-    """Every column of the tenant's bookings and their people, waitlist entries, companions, booking types, resources and payments, as committed."""
+    """Every column of the tenant's bookings and their people, waitlist entries, companions, booking types, resources, route stops and payments, as committed."""
     session.commit()
     state = {}
     with tenant_scope(tenant.id):
-        for model in (Booking, BookingPerson, WaitlistEntry, Companion, BookingType, Resource, Payment, LoginSetting):
+        for model in (Booking, BookingPerson, WaitlistEntry, Companion, BookingType, Resource, RouteStop, Payment, LoginSetting):
             columns = [attribute.key for attribute in inspect(model).column_attrs]
             rows = session.scalars(select(model).order_by(model.id).execution_options(populate_existing=True))
             state[model.__name__] = [{column: getattr(row, column) for column in columns} for row in rows]

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from yuyue.forms.fields import BUILTIN_FIELD_TYPES, infer_field_type
+from yuyue.forms.validation import InvalidAnswers
 
 ID = "11010519491231002X"
 
@@ -31,6 +32,7 @@ FORM = {
         "newsletter": {"x-field": "checkbox"},
         "consent": {"x-field": "consent"},
         "pickup": {"x-field": "location", "x-options": options("south_gate", "airport")},
+        "dropoff": {"x-field": "route_stop"},
         "companions": {
             "x-field": "person_list",
             "items": {"type": "object", "properties": {"name": {"x-field": "text"}, "id_card": {"x-field": "id_card"}, "born": {"x-field": "date"}}},
@@ -67,11 +69,18 @@ def test_every_built_in_type_is_covered_here():
         ("newsletter", False, False),
         ("consent", True, True),
         ("pickup", "airport", "airport"),
+        ("dropoff", " airport_t2 ", "airport_t2"),
     ],
 )
 def test_posted_value_becomes_a_typed_answer(registry, compiled, field, posted, typed):
     answer = registry.validate(compiled, {field: posted})[field]
     assert answer == typed and type(answer) is type(typed)
+
+
+@pytest.mark.parametrize("posted", ["airport t2", "机场", "-airport", "a" * 61, 7])
+def test_a_route_stop_answer_is_a_stop_code(registry, compiled, posted):
+    with pytest.raises(InvalidAnswers):
+        registry.validate(compiled, {"dropoff": posted})
 
 
 def test_person_list_becomes_a_list_of_typed_people(registry, compiled):

@@ -65,7 +65,7 @@ def test_hook_register_field_types_adds_a_type_forms_can_name(car_wash):
 
 def test_hook_register_field_types_brings_the_built_in_types(registry):
     assert set(registry.field_types) == {t.key for t in BUILTIN_FIELD_TYPES}
-    assert len(BUILTIN_FIELD_TYPES) == 14
+    assert len(BUILTIN_FIELD_TYPES) == 15
 
 
 def test_hook_register_field_types_refuses_a_key_already_taken(make_plugin, registry_for):

@@ -142,13 +142,43 @@ def test_rescheduling_closes_the_minutes_set_before_departure(trips, set_setting
         problem(response, 409, "reschedule_closed")
 
 
-def test_a_tenant_with_default_settings_closes_changes_an_hour_before_departure(trips, set_settings, customer, booked, clock, problem):
+@pytest.mark.parametrize(("minutes_before", "allowed"), [(30, True), (29, False)])
+def test_a_tenant_with_default_settings_closes_cancelling_thirty_minutes_before_departure(
+    trips, set_settings, customer, booked, clock, problem, minutes_before, allowed
+):
     set_settings(VEHICLE, change_cutoff_minutes=20)
     bob = customer(2, DEFAULTS)
-    first = booked(bob, DEFAULTS, VEHICLE, answers(VEHICLE, 2), hour=10)
-    second = booked(bob, DEFAULTS, VEHICLE, answers(VEHICLE, 2), hour=11)
-    clock(at(9, 1))
+    booking = booked(bob, DEFAULTS, VEHICLE, answers(VEHICLE, 2), hour=10)
+    clock(at(10) - timedelta(minutes=minutes_before))
 
-    problem(_reschedule(bob, DEFAULTS, first, 11), 409, "reschedule_closed")
-    problem(_cancel(bob, DEFAULTS, first), 409, "cancellation_closed")
-    assert _cancel(bob, DEFAULTS, second).status_code == 200
+    response = _cancel(bob, DEFAULTS, booking)
+
+    if allowed:
+        assert response.status_code == 200, response.get_json()
+    else:
+        problem(response, 409, "cancellation_closed")
+
+
+@pytest.mark.parametrize(("minutes_before", "allowed"), [(30, True), (29, False)])
+def test_a_tenant_with_default_settings_closes_rescheduling_thirty_minutes_before_departure(
+    trips, set_settings, customer, booked, clock, problem, minutes_before, allowed
+):
+    set_settings(VEHICLE, change_cutoff_minutes=20)
+    bob = customer(2, DEFAULTS)
+    booking = booked(bob, DEFAULTS, VEHICLE, answers(VEHICLE, 2), hour=10)
+    clock(at(10) - timedelta(minutes=minutes_before))
+
+    response = _reschedule(bob, DEFAULTS, booking, 11)
+
+    if allowed:
+        assert response.status_code == 200, response.get_json()
+    else:
+        problem(response, 409, "reschedule_closed")
+
+
+def test_the_last_seats_of_a_trip_are_sold_and_one_more_is_refused(offer, set_settings, customer, booked, book, problem):
+    offer(VEHICLE, policies=NO_DAILY_QUOTA, capacity=6)
+    booked(customer(1), CONFIGURED, VEHICLE, answers(VEHICLE, 1, seats=4))
+    booked(customer(2), CONFIGURED, VEHICLE, answers(VEHICLE, 2, seats=2))
+
+    problem(book(customer(3), CONFIGURED, VEHICLE, answers(VEHICLE, 3, seats=1)), 409, "slot_full")

@@ -41,8 +41,10 @@ from yuyue.bookings import operations as bookings
 from yuyue.bookings.availability import slot_availability
 from yuyue.bookings.models import Booking, BookingStatus
 from yuyue.bookings.placement import Actor, booking_type_by_slug, booking_type_with_form, get_booking
+from yuyue.bookings.sessions import minimum_of
 from yuyue.catalog.models import BookingTypeStatus
 from yuyue.catalog.operations import list_booking_types
+from yuyue.catalog.stops import route_stops
 from yuyue.customers import operations as customers
 from yuyue.customers.models import Customer
 from yuyue.db import db
@@ -52,6 +54,7 @@ from yuyue.forms.validation import InvalidAnswers
 from yuyue.payments.operations import payment_instructions
 from yuyue.presenting import customer as present
 from yuyue.presenting.language import LOCALES, accepted_locale
+from yuyue.presenting.route import session_rules_json, stop_times
 from yuyue.scheduling.registry import slot_rules
 from yuyue.types import utcnow
 
@@ -209,7 +212,10 @@ def customer_booking_types() -> tuple[Response, int, dict[str, str]]:
 @tenant_api.get("/booking-types/<slug:slug>")
 def customer_booking_type(slug: str) -> tuple[Response, int, dict[str, str]]:
     locale = request_locale()
-    return _localized(present.booking_type_detail(*booking_type_with_form(db.session, slug), locale, current_tenant()), locale)
+    booking_type, form_version = booking_type_with_form(db.session, slug)
+    detail = present.booking_type_detail(booking_type, form_version, locale, current_tenant())
+    minimum = minimum_of(db.session, current_tenant(), booking_type)
+    return _localized({**detail, **session_rules_json(route_stops(db.session, booking_type.id), minimum, locale)}, locale)
 
 
 @tenant_api.get("/booking-types/<slug:slug>/availability")
@@ -218,7 +224,9 @@ def customer_availability(slug: str) -> tuple[Response, int, dict[str, str]]:
     first, last = availability_range()
     booking_type, zone = booking_type_by_slug(db.session, slug), ZoneInfo(current_tenant().time_zone)
     slots = slot_availability(db.session, booking_type, zone, first, last, utcnow(), registry=slot_rules())
-    return _localized({"time_zone": current_tenant().time_zone, "slots": [present.slot_json(s, locale, zone) for s in slots]}, locale)
+    stops = route_stops(db.session, booking_type.id)
+    listed = [present.slot_json(s, locale, zone) | ({"stops": stop_times(stops, s.starts_at, zone)} if stops else {}) for s in slots]
+    return _localized({"time_zone": current_tenant().time_zone, "slots": listed}, locale)
 
 
 # --- bookings -----------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Merchant API: ``/api/v1/t/<tenant>/admin/…`` for a tenant's staff tokens.
 
-Booking types and resources (reading needs the staff role, changing them
-manager), bookings (search, confirm, cancel, no-show, a group's name list), check-ins by voucher
+Booking types, their route stops and resources (reading needs the staff
+role, changing them manager), bookings (search, confirm, cancel, no-show, a group's name list), check-ins by voucher
 code or QR payload, exports, and the tenant's own login-provider settings
 (its WeChat mini-program: the owner sets them, secrets are never shown).
 Another tenant's ids, codes and slugs are simply not found: every lookup runs
@@ -31,6 +31,7 @@ from yuyue.api.schemas.merchant.check_ins import CHECK_IN
 from yuyue.api.schemas.merchant.exports import EXPORT_QUERY
 from yuyue.api.schemas.merchant.login_providers import LOGIN_SETTINGS
 from yuyue.api.schemas.merchant.resources import RESOURCE_CHANGE, RESOURCE_CREATE
+from yuyue.api.schemas.merchant.route_stops import STOP_CHANGE, STOP_CREATE
 from yuyue.api.tenant import current_tenant, tenant_api
 from yuyue.bookings import name_lists
 from yuyue.bookings import operations as booking_operations
@@ -40,6 +41,7 @@ from yuyue.bookings.placement import Actor
 from yuyue.bookings.placement import get_booking as booking_by_id
 from yuyue.bookings.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, BookingFilters, booking_record, search_bookings
 from yuyue.catalog import operations as catalog
+from yuyue.catalog import stops
 from yuyue.customers import login_settings
 from yuyue.customers.login_providers import LoginProviderRegistry
 from yuyue.db import db
@@ -47,7 +49,7 @@ from yuyue.errors import FieldProblem, InvalidInput
 from yuyue.exports.operations import CSV_MIMETYPE, XLSX_MIMETYPE, bookings_csv, bookings_xlsx
 from yuyue.forms.registry import form_registry
 from yuyue.plugins import plugin_host
-from yuyue.presenting.staff import booking_json, booking_type_json, login_settings_json, name_list_json, resource_json
+from yuyue.presenting.staff import booking_json, booking_type_json, login_settings_json, name_list_json, resource_json, stop_json
 from yuyue.scheduling.registry import current_registry
 from yuyue.tenancy.models import StaffRole
 from yuyue.types import utcnow
@@ -128,6 +130,35 @@ def update_booking_type(slug: str) -> Response:
     body = json_body(BOOKING_TYPE_CHANGE)
     booking_type = catalog.update_booking_type(db.session, plugin_host(), form_registry(), current_registry(), current_tenant(), slug, **body)
     return jsonify(booking_type_json(db.session, booking_type, with_form=True))
+
+
+# --- route stops ----------------------------------------------------------------
+
+
+@tenant_api.get("/admin/booking-types/<slug:slug>/stops")
+@staff_required()
+def list_stops(slug: str) -> Response:
+    return jsonify({"stops": [stop_json(s) for s in stops.list_stops(db.session, current_tenant(), slug)]})
+
+
+@tenant_api.post("/admin/booking-types/<slug:slug>/stops")
+@staff_required(StaffRole.manager)
+def create_stop(slug: str) -> tuple[Response, int]:
+    body = json_body(STOP_CREATE)
+    return jsonify(stop_json(stops.create_stop(db.session, current_tenant(), slug, actor=str(_staff_actor()), **body))), 201
+
+
+@tenant_api.patch("/admin/booking-types/<slug:slug>/stops/<name:code>")
+@staff_required(StaffRole.manager)
+def update_stop(slug: str, code: str) -> Response:
+    body = json_body(STOP_CHANGE)
+    return jsonify(stop_json(stops.update_stop(db.session, current_tenant(), slug, code, actor=str(_staff_actor()), **body)))
+
+
+@tenant_api.delete("/admin/booking-types/<slug:slug>/stops/<name:code>")
+@staff_required(StaffRole.manager)
+def withdraw_stop(slug: str, code: str) -> Response:
+    return jsonify(stop_json(stops.deactivate_stop(db.session, current_tenant(), slug, code, actor=str(_staff_actor()))))
 
 
 # --- resources ------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Bookings, the people on them, the resources they hold, waitlist entries and check-ins."""
+"""Bookings, the people on them, the resources they hold, waitlist entries, check-ins, and sessions decided against their minimum."""
 
 from __future__ import annotations
 
@@ -182,3 +182,30 @@ class CheckIn(TenantScoped, Model):
     place: Mapped[str | None] = mapped_column(String(100))
     method: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SessionOutcome(enum.StrEnum):
+    confirmed = "confirmed"
+    # Called off below its minimum: the slot is closed and every booking of it cancelled.
+    cancelled = "cancelled"
+
+
+class SessionDecision(TenantScoped, Model):
+    """A session (a booking type's slot) decided once against its minimum participants, when its decision time passed.
+
+    A cancelled session's ``finished_at`` is set when its last booking was
+    cancelled; until then a rerun of the job goes on cancelling (a worker killed
+    half-way finishes on its next run). A confirmed one is finished when decided.
+    """
+
+    __tablename__ = "session_decisions"
+    __table_args__ = (UniqueConstraint("tenant_id", "booking_type_id", "starts_at"), Index(None, "tenant_id", "finished_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_type_id: Mapped[int] = mapped_column(ForeignKey("booking_types.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[SessionOutcome] = mapped_column(string_enum(SessionOutcome, "session_outcome"))
+    participants: Mapped[int] = mapped_column(Integer)
+    minimum: Mapped[int] = mapped_column(Integer)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -209,6 +209,7 @@ def active_bookings(
     booking_type_id: int | None = None,
     customer_id: int | None = None,
     phone: str | None = None,
+    id_number: str | None = None,
     local_dates: Collection[date] | None = None,
     starts_at: datetime | None = None,
     excluding: str | None = None,
@@ -217,7 +218,8 @@ def active_bookings(
 
     For plugins that count what a booker already holds (a weekly class limit,
     bookings per trip and phone): ``phone`` matches bookings made by that phone's
-    account or naming a person with that phone; ``local_dates`` are slot dates;
+    account or naming a person with that phone; ``id_number`` matches bookings
+    naming a person with that ID number; ``local_dates`` are slot dates;
     ``excluding`` is the public id of a booking to leave out (the one a
     reschedule moves: ``BookingRequest.moves``).
     Call :func:`~yuyue.bookings.policies.lock_identities` first, in the same
@@ -235,6 +237,8 @@ def active_bookings(
         by_account = exists().where(Customer.id == Booking.customer_id, Customer.phone == phone)
         naming = exists().where(BookingPerson.booking_id == Booking.id, BookingPerson.phone == phone)
         statement = statement.where(or_(by_account, naming))
+    if id_number is not None:
+        statement = statement.where(exists().where(BookingPerson.booking_id == Booking.id, BookingPerson.id_number == id_number))
     if local_dates is not None:
         statement = statement.where(Booking.local_date.in_(sorted(set(local_dates))))
     if starts_at is not None:

@@ -275,3 +275,36 @@ def _book_entry(session: Session, entry: WaitlistEntry, booking_type: BookingTyp
 def _log(session: Session, entry: WaitlistEntry, actor: Actor, action: str) -> None:
     payload = {"entry": entry.id, "slot": entry.starts_at.isoformat(), "party_size": entry.party_size, "status": entry.status.value}
     record_change(session, actor=str(actor), action=action, subject_type="waitlist_entry", subject_id=entry.id, payload=payload)
+
+
+def withdraw_session(session: Session, booking_type_id: int, starts_at: datetime) -> list[WaitlistEntry]:
+    """End every waiting or offered entry of a session that was called off, in the caller's transaction.
+
+    An offered entry's place goes back to the slot and is offered to nobody:
+    the session takes no more bookings.
+    """
+    withdrawn = []
+    entries = session.scalars(
+        select(WaitlistEntry)
+        .where(
+            WaitlistEntry.booking_type_id == booking_type_id,
+            WaitlistEntry.starts_at == starts_at,
+            WaitlistEntry.status.in_((WaitlistStatus.waiting, WaitlistStatus.offered)),
+        )
+        .order_by(WaitlistEntry.id)
+    )
+    for entry in entries.all():
+        previous = entry.status
+        if not _claim(session, entry, previous, WaitlistStatus.cancelled):
+            continue
+        if previous is WaitlistStatus.offered:
+            inventory_id = session.scalar(
+                select(SlotInventory.id).where(
+                    SlotInventory.booking_type_id == entry.booking_type_id, SlotInventory.starts_at == entry.starts_at, SlotInventory.channel == entry.channel
+                )
+            )
+            release_capacity(session, inventory_id, entry.party_size)
+            release_slot_resources(session, inventory_id)
+        _log(session, entry, SYSTEM, "waitlist.cancelled")
+        withdrawn.append(entry)
+    return withdrawn

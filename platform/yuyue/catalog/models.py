@@ -1,4 +1,4 @@
-"""Booking types and resources."""
+"""Booking types, resources, and the stops of a booking type's route."""
 
 from __future__ import annotations
 
@@ -69,5 +69,34 @@ class Resource(TenantScoped, Model):
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id", ondelete="SET NULL"))
     # Working hours as a weekly_hours rule's params; null means always available.
     schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StopKind(enum.StrEnum):
+    pickup = "pickup"
+    dropoff = "dropoff"
+    both = "both"
+
+
+class RouteStop(TenantScoped, Model):
+    """A pick-up or drop-off point of a booking type's route (a shuttle line), reached ``minutes_after_departure`` after the trip leaves.
+
+    Merchant-managed data rather than an enum inside the form, so a stop can be
+    added, renamed, retimed or withdrawn without publishing a new form version.
+    ``position`` orders the route; a drop-off must come after the pick-up.
+    """
+
+    __tablename__ = "route_stops"
+    __table_args__ = (UniqueConstraint("tenant_id", "booking_type_id", "code"), Index(None, "tenant_id", "booking_type_id", "position"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_type_id: Mapped[int] = mapped_column(ForeignKey("booking_types.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(60))
+    name: Mapped[Any] = mapped_column(JSON)
+    kind: Mapped[StopKind] = mapped_column(string_enum(StopKind, "route_stop_kind"), default=StopKind.both)
+    minutes_after_departure: Mapped[int] = mapped_column(Integer, default=0)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # A withdrawn stop is no longer offered; bookings that chose it keep showing it.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -232,6 +232,13 @@ BUILTIN_FIELD_TYPES: tuple[FieldType, ...] = (
         label={"zh-Hans": "上下车点", "zh-Hant": "上下車點", "en": "Pick-up point"},
     ),
     FieldType(
+        "route_stop",
+        {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,59}$", "maxLength": 60},
+        "stop_picker",
+        normalize=_strip,
+        label={"zh-Hans": "线路站点", "zh-Hant": "路線站點", "en": "Route stop"},
+    ),
+    FieldType(
         "person_list",
         {"type": "array", "items": {"type": "object", "additionalProperties": False}},
         "person_list",

@@ -23,6 +23,7 @@ from yuyue.forms.registry import form_registry
 from yuyue.payments.operations import pending_payment_instructions
 from yuyue.presenting import local_time, proofs_to_show
 from yuyue.presenting.language import localize, localize_all
+from yuyue.presenting.route import chosen_stops
 from yuyue.scheduling.availability import SlotAvailability
 from yuyue.tenancy.models import Tenant
 
@@ -103,6 +104,8 @@ def booking_json(session: Session, tenant: Tenant, booking: Booking, *, secret_k
         "hold_expires_at": local_time(booking.hold_expires_at, zone),
         "form_version": booking.form_version,
         "answers": booking.answers,
+        # The pick-up and drop-off points the answers name, with when the trip reaches them.
+        "stops": chosen_stops(session, booking, zone),
         "voucher": voucher,
         # What to do to pay, while the booking is held awaiting payment.
         "payment": payment,

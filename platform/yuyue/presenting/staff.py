@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from yuyue.bookings.models import Booking, BookingPerson
 from yuyue.bookings.queries import BookingRecord
-from yuyue.catalog.models import BookingType, Resource
+from yuyue.catalog.models import BookingType, Resource, RouteStop, StopKind
 from yuyue.catalog.operations import current_form_version
 from yuyue.customers.login_settings import LoginSettingsView
 from yuyue.presenting import local_time, proofs_to_show
@@ -54,6 +54,18 @@ def resource_json(resource: Resource) -> dict[str, Any]:
         "schedule": resource.schedule,
         "active": resource.active,
         "created_at": resource.created_at.isoformat(),
+    }
+
+
+def stop_json(stop: RouteStop) -> dict[str, Any]:
+    return {
+        "code": stop.code,
+        "name": stop.name,
+        "kind": StopKind(stop.kind).value,
+        "minutes_after_departure": stop.minutes_after_departure,
+        "position": stop.position,
+        "active": stop.active,
+        "created_at": stop.created_at.isoformat(),
     }
 
 

@@ -1,4 +1,4 @@
-"""Shuttle booking (班车预约): seats on scheduled departures with pick-up and drop-off points."""
+"""Shuttle booking (班车预约): seats on scheduled departures, with pick-up and drop-off points the merchant manages as the route's stops."""
 
 from yuyue.plugin_api import VerticalFile, hookimpl
 from yuyue_vehicle.hooks import booking_units, cancellation_terms, reschedule_terms, validate_booking

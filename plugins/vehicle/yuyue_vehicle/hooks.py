@@ -1,10 +1,17 @@
-"""What the shuttle vertical's settings change: seats per booking, bookings per trip and phone, when changes close.
+"""What the shuttle vertical's settings change: seats per booking, bookings per trip and phone, when changes close; and the stops a booking names.
 
 A booking takes as many places as the ``seats`` it asks for. Refusals, each
 with a stable code:
 
 - ``too_many_seats`` (a problem of the form, pointer ``/answers/seats``): more
   than ``max_seats_per_order`` seats.
+- ``unknown_stop`` (a problem of the form, ``/answers/pickup_point`` or
+  ``/answers/dropoff_point``): not the code of an active stop of the booking
+  type's route that picks up (``pickup``, ``both``) or drops off (``dropoff``,
+  ``both``) respectively. The stops are the merchant's data
+  (``…/admin/booking-types/<slug>/stops``), read through ``route_stops``.
+- ``stop_order`` (``/answers/dropoff_point``): the drop-off point does not
+  come after the pick-up point on the route.
 - ``orders_per_trip_exceeded`` (``Refused``, pointer ``/phone``): the booker's
   phone already holds ``max_orders_per_trip_per_phone`` bookings on this trip
   (made by that phone's account or naming it as a passenger).
@@ -13,6 +20,8 @@ with a stable code:
   policies carry a ``cancellation`` block, or a ``reschedule`` deadline, keeps it.
 
 A trip's seats are its slot's capacity, set in the booking type's slot rules.
+Changes close ``change_cutoff_minutes`` (30 by default) before departure; a
+change at exactly the cut-off is still in time.
 """
 
 from __future__ import annotations
@@ -29,9 +38,11 @@ from yuyue.plugin_api import (
     FieldProblem,
     Refused,
     RescheduleTerms,
+    RouteStopView,
     active_bookings,
     hookimpl,
     lock_identities,
+    route_stops,
 )
 
 if TYPE_CHECKING:
@@ -55,9 +66,13 @@ def booking_units(booking_type: BookingTypeView, request: BookingRequest) -> int
 def validate_booking(booking_type: BookingTypeView, request: BookingRequest, settings: Mapping[str, Any], session: Session) -> list[FieldProblem] | None:
     if booking_type.vertical != VERTICAL:
         return None
+    problems = []
     most_seats = settings["max_seats_per_order"]
     if request.units > most_seats:
-        return [FieldProblem("/answers/seats", f"at most {most_seats} seats per booking", "too_many_seats")]
+        problems.append(FieldProblem("/answers/seats", f"at most {most_seats} seats per booking", "too_many_seats"))
+    problems += _stop_problems(request.answers, route_stops(session, booking_type.id))
+    if problems:
+        return problems
     if request.phone is None:
         return None
     most_orders = settings["max_orders_per_trip_per_phone"]
@@ -71,6 +86,21 @@ def validate_booking(booking_type: BookingTypeView, request: BookingRequest, set
             errors=[FieldProblem("/phone", "this number is already booked on this trip", "orders_per_trip_exceeded")],
         )
     return None
+
+
+def _stop_problems(answers: Mapping[str, Any], route: list[RouteStopView]) -> list[FieldProblem]:
+    """Problems of the pick-up and drop-off points the answers name (a form without those fields has none)."""
+    order = {stop.code: index for index, stop in enumerate(route)}
+    stops = {stop.code: stop for stop in route}
+    problems = []
+    pickup, dropoff = answers.get("pickup_point"), answers.get("dropoff_point")
+    if pickup is not None and not (pickup in stops and stops[pickup].picks_up):
+        problems.append(FieldProblem("/answers/pickup_point", "not a pick-up point of this route", "unknown_stop"))
+    if dropoff is not None and not (dropoff in stops and stops[dropoff].drops_off):
+        problems.append(FieldProblem("/answers/dropoff_point", "not a drop-off point of this route", "unknown_stop"))
+    if not problems and pickup is not None and dropoff is not None and order[dropoff] <= order[pickup]:
+        problems.append(FieldProblem("/answers/dropoff_point", "the drop-off point must come after the pick-up point on the route", "stop_order"))
+    return problems
 
 
 @hookimpl

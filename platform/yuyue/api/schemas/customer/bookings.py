@@ -97,6 +97,20 @@ BOOKING = {
         "hold_expires_at": NULLABLE_TIME,
         "form_version": bounded_integer(1),
         "answers": {"type": "object"},
+        "stops": {
+            "type": "array",
+            "description": "the pick-up and drop-off points the answers name, with their names in every language and when the trip reaches them",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "code": {"type": "string"},
+                    "name": {"type": ["string", "object"]},
+                    "kind": {"enum": ["pickup", "dropoff", "both"]},
+                    "at": TIME,
+                },
+            },
+        },
         "voucher": {
             "type": ["object", "null"],
             "description": "when confirmed: the code to show at the gate, the signed payload of its QR code, and the proofs to bring",

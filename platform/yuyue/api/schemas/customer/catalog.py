@@ -64,6 +64,24 @@ BOOKING_TYPE_DETAIL = {
         "policies": {"type": "object", "description": "quotas, minors, cancellation, reschedule, no-show and waitlist rules"},
         "hold_minutes": bounded_integer(description="how long an unpaid booking keeps its place (0: confirmed at once)"),
         "time_zone": {"type": "string"},
+        "stops": {
+            "type": "array",
+            "description": "a shuttle's pick-up and drop-off points in route order; a booking's answers name them by code",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string"},
+                    "name": {"type": ["string", "null"]},
+                    "kind": {"enum": ["pickup", "dropoff", "both"]},
+                    "minutes_after_departure": bounded_integer(),
+                },
+            },
+        },
+        "minimum_participants": {
+            "type": ["object", "null"],
+            "description": "a session below this many places taken, that many hours before it starts, is called off and its bookings refunded",
+            "properties": {"participants": bounded_integer(1), "decided_hours_before": bounded_integer(1)},
+        },
     },
 }
 SLOT = {
@@ -82,6 +100,11 @@ SLOT = {
         },
         "opens_at": {**TIME, "type": ["string", "null"], "description": "with reason not_released: when the slot is released for booking"},
         "label": {"description": "the slot's label, if the rules give one"},
+        "stops": {
+            "type": "array",
+            "description": "on a shuttle, when this trip reaches each stop",
+            "items": {"type": "object", "properties": {"code": {"type": "string"}, "at": TIME}},
+        },
     },
 }
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from yuyue.api.schemas.merchant import booking_types, bookings, check_ins, exports, login_providers, resources
+from yuyue.api.schemas.merchant import booking_types, bookings, check_ins, exports, login_providers, resources, route_stops
 
 OPENAPI_PATHS: dict[str, Any] = {
     **booking_types.OPENAPI_PATHS,
+    **route_stops.OPENAPI_PATHS,
     **resources.OPENAPI_PATHS,
     **bookings.OPENAPI_PATHS,
     **check_ins.OPENAPI_PATHS,
