@@ -23,6 +23,7 @@ from yuyue.behaviour import (
 from yuyue.bookings.limits import refuse_too_many_minors, refuse_too_many_persons_a_day
 from yuyue.bookings.policies import lock_identities
 from yuyue.bookings.queries import active_bookings
+from yuyue.credits.operations import forfeit_credits, return_credits, spend_credits
 from yuyue.customers.login_providers import LoginIdentity, LoginProvider, LoginProviderFailed, LoginProviderNotConfigured, LoginRefused
 from yuyue.declarations import VerticalFile
 from yuyue.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound, Refused, json_pointer
@@ -71,9 +72,12 @@ __all__ = [
     "SlotRuleType",
     "VerticalFile",
     "active_bookings",
+    "forfeit_credits",
     "hookimpl",
     "json_pointer",
     "lock_identities",
     "refuse_too_many_minors",
     "refuse_too_many_persons_a_day",
+    "return_credits",
+    "spend_credits",
 ]

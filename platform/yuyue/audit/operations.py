@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, event, insert, select, update
+from sqlalchemy import Connection, bindparam, event, insert, inspect, select, update
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 from yuyue.audit.canonical import canonical_json, iso_utc
@@ -470,9 +470,11 @@ def record_baseline(connection: Connection, *, actor: str = "system", action: st
     """
     written = 0
     tenants = connection.execute(select(Tenant.__table__.c.id).order_by(Tenant.__table__.c.id)).scalars().all()
+    # An audited table a later migration creates has no rows yet at this one.
+    existing = set(inspect(connection).get_table_names())
     for tenant_id in tenants:
         chunks, chunk = [], {}
-        for table in audited_tables().values():
+        for table in (table for table in audited_tables().values() if table.name in existing):
             columns = [table.model.__table__.c[column] for column in table.columns]
             query = select(*columns).where(table.model.__table__.c.tenant_id == tenant_id).order_by(table.model.__table__.c.id)
             for row in connection.execute(query.execution_options(yield_per=STREAM_BATCH)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from yuyue.api.schemas.merchant import booking_types, bookings, check_ins, exports, login_providers, resources
+from yuyue.api.schemas.merchant import booking_types, bookings, check_ins, exports, login_providers, packages, resources
 
 OPENAPI_PATHS: dict[str, Any] = {
     **booking_types.OPENAPI_PATHS,
@@ -13,6 +13,7 @@ OPENAPI_PATHS: dict[str, Any] = {
     **check_ins.OPENAPI_PATHS,
     **exports.OPENAPI_PATHS,
     **login_providers.OPENAPI_PATHS,
+    **packages.OPENAPI_PATHS,
 }
 
 __all__ = ["OPENAPI_PATHS"]
