@@ -293,9 +293,9 @@ def capacity_added(inventory_ids: list[int], now: datetime, settings: Mapping[st
 
 @hookspec(firstresult=True)
 def waitlist_closes_at(booking_type: BookingTypeView, starts_at: datetime, settings: Mapping[str, Any]) -> datetime | None:
-    """From when a place freed in the slot starting at ``starts_at`` is no longer offered to its waitlist. Stops at first non-None result.
+    """The moment after which a place freed in the slot starting at ``starts_at`` is not offered to its waitlist. Stops at first non-None result.
 
-    A place freed from then on stays free for anyone to book, and nobody may
-    join the waitlist any more (``waitlist_closed``). The host has no
-    default: without an answer the waitlist stays open.
+    An aware datetime. A place freed later stays free for anyone to book, and
+    nobody may join the waitlist any more (``waitlist_closed``). The host has
+    no default: without an answer the waitlist stays open.
     """

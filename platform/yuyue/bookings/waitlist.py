@@ -58,7 +58,7 @@ def _closed(plugins: TenantPlugins, booking_type: BookingType, starts_at: dateti
     closes_at = plugins.first("waitlist_closes_at", booking_type=BookingTypeView.of(booking_type), starts_at=starts_at)
     if closes_at is not None and (not isinstance(closes_at, datetime) or closes_at.tzinfo is None):
         raise Refused(f"a plugin answered waitlist_closes_at with {closes_at!r}, not an aware datetime", code="plugin_failed")
-    return closes_at is not None and now >= closes_at
+    return closes_at is not None and now > closes_at
 
 
 def _person_json(person: Person) -> dict[str, Any]:
