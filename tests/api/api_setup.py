@@ -17,6 +17,7 @@ from yuyue.api.auth import booking_token, customer_tokens
 from yuyue.bookings import operations as bookings
 from yuyue.bookings import waitlist
 from yuyue.catalog.operations import create_booking_type, create_resource
+from yuyue.credits.operations import create_package
 from yuyue.customers.operations import customer_for_phone, save_companion
 from yuyue.db import tenant_scope
 from yuyue.forms.registry import form_registry
@@ -66,6 +67,7 @@ def seed(app: Flask, session: Session) -> Seeded:
             price_amount=price,
         )
     create_resource(session, tenant, kind="coach", code="coach-li", name={"en": "Coach Li"})
+    create_package(session, tenant, code="trial", name={"en": "Trial class"}, credits=1, actor="test")
     held = bookings.book(session, form_registry(), tenant, booking_type_slug="entry", starts_at=slot(9), phone="13800000001", answers={"name": "Ann"})
     payment = payment_instructions(session, held)
     confirmed = bookings.book(session, form_registry(), tenant, booking_type_slug="free", starts_at=slot(9), phone="13800000002", answers={"name": "Bo"})
@@ -88,6 +90,8 @@ def seed(app: Flask, session: Session) -> Seeded:
             "companion_id": companion.id,
             "provider": "sandbox",
             "reference": payment["reference"],
+            "package": "trial",
+            "customer_id": customer.id,
         },
         # Only values that would otherwise hardly ever be generated: a slug, a slot, a mobile, a valid ID number, a live token.
         values={
@@ -101,6 +105,7 @@ def seed(app: Flask, session: Session) -> Seeded:
             "refresh_token": [tokens["refresh_token"]],
             "vertical": ["exhibition", "course"],
             "code": [confirmed.voucher_code],
+            "package": ["trial"],
         },
         tokens={
             "staffToken": {"Authorization": f"Bearer {staff}"},

@@ -434,3 +434,13 @@ def test_concurrent_bookings_with_one_credit_let_one_through(app, paying_with_cr
         booked_ids = session.query(Booking.id).count()
     assert (spent, booked_ids) == ([-1], 1)
     assert my_credits(alice)["balance"] == 0
+
+
+def test_numbers_with_a_fraction_part_are_not_whole_credits(manager, customer, problem):
+    url = f"/api/v1/t/{CONFIGURED}/admin/customers/{customer(1).customer.id}/credits"
+
+    adjusted = problem(manager.post(url, json={"delta": 2.0, "reason": "gift"}), 422, "validation_failed")
+    created = problem(manager.post(f"/api/v1/t/{CONFIGURED}/admin/packages", json={"code": "x", "name": "x", "credits": 1.0, "price_amount": 0.0}), 422)
+
+    assert [error["pointer"] for error in adjusted["errors"]] == ["/delta"]
+    assert [error["pointer"] for error in created["errors"]] == ["/credits", "/price_amount"]

@@ -105,7 +105,7 @@ def sell_package() -> tuple[Response, int]:
 
 @tenant_api.get("/admin/customers/<row_id:customer_id>/credits")
 @staff_required()
-def customer_credits_for_staff(customer_id: int) -> Response:
+def staff_customer_credits(customer_id: int) -> Response:
     return _staff_credits(credits.customer_by_id(db.session, current_tenant(), customer_id))
 
 

@@ -89,8 +89,17 @@ def booking_type_slugs(session: Session, tenant: Tenant, packages: Iterable[Cred
         return dict(session.execute(select(BookingType.id, BookingType.slug).where(BookingType.id.in_(ids))).all())
 
 
+def _is_whole(value: Any) -> bool:
+    """An int, not a bool nor a float such as 2.0 (JSON Schema's "integer" admits those, an integer column stores them changed)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _package_problems(values: Mapping[str, Any]) -> list[FieldProblem]:
-    problems = []
+    problems = [
+        FieldProblem(f"/{key}", "a whole number", "not_whole")
+        for key in ("credits", "price_amount", "valid_days")
+        if values.get(key) is not None and not _is_whole(values[key])
+    ]
     if "name" in values:
         problems += [FieldProblem("/name" + p.pointer, p.message, p.keyword) for p in yuyue_schemas.problems("localized-text", values["name"])]
     if "currency" in values and not CURRENCY_PATTERN.match(values["currency"]):
@@ -115,7 +124,7 @@ def create_package(session: Session, tenant: Tenant, *, code: str, name: Any, cr
     if unknown:
         raise TypeError(f"package settings that do not exist: {', '.join(sorted(unknown))}")
     slugs = settings.pop("booking_types", [])
-    problems = _package_problems({"name": name, **settings})
+    problems = _package_problems({"name": name, "credits": credits, **settings})
     with tenant_scope(tenant.id), write_transaction(session):
         ids, unknown_types = _booking_type_ids(session, slugs)
         if problems or unknown_types:
@@ -315,6 +324,8 @@ def adjust_credits(
     Taking more than the usable balance is refused (``insufficient_credits``).
     """
     now = now or utcnow()
+    if not _is_whole(delta) or delta == 0:
+        raise InvalidInput("the adjustment is not valid", errors=[FieldProblem("/delta", "a whole number other than 0", "not_whole")])
     if expires_at is not None and (delta < 0 or expires_at <= now):
         pointer_problem = "only credits added may expire" if delta < 0 else "a moment in the future"
         raise InvalidInput("the adjustment is not valid", errors=[FieldProblem("/expires_at", pointer_problem, "invalid_expiry")])

@@ -54,7 +54,12 @@ CREDIT_ADJUSTMENT = {
     "properties": {
         "delta": {**bounded_integer(-MAX_CREDITS, MAX_CREDITS), "not": {"const": 0}, "description": "credits added (> 0) or taken (< 0)"},
         "reason": {**NOTE, "description": "why, for the customer's history and the audit log"},
-        "expires_at": {"type": ["string", "null"], "format": "date-time", "description": "when added credits expire (with a UTC offset); null: never"},
+        "expires_at": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "maxLength": 64,
+            "description": "when added credits expire (with a UTC offset); null: never",
+        },
     },
 }
 
