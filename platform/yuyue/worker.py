@@ -1,4 +1,5 @@
-"""Background jobs on Huey: the periodic expiry of holds and waitlist offers, sending refunds, purging ended logins, signing audit checkpoints.
+"""Background jobs on Huey: the periodic expiry of holds and waitlist offers, sending refunds, purging ended logins, writing off expired
+class credits, signing audit checkpoints.
 
 ``yuyue worker`` runs a Huey consumer: ``SqliteHuey`` in the instance folder by
 default, ``RedisHuey`` when ``YUYUE_REDIS_URL`` is set. Each task builds no
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from yuyue.audit.checkpoints import load_signing_key, write_checkpoints
 from yuyue.bookings import operations as booking_ops
 from yuyue.bookings import waitlist
+from yuyue.credits.operations import expire_credits
 from yuyue.customers.sessions import purge_ended_logins
 from yuyue.db import db
 from yuyue.errors import Conflict
@@ -103,6 +105,25 @@ def expire_due(session: Session, *, providers: PaymentProviders | None = None, n
     return report
 
 
+def expire_all_credits(session: Session, *, now: datetime | None = None) -> int:
+    """Write off the expired class credits of every active tenant; how many ledger lines that wrote.
+
+    Balances never count expired credits; this makes the ledger say so. One
+    tenant's failure is logged and does not stop the others.
+    """
+    now = now or utcnow()
+    tenants = session.scalars(select(Tenant).where(Tenant.status == TenantStatus.active).order_by(Tenant.id)).all()
+    session.commit()
+    written = 0
+    for tenant in tenants:
+        try:
+            written += len(expire_credits(session, tenant, now=now))
+        except Exception:  # tried again the next night
+            session.rollback()
+            log.exception("writing off expired credits of tenant %s failed", tenant.slug)
+    return written
+
+
 @dataclass(frozen=True)
 class JobQueue:
     """A Huey queue and the tasks registered on it for one application."""
@@ -110,6 +131,7 @@ class JobQueue:
     huey: Huey
     expire_due: TaskWrapper
     purge_ended_logins: TaskWrapper
+    expire_credits: TaskWrapper
     # Only when a signing key and a checkpoint file are configured.
     audit_checkpoint: TaskWrapper | None = None
 
@@ -145,6 +167,16 @@ def make_queue(app: Flask) -> JobQueue:
         log.info("purged %d refresh tokens of ended logins", purged)
         return purged
 
+    @queue.periodic_task(crontab(hour="3", minute="30"), name="expire_credits")
+    def expire_credits_task() -> int:
+        with app.app_context():
+            try:
+                written = expire_all_credits(db.session)
+            finally:
+                db.session.remove()
+        log.info("wrote off %d expired class credit lots", written)
+        return written
+
     checkpoint_task = None
     if app.config.get("AUDIT_SIGNING_KEY") and app.config.get("AUDIT_CHECKPOINTS"):
         minutes = checkpoint_minutes(app)
@@ -157,7 +189,7 @@ def make_queue(app: Flask) -> JobQueue:
                 finally:
                     db.session.remove()
 
-    return JobQueue(queue, expire_due_task, purge_ended_logins_task, checkpoint_task)
+    return JobQueue(queue, expire_due_task, purge_ended_logins_task, expire_credits_task, checkpoint_task)
 
 
 def checkpoint_minutes(app: Flask) -> int:
