@@ -501,7 +501,7 @@ def test_demo_seeds_the_demo_tenant_with_every_vertical_and_an_admin(yuyue, data
 
 def test_demo_tenant_has_a_bookable_booking_type_for_every_vertical(yuyue, database_file):
     assert yuyue("demo", "--no-serve").code == 0
-    assert sorted(row["vertical"] for row in table_rows(database_file, "booking_types")) == sorted(VERTICAL_PLUGINS)
+    assert {row["vertical"] for row in table_rows(database_file, "booking_types")} == set(VERTICAL_PLUGINS)
     assert all(row["form_version"] == 1 for row in table_rows(database_file, "booking_types"))
     kinds = {row["kind"] for row in table_rows(database_file, "resources")}
     assert {"coach", "vehicle", "driver", "hall"} <= kinds
@@ -734,3 +734,12 @@ def test_audit_verify_with_a_public_key_that_is_none_is_one_error_line(yuyue, in
     (tmp_path / "checkpoints.jsonl").write_text("")
     result = yuyue("audit", "verify", "--checkpoints", str(tmp_path / "checkpoints.jsonl"), "--public-key", "ed25519:bm90IGEga2V5")
     assert_one_error_line(result, "not an Ed25519 public key")
+
+
+def test_demo_sells_class_packages_and_pays_classes_with_credits(yuyue, database_file):
+    assert yuyue("demo", "--no-serve").code == 0
+    packages = {row["code"]: (row["credits"], row["price_amount"], row["valid_days"]) for row in table_rows(database_file, "credit_packages")}
+    assert packages == {"ten-classes": (10, 80000, 90), "trial-class": (1, 0, 14)}
+    [course] = [row for row in table_rows(database_file, "tenant_plugins") if row["plugin"] == "course"]
+    assert '"pay_with_credits": true' in course["config"]
+    assert "yoga-class" in {row["slug"] for row in table_rows(database_file, "booking_types")}

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from yuyue.catalog.operations import create_booking_type, create_resource, get_booking_type, update_booking_type
 from yuyue.catalog.stops import create_stop
+from yuyue.credits.operations import create_package
 from yuyue.declarations import Vertical
 from yuyue.errors import NotFound
 from yuyue.forms.registry import form_registry
@@ -48,6 +49,7 @@ def seed_demo(session: Session, host: PluginHost) -> Iterator[str]:
         _seed_ticket_types(session, host, tenant)
         _seed_daily_caps(session, host, tenant)
         _seed_route_and_session_minimum(session, host, tenant)
+        _seed_class_packages(session, host, tenant)
         yield f"created demo tenant '{DEMO_SLUG}' with a booking type for each vertical: {', '.join(sorted(host.verticals))}"
     security = current_app.appbuilder.sm
     if security.find_user(username="admin") is None:
@@ -143,3 +145,61 @@ def _seed_route_and_session_minimum(session: Session, host: PluginHost, tenant: 
         plugins = operations.enabled_plugins(session, tenant)
         plugins[host.verticals["activity"].plugin] = {**plugins[host.verticals["activity"].plugin], **DEMO_SESSION_MINIMUM}
         operations.set_tenant_plugins(session, host, tenant.slug, plugins)
+
+
+def _seed_class_packages(session: Session, host: PluginHost, tenant: Tenant) -> None:
+    """Classes paid with class packages: a 10-class pass sold at the front desk, a free trial class customers take
+    themselves, ``pay_with_credits`` on for the course vertical, and a weekly yoga class taught by its own coach."""
+    if "course" not in host.verticals:
+        return
+    plugins = operations.enabled_plugins(session, tenant)
+    course = host.verticals["course"].plugin
+    operations.set_tenant_plugins(session, host, tenant.slug, {**plugins, course: {**plugins.get(course, {}), "pay_with_credits": True}})
+    create_package(
+        session,
+        tenant,
+        code="ten-classes",
+        name={"zh-Hans": "10次课卡", "zh-Hant": "10次課卡", "en": "10-class pass"},
+        credits=10,
+        price_amount=80000,
+        valid_days=90,
+        actor="system",
+    )
+    create_package(
+        session,
+        tenant,
+        code="trial-class",
+        name={"zh-Hans": "体验课", "zh-Hant": "體驗課", "en": "Trial class"},
+        credits=1,
+        valid_days=14,
+        actor="system",
+    )
+    coach = create_resource(
+        session,
+        tenant,
+        kind="coach",
+        code="coach-wang",
+        name={"zh-Hans": "王教练", "zh-Hant": "王教練", "en": "Coach Wang"},
+        schedule={"wed": [{"start": "18:00", "end": "21:00"}], "sat": [{"start": "09:00", "end": "12:00"}]},
+    )
+    create_booking_type(
+        session,
+        host,
+        form_registry(),
+        slot_rules(),
+        tenant,
+        vertical="course",
+        slug="yoga-class",
+        name={"zh-Hans": "瑜伽小班课（王教练）", "zh-Hant": "瑜伽小班課（王教練）", "en": "Small-group yoga with Coach Wang"},
+        availability_rules=[
+            {
+                "type": "weekly_hours",
+                "params": {
+                    "weekdays": {"wed": [{"start": "19:00", "end": "20:00"}], "sat": [{"start": "10:00", "end": "11:00"}]},
+                    "slot_minutes": 60,
+                    "capacity": 12,
+                },
+            }
+        ],
+        resource_requirements=[{"kind": "coach", "count": 1, "per": "slot", "resource_ids": [coach.id]}],
+    )

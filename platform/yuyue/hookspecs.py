@@ -312,3 +312,13 @@ def booking_type_scheduled(booking_type: BookingTypeView, now: datetime, setting
     The host's own implementation holds the per-slot resources (a group class's
     coach) of its future slots from now on, so nothing else can take them first.
     """
+
+
+@hookspec(firstresult=True)
+def waitlist_closes_at(booking_type: BookingTypeView, starts_at: datetime, settings: Mapping[str, Any]) -> datetime | None:
+    """The moment after which a place freed in the slot starting at ``starts_at`` is not offered to its waitlist. Stops at first non-None result.
+
+    An aware datetime. A place freed later stays free for anyone to book, and
+    nobody may join the waitlist any more (``waitlist_closed``). The host has
+    no default: without an answer the waitlist stays open.
+    """

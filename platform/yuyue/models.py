@@ -6,6 +6,7 @@ from yuyue.audit import models as audit_models  # noqa: F401
 from yuyue.audit import operator_chain as operator_audit_models  # noqa: F401
 from yuyue.bookings import models as booking_models  # noqa: F401
 from yuyue.catalog import models as catalog_models  # noqa: F401
+from yuyue.credits import models as credit_models  # noqa: F401
 from yuyue.customers import models as customer_models  # noqa: F401
 from yuyue.events import models as event_models  # noqa: F401
 from yuyue.forms import models as form_models  # noqa: F401

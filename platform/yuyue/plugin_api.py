@@ -26,6 +26,7 @@ from yuyue.bookings.limits import GROUP_CHANNEL, INDIVIDUAL_CHANNEL, group_probl
 from yuyue.bookings.policies import lock_identities
 from yuyue.bookings.queries import active_bookings
 from yuyue.catalog.stops import route_stops
+from yuyue.credits.operations import forfeit_credits, return_credits, spend_credits
 from yuyue.customers.login_providers import LoginIdentity, LoginProvider, LoginProviderFailed, LoginProviderNotConfigured, LoginRefused
 from yuyue.declarations import VerticalFile
 from yuyue.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound, Refused, json_pointer
@@ -78,6 +79,7 @@ __all__ = [
     "SlotRuleType",
     "VerticalFile",
     "active_bookings",
+    "forfeit_credits",
     "group_problems",
     "hookimpl",
     "json_pointer",
@@ -85,4 +87,6 @@ __all__ = [
     "refuse_too_many_minors",
     "refuse_too_many_persons_a_day",
     "route_stops",
+    "return_credits",
+    "spend_credits",
 ]

@@ -1,4 +1,5 @@
-"""Background jobs on Huey: the periodic expiry of holds and waitlist offers, sending refunds, deciding sessions against their minimum, purging ended logins, holding scheduled slots' resources, signing audit checkpoints.
+"""Background jobs on Huey: the periodic expiry of holds and waitlist offers, sending refunds, deciding sessions against their minimum,
+purging ended logins, holding scheduled slots' resources, writing off expired class credits, signing audit checkpoints.
 
 ``yuyue worker`` runs a Huey consumer: ``SqliteHuey`` in the instance folder by
 default, ``RedisHuey`` when ``YUYUE_REDIS_URL`` is set. Each task builds no
@@ -26,6 +27,7 @@ from yuyue.bookings import waitlist
 from yuyue.bookings.resources import hold_scheduled_resources, per_slot_requirements
 from yuyue.catalog.models import BookingType, BookingTypeStatus
 from yuyue.bookings.sessions import decide_sessions
+from yuyue.credits.operations import expire_credits
 from yuyue.customers.sessions import purge_ended_logins
 from yuyue.db import db, tenant_scope, write_transaction
 from yuyue.errors import Conflict
@@ -162,6 +164,25 @@ def decide_sessions_due(session: Session, *, now: datetime | None = None) -> Ses
     return result
 
 
+def expire_all_credits(session: Session, *, now: datetime | None = None) -> int:
+    """Write off the expired class credits of every active tenant; how many ledger lines that wrote.
+
+    Balances never count expired credits; this makes the ledger say so. One
+    tenant's failure is logged and does not stop the others.
+    """
+    now = now or utcnow()
+    tenants = session.scalars(select(Tenant).where(Tenant.status == TenantStatus.active).order_by(Tenant.id)).all()
+    session.commit()
+    written = 0
+    for tenant in tenants:
+        try:
+            written += len(expire_credits(session, tenant, now=now))
+        except Exception:  # tried again the next night
+            session.rollback()
+            log.exception("writing off expired credits of tenant %s failed", tenant.slug)
+    return written
+
+
 @dataclass(frozen=True)
 class JobQueue:
     """A Huey queue and the tasks registered on it for one application."""
@@ -171,6 +192,7 @@ class JobQueue:
     purge_ended_logins: TaskWrapper
     hold_resources_due: TaskWrapper
     decide_sessions: TaskWrapper
+    expire_credits: TaskWrapper
     # Only when a signing key and a checkpoint file are configured.
     audit_checkpoint: TaskWrapper | None = None
 
@@ -227,6 +249,16 @@ def make_queue(app: Flask) -> JobQueue:
         log.info("%d scheduled slots now hold their resources", held)
         return held
 
+    @queue.periodic_task(crontab(hour="3", minute="30"), name="expire_credits")
+    def expire_credits_task() -> int:
+        with app.app_context():
+            try:
+                written = expire_all_credits(db.session)
+            finally:
+                db.session.remove()
+        log.info("wrote off %d expired class credit lots", written)
+        return written
+
     checkpoint_task = None
     if app.config.get("AUDIT_SIGNING_KEY") and app.config.get("AUDIT_CHECKPOINTS"):
         minutes = checkpoint_minutes(app)
@@ -239,7 +271,7 @@ def make_queue(app: Flask) -> JobQueue:
                 finally:
                     db.session.remove()
 
-    return JobQueue(queue, expire_due_task, purge_ended_logins_task, hold_resources_due_task, decide_sessions_task, checkpoint_task)
+    return JobQueue(queue, expire_due_task, purge_ended_logins_task, hold_resources_due_task, decide_sessions_task, expire_credits_task, checkpoint_task)
 
 
 def checkpoint_minutes(app: Flask) -> int:

@@ -18,6 +18,7 @@ from yuyue.bookings import operations as bookings
 from yuyue.bookings import waitlist
 from yuyue.catalog.operations import create_booking_type, create_resource
 from yuyue.catalog.stops import create_stop
+from yuyue.credits.operations import create_package
 from yuyue.customers.operations import customer_for_phone, save_companion
 from yuyue.db import tenant_scope
 from yuyue.forms.registry import form_registry
@@ -69,6 +70,7 @@ def seed(app: Flask, session: Session) -> Seeded:
     create_resource(session, tenant, kind="coach", code="coach-li", name={"en": "Coach Li"})
     # A stop under the same code as the coach, so the stop routes' ``code`` names a real stop of ``entry``.
     create_stop(session, tenant, "entry", code="coach-li", name={"en": "Coach Li's corner"})
+    create_package(session, tenant, code="trial", name={"en": "Trial class"}, credits=1, actor="test")
     held = bookings.book(session, form_registry(), tenant, booking_type_slug="entry", starts_at=slot(9), phone="13800000001", answers={"name": "Ann"})
     payment = payment_instructions(session, held)
     confirmed = bookings.book(session, form_registry(), tenant, booking_type_slug="free", starts_at=slot(9), phone="13800000002", answers={"name": "Bo"})
@@ -91,6 +93,8 @@ def seed(app: Flask, session: Session) -> Seeded:
             "companion_id": companion.id,
             "provider": "sandbox",
             "reference": payment["reference"],
+            "package": "trial",
+            "customer_id": customer.id,
         },
         # Only values that would otherwise hardly ever be generated: a slug, a slot, a mobile, a valid ID number, a live token.
         values={
@@ -104,6 +108,7 @@ def seed(app: Flask, session: Session) -> Seeded:
             "refresh_token": [tokens["refresh_token"]],
             "vertical": ["exhibition", "course"],
             "code": [confirmed.voucher_code],
+            "package": ["trial"],
         },
         tokens={
             "staffToken": {"Authorization": f"Bearer {staff}"},

@@ -1,7 +1,8 @@
 """Tenant isolation of every tenant-scoped API route, generated from the URL map.
 
 Tenant B owns one object of every kind a route can name: a booking type, a
-booking, a waitlist entry, a companion, a coach, a payment. Every rule of the
+booking, a waitlist entry, a companion, a coach, a payment, a class package
+and a customer holding its credits. Every rule of the
 ``api_tenant`` blueprint whose path names an id is called with each of its
 methods, twice:
 
@@ -41,6 +42,8 @@ from yuyue.api.tenant import tenant_api
 from yuyue.bookings.models import Booking, BookingPerson, WaitlistEntry
 from yuyue.catalog.models import BookingType, Resource, RouteStop
 from yuyue.catalog.stops import create_stop
+from yuyue.credits.models import CreditEntry, CreditPackage
+from yuyue.credits.operations import create_package
 from yuyue.customers.models import Companion, LoginSetting
 from yuyue.db import tenant_scope
 from yuyue.payments.builtin import sandbox_notification
@@ -54,10 +57,10 @@ SLOT_DAY = datetime.now(ZONE).date() + timedelta(days=7)
 SECRETS = {"tenant-a": "sandbox-secret-of-tenant-a", "tenant-b": "sandbox-secret-of-tenant-b"}
 
 # The path arguments ``tenant_b`` has a value for.
-ROUTE_ARGUMENTS = {"slug", "public_id", "code", "entry_id", "companion_id", "reference", "provider"}
+ROUTE_ARGUMENTS = {"slug", "public_id", "code", "entry_id", "companion_id", "reference", "provider", "package", "customer_id"}
 # (rule, method) pairs under the blueprint that name an id, and those that name none.
-ROUTES_WITH_IDS = 25
-ROUTES_WITHOUT_IDS = 21
+ROUTES_WITH_IDS = 32
+ROUTES_WITHOUT_IDS = 27
 # Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
 PUBLIC_ROUTES = {
     ("/booking-types/<slug>", "GET"),
@@ -98,6 +101,8 @@ BODIES = {
     ("/admin/booking-types/<slug>/stops", "POST"): {"code": "a-stop", "name": "Added by tenant A"},
     ("/admin/booking-types/<slug>/stops/<code>", "PATCH"): {"name": "Renamed by tenant A", "active": False},
     (LOGIN_SETTINGS, "PUT"): WECHAT["tenant-a"],
+    ("/admin/packages/<package>", "PATCH"): {"name": "Renamed by tenant A", "active": False},
+    ("/admin/customers/<customer_id>/credits", "POST"): {"delta": 5, "reason": "isolation check"},
 }
 
 
@@ -147,13 +152,15 @@ def tenant_routes(app: Flask) -> list[Route]:
 
 @pytest.fixture
 def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, str]:
-    """Tenant A's own objects, which its lists must show: a booking type, a coach, Ann's booking and companion."""
+    """Tenant A's own objects, which its lists must show: a booking type, a coach, a package, Ann's booking, companion and credits."""
     tenant = tenants["tenant-a"]
     set_payment_provider(session, tenant, "sandbox", config={"secret": SECRETS["tenant-a"]})
     make_booking_type(session, tenant, "a-entry", rules=windows(("09:00", "10:00")))
     make_coach(session, tenant, "a-coach")
+    create_package(session, tenant, code="a-trial", name="Ann's trial classes", credits=1, actor="test")
     _set_wechat(staff_client, "tenant-a")
     ann = signed_in_customer(1)
+    _created(ann.post("/api/v1/t/tenant-a/me/credits", json={"package": "a-trial"}))
     booking = _created(ann.post("/api/v1/t/tenant-a/bookings", json={"booking_type": "a-entry", "starts_at": iso(9), "answers": {"name": "Ann Ay"}}))
     _created(ann.post("/api/v1/t/tenant-a/me/companions", json={"name": "Ann Junior", "id_number": id_number(date(2011, 6, 2), 43)}))
     return {
@@ -165,6 +172,7 @@ def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "name": "Ann Ay",
         "phone": "13800000001",
         "companion": "Ann Junior",
+        "package": "a-trial",
     }
 
 
@@ -175,7 +183,8 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     ``code`` names both a coach and a stop of ``b-only``'s route.
 
     Dora's free booking fills ``b-only`` at 09:00, so Eve waits for it; Eve also holds a priced
-    booking of ``b-paid`` with a pending sandbox payment, and has a companion.
+    booking of ``b-paid`` with a pending sandbox payment, and has a companion. Dora bought the
+    ``b-ten`` class package at the front desk.
     """
     tenant = tenants["tenant-b"]
     set_payment_provider(session, tenant, "sandbox", config={"secret": SECRETS["tenant-b"]})
@@ -184,9 +193,14 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     make_coach(session, tenant, "b-only-coach")
     # A stop of b-only's route under the same code, so the stop routes name a real object of tenant B's.
     create_stop(session, tenant, "b-only", code="b-only-coach", name="B's stop")
+    create_package(session, tenant, code="b-ten", name="Bee's ten classes", credits=10, price_amount=80000, actor="test")
     _set_wechat(staff_client, "tenant-b")
     dora, eve = signed_in_customer(4, tenant="tenant-b"), signed_in_customer(5, tenant="tenant-b")
     base = "/api/v1/t/tenant-b"
+    sale = staff_client("tenant-b", StaffRole.owner).post(
+        f"{base}/admin/package-sales", json={"phone": "13800000004", "package": "b-ten", "note": "Bee desk sale"}
+    )
+    _created(sale)
     booking = _created(dora.post(f"{base}/bookings", json={"booking_type": "b-only", "starts_at": iso(9), "answers": {"name": "Dora Bee"}}))
     entry = _created(eve.post(f"{base}/waitlist", json={"booking_type": "b-only", "starts_at": iso(9), "answers": {"name": "Eve Bee"}}))
     companion = _created(eve.post(f"{base}/me/companions", json={"name": "Eve Junior", "id_number": id_number(date(2010, 5, 1), 42)}))
@@ -203,6 +217,8 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "reference": payment["reference"],
         # payment providers are the application's, not a tenant's; the payment a notification names is in its body
         "provider": "sandbox",
+        "package": "b-ten",
+        "customer_id": str(dora.customer.id),
         # more of tenant B's data
         "paid_slug": "b-paid",
         "held_public_id": held["id"],
@@ -215,6 +231,8 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "companion_id_number": companion["id_number"],
         "wechat_appid": WECHAT["tenant-b"]["appid"],
         "wechat_secret": WECHAT["tenant-b"]["secret"],
+        "package_name": "Bee's ten classes",
+        "sale_note": "Bee desk sale",
     }
 
 
@@ -232,7 +250,9 @@ def _created(response: TestResponse) -> dict:
 def leaked(response: TestResponse, tenant_b: dict[str, str], sent: str = "") -> list[str]:
     """Tenant B's values in the response that the request did not itself send (ids are short numbers: not searched)."""
     text = readable(response)
-    return [value for key, value in tenant_b.items() if key not in {"entry_id", "companion_id", "provider"} and value in text and value not in sent]
+    return [
+        value for key, value in tenant_b.items() if key not in {"entry_id", "companion_id", "customer_id", "provider"} and value in text and value not in sent
+    ]
 
 
 def readable(response: TestResponse) -> str:
@@ -245,11 +265,11 @@ def readable(response: TestResponse) -> str:
 
 
 def rows_of(session, tenant) -> dict[str, list[dict]]:
-    """Every column of the tenant's bookings and their people, waitlist entries, companions, booking types, resources, route stops and payments, as committed."""
+    """Every column of the tenant's bookings and their people, waitlist entries, companions, booking types, resources, route stops, payments, packages and credits, as committed."""
     session.commit()
     state = {}
     with tenant_scope(tenant.id):
-        for model in (Booking, BookingPerson, WaitlistEntry, Companion, BookingType, Resource, RouteStop, Payment, LoginSetting):
+        for model in (Booking, BookingPerson, WaitlistEntry, Companion, BookingType, Resource, RouteStop, Payment, LoginSetting, CreditPackage, CreditEntry):
             columns = [attribute.key for attribute in inspect(model).column_attrs]
             rows = session.scalars(select(model).order_by(model.id).execution_options(populate_existing=True))
             state[model.__name__] = [{column: getattr(row, column) for column in columns} for row in rows]
@@ -351,11 +371,14 @@ def test_lists_under_tenant_a_show_tenant_a_objects_and_none_of_tenant_b(app, te
         "/admin/exports/bookings.csv",
         "/admin/exports/bookings.xlsx",
         "/admin/login-providers",
+        "/admin/packages",
         "/admin/resources",
         "/auth/me",
         "/booking-types",
         "/me/bookings",
         "/me/companions",
+        "/me/credits",
+        "/packages",
     ]
 
 
@@ -366,3 +389,5 @@ def test_tenant_b_ids_in_request_bodies_under_tenant_a_are_not_found(callers, te
     problem(callers.owner.post(f"{a}/admin/check-ins", json={"code": tenant_b["voucher"]}), 404, "voucher_not_found")
     problem(callers.customer.post(f"{a}/bookings", json=request), 404, "booking_type_not_found")
     problem(callers.customer.post(f"{a}/waitlist", json=request), 404, "booking_type_not_found")
+    problem(callers.customer.post(f"{a}/me/credits", json={"package": tenant_b["package"]}), 404, "package_not_found")
+    problem(callers.owner.post(f"{a}/admin/package-sales", json={"phone": "13800000009", "package": tenant_b["package"]}), 404, "package_not_found")

@@ -147,6 +147,12 @@ def test_the_queue_purges_ended_logins_once_a_night(app):
     assert queue.purge_ended_logins.call_local() == 0
 
 
+def test_the_queue_writes_off_expired_class_credits_once_a_night(app):
+    queue = make_queue(app)
+    assert [task.name for task in queue.huey.read_periodic(datetime(2026, 12, 1, 3, 30))] == ["expire_due", "expire_credits"]
+    assert queue.expire_credits.call_local() == 0
+
+
 def test_the_queue_task_expires_holds_in_the_applications_context(app, session, tenant, entry):
     [booking] = held_bookings(session, tenant, 1)
     with tenant_scope(tenant.id), write_transaction(session):

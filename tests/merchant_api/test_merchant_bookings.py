@@ -28,7 +28,7 @@ def test_a_booking_shows_its_customer_times_in_the_tenant_zone_and_voucher(front
     assert (body["id"], body["booking_type"], body["status"]) == (booking.public_id, "entry", "confirmed")
     assert body["starts_at"] == at(9).isoformat() and body["starts_at"].endswith("+08:00")
     assert body["ends_at"] == at(11).isoformat() and body["local_date"] == SLOT_DAY.isoformat()
-    assert body["customer"] == {"phone": "13800000001", "name": "Li Lei"}
+    assert body["customer"] == {"id": booking.customer_id, "phone": "13800000001", "name": "Li Lei"}
     assert body["voucher_code"] == booking.voucher_code and body["check_in"] is None
     assert body["answers"] == {"name": "Li Lei"} and body["form_version"] == 1
 

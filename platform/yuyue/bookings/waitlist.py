@@ -4,6 +4,8 @@ A freed place is first taken for the next fitting entry (the same conditional
 UPDATE as a booking), then the entry is claimed by compare-and-set on its
 status; whoever loses either step gives the place back. The entry is then
 either booked at once (``auto_confirm``) or offered for a limited time.
+A waitlist a plugin closed (``waitlist_closes_at``, e.g. a class's late-cancel
+cut-off) takes nobody new and offers nothing: the freed place stays free.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from yuyue.audit.state import audited_columns, touched
+from yuyue.behaviour import BookingTypeView
 from yuyue.bookings.models import Booking, WaitlistEntry, WaitlistStatus
 from yuyue.bookings.placement import (
     SYSTEM,
@@ -32,10 +35,11 @@ from yuyue.bookings.placement import (
 from yuyue.catalog.models import BookingType
 from yuyue.customers.models import Customer
 from yuyue.db import current_tenant_id, tenant_scope, write_transaction
-from yuyue.errors import Conflict, NotFound
+from yuyue.errors import Conflict, DomainError, NotFound, Refused
 from yuyue.events.operations import record_change
 from yuyue.forms.people import Person
 from yuyue.forms.registry import FormRegistry
+from yuyue.plugins import TenantPlugins
 from yuyue.scheduling.inventory import inventory_row, release_places, remaining_places, take_row_places
 from yuyue.scheduling.models import SlotInventory
 from yuyue.tenancy.models import Tenant
@@ -46,6 +50,14 @@ DEFAULT_OFFER_MINUTES = 30
 
 def _offer_minutes(booking_type: BookingType) -> int:
     return int(booking_type.policies.get("waitlist", {}).get("offer_minutes", DEFAULT_OFFER_MINUTES))
+
+
+def _closed(plugins: TenantPlugins, booking_type: BookingType, starts_at: datetime, now: datetime) -> bool:
+    """Whether a plugin closed the waitlist of the slot starting at ``starts_at`` by ``now``."""
+    closes_at = plugins.first("waitlist_closes_at", booking_type=BookingTypeView.of(booking_type), starts_at=starts_at)
+    if closes_at is not None and (not isinstance(closes_at, datetime) or closes_at.tzinfo is None):
+        raise Refused(f"a plugin answered waitlist_closes_at with {closes_at!r}, not an aware datetime", code="plugin_failed")
+    return closes_at is not None and now > closes_at
 
 
 def _person_json(person: Person) -> dict[str, Any]:
@@ -89,6 +101,8 @@ def join(
             now=now,
         )
         booking_type = request.booking_type
+        if _closed(request.plugins, booking_type, request.slot.starts_at, now):
+            raise Refused("this class is too close to its start to wait for a place", code="waitlist_closed")
         with write_transaction(session):
             customer, request = admitted_customer(session, request, phone, name, now)
             inventory = inventory_row(session, booking_type, request.slot, channel)
@@ -131,6 +145,9 @@ def promote(session: Session, inventory_id: int, now: datetime) -> list[Waitlist
     """
     inventory = session.get(SlotInventory, inventory_id)
     booking_type = session.get(BookingType, inventory.booking_type_id)
+    plugins = plugins_of(session, session.get(Tenant, inventory.tenant_id))
+    if _closed(plugins, booking_type, inventory.starts_at, now):
+        return []
     promoted = []
     while True:
         session.refresh(inventory, ["capacity", "taken", "closed_reason"])
@@ -154,8 +171,9 @@ def promote(session: Session, inventory_id: int, now: datetime) -> list[Waitlist
         if not _claim(session, entry, WaitlistStatus.waiting, to, offer_expires_at=expires):
             release_places(session, inventory_id, entry.party_size)
             continue
-        if entry.auto_confirm:
-            _book_entry(session, entry, booking_type, now)
+        if entry.auto_confirm and not _booked_at_once(session, entry, booking_type, now):
+            to = WaitlistStatus.offered
+            _claim(session, entry, WaitlistStatus.accepted, to, offer_expires_at=now + timedelta(minutes=_offer_minutes(booking_type)))
         _log(session, entry, SYSTEM, f"waitlist.{to.value}")
         promoted.append(entry)
 
@@ -238,6 +256,20 @@ def _claim(session: Session, entry: WaitlistEntry, expected: WaitlistStatus, to:
     touched(session, WaitlistEntry, entry.id, row._mapping)
     for key, value in {"status": to, **values}.items():
         set_committed_value(entry, key, value)
+    return True
+
+
+def _booked_at_once(session: Session, entry: WaitlistEntry, booking_type: BookingType, now: datetime) -> bool:
+    """Book an entry that asked to be booked at once; False when a plugin refuses the booking now.
+
+    The waiter then gets an offer instead (say they lack the class credits and
+    may buy some), and the change that freed the place goes on.
+    """
+    try:
+        with session.begin_nested():
+            _book_entry(session, entry, booking_type, now)
+    except DomainError:
+        return False
     return True
 
 

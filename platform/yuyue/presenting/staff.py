@@ -96,7 +96,7 @@ def booking_json(record: BookingRecord, tenant: Tenant, *, with_answers: bool = 
         "hold_expires_at": local_time(booking.hold_expires_at, zone),
         "cancel_reason": booking.cancel_reason,
         "created_at": local_time(booking.created_at, zone),
-        "customer": {"phone": record.customer.phone, "name": record.customer.name},
+        "customer": {"id": record.customer.id, "phone": record.customer.phone, "name": record.customer.name},
         "people": [{"name": p.name, "phone": p.phone, "id_number": masked_id_number(p.id_number), "is_minor": p.is_minor} for p in record.people],
         "check_in": (
             {"at": local_time(record.check_in.at, zone), "place": record.check_in.place, "method": record.check_in.method} if record.check_in else None

@@ -1,15 +1,28 @@
-"""What the course vertical's settings change: late-cancellation terms and a weekly class limit per student.
+"""What the course vertical's settings change: late cancellations, a weekly class limit, class packages and the waitlist's cut-off.
 
 Refusals, each with a stable code:
 
 - ``weekly_limit_reached`` (``Refused``, pointer ``/starts_at``): the student
   already holds ``max_bookings_per_week`` classes in the Monday-to-Sunday week
   of the chosen class.
+- ``insufficient_credits`` (``Refused``, pointer ``/booking_type``): with
+  ``pay_with_credits``, the student's unexpired credits valid for this booking
+  type are fewer than ``credits_per_class`` × places.
 
 Cancellation terms come from ``cancellation_deadline_hours`` and
 ``late_cancel_points``: on time up to the deadline, then late with the points
 deducted (``late_deduct_points``), and closed once the class has started. A
 booking type whose own policies carry a ``cancellation`` block keeps it.
+
+Class packages (``pay_with_credits``): a class costs nothing in money (the
+quote is 0 with a ``credits`` line) and takes its credits when it is booked,
+in the booking's transaction; a cancellation on time (or by staff) gives them
+back, a late one keeps them when ``late_cancel_forfeits_credits``, and so does
+a no-show. Whether credits come back follows what the booking took, so a class
+booked before the setting changed is settled as it was paid.
+
+The waitlist closes ``waitlist_cutoff_hours`` before a class: a place freed
+later is not offered to anyone waiting, who could hardly come at such short notice.
 """
 
 from __future__ import annotations
@@ -18,12 +31,28 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from yuyue.plugin_api import BookingRequest, BookingTypeView, BookingView, CancellationTerms, FieldProblem, Refused, active_bookings, hookimpl, lock_identities
+from yuyue.plugin_api import (
+    BookingRequest,
+    BookingTypeView,
+    BookingView,
+    CancellationTerms,
+    FieldProblem,
+    PriceLine,
+    PriceQuote,
+    Refused,
+    active_bookings,
+    forfeit_credits,
+    hookimpl,
+    lock_identities,
+    return_credits,
+    spend_credits,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 VERTICAL = "course"
+CREDITS_LABEL = {"zh-Hans": "课时", "zh-Hant": "課時", "en": "Class credits"}
 
 
 @hookimpl
@@ -41,6 +70,35 @@ def validate_booking(booking_type: BookingTypeView, request: BookingRequest, set
 
 
 @hookimpl
+def quote_price(booking_type: BookingTypeView, request: BookingRequest, settings: Mapping[str, Any]) -> PriceQuote | None:
+    if booking_type.vertical != VERTICAL or not settings["pay_with_credits"]:
+        return None
+    return PriceQuote((PriceLine("credits", CREDITS_LABEL, 0, request.units * settings["credits_per_class"]),), booking_type.currency)
+
+
+@hookimpl
+def booking_placed(booking: BookingView, settings: Mapping[str, Any], session: Session) -> None:
+    if booking.booking_type.vertical == VERTICAL and settings["pay_with_credits"]:
+        spend_credits(session, booking, booking.units * settings["credits_per_class"])
+
+
+@hookimpl
+def booking_cancelled(booking: BookingView, terms: CancellationTerms, by_staff: bool, settings: Mapping[str, Any], session: Session) -> None:
+    if booking.booking_type.vertical != VERTICAL:
+        return
+    if terms.late and not by_staff and settings["late_cancel_forfeits_credits"]:
+        forfeit_credits(session, booking, "late_forfeit")
+    else:
+        return_credits(session, booking)
+
+
+@hookimpl
+def booking_no_show(booking: BookingView, session: Session) -> None:
+    if booking.booking_type.vertical == VERTICAL:
+        forfeit_credits(session, booking, "no_show")
+
+
+@hookimpl
 def cancellation_terms(booking: BookingView, now: datetime, settings: Mapping[str, Any]) -> CancellationTerms | None:
     if booking.booking_type.vertical != VERTICAL or "cancellation" in booking.booking_type.policies:
         return None
@@ -50,3 +108,10 @@ def cancellation_terms(booking: BookingView, now: datetime, settings: Mapping[st
     if now <= deadline:
         return CancellationTerms(allowed=True, late=False, deadline=deadline)
     return CancellationTerms(allowed=True, late=True, points=settings["late_cancel_points"], code="late_deduct_points", deadline=deadline)
+
+
+@hookimpl
+def waitlist_closes_at(booking_type: BookingTypeView, starts_at: datetime, settings: Mapping[str, Any]) -> datetime | None:
+    if booking_type.vertical != VERTICAL:
+        return None
+    return starts_at - timedelta(hours=settings["waitlist_cutoff_hours"])

@@ -50,7 +50,14 @@ BOOKING_SCHEMA = {
         "hold_expires_at": {"type": ["string", "null"], "format": "date-time"},
         "cancel_reason": NULLABLE_TEXT,
         "created_at": {"type": "string", "format": "date-time"},
-        "customer": {"type": "object", "properties": {"phone": {"type": "string"}, "name": NULLABLE_TEXT}},
+        "customer": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer", "description": "for /admin/customers/{customer_id}/credits"},
+                "phone": {"type": "string"},
+                "name": NULLABLE_TEXT,
+            },
+        },
         "people": {
             "type": "array",
             "items": {
