@@ -25,8 +25,8 @@ from yuyue.audit.checkpoints import load_signing_key, write_checkpoints
 from yuyue.bookings import operations as booking_ops
 from yuyue.bookings import waitlist
 from yuyue.bookings.resources import hold_scheduled_resources, per_slot_requirements
-from yuyue.catalog.models import BookingType, BookingTypeStatus
 from yuyue.bookings.sessions import decide_sessions
+from yuyue.catalog.models import BookingType, BookingTypeStatus
 from yuyue.credits.operations import expire_credits
 from yuyue.customers.sessions import purge_ended_logins
 from yuyue.db import db, tenant_scope, write_transaction

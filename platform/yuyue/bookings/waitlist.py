@@ -335,8 +335,7 @@ def withdraw_session(session: Session, booking_type_id: int, starts_at: datetime
                     SlotInventory.booking_type_id == entry.booking_type_id, SlotInventory.starts_at == entry.starts_at, SlotInventory.channel == entry.channel
                 )
             )
-            release_capacity(session, inventory_id, entry.party_size)
-            release_slot_resources(session, inventory_id)
+            release_places(session, inventory_id, entry.party_size)
         _log(session, entry, SYSTEM, "waitlist.cancelled")
         withdrawn.append(entry)
     return withdrawn
