@@ -397,3 +397,28 @@ def test_ticket_types_belong_to_their_tenant(signed_in_customer, visit, session,
     )
 
     assert codes(body) == {("/tickets/adult", "unknown_ticket_type")}
+
+
+# --- hostile tickets -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tickets",
+    [
+        {"": 1},
+        {"a" * 10_000: 1},
+        {f"t{n}": 1 for n in range(21)},
+        {"adult\x00": 1},
+        [["adult", 1]],
+        "adult",
+        {"adult": {"adult": 1}},
+    ],
+)
+def test_hostile_tickets_are_refused_as_invalid_input(alice, visit, problem, tickets):
+    problem(post(alice, tickets=tickets), 422, "validation_failed")
+
+
+def test_an_unknown_key_with_pointer_characters_is_pointed_at_escaped(alice, visit, problem):
+    body = problem(post(alice, tickets={"a/b~c": 1}), 422, "validation_failed")
+
+    assert codes(body) == {("/tickets/a~1b~0c", "unknown_ticket_type")}
