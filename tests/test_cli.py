@@ -537,6 +537,18 @@ def test_demo_shuttle_has_stops_with_times_and_event_sessions_a_minimum(yuyue, d
     assert json.loads(activity["config"]) | {"terms": None} == {"terms": None, "min_participants": 5, "decision_hours_before": 24}
 
 
+def test_demo_sells_adult_child_senior_and_student_tickets_for_timed_entry(yuyue, database_file):
+    assert yuyue("demo", "--no-serve").code == 0
+    ticketed = {row["vertical"]: json.loads(row["ticket_types"]) for row in table_rows(database_file, "booking_types") if row["ticket_types"] != "[]"}
+
+    assert set(ticketed) == {"exhibition", "scenic"}
+    for ticket_types in ticketed.values():
+        adult, child, senior, student = ticket_types
+        assert [t["key"] for t in ticket_types] == ["adult", "child", "senior", "student"]
+        assert child["price_amount"] == adult["price_amount"] // 2 and (child["min_age"], child["max_age"]) == (6, 17)
+        assert senior["min_age"] == 60 and student["proof"]["zh-Hans"] == "学生证"
+
+
 def test_demo_can_be_run_again(yuyue, database_file):
     assert yuyue("demo", "--no-serve").code == 0
     again = yuyue("demo", "--no-serve")

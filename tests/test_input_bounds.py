@@ -2,7 +2,7 @@
 
 Walks every schema a value is validated with: the served OpenAPI document
 (bodies, parameters, responses), every registered slot rule's params schema
-(built-in and plugin-contributed), every plugin's and login provider's
+(built-in and plugin-contributed), a booking type's ticket types, every plugin's and login provider's
 settings schema, every shared schema in ``yuyue-schemas`` (policies, the form
 dialect, verticals), every field type's answer schema and every vertical's
 compiled form. An ``integer`` or ``number`` without both bounds inside
@@ -19,6 +19,7 @@ import pytest
 import yuyue_schemas
 from yuyue.app import create_app
 from yuyue.catalog.operations import REQUIREMENT_SCHEMA, SCHEDULE_SCHEMA
+from yuyue.catalog.tickets import TICKET_TYPES_SCHEMA
 from yuyue.payments.builtin import SANDBOX_NOTIFICATION
 
 METHODS = {"get", "put", "post", "patch", "delete"}
@@ -66,6 +67,7 @@ def _every_schema() -> Iterator[tuple[str, Any, Any]]:
             yield f"compiled form of vertical {key}", forms.compiled(vertical.form_schema), None
         yield "resource requirements", REQUIREMENT_SCHEMA, None
         yield "resource schedule", SCHEDULE_SCHEMA, None
+        yield "ticket types", TICKET_TYPES_SCHEMA, None
         yield "sandbox notification", SANDBOX_NOTIFICATION, None
 
 

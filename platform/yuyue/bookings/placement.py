@@ -214,11 +214,10 @@ def checked_request(
         problems.append(FieldProblem("/channel", f"choose one of {', '.join(sorted(slot.capacities))}", "unknown_channel"))
     if problems:
         raise InvalidInput("the booking request is not valid", errors=problems)
-    # A real-name form (everyone named with an ID number) admits exactly the people named;
-    # otherwise the party size or the tickets sent say how many come, or the vertical's own field does.
+    # A real-name form (everyone named with an ID number) admits exactly the people named; otherwise the party
+    # size or the tickets sent say how many come, or the vertical's own field does (booking_units). Any two must agree.
     real_name = bool(people) and all(person.id_number for person in people)
-    stated = {"/party_size": party_size, "/tickets": sum(asked.values()) if asked else None}
-    persons = len(people) if real_name else next((count for count in stated.values() if count is not None), 1)
+    persons = len(people) if real_name else party_size or sum(asked.values()) or 1
     request = request_of(plugins, booking_type, slot, channel, forms.as_json(typed), people, persons, now, tickets=asked)
     units = request.party_size
     if not 1 <= units <= booking_type.max_party_size:
