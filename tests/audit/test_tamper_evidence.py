@@ -32,6 +32,7 @@ from yuyue.forms.registry import form_registry
 from yuyue.payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from yuyue.payments.operations import record_offline_payment, send_refunds, set_payment_provider
 from yuyue.plugins import plugin_host
+from yuyue.provisioning.operations import create_tenant
 from yuyue.scheduling.models import SlotInventory
 from yuyue.scheduling.registry import current_registry
 from yuyue.types import utcnow
@@ -123,8 +124,11 @@ def test_every_flow_leaves_rows_that_verify(app, session, forms, tenant):
 
 
 def test_the_booking_hot_path_records_its_rows_without_reading_them_again(session, forms):
-    # An event sign-up: its vertical counts no bookings (the exhibition's people-per-day limit would read them).
-    tenant = tenant_setup.make_tenant(session, "events", plugins=("activity",))
+    # An event sign-up whose merchant allows several sign-ups per phone and ID number, so its vertical counts no bookings
+    # (the exhibition's people-per-day limit, or the event's one sign-up per person, would read them).
+    tenant = create_tenant(
+        session, plugin_host(), slug="events", name="Events", plugins={"activity": {"one_signup_per_phone": False, "one_signup_per_id_number": False}}
+    )
     tenant_setup.make_booking_type(session, tenant, "entry", vertical="activity", rules=windows(("09:00", "11:00")))
     book(session, forms, tenant, 1)  # the slot's first booking inserts its inventory row
     statements = []
