@@ -124,7 +124,8 @@ def test_every_flow_leaves_rows_that_verify(app, session, forms, tenant):
 
 
 def test_the_booking_hot_path_records_its_rows_without_reading_them_again(session, forms):
-    # An event sign-up whose merchant allows several sign-ups per phone and ID: then its vertical counts no bookings.
+    # An event sign-up whose merchant allows several sign-ups per phone and ID number, so its vertical counts no bookings
+    # (the exhibition's people-per-day limit, or the event's one sign-up per person, would read them).
     tenant = create_tenant(
         session, plugin_host(), slug="events", name="Events", plugins={"activity": {"one_signup_per_phone": False, "one_signup_per_id_number": False}}
     )

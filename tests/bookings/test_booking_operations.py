@@ -14,6 +14,8 @@ from yuyue.db import db, tenant_scope
 from yuyue.errors import Conflict, InvalidInput, NotFound, Refused
 from yuyue.events.models import OutboxEvent
 from yuyue.forms.registry import form_registry
+from yuyue.plugins import plugin_host
+from yuyue.provisioning.operations import create_tenant
 from yuyue.scheduling.models import SlotInventory
 
 
@@ -300,9 +302,11 @@ def test_suspended_tenant_takes_no_bookings(session, forms, tenant):
 def test_booking_creation_issues_a_bounded_number_of_statements(session, forms):
     """The happy path of ``book`` on a warm booking type: see the number in its docstring.
 
-    An event sign-up: its vertical's hooks count nothing, so the booking runs no quota.
+    An event sign-up whose merchant allows several sign-ups per phone and ID number: its vertical's hooks
+    count nothing, so the booking runs no quota.
     """
-    events = make_tenant(session, "events", plugins=("activity",))
+    relaxed = {"activity": {"one_signup_per_phone": False, "one_signup_per_id_number": False}}
+    events = create_tenant(session, plugin_host(), slug="events", name="Events", plugins=relaxed)
     make_booking_type(session, events, vertical="activity")
     book(session, forms, events, 1)  # warms the inventory row, the compiled form and the tenant's plugins
     statements = []

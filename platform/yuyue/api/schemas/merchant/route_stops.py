@@ -9,6 +9,7 @@ from yuyue.api.schemas.merchant.common import PREFIX, TENANT_PARAMETER, json_con
 from yuyue.catalog import stops
 from yuyue.catalog.models import StopKind
 from yuyue.tenancy.models import StaffRole
+from yuyue.types import bounded_integer
 
 STOP_NAME = localized_text(100)
 STOP_FIELDS: dict[str, Any] = {
@@ -35,8 +36,8 @@ STOP_SCHEMA = {
         "code": {"type": "string", "description": "what a booking's pick-up or drop-off answer names"},
         "name": STOP_NAME,
         "kind": {"enum": [kind.value for kind in StopKind]},
-        "minutes_after_departure": {"type": "integer"},
-        "position": {"type": "integer"},
+        "minutes_after_departure": bounded_integer(0, stops.MAX_MINUTES_AFTER_DEPARTURE),
+        "position": bounded_integer(0, stops.MAX_POSITION),
         "active": {"type": "boolean"},
         "created_at": {"type": "string", "format": "date-time"},
     },
