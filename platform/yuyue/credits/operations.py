@@ -241,14 +241,13 @@ def _lock(session: Session, customer_id: int) -> None:
 
 
 def _write(session: Session, actor: str, customer_id: int, entries: list[CreditEntry], data: Mapping[str, Any]) -> None:
-    """Add ``entries`` to the ledger with one audit record naming what they did."""
+    """Add ``entries`` (all for one reason) to the ledger with one audit record saying what they did."""
     for entry in entries:
         entry.customer_id = customer_id
         session.add(entry)
     session.flush()
-    reasons = sorted({entry.reason.value for entry in entries})
     payload = {"entries": [entry.id for entry in entries], "delta": sum(entry.delta for entry in entries), **data}
-    audit_record(session, actor=actor, action=f"credits.{'+'.join(reasons)}", subject_type="customer", subject_id=customer_id, data=payload)
+    audit_record(session, actor=actor, action=f"credits.{entries[0].reason.value}", subject_type="customer", subject_id=customer_id, data=payload)
 
 
 def _take(lots: list[Lot], credits: int, reason: CreditReason, *, booking_id: int | None = None, note: str | None = None) -> list[CreditEntry]:
@@ -327,8 +326,8 @@ def adjust_credits(
     if not _is_whole(delta) or delta == 0:
         raise InvalidInput("the adjustment is not valid", errors=[FieldProblem("/delta", "a whole number other than 0", "not_whole")])
     if expires_at is not None and (delta < 0 or expires_at <= now):
-        pointer_problem = "only credits added may expire" if delta < 0 else "a moment in the future"
-        raise InvalidInput("the adjustment is not valid", errors=[FieldProblem("/expires_at", pointer_problem, "invalid_expiry")])
+        why = "only credits added may expire" if delta < 0 else "a moment in the future"
+        raise InvalidInput("the adjustment is not valid", errors=[FieldProblem("/expires_at", why, "invalid_expiry")])
     with tenant_scope(tenant.id), write_transaction(session):
         _lock(session, customer.id)
         if delta > 0:
@@ -414,7 +413,7 @@ def forfeit_credits(session: Session, booking: BookingView, reason: str, *, acto
     booking_id = _booking_id(session, booking.public_id)
     forfeited = sum(_spent_by_lot(session, booking_id).values())
     if forfeited:
-        entry = CreditEntry(booking_id=booking_id, delta=0, reason=reason, note=f"{forfeited} credits")
+        entry = CreditEntry(booking_id=booking_id, delta=0, reason=reason)
         _write(session, actor, booking.customer_id, [entry], {"booking": booking.public_id, "forfeited": forfeited})
     return forfeited
 
