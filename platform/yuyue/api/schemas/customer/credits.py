@@ -6,8 +6,10 @@ from typing import Any
 
 from yuyue.api.converters import NameConverter
 from yuyue.api.schemas.customer.common import ACCEPT_LANGUAGE, LANG, NULLABLE_TIME, PREFIX, TENANT, TIME, operation
-from yuyue.types import bounded_integer
+from yuyue.types import MAX_INTEGER, bounded_integer
 
+# The longest a package's credits may stay valid, about ten years.
+MAX_VALID_DAYS = 3650
 REASONS = ["purchase", "booking", "cancel_refund", "late_forfeit", "no_show", "adjust", "expire"]
 
 PACKAGE_PURCHASE = {
@@ -24,7 +26,12 @@ PACKAGE = {
         "credits": bounded_integer(1),
         "price_amount": bounded_integer(description="minor units (fen)"),
         "currency": {"type": "string"},
-        "valid_days": {"type": ["integer", "null"], "description": "days from purchase the credits can be spent; null: no expiry"},
+        "valid_days": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "maximum": MAX_VALID_DAYS,
+            "description": "days from purchase the credits can be spent; null: no expiry",
+        },
         "booking_types": {"type": "array", "items": {"type": "string"}, "description": "slugs the credits pay for; empty: any"},
     },
 }
@@ -55,7 +62,7 @@ CREDITS = {
                 "properties": {
                     "id": bounded_integer(1),
                     "reason": {"enum": REASONS},
-                    "delta": {"type": "integer", "description": "0 for late_forfeit and no_show: the booking's credits stay spent"},
+                    "delta": bounded_integer(-MAX_INTEGER, description="0 for late_forfeit and no_show: the booking's credits stay spent"),
                     "package": {"type": ["string", "null"]},
                     "booking": {"type": ["string", "null"]},
                     "expires_at": NULLABLE_TIME,

@@ -53,7 +53,7 @@ BOOKING_SCHEMA = {
         "customer": {
             "type": "object",
             "properties": {
-                "id": {"type": "integer", "description": "for /admin/customers/{customer_id}/credits"},
+                "id": bounded_integer(1, description="for /admin/customers/{customer_id}/credits"),
                 "phone": {"type": "string"},
                 "name": NULLABLE_TEXT,
             },

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from yuyue.api.converters import NameConverter, RowIdConverter, SlugConverter, path_parameter
-from yuyue.api.schemas.customer.credits import CREDITS, PACKAGE
+from yuyue.api.schemas.customer.credits import CREDITS, MAX_VALID_DAYS, PACKAGE
 from yuyue.api.schemas.merchant.common import LOCALIZED_TEXT, PREFIX, TENANT_PARAMETER, json_content, operation
 from yuyue.tenancy.models import StaffRole
 from yuyue.types import bounded_integer
 
 MAX_CREDITS = 10_000
-MAX_VALID_DAYS = 3650
 CODE = {"type": "string", "pattern": NameConverter.schema["pattern"], "maxLength": 60}
 NOTE = {"type": "string", "minLength": 1, "maxLength": 200}
 
