@@ -145,7 +145,8 @@ def test_a_channels_day_cap_holds_that_channel_only(client, make_type, problem):
         {"type": "fixed_windows", "params": {"windows": split, "capacity_by_channel": {"group": 4}}},
         {"type": "daily_cap", "params": {"by_channel": {"group": 5}}},
     ]
-    make_type(rules=rules, max_party_size=5)
+    # A vertical that leaves channels to the slot rules (the exhibition's groups must say they are one).
+    make_type(rules=rules, max_party_size=5, vertical="course")
     assert post_booking(client, 9, n=4, guest=1, channel="group").status_code == 201
     assert post_booking(client, 10, n=1, guest=2, channel="group").status_code == 201
     problem(post_booking(client, 10, guest=3, channel="group"), 409, "daily_cap_reached")
@@ -210,6 +211,7 @@ def test_the_channels_of_a_slot_share_its_gate(client, session, make_type, probl
     make_type(
         rules=[{"type": "fixed_windows", "params": {"windows": split, "capacity_by_channel": {"individual": 4, "group": 2}}}],
         resource_requirements=[{"kind": "gate"}],
+        vertical="course",  # leaves channels to the slot rules
     )
 
     assert post_booking(client, guest=1, channel="individual").status_code == 201

@@ -149,7 +149,7 @@ def test_the_queue_purges_ended_logins_once_a_night(app):
 
 def test_the_queue_writes_off_expired_class_credits_once_a_night(app):
     queue = make_queue(app)
-    assert [task.name for task in queue.huey.read_periodic(datetime(2026, 12, 1, 3, 30))] == ["expire_due", "expire_credits"]
+    assert [task.name for task in queue.huey.read_periodic(datetime(2026, 12, 1, 3, 30))] == ["expire_due", "decide_sessions", "expire_credits"]
     assert queue.expire_credits.call_local() == 0
 
 

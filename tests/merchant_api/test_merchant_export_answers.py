@@ -77,8 +77,16 @@ def museum(session, tenants):
 def test_each_form_field_is_a_column_headed_in_the_tenants_language(front_desk, museum):
     header, row = export(front_desk)
 
-    assert header[FIXED_COLUMNS:] == ["参观人姓名", "身份证号", "手机号", "同行人"]
-    assert row[FIXED_COLUMNS:] == ["王芳", masked(ADULT_ID), "13800000001", f"1. 王小明 {masked(CHILD_ID)}"]
+    assert header[FIXED_COLUMNS:] == ["参观类型", "参观人姓名", "身份证号", "手机号", "同行人", "团队人数", "单位/旅行社名称"]
+    assert row[FIXED_COLUMNS:] == [
+        "",
+        "王芳",
+        masked(ADULT_ID),
+        "13800000001",
+        f"1. 王小明 {masked(CHILD_ID)}",
+        "",
+        "",
+    ]  # an individual: no type or group fields
 
 
 def test_the_tickets_places_and_total_are_in_the_row(front_desk, museum):
@@ -99,8 +107,8 @@ def test_no_id_number_is_exported_in_full_by_any_role(staff_client, museum):
 def test_the_xlsx_has_the_same_columns_with_a_numeric_total(front_desk, museum):
     header, row = export(front_desk, extension="xlsx")
 
-    assert header[FIXED_COLUMNS:] == ["参观人姓名", "身份证号", "手机号", "同行人"]
-    assert (row[12], row[13], row[FIXED_COLUMNS + 1]) == (90, "CNY", masked(ADULT_ID))
+    assert header[FIXED_COLUMNS:] == ["参观类型", "参观人姓名", "身份证号", "手机号", "同行人", "团队人数", "单位/旅行社名称"]
+    assert (row[12], row[13], row[FIXED_COLUMNS + 2]) == (90, "CNY", masked(ADULT_ID))
 
 
 def test_an_english_speaking_tenant_reads_english_headings(session, staff_client):
@@ -120,7 +128,15 @@ def test_an_english_speaking_tenant_reads_english_headings(session, staff_client
     header, _ = export(staff_client("tenant-en"), "tenant-en")
 
     assert header[:2] == ["Voucher", "Booking type"]
-    assert header[FIXED_COLUMNS:] == ["Visitor's name", "ID card number", "Mobile number", "Companions"]
+    assert header[FIXED_COLUMNS:] == [
+        "Visitor type",
+        "Visitor's name",
+        "ID card number",
+        "Mobile number",
+        "Companions",
+        "Group size",
+        "Organisation or travel agency",
+    ]
 
 
 def test_labels_fall_back_options_read_as_labels_and_a_formula_label_is_defused(session, tenants, front_desk):
