@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from yuyue.behaviour import Person
 from yuyue.bookings import policies
 from yuyue.bookings.models import Booking, BookingPerson, BookingStatus
-from yuyue.bookings.placement import Actor, get_booking, log_change
+from yuyue.bookings.placement import Actor, get_booking, log_change, person_row
 from yuyue.catalog.models import BookingType
 from yuyue.customers.models import Customer
 from yuyue.db import tenant_scope, write_transaction
@@ -365,24 +365,9 @@ def replace_name_list(
         _check_policies(session, booking, booking_type, on_form, others, now)
         session.execute(delete(BookingPerson).where(BookingPerson.booking_id == booking.id, BookingPerson.on_name_list.is_(True)))
         if others:
-            session.execute(insert(BookingPerson), [_person_row(booking, booking_type, person) for person in others])
+            session.execute(insert(BookingPerson), [_listed_row(booking, booking_type, person) for person in others])
         log_change(session, booking, actor, "booking.name_list_replaced", {"rows": len(listed), "people": len(on_form) + len(others)})
     return name_list(session, tenant, public_id)
-
-
-def _person_row(booking: Booking, booking_type: BookingType, listed: ListedPerson) -> dict[str, Any]:
-    person = Person(listed.name, listed.id_number, listed.phone, id_card_birth_date(listed.id_number))
-    return {
-        "tenant_id": booking.tenant_id,
-        "booking_id": booking.id,
-        "name": person.name,
-        "id_number": person.id_number,
-        "phone": person.phone,
-        "birth_date": person.birth_date,
-        "is_minor": policies.is_minor(booking_type.policies, person, booking.local_date),
-        "local_date": booking.local_date,
-        "on_name_list": True,
-    }
 
 
 def _check_policies(
@@ -427,3 +412,8 @@ def name_list(session: Session, tenant: Tenant, public_id: str) -> tuple[Booking
         booking = get_booking(session, public_id)
         listed = select(BookingPerson).where(BookingPerson.booking_id == booking.id, BookingPerson.on_name_list.is_(True)).order_by(BookingPerson.id)
         return booking, list(session.scalars(listed))
+
+
+def _listed_row(booking: Booking, booking_type: BookingType, listed: ListedPerson) -> dict[str, Any]:
+    person = Person(listed.name, listed.id_number, listed.phone, id_card_birth_date(listed.id_number))
+    return person_row(booking, booking_type, person, on_name_list=True)

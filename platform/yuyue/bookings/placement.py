@@ -430,22 +430,7 @@ def place_booking(
     session.flush()
     allocate_resources(session, booking_type, booking)
     if request.people:
-        session.execute(
-            insert(BookingPerson),
-            [
-                {
-                    "tenant_id": booking.tenant_id,
-                    "booking_id": booking.id,
-                    "name": person.name,
-                    "id_number": person.id_number,
-                    "phone": person.phone,
-                    "birth_date": person.birth_date,
-                    "is_minor": is_minor(booking_type.policies, person, slot.local_date),
-                    "local_date": slot.local_date,
-                }
-                for person in request.people
-            ],
-        )
+        session.execute(insert(BookingPerson), [person_row(booking, booking_type, person) for person in request.people])
     request.plugins.collect("booking_placed", booking=BookingView.of(booking, request.view.booking_type), request=request.view, session=session)
     return booking
 
@@ -473,6 +458,21 @@ def thawed(value: Any) -> Any:
     if isinstance(value, tuple):
         return [thawed(item) for item in value]
     return value
+
+
+def person_row(booking: Booking, booking_type: BookingType, person: Person, *, on_name_list: bool = False) -> dict[str, Any]:
+    """The ``booking_persons`` row of someone ``booking`` admits: named on its form, or on its group's name list."""
+    return {
+        "tenant_id": booking.tenant_id,
+        "booking_id": booking.id,
+        "name": person.name,
+        "id_number": person.id_number,
+        "phone": person.phone,
+        "birth_date": person.birth_date,
+        "is_minor": is_minor(booking_type.policies, person, booking.local_date),
+        "local_date": booking.local_date,
+        "on_name_list": on_name_list,
+    }
 
 
 def take_places(session: Session, request: ValidatedRequest) -> int:
