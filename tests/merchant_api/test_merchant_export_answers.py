@@ -171,3 +171,14 @@ def test_every_form_version_used_has_its_columns_and_an_older_booking_leaves_new
 
     assert header[FIXED_COLUMNS:] == ["name", "school"]
     assert (old[FIXED_COLUMNS:], new[FIXED_COLUMNS:]) == (["Old", ""], ["New", "一中"])
+
+
+def test_a_bookings_answers_show_staff_its_id_numbers_masked_like_its_people(front_desk, museum):
+    [listed] = front_desk.get("/api/v1/t/tenant-a/admin/bookings").get_json()["bookings"]
+    detail = front_desk.get(f"/api/v1/t/tenant-a/admin/bookings/{listed['id']}").get_json()
+
+    answers = detail["answers"]
+    assert (answers["visitor_name"], answers["mobile"]) == ("王芳", "13800000001")
+    assert answers["id_card"] == detail["people"][0]["id_number"] != ADULT_ID
+    assert answers["companions"][0]["id_card"] == detail["people"][1]["id_number"] != CHILD_ID
+    assert ADULT_ID not in str(detail) and CHILD_ID not in str(detail)

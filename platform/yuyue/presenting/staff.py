@@ -16,6 +16,7 @@ from yuyue.bookings.queries import BookingRecord
 from yuyue.catalog.models import BookingType, Resource, RouteStop, StopKind
 from yuyue.catalog.operations import current_form_version
 from yuyue.customers.login_settings import LoginSettingsView
+from yuyue.forms.formats import FormatProblem, is_cn_id_card
 from yuyue.presenting import local_time, proofs_to_show
 from yuyue.tenancy.models import Tenant
 
@@ -104,8 +105,26 @@ def booking_json(record: BookingRecord, tenant: Tenant, *, with_answers: bool = 
     }
     if with_answers:
         body["form_version"] = booking.form_version
-        body["answers"] = booking.answers
+        body["answers"] = _masked_answers(booking.answers)
     return body
+
+
+def _masked_answers(value: Any) -> Any:
+    """The answers with every mainland ID number masked, however deep (a companion's too), as the booking's people are (decisions §19)."""
+    if isinstance(value, dict):
+        return {key: _masked_answers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked_answers(item) for item in value]
+    if isinstance(value, str) and _is_id_number(value):
+        return masked_id_number(value)
+    return value
+
+
+def _is_id_number(text: str) -> bool:
+    try:
+        return is_cn_id_card(text)
+    except FormatProblem:
+        return False
 
 
 def name_list_json(booking: Booking, rows: list[BookingPerson]) -> dict[str, Any]:
