@@ -57,7 +57,7 @@ from yuyue.types import utcnow
 __all__ = ["OPENAPI_PATHS"]
 
 
-def _staff_actor() -> Actor:
+def staff_actor() -> Actor:
     token = g.staff_token
     return Actor("staff", token.user_id or f"token-{token.id}")
 
@@ -145,20 +145,20 @@ def list_stops(slug: str) -> Response:
 @staff_required(StaffRole.manager)
 def create_stop(slug: str) -> tuple[Response, int]:
     body = json_body(STOP_CREATE)
-    return jsonify(stop_json(stops.create_stop(db.session, current_tenant(), slug, actor=str(_staff_actor()), **body))), 201
+    return jsonify(stop_json(stops.create_stop(db.session, current_tenant(), slug, actor=str(staff_actor()), **body))), 201
 
 
 @tenant_api.patch("/admin/booking-types/<slug:slug>/stops/<name:code>")
 @staff_required(StaffRole.manager)
 def update_stop(slug: str, code: str) -> Response:
     body = json_body(STOP_CHANGE)
-    return jsonify(stop_json(stops.update_stop(db.session, current_tenant(), slug, code, actor=str(_staff_actor()), **body)))
+    return jsonify(stop_json(stops.update_stop(db.session, current_tenant(), slug, code, actor=str(staff_actor()), **body)))
 
 
 @tenant_api.delete("/admin/booking-types/<slug:slug>/stops/<name:code>")
 @staff_required(StaffRole.manager)
 def withdraw_stop(slug: str, code: str) -> Response:
-    return jsonify(stop_json(stops.deactivate_stop(db.session, current_tenant(), slug, code, actor=str(_staff_actor()))))
+    return jsonify(stop_json(stops.deactivate_stop(db.session, current_tenant(), slug, code, actor=str(staff_actor()))))
 
 
 # --- resources ------------------------------------------------------------------
@@ -204,7 +204,7 @@ def get_booking(public_id: str) -> Response:
 @tenant_api.post("/admin/bookings/<token:public_id>/confirm")
 @staff_required()
 def confirm_booking(public_id: str) -> Response:
-    booking = booking_operations.confirm(db.session, current_tenant(), public_id, actor=_staff_actor())
+    booking = booking_operations.confirm(db.session, current_tenant(), public_id, actor=staff_actor())
     return _booking_response(booking.public_id)
 
 
@@ -212,14 +212,14 @@ def confirm_booking(public_id: str) -> Response:
 @staff_required()
 def cancel_booking(public_id: str) -> Response:
     body = json_body(BOOKING_CANCEL, required=False)  # an action may be posted without a body
-    booking = booking_operations.cancel(db.session, current_tenant(), public_id, actor=_staff_actor(), reason=body.get("reason"), by_staff=True)
+    booking = booking_operations.cancel(db.session, current_tenant(), public_id, actor=staff_actor(), reason=body.get("reason"), by_staff=True)
     return _booking_response(booking.public_id)
 
 
 @tenant_api.post("/admin/bookings/<token:public_id>/no-show")
 @staff_required()
 def mark_no_show(public_id: str) -> Response:
-    booking = booking_operations.mark_no_show(db.session, current_tenant(), public_id, actor=_staff_actor())
+    booking = booking_operations.mark_no_show(db.session, current_tenant(), public_id, actor=staff_actor())
     return _booking_response(booking.public_id)
 
 
@@ -235,7 +235,7 @@ def put_name_list(public_id: str) -> Response:
     """The file is read only once the booking is found in this tenant."""
     booking_by_id(db.session, public_id)
     listed = name_lists.read_name_list(*request_file((name_lists.XLSX_MEDIA_TYPE, name_lists.CSV_MEDIA_TYPE), name_lists.MAX_BYTES))
-    return jsonify(name_list_json(*name_lists.replace_name_list(db.session, current_tenant(), public_id, listed, now=utcnow(), actor=_staff_actor())))
+    return jsonify(name_list_json(*name_lists.replace_name_list(db.session, current_tenant(), public_id, listed, now=utcnow(), actor=staff_actor())))
 
 
 @tenant_api.post("/admin/check-ins")
@@ -302,12 +302,12 @@ def get_login_settings(provider: str) -> Response:
 @staff_required(StaffRole.owner)
 def set_login_settings(provider: str) -> Response:
     config = json_body(LOGIN_SETTINGS)
-    view = login_settings.set_login_settings(db.session, _login_providers(), provider, config, actor=str(_staff_actor()))
+    view = login_settings.set_login_settings(db.session, _login_providers(), provider, config, actor=str(staff_actor()))
     return jsonify(login_settings_json(view))
 
 
 @tenant_api.delete("/admin/login-providers/<name:provider>")
 @staff_required(StaffRole.owner)
 def delete_login_settings(provider: str) -> tuple[str, int]:
-    login_settings.delete_login_settings(db.session, _login_providers(), provider, actor=str(_staff_actor()))
+    login_settings.delete_login_settings(db.session, _login_providers(), provider, actor=str(staff_actor()))
     return "", 204

@@ -17,7 +17,7 @@ from flask import Response, g, jsonify
 from yuyue.api.auth import customer_required, staff_required
 from yuyue.api.core import json_body
 from yuyue.api.customer import aware_datetime, request_locale
-from yuyue.api.merchant import _staff_actor
+from yuyue.api.merchant import staff_actor
 from yuyue.api.schemas.customer.credits import PACKAGE_PURCHASE
 from yuyue.api.schemas.merchant.packages import CREDIT_ADJUSTMENT, PACKAGE_CHANGE, PACKAGE_CREATE, PACKAGE_SALE
 from yuyue.api.tenant import current_tenant, tenant_api
@@ -81,7 +81,7 @@ def list_packages() -> Response:
 @staff_required(StaffRole.manager)
 def create_package() -> tuple[Response, int]:
     body = json_body(PACKAGE_CREATE)
-    package = credits.create_package(db.session, current_tenant(), actor=str(_staff_actor()), **body)
+    package = credits.create_package(db.session, current_tenant(), actor=str(staff_actor()), **body)
     return jsonify(package_json(package, credits.booking_type_slugs(db.session, current_tenant(), [package]))), 201
 
 
@@ -89,7 +89,7 @@ def create_package() -> tuple[Response, int]:
 @staff_required(StaffRole.manager)
 def update_package(package: str) -> Response:
     body = json_body(PACKAGE_CHANGE)
-    changed = credits.update_package(db.session, current_tenant(), package, actor=str(_staff_actor()), **body)
+    changed = credits.update_package(db.session, current_tenant(), package, actor=str(staff_actor()), **body)
     return jsonify(package_json(changed, credits.booking_type_slugs(db.session, current_tenant(), [changed])))
 
 
@@ -98,7 +98,7 @@ def update_package(package: str) -> Response:
 def sell_package() -> tuple[Response, int]:
     body = json_body(PACKAGE_SALE)
     entry = credits.sell_package(
-        db.session, current_tenant(), phone=body["phone"], name=body.get("name"), package_code=body["package"], note=body.get("note"), actor=str(_staff_actor())
+        db.session, current_tenant(), phone=body["phone"], name=body.get("name"), package_code=body["package"], note=body.get("note"), actor=str(staff_actor())
     )
     return _staff_credits(credits.customer_by_id(db.session, current_tenant(), entry.customer_id)), 201
 
@@ -115,5 +115,5 @@ def adjust_credits(customer_id: int) -> tuple[Response, int]:
     body = json_body(CREDIT_ADJUSTMENT)
     expires_at = aware_datetime(body["expires_at"], "/expires_at") if body.get("expires_at") else None
     customer = credits.customer_by_id(db.session, current_tenant(), customer_id)
-    credits.adjust_credits(db.session, current_tenant(), customer, delta=body["delta"], note=body["reason"], expires_at=expires_at, actor=str(_staff_actor()))
+    credits.adjust_credits(db.session, current_tenant(), customer, delta=body["delta"], note=body["reason"], expires_at=expires_at, actor=str(staff_actor()))
     return _staff_credits(customer), 201
