@@ -22,7 +22,15 @@ from yuyue.behaviour import (
     RescheduleTerms,
     RouteStopView,
 )
-from yuyue.bookings.limits import GROUP_CHANNEL, INDIVIDUAL_CHANNEL, group_problems, refuse_too_many_minors, refuse_too_many_persons_a_day
+from yuyue.bookings.limits import (
+    GROUP_CHANNEL,
+    INDIVIDUAL_CHANNEL,
+    group_headcount,
+    group_problems,
+    is_group_visit,
+    refuse_too_many_minors,
+    refuse_too_many_persons_a_day,
+)
 from yuyue.bookings.policies import lock_identities
 from yuyue.bookings.queries import active_bookings
 from yuyue.catalog.stops import route_stops
@@ -80,8 +88,10 @@ __all__ = [
     "VerticalFile",
     "active_bookings",
     "forfeit_credits",
+    "group_headcount",
     "group_problems",
     "hookimpl",
+    "is_group_visit",
     "json_pointer",
     "lock_identities",
     "refuse_too_many_minors",

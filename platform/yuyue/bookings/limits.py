@@ -7,7 +7,7 @@ booking type's own policies are enforced by ``policies`` instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -64,6 +64,17 @@ def refuse_too_many_persons_a_day(
 
 # The channels a slot's capacity is split into for visitors on their own and for groups (``capacity_by_channel``).
 INDIVIDUAL_CHANNEL, GROUP_CHANNEL = "individual", "group"
+
+
+def is_group_visit(answers: Mapping[str, Any]) -> bool:
+    """Whether a form's answers book a group (``visitor_type`` ``group``) rather than individuals."""
+    return answers.get("visitor_type") == GROUP_CHANNEL
+
+
+def group_headcount(answers: Mapping[str, Any]) -> int | None:
+    """The places a group takes, one per head (its form names only the leader); ``None`` for individuals."""
+    size = answers.get("group_size")
+    return size if is_group_visit(answers) and isinstance(size, int) else None
 
 
 def group_problems(request: BookingRequest, visitor_type: str, size: Any, smallest: int, largest: int) -> list[FieldProblem]:

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from yuyue.bookings.models import Booking, BookingPerson
 from yuyue.bookings.queries import BookingRecord
-from yuyue.catalog.models import BookingType, Resource, RouteStop, StopKind
+from yuyue.catalog.models import BookingType, Resource, RouteStop
 from yuyue.catalog.operations import current_form_version
+from yuyue.catalog.stops import stop_json_for_audit
 from yuyue.customers.login_settings import LoginSettingsView
 from yuyue.forms.formats import FormatProblem, is_cn_id_card
 from yuyue.presenting import local_time, proofs_to_show
@@ -59,15 +60,7 @@ def resource_json(resource: Resource) -> dict[str, Any]:
 
 
 def stop_json(stop: RouteStop) -> dict[str, Any]:
-    return {
-        "code": stop.code,
-        "name": stop.name,
-        "kind": StopKind(stop.kind).value,
-        "minutes_after_departure": stop.minutes_after_departure,
-        "position": stop.position,
-        "active": stop.active,
-        "created_at": stop.created_at.isoformat(),
-    }
+    return {**stop_json_for_audit(stop), "created_at": stop.created_at.isoformat()}
 
 
 def masked_id_number(id_number: str | None) -> str | None:

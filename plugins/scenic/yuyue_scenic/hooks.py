@@ -44,8 +44,10 @@ from yuyue.plugin_api import (
     BookingTypeView,
     BookingView,
     FieldProblem,
+    group_headcount,
     group_problems,
     hookimpl,
+    is_group_visit,
     refuse_too_many_minors,
     refuse_too_many_persons_a_day,
 )
@@ -60,17 +62,14 @@ ADULT_AGE = 18
 @hookimpl
 def booking_units(booking_type: BookingTypeView, request: BookingRequest, settings: Mapping[str, Any]) -> int | None:
     """A group takes a place per head: its form names only the leader."""
-    if booking_type.vertical != VERTICAL or not _is_group(request.answers):
-        return None
-    size = request.answers.get("group_size")
-    return size if isinstance(size, int) else None
+    return group_headcount(request.answers) if booking_type.vertical == VERTICAL else None
 
 
 @hookimpl
 def validate_booking(booking_type: BookingTypeView, request: BookingRequest, settings: Mapping[str, Any], session: Session) -> list[FieldProblem] | None:
     if booking_type.vertical != VERTICAL:
         return None
-    is_group = _is_group(request.answers)
+    is_group = is_group_visit(request.answers)
     visitor_type = GROUP_CHANNEL if is_group else INDIVIDUAL_CHANNEL
     problems = group_problems(request, visitor_type, request.answers.get("group_size"), settings["group_min_size"], settings["group_max_size"])
     if is_group and settings["group_requires_guide_licence"] and not (request.answers.get("guide_licence") or "").strip():
@@ -89,12 +88,8 @@ def validate_booking(booking_type: BookingTypeView, request: BookingRequest, set
     return None
 
 
-def _is_group(answers: Mapping[str, Any]) -> bool:
-    return answers.get("visitor_type") == GROUP_CHANNEL
-
-
 def _is_individual(booking: BookingView) -> bool:
-    return not _is_group(booking.answers)
+    return not is_group_visit(booking.answers)
 
 
 def _id_card_pointer(index: int) -> str:
