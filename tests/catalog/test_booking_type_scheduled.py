@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from tenant_setup import NAME_FORM, make_booking_type, make_coach, make_tenant, windows
 
 from yuyue.bookings.models import ResourceAllocation
+from yuyue.bookings.resources import MAX_HORIZON_DAYS
 from yuyue.catalog.operations import create_booking_type, update_booking_type
 from yuyue.db import tenant_scope
 from yuyue.forms.registry import form_registry
@@ -99,3 +100,14 @@ def test_the_worker_has_the_slots_coming_into_reach_hold_their_coach(app, sessio
     assert hold_resources_due(session, now=utcnow() + timedelta(days=3)) == 3  # three more days in reach
     assert held_slots(session, tenant) == before + 3
     assert hold_resources_due(session, now=utcnow() + timedelta(days=3)) == 0
+
+
+def test_a_window_opening_years_ahead_holds_coaches_only_as_far_as_the_scheduling_horizon(app, session):
+    tenant = make_tenant(session, "studio")
+    make_coach(session, tenant)
+    years_ahead = [*windows(("09:00", "10:00"), capacity=8), {**WEEK_AHEAD[-1], "params": {**WEEK_AHEAD[-1]["params"], "opens_days_ahead": 3000}}]
+    make_booking_type(session, tenant, "yoga", vertical="course", rules=years_ahead, resource_requirements=COACH)
+    zone = ZoneInfo(tenant.time_zone)
+    today = utcnow().astimezone(zone).date()
+    in_reach = sum(1 for n in range(MAX_HORIZON_DAYS + 1) if utcnow() < datetime.combine(today + timedelta(days=n), time(9), zone))
+    assert held_slots(session, tenant) == in_reach  # not 3,000 days of classes written by one save

@@ -31,10 +31,14 @@ from yuyue.scheduling.models import SlotInventory
 from yuyue.scheduling.slots import generate_slots
 from yuyue.tenancy.models import Tenant
 
-__all__ = ["DEFAULT_HORIZON_DAYS", "hold_scheduled_resources", "horizon_days", "per_slot_requirements", "reschedule_resources"]
+__all__ = ["DEFAULT_HORIZON_DAYS", "MAX_HORIZON_DAYS", "hold_scheduled_resources", "horizon_days", "per_slot_requirements", "reschedule_resources"]
 
 # How far ahead slots hold their resources when no booking window says how far ahead they are sold.
 DEFAULT_HORIZON_DAYS = 30
+# At most this far, however far ahead a booking window sells: a merchant's save (and the nightly job) lays out
+# and writes these slots at once, and a window may open years ahead. A slot beyond it holds its resources at its
+# first booking, and its availability is judged from the resources free then, as before scheduling held any.
+MAX_HORIZON_DAYS = 92
 
 
 def per_slot_requirements(booking_type: BookingType) -> list[dict[str, Any]]:
@@ -42,9 +46,9 @@ def per_slot_requirements(booking_type: BookingType) -> list[dict[str, Any]]:
 
 
 def horizon_days(booking_type: BookingType) -> int:
-    """How many days ahead slots are sold: the booking window's ``opens_days_ahead``, else :data:`DEFAULT_HORIZON_DAYS`."""
+    """How many days ahead slots hold their resources: as far as the booking window sells (else :data:`DEFAULT_HORIZON_DAYS`), at most :data:`MAX_HORIZON_DAYS`."""
     window = next((rule for rule in booking_type.availability_rules or [] if rule.get("type") == "booking_window"), None)
-    return int(window["params"]["opens_days_ahead"]) if window else DEFAULT_HORIZON_DAYS
+    return min(int(window["params"]["opens_days_ahead"]) if window else DEFAULT_HORIZON_DAYS, MAX_HORIZON_DAYS)
 
 
 def hold_scheduled_resources(session: Session, booking_type: BookingType, now: datetime) -> int:
