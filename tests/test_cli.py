@@ -496,7 +496,10 @@ def test_demo_seeds_the_demo_tenant_with_every_vertical_and_an_admin(yuyue, data
     slug, status, _, plugins, _ = demo.split("\t")
     assert (slug, status) == ("demo", "active")
     assert set(plugins.split(",")) == set(VERTICAL_PLUGINS)
-    assert [row["username"] for row in table_rows(database_file, "ab_user")] == ["admin"]
+    assert sorted(row["username"] for row in table_rows(database_file, "ab_user")) == ["admin", "desk", "manager"]
+    roles = {row["user_id"]: row["role"] for row in table_rows(database_file, "staff_memberships")}
+    users = {row["username"]: row["id"] for row in table_rows(database_file, "ab_user")}
+    assert {name: roles[user_id] for name, user_id in users.items()} == {"admin": "owner", "manager": "manager", "desk": "staff"}
 
 
 def test_demo_tenant_has_a_bookable_booking_type_for_every_vertical(yuyue, database_file):
@@ -555,7 +558,7 @@ def test_demo_can_be_run_again(yuyue, database_file):
     assert again.code == 0, again.err
     assert "already exists" in again.out
     assert len(yuyue("tenants", "list").lines) == 1
-    assert len(table_rows(database_file, "ab_user")) == 1
+    assert len(table_rows(database_file, "ab_user")) == 3, "admin, manager and desk, once each"
 
 
 def test_each_demo_run_prints_a_working_operator_token_and_revokes_the_one_before(yuyue, database_file):

@@ -33,6 +33,8 @@ FAB_SETTINGS: dict[str, Any] = {
     # The admin renders its menu itself; the JSON menu is for React front ends.
     "FAB_ADD_MENU_API": False,
     "AUTH_ROLE_ADMIN": "Admin",
+    # After login Flask-AppBuilder sends a user to its index: yuyue's admin at /admin/.
+    "FAB_INDEX_VIEW": "yuyue.admin.home.RootView",
     "AUTH_ROLE_PUBLIC": "Public",
     "LANGUAGES": {
         "zh_Hans": {"flag": "cn", "name": "简体中文"},
@@ -103,10 +105,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             configure_sqlite(db.engine)
         AppBuilder(security_manager_class=AdminSecurityManager).init_app(app, db.session)
 
+    from yuyue.admin import init_admin
     from yuyue.admin.input_guard import init_input_guard
     from yuyue.api import init_api
 
     init_input_guard(app)
     init_api(app)
+    # After the API: the admin's routes use its URL converters (<slug:…>, <row_id:…>).
+    init_admin(app)
     host.hook.startup(app=app)
     return app

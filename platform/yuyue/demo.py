@@ -17,10 +17,12 @@ from yuyue.forms.registry import form_registry
 from yuyue.plugins import PluginHost
 from yuyue.provisioning import operations
 from yuyue.scheduling.registry import slot_rules
-from yuyue.tenancy.models import Tenant, TokenKind
+from yuyue.tenancy.models import StaffRole, Tenant, TokenKind
 
 DEMO_SLUG = "demo"
 DEMO_TOKEN_NAME = "demo"
+# Demo staff below the owner, each with their username as password: what a manager and the front desk see.
+DEMO_STAFF = {"manager": StaffRole.manager, "desk": StaffRole.staff}
 # Verticals that take groups on a channel of their own; their demo booking types hold a group of the largest size.
 GROUP_VERTICALS = ("exhibition", "scenic")
 # Settings that show a vertical's behaviour in the demo; every other plugin keeps its defaults.
@@ -54,7 +56,14 @@ def seed_demo(session: Session, host: PluginHost) -> Iterator[str]:
     security = current_app.appbuilder.sm
     if security.find_user(username="admin") is None:
         security.add_user("admin", "Demo", "Admin", "admin@demo.invalid", security.find_role("Admin"), password="admin")
-        yield "admin login: admin / admin  (/login/)"
+        # The operator is also the demo merchant's owner, so one login shows both consoles.
+        operations.add_staff_member(session, security, tenant_slug=DEMO_SLUG, username="admin", role=StaffRole.owner)
+        for username, role in DEMO_STAFF.items():
+            operations.add_staff_member(
+                session, security, tenant_slug=DEMO_SLUG, username=username, role=role, email=f"{username}@demo.invalid", password=username
+            )
+        yield "admin login: admin / admin  (http://<host>/admin/: the demo merchant's owner and the operator console)"
+        yield "staff logins: " + ", ".join(f"{username} / {username} ({role.value})" for username, role in DEMO_STAFF.items())
     # A token is shown only once, so each run issues a new one and revokes the ones earlier runs printed.
     earlier = [t for t in operations.list_tokens(session) if t.kind is TokenKind.operator and t.name == DEMO_TOKEN_NAME and t.revoked_at is None]
     for token in earlier:

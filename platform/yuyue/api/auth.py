@@ -27,13 +27,12 @@ from yuyue.customers import sessions
 from yuyue.customers.models import Customer
 from yuyue.db import db
 from yuyue.provisioning.operations import TOKEN_PREFIX, authenticate_token
-from yuyue.tenancy.models import StaffRole, TokenKind
+from yuyue.tenancy.models import ROLE_RANK, StaffRole, TokenKind
 from yuyue.types import utcnow
 
 ACCESS_TTL = timedelta(minutes=15)
 BOOKING_TOKEN_TTL = timedelta(days=90)
 ALGORITHM = "HS256"
-ROLE_RANK = {StaffRole.staff: 0, StaffRole.manager: 1, StaffRole.owner: 2}
 
 
 def _encode(claims: dict[str, Any], ttl: timedelta) -> str:

@@ -24,6 +24,10 @@ class StaffRole(enum.StrEnum):
     staff = "staff"
 
 
+# How roles compare: a page or endpoint open to a role is open to every role ranked above it.
+ROLE_RANK = {StaffRole.staff: 0, StaffRole.manager: 1, StaffRole.owner: 2}
+
+
 class TokenKind(enum.StrEnum):
     operator = "operator"
     staff = "staff"
