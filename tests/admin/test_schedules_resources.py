@@ -42,7 +42,9 @@ def test_staff_may_not_add_or_edit_a_resource(admin_login, session, tenants, met
 
 def test_a_manager_adds_a_coach_with_working_hours(admin_login, session):
     manager = admin_login("manager-a")
-    form = coach_form(hours_mode="weekly", **{"hours-mon-0-start": "09:00", "hours-mon-0-end": "12:00", "hours-mon-1-start": "14:00", "hours-mon-1-end": "18:00"})
+    form = coach_form(
+        hours_mode="weekly", **{"hours-mon-0-start": "09:00", "hours-mon-0-end": "12:00", "hours-mon-1-start": "14:00", "hours-mon-1-end": "18:00"}
+    )
 
     response = manager.post(NEW, data=form)
 
@@ -113,9 +115,13 @@ def test_a_manager_edits_name_hours_and_active(admin_login, session, tenants):
 def test_always_available_clears_the_hours(admin_login, session, tenants):
     make_coach(session, tenants["tenant-a"])
     manager = admin_login("manager-a")
-    manager.post(RESOURCES + "coach-li/", data={"name-zh-Hans": "李", "hours_mode": "weekly", "hours-sat-0-start": "10:00", "hours-sat-0-end": "16:00", "active": "on"})
+    manager.post(
+        RESOURCES + "coach-li/", data={"name-zh-Hans": "李", "hours_mode": "weekly", "hours-sat-0-start": "10:00", "hours-sat-0-end": "16:00", "active": "on"}
+    )
 
-    manager.post(RESOURCES + "coach-li/", data={"name-zh-Hans": "李", "hours_mode": "always", "hours-sat-0-start": "10:00", "hours-sat-0-end": "16:00", "active": "on"})
+    manager.post(
+        RESOURCES + "coach-li/", data={"name-zh-Hans": "李", "hours_mode": "always", "hours-sat-0-start": "10:00", "hours-sat-0-end": "16:00", "active": "on"}
+    )
 
     coach = get_resource(session, get_tenant(session, "tenant-a"), "coach-li")
     assert (coach.schedule, coach.active) == (None, True)

@@ -121,9 +121,7 @@ class OperatorTenantsView(ConsoleView):
 
     def _list(self, form: dict[str, Any], errors: dict[str, list[str]]) -> str:
         tenants = operations.list_tenants(db.session)
-        return self.render(
-            "admin/operator/tenants.html", tenants=tenants, form=form, errors=errors, supported_locales=operations.SUPPORTED_LOCALES
-        )
+        return self.render("admin/operator/tenants.html", tenants=tenants, form=form, errors=errors, supported_locales=operations.SUPPORTED_LOCALES)
 
     @expose("/<slug:tenant>/")
     def show(self, tenant: str) -> Any:

@@ -205,9 +205,7 @@ class ResourcesView(TenantAdminView):
             form.apply(action)
             return self._form(form, editing=None)
         try:
-            resource = catalog.create_resource(
-                db.session, tenant, kind=form.kind, code=form.code, name=form.name_value(), schedule=form.schedule_value()
-            )
+            resource = catalog.create_resource(db.session, tenant, kind=form.kind, code=form.code, name=form.name_value(), schedule=form.schedule_value())
         except DomainError as error:
             return self._form(form, editing=None, errors=problems_by_field(error)), _status_of(error)
         flash(_("Resource %(code)s added.", code=resource.code), "success")
@@ -327,9 +325,7 @@ def week_slots(tenant: Tenant, booking_types: list[BookingType], monday: date, r
             key = (booking_type.id, listed.starts_at)
             slot = slots.get(key)
             if slot is None:
-                slot = slots[key] = WeekSlot(
-                    booking_type, listed.starts_at, listed.ends_at, listed.starts_at.astimezone(zone), listed.ends_at.astimezone(zone)
-                )
+                slot = slots[key] = WeekSlot(booking_type, listed.starts_at, listed.ends_at, listed.starts_at.astimezone(zone), listed.ends_at.astimezone(zone))
             slot.capacity += listed.capacity
             slot.taken += listed.taken
             slot.bookable = slot.bookable or listed.bookable

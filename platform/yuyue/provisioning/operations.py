@@ -95,7 +95,10 @@ PLAN_LIMITS = {
 PLAN_SCHEMA = {
     "type": "object",
     "additionalProperties": False,
-    "properties": {key: {"type": "integer", "minimum": 0, "maximum": MAX_INTEGER, "description": f"the most {what} the tenant may have"} for key, what in PLAN_LIMITS.items()},
+    "properties": {
+        key: {"type": "integer", "minimum": 0, "maximum": MAX_INTEGER, "description": f"the most {what} the tenant may have"}
+        for key, what in PLAN_LIMITS.items()
+    },
     "description": "limit name → the most the tenant may have; a limit left out is no limit",
 }
 
