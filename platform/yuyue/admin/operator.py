@@ -136,7 +136,7 @@ class OperatorTenantsView(ConsoleView):
             tenant=tenant,
             plugins=host.info(),
             enabled=enabled,
-            staff=operations.list_staff(db.session, tenant.slug),
+            members=operations.list_staff(db.session, tenant.slug),
             roles=list(StaffRole),
             plan_labels=PLAN_LABELS,
             plan_form=forms.get("plan_form") or {key: "" if limits.get(key) is None else str(limits[key]) for key in operations.PLAN_LIMITS},
