@@ -112,7 +112,8 @@ class ResourceForm:
 
     @classmethod
     def of(cls, resource: Resource) -> ResourceForm:
-        name = resource.name if isinstance(resource.name, dict) else dict.fromkeys(LOCALES, resource.name or "")
+        # A name given as one plain string (through the API) is shown, and saved back, as the Chinese one.
+        name = resource.name if isinstance(resource.name, dict) else {"zh-Hans": resource.name or ""}
         schedule = resource.schedule
         return cls(
             kind=resource.kind,
