@@ -14,7 +14,7 @@ from yuyue.api.customer import OPENAPI_PATHS as CUSTOMER_PATHS
 from yuyue.api.customer import OPENAPI_SECURITY_SCHEMES as CUSTOMER_SECURITY_SCHEMES
 from yuyue.api.customer_auth import OPENAPI_PATHS as AUTH_PATHS
 from yuyue.api.merchant import OPENAPI_PATHS as MERCHANT_PATHS
-from yuyue.api.operator import AUDIT_PAGE_SIZE, TENANT_CREATE, TENANT_PLUGINS
+from yuyue.api.operator import AUDIT_PAGE_SIZE, TENANT_CREATE, TENANT_PLAN, TENANT_PLUGINS
 from yuyue.api.payments import OPENAPI_PATHS as PAYMENT_PATHS
 from yuyue.types import bounded_integer
 
@@ -54,6 +54,7 @@ TENANT = {
         "time_zone": {"type": "string"},
         "locales": {"type": "array", "items": {"type": "string"}},
         "status": {"enum": ["active", "suspended"]},
+        "plan_limits": TENANT_PLAN["properties"]["limits"],
         "created_at": {"type": "string", "format": "date-time"},
         "plugins": {"type": "object", "additionalProperties": {"type": "object"}},
     },
@@ -169,6 +170,17 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/operator/tenants/{slug}/reinstate": {
                 "parameters": [SLUG_PARAMETER],
                 "post": _operation("Reinstate a suspended tenant", 200, TENANT_REF, errors=(404,)),
+            },
+            "/api/v1/operator/tenants/{slug}/plan": {
+                "parameters": [SLUG_PARAMETER],
+                "get": _operation("Show a tenant's plan limits", 200, TENANT_PLAN, errors=(404,)),
+                "put": _operation(
+                    "Replace a tenant's plan limits (a limit left out is no limit); creating beyond one is refused with plan_limit_reached (409)",
+                    200,
+                    TENANT_PLAN,
+                    TENANT_PLAN,
+                    (400, 404, 422),
+                ),
             },
             "/api/v1/operator/tenants/{slug}/plugins": {
                 "parameters": [SLUG_PARAMETER],

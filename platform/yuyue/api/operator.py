@@ -1,4 +1,4 @@
-"""Operator API: provision, suspend and reinstate tenants, choose each tenant's plugins, read the operator audit chain."""
+"""Operator API: provision, suspend and reinstate tenants, set their plan limits, choose each tenant's plugins, read the operator audit chain."""
 
 from __future__ import annotations
 
@@ -31,6 +31,13 @@ TENANT_CREATE = {
     },
 }
 
+TENANT_PLAN = {
+    "type": "object",
+    "required": ["limits"],
+    "additionalProperties": False,
+    "properties": {"limits": operations.PLAN_SCHEMA},
+}
+
 TENANT_PLUGINS = {
     "type": "object",
     "required": ["plugins"],
@@ -51,6 +58,7 @@ def tenant_json(tenant: Tenant) -> dict[str, Any]:
         "time_zone": tenant.time_zone,
         "locales": tenant.locales,
         "status": tenant.status.value,
+        "plan_limits": tenant.plan_limits or {},
         "created_at": tenant.created_at.isoformat(),
         "plugins": operations.enabled_plugins(db.session, tenant),
     }
@@ -86,6 +94,19 @@ def suspend_tenant(slug: str) -> Response:
 @operator_required
 def reinstate_tenant(slug: str) -> Response:
     return jsonify(tenant_json(operations.reinstate_tenant(db.session, slug, actor=_actor())))
+
+
+@v1.get("/operator/tenants/<slug:slug>/plan")
+@operator_required
+def get_tenant_plan(slug: str) -> Response:
+    return jsonify({"limits": operations.get_tenant(db.session, slug).plan_limits or {}})
+
+
+@v1.put("/operator/tenants/<slug:slug>/plan")
+@operator_required
+def set_tenant_plan(slug: str) -> Response:
+    body = json_body(TENANT_PLAN)
+    return jsonify({"limits": operations.set_plan_limits(db.session, slug, body["limits"], actor=_actor()).plan_limits})
 
 
 @v1.put("/operator/tenants/<slug:slug>/plugins")

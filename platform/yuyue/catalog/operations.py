@@ -24,7 +24,7 @@ from yuyue.forms.models import FormVersion
 from yuyue.forms.operations import form_problems, form_version
 from yuyue.forms.registry import FormRegistry
 from yuyue.plugins import PluginHost
-from yuyue.provisioning.operations import SLUG_PATTERN, enabled_plugins, tenant_plugins
+from yuyue.provisioning.operations import SLUG_PATTERN, enabled_plugins, plan_allows, tenant_plugins
 from yuyue.scheduling.inventory import resize_future_rows
 from yuyue.scheduling.rules import SlotRuleRegistry
 from yuyue.tenancy.models import Tenant
@@ -47,6 +47,8 @@ REQUIREMENT_SCHEMA = {
 
 
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+# A resource's code is a URL segment (the API's and the admin's ``<name:…>``).
+RESOURCE_CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,59}$")
 # A week: longer holds would keep places from customers who can pay.
 MAX_HOLD_MINUTES = 7 * 24 * 60
 # What a booking type's PATCH may change; its slug and vertical are its identity.
@@ -253,6 +255,7 @@ def create_booking_type(
                 raise InvalidInput("the booking type cannot be created as given", errors=problems)
             if session.scalar(select(BookingType.id).where(BookingType.slug == slug)) is not None:
                 raise Conflict(f"a booking type {slug!r} already exists", code="slug_taken", errors=[FieldProblem("/slug", "already taken", "slug_taken")])
+            plan_allows(session, tenant, "max_booking_types", session.scalar(select(func.count()).select_from(BookingType)) or 0)
             booking_type = BookingType(
                 slug=slug,
                 vertical=vertical,
@@ -282,13 +285,20 @@ def create_resource(session: Session, tenant: Tenant, *, kind: str, code: str, n
     problems = _prefixed("/name", yuyue_schemas.problems("localized-text", name))
     if schedule is not None:
         problems += _prefixed("/schedule", yuyue_schemas.problems_against(SCHEDULE_SCHEMA, schedule))
-    if not isinstance(kind, str) or not kind or not isinstance(code, str) or not code:
-        problems.append(FieldProblem("/kind" if not kind else "/code", "required", "required"))
+    if not isinstance(kind, str) or not kind:
+        problems.append(FieldProblem("/kind", "required", "required"))
+    elif len(kind) > 40:
+        problems.append(FieldProblem("/kind", "at most 40 characters", "maxLength"))
+    if not isinstance(code, str) or not code:
+        problems.append(FieldProblem("/code", "required", "required"))
+    elif not RESOURCE_CODE_PATTERN.match(code):
+        problems.append(FieldProblem("/code", "1-60 letters, digits, dots, hyphens or underscores, starting with a letter or digit", "pattern"))
     if problems:
         raise InvalidInput("the resource cannot be created as given", errors=problems)
     with tenant_scope(tenant.id), write_transaction(session):
         if session.scalar(select(Resource.id).where(Resource.code == code)) is not None:
             raise Conflict(f"a resource {code!r} already exists", code="code_taken", errors=[FieldProblem("/code", "already taken", "code_taken")])
+        plan_allows(session, tenant, "max_resources", session.scalar(select(func.count()).select_from(Resource)) or 0)
         resource = Resource(kind=kind, code=code, name=name, schedule=schedule)
         session.add(resource)
     return resource

@@ -1,4 +1,4 @@
-"""Provisioning: create, suspend and reinstate tenants, choose their plugins, issue and revoke API tokens.
+"""Provisioning: create, suspend and reinstate tenants, set their plan limits, choose their plugins, issue and revoke API tokens.
 
 Every change here is an operator's, and is audited in the transaction that makes
 it, naming ``actor`` (``operator:<token id>`` from the API, ``cli`` from the
@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,11 +27,11 @@ import yuyue_schemas
 from yuyue.audit.operations import record as audit_record
 from yuyue.audit.operator_chain import record_operator_action
 from yuyue.db import tenant_scope, write_transaction
-from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, json_pointer
+from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused, json_pointer
 from yuyue.plugins import PluginHost, TenantPlugins
 from yuyue.tenancy.models import ApiToken, StaffMembership, StaffRole, Tenant, TenantPlugin, TenantStatus, TokenKind
 from yuyue.tenancy.queries import get_tenant
-from yuyue.types import utcnow
+from yuyue.types import MAX_INTEGER, utcnow
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 SUPPORTED_LOCALES = ("zh-Hans", "zh-Hant", "en")
@@ -43,6 +44,11 @@ CLI_ACTOR = "cli"
 def operator_actor(token: ApiToken) -> str:
     """How the audit log names an operator calling the API: by the token's id, never its secret."""
     return f"operator:{token.id}"
+
+
+def console_actor(user_id: int) -> str:
+    """How the audit log names an operator working in the admin's operator console: by their user id."""
+    return f"operator-user:{user_id}"
 
 
 def _audit(session: Session, tenant_id: int, actor: str, action: str, subject_type: str, subject_id: str | int, data: dict[str, Any]) -> None:
@@ -77,6 +83,56 @@ def _check_plugins(host: PluginHost, plugins: Mapping[str, Any], prefix: str) ->
         for problem in yuyue_schemas.problems_against(host.settings_schema(name), config):
             problems.append(FieldProblem(f"{prefix}{json_pointer(name)}{problem.pointer}", problem.message, problem.keyword))
     return problems
+
+
+# What a plan may limit: limit name → what it counts, for messages. Booking types and resources are
+# counted by the catalog when it creates one, staff memberships here (each through plan_allows).
+PLAN_LIMITS = {
+    "max_booking_types": "booking types",
+    "max_resources": "resources",
+    "max_staff": "staff members",
+}
+PLAN_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        key: {"type": "integer", "minimum": 0, "maximum": MAX_INTEGER, "description": f"the most {what} the tenant may have"}
+        for key, what in PLAN_LIMITS.items()
+    },
+    "description": "limit name → the most the tenant may have; a limit left out is no limit",
+}
+
+
+def set_plan_limits(session: Session, slug: str, limits: Mapping[str, Any], *, actor: str = SYSTEM_ACTOR) -> Tenant:
+    """Make ``limits`` the tenant's plan (a limit left out is no limit); what it has already stays, only new rows are refused.
+
+    Audited as ``tenant.plan_changed`` with the limits before and after.
+    """
+    problems = [FieldProblem("/limits" + p.pointer, p.message, p.keyword) for p in yuyue_schemas.problems_against(PLAN_SCHEMA, limits)]
+    if problems:
+        raise InvalidInput("the plan limits are not valid", errors=problems)
+    with write_transaction(session):
+        tenant = get_tenant(session, slug)
+        previous, tenant.plan_limits = dict(tenant.plan_limits or {}), dict(limits)
+        _audit(session, tenant.id, actor, "tenant.plan_changed", "tenant", tenant.slug, {"previous": previous, "limits": dict(limits)})
+    return tenant
+
+
+def plan_allows(session: Session, tenant: Tenant, limit: str, count: int) -> None:
+    """Refuse one more of what ``limit`` counts when the tenant already has ``count`` and its plan allows no more.
+
+    Called inside the creating write transaction; on PostgreSQL it locks the tenant's row first,
+    so two concurrent creates of one tenant count one after the other.
+
+    :raises Refused: ``plan_limit_reached`` (409), naming the limit.
+    """
+    limits = session.scalar(select(Tenant.plan_limits).where(Tenant.id == tenant.id).with_for_update())
+    maximum = (limits or {}).get(limit)
+    if maximum is not None and count >= maximum:
+        raise Refused(
+            f"the plan of {tenant.slug} allows at most {maximum} {PLAN_LIMITS[limit]} ({limit} = {maximum}); ask the operator to raise it",
+            code="plan_limit_reached",
+        )
 
 
 def list_tenants(session: Session) -> list[Tenant]:
@@ -212,6 +268,10 @@ def add_staff_member(
     tenant = get_tenant(session, tenant_slug)
     user = security.find_user(username=username)
     created = user is None
+    if user is None or _membership(session, tenant, user.id) is None:
+        # Before a user is created for it: a refused membership leaves no account behind.
+        with tenant_scope(tenant.id):
+            plan_allows(session, tenant, "max_staff", session.scalar(select(func.count()).select_from(StaffMembership)) or 0)
     if user is None:
         if not (email and password):
             raise NotFound(f"no user {username!r}; give an email and a password to create one", code="user_not_found")
@@ -223,9 +283,10 @@ def add_staff_member(
                 errors=[FieldProblem("/email", "already used", "email_taken")],
             )
     with tenant_scope(tenant.id), write_transaction(session):
-        membership = session.scalar(select(StaffMembership).where(StaffMembership.user_id == user.id))
+        membership = _membership(session, tenant, user.id)
         previous = membership.role.value if membership is not None else None
         if membership is None:
+            plan_allows(session, tenant, "max_staff", session.scalar(select(func.count()).select_from(StaffMembership)) or 0)
             membership = StaffMembership(user_id=user.id, role=role)
             session.add(membership)
         else:
@@ -233,6 +294,18 @@ def add_staff_member(
         data = {"username": username, "role": role.value, "previous_role": previous, "user_created": created}
         _audit(session, tenant.id, actor, "staff.added", "user", user.id, data)
     return membership
+
+
+def _membership(session: Session, tenant: Tenant, user_id: int) -> StaffMembership | None:
+    with tenant_scope(tenant.id):
+        return session.scalar(select(StaffMembership).where(StaffMembership.user_id == user_id))
+
+
+def list_staff(session: Session, slug: str) -> list[tuple[StaffMembership, Any]]:
+    """The tenant's staff memberships with their Flask-AppBuilder users, by username."""
+    tenant = get_tenant(session, slug)
+    with tenant_scope(tenant.id):
+        return [tuple(row) for row in session.execute(select(StaffMembership, User).join(User, User.id == StaffMembership.user_id).order_by(User.username))]
 
 
 def token_digest(secret: str) -> str:
@@ -283,6 +356,14 @@ def _audit_token(session: Session, token: ApiToken, actor: str, action: str) -> 
 def list_tokens(session: Session) -> list[ApiToken]:
     """Every API token, live and revoked, oldest first (their secrets are not stored, so not shown)."""
     return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))
+
+
+def get_token(session: Session, token_id: int) -> ApiToken:
+    """:raises NotFound: if there is no such token."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"no API token {token_id}", code="token_not_found")
+    return token
 
 
 def revoke_token(session: Session, token_id: int, *, now: datetime | None = None, actor: str = SYSTEM_ACTOR) -> ApiToken:

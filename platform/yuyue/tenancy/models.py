@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yuyue.db import Model, TenantScoped
@@ -44,6 +44,8 @@ class Tenant(Model):
     status: Mapped[TenantStatus] = mapped_column(string_enum(TenantStatus, "tenant_status"), default=TenantStatus.active)
     # Bumped whenever the enabled plugins or their settings change, so each process knows its cached copy is stale.
     plugins_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The tenant's plan: limit name → the most it may have (see provisioning.operations.PLAN_LIMITS); absent: no limit.
+    plan_limits: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     def __repr__(self) -> str:
