@@ -56,6 +56,8 @@ def init_security_headers(app: Flask) -> None:
     """Send the policy and headers with every admin and Flask-AppBuilder page (after ``AppBuilder.init_app``)."""
     blueprints = frozenset(view.blueprint.name for view in app.appbuilder.baseviews if getattr(view, "blueprint", None) is not None)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    # ``g`` outlives a request where an app context was already pushed (tests): a nonce is never reused.
+    app.before_request(lambda: g.pop("csp_nonce", None))
 
     @app.after_request
     def _send_headers(response: Response) -> Response:
