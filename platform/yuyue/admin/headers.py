@@ -40,9 +40,11 @@ def csp_nonce() -> str:
 
 def _is_page(blueprints: frozenset[str]) -> bool:
     """An admin page or one of Flask-AppBuilder's views (its login page and user screens), not the API, its docs or a file."""
+    if request.path.startswith("/admin/"):
+        return True
     if request.path.startswith(("/api/", "/swagger")) or request.endpoint is None or request.endpoint.endswith(".static"):
         return False
-    return request.path.startswith("/admin/") or request.blueprint in blueprints
+    return request.blueprint in blueprints
 
 
 def _policy(nonce: str | None) -> str:
