@@ -167,3 +167,10 @@ def test_refusals_are_translated(admin_login):
     staff = admin_login("owner-b")
     page = staff.get(DASHBOARD, headers={"Accept-Language": "zh-TW"}).get_data(as_text=True)
     assert "找不到" in page and "返回管理後台" in page
+
+
+def test_outside_a_request_the_locale_is_simplified_chinese(app):
+    from flask_babel import gettext, refresh
+
+    refresh()
+    assert gettext("Dashboard") == "仪表盘"

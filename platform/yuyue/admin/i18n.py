@@ -26,7 +26,7 @@ import flask_appbuilder
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, Response, g, request, session
+from flask import Flask, Response, g, has_request_context, request, session
 from flask_babel import get_locale, refresh
 
 from yuyue.presenting.language import accepted_locale
@@ -114,6 +114,8 @@ def select_locale() -> str:
     Replaces Flask-AppBuilder's selector, which never reads ``Accept-Language`` and writes the default
     into every visitor's session (after which it would win over the browser's language for good).
     """
+    if not has_request_context():
+        return CATALOG_LOCALES[0]  # a command or a job: the default, as Flask-Babel's own would give
     chosen = session.get("locale")
     if chosen in CATALOG_LOCALES:
         return chosen
