@@ -50,6 +50,8 @@ class CatalogReport:
     placeholders: list[str] = field(default_factory=list)
     # In the catalog, in no source: reported, never a failure (a message may be used where extraction cannot see).
     unused: list[str] = field(default_factory=list)
+    # Where each missing msgid is used (its first place), so the message can be found.
+    used_at: dict[str, str] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -66,7 +68,7 @@ class CatalogReport:
         ):
             if items:
                 found.append(f"  {title}: {len(items)}")
-                found.extend(f"    msgid {_quoted(item)}" for item in items)
+                found.extend(f"    msgid {_quoted(item)}" + (f"  ({self.used_at[item]})" if item in self.used_at else "") for item in items)
         return found
 
 
@@ -126,6 +128,7 @@ def check_catalogs(extracted: dict[str, list[str]] | None = None) -> list[Catalo
         report = CatalogReport(locale)
         present = {_key(message.id) for message in catalog if message.id}
         report.missing = sorted(set(extracted) - present)
+        report.used_at = {msgid: extracted[msgid][0] for msgid in report.missing if extracted[msgid]}
         report.unused = sorted(present - set(extracted))
         report.duplicated = _duplicates(catalog_path(locale))
         for message in catalog:
