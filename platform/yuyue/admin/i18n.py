@@ -60,12 +60,15 @@ def _read(path: Path, locale: str) -> Catalog:
 
 
 def _compiled(locale: str) -> Catalog:
-    """``locale``'s catalog over Flask-AppBuilder's base for it; fuzzy and empty entries are left out, as msgfmt does."""
+    """``locale``'s catalog over Flask-AppBuilder's base for it; our fuzzy and empty entries are left out, as msgfmt does."""
     ours = _read(catalog_path(locale), locale)
     if locale not in FAB_BASE:
         return ours
     merged = _read(_fab_catalog_path(FAB_BASE[locale]), locale)
     merged.fuzzy = False
+    # Flask-AppBuilder's few fuzzy zh_HK entries are still traditional: better than its simplified zh, which gettext would use instead.
+    for message in merged:
+        message.flags.discard("fuzzy")
     for message in ours:
         if message.id:
             # Catalog's own __setitem__ would keep Flask-AppBuilder's msgstr of an id both define.
