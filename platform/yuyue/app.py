@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -12,6 +13,7 @@ from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
 from yuyue import json_input
+from yuyue.admin.i18n import compile_catalogs
 from yuyue.admin.views import CheckedResetPasswordView
 from yuyue.api.limit_storage import node_storage_uri
 from yuyue.api.limits import rate_limit_settings
@@ -99,6 +101,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["yuyue.channels"] = build_channels(host, required=(app.config["NOTIFICATION_CHANNEL"],))
     app.extensions["yuyue.login_providers"] = build_login_providers(host, app.config)
 
+    # Before Flask-AppBuilder's Babel manager, which adds its own catalogs ahead of these.
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compile_catalogs(Path(app.config["INSTANCE_PATH"]) / "translations"))
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 import yuyue
 from yuyue import migrate
+from yuyue.admin.catalog_check import i18n_cli
 from yuyue.api import limit_storage
 from yuyue.audit.cli import audit_cli
 from yuyue.config import settings_from_env
@@ -298,6 +299,7 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
         click.echo(f"purged {purge_ended_logins(db.session, now=utcnow())} refresh tokens of ended logins")
 
     cli.add_command(audit_cli)
+    cli.add_command(i18n_cli)
     (host or make_plugin_host(settings_from_env()["PLUGINS"])).hook.register_commands(cli=cli)
     return cli
 

@@ -37,6 +37,7 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
     if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
         Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     allow_list = env.get("YUYUE_PLUGINS")
+    secure_cookies = _flag(env.get("YUYUE_SECURE_COOKIES"), default=(env.get("YUYUE_PUBLIC_URL") or "").startswith("https://"))
     return {
         "INSTANCE_PATH": str(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -58,4 +59,24 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "AUDIT_SIGNING_KEY": env.get("YUYUE_AUDIT_SIGNING_KEY"),
         "AUDIT_CHECKPOINTS": env.get("YUYUE_AUDIT_CHECKPOINTS"),
         "AUDIT_CHECKPOINT_MINUTES": int(env.get("YUYUE_AUDIT_CHECKPOINT_MINUTES", "15")),
+        # The admin's session (and Flask-Login's remember-me) cookies: never read by scripts, not sent on
+        # cross-site posts, and over HTTPS only when the site is served over HTTPS.
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
     }
+
+
+def _flag(value: str | None, *, default: bool) -> bool:
+    """An on/off setting: ``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off``; unset or empty is ``default``."""
+    if value is None or not value.strip():
+        return default
+    word = value.strip().lower()
+    if word in {"1", "true", "yes", "on"}:
+        return True
+    if word in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{value!r} is not on or off (1 or 0)")

@@ -12,6 +12,8 @@ from flask_wtf.csrf import generate_csrf
 
 from yuyue.admin import builder, checkin, dashboard, desk, home, operator, schedules
 from yuyue.admin.base import StaffRole, nav_entries, tenant_url_defaults
+from yuyue.admin.headers import init_security_headers
+from yuyue.admin.i18n import init_languages
 
 __all__ = ["init_admin"]
 
@@ -43,3 +45,5 @@ def init_admin(app: Flask) -> None:
     app.extensions["yuyue.admin_views"] = views
     app.url_defaults(tenant_url_defaults)
     app.context_processor(_layout_context)
+    init_languages(app)
+    init_security_headers(app)

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, TypeVar
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_appbuilder import BaseView
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import select
@@ -126,9 +127,9 @@ def _check_csrf() -> None:
     try:
         validate_csrf(token)
     except CSRFError:
-        abort(400, "the form is out of date: reload the page and send it again")
+        abort(400, _("the form is out of date: reload the page and send it again"))
     except Exception:  # flask_wtf raises wtforms' ValidationError for a missing or bad token
-        abort(400, "the form is out of date: reload the page and send it again")
+        abort(400, _("the form is out of date: reload the page and send it again"))
 
 
 class AdminView(BaseView):
@@ -192,7 +193,7 @@ class TenantAdminView(AdminView):
         tenant, role = here
         g.staff = StaffContext(user=current_user, tenant=tenant, role=role, tenants=tenants)
         if tenant.status is not TenantStatus.active:
-            abort(403, "this merchant is suspended")
+            abort(403, _("this merchant is suspended"))
         if not g.staff.allows(self.min_role):
             abort(403)
         _check_csrf()

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import abort, g, redirect, url_for
 from flask_appbuilder import IndexView, expose
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from yuyue.admin.base import AdminView, is_operator, login_redirect, memberships_of
@@ -39,7 +40,7 @@ class AdminHomeView(AdminView):
         if len(tenants) == 1 and not operator:
             return redirect(url_for("DashboardView.dashboard", tenant_slug=tenants[0][0].slug))
         if not tenants and not operator:
-            abort(403, "this account works for no merchant yet: ask the merchant's owner or the operator to add it")
+            abort(403, _("this account works for no merchant yet: ask the merchant's owner or the operator to add it"))
         return self.render("admin/home.html", tenants=tenants, operator=operator)
 
 
