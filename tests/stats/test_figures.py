@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
-from stats_setup import BERLIN, SATURDAY, SPRING_SUNDAY, SUNDAY
+from stats_setup import BERLIN, SATURDAY, SPRING_SUNDAY, SUNDAY, local
 
 from yuyue.catalog.models import BookingType
 from yuyue.db import tenant_scope
@@ -127,3 +127,17 @@ def test_bad_periods_are_refused_with_the_parameter_named(scoped, args, pointer,
     with pytest.raises(InvalidInput) as refused:
         period_from_query(scoped, args, BERLIN, date(2026, 10, 25))
     assert [(p.pointer, p.code) for p in refused.value.errors] == [(pointer, code)]
+
+
+def test_today_at_a_glance_counts_the_days_bookings_and_check_ins_so_far(scoped):
+    today = figures.today_at_a_glance(scoped, BERLIN, local(SUNDAY, 9) + timedelta(minutes=30))
+    assert today.day == SUNDAY
+    assert (today.bookings, today.places) == (4, 9)  # the no-show counts, the cancelled and expired ones do not
+    assert today.checked_in == 2  # 01:00 and 03:00; the guided visit is checked in at 09:50
+    assert [(s.booking_type, s.local_start(BERLIN).strftime("%a %H")) for s in today.next_slots] == [
+        ("guided", "Sun 10"),
+        ("tour", "Sun 10"),
+        ("tour", "Mon 01"),
+        ("tour", "Mon 02"),
+        ("tour", "Mon 03"),
+    ]

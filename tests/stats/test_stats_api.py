@@ -56,7 +56,14 @@ def test_by_booking_type_names_follow_accept_language_and_lists_ticket_types(man
 
 def test_slots_name_the_busiest_with_its_local_offset(manager):
     body = manager.get(f"{BASE}/slots{AUTUMN}").get_json()
-    assert body["busiest"][0] == {"booking_type": "tour", "starts_at": "2026-10-25T03:00:00+01:00", "capacity": 10, "taken": 3, "utilisation": 0.3, "closed": False}
+    assert body["busiest"][0] == {
+        "booking_type": "tour",
+        "starts_at": "2026-10-25T03:00:00+01:00",
+        "capacity": 10,
+        "taken": 3,
+        "utilisation": 0.3,
+        "closed": False,
+    }
     assert len(body["slots"]) == 10 and body["utilisation"]["rate"] == 0.1
 
 

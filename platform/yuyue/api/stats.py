@@ -19,7 +19,7 @@ from yuyue.db import db
 from yuyue.presenting.language import accepted_locale, localize
 from yuyue.stats import figures
 from yuyue.stats.period import Period, period_from_query
-from yuyue.stats.tables import CSV_MIMETYPE, TABLES, XLSX_MIMETYPE, csv_bytes, figure_table, xlsx_bytes
+from yuyue.stats.tables import TABLES, table_file
 from yuyue.types import utcnow
 
 
@@ -145,10 +145,8 @@ def stats_slots() -> Response:
 def stats_download(table: str, extension: str) -> Response:
     """The ``table`` of the requested period as a file named after the tenant, the figure and the period."""
     period, locale = _period(), _locale()
-    rows = figure_table(db.session, table, period, lambda name: localize(name, locale) or "")
-    body, mimetype = (csv_bytes(rows), f"{CSV_MIMETYPE}; charset=utf-8") if extension == "csv" else (xlsx_bytes(rows, table), XLSX_MIMETYPE)
+    body, mimetype, filename = table_file(db.session, table, extension, period, lambda name: localize(name, locale) or "", current_tenant().slug)
     response = Response(body, mimetype=mimetype)
-    filename = f"{table}-{current_tenant().slug}-{period.first:%Y%m%d}-{period.last:%Y%m%d}.{extension}"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response

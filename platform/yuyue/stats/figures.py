@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select, union
 from sqlalchemy.orm import Session
 
-from yuyue.bookings.models import Booking, BookingStatus, ResourceAllocation
+from yuyue.bookings.models import Booking, BookingStatus, CheckIn, ResourceAllocation
 from yuyue.catalog.models import BookingType, BookingTypeStatus, Resource
 from yuyue.errors import InvalidInput
 from yuyue.payments.models import Payment
@@ -36,6 +36,7 @@ __all__ = [
     "SlotFigures",
     "Summary",
     "TicketFigures",
+    "Today",
     "Utilisation",
     "busiest_slots",
     "by_booking_type",
@@ -46,6 +47,7 @@ __all__ = [
     "slot_figures",
     "summary",
     "ticket_figures",
+    "today_at_a_glance",
 ]
 
 # Bookings that were placed and not called off: what demand is counted by. Expired holds were never placed.
@@ -368,3 +370,30 @@ def busiest_slots(slots: list[SlotFigures], limit: int = BUSIEST_SLOTS) -> list[
     """The slots with most places taken (the fuller first on a tie, then the earlier); none that nobody booked."""
     booked = [slot for slot in slots if slot.taken > 0]
     return sorted(booked, key=lambda slot: (-slot.taken, -(slot.utilisation or 0), slot.starts_at, slot.booking_type))[:limit]
+
+
+# --- today at a glance ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Today:
+    """The dashboard's first lines: today's kept bookings and places, check-ins so far, and the next slots to start."""
+
+    day: date
+    bookings: int
+    places: int
+    checked_in: int
+    next_slots: list[SlotFigures]
+
+
+def today_at_a_glance(session: Session, zone: ZoneInfo, now: datetime, *, next_slots: int = 5) -> Today:
+    """Today in ``zone`` up to ``now``; the next slots are today's and tomorrow's still to start, booked or not."""
+    day = now.astimezone(zone).date()
+    period = Period(day, day + timedelta(days=1), zone)
+    today = Period(day, day, zone)
+    bookings, places = session.execute(
+        _bookings_in(today, func.count(), func.coalesce(func.sum(Booking.party_size), 0)).where(Booking.status.in_(KEPT_STATUSES))
+    ).one()
+    checked_in = session.scalar(select(func.count()).select_from(CheckIn).where(CheckIn.at >= today.starts_at, CheckIn.at <= now))
+    upcoming = [slot for slot in slot_figures(session, period) if slot.starts_at >= now and not slot.closed]
+    return Today(day, int(bookings), int(places), int(checked_in or 0), upcoming[:next_slots])

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from yuyue.stats import figures
 from yuyue.stats.period import Period
 
-__all__ = ["CSV_MIMETYPE", "TABLES", "XLSX_MIMETYPE", "WEEKDAY_KEYS", "Table", "csv_bytes", "figure_table", "xlsx_bytes"]
+__all__ = ["CSV_MIMETYPE", "TABLES", "XLSX_MIMETYPE", "WEEKDAY_KEYS", "Table", "csv_bytes", "figure_table", "table_file", "xlsx_bytes"]
 
 CSV_MIMETYPE = "text/csv"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -130,3 +130,10 @@ def xlsx_bytes(table: Table, sheet: str) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def table_file(session: Session, table: str, extension: str, period: Period, name_of: NameOf, tenant_slug: str) -> tuple[bytes, str, str]:
+    """``table`` of ``period`` as a file: its bytes, media type and name (tenant, figure and days), for the API and the admin alike."""
+    rows = figure_table(session, table, period, name_of)
+    body, mimetype = (csv_bytes(rows), f"{CSV_MIMETYPE}; charset=utf-8") if extension == "csv" else (xlsx_bytes(rows, table), XLSX_MIMETYPE)
+    return body, mimetype, f"{table}-{tenant_slug}-{period.first:%Y%m%d}-{period.last:%Y%m%d}.{extension}"
