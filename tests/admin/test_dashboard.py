@@ -127,3 +127,13 @@ def test_unknown_tables_are_not_found(admin_login, seeded):
 def test_another_tenants_staff_cannot_open_the_dashboard(admin_login, seeded):
     assert admin_login("owner-b").get(A).status_code == 404
     assert admin_login("owner-b").get(f"{A}stats/summary.csv").status_code == 404
+
+
+def test_the_heatmap_rows_are_named_monday_first(admin_login, seeded):
+    owner = admin_login("owner-a")
+    owner.get("/lang/en")  # the language switch of the admin's top bar
+    text = owner.get(f"{A}{PERIOD}").get_data(as_text=True)
+    heatmap = text.split('class="heatmap"', 1)[1].split("</svg>", 1)[0]
+    labels = [day for day in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun") if f">{day}</text>" in heatmap]
+    assert labels == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    assert heatmap.index(">Mon</text>") < heatmap.index(">Sun</text>")

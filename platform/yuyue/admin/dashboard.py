@@ -53,7 +53,8 @@ def _statistics(period: Period) -> dict[str, Any]:
     """Every figure of the period with its chart; the templates show each chart beside a table of the same numbers."""
     locale = _name_locale()
     name = lambda value: localize(value, locale) or ""  # noqa: E731 - one line, used for every merchant-entered name
-    weekdays = list(get_day_names("abbreviated", locale=get_locale() or "zh_Hans").values())
+    names = get_day_names("abbreviated", locale=get_locale() or "zh_Hans")  # keyed 0 = Monday, listed from Sunday
+    weekdays = [names[day] for day in range(7)]
     summary = figures.summary(db.session, period)
     cells = figures.heatmap(db.session, period)
     types = figures.by_booking_type(db.session, period)

@@ -29,7 +29,8 @@ leather.theme.default_series_colors = ["#c2410c"]
 leather.theme.title_color = "#1f2328"
 ElementTree.register_namespace("", "http://www.w3.org/2000/svg")
 _SVG = "{http://www.w3.org/2000/svg}"
-_WIDTH = 640
+# Narrow, so that on a phone (scaled to ~360 px) the text stays near its size; the page caps how wide it grows.
+_WIDTH = 420
 
 
 def _scalable(svg: str, title: str) -> str:
@@ -73,18 +74,18 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[int | float], 
 
 def heatmap_svg(title: str, cells: Sequence[Cell], weekdays: Sequence[str], *, legend: str) -> str:
     """Seven rows (Monday first) of 24 hour cells, darker with more bookings; each cell's ``<title>`` says its count."""
-    size, left, top = 26, 44, 40
-    width, height = left + 24 * size + 4, top + 7 * size + 30
+    size, left, top = 26, 52, 50
+    width, height = left + 24 * size + 4, top + 7 * size + 34
     most = max((cell.bookings for cell in cells), default=0)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title)} class="heatmap" font-family={quoteattr(_FONTS)}>',
         f"<title>{escape(title)}</title>",
-        f'<text x="0" y="18" font-size="16" fill="#1f2328">{escape(title)}</text>',
+        f'<text x="0" y="22" font-size="20" fill="#1f2328">{escape(title)}</text>',
     ]
     for hour in range(0, 24, 3):
-        parts.append(f'<text x="{left + hour * size + size / 2}" y="{top - 6}" font-size="11" text-anchor="middle" fill="#667085">{hour:02d}</text>')
+        parts.append(f'<text x="{left + hour * size + size / 2}" y="{top - 8}" font-size="16" text-anchor="middle" fill="#667085">{hour:02d}</text>')
     for day, name in enumerate(weekdays):
-        parts.append(f'<text x="{left - 6}" y="{top + day * size + size * 0.65}" font-size="12" text-anchor="end" fill="#667085">{escape(name)}</text>')
+        parts.append(f'<text x="{left - 6}" y="{top + day * size + size * 0.65}" font-size="16" text-anchor="end" fill="#667085">{escape(name)}</text>')
     for cell in cells:
         x, y = left + cell.hour * size, top + cell.weekday * size
         opacity = 0.06 if not cell.bookings else 0.2 + 0.8 * cell.bookings / most
@@ -92,6 +93,6 @@ def heatmap_svg(title: str, cells: Sequence[Cell], weekdays: Sequence[str], *, l
             f'<rect x="{x + 1}" y="{y + 1}" width="{size - 2}" height="{size - 2}" rx="3" fill="#c2410c" fill-opacity="{opacity:.2f}">'
             f"<title>{escape(weekdays[cell.weekday])} {cell.hour:02d}:00 · {cell.bookings}</title></rect>"
         )
-    parts.append(f'<text x="{left}" y="{height - 8}" font-size="11" fill="#667085">{escape(legend)}</text>')
+    parts.append(f'<text x="{left}" y="{height - 8}" font-size="15" fill="#667085">{escape(legend)}</text>')
     parts.append("</svg>")
     return "".join(parts)
