@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 from stats_setup import BERLIN, SATURDAY, SPRING_SUNDAY, SUNDAY, local
+from tenant_setup import make_booking_type, make_coach, make_tenant, windows
 
+from yuyue.bookings import operations as ops
 from yuyue.catalog.models import BookingType
 from yuyue.db import tenant_scope
 from yuyue.errors import InvalidInput
+from yuyue.forms.registry import form_registry
 from yuyue.stats import figures
 from yuyue.stats.period import Period, period_from_query
 
@@ -141,3 +145,32 @@ def test_today_at_a_glance_counts_the_days_bookings_and_check_ins_so_far(scoped)
         ("tour", "Mon 02"),
         ("tour", "Mon 03"),
     ]
+
+
+def test_bookings_are_counted_per_resource_they_hold_by_themselves_or_through_their_slot(app, session):
+    """A yoga class holds coach Li for its slot; a private lesson holds a coach per booking; coach Wang teaches nothing."""
+    gym = make_tenant(session, "gym", plugins=("course",))
+    make_coach(session, gym, "coach-li")
+    make_coach(session, gym, "coach-wang")
+    make_booking_type(session, gym, "yoga", vertical="course", rules=windows(("09:00", "10:00"), capacity=8), resource_requirements=[{"kind": "coach"}])
+    make_booking_type(
+        session, gym, "lesson", vertical="course", rules=windows(("11:00", "12:00"), capacity=1), resource_requirements=[{"kind": "coach", "per": "booking"}]
+    )
+    zone = ZoneInfo(gym.time_zone)
+    day = datetime.now(zone).date() + timedelta(days=10)
+    booked = [
+        ops.book(
+            session,
+            form_registry(),
+            gym,
+            booking_type_slug=slug,
+            starts_at=datetime.combine(day, time(hour), zone),
+            phone=f"1360000000{n}",
+            answers={"name": "Gym"},
+        )
+        for n, (slug, hour) in enumerate((("yoga", 9), ("yoga", 9), ("yoga", 9), ("lesson", 11)))
+    ]
+    ops.cancel(session, gym, booked[2].public_id, by_staff=True)
+    with tenant_scope(gym.id):
+        rows = figures.by_resource(session, Period(day, day, zone))
+    assert [(r.code, r.kind, r.bookings, r.places) for r in rows] == [("coach-li", "coach", 3, 3)]

@@ -35,6 +35,18 @@ STATS_ROLE = StaffRole.manager
 _TABLE_NAMES = "any(" + ", ".join(f'"{name}"' for name in TABLES) + ")"
 
 
+def _problem_text(code: str, message: str) -> str:
+    """The period's problems in the admin's language; the API states them in English with the same codes."""
+    texts = {
+        "invalid_date": _("Enter a date as YYYY-MM-DD."),
+        "out_of_range": _("Choose a date from 2000-01-01 to a year from today."),
+        "before_from": _("The end must not be before the start."),
+        "period_too_long": _("Choose at most 366 days."),
+        "unknown_booking_type": _("There is no such booking type."),
+    }
+    return texts.get(code, message)
+
+
 def _name_locale() -> str:
     """The admin's language as a localized-text key (zh-Hans, zh-Hant, en)."""
     return accepted_locale([str(get_locale() or "zh_Hans").replace("_", "-")])
@@ -103,7 +115,7 @@ class DashboardView(TenantAdminView):
         try:
             period = _period()
         except InvalidInput as error:
-            problems = {problem.pointer.lstrip("/"): problem.message for problem in error.errors}
+            problems = {problem.pointer.lstrip("/"): _problem_text(problem.code, problem.message) for problem in error.errors}
             return self.render("admin/dashboard.html", typed=typed, problems=problems, **context), 422
         typed.update({"from": period.first.isoformat(), "to": period.last.isoformat()})
         query = {"from": typed["from"], "to": typed["to"], **({"booking_type": period.booking_type.slug} if period.booking_type else {})}
