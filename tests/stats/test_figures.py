@@ -121,6 +121,8 @@ def test_default_period_is_the_last_thirty_days_up_to_today(scoped):
         ({"from": "2026-13-01"}, "/from", "invalid_date"),
         ({"from": "20261001"}, "/from", "invalid_date"),
         ({"to": "1999-12-31"}, "/to", "out_of_range"),
+        ({"from": "9999-12-31"}, "/from", "out_of_range"),  # no default end is worked out from it: 30 days later is no date
+        ({"to": "0001-01-01"}, "/to", "out_of_range"),
         ({"from": "2026-10-25", "to": "2026-10-24"}, "/to", "before_from"),
         ({"from": "2025-01-01", "to": "2026-10-24"}, "/to", "period_too_long"),
         ({"booking_type": "nope"}, "/booking_type", "unknown_booking_type"),

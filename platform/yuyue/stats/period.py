@@ -79,11 +79,11 @@ def period_from_query(session: Session, args: Mapping[str, str], zone: ZoneInfo,
     for name, day in (("from", first), ("to", last)):
         if day is not None and not EARLIEST <= day <= latest:
             problems.append(FieldProblem(f"/{name}", f"a date from {EARLIEST.isoformat()} to {latest.isoformat()}", "out_of_range"))
-    if last is None and not any(p.pointer == "/to" for p in problems):
-        last = today if first is None else min(first + timedelta(days=DEFAULT_DAYS - 1), latest)
-    if first is None and last is not None and not any(p.pointer == "/from" for p in problems):
-        first = last - timedelta(days=DEFAULT_DAYS - 1)
-    if first is not None and last is not None and not problems:
+    if not problems:  # defaults only from valid dates: a date out of range plus 29 days may not exist
+        if last is None:
+            last = today if first is None else min(first + timedelta(days=DEFAULT_DAYS - 1), latest)
+        if first is None:
+            first = last - timedelta(days=DEFAULT_DAYS - 1)
         if first > last:
             problems.append(FieldProblem("/to", "on or after from", "before_from"))
         elif (last - first).days + 1 > MAX_DAYS:
