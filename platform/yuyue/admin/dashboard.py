@@ -67,12 +67,12 @@ def _statistics(period: Period) -> dict[str, Any]:
     name = lambda value: localize(value, locale) or ""  # noqa: E731 - one line, used for every merchant-entered name
     names = get_day_names("abbreviated", locale=get_locale() or "zh_Hans")  # keyed 0 = Monday, listed from Sunday
     weekdays = [names[day] for day in range(7)]
-    summary = figures.summary(db.session, period)
+    slots = figures.slot_figures(db.session, period)
+    summary = figures.summary(db.session, period, slots)
     cells = figures.heatmap(db.session, period)
     types = figures.by_booking_type(db.session, period)
     tickets = figures.ticket_figures(db.session, period)
     resources = figures.by_resource(db.session, period)
-    slots = figures.slot_figures(db.session, period)
     busiest = figures.busiest_slots(slots)
     busiest_labels = [f"{name(s.name)} {s.local_start(period.zone):%m-%d %H:%M}" for s in busiest]
     return {

@@ -150,12 +150,12 @@ class Summary:
         return rate(self.no_shows, self.settled)
 
 
-def summary(session: Session, period: Period) -> Summary:
-    """Bookings by status, places kept, utilisation and revenue of ``period``."""
+def summary(session: Session, period: Period, slots: list[SlotFigures] | None = None) -> Summary:
+    """Bookings by status, places kept, utilisation and revenue of ``period``; ``slots``: its :func:`slot_figures`, if already read."""
     rows = session.execute(_bookings_in(period, Booking.status, func.count(), func.coalesce(func.sum(Booking.party_size), 0)).group_by(Booking.status)).all()
     by_status = {BookingStatus(status).value: count for status, count, _ in rows}
     places = sum(total for status, _, total in rows if BookingStatus(status) in KEPT_STATUSES)
-    slots = slot_figures(session, period)
+    slots = slot_figures(session, period) if slots is None else slots
     utilisation = Utilisation(len(slots), sum(s.capacity for s in slots), sum(s.taken for s in slots))
     return Summary(period, by_status, places, utilisation, revenue(session, period))
 
