@@ -283,11 +283,16 @@ class ResourceFigures:
 
 def by_resource(session: Session, period: Period) -> list[ResourceFigures]:
     """Kept bookings per resource they hold (a coach, a vehicle, a room), held by the booking itself or by its slot."""
+    # A booking of the period holds the quantum of its start, so quanta from a day before the period on find them all;
+    # the years of allocations before are not read.
+    recent = ResourceAllocation.quantum_start >= period.starts_at - timedelta(days=1)
     held_by_booking = select(ResourceAllocation.resource_id.label("resource_id"), ResourceAllocation.booking_id.label("booking_id")).where(
-        ResourceAllocation.booking_id.is_not(None)
+        ResourceAllocation.booking_id.is_not(None), recent
     )
-    held_by_slot = select(ResourceAllocation.resource_id.label("resource_id"), Booking.id.label("booking_id")).join(
-        Booking, Booking.inventory_id == ResourceAllocation.inventory_id
+    held_by_slot = (
+        select(ResourceAllocation.resource_id.label("resource_id"), Booking.id.label("booking_id"))
+        .join(Booking, Booking.inventory_id == ResourceAllocation.inventory_id)
+        .where(recent)
     )
     pairs = union(held_by_booking, held_by_slot).subquery()  # one row per (resource, booking), however many quanta
     query = (
