@@ -60,7 +60,7 @@ SECRETS = {"tenant-a": "sandbox-secret-of-tenant-a", "tenant-b": "sandbox-secret
 ROUTE_ARGUMENTS = {"slug", "public_id", "code", "entry_id", "companion_id", "reference", "provider", "package", "customer_id"}
 # (rule, method) pairs under the blueprint that name an id, and those that name none.
 ROUTES_WITH_IDS = 32
-ROUTES_WITHOUT_IDS = 27
+ROUTES_WITHOUT_IDS = 44
 # Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
 PUBLIC_ROUTES = {
     ("/booking-types/<slug>", "GET"),
@@ -79,6 +79,14 @@ WECHAT = {
 }
 
 QUERIES = {"/availability": f"?from={SLOT_DAY}&to={SLOT_DAY}"}
+# The statistics of the slot day, of tenant A's booking type: its slug is in every answer, and tenant B's bookings of that day in none.
+STATS_FIGURES = ("summary", "heatmap", "by-booking-type", "by-resource", "slots")
+STATS_TABLES = ("summary", "heatmap", "by-booking-type", "ticket-types", "by-resource", "slots")
+STATS_ROUTES = [f"/admin/stats/{f}" for f in STATS_FIGURES] + [f"/admin/stats/{t}.{ext}" for t in STATS_TABLES for ext in ("csv", "xlsx")]
+# Tables of bare counts, naming no object (tenant A has no ticket types nor resources held): only "nothing of B's" is checked
+# here; tests/stats checks that each counts its own tenant's bookings and no other's.
+COUNTS_ONLY = {f"/admin/stats/{t}.{ext}" for t in ("heatmap", "ticket-types", "by-resource") for ext in ("csv", "xlsx")}
+QUERIES.update({route: f"?from={SLOT_DAY}&to={SLOT_DAY}&booking_type=a-entry" for route in STATS_ROUTES})
 # How tenant B refuses tenant A's credentials: a staff token of another tenant is forbidden, a customer token
 # of another tenant is no token at all, and tenant A's sandbox signature does not verify under tenant B's secret.
 REFUSALS = {"staff": (403, "forbidden"), "customer": (401, "invalid_token"), "none": (401, "invalid_signature")}
@@ -363,23 +371,26 @@ def test_lists_under_tenant_a_show_tenant_a_objects_and_none_of_tenant_b(app, te
         response, sent = callers.call(route, path, tenant_b)
         assert response.status_code == 200, (path, response.get_data(as_text=True))
         assert not leaked(response, tenant_b, sent), (path, leaked(response, tenant_b, sent))
-        assert any(value in readable(response) for value in tenant_a.values()), f"{path} shows nothing of tenant A's"
+        assert route.rule in COUNTS_ONLY or any(value in readable(response) for value in tenant_a.values()), f"{path} shows nothing of tenant A's"
         checked.append(route.rule)
-    assert sorted(checked) == [
-        "/admin/booking-types",
-        "/admin/bookings",
-        "/admin/exports/bookings.csv",
-        "/admin/exports/bookings.xlsx",
-        "/admin/login-providers",
-        "/admin/packages",
-        "/admin/resources",
-        "/auth/me",
-        "/booking-types",
-        "/me/bookings",
-        "/me/companions",
-        "/me/credits",
-        "/packages",
-    ]
+    assert sorted(checked) == sorted(
+        [
+            "/admin/booking-types",
+            "/admin/bookings",
+            "/admin/exports/bookings.csv",
+            "/admin/exports/bookings.xlsx",
+            "/admin/login-providers",
+            "/admin/packages",
+            "/admin/resources",
+            "/auth/me",
+            "/booking-types",
+            "/me/bookings",
+            "/me/companions",
+            "/me/credits",
+            "/packages",
+            *STATS_ROUTES,
+        ]
+    )
 
 
 def test_tenant_b_ids_in_request_bodies_under_tenant_a_are_not_found(callers, tenant_a, tenant_b, problem):
