@@ -30,10 +30,10 @@ MAX_TEXT = 500
 # Keywords a merchant sets as numbers, when the field type allows them.
 LIMIT_KEYWORDS = ("minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minItems", "maxItems")
 # Keywords the designer edits itself; every other keyword of a field is kept as it was.
-_EDITED = {"x-field", "title", "description", "pattern", "x-options", "enum", "x-show-if", *LIMIT_KEYWORDS}
+_EDITED = {"x-field", "pattern", "x-options", "x-show-if", *LIMIT_KEYWORDS}
 _EDITED_UI = {"label", "help"}
 # Form-wide keywords the designer keeps as they were (a vertical's conditions).
-_FORM_KEPT = ("$schema", "$id", "title", "description", "dependentRequired", "if", "then", "else", "allOf")
+_FORM_KEPT = ("$schema", "$id", "title", "description", "additionalProperties", "dependentRequired", "if", "then", "else", "allOf")
 _NUMBER = re.compile(r"^-?[0-9]{1,10}(\.[0-9]{1,6})?$")
 # What a new field of a record-list type starts with: the people it lists need a name.
 _NEW_PERSON_LIST = {
@@ -102,7 +102,7 @@ def fields_of(definition: Mapping[str, Any], ui: Mapping[str, Any]) -> list[Desi
                 limits={keyword: spec[keyword] for keyword in LIMIT_KEYWORDS if keyword in spec},
                 pattern=spec.get("pattern", "") if isinstance(spec.get("pattern"), str) else "",
                 show_if=show_if,
-                extra={key: copy.deepcopy(value) for key, value in spec.items() if key not in _EDITED or (key == "enum" and not options)},
+                extra={key: copy.deepcopy(value) for key, value in spec.items() if key not in _EDITED},
                 extra_ui={key: copy.deepcopy(value) for key, value in look.items() if key not in _EDITED_UI},
             )
         )
@@ -203,9 +203,13 @@ def apply_action(fields: list[DesignedField], action: str, *, new_type: str, fie
     return fields
 
 
-def to_form(fields: list[DesignedField], kept_from: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[int, str]]:
-    """The definition and UI schema of ``fields`` (form-wide conditions kept from ``kept_from``), and the keys renamed to stay unique (index → old key)."""
+def to_form(
+    fields: list[DesignedField], kept_from: Mapping[str, Any], kept_ui: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, Any], dict[int, str]]:
+    """The definition and UI schema of ``fields`` (form-wide keywords kept from ``kept_from`` and ``kept_ui``), and the keys renamed to stay unique (index → old key)."""
+    names = {designed.key for designed in fields}
     definition: dict[str, Any] = {key: copy.deepcopy(kept_from[key]) for key in _FORM_KEPT if key in kept_from}
+    _drop_conditions_on_removed_fields(definition, names)
     definition["type"] = "object"
     properties: dict[str, Any] = {}
     ui_fields: dict[str, Any] = {}
@@ -220,14 +224,16 @@ def to_form(fields: list[DesignedField], kept_from: Mapping[str, Any]) -> tuple[
             renamed[index], key = key, f"{key}_{suffix}"
             designed.key = key
         spec: dict[str, Any] = {**copy.deepcopy(designed.extra), "x-field": designed.type}
-        if designed.label:
+        if designed.label and "title" not in spec:
+            # The title names the field in messages no locale reaches (and in the dialect's own terms); the label is what people read.
             spec["title"] = designed.label.get("en") or next(iter(designed.label.values()))
         spec.update(designed.limits)
         if designed.pattern:
             spec["pattern"] = designed.pattern
         if designed.options:
             spec["x-options"] = [{"value": option["value"], "label": option["label"] or option["value"]} for option in designed.options]
-            spec.pop("enum", None)
+            if "enum" in spec:  # kept in step with the options, which say the allowed values
+                spec["enum"] = [option["value"] for option in designed.options]
         if designed.show_if is not None:
             spec["x-show-if"] = {"field": designed.show_if[0], "enum": [designed.show_if[1]]}
         properties[key] = spec
@@ -243,8 +249,41 @@ def to_form(fields: list[DesignedField], kept_from: Mapping[str, Any]) -> tuple[
     definition["properties"] = properties
     if required:
         definition["required"] = required
-    ui = {"order": list(properties), "fields": ui_fields}
+    ui = {**({"$schema": kept_ui["$schema"]} if kept_ui and "$schema" in kept_ui else {}), "order": list(properties), "fields": ui_fields}
     return definition, ui, renamed
+
+
+def _named(block: Any) -> set[str]:
+    """The fields a condition (``if``/``then``/``else`` parts) names."""
+    names: set[str] = set()
+    for part in block.values() if isinstance(block, Mapping) else ():
+        if not isinstance(part, Mapping):
+            continue
+        names |= set(part.get("properties", {})) if isinstance(part.get("properties"), Mapping) else set()
+        names |= {name for name in part.get("required", []) if isinstance(name, str)} if isinstance(part.get("required"), list) else set()
+        for trigger, needed in (part.get("dependentRequired") or {}).items() if isinstance(part.get("dependentRequired"), Mapping) else ():
+            names |= {trigger, *(needed if isinstance(needed, list) else [])}
+    return names
+
+
+def _drop_conditions_on_removed_fields(definition: dict[str, Any], names: set[str]) -> None:
+    """Conditions naming a field the merchant removed go with it (a vertical's rules about that field no longer apply)."""
+    top = {part: definition[part] for part in ("if", "then", "else") if part in definition}
+    if top and not _named(top) <= names:
+        for part in top:
+            del definition[part]
+    if isinstance(definition.get("allOf"), list):
+        definition["allOf"] = [block for block in definition["allOf"] if _named(block) <= names]
+        if not definition["allOf"]:
+            del definition["allOf"]
+    if isinstance(definition.get("dependentRequired"), Mapping):
+        definition["dependentRequired"] = {
+            trigger: needed
+            for trigger, needed in definition["dependentRequired"].items()
+            if trigger in names and set(needed if isinstance(needed, list) else []) <= names
+        }
+        if not definition["dependentRequired"]:
+            del definition["dependentRequired"]
 
 
 def show_if_choices(fields: list[DesignedField], locale: str) -> list[tuple[str, str, str]]:

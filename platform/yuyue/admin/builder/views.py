@@ -9,8 +9,9 @@ change forms, prices or rules.
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -57,6 +58,8 @@ __all__ = ["BuilderView"]
 CALENDAR_DAYS = 14
 MAX_RULES = 30
 _FEN = Decimal(100)
+# Yuan with at most two decimals (fen); anything else is no price.
+_AMOUNT = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")
 
 
 def page_locale() -> str:
@@ -84,13 +87,11 @@ def yuan(amount: int) -> str:
 
 def fen(text: str) -> int | str:
     """Yuan as typed (``12.5``) in fen, or the text itself when it is no amount (the operation refuses it beside its field)."""
-    try:
-        amount = Decimal(text.strip().replace(",", "").replace("¥", "").replace("￥", ""))
-    except (InvalidOperation, ValueError):
+    cleaned = text.strip().replace(",", "").replace("¥", "").replace("￥", "")
+    if not _AMOUNT.match(cleaned):
         return text
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")) or abs(amount) > MAX_INTEGER:
-        return text
-    return int(amount * _FEN)
+    amount = Decimal(cleaned)
+    return int(amount * _FEN) if abs(amount) <= MAX_INTEGER else text
 
 
 class BuilderView(TenantAdminView):
@@ -199,14 +200,14 @@ class BuilderView(TenantAdminView):
 
     def _posted_form(self, booking_type: BookingType) -> tuple[dict[str, Any], dict[str, Any], list[DesignedField]]:
         forms = form_registry()
-        kept_from, _ui = self._draft_form(booking_type)
+        kept_from, kept_ui = self._draft_form(booking_type)
         fields = apply_action(
             read_fields(request.form, forms.field_types),
             request.form.get("action", ""),
             new_type=request.form.get("new_type", ""),
             field_types=forms.field_types,
         )
-        definition, ui, renamed = to_form(fields, kept_from)
+        definition, ui, renamed = to_form(fields, kept_from, kept_ui)
         for index, old in renamed.items():
             flash(_("Two fields had the key “%(key)s”: the later one is now “%(new)s”.", key=old, new=fields[index].key), "warning")
         return definition, ui, fields
