@@ -12,6 +12,7 @@ from tenant_setup import id_number, make_booking_type
 
 from yuyue.catalog.operations import form_draft, get_booking_type
 from yuyue.provisioning.operations import get_tenant
+from yuyue.tenancy.models import StaffRole
 
 
 @pytest.fixture
@@ -341,3 +342,24 @@ def test_tenant_bs_booking_types_never_appear_for_tenant_a(admin_login, session)
 def test_hostile_input_is_refused_or_shown_never_a_server_error(owner, path, data):
     assert create(owner).status_code == 302
     assert owner.post(BASE + path, data).status_code < 500
+
+
+def test_a_garbage_draft_from_the_api_still_opens_in_the_designer(owner, session, staff_client):
+    create(owner)
+    manager = staff_client("tenant-a", StaffRole.manager)
+    garbage = {
+        "type": "object",
+        "properties": {
+            "a": {"x-field": "select", "enum": 5, "x-options": "x", "x-show-if": {"field": 3, "enum": 7}},
+            "b": {"x-field": "person_list", "items": "nope", "maxItems": "many", "minItems": None},
+            "c": "not a field",
+            "d": {"x-field": 9, "title": ["x"], "minLength": {}},
+        },
+        "required": "all",
+        "if": 1,
+    }
+    ui = {"order": 5, "fields": {"a": "x", "b": {"fields": 3, "label": 4, "help": [], "widget": 7}}}
+    assert manager.put("/api/v1/t/tenant-a/admin/booking-types/piano/form-draft", json={"form": garbage, "ui": ui}).status_code == 200
+    assert owner.get(f"{BASE}/piano/form").status_code == 200
+    assert design(owner, "piano", "save").status_code == 302
+    assert design(owner, "piano", "publish").status_code == 422

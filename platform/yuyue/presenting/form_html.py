@@ -87,14 +87,26 @@ def _field_type_key(spec: Mapping[str, Any]) -> str | None:
     return spec.get("x-field") or infer_field_type(spec)
 
 
+def _list(value: Any) -> list[Any]:
+    """``value`` if it is a list, else none: an unpublished draft may hold anything, and a preview of it must still draw."""
+    return value if isinstance(value, list) else []
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _whole(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
 def _options(spec: Mapping[str, Any], locale: str) -> list[Option]:
     listed = spec.get("x-options")
     if isinstance(listed, list):
         return [
             Option(o.get("value"), str(localize(o.get("label"), locale) or o.get("value")), _as_text(o.get("value"))) for o in listed if isinstance(o, Mapping)
         ]
-    items = spec.get("items") if isinstance(spec.get("items"), Mapping) else {}
-    values = spec.get("enum") or items.get("enum") or []
+    values = _list(spec.get("enum")) or _list(_mapping(spec.get("items")).get("enum"))
     return [Option(value, str(value), _as_text(value)) for value in values]
 
 
@@ -124,15 +136,19 @@ def _errors_at(errors: Mapping[str, str], pointer: str) -> str | None:
 
 
 def _label_of(name: str, spec: Mapping[str, Any], shown: Mapping[str, Any], locale: str) -> str:
-    return str(localize(shown.get("label"), locale) or spec.get("title") or name)
+    return str(_text_or_none(localize(shown.get("label"), locale)) or spec.get("title") or name)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _condition_text(condition: Mapping[str, Any], fields: Mapping[str, Any], ui_fields: Mapping[str, Any], locale: str) -> str:
-    trigger = condition.get("field", "")
-    spec = fields.get(trigger, {}) if isinstance(fields.get(trigger), Mapping) else {}
+    trigger = str(condition.get("field", ""))
+    spec = _mapping(fields.get(trigger))
     labels = {option.text: option.label for option in _options(spec, locale)}
-    values = [labels.get(_as_text(value), _as_text(value)) for value in condition.get("enum", [])]
-    return _("Only when “%(field)s” is “%(value)s”.", field=_label_of(trigger, spec, ui_fields.get(trigger, {}), locale), value="”/“".join(values))
+    values = [labels.get(_as_text(value), _as_text(value)) for value in _list(condition.get("enum"))]
+    return _("Only when “%(field)s” is “%(value)s”.", field=_label_of(trigger, spec, _mapping(ui_fields.get(trigger)), locale), value="”/“".join(values))
 
 
 def form_fields(
@@ -146,15 +162,15 @@ def form_fields(
     prefix: str = "answers",
 ) -> list[FieldView]:
     """The fields of a form in the UI schema's order (then any it does not list), ready to draw."""
-    fields = definition.get("properties", {}) if isinstance(definition.get("properties"), Mapping) else {}
-    ui_fields = ui.get("fields", {}) if isinstance(ui.get("fields"), Mapping) else {}
-    order = [name for name in ui.get("order", []) if name in fields]
+    fields = _mapping(definition.get("properties"))
+    ui_fields = _mapping(ui.get("fields"))
+    order = [name for name in _list(ui.get("order")) if isinstance(name, str) and name in fields]
     order += [name for name in fields if name not in order]
-    required = set(definition.get("required", []))
+    required = {name for name in _list(definition.get("required")) if isinstance(name, str)}
     values, errors = values or {}, errors or {}
     views = []
     for name in order:
-        spec, shown = fields[name], ui_fields.get(name, {})
+        spec, shown = fields[name], _mapping(ui_fields.get(name))
         if not isinstance(spec, Mapping) or shown.get("hidden"):
             continue
         view = _field_view(name, spec, shown, locale, field_types, values.get(name), errors, prefix, (name,), name in required)
@@ -162,7 +178,7 @@ def form_fields(
         if isinstance(condition, Mapping):
             view.required = False  # required only while shown: the server decides
             view.show_if = json.dumps(
-                {"field": f"{prefix}.{condition.get('field')}", "enum": [_as_text(v) for v in condition.get("enum", [])]}, ensure_ascii=False
+                {"field": f"{prefix}.{condition.get('field')}", "enum": [_as_text(v) for v in _list(condition.get("enum"))]}, ensure_ascii=False
             )
             view.condition = _condition_text(condition, fields, ui_fields, locale)
         views.append(view)
@@ -184,7 +200,7 @@ def _field_view(
     key = _field_type_key(spec)
     field_type = field_types.get(key) if key else None
     widget = shown.get("widget") or (field_type.widget if field_type else None) or "text"
-    if widget not in WIDGETS:
+    if not isinstance(widget, str) or widget not in WIDGETS:
         widget = _BY_JSON_TYPE.get(spec.get("type") or (field_type.schema.get("type") if field_type else None), "text")
     input_name = ".".join([prefix, *(str(part) for part in path)])
     view = FieldView(
@@ -192,8 +208,8 @@ def _field_view(
         id="f-" + input_name.replace(".", "-"),
         label=_label_of(name, spec, shown, locale),
         widget=widget,
-        help=localize(shown.get("help"), locale) or spec.get("description"),
-        placeholder=localize(shown.get("placeholder"), locale),
+        help=_text_or_none(localize(shown.get("help"), locale) or spec.get("description")),
+        placeholder=_text_or_none(localize(shown.get("placeholder"), locale)),
         required=required,
         value=value if value is not None else spec.get("default"),
         error=_errors_at(errors, json_pointer(*path)),
@@ -201,12 +217,12 @@ def _field_view(
         attributes=_limits(spec),
     )
     if widget == "person_list":
-        items = spec.get("items") if isinstance(spec.get("items"), Mapping) else {}
+        items = _mapping(spec.get("items"))
         people = value if isinstance(value, list) else []
-        most = min(spec.get("maxItems", _MAX_PEOPLE_SHOWN), _MAX_PEOPLE_SHOWN)
-        count = min(max(len(people) + _SPARE_PEOPLE, spec.get("minItems", 0)), most)
-        item_required = set(items.get("required", []))
-        item_shown = shown.get("fields", {})
+        most = max(0, min(_whole(spec.get("maxItems"), _MAX_PEOPLE_SHOWN), _MAX_PEOPLE_SHOWN))
+        count = min(max(len(people) + _SPARE_PEOPLE, _whole(spec.get("minItems"), 0)), most)
+        item_required = {name for name in _list(items.get("required")) if isinstance(name, str)}
+        item_shown = _mapping(shown.get("fields"))
         view.rows = [
             [
                 _field_view(
@@ -221,7 +237,7 @@ def _field_view(
                     (*path, index, sub),
                     False,
                 )
-                for sub, sub_spec in (items.get("properties") or {}).items()
+                for sub, sub_spec in _mapping(items.get("properties")).items()
                 if isinstance(sub_spec, Mapping)
             ]
             for index in range(count)
@@ -231,7 +247,7 @@ def _field_view(
             for sub_view in row:
                 sub_view.attributes.pop("minlength", None)
                 sub_view.required = False
-            for sub_view, sub in zip(row, (items.get("properties") or {}), strict=False):
+            for sub_view, sub in zip(row, _mapping(items.get("properties")), strict=False):
                 sub_view.attributes["aria-required"] = "true" if sub in item_required else "false"
     return view
 
