@@ -62,6 +62,7 @@ def test_adding_a_field_changes_the_draft_and_its_preview_but_not_the_published_
     key = add_field(owner, "piano", "id_card")
     page = owner.get(f"{BASE}/piano/form").get_data(as_text=True)
     assert f'name="preview.{key}"' in page, "the preview shows the new field"
+    assert re.search(rf'class="panel pending-changes">.*added</span> <code>{key}</code>', page, re.S), "the draft's changes are listed before publishing"
     booking_type = get_booking_type(session, get_tenant(session, "tenant-a"), "piano")
     assert form_draft(session, booking_type) is not None and booking_type.form_version == 1
     published = client.get("/api/v1/t/tenant-a/booking-types/piano").get_json()

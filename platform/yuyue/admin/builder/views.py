@@ -173,10 +173,12 @@ class BuilderView(TenantAdminView):
         preview_locale = request.values.get("preview_locale", locale)
         if preview_locale not in LOCALES:
             preview_locale = locale
+        current = catalog.current_form_version(db.session, booking_type)
         return (
             self.render(
                 "admin/builder/designer.html",
                 booking_type=booking_type,
+                pending=form_changes(current.definition, current.ui, definition, ui),
                 fields=fields,
                 field_types=forms.field_types,
                 placed=placed,
