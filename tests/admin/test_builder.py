@@ -99,8 +99,9 @@ def test_a_limit_that_is_not_a_number_is_kept_and_shown_beside_it(owner):
     assert response.status_code == 422 and 'value="lots"' in response.get_data(as_text=True)
 
 
-def test_publishing_an_unchanged_draft_says_so_and_creates_nothing(owner, session):
-    create(owner)
+@pytest.mark.parametrize("vertical", ["course", "exhibition"])
+def test_publishing_an_unchanged_draft_says_so_and_creates_nothing(owner, session, vertical):
+    create(owner, vertical=vertical)
     response = design(owner, "piano", "publish")
     assert response.status_code == 302
     page = owner.get(response.headers["Location"]).get_data(as_text=True)
