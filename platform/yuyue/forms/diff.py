@@ -28,20 +28,30 @@ class FormChanges:
 
 
 def _fields(definition: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A form's fields; a draft's form may hold anything, so what is not a field is not one."""
     fields = definition.get("properties")
-    return fields if isinstance(fields, Mapping) else {}
+    return {name: spec for name, spec in fields.items() if isinstance(spec, Mapping)} if isinstance(fields, Mapping) else {}
+
+
+def _names(value: Any) -> list[str]:
+    return [name for name in value if isinstance(name, str)] if isinstance(value, list) else []
+
+
+def _shown(ui: Mapping[str, Any]) -> Mapping[str, Any]:
+    fields = ui.get("fields")
+    return {name: look for name, look in fields.items() if isinstance(look, Mapping)} if isinstance(fields, Mapping) else {}
 
 
 def _order(definition: Mapping[str, Any], ui: Mapping[str, Any]) -> list[str]:
-    listed = [name for name in ui.get("order", []) if name in _fields(definition)]
+    listed = [name for name in _names(ui.get("order")) if name in _fields(definition)]
     return listed + [name for name in _fields(definition) if name not in listed]
 
 
 def form_changes(old_definition: Mapping[str, Any], old_ui: Mapping[str, Any], new_definition: Mapping[str, Any], new_ui: Mapping[str, Any]) -> FormChanges:
     """The changes from the old form (definition and UI schema) to the new one."""
     old_fields, new_fields = _fields(old_definition), _fields(new_definition)
-    old_required, new_required = set(old_definition.get("required", [])), set(new_definition.get("required", []))
-    old_shown, new_shown = old_ui.get("fields", {}), new_ui.get("fields", {})
+    old_required, new_required = set(_names(old_definition.get("required"))), set(_names(new_definition.get("required")))
+    old_shown, new_shown = _shown(old_ui), _shown(new_ui)
     changed: dict[str, list[str]] = {}
     for name in new_fields:
         if name not in old_fields:
