@@ -59,7 +59,7 @@ SECRETS = {"tenant-a": "sandbox-secret-of-tenant-a", "tenant-b": "sandbox-secret
 # The path arguments ``tenant_b`` has a value for.
 ROUTE_ARGUMENTS = {"slug", "public_id", "code", "entry_id", "companion_id", "reference", "provider", "package", "customer_id"}
 # (rule, method) pairs under the blueprint that name an id, and those that name none.
-ROUTES_WITH_IDS = 32
+ROUTES_WITH_IDS = 36
 ROUTES_WITHOUT_IDS = 44
 # Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
 PUBLIC_ROUTES = {
@@ -105,6 +105,7 @@ BODIES = {
     ("/bookings/<public_id>/cancel", "POST"): {"reason": "isolation check"},
     ("/admin/bookings/<public_id>/cancel", "POST"): {"reason": "isolation check"},
     ("/admin/booking-types/<slug>", "PATCH"): {"name": "Renamed by tenant A", "status": "archived"},
+    ("/admin/booking-types/<slug>/form-draft", "PUT"): {"form": {"type": "object", "properties": {}}, "ui": {}},
     ("/admin/resources/<code>", "PATCH"): {"name": "Renamed by tenant A", "active": False},
     ("/admin/booking-types/<slug>/stops", "POST"): {"code": "a-stop", "name": "Added by tenant A"},
     ("/admin/booking-types/<slug>/stops/<code>", "PATCH"): {"name": "Renamed by tenant A", "active": False},

@@ -25,7 +25,7 @@ from yuyue.api.body import request_file
 from yuyue.api.core import json_body
 from yuyue.api.query import query_int
 from yuyue.api.schemas.merchant import OPENAPI_PATHS
-from yuyue.api.schemas.merchant.booking_types import BOOKING_TYPE_CHANGE, BOOKING_TYPE_CREATE
+from yuyue.api.schemas.merchant.booking_types import BOOKING_TYPE_CHANGE, BOOKING_TYPE_CREATE, FORM_DRAFT_CHANGE
 from yuyue.api.schemas.merchant.bookings import BOOKING_CANCEL, BOOKING_QUERY
 from yuyue.api.schemas.merchant.check_ins import CHECK_IN
 from yuyue.api.schemas.merchant.exports import EXPORT_QUERY
@@ -45,8 +45,10 @@ from yuyue.catalog import stops
 from yuyue.customers import login_settings
 from yuyue.customers.login_providers import LoginProviderRegistry
 from yuyue.db import db
-from yuyue.errors import FieldProblem, InvalidInput
+from yuyue.errors import FieldProblem, InvalidInput, NotFound
 from yuyue.exports.operations import CSV_MIMETYPE, XLSX_MIMETYPE, bookings_csv, bookings_xlsx
+from yuyue.forms.models import FormDraft
+from yuyue.forms.operations import form_problems
 from yuyue.forms.registry import form_registry
 from yuyue.plugins import plugin_host
 from yuyue.presenting.staff import booking_json, booking_type_json, login_settings_json, name_list_json, resource_json, stop_json
@@ -130,6 +132,56 @@ def update_booking_type(slug: str) -> Response:
     body = json_body(BOOKING_TYPE_CHANGE)
     booking_type = catalog.update_booking_type(db.session, plugin_host(), form_registry(), current_registry(), current_tenant(), slug, **body)
     return jsonify(booking_type_json(db.session, booking_type, with_form=True))
+
+
+def _draft_json(draft: FormDraft) -> dict[str, Any]:
+    forms = form_registry()
+    problems = form_problems(draft.definition, draft.ui, forms.field_types, formats=forms.formats)
+    return {
+        "based_on": draft.based_on,
+        "form": draft.definition,
+        "ui": draft.ui,
+        "updated_at": draft.updated_at.isoformat(),
+        "problems": [
+            {
+                "pointer": "/form" + p.pointer.removeprefix("/definition") if p.pointer.startswith("/definition") else p.pointer,
+                "message": p.message,
+                "code": p.code,
+            }
+            for p in problems
+        ],
+    }
+
+
+@tenant_api.get("/admin/booking-types/<slug:slug>/form-draft")
+@staff_required()
+def get_form_draft(slug: str) -> Response:
+    draft = catalog.form_draft(db.session, catalog.get_booking_type(db.session, current_tenant(), slug))
+    if draft is None:
+        raise NotFound(f"booking type {slug!r} has no draft", code="draft_not_found")
+    return jsonify(_draft_json(draft))
+
+
+@tenant_api.put("/admin/booking-types/<slug:slug>/form-draft")
+@staff_required(StaffRole.manager)
+def put_form_draft(slug: str) -> Response:
+    body = json_body(FORM_DRAFT_CHANGE)
+    return jsonify(_draft_json(catalog.save_form_draft(db.session, current_tenant(), slug, body["form"], body["ui"])))
+
+
+@tenant_api.delete("/admin/booking-types/<slug:slug>/form-draft")
+@staff_required(StaffRole.manager)
+def delete_form_draft(slug: str) -> tuple[str, int]:
+    catalog.discard_form_draft(db.session, current_tenant(), slug)
+    return "", 204
+
+
+@tenant_api.post("/admin/booking-types/<slug:slug>/form-draft/publish")
+@staff_required(StaffRole.manager)
+def publish_form_draft(slug: str) -> Response:
+    published = catalog.publish_form_draft(db.session, plugin_host(), form_registry(), current_registry(), current_tenant(), slug)
+    booking_type = catalog.get_booking_type(db.session, current_tenant(), slug)
+    return jsonify({"published": published is not None, "booking_type": booking_type_json(db.session, booking_type, with_form=True)})
 
 
 # --- route stops ----------------------------------------------------------------

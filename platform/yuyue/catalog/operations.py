@@ -20,7 +20,7 @@ from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused
 from yuyue.forms.fields import FieldType
 from yuyue.forms.formats import FormatCheck
-from yuyue.forms.models import FormVersion
+from yuyue.forms.models import FormDraft, FormVersion
 from yuyue.forms.operations import form_problems, form_version
 from yuyue.forms.registry import FormRegistry
 from yuyue.plugins import PluginHost
@@ -415,3 +415,63 @@ def update_resource(session: Session, tenant: Tenant, code: str, **changes: Any)
         for key, value in changes.items():
             setattr(resource, key, value)
     return resource
+
+
+# --- drafts of the next form version (the builder) -----------------------------------------
+
+
+def form_draft(session: Session, booking_type: BookingType) -> FormDraft | None:
+    """The draft of ``booking_type``'s next form version, if a merchant started one."""
+    with tenant_scope(booking_type.tenant_id):
+        return session.scalar(select(FormDraft).where(FormDraft.booking_type_id == booking_type.id))
+
+
+def save_form_draft(session: Session, tenant: Tenant, slug: str, definition: Mapping[str, Any], ui: Mapping[str, Any]) -> FormDraft:
+    """Keep ``definition`` and ``ui`` as the draft of booking type ``slug``'s next form, valid or not; customers never see it.
+
+    :raises NotFound: if ``tenant`` has no booking type ``slug``.
+    :raises InvalidInput: if the draft is not a pair of JSON objects.
+    """
+    if not isinstance(definition, Mapping) or not isinstance(ui, Mapping):
+        raise InvalidInput(
+            "a draft is a form and its UI schema", errors=[FieldProblem("/form" if not isinstance(definition, Mapping) else "/ui", "must be an object", "type")]
+        )
+    with tenant_scope(tenant.id), write_transaction(session):
+        booking_type = get_booking_type(session, tenant, slug)
+        draft = form_draft(session, booking_type)
+        if draft is None:
+            draft = FormDraft(booking_type_id=booking_type.id, based_on=booking_type.form_version, definition={}, ui={})
+            session.add(draft)
+        draft.definition, draft.ui = copy.deepcopy(dict(definition)), copy.deepcopy(dict(ui))
+    return draft
+
+
+def discard_form_draft(session: Session, tenant: Tenant, slug: str) -> None:
+    """Forget booking type ``slug``'s draft (if any): the builder starts again from the current version."""
+    with tenant_scope(tenant.id), write_transaction(session):
+        booking_type = get_booking_type(session, tenant, slug)
+        draft = form_draft(session, booking_type)
+        if draft is not None:
+            session.delete(draft)
+
+
+def publish_form_draft(session: Session, host: PluginHost, forms: FormRegistry, slot_rules: SlotRuleRegistry, tenant: Tenant, slug: str) -> FormVersion | None:
+    """Publish booking type ``slug``'s draft as its next form version and drop the draft.
+
+    Goes through :func:`update_booking_type`, as the merchant API's PATCH of ``form``/``ui`` does.
+    A draft equal to the current version publishes nothing and returns ``None`` (the draft is dropped).
+
+    :raises NotFound: if there is no booking type ``slug`` or it has no draft (code ``draft_not_found``).
+    :raises InvalidInput: with the form's problems, pointers under ``/form`` and ``/ui``; the draft is kept.
+    """
+    with tenant_scope(tenant.id), write_transaction(session):
+        booking_type = get_booking_type(session, tenant, slug)
+        draft = form_draft(session, booking_type)
+        if draft is None:
+            raise NotFound(f"booking type {slug!r} has no draft", code="draft_not_found")
+        before = booking_type.form_version
+        update_booking_type(session, host, forms, slot_rules, tenant, slug, form=draft.definition, ui=draft.ui)
+        session.delete(draft)
+        if booking_type.form_version == before:
+            return None
+        return current_form_version(session, booking_type)

@@ -2,8 +2,11 @@
 
 Each field becomes its type's JSON Schema fragment plus the merchant's own
 keywords; conditions (``if``/``then``/``else``, ``dependentRequired``,
-``allOf`` of conditionals) are kept as written. Every problem with a form is
-reported at once, by JSON pointer into the definition.
+``allOf`` of conditionals) are kept as written. A field shown only for some
+answer of another (``x-show-if``) is required only while shown: its place in
+``required`` becomes a conditional of ``allOf``; validation drops its answer
+while it is hidden. Every problem with a form is reported at once, by JSON
+pointer into the definition.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ def compile_form(
     # Unknown answers are always refused, whether or not the author said so.
     compiled["additionalProperties"] = False
     compiler.check_names(definition)
+    compiler.show_if(compiled)
     if compiler.problems:
         raise InvalidInput("the form cannot be used as written", code="invalid_form", errors=compiler.problems)
     return compiled
@@ -88,6 +92,8 @@ class _Compiler:
             return copy.deepcopy(dict(spec))
         if field_type.record_list and in_record:
             self.problem(path, "a list of people cannot hold another list of people", "nested_record_list")
+        if in_record and "x-show-if" in spec:
+            self.problem((*path, "x-show-if"), "only a field of the form itself can be shown for another's answer", "nested_show_if")
         self.check_keywords(field_type, spec, path)
 
         compiled = {**copy.deepcopy(dict(field_type.schema)), **copy.deepcopy(dict(spec)), "x-field": key}
@@ -159,6 +165,41 @@ class _Compiler:
             if spec.get(keyword) != expected:
                 self.problem((*path, name, "x-person"), f"a person's {role} needs a field with {keyword} {expected!r}", "person_role_mismatch")
 
+    # -- fields shown for another field's answer --------------------------------
+
+    def show_if(self, compiled: dict[str, Any]) -> None:
+        """Check each ``x-show-if`` and make its field required only while it is shown."""
+        fields = compiled["properties"]
+        conditions = {name: spec["x-show-if"] for name, spec in fields.items() if isinstance(spec, Mapping) and "x-show-if" in spec}
+        for name, condition in conditions.items():
+            trigger = condition["field"]
+            where = ("properties", name, "x-show-if", "field")
+            if trigger == name:
+                self.problem(where, "a field cannot be shown for its own answer", "show_if_cycle")
+            elif trigger not in fields:
+                self.problem(where, f"no field {trigger!r} in this form", "unknown_field")
+            elif fields[trigger].get("type") in ("array", "object"):
+                self.problem(where, f"{trigger!r} has a list of answers; a field can be shown only for a single answer", "show_if_not_single")
+            elif _shows_itself(name, conditions):
+                self.problem(where, "these fields are each shown only for the other's answer, so none would ever be shown", "show_if_cycle")
+        required = compiled.get("required", [])
+        conditional = [name for name in required if name in conditions]
+        if not conditional:
+            return
+        compiled["required"] = [name for name in required if name not in conditions]
+        if not compiled["required"]:
+            del compiled["required"]
+        compiled["allOf"] = [
+            *compiled.get("allOf", []),
+            *(
+                {
+                    "if": {"properties": {conditions[name]["field"]: {"enum": conditions[name]["enum"]}}, "required": [conditions[name]["field"]]},
+                    "then": {"required": [name]},
+                }
+                for name in conditional
+            ),
+        ]
+
     # -- names used by requirements and conditions -----------------------------
 
     def check_names(self, definition: Mapping[str, Any]) -> None:
@@ -184,6 +225,17 @@ class _Compiler:
         if with_conditions:
             for name in block.get("properties", {}):
                 check(name, (*path, "properties", name))
+
+
+def _shows_itself(name: str, conditions: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether following ``name``'s show-if chain comes back to ``name``."""
+    seen, current = set(), conditions[name]["field"]
+    while current in conditions and current not in seen:
+        if current == name:
+            return True
+        seen.add(current)
+        current = conditions[current]["field"]
+    return current == name
 
 
 def _has_path(schema: Mapping[str, Any], path: str) -> bool:

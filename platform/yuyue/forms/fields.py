@@ -27,6 +27,8 @@ LocalizedText = str | dict[str, str]
 COMMON_KEYWORDS: dict[str, Any] = {
     "x-field": {"type": "string"},
     "x-person": {"enum": ["name", "id_number", "phone", "birth_date"]},
+    # Shown only while another field's answer is one of some values (the dialect's show_if).
+    "x-show-if": True,
     "title": {"type": "string"},
     "description": {"type": "string"},
     "default": True,

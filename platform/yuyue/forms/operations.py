@@ -20,7 +20,7 @@ from yuyue.forms.fields import FieldType
 from yuyue.forms.formats import FormatCheck
 from yuyue.forms.models import FormVersion
 
-__all__ = ["form_problems", "form_version"]
+__all__ = ["form_problems", "form_version", "form_versions"]
 
 
 def form_problems(
@@ -74,3 +74,8 @@ def form_version(session: Session, booking_type_id: int, version: int) -> FormVe
     if found is None:
         raise NotFound(f"booking type {booking_type_id} has no form version {version}", code="form_version_not_found")
     return found
+
+
+def form_versions(session: Session, booking_type_id: int) -> list[FormVersion]:
+    """Every published version of a booking type's form, for the tenant in context, newest first."""
+    return list(session.scalars(select(FormVersion).where(FormVersion.booking_type_id == booking_type_id).order_by(FormVersion.version.desc())))

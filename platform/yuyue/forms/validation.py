@@ -19,7 +19,7 @@ from yuyue.forms.fields import FieldType
 from yuyue.forms.formats import FormatCheck, FormatProblem, format_checker
 from yuyue.forms.patterns import FormValidator
 
-__all__ = ["InvalidAnswers", "TypedAnswers", "validate_answers"]
+__all__ = ["InvalidAnswers", "TypedAnswers", "shown_fields", "validate_answers"]
 
 
 class InvalidAnswers(InvalidInput):
@@ -71,7 +71,8 @@ def validate_answers(
     """Check ``answers`` against a form compiled by :func:`yuyue.forms.compiler.compile_form`.
 
     Posted values are tidied first (text trimmed, separators dropped from ID
-    and mobile numbers); a blank answer (``""`` or ``null``) counts as not given.
+    and mobile numbers); a blank answer (``""`` or ``null``) counts as not given,
+    and so does the answer to a field hidden by its ``x-show-if``.
 
     :param formats: format name → check, or a ready :class:`FormatChecker`.
     :raises InvalidAnswers: with one :class:`FieldProblem` per problem, all at once.
@@ -80,7 +81,7 @@ def validate_answers(
         raise InvalidAnswers("the answers must be an object of field → answer", errors=[FieldProblem("", "Send the answers as an object.", "type")])
     checker = formats if isinstance(formats, FormatChecker) else format_checker(formats)
     fields = compiled_schema.get("properties", {})
-    prepared = _prepare(fields, answers, field_types)
+    prepared = _without_hidden(fields, _prepare(fields, answers, field_types))
 
     problems: dict[tuple[str, str], FieldProblem] = {}
     for error in FormValidator(compiled_schema, format_checker=checker).iter_errors(prepared):
@@ -129,6 +130,41 @@ def _prepare(fields: Mapping[str, Any], answers: Mapping[str, Any], field_types:
             continue
         prepared[name] = value
     return prepared
+
+
+def shown_fields(fields: Mapping[str, Any], answers: Mapping[str, Any]) -> set[str]:
+    """The fields a form shows for ``answers``: those without ``x-show-if``, and those whose condition holds.
+
+    A field shown for the answer of a hidden field is hidden too, however long the chain.
+    """
+    shown = set(fields)
+    changed = True
+    while changed:
+        changed = False
+        for name, spec in fields.items():
+            condition = spec.get("x-show-if") if isinstance(spec, Mapping) else None
+            if name not in shown or not isinstance(condition, Mapping):
+                continue
+            trigger = condition.get("field")
+            if trigger not in shown or trigger not in answers or not _one_of(answers[trigger], condition.get("enum", ())):
+                shown.discard(name)
+                changed = True
+    return shown
+
+
+def _one_of(value: Any, values: Any) -> bool:
+    # JSON equality: True is not 1, as for JSON Schema's enum.
+    return any(value == candidate and type(value) is type(candidate) or _same_number(value, candidate) for candidate in values)
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    numbers = (int, float)
+    return isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) and not isinstance(b, bool) and a == b
+
+
+def _without_hidden(fields: Mapping[str, Any], prepared: dict[str, Any]) -> dict[str, Any]:
+    shown = shown_fields(fields, prepared)
+    return {name: value for name, value in prepared.items() if name in shown or name not in fields}
 
 
 def _coerce(

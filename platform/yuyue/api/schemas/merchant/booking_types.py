@@ -81,6 +81,38 @@ BOOKING_TYPE_SCHEMA = {
     },
 }
 
+FORM_DRAFT_CHANGE = {
+    "type": "object",
+    "required": ["form", "ui"],
+    "additionalProperties": False,
+    "properties": {
+        "form": {"type": "object", "description": "the booking form in the form dialect, complete or not: a draft is checked when it is published"},
+        "ui": {"type": "object", "description": "the form's UI schema"},
+    },
+}
+FORM_DRAFT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "based_on": bounded_integer(0, description="the form version the draft started from"),
+        "form": {"type": "object"},
+        "ui": {"type": "object"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "problems": {
+            "type": "array",
+            "description": "what publishing the draft would refuse, pointers under /form and /ui",
+            "items": {"type": "object", "properties": {"pointer": {"type": "string"}, "message": {"type": "string"}, "code": {"type": "string"}}},
+        },
+    },
+}
+PUBLISHED_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "published": {"type": "boolean", "description": "false when the draft equalled the current version, so nothing was published"},
+        "booking_type": BOOKING_TYPE_SCHEMA,
+    },
+}
+_SLUG = path_parameter("slug", SlugConverter, "the booking type's slug")
+
 OPENAPI_PATHS: dict[str, Any] = {
     f"{PREFIX}/booking-types": {
         "parameters": [TENANT_PARAMETER],
@@ -109,6 +141,35 @@ OPENAPI_PATHS: dict[str, Any] = {
             json_content(BOOKING_TYPE_SCHEMA),
             body=BOOKING_TYPE_CHANGE,
             errors=(400, 404, 409, 422),
+        ),
+    },
+    f"{PREFIX}/booking-types/{{slug}}/form-draft": {
+        "parameters": [TENANT_PARAMETER, _SLUG],
+        "get": operation(
+            "Show the draft of the booking type's next form version, with what publishing it would refuse",
+            StaffRole.staff,
+            200,
+            json_content(FORM_DRAFT_SCHEMA),
+            errors=(404,),
+        ),
+        "put": operation(
+            "Keep a draft of the next form version (customers never see it); valid or not",
+            StaffRole.manager,
+            200,
+            json_content(FORM_DRAFT_SCHEMA),
+            body=FORM_DRAFT_CHANGE,
+            errors=(400, 404, 422),
+        ),
+        "delete": operation("Discard the draft", StaffRole.manager, 204, {}, errors=(404,)),
+    },
+    f"{PREFIX}/booking-types/{{slug}}/form-draft/publish": {
+        "parameters": [TENANT_PARAMETER, _SLUG],
+        "post": operation(
+            "Publish the draft as the next form version (nothing when it equals the current one) and drop it",
+            StaffRole.manager,
+            200,
+            json_content(PUBLISHED_SCHEMA),
+            errors=(404, 409, 422),
         ),
     },
 }
