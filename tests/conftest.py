@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable, Iterator
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from tenant_setup import phone
@@ -90,9 +90,21 @@ def make_app(database_url: str, tmp_path, request: pytest.FixtureRequest) -> Ite
         pytest.fail("yuyue audit verify after the test:\n" + "\n".join(findings), pytrace=False)
 
 
+def _forget_the_signed_in_user() -> None:
+    """Each test client is its own browser: no request may reuse the user (or the CSRF token) cached for another.
+
+    The ``app`` fixture holds one application context for the whole test, and a test client's request
+    reuses it, so ``g`` outlives the request; in production every request has a ``g`` of its own.
+    """
+    for per_request in ("_login_user", "user", "csrf_token"):  # Flask-Login's, Flask-AppBuilder's, Flask-WTF's
+        g.pop(per_request, None)
+
+
 @pytest.fixture
 def app(make_app) -> Iterator[Flask]:
     app = make_app()
+    # First of all the application's hooks: Flask-AppBuilder's own reads ``current_user``.
+    app.before_request_funcs.setdefault(None, []).insert(0, _forget_the_signed_in_user)
     with app.app_context():
         yield app
 

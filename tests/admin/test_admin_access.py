@@ -50,3 +50,11 @@ def test_a_suspended_tenants_admin_is_refused(admin_login, session):
 def test_admin_writes_need_the_csrf_token(admin_login):
     owner = admin_login("owner-a")
     assert owner.client.post("/admin/t/tenant-a/", data={}).status_code in (400, 405)
+
+
+def test_two_signed_in_users_in_one_test_stay_apart(admin_login, client):
+    owner_a, owner_b = admin_login("owner-a"), admin_login("owner-b")
+    assert owner_b.get("/admin/t/tenant-b/").status_code == 200
+    assert owner_a.get("/admin/t/tenant-a/").status_code == 200
+    assert owner_a.get("/admin/t/tenant-b/").status_code == 404
+    assert client.get("/admin/t/tenant-a/").status_code == 302, "a client that never signed in is nobody"
