@@ -39,7 +39,7 @@ from yuyue.bookings.checkin import check_in
 from yuyue.bookings.models import BookingStatus
 from yuyue.bookings.placement import Actor
 from yuyue.bookings.placement import get_booking as booking_by_id
-from yuyue.bookings.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, BookingFilters, booking_record, search_bookings
+from yuyue.bookings.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, BookingFilters, booking_record, filters_from_query, search_bookings
 from yuyue.catalog import operations as catalog
 from yuyue.catalog import stops
 from yuyue.customers import login_settings
@@ -63,33 +63,7 @@ def staff_actor() -> Actor:
 
 
 def _booking_filters(allowed: tuple[str, ...]) -> BookingFilters:
-    """The filters of the query string; every problem is reported at once, pointed at by parameter name."""
-    args = request.args
-    problems = [FieldProblem(f"/{name}", f"unknown query parameter; use {', '.join(allowed)}", "unknown_parameter") for name in args if name not in allowed]
-    dates: dict[str, date | None] = {}
-    for name in ("from", "to"):
-        value = args.get(name)
-        try:
-            dates[name] = date.fromisoformat(value) if value else None
-        except ValueError:
-            dates[name] = None
-            problems.append(FieldProblem(f"/{name}", "a date as YYYY-MM-DD", "invalid_date"))
-    statuses = [s.strip() for s in args.get("status", "").split(",") if s.strip()]
-    for status in statuses:
-        if status not in BookingStatus.__members__:
-            problems.append(FieldProblem("/status", f"{status!r} is not one of {', '.join(BookingStatus)}", "invalid_status"))
-    text = args.get("q")
-    if text is not None and len(text) > 100:
-        problems.append(FieldProblem("/q", "at most 100 characters", "too_long"))
-    if problems:
-        raise InvalidInput("the query parameters are not valid", errors=problems)
-    return BookingFilters(
-        date_from=dates["from"],
-        date_to=dates["to"],
-        statuses=tuple(BookingStatus(s) for s in statuses),
-        booking_type=args.get("booking_type") or None,
-        text=text,
-    )
+    return filters_from_query(request.args, allowed)
 
 
 def _page_size() -> int:

@@ -9,20 +9,22 @@ from yuyue.api.schemas import PRICE_LINES, PROOFS, TICKETS
 from yuyue.api.schemas.merchant.common import NULLABLE_TEXT, PREFIX, TENANT_PARAMETER, json_content, operation, query_parameter
 from yuyue.api.schemas.name_lists import UPLOAD, name_list_schema
 from yuyue.bookings.models import BookingStatus
-from yuyue.bookings.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from yuyue.bookings.queries import DEFAULT_PAGE_SIZE, FILTER_NAMES, MAX_PAGE_SIZE
 from yuyue.tenancy.models import StaffRole
 from yuyue.types import bounded_integer
 
 BOOKING_CANCEL = {"type": "object", "additionalProperties": False, "properties": {"reason": {"type": "string", "maxLength": 200}}}
 
 # The query parameters a search takes, and those an export takes (everything but paging).
-BOOKING_QUERY = ("from", "to", "status", "booking_type", "q", "cursor", "limit")
+BOOKING_QUERY = (*FILTER_NAMES, "cursor", "limit")
 FILTER_PARAMETERS = [
     query_parameter("from", "first slot date, in the tenant's time zone (inclusive)", {"type": "string", "format": "date"}),
     query_parameter("to", "last slot date, in the tenant's time zone (inclusive)", {"type": "string", "format": "date"}),
     query_parameter("status", "one status or several separated by commas", {"type": "string"}),
     query_parameter("booking_type", "a booking type's slug", {"type": "string"}),
     query_parameter("q", "part of a customer's or listed person's phone or name, or a voucher code", {"type": "string", "maxLength": 100}),
+    query_parameter("channel", "a sales channel (default, group, …)", {"type": "string", "maxLength": 100}),
+    query_parameter("resource", "a resource's code: the bookings it serves (held by the booking or by its slot)", {"type": "string", "maxLength": 100}),
 ]
 PAGE_PARAMETERS = [
     query_parameter("cursor", "next_cursor of the previous page", {"type": "string"}),
