@@ -143,7 +143,7 @@ def _repeated(session: Session, booking: Booking, attempt: CheckInAttempt) -> Ch
 
 def masked_code(code: str) -> str:
     """A voucher code as the log keeps it: only its last four characters, so the log admits nobody."""
-    code = normalize_code(code)[:CODE_LENGTH * 2]
+    code = normalize_code(code)[: CODE_LENGTH * 2]
     return "*" * max(len(code) - 4, 0) + code[-4:] if len(code) > 4 else "*" * len(code)
 
 
