@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import g
 from tenant_setup import id_number, make_booking_type, windows
 
 from yuyue.bookings import operations as booking_operations
@@ -57,3 +58,36 @@ def set_clock(monkeypatch, now: datetime) -> None:
     """The operations and the admin's pages read ``now`` as the time."""
     for module in ("yuyue.bookings.operations", "yuyue.bookings.checkin", "yuyue.admin.desk", "yuyue.admin.checkin", "yuyue.payments.operations"):
         monkeypatch.setattr(f"{module}.utcnow", lambda: now)
+
+
+class SignedIn:
+    """An admin client that forgets what the last request cached in ``g`` (Flask-Login's user, Flask-WTF's CSRF token).
+
+    The tests run inside one application context, so ``g`` outlives a request and another
+    client's user and token would answer for this one; a test that signs in two users needs this.
+    """
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def get(self, url: str, **kwargs):
+        _forget()
+        return self.client.get(url, **kwargs)
+
+    def post(self, url: str, data: dict | None = None, **kwargs):
+        _forget()
+        return self.client.post(url, data, **kwargs)
+
+    def post_without_csrf(self, url: str, data: dict):
+        _forget()
+        return self.client.client.post(url, data=data)
+
+
+def sign_in(admin_login, username: str) -> SignedIn:
+    _forget()
+    return SignedIn(admin_login(username))
+
+
+def _forget() -> None:
+    for cached in ("_login_user", "csrf_token"):
+        g.pop(cached, None)

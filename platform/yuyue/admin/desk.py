@@ -254,7 +254,7 @@ class DeskView(TenantAdminView):
 
         def act() -> Any:
             reason = fields["reason"].strip() or None
-            if reason is not None and (len(reason) > MAX_NOTE or "\x00" in reason):
+            if reason is not None and len(reason) > MAX_NOTE:
                 raise InvalidInput(
                     _("The reason is not valid."), errors=[FieldProblem("/reason", _("At most %(count)s characters.", count=MAX_NOTE), "too_long")]
                 )
@@ -296,7 +296,7 @@ class DeskView(TenantAdminView):
         def act() -> Any:
             amount = _minor_units(fields["amount"])
             note = fields["note"].strip() or None
-            if note is not None and (len(note) > MAX_NOTE or "\x00" in note):
+            if note is not None and len(note) > MAX_NOTE:
                 raise InvalidInput(_("The note is not valid."), errors=[FieldProblem("/note", _("At most %(count)s characters.", count=MAX_NOTE), "too_long")])
             return payments.refund_booking(db.session, staff.tenant, booking, amount=amount, actor=staff.actor, note=note)
 
