@@ -72,7 +72,12 @@ def page_helpers(zone: ZoneInfo) -> dict[str, Callable[..., str]]:
     def money(amount: int | None, currency: str = "CNY") -> str:
         return "" if amount is None else f"{Decimal(amount).scaleb(-2):.2f} {currency}"
 
-    return {"localized": lambda value: localize(value, locale) or "", "local_time": local_time, "money": money}
+    return {
+        "localized": lambda value: localize(value, locale) or "",
+        "local_time": local_time,
+        "local_iso": lambda moment: moment.astimezone(zone).isoformat(),
+        "money": money,
+    }
 
 
 def _zone() -> ZoneInfo:
