@@ -84,8 +84,11 @@ class SignedIn:
 
 
 def sign_in(admin_login, username: str) -> SignedIn:
+    """``username`` signed in, reading the pages in English (the tests match English words; zh-Hans is the default)."""
     _forget()
-    return SignedIn(admin_login(username))
+    signed_in = SignedIn(admin_login(username))
+    assert signed_in.get("/lang/en").status_code == 302
+    return signed_in
 
 
 def _forget() -> None:

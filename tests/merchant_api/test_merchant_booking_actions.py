@@ -83,7 +83,9 @@ def test_a_slots_waitlist_in_order(front_desk, make_type, book, session, tenant_
     make_type("tenant-a", "entry", rules=windows(("09:00", "10:00"), capacity=1))
     book("tenant-a", at(9), "13800000001")
     for n in (2, 3):
-        waitlist.join(session, form_registry(), tenant_of("tenant-a"), booking_type_slug="entry", starts_at=at(9), phone=f"1380000000{n}", answers={"name": "W"})
+        waitlist.join(
+            session, form_registry(), tenant_of("tenant-a"), booking_type_slug="entry", starts_at=at(9), phone=f"1380000000{n}", answers={"name": "W"}
+        )
 
     body = front_desk.get(f"{ADMIN}/booking-types/entry/waitlist", query_string={"start": at(9).isoformat()}).get_json()
 

@@ -22,7 +22,9 @@ PASSWORD = "pass-word-1"
 @pytest.fixture
 def door(app: Flask, session, tenants, monkeypatch):
     """A staff member of tenant-a at the door at 08:45 on the day of Wang's 09:00 visit; the booking."""
-    add_staff_member(session, app.appbuilder.sm, tenant_slug="tenant-a", username="door-a", role=StaffRole.staff, email="door@example.invalid", password=PASSWORD)
+    add_staff_member(
+        session, app.appbuilder.sm, tenant_slug="tenant-a", username="door-a", role=StaffRole.staff, email="door@example.invalid", password=PASSWORD
+    )
     make_museum(session, tenants["tenant-a"])
     booking = book_visit(session, tenants["tenant-a"], "13800000001", "王芳")
     set_clock(monkeypatch, at(8, 45))
@@ -37,6 +39,7 @@ def test_a_code_is_accepted_then_refused_as_already_used_on_a_phone(page, live_s
     page.fill("#password", PASSWORD)
     page.locator("input[type=submit], button[type=submit]").first.click()
     page.wait_for_url(f"{live_server}/admin/t/tenant-a/**")
+    page.goto(f"{live_server}/lang/en")  # the assertions read English; zh-Hans is the default
 
     page.goto(f"{live_server}/admin/t/tenant-a/check-in/")
     code = page.locator("#code")
