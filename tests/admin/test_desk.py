@@ -183,8 +183,9 @@ def test_another_tenants_waitlist_is_not_found(admin_login, visits):
 
 def test_the_export_carries_the_desks_filters_and_every_answer(admin_login, visits):
     desk = sign_in(admin_login, "staff-a")
-    page = listed(desk.get(DESK, query_string={"q": "赵雷"}))
-    link = page.split('href="')[[i for i, part in enumerate(page.split('href="')) if part.startswith("/admin/t/tenant-a/bookings/export.csv")][0]].split('"')[0]
+    page = listed(desk.get(DESK, query_string={"q": "王芳"}))
+    link = next(part.split('"')[0] for part in page.split('href="') if part.startswith("/admin/t/tenant-a/bookings/export.csv"))
+    assert "q=" in link, "the download link carries the desk's filters"
 
     response = desk.get(link.replace("&amp;", "&"))
 
@@ -192,9 +193,11 @@ def test_the_export_carries_the_desks_filters_and_every_answer(admin_login, visi
     rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert len(rows) == 2, "only the filtered booking"
     header, row = rows
-    assert row[0] == visits["zhao"].voucher_code
+    assert row[0] == visits["wang"].voucher_code
     answers = dict(zip(header, row, strict=True))
-    assert answers["参观人姓名"] == "赵雷" and answers["手机号"] == "13800000002" and answers["身份证号"].endswith(ADULT_ID[-4:])
+    assert answers["参观人姓名"] == "王芳" and answers["手机号"] == "13800000001"
+    assert answers["身份证号"].endswith(ADULT_ID[-4:]) and ADULT_ID not in row
+    assert answers["同行人"].startswith("1. 王小明") and answers["同行人"].endswith(CHILD_ID[-4:])
 
 
 def test_the_excel_export_has_every_booking_of_the_filters_and_none_of_tenant_b(admin_login, visits):
