@@ -128,8 +128,8 @@ WAITLIST = {
                 "properties": {
                     "id": bounded_integer(1),
                     "position": {
+                        **bounded_integer(1),
                         "type": ["integer", "null"],
-                        "minimum": 1,
                         "description": "1 is offered the next free place; null once the entry left the queue",
                     },
                     "status": {"enum": ["waiting", "offered", "accepted", "expired", "cancelled"]},
