@@ -59,8 +59,8 @@ SECRETS = {"tenant-a": "sandbox-secret-of-tenant-a", "tenant-b": "sandbox-secret
 # The path arguments ``tenant_b`` has a value for.
 ROUTE_ARGUMENTS = {"slug", "public_id", "code", "entry_id", "companion_id", "reference", "provider", "package", "customer_id"}
 # (rule, method) pairs under the blueprint that name an id, and those that name none.
-ROUTES_WITH_IDS = 36
-ROUTES_WITHOUT_IDS = 44
+ROUTES_WITH_IDS = 41
+ROUTES_WITHOUT_IDS = 45
 # Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
 PUBLIC_ROUTES = {
     ("/booking-types/<slug>", "GET"),
@@ -104,6 +104,8 @@ BODIES = {
     ("/bookings/<public_id>/reschedule", "POST"): {"starts_at": iso(10)},
     ("/bookings/<public_id>/cancel", "POST"): {"reason": "isolation check"},
     ("/admin/bookings/<public_id>/cancel", "POST"): {"reason": "isolation check"},
+    ("/admin/bookings/<public_id>/reschedule", "POST"): {"starts_at": iso(10)},
+    ("/admin/bookings/<public_id>/refund", "POST"): {"amount": 100, "note": "isolation check"},
     ("/admin/booking-types/<slug>", "PATCH"): {"name": "Renamed by tenant A", "status": "archived"},
     ("/admin/booking-types/<slug>/form-draft", "PUT"): {"form": {"type": "object", "properties": {}}, "ui": {}},
     ("/admin/resources/<code>", "PATCH"): {"name": "Renamed by tenant A", "active": False},
@@ -159,6 +161,11 @@ def tenant_routes(app: Flask) -> list[Route]:
 # --- what each tenant owns -------------------------------------------------------------
 
 
+def _scanned_early(staff_client, tenant_slug: str, code: str) -> None:
+    response = staff_client(tenant_slug).post(f"/api/v1/t/{tenant_slug}/admin/check-ins", json={"code": code})
+    assert response.status_code == 409 and response.get_json()["code"] == "wrong_day", response.get_json()
+
+
 @pytest.fixture
 def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, str]:
     """Tenant A's own objects, which its lists must show: a booking type, a coach, a package, Ann's booking, companion and credits."""
@@ -172,6 +179,8 @@ def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     _created(ann.post("/api/v1/t/tenant-a/me/credits", json={"package": "a-trial"}))
     booking = _created(ann.post("/api/v1/t/tenant-a/bookings", json={"booking_type": "a-entry", "starts_at": iso(9), "answers": {"name": "Ann Ay"}}))
     _created(ann.post("/api/v1/t/tenant-a/me/companions", json={"name": "Ann Junior", "id_number": id_number(date(2011, 6, 2), 43)}))
+    # A scan a week early: refused, and a line of today's check-in log.
+    _scanned_early(staff_client, "tenant-a", booking["voucher"]["code"])
     return {
         "slug": "a-entry",
         "code": "a-coach",
@@ -215,6 +224,7 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     companion = _created(eve.post(f"{base}/me/companions", json={"name": "Eve Junior", "id_number": id_number(date(2010, 5, 1), 42)}))
     held = _created(eve.post(f"{base}/bookings", json={"booking_type": "b-paid", "starts_at": iso(9), "answers": {"name": "Eve Bee"}}))
     payment = eve.post(f"{base}/bookings/{held['id']}/pay").get_json()
+    _scanned_early(staff_client, "tenant-b", booking["voucher"]["code"])
     assert entry["status"] == "waiting" and held["status"] == "held"
     return {
         # the route arguments
@@ -378,6 +388,7 @@ def test_lists_under_tenant_a_show_tenant_a_objects_and_none_of_tenant_b(app, te
         [
             "/admin/booking-types",
             "/admin/bookings",
+            "/admin/check-ins",
             "/admin/exports/bookings.csv",
             "/admin/exports/bookings.xlsx",
             "/admin/login-providers",

@@ -1,8 +1,9 @@
 """Merchant API: ``/api/v1/t/<tenant>/admin/…`` for a tenant's staff tokens.
 
 Booking types, their route stops and resources (reading needs the staff
-role, changing them manager), bookings (search, confirm, cancel, no-show, a group's name list), check-ins by voucher
-code or QR payload, exports, and the tenant's own login-provider settings
+role, changing them manager), bookings (search, confirm, cancel with its terms read first, no-show, reschedule,
+payment at the counter, a refund by a manager, a group's name list, a slot's waitlist), check-ins by voucher
+code or QR payload and the day's log of them, exports, and the tenant's own login-provider settings
 (its WeChat mini-program: the owner sets them, secrets are never shown).
 Another tenant's ids, codes and slugs are simply not found: every lookup runs
 inside the tenant of the URL.
@@ -23,35 +24,47 @@ from flask import Response, current_app, g, jsonify, request, stream_with_contex
 from yuyue.api.auth import staff_required
 from yuyue.api.body import request_file
 from yuyue.api.core import json_body
-from yuyue.api.query import query_int
+from yuyue.api.customer import aware_datetime
+from yuyue.api.query import query_int, query_problem
 from yuyue.api.schemas.merchant import OPENAPI_PATHS
 from yuyue.api.schemas.merchant.booking_types import BOOKING_TYPE_CHANGE, BOOKING_TYPE_CREATE, FORM_DRAFT_CHANGE
-from yuyue.api.schemas.merchant.bookings import BOOKING_CANCEL, BOOKING_QUERY
+from yuyue.api.schemas.merchant.bookings import BOOKING_CANCEL, BOOKING_QUERY, BOOKING_REFUND, BOOKING_RESCHEDULE
 from yuyue.api.schemas.merchant.check_ins import CHECK_IN
 from yuyue.api.schemas.merchant.exports import EXPORT_QUERY
 from yuyue.api.schemas.merchant.login_providers import LOGIN_SETTINGS
 from yuyue.api.schemas.merchant.resources import RESOURCE_CHANGE, RESOURCE_CREATE
 from yuyue.api.schemas.merchant.route_stops import STOP_CHANGE, STOP_CREATE
 from yuyue.api.tenant import current_tenant, tenant_api
-from yuyue.bookings import name_lists
+from yuyue.bookings import name_lists, waitlist
 from yuyue.bookings import operations as booking_operations
-from yuyue.bookings.checkin import check_in
-from yuyue.bookings.models import BookingStatus
+from yuyue.bookings.checkin import check_in, check_in_log
 from yuyue.bookings.placement import Actor
 from yuyue.bookings.placement import get_booking as booking_by_id
-from yuyue.bookings.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, BookingFilters, booking_record, search_bookings
+from yuyue.bookings.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, BookingFilters, booking_record, filters_from_query, search_bookings
 from yuyue.catalog import operations as catalog
 from yuyue.catalog import stops
 from yuyue.customers import login_settings
 from yuyue.customers.login_providers import LoginProviderRegistry
 from yuyue.db import db
-from yuyue.errors import FieldProblem, InvalidInput, NotFound
+from yuyue.errors import NotFound
 from yuyue.exports.operations import CSV_MIMETYPE, XLSX_MIMETYPE, bookings_csv, bookings_xlsx
 from yuyue.forms.models import FormDraft
 from yuyue.forms.operations import form_problems
 from yuyue.forms.registry import form_registry
+from yuyue.payments import operations as payments
 from yuyue.plugins import plugin_host
-from yuyue.presenting.staff import booking_json, booking_type_json, login_settings_json, name_list_json, resource_json, stop_json
+from yuyue.presenting.staff import (
+    booking_json,
+    booking_type_json,
+    cancellation_quote_json,
+    check_in_log_json,
+    login_settings_json,
+    name_list_json,
+    refunds_json,
+    resource_json,
+    stop_json,
+    waitlist_json,
+)
 from yuyue.scheduling.registry import current_registry
 from yuyue.tenancy.models import StaffRole
 from yuyue.types import utcnow
@@ -65,33 +78,7 @@ def staff_actor() -> Actor:
 
 
 def _booking_filters(allowed: tuple[str, ...]) -> BookingFilters:
-    """The filters of the query string; every problem is reported at once, pointed at by parameter name."""
-    args = request.args
-    problems = [FieldProblem(f"/{name}", f"unknown query parameter; use {', '.join(allowed)}", "unknown_parameter") for name in args if name not in allowed]
-    dates: dict[str, date | None] = {}
-    for name in ("from", "to"):
-        value = args.get(name)
-        try:
-            dates[name] = date.fromisoformat(value) if value else None
-        except ValueError:
-            dates[name] = None
-            problems.append(FieldProblem(f"/{name}", "a date as YYYY-MM-DD", "invalid_date"))
-    statuses = [s.strip() for s in args.get("status", "").split(",") if s.strip()]
-    for status in statuses:
-        if status not in BookingStatus.__members__:
-            problems.append(FieldProblem("/status", f"{status!r} is not one of {', '.join(BookingStatus)}", "invalid_status"))
-    text = args.get("q")
-    if text is not None and len(text) > 100:
-        problems.append(FieldProblem("/q", "at most 100 characters", "too_long"))
-    if problems:
-        raise InvalidInput("the query parameters are not valid", errors=problems)
-    return BookingFilters(
-        date_from=dates["from"],
-        date_to=dates["to"],
-        statuses=tuple(BookingStatus(s) for s in statuses),
-        booking_type=args.get("booking_type") or None,
-        text=text,
-    )
+    return filters_from_query(request.args, allowed)
 
 
 def _page_size() -> int:
@@ -275,6 +262,46 @@ def mark_no_show(public_id: str) -> Response:
     return _booking_response(booking.public_id)
 
 
+@tenant_api.post("/admin/bookings/<token:public_id>/reschedule")
+@staff_required()
+def reschedule_booking(public_id: str) -> Response:
+    starts_at = aware_datetime(json_body(BOOKING_RESCHEDULE)["starts_at"], "/starts_at")
+    booking = booking_operations.reschedule(db.session, form_registry(), current_tenant(), public_id, starts_at=starts_at, actor=staff_actor())
+    return _booking_response(booking.public_id)
+
+
+@tenant_api.post("/admin/bookings/<token:public_id>/offline-payment")
+@staff_required()
+def record_offline_payment(public_id: str) -> Response:
+    payments.record_offline_payment(db.session, current_tenant(), public_id, actor=staff_actor())
+    return _booking_response(public_id)
+
+
+@tenant_api.get("/admin/bookings/<token:public_id>/cancellation")
+@staff_required()
+def cancellation_quote(public_id: str) -> Response:
+    return jsonify(cancellation_quote_json(payments.cancellation_quote(db.session, current_tenant(), public_id, by_staff=True)))
+
+
+@tenant_api.post("/admin/bookings/<token:public_id>/refund")
+@staff_required(StaffRole.manager)
+def refund_booking(public_id: str) -> Response:
+    body = json_body(BOOKING_REFUND)
+    refunds = payments.refund_booking(db.session, current_tenant(), public_id, amount=body["amount"], note=body.get("note"), actor=staff_actor())
+    return jsonify(refunds_json(refunds))
+
+
+@tenant_api.get("/admin/booking-types/<slug:slug>/waitlist")
+@staff_required()
+def slot_waitlist(slug: str) -> Response:
+    catalog.get_booking_type(db.session, current_tenant(), slug)  # another tenant's slug is not found, whatever the query
+    start = request.args.get("start")
+    if start is None:
+        raise query_problem("start", "the slot's start is required", "required")
+    booking_type, lines = waitlist.slot_waitlist(db.session, current_tenant(), slug, aware_datetime(start, "/start"))
+    return jsonify(waitlist_json(booking_type, lines, current_tenant()))
+
+
 @tenant_api.get("/admin/bookings/<token:public_id>/name-list")
 @staff_required()
 def get_name_list(public_id: str) -> Response:
@@ -288,6 +315,18 @@ def put_name_list(public_id: str) -> Response:
     booking_by_id(db.session, public_id)
     listed = name_lists.read_name_list(*request_file((name_lists.XLSX_MEDIA_TYPE, name_lists.CSV_MEDIA_TYPE), name_lists.MAX_BYTES))
     return jsonify(name_list_json(*name_lists.replace_name_list(db.session, current_tenant(), public_id, listed, now=utcnow(), actor=staff_actor())))
+
+
+@tenant_api.get("/admin/check-ins")
+@staff_required()
+def list_check_ins() -> Response:
+    zone = ZoneInfo(current_tenant().time_zone)
+    value = request.args.get("day")
+    try:
+        day = date.fromisoformat(value) if value else utcnow().astimezone(zone).date()
+    except ValueError:
+        raise query_problem("day", "a date as YYYY-MM-DD", "invalid_date") from None
+    return jsonify(check_in_log_json(day, check_in_log(db.session, current_tenant(), day), current_tenant()))
 
 
 @tenant_api.post("/admin/check-ins")

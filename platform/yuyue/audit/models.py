@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yuyue.db import Model, TenantScoped
@@ -29,7 +29,8 @@ class AuditRecord(ChainLink, TenantScoped, Model):
     """``hash = sha256(prev_hash + canonical JSON of this record)``; editing any field breaks the chain."""
 
     __tablename__ = "audit_records"
-    __table_args__ = (UniqueConstraint("tenant_id", "seq"),)
+    # The subject index serves a booking's audit trail on the admin's booking page.
+    __table_args__ = (UniqueConstraint("tenant_id", "seq"), Index(None, "tenant_id", "subject_type", "subject_id", "seq"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)

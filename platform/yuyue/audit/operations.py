@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, event, insert, inspect, select, update
+from sqlalchemy import Connection, and_, bindparam, event, insert, inspect, or_, select, update
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 from yuyue.audit.canonical import canonical_json, iso_utc
@@ -307,6 +307,17 @@ class ChainReport:
 
 
 _READ_HEAD = select(AuditHead.seq, AuditHead.hash)
+
+# Records shown at most for one subject (a booking's trail on its page).
+TRAIL_LIMIT = 500
+
+
+def records_about(session: Session, subjects: Collection[tuple[str, str]], *, limit: int = TRAIL_LIMIT) -> list[AuditRecord]:
+    """The audit records of the tenant in context whose subject is one of ``subjects`` (``(subject_type, subject_id)``), in chain order."""
+    if not subjects:
+        return []
+    matches = or_(*(and_(AuditRecord.subject_type == kind, AuditRecord.subject_id == str(key)) for kind, key in subjects))
+    return list(session.scalars(select(AuditRecord).where(matches).order_by(AuditRecord.seq).limit(limit)))
 
 
 def _records_in_order(session: Session) -> Iterator[Any]:

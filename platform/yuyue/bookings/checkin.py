@@ -1,30 +1,36 @@
-"""Check-in (核销): staff redeem a booking by its voucher code or signed QR payload.
+"""Check-in (核销): staff redeem a booking by its voucher code or signed QR payload, and the day's log of every attempt.
 
 Idempotent: scanning a checked-in booking again answers with the first
-check-in instead of an error, so a double scan at a busy gate is harmless.
+check-in instead of an error, so a double scan at a busy gate is harmless;
+the log still shows that second scan as refused (the voucher was used).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yuyue.behaviour import BookingView
 from yuyue.bookings import lifecycle
-from yuyue.bookings.models import Booking, BookingStatus, CheckIn
+from yuyue.bookings.models import Booking, BookingStatus, CheckIn, CheckInAttempt, CheckInOutcome
 from yuyue.bookings.placement import Actor, booking_view, log_change, plugins_of
-from yuyue.bookings.vouchers import normalize_code, qr_payload, read_qr_payload
+from yuyue.bookings.vouchers import CODE_LENGTH, normalize_code, qr_payload, read_qr_payload
 from yuyue.db import tenant_scope, write_transaction
-from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused
+from yuyue.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound, Refused
 from yuyue.tenancy.models import Tenant
 from yuyue.types import utcnow
 
 # How long before its slot a booking may be checked in, unless the booking type's policies say otherwise.
 DEFAULT_EARLY_MINUTES = 60
+# The reason a repeated scan is logged with: the voucher was used already.
+ALREADY_CHECKED_IN = "already_checked_in"
+# Lines of a day's log shown at most (a busy gate's day fits).
+LOG_LIMIT = 2000
 
 REFUSALS = {
     BookingStatus.held: ("not_paid", "this booking has not been paid"),
@@ -59,15 +65,41 @@ def check_in(
     place: str | None = None,
     now: datetime | None = None,
 ) -> CheckInResult:
-    """Check a booking in by ``code`` or ``qr``; refuses the wrong tenant, day or slot with a reason."""
+    """Check a booking in by ``code`` or ``qr``; refuses the wrong tenant, day or slot with a reason.
+
+    Every attempt but a malformed request goes into the day's log (:class:`CheckInAttempt`):
+    an admission and a repeated scan with the check-in's transaction, a refusal in its own
+    transaction once the refused one has rolled back.
+    """
     now = now or utcnow()
     if bool(code) == bool(qr):
         raise InvalidInput("give a voucher code or a QR payload", errors=[FieldProblem("/code", "exactly one of code and qr is required", "required")])
+    attempt = CheckInAttempt(
+        at=now,
+        local_date=now.astimezone(ZoneInfo(tenant.time_zone)).date(),
+        method="qr" if qr else "code",
+        masked_code=masked_code(code) if code else None,
+        staff_user_id=staff_user_id,
+        place=place,
+    )
+    try:
+        return _check_in(session, tenant, attempt, secret_key=secret_key, code=code, qr=qr, now=now)
+    except InvalidInput:
+        raise
+    except DomainError as refusal:
+        with tenant_scope(tenant.id), write_transaction(session):
+            attempt.outcome, attempt.reason = CheckInOutcome.refused, refusal.code[:40]
+            session.add(attempt)
+        raise
+
+
+def _check_in(session: Session, tenant: Tenant, attempt: CheckInAttempt, *, secret_key: str, code: str | None, qr: str | None, now: datetime) -> CheckInResult:
     public_id = None
     if qr:
         payload = read_qr_payload(secret_key, qr)
         if payload is None:
             raise Refused("this QR code was not issued by us or was altered", code="invalid_voucher")
+        attempt.masked_code = masked_code(str(payload["c"]))
         if payload["t"] != tenant.slug:
             raise Refused("this voucher belongs to another merchant", code="wrong_tenant")
         code, public_id = payload["c"], payload["b"]
@@ -75,8 +107,9 @@ def check_in(
         booking = session.scalar(select(Booking).where(Booking.voucher_code == normalize_code(code)))
         if booking is None or (public_id and booking.public_id != public_id):
             raise NotFound("no booking has this voucher code", code="voucher_not_found")
+        attempt.booking_id = booking.id
         if booking.status in (BookingStatus.checked_in, BookingStatus.completed):
-            return CheckInResult(booking, session.scalar(select(CheckIn).where(CheckIn.booking_id == booking.id)), already_checked_in=True)
+            return _repeated(session, booking, attempt)
         if booking.status in REFUSALS:
             refusal_code, message = REFUSALS[booking.status]
             raise Refused(message, code=refusal_code)
@@ -89,14 +122,53 @@ def check_in(
         except Conflict:
             # A simultaneous scan won; answer as a repeated scan would.
             if booking.status is BookingStatus.checked_in:
-                return CheckInResult(booking, session.scalar(select(CheckIn).where(CheckIn.booking_id == booking.id)), already_checked_in=True)
+                return _repeated(session, booking, attempt)
             raise
-        record = CheckIn(booking_id=booking.id, staff_user_id=staff_user_id, place=place, method="qr" if qr else "code", at=now)
+        record = CheckIn(booking_id=booking.id, staff_user_id=attempt.staff_user_id, place=attempt.place, method=attempt.method, at=now)
         session.add(record)
-        actor = Actor("staff", staff_user_id) if staff_user_id else Actor("staff")
-        log_change(session, booking, actor, "booking.checked_in", {"place": place, "method": record.method})
+        attempt.outcome = CheckInOutcome.accepted
+        session.add(attempt)
+        actor = Actor("staff", attempt.staff_user_id) if attempt.staff_user_id else Actor("staff")
+        log_change(session, booking, actor, "booking.checked_in", {"place": attempt.place, "method": record.method})
         plugins.collect("booking_checked_in", booking=booking_view(session, booking), now=now, session=session)
     return CheckInResult(booking, record, already_checked_in=False)
+
+
+def _repeated(session: Session, booking: Booking, attempt: CheckInAttempt) -> CheckInResult:
+    """A second scan of a checked-in booking: answered with the first check-in, logged as refused (the voucher is used)."""
+    attempt.outcome, attempt.reason = CheckInOutcome.refused, ALREADY_CHECKED_IN
+    session.add(attempt)
+    return CheckInResult(booking, session.scalar(select(CheckIn).where(CheckIn.booking_id == booking.id)), already_checked_in=True)
+
+
+def masked_code(code: str) -> str:
+    """A voucher code as the log keeps it: only its last four characters, so the log admits nobody."""
+    code = normalize_code(code)[: CODE_LENGTH * 2]
+    return "*" * max(len(code) - 4, 0) + code[-4:] if len(code) > 4 else "*" * len(code)
+
+
+@dataclass(frozen=True)
+class LoggedAttempt:
+    """A line of the day's redemption log, with the booking's public id and the staff member's login name."""
+
+    attempt: CheckInAttempt
+    booking_public_id: str | None
+    staff_username: str | None
+
+
+def check_in_log(session: Session, tenant: Tenant, day: date, *, limit: int = LOG_LIMIT) -> list[LoggedAttempt]:
+    """The attempts of ``day`` (the tenant's local date), newest first, at most ``limit``."""
+    with tenant_scope(tenant.id):
+        rows = session.execute(
+            select(CheckInAttempt, Booking.public_id)
+            .outerjoin(Booking, Booking.id == CheckInAttempt.booking_id)
+            .where(CheckInAttempt.local_date == day)
+            .order_by(CheckInAttempt.id.desc())
+            .limit(limit)
+        ).all()
+        staff_ids = {attempt.staff_user_id for attempt, _ in rows if attempt.staff_user_id}
+        names = dict(session.execute(select(User.id, User.username).where(User.id.in_(staff_ids))).all()) if staff_ids else {}
+    return [LoggedAttempt(attempt, public_id, names.get(attempt.staff_user_id)) for attempt, public_id in rows]
 
 
 def _check_timing(booking: Booking, tenant: Tenant, now: datetime, window: tuple[datetime, datetime]) -> None:

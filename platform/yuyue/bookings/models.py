@@ -209,3 +209,33 @@ class SessionDecision(TenantScoped, Model):
     minimum: Mapped[int] = mapped_column(Integer)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CheckInOutcome(enum.StrEnum):
+    accepted = "accepted"
+    refused = "refused"
+
+
+class CheckInAttempt(TenantScoped, Model):
+    """One scan or typed code at the door, admitted or not: the day's redemption log (核销记录).
+
+    Written by :func:`yuyue.bookings.checkin.check_in` for the API and the admin alike; a refusal
+    is written after the refused transaction rolled back. Only the code's last characters are kept,
+    so the log does not hand out working vouchers.
+    """
+
+    __tablename__ = "check_in_attempts"
+    __table_args__ = (Index(None, "tenant_id", "local_date", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The day in the tenant's zone when the attempt was made: the log is read by day.
+    local_date: Mapped[date] = mapped_column(Date)
+    outcome: Mapped[CheckInOutcome] = mapped_column(string_enum(CheckInOutcome, "check_in_outcome"))
+    # Why it was refused (``already_checked_in``, ``wrong_tenant``, ``voucher_not_found``, …); None when accepted.
+    reason: Mapped[str | None] = mapped_column(String(40))
+    method: Mapped[str] = mapped_column(String(20))
+    masked_code: Mapped[str | None] = mapped_column(String(20))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
+    place: Mapped[str | None] = mapped_column(String(100))

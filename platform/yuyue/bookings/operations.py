@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from yuyue.audit.state import audited_columns, touched
-from yuyue.behaviour import CancellationTerms, Person
+from yuyue.behaviour import BookingView, CancellationTerms, Person
 from yuyue.bookings import lifecycle, policies
 from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, ResourceAllocation
 from yuyue.bookings.placement import (
@@ -387,11 +387,9 @@ def cancel_with_terms(
         lifecycle.require_transition(booking, BookingStatus.cancelled)
         plugins = plugins_of(session, tenant)
         view = booking_view(session, booking)
-        terms = plugins.first("cancellation_terms", booking=view, now=now)
+        terms = _terms(plugins, view, now, by_staff=by_staff)
         customer = session.get(Customer, booking.customer_id)
-        if by_staff:
-            terms = replace(terms, allowed=True, points=0, fee_percent=0, counts_as_no_show=False)
-        else:
+        if not by_staff:
             if not terms.allowed:
                 raise Refused("this booking can no longer be cancelled", code=terms.code or "cancellation_closed")
             policies.check_cancellation_limits(session, view.booking_type.policies, customer, now)
@@ -410,6 +408,37 @@ def cancel_with_terms(
         release(session, booking, now)
         plugins.collect("booking_cancelled", booking=booking_view(session, booking), terms=terms, by_staff=by_staff, now=now, session=session)
     return Cancellation(booking, terms)
+
+
+def _terms(plugins: TenantPlugins, view: BookingView, now: datetime, *, by_staff: bool) -> CancellationTerms:
+    """The plugins' ``cancellation_terms``; staff cancel at any time and without penalty."""
+    terms = plugins.first("cancellation_terms", booking=view, now=now)
+    return replace(terms, allowed=True, points=0, fee_percent=0, counts_as_no_show=False) if by_staff else terms
+
+
+@dataclass(frozen=True)
+class CancellationOutlook:
+    """What cancelling a booking now would mean, before anyone does: the terms that would apply, and the customer's own."""
+
+    booking: Booking
+    terms: CancellationTerms
+    customer_terms: CancellationTerms
+
+
+def cancellation_outlook(session: Session, tenant: Tenant, public_id: str, *, now: datetime | None = None, by_staff: bool = False) -> CancellationOutlook:
+    """The terms :func:`cancel_with_terms` would apply now, read without cancelling (staff see them before they confirm).
+
+    :raises Conflict: ``illegal_transition`` when the booking can no longer be cancelled at all.
+    """
+    now = now or utcnow()
+    with tenant_scope(tenant.id):
+        booking = get_booking(session, public_id)
+        lifecycle.require_transition(booking, BookingStatus.cancelled)
+        plugins = plugins_of(session, tenant)
+        view = booking_view(session, booking)
+        customer_terms = _terms(plugins, view, now, by_staff=False)
+        terms = _terms(plugins, view, now, by_staff=True) if by_staff else customer_terms
+    return CancellationOutlook(booking, terms, customer_terms)
 
 
 def customer_bookings(session: Session, tenant: Tenant, customer: Customer, *, before_id: int | None = None, limit: int = 20) -> list[Booking]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from yuyue import json_input
 from yuyue.behaviour import BookingTypeView, BookingView
-from yuyue.bookings.models import ACTIVE_STATUSES, Booking, BookingPerson, BookingStatus, CheckIn
+from yuyue.bookings.models import ACTIVE_STATUSES, Booking, BookingPerson, BookingStatus, CheckIn, ResourceAllocation
 from yuyue.bookings.placement import get_booking
 from yuyue.bookings.vouchers import normalize_code
-from yuyue.catalog.models import BookingType
+from yuyue.catalog.models import BookingType, Resource
 from yuyue.customers.models import Customer
 from yuyue.db import tenant_scope
 from yuyue.errors import FieldProblem, InvalidInput
@@ -37,10 +37,11 @@ EXPORT_BATCH = 500
 
 @dataclass(frozen=True)
 class BookingFilters:
-    """Which bookings staff want: slot dates (tenant-local, inclusive), statuses, a booking type, free text.
+    """Which bookings staff want: slot dates (tenant-local, inclusive), statuses, a booking type, a channel, a resource, free text.
 
     ``text`` matches the customer's or a listed person's phone or name (substring,
-    case-insensitive) or the voucher code.
+    case-insensitive) or the voucher code. ``resource`` is a resource's code: the
+    bookings it serves, held by the booking itself or by its slot (a class's coach).
     """
 
     date_from: date | None = None
@@ -48,6 +49,63 @@ class BookingFilters:
     statuses: Collection[BookingStatus] = ()
     booking_type: str | None = None
     text: str | None = None
+    channel: str | None = None
+    resource: str | None = None
+
+
+# The query parameters that filter bookings, as the merchant API, its exports and the admin's desk name them.
+FILTER_NAMES = ("from", "to", "status", "booking_type", "q", "channel", "resource")
+MAX_TEXT = 100
+
+
+def filters_from_query(args: Mapping[str, str], allowed: Collection[str]) -> BookingFilters:
+    """The filters of a query string (``from``, ``to``, ``status``, …); every problem is reported at once, pointed at by parameter name.
+
+    :raises InvalidInput: for a parameter not in ``allowed``, a date that is not ``YYYY-MM-DD``,
+        an unknown status, or text over :data:`MAX_TEXT` characters.
+    """
+    problems = [FieldProblem(f"/{name}", f"unknown query parameter; use {', '.join(allowed)}", "unknown_parameter") for name in args if name not in allowed]
+    dates: dict[str, date | None] = {}
+    for name in ("from", "to"):
+        value = args.get(name)
+        try:
+            dates[name] = date.fromisoformat(value) if value else None
+        except ValueError:
+            dates[name] = None
+            problems.append(FieldProblem(f"/{name}", "a date as YYYY-MM-DD", "invalid_date"))
+    statuses = [s.strip() for s in args.get("status", "").split(",") if s.strip()]
+    for status in statuses:
+        if status not in BookingStatus.__members__:
+            problems.append(FieldProblem("/status", f"{status[:MAX_TEXT]!r} is not one of {', '.join(BookingStatus)}", "invalid_status"))
+    for name in ("q", "booking_type", "channel", "resource"):
+        value = args.get(name)
+        if value is not None and len(value) > MAX_TEXT:
+            problems.append(FieldProblem(f"/{name}", f"at most {MAX_TEXT} characters", "too_long"))
+    if problems:
+        raise InvalidInput("the query parameters are not valid", errors=problems)
+    return BookingFilters(
+        date_from=dates["from"],
+        date_to=dates["to"],
+        statuses=tuple(BookingStatus(s) for s in statuses),
+        booking_type=args.get("booking_type") or None,
+        text=args.get("q"),
+        channel=args.get("channel") or None,
+        resource=args.get("resource") or None,
+    )
+
+
+def filters_as_query(filters: BookingFilters) -> dict[str, str]:
+    """The query string that :func:`filters_from_query` reads back as ``filters`` (for links that keep them)."""
+    query = {
+        "from": filters.date_from.isoformat() if filters.date_from else "",
+        "to": filters.date_to.isoformat() if filters.date_to else "",
+        "status": ",".join(s.value for s in filters.statuses),
+        "booking_type": filters.booking_type or "",
+        "q": filters.text or "",
+        "channel": filters.channel or "",
+        "resource": filters.resource or "",
+    }
+    return {name: value for name, value in query.items() if value}
 
 
 EVERY_BOOKING = BookingFilters()
@@ -167,6 +225,15 @@ def _matching(filters: BookingFilters) -> Select:
         statement = statement.where(Booking.status.in_(list(filters.statuses)))
     if filters.booking_type:
         statement = statement.join(BookingType, BookingType.id == Booking.booking_type_id).where(BookingType.slug == filters.booking_type)
+    if filters.channel:
+        statement = statement.where(Booking.channel == filters.channel)
+    if filters.resource:
+        held = exists().where(
+            ResourceAllocation.resource_id == Resource.id,
+            Resource.code == filters.resource,
+            or_(ResourceAllocation.booking_id == Booking.id, ResourceAllocation.inventory_id == Booking.inventory_id),
+        )
+        statement = statement.where(held)
     text = (filters.text or "").strip()
     if text:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

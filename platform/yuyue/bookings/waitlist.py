@@ -10,7 +10,7 @@ cut-off) takes nobody new and offers nothing: the freed place stays free.
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -339,3 +339,46 @@ def withdraw_session(session: Session, booking_type_id: int, starts_at: datetime
         _log(session, entry, SYSTEM, "waitlist.cancelled")
         withdrawn.append(entry)
     return withdrawn
+
+
+# --- for staff ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaitlistLine:
+    """An entry of a slot's waitlist as staff read it: its place in its channel's queue (1 is next; None once it left the queue) and who waits."""
+
+    entry: WaitlistEntry
+    position: int | None
+    customer: Customer
+
+
+def slot_waitlist(session: Session, tenant: Tenant, booking_type_slug: str, starts_at: datetime) -> tuple[BookingType, list[WaitlistLine]]:
+    """Every entry of one slot's waitlist, in the order places are offered (only reads).
+
+    :raises NotFound: ``booking_type_not_found`` for a slug ``tenant`` does not have.
+    """
+    with tenant_scope(tenant.id):
+        booking_type = session.scalar(select(BookingType).where(BookingType.slug == booking_type_slug))
+        if booking_type is None:
+            raise NotFound(f"no booking type {booking_type_slug!r}", code="booking_type_not_found")
+        rows = session.execute(
+            select(WaitlistEntry, Customer)
+            .join(Customer, Customer.id == WaitlistEntry.customer_id)
+            .where(WaitlistEntry.booking_type_id == booking_type.id, WaitlistEntry.starts_at == starts_at)
+            .order_by(WaitlistEntry.id)
+        ).all()
+    queued: dict[str, int] = {}
+    lines = []
+    for entry, customer in rows:
+        position = None
+        if entry.status is WaitlistStatus.waiting:
+            position = queued[entry.channel] = queued.get(entry.channel, 0) + 1
+        lines.append(WaitlistLine(entry, position, customer))
+    return booking_type, lines
+
+
+def entry_of_booking(session: Session, tenant: Tenant, booking: Booking) -> WaitlistEntry | None:
+    """The waitlist entry a booking was made from, if it came off a waitlist."""
+    with tenant_scope(tenant.id):
+        return session.scalar(select(WaitlistEntry).where(WaitlistEntry.booking_id == booking.id))

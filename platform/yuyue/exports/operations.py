@@ -218,6 +218,20 @@ def _row(record: BookingRecord, zone: ZoneInfo, locales: list[str] | tuple[str, 
     )
 
 
+def answer_lines(version: FormVersion, answers: Mapping[str, Any], locales: list[str] | tuple[str, ...]) -> list[tuple[str, Any]]:
+    """One booking's answers as its export row writes them, each with its label from ``version`` (the form it used), in the form's order.
+
+    For a booking's page: what staff read there is what the file they download says.
+    """
+    fields = FormFields.of(version)
+    yes_no = YES_NO[next((locale for locale in locales if locale in YES_NO), "en")]
+    lines = []
+    for key in fields.order:
+        label = (fields.ui.get(key) or {}).get("label") or fields.properties[key].get("title") or key
+        lines.append((_text_in(label, locales), _answer_cell(answers.get(key), fields.properties[key], fields.ui.get(key), locales, yes_no)))
+    return lines
+
+
 def _answer_cell(value: Any, spec: Any, ui: Any, locales: list[str] | tuple[str, ...], yes_no: tuple[str, str]) -> Any:
     """One answer as a cell: ID numbers masked, options by their label, a person list as one readable text."""
     if value is None or not isinstance(spec, Mapping):

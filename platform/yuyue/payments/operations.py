@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +32,7 @@ from yuyue.db import insert_unless_exists, tenant_scope, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, Refused
 from yuyue.payments.models import Payment, PaymentNotification, PaymentSetting, PaymentStatus, Refund, RefundStatus
 from yuyue.payments.providers import Notification, NotificationKind, PaymentProviders, PaymentRequest, RefundRequest, payment_providers
-from yuyue.payments.refunds import log_payment, request_refund
+from yuyue.payments.refunds import log_payment, paid_payments, refund_amount, request_refund
 from yuyue.tenancy.models import Tenant
 from yuyue.types import utcnow
 
@@ -466,6 +467,101 @@ def record_offline_payment(session: Session, tenant: Tenant, public_id: str, *, 
                 raise Conflict(f"the payment is already {payment.status.value}", code="payment_settled")
             _settle_paid(session, tenant, payment, booking, now, provider_txn=f"offline:{actor}")
     return payment
+
+
+# --- what staff see and do: a booking's money -------------------------------------------
+
+# Why a refund staff made is owed (Refund.reason); their own words go to the audit record.
+STAFF_REFUND = "staff"
+
+
+@dataclass(frozen=True)
+class BookingMoney:
+    """A booking's payments and their refunds, oldest first, and what may still go back."""
+
+    payments: list[Payment]
+    refunds: list[Refund]
+
+    @property
+    def paid(self) -> int:
+        return sum(p.amount for p in self.payments if p.paid_at is not None)
+
+    @property
+    def refundable(self) -> int:
+        return sum(p.amount - p.refunded_amount for p in self.payments if p.paid_at is not None and p.status in (PaymentStatus.paid, PaymentStatus.refunded))
+
+
+def booking_money(session: Session, tenant: Tenant, public_id: str) -> BookingMoney:
+    """The payments and refunds of ``tenant``'s booking ``public_id`` (only reads)."""
+    with tenant_scope(tenant.id):
+        booking = get_booking(session, public_id)
+        payments = list(session.scalars(select(Payment).where(Payment.booking_id == booking.id).order_by(Payment.id)))
+        refunds = list(session.scalars(select(Refund).where(Refund.payment_id.in_([p.id for p in payments])).order_by(Refund.id))) if payments else []
+    return BookingMoney(payments, refunds)
+
+
+@dataclass(frozen=True)
+class CancellationQuote:
+    """What cancelling now would mean, money included: the terms that would apply, the customer's own, and the refund."""
+
+    outlook: booking_ops.CancellationOutlook
+    paid: int
+    refund: int
+
+
+def cancellation_quote(session: Session, tenant: Tenant, public_id: str, *, by_staff: bool = False, now: datetime | None = None) -> CancellationQuote:
+    """The terms and refund :func:`~yuyue.bookings.operations.cancel_with_terms` would apply now, computed as the cancellation refunds (only reads)."""
+    outlook = booking_ops.cancellation_outlook(session, tenant, public_id, now=now, by_staff=by_staff)
+    money = booking_money(session, tenant, public_id)
+    fee = outlook.terms.fee_percent
+    refund = sum(
+        min(refund_amount(p.amount, fee), p.amount - p.refunded_amount)
+        for p in money.payments
+        if p.paid_at is not None and p.status in (PaymentStatus.paid, PaymentStatus.refunded)
+    )
+    return CancellationQuote(outlook, money.paid, max(refund, 0) if outlook.booking.price_amount > 0 else 0)
+
+
+def refund_booking(
+    session: Session,
+    tenant: Tenant,
+    public_id: str,
+    *,
+    amount: int,
+    actor: Actor,
+    note: str | None = None,
+    providers: PaymentProviders | None = None,
+    now: datetime | None = None,
+) -> list[Refund]:
+    """Staff give back ``amount`` (minor units) of what was paid for a booking, whatever its status; the booking itself is unchanged.
+
+    Taken from the booking's payments in order, each up to what is left of it;
+    the refunds are then handed to their providers at once (the worker retries
+    those that fail).
+
+    :raises InvalidInput: ``/amount`` below 1 or above what may still go back.
+    """
+    now = now or utcnow()
+    with tenant_scope(tenant.id):
+        with write_transaction(session):
+            booking = _lock_booking(session, get_booking(session, public_id).id)
+            payments = paid_payments(session, booking)
+            left = sum(p.amount - p.refunded_amount for p in payments)
+            if not isinstance(amount, int) or isinstance(amount, bool) or not 1 <= amount <= left:
+                problem = f"between 1 and {left}" if left else "nothing paid is left to refund"
+                raise InvalidInput("the refund amount is not valid", errors=[FieldProblem("/amount", problem, "out_of_range")])
+            refunds, owed = [], amount
+            for payment in payments:
+                refund = request_refund(session, payment, owed, STAFF_REFUND, now=now, actor=str(actor), note=note)
+                if refund is not None:
+                    refunds.append(refund)
+                    owed -= refund.amount
+                if owed <= 0:
+                    break
+        send_refunds(session, tenant, providers=providers)
+        for refund in refunds:
+            session.refresh(refund)
+    return refunds
 
 
 # --- sending refunds ------------------------------------------------------------------

@@ -33,7 +33,9 @@ def log_payment(session: Session, payment: Payment, action: str, data: dict, act
     record_change(session, actor=actor, action=action, subject_type="payment", subject_id=payment.reference, payload=payload)
 
 
-def request_refund(session: Session, payment: Payment, amount: int, reason: str, *, now: datetime | None = None) -> Refund | None:
+def request_refund(
+    session: Session, payment: Payment, amount: int, reason: str, *, now: datetime | None = None, actor: str = "system", note: str | None = None
+) -> Refund | None:
     """Record that ``amount`` of ``payment`` is owed back (capped at what is left), inside the caller's write transaction.
 
     The caller holds the payment row (read ``FOR UPDATE``), so two refunds
@@ -49,7 +51,8 @@ def request_refund(session: Session, payment: Payment, amount: int, reason: str,
     payment.refunded_amount += amount
     payment.status = PaymentStatus.refunded
     session.flush()
-    log_payment(session, payment, "payment.refund_requested", {"refund": refund.reference, "refund_amount": amount, "reason": reason})
+    data = {"refund": refund.reference, "refund_amount": amount, "reason": reason} | ({"note": note} if note else {})
+    log_payment(session, payment, "payment.refund_requested", data, actor=actor)
     return refund
 
 

@@ -6,19 +6,25 @@ but an ID number only by its last four characters.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from yuyue.bookings.checkin import LoggedAttempt
 from yuyue.bookings.models import Booking, BookingPerson
 from yuyue.bookings.queries import BookingRecord
+from yuyue.bookings.waitlist import WaitlistLine
 from yuyue.catalog.models import BookingType, Resource, RouteStop
 from yuyue.catalog.operations import current_form_version
 from yuyue.catalog.stops import stop_json_for_audit
 from yuyue.customers.login_settings import LoginSettingsView
 from yuyue.forms.formats import FormatProblem, is_cn_id_card
+from yuyue.payments.models import Refund
+from yuyue.payments.operations import CancellationQuote
 from yuyue.presenting import local_time, proofs_to_show
+from yuyue.presenting.customer import cancellation_json
 from yuyue.tenancy.models import Tenant
 
 
@@ -136,4 +142,63 @@ def login_settings_json(view: LoginSettingsView) -> dict[str, Any]:
         "settings": view.settings,
         "write_only_set": view.write_only_set,
         "settings_schema": view.settings_schema,
+    }
+
+
+def cancellation_quote_json(quote: CancellationQuote) -> dict[str, Any]:
+    """What cancelling now would mean: the terms staff cancel under, the customer's own, what was paid and what goes back."""
+    return {
+        "booking": quote.outlook.booking.public_id,
+        "terms": cancellation_json(quote.outlook.terms),
+        "customer_terms": {**cancellation_json(quote.outlook.customer_terms), "allowed": quote.outlook.customer_terms.allowed},
+        "paid": quote.paid,
+        "refund": quote.refund,
+        "currency": quote.outlook.booking.currency,
+    }
+
+
+def refunds_json(refunds: list[Refund]) -> dict[str, Any]:
+    return {"refunds": [{"reference": r.reference, "amount": r.amount, "status": r.status.value, "reason": r.reason} for r in refunds]}
+
+
+def waitlist_json(booking_type: BookingType, lines: list[WaitlistLine], tenant: Tenant) -> dict[str, Any]:
+    """A slot's waitlist in queue order; ``position`` counts only those still waiting, per channel."""
+    zone = ZoneInfo(tenant.time_zone)
+    return {
+        "booking_type": booking_type.slug,
+        "entries": [
+            {
+                "id": line.entry.id,
+                "position": line.position,
+                "status": line.entry.status.value,
+                "channel": line.entry.channel,
+                "party_size": line.entry.party_size,
+                "starts_at": local_time(line.entry.starts_at, zone),
+                "offer_expires_at": local_time(line.entry.offer_expires_at, zone),
+                "created_at": local_time(line.entry.created_at, zone),
+                "customer": {"id": line.customer.id, "phone": line.customer.phone, "name": line.customer.name},
+            }
+            for line in lines
+        ],
+    }
+
+
+def check_in_log_json(day: date, lines: list[LoggedAttempt], tenant: Tenant) -> dict[str, Any]:
+    """A day's check-in attempts, newest first; codes only by their last four characters."""
+    zone = ZoneInfo(tenant.time_zone)
+    return {
+        "day": day.isoformat(),
+        "attempts": [
+            {
+                "at": local_time(line.attempt.at, zone),
+                "outcome": line.attempt.outcome.value,
+                "reason": line.attempt.reason,
+                "method": line.attempt.method,
+                "code": line.attempt.masked_code,
+                "booking": line.booking_public_id,
+                "staff": line.staff_username,
+                "place": line.attempt.place,
+            }
+            for line in lines
+        ],
     }

@@ -6,10 +6,11 @@ from typing import Any
 
 from yuyue.api.schemas.merchant.bookings import FILTER_PARAMETERS
 from yuyue.api.schemas.merchant.common import PREFIX, TENANT_PARAMETER, operation
+from yuyue.bookings.queries import FILTER_NAMES
 from yuyue.exports.operations import CSV_MIMETYPE, XLSX_MIMETYPE
 from yuyue.tenancy.models import StaffRole
 
-EXPORT_QUERY = ("from", "to", "status", "booking_type", "q")
+EXPORT_QUERY = FILTER_NAMES
 
 
 def _export(summary: str, mimetype: str) -> dict[str, Any]:
