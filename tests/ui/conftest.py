@@ -16,7 +16,12 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from yuyue.db import db
+from yuyue.provisioning.operations import add_staff_member
+from yuyue.tenancy.models import StaffRole
+
 CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "pass-word-1"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
@@ -59,7 +64,8 @@ class PageWatch:
 @pytest.fixture
 def page(browser, live_server):
     """A fresh page whose requests may reach only the live server; anything else is aborted and recorded."""
-    context = browser.new_context()
+    # A merchant's browser in China: pages answer in zh-Hans unless a test chooses otherwise.
+    context = browser.new_context(locale="zh-CN")
     page = context.new_page()
     watch = PageWatch()
     origin = urlsplit(live_server).netloc
@@ -76,3 +82,13 @@ def page(browser, live_server):
     page.watch = watch
     yield page
     context.close()
+
+
+@pytest.fixture
+def owner(app: Flask, session, tenants) -> str:
+    """``owner-a``, the owner of tenant-a (password :data:`PASSWORD`); its username."""
+    add_staff_member(
+        session, app.appbuilder.sm, tenant_slug="tenant-a", username="owner-a", role=StaffRole.owner, email="owner-a@example.invalid", password=PASSWORD
+    )
+    db.session.remove()
+    return "owner-a"
