@@ -61,8 +61,9 @@ class AdminClient:
         return self.client.post(url, headers=headers, **kwargs)
 
 
-def log_in(app: Flask, username: str, password: str = PASSWORD) -> AdminClient:
-    """Sign in through Flask-AppBuilder's login form, CSRF token included."""
+def log_in(app: Flask, username: str, password: str = PASSWORD, *, language: str | None = None) -> AdminClient:
+    """Sign in through Flask-AppBuilder's login form, CSRF token included; then choose ``language`` if given
+    (pages are in zh-Hans by default; tests that read English words choose ``"en"``)."""
     client = app.test_client()
     form = client.get("/login/").get_data(as_text=True)
     match = _CSRF.search(form)
@@ -71,6 +72,8 @@ def log_in(app: Flask, username: str, password: str = PASSWORD) -> AdminClient:
         data["csrf_token"] = match.group(1)
     response = client.post("/login/", data=data)
     assert response.status_code == 302 and "/login" not in response.headers["Location"], f"{username} could not log in"
+    if language is not None:
+        assert client.get(f"/lang/{language}").status_code == 302
     return AdminClient(client)
 
 
@@ -90,6 +93,6 @@ def admin_users(app: Flask, session, tenants) -> dict[str, int]:
 
 
 @pytest.fixture
-def admin_login(app: Flask, admin_users) -> Callable[[str], AdminClient]:
-    """``admin_login("owner-a")``: a client signed in as that user."""
-    return lambda username: log_in(app, username)
+def admin_login(app: Flask, admin_users) -> Callable[..., AdminClient]:
+    """``admin_login("owner-a")``: a client signed in as that user; ``admin_login("owner-a", language="en")`` reads English."""
+    return lambda username, language=None: log_in(app, username, language=language)

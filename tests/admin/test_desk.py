@@ -173,6 +173,10 @@ def test_the_waitlist_of_a_slot_lists_entries_in_order_with_their_position(admin
     assert "<td>1</td>" in rows and "<td>2</td>" in rows
     assert desk.get(DESK + "waitlist", query_string={"booking_type": "no-such", "start": at(9).isoformat()}).status_code == 404
     assert desk.get(DESK + "waitlist", query_string={"booking_type": "museum", "start": "soon"}).status_code == 422
+    by_local_time = desk.get(DESK + "waitlist", query_string={"booking_type": "museum", "at": at(9).replace(tzinfo=None).isoformat(timespec="minutes")})
+    assert by_local_time.status_code == 200 and "13800000003" in by_local_time.get_data(as_text=True), "the picker's local time names the slot"
+    picker = desk.get(DESK + "waitlist")
+    assert picker.status_code == 200 and 'name="booking_type"' in picker.get_data(as_text=True) and 'value="museum"' in picker.get_data(as_text=True)
 
 
 def test_another_tenants_waitlist_is_not_found(admin_login, visits):

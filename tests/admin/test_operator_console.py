@@ -66,7 +66,7 @@ def test_signed_out_visitors_are_sent_to_the_login_page(app, client, tenants):
 
 @pytest.mark.parametrize("username", ["owner-a", "both"])
 def test_merchant_users_get_403_on_every_operator_route(app, admin_login, session, username):
-    merchant = admin_login(username)
+    merchant = admin_login(username, language="en")
     routes = operator_routes(app)
     assert len(routes) >= 10
 
@@ -77,7 +77,7 @@ def test_merchant_users_get_403_on_every_operator_route(app, admin_login, sessio
 
 
 def test_the_console_opens_on_its_tenants(admin_login, tenants):
-    operator = admin_login("operator")
+    operator = admin_login("operator", language="en")
 
     assert operator.get(CONSOLE).headers["Location"].endswith(TENANTS)
     page = operator.get(TENANTS).get_data(as_text=True)
@@ -85,7 +85,7 @@ def test_the_console_opens_on_its_tenants(admin_login, tenants):
 
 
 def test_the_operator_creates_a_tenant_audited_as_themselves(admin_login, admin_users, session, tenants):
-    operator = admin_login("operator")
+    operator = admin_login("operator", language="en")
 
     response = operator.post(TENANTS, data={"slug": "harbour-swim", "name": "Harbour Swim", "time_zone": "Australia/Sydney", "locales": ["en", "zh-Hant"]})
 
@@ -97,7 +97,7 @@ def test_the_operator_creates_a_tenant_audited_as_themselves(admin_login, admin_
 
 
 def test_a_bad_new_tenant_is_shown_next_to_its_fields_with_what_was_typed(admin_login, tenants):
-    operator = admin_login("operator")
+    operator = admin_login("operator", language="en")
 
     response = operator.post(TENANTS, data={"slug": "Bad Slug", "name": "Kept name", "time_zone": "Mars/Olympus", "locales": ["en"]})
     taken = operator.post(TENANTS, data={"slug": "tenant-a", "name": "Again", "time_zone": "Asia/Shanghai", "locales": ["en"]})
@@ -109,7 +109,7 @@ def test_a_bad_new_tenant_is_shown_next_to_its_fields_with_what_was_typed(admin_
 
 
 def test_the_operator_suspends_and_reinstates_a_tenant(admin_login, admin_users, session, tenants):
-    operator = admin_login("operator")
+    operator = admin_login("operator", language="en")
 
     assert operator.post(TENANTS + "tenant-a/suspend").status_code == 302
     assert get_tenant(session, "tenant-a").status is TenantStatus.suspended
@@ -124,7 +124,7 @@ def test_the_operator_suspends_and_reinstates_a_tenant(admin_login, admin_users,
 
 
 def test_an_unknown_tenant_is_not_found(admin_login, tenants):
-    operator = admin_login("operator")
+    operator = admin_login("operator", language="en")
 
     assert operator.get(TENANTS + "no-such/").status_code == 404
     assert operator.post(TENANTS + "no-such/suspend").status_code == 404
@@ -132,7 +132,7 @@ def test_an_unknown_tenant_is_not_found(admin_login, tenants):
 
 
 def test_a_plugin_setting_out_of_range_is_refused_next_to_it_then_a_good_one_is_saved(admin_login, session, tenants):
-    operator = admin_login("operator")
+    operator = admin_login("operator", language="en")
     url = TENANTS + "tenant-a/plugins/course"
     fields = form_fields(operator.get(url).get_data(as_text=True))
     assert fields.get("enabled") == "on"
@@ -154,7 +154,7 @@ def test_a_plugin_setting_out_of_range_is_refused_next_to_it_then_a_good_one_is_
 
 
 def test_a_plugin_is_enabled_and_disabled_for_a_tenant(admin_login, session, tenants):
-    operator = admin_login("operator")
+    operator = admin_login("operator", language="en")
 
     operator.post(TENANTS + "tenant-a/plugins/vehicle", data={"enabled": "on", "settings": "{}"})
     assert "vehicle" in enabled_plugins(session, get_tenant(session, "tenant-a"))
@@ -165,7 +165,7 @@ def test_a_plugin_is_enabled_and_disabled_for_a_tenant(admin_login, session, ten
 
 
 def test_the_operator_adds_a_staff_member_and_sees_the_staff(admin_login, session, tenants):
-    operator = admin_login("operator")
+    operator = admin_login("operator", language="en")
 
     response = operator.post(
         TENANTS + "tenant-b/staff", data={"username": "new-manager", "role": "manager", "email": "nm@example.invalid", "password": "pass-word-2"}
@@ -179,7 +179,7 @@ def test_the_operator_adds_a_staff_member_and_sees_the_staff(admin_login, sessio
 
 
 def test_the_installed_plugins_are_listed_with_version_and_hooks(admin_login, tenants):
-    page = admin_login("operator").get("/admin/operator/plugins/").get_data(as_text=True)
+    page = admin_login("operator", language="en").get("/admin/operator/plugins/").get_data(as_text=True)
 
     for name in ("course", "exhibition", "vehicle", "scenic", "activity"):
         assert f"<td>{name}</td>" in page
@@ -191,7 +191,7 @@ def test_tokens_are_listed_without_secrets_and_a_revoked_one_is_refused_by_the_a
     api = app.test_client()
     api.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
     assert api.get("/api/v1/t/tenant-a/admin/resources").status_code == 200
-    operator = admin_login("operator")
+    operator = admin_login("operator", language="en")
 
     listed = operator.get("/admin/operator/tokens/").get_data(as_text=True)
     confirm = operator.get(f"/admin/operator/tokens/{token.id}/revoke").get_data(as_text=True)
@@ -209,7 +209,7 @@ def test_tokens_are_listed_without_secrets_and_a_revoked_one_is_refused_by_the_a
     "path", ["/admin/operator/tokens/999999/revoke", "/admin/operator/tokens/99999999999999999999/revoke", "/admin/operator/tokens/x/revoke"]
 )
 def test_an_unknown_token_is_not_found(admin_login, tenants, path):
-    assert admin_login("operator").get(path).status_code == 404
+    assert admin_login("operator", language="en").get(path).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -222,7 +222,7 @@ def test_an_unknown_token_is_not_found(admin_login, tenants, path):
     ],
 )
 def test_hostile_new_tenants_are_4xx_pages(admin_login, tenants, data):
-    assert 400 <= admin_login("operator").post(TENANTS, data=data).status_code < 500
+    assert 400 <= admin_login("operator", language="en").post(TENANTS, data=data).status_code < 500
 
 
 @pytest.mark.parametrize(
@@ -234,4 +234,4 @@ def test_hostile_new_tenants_are_4xx_pages(admin_login, tenants, data):
     ],
 )
 def test_hostile_staff_input_is_a_4xx_page(admin_login, tenants, data):
-    assert 400 <= admin_login("operator").post(TENANTS + "tenant-a/staff", data=data).status_code < 500
+    assert 400 <= admin_login("operator", language="en").post(TENANTS + "tenant-a/staff", data=data).status_code < 500

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from flask_babel import force_locale
 from html_forms import posted
 
 import yuyue_schemas
@@ -89,11 +90,14 @@ def test_an_optional_empty_object_stays_apart_from_an_absent_one(app):
 
 def test_a_number_that_is_not_one_comes_back_as_typed_with_its_problem(app):
     schema = slot_rules().params_schemas()["booking_window"]
-    value, problems = round_trip(schema, EXAMPLES["booking_window"], **{"p.opens_days_ahead": "seven"})
+    with force_locale("en"):
+        value, problems = round_trip(schema, EXAMPLES["booking_window"], **{"p.opens_days_ahead": "seven"})
     assert value["opens_days_ahead"] == "seven"
     assert problems == {"/opens_days_ahead": "Enter a whole number."}
     html = render_schema_form(schema, value, prefix="p", errors=problems)
     assert 'value="seven"' in html and "Enter a whole number." in html
+    with force_locale("zh_Hans"):
+        assert round_trip(schema, EXAMPLES["booking_window"], **{"p.opens_days_ahead": "seven"})[1] == {"/opens_days_ahead": "请输入整数。"}
     assert 'aria-invalid="true" aria-describedby="sf-p.opens_days_ahead-error"' in html
 
 

@@ -179,15 +179,21 @@ class DeskView(TenantAdminView):
 
     @expose("/waitlist")
     def waitlist(self) -> Any:
+        """A slot's waitlist; without a slot named (``start`` with its offset, or ``at`` in the tenant's local time), the form that names one."""
         slug = request.args.get("booking_type", "")
-        start = _aware(request.args.get("start", ""))
+        start = _aware(request.args.get("start", "")) or _local(request.args.get("at", ""), _zone())
+        helpers = page_helpers(_zone())
+        if not request.args:
+            return self.render("admin/desk/waitlist.html", booking_types=catalog.list_booking_types(db.session, current_staff().tenant), **helpers)
         if not slug or len(slug) > 40 or start is None:
-            abort(422, _("Name a booking type and a slot start (ISO 8601 with its UTC offset)."))
+            problem = _("Name a booking type and a slot start (ISO 8601 with its UTC offset).")
+            types = catalog.list_booking_types(db.session, current_staff().tenant)
+            return self.render("admin/desk/waitlist.html", booking_types=types, problem=problem, **helpers), 422
         try:
             booking_type, lines = slot_waitlist(db.session, current_staff().tenant, slug, start)
         except NotFound:
             abort(404)
-        return self.render("admin/desk/waitlist.html", booking_type=booking_type, start=start, lines=lines, **page_helpers(_zone()))
+        return self.render("admin/desk/waitlist.html", booking_type=booking_type, start=start, lines=lines, **helpers)
 
     # --- one booking ------------------------------------------------------------------
 
@@ -359,6 +365,17 @@ def _aware(text: str) -> datetime | None:
     if moment is None or moment.tzinfo is None or not 2000 <= moment.year <= 2999:
         return None
     return moment
+
+
+def _local(text: str, zone: ZoneInfo) -> datetime | None:
+    """A ``datetime-local`` input's value (``2026-12-07T09:00``) in the tenant's zone, else None."""
+    try:
+        moment = datetime.fromisoformat(text) if text and len(text) <= 32 else None
+    except ValueError:
+        return None
+    if moment is None or moment.tzinfo is not None or not 2000 <= moment.year <= 2999:
+        return None
+    return moment.replace(tzinfo=zone)
 
 
 def _day_argument(default: date) -> date:
