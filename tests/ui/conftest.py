@@ -64,8 +64,7 @@ class PageWatch:
 @pytest.fixture
 def page(browser, live_server):
     """A fresh page whose requests may reach only the live server; anything else is aborted and recorded."""
-    # A merchant's browser in China: pages answer in zh-Hans unless a test chooses otherwise.
-    context = browser.new_context(locale="zh-CN")
+    context = browser.new_context()
     page = context.new_page()
     watch = PageWatch()
     origin = urlsplit(live_server).netloc

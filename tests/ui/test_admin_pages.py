@@ -30,16 +30,17 @@ UNLABELLED_CONTROLS = """() => Array.from(document.querySelectorAll('input, sele
   .filter(el => !['hidden', 'submit', 'button', 'reset', 'image'].includes(el.type))
   .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
   .map(el => el.outerHTML.slice(0, 120))"""
+DOWNLOADS = (".csv", ".xlsx")
 SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
 def parameterless_pages(app: Flask, kind: type) -> list[str]:
-    """The GET pages of every registered view of ``kind`` that name no object, under tenant-a."""
+    """The GET pages of every registered view of ``kind`` that name no object, under tenant-a (downloads are files, not pages)."""
     endpoints = {view.endpoint for view in app.extensions["yuyue.admin_views"] if isinstance(view, kind)}
     pages = [
         rule.rule.replace("<slug:tenant_slug>", "tenant-a")
         for rule in app.url_map.iter_rules()
-        if rule.endpoint.split(".")[0] in endpoints and "GET" in rule.methods and not rule.arguments - {"tenant_slug"}
+        if rule.endpoint.split(".")[0] in endpoints and "GET" in rule.methods and not rule.arguments - {"tenant_slug"} and not rule.rule.endswith(DOWNLOADS)
     ]
     return sorted(pages)
 

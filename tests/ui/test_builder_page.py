@@ -14,6 +14,8 @@ ARTIFACTS = Path(os.environ.get("YUYUE_TEST_ARTIFACTS") or Path(__file__).resolv
 
 
 def log_in(page, live_server: str, username: str) -> None:
+    """Sign in from a merchant's browser in China: the pages answer in zh-Hans, the words these tests type and read."""
+    page.set_extra_http_headers({"Accept-Language": "zh-CN,zh;q=0.9"})
     page.goto(f"{live_server}/login/")
     page.fill('input[name="username"]', username)
     page.fill('input[name="password"]', PASSWORD)
