@@ -162,6 +162,15 @@ def test_a_bad_ticket_is_shown_beside_its_field_and_nothing_is_lost(owner, sessi
     assert get_booking_type(session, get_tenant(session, "tenant-a"), "piano").ticket_types == []
 
 
+def test_the_rules_page_shows_the_schemas_texts_in_chinese(owner):
+    create(owner)
+    assert owner.get("/lang/zh_Hans").status_code == 302
+    page = unescape(owner.get(f"{BASE}/piano/rules").get_data(as_text=True))
+    assert "每周营业时间" in page and "每个时段分钟数" in page and "限购规则" in page
+    assert '<option value="booking_window">预约开放时间</option>' in page
+    assert "Weekly opening hours" not in page and "Slot minutes" not in page
+
+
 def test_slot_rules_and_policies_are_edited_through_their_schemas(owner, session):
     create(owner)
     html = page_form(owner, f"{BASE}/piano/rules")

@@ -1,7 +1,9 @@
 """``yuyue i18n check`` and ``yuyue i18n update``: every message of the host's Python and templates, in every catalog.
 
 The msgids are extracted with Babel's own extractors, as ``pybabel extract -F babel.cfg`` would
-(the mapping is the repository's ``babel.cfg``). ``check`` fails when a catalog lacks a msgid, leaves
+(the mapping is the repository's ``babel.cfg``), plus the English texts the schema forms of the
+booking-type builder show from the host's schemas (slot rules' and policies' titles, field labels and
+help texts: :func:`schema_form_messages`). ``check`` fails when a catalog lacks a msgid, leaves
 one untranslated (English too: its msgstr repeats the msgid), keeps a fuzzy one, defines one twice
 (two areas added the same text: keep one), or changes its ``%(name)s`` placeholders; it lists them by
 catalog so they can be fixed at once. ``update`` appends the missing msgids to every catalog's end
@@ -24,9 +26,11 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, unescape
 
 import yuyue
+import yuyue_schemas
 from yuyue.admin.i18n import CATALOG_LOCALES, catalog_path
+from yuyue.admin.schema_form import schema_messages
 
-__all__ = ["CatalogReport", "check_catalogs", "extract_messages", "i18n_cli", "update_catalogs"]
+__all__ = ["CatalogReport", "check_catalogs", "extract_messages", "i18n_cli", "schema_form_messages", "update_catalogs"]
 
 PACKAGE = Path(yuyue.__file__).parent
 # The checkout's babel.cfg (platform/yuyue/ → the repository root).
@@ -80,8 +84,30 @@ def _key(msgid: str | tuple[str, ...]) -> str:
     return msgid[0] if isinstance(msgid, tuple) else msgid
 
 
+# The host's schemas the booking-type builder draws with schema_form: every slot rule's params, and policies.
+_SCHEMA_FORMS = "policies"
+
+
+def schema_form_messages() -> dict[str, list[str]]:
+    """Every English text the builder shows from the host's schemas → where (``yuyue_schemas/v1/policies.json#/quotas``).
+
+    The slot rules' titles (the rule's heading and the add-a-rule choice) and everything their
+    params' and the policies' schema forms show (:func:`yuyue.admin.schema_form.schema_messages`).
+    """
+    found: dict[str, list[str]] = defaultdict(list)
+    forms = [(f"slot-rules/{key}", schema, True) for key, schema in yuyue_schemas.slot_rule_types().items()]
+    forms.append((_SCHEMA_FORMS, yuyue_schemas.schema(_SCHEMA_FORMS), False))
+    for name, schema, titled in forms:
+        file = f"yuyue_schemas/v1/{name}.json"
+        if titled and isinstance(schema.get("title"), str):
+            found[schema["title"]].append(f"{file}#title")
+        for text, where in schema_messages(schema):
+            found[text].append(f"{file}#{where}")
+    return dict(found)
+
+
 def extract_messages(mapping: Path = MAPPING, source: Path = PACKAGE) -> dict[str, list[str]]:
-    """Every msgid in ``source`` (the ``yuyue`` package) → where it is used (``admin/base.py:120``)."""
+    """Every msgid in ``source`` (the ``yuyue`` package) and the host's schema forms → where it is used (``admin/base.py:120``)."""
     if not mapping.exists():
         raise click.ClickException(f"{mapping} is missing: run this from a checkout of yuyue")
     with mapping.open(encoding="utf-8") as config:
@@ -89,6 +115,8 @@ def extract_messages(mapping: Path = MAPPING, source: Path = PACKAGE) -> dict[st
     found: dict[str, list[str]] = defaultdict(list)
     for filename, lineno, message, _comments, _context in extract_from_dir(source, method_map, options_map, keywords=KEYWORDS):
         found[_key(message)].append(f"{filename}:{lineno}")
+    for text, places in schema_form_messages().items():
+        found[text].extend(places)
     return dict(found)
 
 

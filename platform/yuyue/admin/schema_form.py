@@ -36,7 +36,7 @@ from yuyue.presenting.language import LOCALES
 if TYPE_CHECKING:
     from referencing._core import Resolver
 
-__all__ = ["read_schema_form", "render_schema_form"]
+__all__ = ["read_schema_form", "render_schema_form", "schema_messages"]
 
 _ROOT_URI = "urn:yuyue:schema-form"
 _PRESENT = "#present"
@@ -108,8 +108,17 @@ def _kind(node: Any) -> str:
     return "json"
 
 
-def _title(name: str, node: Mapping[str, Any]) -> str:
+def _english_title(name: str, node: Mapping[str, Any]) -> str:
     return str(node.get("title") or name.replace("_", " ").capitalize())
+
+
+def _shown(text: str) -> str:
+    """``text`` (a schema's English title, label or description) in the reader's language; as is when no catalog has it (plugins' schemas)."""
+    return _(text) if text else text
+
+
+def _title(name: str, node: Mapping[str, Any]) -> str:
+    return _shown(_english_title(name, node))
 
 
 def _choice_text(value: Any) -> str:
@@ -151,7 +160,7 @@ class _Renderer:
     @staticmethod
     def _help(node: Mapping[str, Any], input_id: str) -> str:
         description = node.get("description")
-        return f'<p class="help" id="{escape(input_id)}-help">{escape(description)}</p>' if isinstance(description, str) else ""
+        return f'<p class="help" id="{escape(input_id)}-help">{escape(_shown(description))}</p>' if isinstance(description, str) else ""
 
     def _label(self, label: str, input_id: str, required: bool) -> str:
         mark = '<span class="required-mark" aria-hidden="true">*</span>' if required else ""
@@ -356,7 +365,7 @@ def render_schema_form(schema: Mapping[str, Any], value: Any, *, prefix: str, er
     if _kind(node) == "object" and (value is None or isinstance(value, Mapping)):
         body = renderer._object(node, inner, value if value is not None else {}, prefix, "", "", True, top=True)
     else:
-        body = renderer.node(node, inner, value, prefix, str(node.get("title", "")) if isinstance(node, Mapping) else "", "", True)
+        body = renderer.node(node, inner, value, prefix, _shown(str(node.get("title", ""))) if isinstance(node, Mapping) else "", "", True)
     # Problems at a part the form has no input of are said at the top, with where they are.
     left = "".join(
         f'<p class="field-error">{escape(pointer or "/")}: {escape(message)}</p>'
@@ -364,6 +373,57 @@ def render_schema_form(schema: Mapping[str, Any], value: Any, *, prefix: str, er
         if pointer not in renderer.shown
     )
     return Markup(f'<div class="schema-form">{left}{body}</div>')
+
+
+# --------------------------------------------------------------------------
+# The English texts a form can show (for the catalogs: ``yuyue i18n check``)
+# --------------------------------------------------------------------------
+
+
+def schema_messages(schema: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(English text, where) for every title, label and help text the form for ``schema`` can show, whatever its value.
+
+    Walks the schema as :func:`render_schema_form` draws it: property labels (title or readable key),
+    help texts (descriptions) of every part but the top, titles of alternatives, the parts of every
+    alternative, map and list entry. ``where`` is the JSON pointer of the part in the value (``-`` for
+    any row or entry). Labels without a letter (``1``, an alternative's number) are left out.
+    """
+    found: list[tuple[str, str]] = []
+
+    def add(text: Any, where: str) -> None:
+        if isinstance(text, str) and any(character.isalpha() for character in text):
+            found.append((text, where or "/"))
+
+    def walk(node: Any, resolver: Resolver, where: str, depth: int, *, top: bool = False) -> None:
+        node, resolver = _resolve(node, resolver)
+        if depth > 30 or not isinstance(node, Mapping):
+            return
+        kind = _kind(node)
+        if not top and kind != "branches":
+            add(node.get("description"), where)
+        if kind == "object":
+            properties = node.get("properties") if isinstance(node.get("properties"), Mapping) else {}
+            for key, item in properties.items():
+                add(_english_title(key, item if isinstance(item, Mapping) else {}), where + json_pointer(key))
+                walk(item, resolver, where + json_pointer(key), depth + 1)
+            if isinstance(node.get("additionalProperties"), Mapping):
+                walk(node["additionalProperties"], resolver, where + "/-", depth + 1)
+        elif kind == "array":
+            items, item_resolver = _resolve(node.get("items", {}), resolver)
+            if not (isinstance(items, Mapping) and "enum" in items):
+                walk(items, item_resolver, where + "/-", depth + 1)
+        elif kind == "branches":
+            for index, branch in enumerate(node.get("oneOf") or node.get("anyOf")):
+                resolved, branch_resolver = _resolve(branch, resolver)
+                add(_english_title(str(index + 1), resolved), where)
+                walk(resolved, branch_resolver, where, depth + 1, top=True)
+
+    resolver = _resolver(schema)
+    node, _inner = _resolve(schema, resolver)
+    if isinstance(node, Mapping) and _kind(node) != "object":
+        add(node.get("title"), "")
+    walk(schema, resolver, "", 0, top=isinstance(node, Mapping) and _kind(node) == "object")
+    return found
 
 
 # --------------------------------------------------------------------------

@@ -367,7 +367,7 @@ class BuilderView(TenantAdminView):
             {
                 "index": index,
                 "type": rule.get("type"),
-                "title": schemas.get(rule.get("type"), {}).get("title", rule.get("type")),
+                "title": _(str(schemas.get(rule.get("type"), {}).get("title") or rule.get("type"))),
                 "form": render_schema_form(
                     schemas[rule["type"]], rule.get("params"), prefix=f"rule{index}", errors=rule_problems[index] if index < len(rule_problems) else {}
                 ),
@@ -381,7 +381,7 @@ class BuilderView(TenantAdminView):
             "admin/builder/rules.html",
             booking_type=found,
             rule_forms=rule_forms,
-            rule_types=[(key, schemas[key].get("title", key)) for key in registry],
+            rule_types=[(key, _(str(schemas[key].get("title") or key))) for key in registry],
             policy_form=policy_form,
             locale=page_locale(),
             localize=localize,
