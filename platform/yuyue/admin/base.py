@@ -21,9 +21,10 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from flask_appbuilder import BaseView
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError, validate_csrf
+from flask_wtf.csrf import validate_csrf
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
+from wtforms import ValidationError
 
 from yuyue.bookings.placement import Actor
 from yuyue.db import all_tenants, db, tenant_scope
@@ -126,9 +127,7 @@ def _check_csrf() -> None:
     token = request.form.get("csrf_token") or request.headers.get("X-CSRFToken", "")
     try:
         validate_csrf(token)
-    except CSRFError:
-        abort(400, _("the form is out of date: reload the page and send it again"))
-    except Exception:  # flask_wtf raises wtforms' ValidationError for a missing or bad token
+    except ValidationError:  # a missing, expired or foreign token
         abort(400, _("the form is out of date: reload the page and send it again"))
 
 
