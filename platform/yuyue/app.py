@@ -13,16 +13,16 @@ from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
 from yuyue import json_input
-from yuyue.admin.i18n import compile_catalogs
 from yuyue.admin.views import CheckedResetPasswordView
 from yuyue.api.limit_storage import node_storage_uri
-from yuyue.api.limits import rate_limit_settings
+from yuyue.api.limits import init_limits, rate_limit_settings
 from yuyue.config import settings_from_env
 from yuyue.customers.login_providers import build_login_providers
 from yuyue.db import configure_sqlite, db
 from yuyue.events.channels import build_channels
 from yuyue.forms.registry import build_form_registry
 from yuyue.plugins import make_plugin_host
+from yuyue.presenting.catalogs import compile_catalogs
 from yuyue.scheduling.registry import build_slot_rules
 
 # Flask-AppBuilder never creates tables or permissions at start-up: Alembic owns
@@ -102,7 +102,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["yuyue.login_providers"] = build_login_providers(host, app.config)
 
     # Before Flask-AppBuilder's Babel manager, which adds its own catalogs ahead of these.
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compile_catalogs(Path(app.config["INSTANCE_PATH"]) / "translations"))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compile_catalogs(Path(app.config["INSTANCE_PATH"]) / "translations", host.packages))
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -112,10 +112,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from yuyue.admin import init_admin
     from yuyue.admin.input_guard import init_input_guard
     from yuyue.api import init_api
+    from yuyue.site import init_site
 
     init_input_guard(app)
     init_api(app)
-    # After the API: the admin's routes use its URL converters (<slug:…>, <row_id:…>).
+    # After the API: the admin's and the site's routes use its URL converters (<slug:…>, <row_id:…>).
     init_admin(app)
+    init_site(app)
+    # Last: the rate limits wrap every marked view of every blueprint.
+    init_limits(app)
     host.hook.startup(app=app)
     return app

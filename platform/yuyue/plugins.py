@@ -151,6 +151,11 @@ class PluginHost:
     def installed_names(self) -> list[str]:
         return sorted(self._installed)
 
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """The top-level package of every installed plugin and theme (where each ships its catalogs and templates)."""
+        return tuple(sorted({getattr(plugin, "__name__", "").partition(".")[0] for plugin in self._installed.values()} - {""}))
+
     def is_installed(self, name: str) -> bool:
         return name in self._installed
 

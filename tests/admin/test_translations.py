@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from yuyue.admin import catalog_check
 from yuyue.admin.catalog_check import check_catalogs, extract_messages, i18n_cli
-from yuyue.admin.i18n import CATALOG_LOCALES, catalog_path, compile_catalogs
+from yuyue.presenting.catalogs import CATALOG_LOCALES, catalog_path, compile_catalogs
 
 DASHBOARD = "/admin/t/tenant-a/"
 # The dashboard's name in each locale, and the <html lang> each locale gets.

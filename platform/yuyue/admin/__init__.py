@@ -13,7 +13,7 @@ from flask_wtf.csrf import generate_csrf
 from yuyue.admin import builder, checkin, dashboard, desk, home, operator, schedules
 from yuyue.admin.base import StaffRole, nav_entries, tenant_url_defaults
 from yuyue.admin.headers import init_security_headers
-from yuyue.admin.i18n import init_languages
+from yuyue.presenting.catalogs import init_languages
 
 __all__ = ["init_admin"]
 

@@ -27,8 +27,8 @@ from babel.messages.pofile import read_po, unescape
 
 import yuyue
 import yuyue_schemas
-from yuyue.admin.i18n import CATALOG_LOCALES, catalog_path
 from yuyue.admin.schema_form import schema_messages
+from yuyue.presenting.catalogs import CATALOG_LOCALES, catalog_path
 
 __all__ = ["CatalogReport", "check_catalogs", "extract_messages", "i18n_cli", "schema_form_messages", "update_catalogs"]
 

@@ -12,7 +12,6 @@ import yuyue.api.merchant  # noqa: F401 - registers the merchant routes on tenan
 from yuyue.api import openapi, operator, packages, payments, stats  # noqa: F401 - modules register their routes on v1 and tenant_api
 from yuyue.api.converters import init_converters
 from yuyue.api.core import register_error_handlers, v1
-from yuyue.api.limits import init_limits
 from yuyue.api.problems import problem_response
 from yuyue.api.tenant import tenant_api
 from yuyue.db import db
@@ -33,4 +32,4 @@ def init_api(app: Flask) -> None:
     app.add_url_rule("/api/docs", "api_docs", openapi.api_docs)
     app.register_blueprint(tenant_api)
     register_error_handlers(app)
-    init_limits(app)
+    # init_limits(app) runs in create_app once every blueprint (the site's too) is registered.

@@ -18,14 +18,14 @@ LANGUAGE_TAGS = (
 )
 
 
-def accepted_locale(tags: Iterable[str]) -> str:
-    """The locale of the first language tag that names one (tags best first, as ``Accept-Language`` ranks them), else zh-Hans."""
+def accepted_locale(tags: Iterable[str], default: str | None = DEFAULT_LOCALE) -> str | None:
+    """The locale of the first language tag that names one (tags best first, as ``Accept-Language`` ranks them), else ``default``."""
     for tag in tags:
         tag = tag.lower()
         for prefix, locale in LANGUAGE_TAGS:
             if tag == prefix or tag.startswith(prefix + "-"):
                 return locale
-    return DEFAULT_LOCALE
+    return default
 
 
 def localize(value: Any, locale: str) -> Any:

@@ -1,4 +1,4 @@
-"""The admin's languages: catalogs compiled when the application starts, and the reader's locale.
+"""Languages: catalogs compiled when the application starts, and the reader's locale on every surface.
 
 ``pip install -e`` has no build step, and five people edit the ``.po`` files at once, so no ``.mo``
 is committed (it would be stale, or a binary merge conflict, after every change). The catalogs are
@@ -9,6 +9,10 @@ never read half a file.
 Flask-AppBuilder ships ``zh`` (simplified) and ``zh_HK`` (traditional) catalogs of its own strings,
 and gettext reads ``zh_Hant`` as ``zh``: its pages would show simplified Chinese to a zh_Hant
 reader. yuyue's zh_Hant catalog is therefore compiled on top of Flask-AppBuilder's ``zh_HK``.
+
+Plugins and themes ship catalogs inside their packages (``<package>/translations/<locale>/LC_MESSAGES/
+messages.po``); they are merged under the host's into the one ``messages`` domain, so a plugin's
+``gettext`` finds its own texts and the host's texts cannot be changed by a plugin.
 """
 
 from __future__ import annotations
@@ -31,7 +35,16 @@ from flask_babel import get_locale, refresh
 
 from yuyue.presenting.language import accepted_locale
 
-__all__ = ["CATALOG_LOCALES", "catalog_path", "compile_catalogs", "init_languages", "locale_tag", "select_locale"]
+__all__ = [
+    "CATALOG_LOCALES",
+    "LOCALE_COOKIE",
+    "catalog_path",
+    "compile_catalogs",
+    "init_languages",
+    "locale_tag",
+    "package_catalog_path",
+    "select_locale",
+]
 
 # The admin's locales, as Babel names them; the first is the default.
 CATALOG_LOCALES = ("zh_Hans", "zh_Hant", "en")
@@ -41,17 +54,32 @@ FAB_BASE = {"zh_Hant": "zh_HK"}
 _DIGEST_FILE = "SOURCE-DIGEST"
 
 
+# The customer site's choice of language (``?lang=`` sets it), read before ``Accept-Language``.
+LOCALE_COOKIE = "yuyue_lang"
+
+
+def package_catalog_path(package: str, locale: str) -> Path:
+    """The ``.po`` file of ``locale`` inside ``package`` (the host's ``yuyue``, or a plugin's or theme's package)."""
+    return Path(str(files(package) / "translations" / locale / "LC_MESSAGES" / f"{DOMAIN}.po"))
+
+
 def catalog_path(locale: str) -> Path:
-    """The ``.po`` file of ``locale`` in the installed package."""
-    return Path(str(files("yuyue") / "translations" / locale / "LC_MESSAGES" / f"{DOMAIN}.po"))
+    """The host's ``.po`` file of ``locale``."""
+    return package_catalog_path("yuyue", locale)
 
 
 def _fab_catalog_path(locale: str) -> Path:
     return Path(flask_appbuilder.__file__).parent / "translations" / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-def _sources() -> list[Path]:
-    return [catalog_path(locale) for locale in CATALOG_LOCALES] + [_fab_catalog_path(base) for base in FAB_BASE.values()]
+def _plugin_catalogs(packages: tuple[str, ...], locale: str) -> list[Path]:
+    """The catalogs of ``locale`` that ``packages`` (plugins, themes) ship; a package without one is skipped."""
+    return [path for path in (package_catalog_path(package, locale) for package in packages) if path.is_file()]
+
+
+def _sources(packages: tuple[str, ...]) -> list[Path]:
+    found = [catalog_path(locale) for locale in CATALOG_LOCALES] + [_fab_catalog_path(base) for base in FAB_BASE.values()]
+    return found + [path for locale in CATALOG_LOCALES for path in _plugin_catalogs(packages, locale)]
 
 
 def _read(path: Path, locale: str) -> Catalog:
@@ -59,9 +87,13 @@ def _read(path: Path, locale: str) -> Catalog:
         return read_po(source, locale=locale)
 
 
-def _compiled(locale: str) -> Catalog:
-    """``locale``'s catalog over Flask-AppBuilder's base for it; our fuzzy and empty entries are left out, as msgfmt does."""
+def _compiled(locale: str, packages: tuple[str, ...]) -> Catalog:
+    """``locale``'s catalog over Flask-AppBuilder's base for it, with the plugins' entries the host lacks; fuzzy and empty ones left out, as msgfmt does."""
     ours = _read(catalog_path(locale), locale)
+    for path in _plugin_catalogs(packages, locale):
+        for message in _read(path, locale):
+            if message.id and message.id not in ours:
+                ours[message.id] = message
     if locale not in FAB_BASE:
         return ours
     merged = _read(_fab_catalog_path(FAB_BASE[locale]), locale)
@@ -77,26 +109,29 @@ def _compiled(locale: str) -> Catalog:
     return merged
 
 
-@functools.lru_cache(maxsize=2)
-def _mo_files(digest: str) -> dict[str, bytes]:
+@functools.lru_cache(maxsize=4)
+def _mo_files(digest: str, packages: tuple[str, ...]) -> dict[str, bytes]:
     """Every locale's ``.mo``, once per process for sources with ``digest`` (each test's app has an instance folder of its own)."""
     compiled = {}
     for locale in CATALOG_LOCALES:
         out = io.BytesIO()
-        write_mo(out, _compiled(locale))
+        write_mo(out, _compiled(locale, packages))
         compiled[locale] = out.getvalue()
     return compiled
 
 
-def compile_catalogs(target: Path) -> Path:
-    """Write ``target/<locale>/LC_MESSAGES/messages.mo`` for every locale unless the sources are unchanged; return ``target``."""
+def compile_catalogs(target: Path, packages: tuple[str, ...] = ()) -> Path:
+    """Write ``target/<locale>/LC_MESSAGES/messages.mo`` for every locale unless the sources are unchanged; return ``target``.
+
+    ``packages`` are the plugins' and themes' packages whose catalogs are merged under the host's.
+    """
     digest = hashlib.sha256()
-    for source in _sources():
-        digest.update(source.read_bytes())
+    for source in _sources(packages):
+        digest.update(str(source).encode() + b"\0" + source.read_bytes())
     marker = target / _DIGEST_FILE
     if marker.exists() and marker.read_text() == digest.hexdigest():
         return target
-    for locale, mo in _mo_files(digest.hexdigest()).items():
+    for locale, mo in _mo_files(digest.hexdigest(), packages).items():
         folder = target / locale / "LC_MESSAGES"
         folder.mkdir(parents=True, exist_ok=True)
         _replace(folder / f"{DOMAIN}.mo", mo)
@@ -111,18 +146,46 @@ def _replace(path: Path, content: bytes) -> None:
     os.replace(out.name, path)
 
 
-def select_locale() -> str:
-    """The reader's locale: their choice on the language links (kept in the session), else ``Accept-Language``, else zh_Hans.
+def _catalog_locale(tag: str | None) -> str | None:
+    """``zh-Hans`` or ``zh_Hans`` → ``zh_Hans``; anything that names no catalog → None."""
+    if not tag:
+        return None
+    name = tag.replace("-", "_")
+    return name if name in CATALOG_LOCALES else None
 
-    Replaces Flask-AppBuilder's selector, which never reads ``Accept-Language`` and writes the default
-    into every visitor's session (after which it would win over the browser's language for good).
+
+def _accepted() -> str | None:
+    """The best locale ``Accept-Language`` names, or None if it names none (absent, or only other languages)."""
+    return _catalog_locale(accepted_locale((tag for tag, _quality in request.accept_languages), default=None))
+
+
+def _tenant_default() -> str | None:
+    tenant = g.get("tenant")
+    return _catalog_locale((getattr(tenant, "locales", None) or [None])[0]) if tenant is not None else None
+
+
+def select_locale() -> str:
+    """The reader's locale, by surface.
+
+    - The customer site (``/t/…``): ``?lang=``, then the ``yuyue_lang`` cookie it sets, then
+      ``Accept-Language``, then the tenant's first locale.
+    - The API (``/api/…``): ``?lang=``, then ``Accept-Language``, then the tenant's first locale.
+    - The admin: the choice on its language links (kept in the session), then ``Accept-Language``.
+
+    Anything else (a command, a job) gets zh_Hans. Replaces Flask-AppBuilder's selector, which never
+    reads ``Accept-Language`` and writes the default into every visitor's session (after which it
+    would win over the browser's language for good).
     """
     if not has_request_context():
-        return CATALOG_LOCALES[0]  # a command or a job: the default, as Flask-Babel's own would give
-    chosen = session.get("locale")
-    if chosen in CATALOG_LOCALES:
-        return chosen
-    return accepted_locale(request.accept_languages.values()).replace("-", "_")
+        return CATALOG_LOCALES[0]
+    if request.path.startswith(("/t/", "/api/")):
+        choices = [_catalog_locale(request.args.get("lang"))]
+        if request.path.startswith("/t/"):
+            choices.append(_catalog_locale(request.cookies.get(LOCALE_COOKIE)))
+        choices += [_accepted(), _tenant_default()]
+    else:
+        choices = [session.get("locale") if session.get("locale") in CATALOG_LOCALES else None, _accepted()]
+    return next((choice for choice in choices if choice), CATALOG_LOCALES[0])
 
 
 def locale_tag() -> str:

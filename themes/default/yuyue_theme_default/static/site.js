@@ -1,0 +1,2 @@
+// yuyue site: progressive enhancement only. Every page works without this file.
+"use strict";
