@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 # Sections other benchmarks write into the same file, between <!-- NAME:start --> and <!-- NAME:end -->.
-KEPT_SECTIONS = ("booking_rush",)
+KEPT_SECTIONS = ("booking_rush", "slot_page")
 
 
 def server_version(engine: Engine) -> str:
