@@ -42,33 +42,37 @@ def _forget_the_site_customer() -> None:
 class Browser:
     """One customer's browser: keeps its cookies, and posts a form with the CSRF token of the last page that had one."""
 
-    def __init__(self, app: Flask, address: str = "10.0.0.1"):
+    def __init__(self, app: Flask, address: str = "10.0.0.1", language: str = "en"):
         hooks = app.before_request_funcs.setdefault(None, [])
         if _forget_the_site_customer not in hooks:
             hooks.insert(0, _forget_the_site_customer)
         self.app, self.client = app, app.test_client()
         self.client.environ_base["REMOTE_ADDR"] = address
+        self.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
         self.token: str | None = None
 
     def get(self, path: str, **options) -> TestResponse:
         response = self.client.get(path, **options)
-        found = _TOKEN.search(response.get_data(as_text=True))
-        if found:
-            self.token = unescape(found.group(1))
+        self._keep_token(response)
         return response
+
+    def _keep_token(self, response: TestResponse) -> None:
+        found = _TOKEN.search(response.get_data(as_text=True))
+        self.token = unescape(found.group(1)) if found else None
 
     def post(self, path: str, data: dict | None = None, *, csrf: bool = True, **options) -> TestResponse:
         form = dict(data or {})
         if csrf:
             form.setdefault("csrf_token", self.token or self._fresh_token())
         response = self.client.post(path, data=form, **options)
-        found = _TOKEN.search(response.get_data(as_text=True))
-        if found:
-            self.token = unescape(found.group(1))
+        self._keep_token(response)
         return response
 
     def _fresh_token(self) -> str:
+        """A token from a page with a form: the login page, or for a signed-in customer their bookings (the logout button)."""
         self.get(f"{SITE}/login")
+        if self.token is None:
+            self.get(f"{SITE}/me/bookings")
         return self.token
 
     def ask_code(self, number: str, site: str = SITE) -> TestResponse:

@@ -189,7 +189,10 @@ def _reschedule_page(booking: Booking, *, message: str | None = None, status: in
     slots = []
     if movable:
         found = slot_availability(db.session, booking.booking_type, zone, day, day, now, registry=slot_rules())
-        slots = [s for s in found if s.channel == booking.channel and s.starts_at != booking.starts_at]
+        # Each with the value its radio button posts: the start in the tenant's zone, as the customer reads it.
+        slots = [
+            {"slot": s, "value": s.starts_at.astimezone(zone).isoformat()} for s in found if s.channel == booking.channel and s.starts_at != booking.starts_at
+        ]
     strip = [today + timedelta(days=n) for n in range(STRIP_DAYS)]
     if message is None and not movable:
         message = str(MESSAGES.get(terms.code) or terms.message) if not terms.allowed else str(MESSAGES["illegal_transition"])

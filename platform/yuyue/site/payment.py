@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, redirect, request, url_for
+from flask import Response, abort, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from yuyue.bookings.models import Booking, BookingStatus
@@ -60,11 +60,14 @@ def pay_booking(public_id: str) -> Response | BaseResponse:
 def sandbox_checkout(reference: str) -> Response | BaseResponse:
     """The sandbox provider's page: the amount and a Pay button; paying returns to the booking's voucher."""
     if SandboxProvider.key not in payment_providers():
-        raise NotFound("the sandbox is not installed", code="unknown_provider")
-    payment = sandbox_payment(db.session, reference)
+        abort(404)
+    try:
+        payment = sandbox_payment(db.session, reference)
+    except NotFound:
+        abort(404)
     booking = db.session.get(Booking, payment.booking_id)
     if booking is None or not may_see_booking(booking):
-        raise NotFound(f"no sandbox payment {reference!r}", code="payment_not_found")
+        abort(404)
     if request.method == "POST":
         try:
             pay_in_sandbox(db.session, current_tenant(), reference)

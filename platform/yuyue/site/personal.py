@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Response, redirect, request, url_for
+from flask import Response, abort, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -70,9 +70,12 @@ def customer_or_login() -> Customer | BaseResponse:
 
 def visible_booking(public_id: str) -> Booking:
     """The booking if this browser may see it (its signed-in owner, or the guest who placed it here); else as absent as a missing one."""
-    booking = get_booking(db.session, public_id)
-    if not may_see_booking(booking):
-        raise NotFound(f"no booking {public_id!r}", code="booking_not_found")
+    try:
+        booking = get_booking(db.session, public_id)
+    except NotFound:
+        booking = None
+    if booking is None or not may_see_booking(booking):
+        abort(404)  # the site's own "no such page", in the reader's language
     return booking
 
 
