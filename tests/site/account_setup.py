@@ -10,7 +10,6 @@ from datetime import datetime, time, timedelta
 from html import unescape
 from zoneinfo import ZoneInfo
 
-import pytest
 from flask import Flask, g
 from tenant_setup import make_booking_type, phone, windows
 from werkzeug.test import TestResponse
@@ -134,9 +133,4 @@ def fresh_booking(session, tenant_slug: str, public_id: str) -> Booking:
         return bookings.get_booking(session, public_id)
 
 
-@pytest.fixture
-def browser(app) -> Browser:
-    return Browser(app)
-
-
-__all__ = ["SITE", "ZONE", "Browser", "browser", "fresh_booking", "make_visit", "phone", "place", "slot"]
+__all__ = ["SITE", "ZONE", "Browser", "fresh_booking", "make_visit", "phone", "place", "slot"]

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from account_setup import SITE, Browser, browser, fresh_booking, make_visit, phone, place, slot  # noqa: F401 - browser is a fixture
+from account_setup import SITE, Browser, fresh_booking, make_visit, phone, place, slot
 from sqlalchemy import select
 
 from yuyue.api.auth import customer_tokens
@@ -16,6 +16,12 @@ from yuyue.customers.operations import customer_for_phone
 from yuyue.db import tenant_scope
 
 pytestmark = pytest.mark.usefixtures("tenants")
+
+
+@pytest.fixture
+def browser(app) -> Browser:
+    """A browser of its own on the site, reading English."""
+    return Browser(app)
 
 
 def dd_after(html: str, title: str) -> str:
@@ -282,4 +288,3 @@ def test_points_page_shows_the_balance_and_the_lines(browser, session, tenants):
 
 def test_points_page_sends_a_visitor_to_log_in(browser):
     assert browser.get(f"{SITE}/me/points").headers["Location"] == f"{SITE}/login?next=/t/tenant-a/me/points"
-

@@ -6,7 +6,7 @@ from contextlib import ExitStack
 from datetime import timedelta
 
 import pytest
-from account_setup import SITE, Browser, browser, phone  # noqa: F401 - browser is a fixture
+from account_setup import SITE, Browser, phone
 from sqlalchemy import select
 
 from yuyue.customers.models import BanSubject, Customer
@@ -16,6 +16,12 @@ from yuyue.events.channels import sent_messages
 from yuyue.types import utcnow
 
 pytestmark = pytest.mark.usefixtures("tenants")
+
+
+@pytest.fixture
+def browser(app) -> Browser:
+    """A browser of its own on the site, reading English."""
+    return Browser(app)
 
 
 def test_login_page_asks_for_a_phone_with_a_labelled_field_and_a_csrf_token(browser):

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from account_setup import SITE, Browser, browser, fresh_booking, make_visit, place, slot  # noqa: F401 - browser is a fixture
+from account_setup import SITE, Browser, fresh_booking, make_visit, place, slot
 from sqlalchemy import select
 
 from yuyue.bookings import operations as bookings
@@ -16,6 +16,12 @@ from yuyue.payments.models import Payment, PaymentStatus
 from yuyue.payments.operations import set_payment_provider
 
 pytestmark = pytest.mark.usefixtures("tenants")
+
+
+@pytest.fixture
+def browser(app) -> Browser:
+    """A browser of its own on the site, reading English."""
+    return Browser(app)
 
 
 @pytest.fixture
