@@ -168,6 +168,8 @@ def test_cancel_page_shows_the_refund_of_what_was_paid_less_the_late_fee(browser
 
     refund = dd_after(html, "Refund")
     assert "8.00" in refund and "20%" in refund
+    done = browser.post(f"{SITE}/bookings/{booking.public_id}/cancel").get_data(as_text=True)
+    assert dd_after(done, "Refund") == refund  # the terms it was cancelled under are the terms shown
 
 
 def test_a_booking_that_may_not_be_cancelled_says_so_and_offers_no_button(browser, session):

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from yuyue.api.auth import request_now
 from yuyue.api.customer_auth import deliver_login_code
 from yuyue.api.limits import by_address, rate_limit
+from yuyue.behaviour import CancellationTerms
 from yuyue.bookings import operations as bookings
 from yuyue.bookings.availability import slot_availability
 from yuyue.bookings.models import Booking, BookingStatus
@@ -128,18 +129,25 @@ def my_bookings() -> Response | BaseResponse:
     listed = bookings.customer_bookings(db.session, current_tenant(), customer, limit=MY_BOOKINGS_SHOWN)
     coming = sorted((b for b in listed if b.ends_at > now), key=lambda b: b.starts_at)
     past = sorted((b for b in listed if b.ends_at <= now), key=lambda b: b.starts_at, reverse=True)
-    entries = [{"booking": b, "name": _type_name(b), "coming": b in coming} for b in [*coming, *past]]
-    return personal_page("site/my_bookings.html", coming=[e for e in entries if e["coming"]], past=[e for e in entries if not e["coming"]])
+    return personal_page(
+        "site/my_bookings.html",
+        coming=[{"booking": b, "name": _type_name(b)} for b in coming],
+        past=[{"booking": b, "name": _type_name(b)} for b in past],
+    )
 
 
 # --- cancel ----------------------------------------------------------------------------------------
 
 
-def _refund(booking: Booking, fee_percent: int, allowed: bool) -> dict[str, Any]:
-    """What would go back of what was paid, under a fee of ``fee_percent``."""
-    paid = payment_summary(db.session, booking)
-    owed = paid["paid"] - paid["refunded"]
-    return {"paid": owed, "amount": refund_amount(owed, fee_percent) if allowed else 0, "currency": booking.currency}
+def _paid(booking: Booking) -> int:
+    """What was paid for the booking and not yet given back (read before cancelling: the cancellation requests refunds)."""
+    summary = payment_summary(db.session, booking)
+    return summary["paid"] - summary["refunded"]
+
+
+def _refund(booking: Booking, paid: int, terms: CancellationTerms) -> dict[str, Any]:
+    """What goes back of ``paid`` under the terms: all of it, less the late fee; nothing if cancelling is not allowed."""
+    return {"paid": paid, "amount": refund_amount(paid, terms.fee_percent) if terms.allowed else 0, "currency": booking.currency}
 
 
 @site.route("/bookings/<token:public_id>/cancel", methods=["GET", "POST"])
@@ -147,6 +155,7 @@ def cancel_booking(public_id: str) -> Response:
     """GET: the terms a cancellation now would have (refund, points, lateness). POST: cancel under them (``cancel_with_terms``)."""
     booking = visible_booking(public_id)
     tenant = current_tenant()
+    paid = _paid(booking)
     if request.method == "POST":
         try:
             cancellation = bookings.cancel_with_terms(db.session, tenant, booking.public_id, actor=actor_for(booking), now=request_now())
@@ -154,16 +163,14 @@ def cancel_booking(public_id: str) -> Response:
             return personal_page("site/cancel.html", status=409, booking=booking, name=_type_name(booking), terms=None, message=error_message(error))
         terms = cancellation.terms
         return personal_page(
-            "site/cancel.html", booking=cancellation.booking, name=_type_name(booking), terms=terms, refund=_refund(booking, terms.fee_percent, True), done=True
+            "site/cancel.html", booking=cancellation.booking, name=_type_name(booking), terms=terms, refund=_refund(booking, paid, terms), done=True
         )
     try:
         terms = bookings.cancellation_outlook(db.session, tenant, booking.public_id, now=request_now()).customer_terms
     except DomainError as error:
         return personal_page("site/cancel.html", status=409, booking=booking, name=_type_name(booking), terms=None, message=error_message(error))
     message = None if terms.allowed else error_message(NotFound("", code=terms.code or "cancellation_closed"))
-    return personal_page(
-        "site/cancel.html", booking=booking, name=_type_name(booking), terms=terms, refund=_refund(booking, terms.fee_percent, terms.allowed), message=message
-    )
+    return personal_page("site/cancel.html", booking=booking, name=_type_name(booking), terms=terms, refund=_refund(booking, paid, terms), message=message)
 
 
 # --- reschedule -------------------------------------------------------------------------------------
