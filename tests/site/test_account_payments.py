@@ -224,3 +224,9 @@ def test_accepting_needs_the_csrf_token(browser, full):
     browser.log_in(1)
 
     assert browser.post(f"{SITE}/me/waitlist/1/accept", csrf=False).status_code == 400
+
+
+def test_accepting_without_a_login_leads_to_the_login_and_back_to_a_page_not_the_form_action(browser, full):
+    response = browser.post(f"{SITE}/me/waitlist/1/accept")
+
+    assert response.status_code == 302 and response.headers["Location"] == f"{SITE}/login?next=/t/tenant-a/me/bookings"

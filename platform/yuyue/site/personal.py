@@ -61,10 +61,11 @@ def safe_next(target: str | None) -> str:
 
 
 def customer_or_login() -> Customer | BaseResponse:
-    """The signed-in customer, or a redirect to the login page that comes back here."""
+    """The signed-in customer, or a redirect to the login page that comes back to this page (a form sent comes back to the customer's bookings)."""
     customer = signed_in_customer()
     if customer is None:
-        return redirect(url_for("site.login", next=request.full_path.rstrip("?")))
+        back = request.full_path.rstrip("?") if request.method == "GET" else url_for("site.my_bookings")
+        return redirect(url_for("site.login", next=back))
     return customer
 
 
