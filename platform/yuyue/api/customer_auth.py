@@ -57,18 +57,15 @@ def _invalid_code(message: str) -> ApiProblem:
     return ApiProblem(401, "invalid_code", message)
 
 
-@tenant_api.post("/auth/code")
-@rate_limit("RATELIMIT_AUTH_CODE_PER_PHONE", by_phone)
-@rate_limit("RATELIMIT_AUTH_CODE_PER_ADDRESS", by_address)
-def send_login_code() -> tuple[Response, int]:
-    """Send a one-time login code to a mobile through the configured channel (``NOTIFICATION_CHANNEL``)."""
-    body = json_body(CODE_REQUEST)
+def deliver_login_code(phone: str) -> login.IssuedCode:
+    """Issue a login code for ``phone`` at the current tenant and send it through ``NOTIFICATION_CHANNEL`` (the API and the site ask the same way).
+
+    :raises login.CodeRecentlySent: a code went to this phone moments ago.
+    :raises NotificationFailed: the channel failed; the code is withdrawn, so the customer may ask again at once.
+    """
     tenant = current_tenant()
     secret = current_app.config["SECRET_KEY"]
-    try:
-        issued = login.issue_login_code(db.session, body["phone"], secret=secret, now=request_now())
-    except login.CodeRecentlySent as error:
-        raise ApiProblem(429, error.code, error.message, headers={"Retry-After": str(error.retry_after)}) from None
+    issued = login.issue_login_code(db.session, phone, secret=secret, now=request_now())
     message = NotificationMessage(
         tenant=tenant.slug,
         to=issued.phone,
@@ -81,6 +78,21 @@ def send_login_code() -> tuple[Response, int]:
     except NotificationFailed as error:
         login.withdraw_login_code(db.session, issued, secret=secret)
         current_app.logger.warning("login code for tenant %s not delivered: %s", tenant.slug, error)
+        raise
+    return issued
+
+
+@tenant_api.post("/auth/code")
+@rate_limit("RATELIMIT_AUTH_CODE_PER_PHONE", by_phone)
+@rate_limit("RATELIMIT_AUTH_CODE_PER_ADDRESS", by_address)
+def send_login_code() -> tuple[Response, int]:
+    """Send a one-time login code to a mobile through the configured channel (``NOTIFICATION_CHANNEL``)."""
+    body = json_body(CODE_REQUEST)
+    try:
+        deliver_login_code(body["phone"])
+    except login.CodeRecentlySent as error:
+        raise ApiProblem(429, error.code, error.message, headers={"Retry-After": str(error.retry_after)}) from None
+    except NotificationFailed:
         raise ApiProblem(502, "notification_failed", "the code could not be sent; try again in a moment") from None
     return jsonify({"expires_in": int(login.CODE_TTL.total_seconds()), "resend_after": int(login.RESEND_AFTER.total_seconds())}), 202
 

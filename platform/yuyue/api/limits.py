@@ -109,17 +109,21 @@ def by_customer_or_address() -> str:
 
 @dataclass(frozen=True)
 class RateLimit:
-    """A limit named by a config key (its value a Flask-Limiter limit string), counted per ``key()``."""
+    """A limit named by a config key (its value a Flask-Limiter limit string), counted per ``key()`` across every view it marks."""
 
     setting: str
     key: Callable[[], str] = by_address
+    # The methods counted (None: every one), for a page whose GET shows the form its POST sends.
+    methods: tuple[str, ...] | None = None
 
     def value(self) -> str:
         return current_app.config.get(self.setting) or DEFAULT_LIMITS[self.setting]
 
 
-def rate_limit(setting: str, key: Callable[[], str] = by_address) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Mark a view to be limited by ``config[setting]`` per ``key()``; stack several for several limits.
+def rate_limit(
+    setting: str, key: Callable[[], str] = by_address, *, methods: tuple[str, ...] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a view to be limited by ``config[setting]`` per ``key()`` (only ``methods``, if given); stack several for several limits.
 
     Place it anywhere under the route decorator: ``functools.wraps`` carries the
     mark to the outer view, and the check runs before the view and its other decorators.
@@ -128,7 +132,7 @@ def rate_limit(setting: str, key: Callable[[], str] = by_address) -> Callable[[C
         raise ValueError(f"unknown rate limit setting {setting!r}; add a default to DEFAULT_LIMITS")
 
     def mark(view: Callable[..., Any]) -> Callable[..., Any]:
-        view.__dict__[_MARKS] = (*view.__dict__.get(_MARKS, ()), RateLimit(setting, key))
+        view.__dict__[_MARKS] = (*view.__dict__.get(_MARKS, ()), RateLimit(setting, key, methods))
         return view
 
     return mark
@@ -159,7 +163,9 @@ def init_limits(app: Flask) -> Limiter | None:
     for endpoint, view in list(app.view_functions.items()):
         limited = view
         for mark in getattr(view, _MARKS, ()):
-            limited = limiter.limit(mark.value, key_func=mark.key)(limited)
+            # One count per setting and key, whichever views it marks: the site's login form and the API's login endpoint
+            # take from the same allowance, so switching between them gains nothing.
+            limited = limiter.shared_limit(mark.value, mark.setting, key_func=mark.key, methods=list(mark.methods) if mark.methods else None)(limited)
         app.view_functions[endpoint] = limited
 
     @app.errorhandler(RateLimitExceeded)

@@ -15,16 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify, request
-from sqlalchemy import select
 
 from yuyue.api.body import request_bytes
 from yuyue.api.converters import NameConverter, SlugConverter, TokenConverter, path_parameter
 from yuyue.api.problems import ApiProblem
 from yuyue.api.tenant import current_tenant, serves_suspended_tenants, tenant_api
 from yuyue.db import db
-from yuyue.payments.builtin import sandbox_notification
-from yuyue.payments.models import Payment, PaymentStatus
-from yuyue.payments.operations import handle_notification, send_refunds, tenant_provider_settings
+from yuyue.payments.builtin import pay_in_sandbox
+from yuyue.payments.operations import handle_notification, send_refunds
 from yuyue.payments.providers import payment_providers
 
 # Limits what a caller can make the server read before the signature is checked.
@@ -59,17 +57,7 @@ def payment_notification(provider: str) -> Response:
 def sandbox_checkout(reference: str) -> Response:
     """The sandbox's pay page: the customer pays, and the sandbox sends its signed notification."""
     _known_provider("sandbox")
-    payment = db.session.scalar(select(Payment).where(Payment.provider == "sandbox", Payment.reference == reference))
-    if payment is None:
-        raise ApiProblem(404, "payment_not_found", f"no sandbox payment {reference!r}")
-    if payment.status is not PaymentStatus.pending:
-        raise ApiProblem(409, "payment_settled", f"the payment is already {payment.status.value}")
-    secret = tenant_provider_settings(db.session, payment_providers(), "sandbox")["secret"]
-    headers, body = sandbox_notification(secret, "payment.succeeded", reference, amount=payment.amount, currency=payment.currency)
-    outcome = handle_notification(db.session, current_tenant(), "sandbox", headers, body)
-    if outcome == "refund_requested":
-        send_refunds(db.session, current_tenant())
-    return _answer(outcome or "invalid_signature")
+    return _answer(pay_in_sandbox(db.session, current_tenant(), reference))
 
 
 _PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}

@@ -41,6 +41,7 @@ __all__ = [
     "RefreshTokenReused",
     "end_session",
     "purge_ended_logins",
+    "refuse_banned",
     "rotate_refresh_token",
     "start_session",
 ]
@@ -85,6 +86,13 @@ def _account_ban(session: Session, customer: Customer, now: datetime) -> Account
     if not bans:
         return None
     return AccountBanned(f"this account is suspended until {bans[0].ends_at.isoformat(timespec='minutes')}: {bans[0].reason}")
+
+
+def refuse_banned(session: Session, customer: Customer, *, now: datetime) -> None:
+    """Raise :class:`AccountBanned` when the account is under a ban at ``now``: a login without tokens (the site's) refuses as :func:`start_session` does."""
+    refusal = _account_ban(session, customer, now)
+    if refusal is not None:
+        raise refusal
 
 
 def _issue(session: Session, customer_id: int, family: str, now: datetime, logged_in_at: datetime) -> str:

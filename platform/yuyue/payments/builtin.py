@@ -30,9 +30,10 @@ import yuyue_schemas
 from yuyue import json_input
 from yuyue.behaviour import BookingView, CancellationTerms
 from yuyue.bookings.models import Booking, BookingStatus
-from yuyue.errors import FieldProblem, InvalidInput
+from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from yuyue.hookspecs import hookimpl
-from yuyue.payments.operations import start_payment
+from yuyue.payments.models import Payment, PaymentStatus
+from yuyue.payments.operations import handle_notification, send_refunds, start_payment, tenant_provider_settings
 from yuyue.payments.providers import (
     Notification,
     NotificationKind,
@@ -45,6 +46,7 @@ from yuyue.payments.providers import (
     sign,
 )
 from yuyue.payments.refunds import refund_for_cancellation
+from yuyue.tenancy.models import Tenant
 
 SIGNATURE_HEADER = "Yuyue-Sandbox-Signature"
 SANDBOX_EVENTS = {"payment.succeeded": NotificationKind.paid, "payment.failed": NotificationKind.failed, "refund.succeeded": NotificationKind.refunded}
@@ -171,6 +173,31 @@ def sandbox_notification(
         body |= {"out_refund_no": refund_reference, "refund_id": f"sbr_{uuid.uuid5(uuid.NAMESPACE_URL, refund_reference).hex}"}
     raw = json.dumps(body, separators=(",", ":")).encode()
     return {SIGNATURE_HEADER: f"sha256={sign(secret, raw)}", "Content-Type": "application/json"}, raw
+
+
+def sandbox_payment(session: Session, reference: str) -> Payment:
+    """The current tenant's sandbox payment ``reference``; :class:`NotFound` ``payment_not_found`` if there is none."""
+    payment = session.scalar(select(Payment).where(Payment.provider == SandboxProvider.key, Payment.reference == reference))
+    if payment is None:
+        raise NotFound(f"no sandbox payment {reference!r}", code="payment_not_found")
+    return payment
+
+
+def pay_in_sandbox(session: Session, tenant: Tenant, reference: str) -> str:
+    """Pay a pending sandbox payment as the customer would in the provider's app: the sandbox signs its notification, the host applies it.
+
+    Returns the notification's outcome. The API's checkout and the site's stand-in page both pay this way.
+    :raises NotFound: ``payment_not_found``. :raises Conflict: ``payment_settled`` when it is no longer pending.
+    """
+    payment = sandbox_payment(session, reference)
+    if payment.status is not PaymentStatus.pending:
+        raise Conflict(f"the payment is already {payment.status.value}", code="payment_settled")
+    secret = tenant_provider_settings(session, payment_providers(), SandboxProvider.key)["secret"]
+    headers, body = sandbox_notification(secret, "payment.succeeded", reference, amount=payment.amount, currency=payment.currency)
+    outcome = handle_notification(session, tenant, SandboxProvider.key, headers, body)
+    if outcome == "refund_requested":
+        send_refunds(session, tenant)
+    return outcome or "invalid_signature"
 
 
 def send_sandbox_notification(
