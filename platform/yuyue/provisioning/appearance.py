@@ -41,7 +41,7 @@ __all__ = [
 
 # The theme every tenant has until it chooses, and falls back to: it has every page template.
 DEFAULT_THEME = "default"
-BRAND_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+BRAND_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 APPEARANCE_FIELDS = ("theme", "brand_colour")
 MAX_LOGO_BYTES = 256 * 1024
 # A logo is shown at most a few hundred pixels wide; the bound keeps a small file from decoding into a huge bitmap.
@@ -120,7 +120,7 @@ def _appearance_problems(changes: Mapping[str, Any], themes: Collection[str]) ->
         installed = ", ".join(sorted(themes)) or "none"
         problems.append(FieldProblem("/theme", f"theme {str(theme)[:40]!r} is not installed (installed: {installed})", "unknown_theme"))
     colour = changes.get("brand_colour")
-    if "brand_colour" in changes and colour is not None and not (isinstance(colour, str) and BRAND_COLOUR.match(colour)):
+    if "brand_colour" in changes and colour is not None and not (isinstance(colour, str) and BRAND_COLOUR.fullmatch(colour)):
         problems.append(FieldProblem("/brand_colour", "a brand colour is written #rrggbb, e.g. #b7332a", "pattern"))
     return problems
 

@@ -11,7 +11,7 @@ from yuyue.tenancy.models import StaffRole
 # Who may see and change the look of the tenant's site.
 APPEARANCE_ROLE = StaffRole.manager
 
-COLOUR = {"type": ["string", "null"], "pattern": "^#[0-9a-fA-F]{6}$", "description": "#rrggbb; null: the theme's own accent colour"}
+COLOUR = {"type": ["string", "null"], "pattern": "^#[0-9a-fA-F]{6}$", "maxLength": 7, "description": "#rrggbb; null: the theme's own accent colour"}
 APPEARANCE_CHANGE: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
