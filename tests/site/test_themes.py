@@ -115,7 +115,9 @@ def test_the_brand_stylesheet_comes_after_the_theme_stylesheets_so_it_wins(clien
     assert stylesheets(html) == ["/themes/default/theme.css", "/themes/ink/theme.css", "/t/tenant-a/brand.css?v=123456"]
 
 
-@pytest.mark.parametrize(("colour", "text"), [("#ffe680", "#111111"), ("#ffffff", "#111111"), ("#0b57d0", "#ffffff"), ("#000000", "#ffffff"), ("#b7332a", "#ffffff")])
+@pytest.mark.parametrize(
+    ("colour", "text"), [("#ffe680", "#111111"), ("#ffffff", "#111111"), ("#0b57d0", "#ffffff"), ("#000000", "#ffffff"), ("#b7332a", "#ffffff")]
+)
 def test_the_accent_text_is_whichever_of_black_and_white_reads_better(colour, text):
     assert accent_text(colour) == text
 

@@ -143,7 +143,9 @@ def set_appearance(session: Session, tenant: Tenant, changes: Mapping[str, Any],
         for field, value in wanted.items():
             setattr(tenant, field, value)
         if previous != wanted:
-            audit_record(session, actor=actor, action="tenant.appearance_changed", subject_type="tenant", subject_id=tenant.slug, data={"previous": previous, **wanted})
+            audit_record(
+                session, actor=actor, action="tenant.appearance_changed", subject_type="tenant", subject_id=tenant.slug, data={"previous": previous, **wanted}
+            )
     return tenant
 
 
@@ -158,7 +160,14 @@ def set_logo(session: Session, tenant: Tenant, logo: Logo, *, actor: str) -> Ten
             action="tenant.logo_changed",
             subject_type="tenant",
             subject_id=tenant.slug,
-            data={"previous": previous, "digest": logo.digest, "media_type": logo.media_type, "bytes": len(logo.data), "width": logo.width, "height": logo.height},
+            data={
+                "previous": previous,
+                "digest": logo.digest,
+                "media_type": logo.media_type,
+                "bytes": len(logo.data),
+                "width": logo.width,
+                "height": logo.height,
+            },
         )
     return tenant
 

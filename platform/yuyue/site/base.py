@@ -30,8 +30,8 @@ from yuyue.bookings.models import Booking
 from yuyue.customers.models import Customer
 from yuyue.db import db, tenant_scope
 from yuyue.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
-from yuyue.presenting.catalogs import CATALOG_LOCALES, LOCALE_COOKIE, locale_tag
 from yuyue.plugins import plugin_host
+from yuyue.presenting.catalogs import CATALOG_LOCALES, LOCALE_COOKIE, locale_tag
 from yuyue.provisioning.appearance import theme_in_use
 from yuyue.site.theming import ThemeEnvironments, theme_static_file
 from yuyue.tenancy.models import Tenant, TenantStatus
