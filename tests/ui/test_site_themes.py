@@ -115,7 +115,9 @@ def test_a_button_wears_the_brand_colour_with_readable_text_in_both_themes(page,
         wear(museum, theme)
         page.goto(f"{live_server}/t/tenant-a/book/no-such-type/?lang=en")
         button = page.locator("a.button").first
-        buttons[theme or "default"] = button.evaluate("b => [getComputedStyle(b).backgroundColor, getComputedStyle(b).color, getComputedStyle(b).borderTopLeftRadius]")
+        buttons[theme or "default"] = button.evaluate(
+            "b => [getComputedStyle(b).backgroundColor, getComputedStyle(b).color, getComputedStyle(b).borderTopLeftRadius]"
+        )
         page.screenshot(path=str(ARTIFACTS / f"site-theme-button-{theme or 'default'}.png"), full_page=True)
 
     assert buttons["default"][:2] == buttons["ink"][:2] == [BRAND_RGB, "rgb(255, 255, 255)"]
