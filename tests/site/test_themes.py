@@ -295,3 +295,13 @@ def test_a_theme_overriding_one_template_uses_the_default_theme_files(test_theme
 
     assert stylesheet == "/themes/test/theme.css"
     assert test.status_code == 200 and test_css == default_css
+
+
+def test_a_brand_colour_that_is_not_rrggbb_in_the_row_never_reaches_the_stylesheet(client, tenants, session):
+    tenant = tenants["tenant-a"]
+    tenant.brand_colour = "red}*{"  # written behind the operations' back
+    session.commit()
+
+    body = client.get("/t/tenant-a/brand.css").get_data(as_text=True)
+
+    assert "red" not in body and "--accent" not in body

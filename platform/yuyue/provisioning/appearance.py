@@ -27,6 +27,7 @@ from yuyue.tenancy.models import Tenant
 
 __all__ = [
     "APPEARANCE_FIELDS",
+    "BRAND_COLOUR",
     "DEFAULT_THEME",
     "LOGO_MEDIA_TYPES",
     "MAX_LOGO_BYTES",

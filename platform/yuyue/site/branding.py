@@ -16,6 +16,7 @@ from flask import Response, abort, request
 from sqlalchemy import select
 
 from yuyue.db import db
+from yuyue.provisioning.appearance import BRAND_COLOUR
 from yuyue.site.base import current_tenant, site
 from yuyue.tenancy.models import Tenant
 
@@ -59,7 +60,11 @@ def _cached(response: Response, etag: str) -> Response:
 def brand_css() -> Response:
     """The tenant's brand colour over its theme's accent; empty (the theme's own colours) when it has none."""
     colour = current_tenant().brand_colour
-    body = f":root {{ --accent: {colour}; --accent-text: {accent_text(colour)}; }}\n" if colour else "/* the theme's own colours */\n"
+    # Only a colour the operation accepted is written into CSS, whatever else a row may hold.
+    if colour and BRAND_COLOUR.fullmatch(colour):
+        body = f":root {{ --accent: {colour}; --accent-text: {accent_text(colour)}; }}\n"
+    else:
+        body = "/* the theme's own colours */\n"
     return _cached(Response(body, mimetype="text/css"), hashlib.sha256(body.encode()).hexdigest()[:32])
 
 
