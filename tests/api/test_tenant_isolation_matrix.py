@@ -60,7 +60,7 @@ SECRETS = {"tenant-a": "sandbox-secret-of-tenant-a", "tenant-b": "sandbox-secret
 ROUTE_ARGUMENTS = {"slug", "public_id", "code", "entry_id", "companion_id", "reference", "provider", "package", "customer_id"}
 # (rule, method) pairs under the blueprint that name an id, and those that name none.
 ROUTES_WITH_IDS = 41
-ROUTES_WITHOUT_IDS = 45
+ROUTES_WITHOUT_IDS = 49
 # Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
 PUBLIC_ROUTES = {
     ("/booking-types/<slug>", "GET"),
@@ -73,6 +73,8 @@ PROVIDER_CALLBACKS = {("/payments/<provider>/notify", "POST")}
 # A login provider is the application's too (`wechat`); what tenant A reaches under it is its own settings, so these
 # routes answer tenant A (never 404 for tenant B's) and must show or change nothing of tenant B's.
 LOGIN_SETTINGS = "/admin/login-providers/<provider>"
+# Each tenant's brand colour, which its appearance shows and the other's must not.
+BRAND_COLOURS = {"tenant-a": "#aa0001", "tenant-b": "#0000bb"}
 WECHAT = {
     "tenant-a": {"appid": "wx00000000000000aa", "secret": "tenant-a-wechat-secret"},
     "tenant-b": {"appid": "wx00000000000000bb", "secret": "tenant-b-wechat-secret"},
@@ -175,6 +177,7 @@ def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     make_coach(session, tenant, "a-coach")
     create_package(session, tenant, code="a-trial", name="Ann's trial classes", credits=1, actor="test")
     _set_wechat(staff_client, "tenant-a")
+    _set_brand_colour(staff_client, "tenant-a")
     ann = signed_in_customer(1)
     _created(ann.post("/api/v1/t/tenant-a/me/credits", json={"package": "a-trial"}))
     booking = _created(ann.post("/api/v1/t/tenant-a/bookings", json={"booking_type": "a-entry", "starts_at": iso(9), "answers": {"name": "Ann Ay"}}))
@@ -191,6 +194,7 @@ def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "phone": "13800000001",
         "companion": "Ann Junior",
         "package": "a-trial",
+        "brand_colour": BRAND_COLOURS["tenant-a"],
     }
 
 
@@ -213,6 +217,7 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     create_stop(session, tenant, "b-only", code="b-only-coach", name="B's stop")
     create_package(session, tenant, code="b-ten", name="Bee's ten classes", credits=10, price_amount=80000, actor="test")
     _set_wechat(staff_client, "tenant-b")
+    _set_brand_colour(staff_client, "tenant-b")
     dora, eve = signed_in_customer(4, tenant="tenant-b"), signed_in_customer(5, tenant="tenant-b")
     base = "/api/v1/t/tenant-b"
     sale = staff_client("tenant-b", StaffRole.owner).post(
@@ -252,12 +257,19 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "wechat_secret": WECHAT["tenant-b"]["secret"],
         "package_name": "Bee's ten classes",
         "sale_note": "Bee desk sale",
+        "brand_colour": BRAND_COLOURS["tenant-b"],
     }
 
 
 def _set_wechat(staff_client, tenant_slug: str) -> None:
     owner = staff_client(tenant_slug, StaffRole.owner)
     response = owner.put(f"/api/v1/t/{tenant_slug}/admin/login-providers/wechat", json=WECHAT[tenant_slug])
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def _set_brand_colour(staff_client, tenant_slug: str) -> None:
+    owner = staff_client(tenant_slug, StaffRole.owner)
+    response = owner.put(f"/api/v1/t/{tenant_slug}/admin/appearance", json={"brand_colour": BRAND_COLOURS[tenant_slug]})
     assert response.status_code == 200, response.get_data(as_text=True)
 
 
@@ -386,6 +398,7 @@ def test_lists_under_tenant_a_show_tenant_a_objects_and_none_of_tenant_b(app, te
         checked.append(route.rule)
     assert sorted(checked) == sorted(
         [
+            "/admin/appearance",
             "/admin/booking-types",
             "/admin/bookings",
             "/admin/check-ins",

@@ -30,8 +30,10 @@ from yuyue.bookings.models import Booking
 from yuyue.customers.models import Customer
 from yuyue.db import db, tenant_scope
 from yuyue.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
+from yuyue.plugins import plugin_host
 from yuyue.presenting.catalogs import CATALOG_LOCALES, LOCALE_COOKIE, locale_tag
-from yuyue.site.theming import DEFAULT_THEME, ThemeEnvironments, theme_static_file
+from yuyue.provisioning.appearance import theme_in_use
+from yuyue.site.theming import ThemeEnvironments, theme_static_file
 from yuyue.tenancy.models import Tenant, TenantStatus
 from yuyue.tenancy.queries import get_tenant
 
@@ -106,8 +108,8 @@ def current_tenant() -> Tenant:
 
 
 def tenant_theme(tenant: Tenant | None) -> str:
-    """The key of the theme ``tenant`` chose (``default`` until it chooses, and for a page of no tenant)."""
-    return getattr(tenant, "theme", None) or DEFAULT_THEME
+    """The key of the theme ``tenant`` chose (``default`` until it chooses, for a page of no tenant, and once its theme is uninstalled)."""
+    return theme_in_use(tenant, plugin_host().themes)
 
 
 # --- the page's security ----------------------------------------------------------------------------

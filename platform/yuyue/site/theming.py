@@ -19,10 +19,9 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 
 from yuyue.declarations import Theme
 from yuyue.plugins import plugin_host
+from yuyue.provisioning.appearance import DEFAULT_THEME
 
 __all__ = ["DEFAULT_THEME", "ThemeEnvironments", "theme_chain", "theme_static_file"]
-
-DEFAULT_THEME = "default"
 
 
 def _folder(theme: Theme, name: str) -> Path:
@@ -39,7 +38,13 @@ def theme_chain(app: Flask, key: str | None) -> list[Theme]:
 
 
 def theme_static_file(app: Flask, key: str, filename: str) -> Path | None:
-    """The file ``filename`` of theme ``key``'s static folder, or of ``default``'s; None if neither has it."""
+    """The file ``filename`` of theme ``key``'s static folder, or of ``default``'s; None if neither has it, or ``key`` is no installed theme.
+
+    Only files inside a static folder are ever served: a name that resolves elsewhere (``..``, an absolute path,
+    a link out) is not found.
+    """
+    if key not in plugin_host(app).themes:
+        return None
     for theme in theme_chain(app, key):
         folder = _folder(theme, "static").resolve()
         candidate = (folder / filename).resolve()

@@ -6,8 +6,8 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from yuyue.db import Model, TenantScoped
 from yuyue.types import UTCDateTime, string_enum, utcnow
@@ -47,6 +47,14 @@ class Tenant(Model):
     # The tenant's plan: limit name → the most it may have (see provisioning.operations.PLAN_LIMITS); absent: no limit.
     plan_limits: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The tenant's look on its customer site (decisions §53): a theme's key (None: the default theme), a brand
+    # colour as #rrggbb, and a logo stored here so every application node serves it. The logo's bytes are loaded
+    # only by the one view that sends them; its digest (the ETag) and media type come with every tenant row.
+    theme: Mapped[str | None] = mapped_column(String(40))
+    brand_colour: Mapped[str | None] = mapped_column(String(7))
+    logo: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    logo_type: Mapped[str | None] = mapped_column(String(20))
+    logo_digest: Mapped[str | None] = mapped_column(String(64))
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"
