@@ -97,6 +97,7 @@ def _tenant_of_the_page(endpoint: str, values: dict[str, Any]) -> None:
 @site.teardown_request
 def _leave_tenant(error: BaseException | None) -> None:
     scope: ExitStack | None = g.pop("site_scope", None)
+    g.pop("site_customer", None)  # read afresh by the next request, even one sharing this application context (tests)
     if scope is not None:
         scope.close()
 
