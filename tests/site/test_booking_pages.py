@@ -75,7 +75,7 @@ def test_day_strip_marks_the_chosen_day_and_links_the_others(client, museum):
 def test_a_slot_with_places_links_to_its_form_with_the_places_left(client, session, museum):
     book(session, museum, slot_at(DAY, 9))
     html = client.get(f"/t/museum/book/entry/?day={DAY}&lang=en").get_data(as_text=True)
-    assert "1 places left" in html
+    assert "Places left: 1" in html
     assert "/t/museum/book/entry/form?at=" + slot_at(DAY, 9).isoformat().replace("+", "%2B") in html
 
 
@@ -84,7 +84,7 @@ def test_a_full_slot_is_sold_out_without_a_form_link(client, session, museum):
     book(session, museum, slot_at(DAY, 9), 2)
     html = client.get(f"/t/museum/book/entry/?day={DAY}&lang=en").get_data(as_text=True)
     nine, eleven = slot_sections(html)
-    assert "2 places left" in eleven
+    assert "Places left: 2" in eleven
     assert "Sold out" in nine and "form?at=" not in nine
 
 
@@ -148,3 +148,11 @@ def test_pages_carry_the_site_security_headers(client, museum):
     page = client.get("/t/museum/book/entry/")
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     assert "<script>" not in page.get_data(as_text=True) and 'style="' not in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("lang", "words"), [("zh_Hans", ("选择日期", "剩余名额：2", "预约")), ("zh_Hant", ("選擇日期", "剩餘名額：2", "預約"))])
+def test_the_day_page_reads_in_the_chosen_language(client, museum, lang, words):
+    html = client.get(f"/t/museum/book/entry/?day={DAY}&lang={lang}").get_data(as_text=True)
+    for word in words:
+        assert word in html
+    assert "Places left" not in html and "Choose a day" not in html
