@@ -31,6 +31,8 @@ __all__ = ["ChannelState", "SlotView", "channel_name", "day_slots", "reader_loca
 # The channels a vertical splits its slots into (decisions §40), as a customer reads them; any other shows its key.
 CHANNEL_NAMES = {"individual": _l("Individual visitors"), "group": _l("Groups")}
 DEFAULT_CHANNEL = "default"
+# Channels in the order a slot lists them: walk-in visitors first, since most readers are; any other after, by name.
+CHANNEL_ORDER = (DEFAULT_CHANNEL, "individual", "group")
 
 
 def reader_locale() -> str:
@@ -127,4 +129,6 @@ def day_slots(session: Session, tenant: Tenant, booking_type: BookingType, first
                 url_for("site.join_waitlist", type_slug=booking_type.slug, **query) if waitlist else None,
             )
         )
+    for view in views.values():
+        view.channels.sort(key=lambda c: (CHANNEL_ORDER.index(c.channel) if c.channel in CHANNEL_ORDER else len(CHANNEL_ORDER), c.channel))
     return list(views.values())
