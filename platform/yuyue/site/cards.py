@@ -42,13 +42,13 @@ class Card:
 def _held_by_slot(session: Session, booking_type: BookingType, starts_at: datetime) -> list[str]:
     """The names of the resources the slot holds (or, before it holds any, the ones its requirements name)."""
     locale = reader_locale()
-    names = session.scalars(
-        select(Resource.name)
-        .join(ResourceAllocation, ResourceAllocation.resource_id == Resource.id)
+    held = (
+        select(ResourceAllocation.resource_id)
         .join(SlotInventory, SlotInventory.id == ResourceAllocation.inventory_id)
         .where(SlotInventory.booking_type_id == booking_type.id, SlotInventory.starts_at == starts_at)
-        .distinct()
-    ).all()
+    )
+    # By id: PostgreSQL cannot compare JSON names for DISTINCT.
+    names = session.scalars(select(Resource.name).where(Resource.id.in_(held))).all()
     if not names:
         named = [rid for requirement in booking_type.resource_requirements for rid in requirement.get("resource_ids") or []]
         names = session.scalars(select(Resource.name).where(Resource.id.in_(named))).all() if named else []
