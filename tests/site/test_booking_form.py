@@ -223,3 +223,18 @@ def test_a_party_larger_than_the_type_allows_is_shown_at_the_party_size(client, 
     _, hidden = open_form(client)
     refused = post(client, FORM, hidden, **{"answers.name": "Lin", "phone": phone(1), "party_size": "3"})
     assert refused.status_code == 422 and 'id="f-party-size-error"' in refused.get_data(as_text=True)
+
+
+def test_placing_bookings_is_rate_limited_like_the_api_and_reading_the_form_is_not(make_app, session):
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_BOOKING="2/minute", RATELIMIT_STORAGE_URI="memory://")
+    with app.app_context():
+        tenant = make_tenant(session, "museum")
+        make_booking_type(session, tenant, "entry", rules=windows(("09:00", "11:00")), max_party_size=2)
+        browser = app.test_client()
+        for _ in range(3):
+            page = browser.get(FORM)
+            assert page.status_code == 200
+        answers = {"answers.name": "", "phone": phone(1), "party_size": "1"}  # refused by the form: nothing is booked
+        responses = [browser.post(FORM, data={**hidden_fields(page), **answers}) for _ in range(3)]
+        assert [r.status_code for r in responses] == [422, 422, 429]
+        assert responses[-1].mimetype == "text/html"

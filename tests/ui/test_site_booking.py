@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
-from tenant_setup import id_number
+from tenant_setup import id_number, make_booking_type, make_tenant, windows
 
 from yuyue.bookings import operations as bookings
 from yuyue.credits.operations import sell_package
@@ -183,3 +183,29 @@ def test_a_customer_books_from_the_front_page_to_the_voucher(open_page, live_ser
     expect(page.locator(".voucher-code .code")).not_to_be_empty()
     check_page(page)
     assert page.foreign == [] and page.errors == []
+
+
+SHOW_IF_FORM = {
+    "type": "object",
+    "properties": {
+        "visitor_type": {"x-field": "select", "x-options": [{"value": "adult", "label": "成人"}, {"value": "student", "label": "学生"}]},
+        "school": {"x-field": "text", "minLength": 2, "x-show-if": {"field": "visitor_type", "enum": ["student"]}},
+    },
+    "required": ["visitor_type", "school"],
+}
+
+
+def test_a_field_shown_only_for_an_answer_follows_that_answer_with_javascript(open_page, live_server, session):
+    tenant = make_tenant(session, "museum")
+    make_booking_type(session, tenant, "entry", rules=windows(("09:00", "11:00")), form=SHOW_IF_FORM, ui=None)
+    db.session.remove()
+    page = open_page(Journey("show-if", "entry", (360, 800), {}, ""))
+    page.goto(f"{live_server}/t/museum/book/entry/")
+    follow(page, page.locator(".date-strip-days li:nth-child(2) a"))
+    follow(page, page.locator("a.slot-book").first)
+    school = page.locator('[data-field="answers.school"]')
+    expect(school).to_be_hidden()
+    page.locator('select[name="answers.visitor_type"]').select_option("student")
+    expect(school).to_be_visible()
+    expect(school.locator(".show-if-note")).to_be_hidden()
+    check_page(page)

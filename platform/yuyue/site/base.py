@@ -153,6 +153,7 @@ def _domain_error(error: DomainError) -> Response:
     return render_page("site/error.html", status=status, title=_("Sorry"), message=str(error.message), code=error.code)
 
 
+@site.errorhandler(429)  # before the API's problem document for a refused rate limit, which Flask would pick by code
 @site.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
