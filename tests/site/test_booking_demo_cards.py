@@ -30,6 +30,11 @@ def test_a_class_card_names_its_next_class_and_coach(demo_home):
     assert "Next class:" in demo_home["yoga-class"] and "Coach: Coach Wang" in demo_home["yoga-class"]
 
 
+def test_a_class_card_names_the_coach_and_not_the_room_its_class_also_holds(demo_home):
+    coach = re.search(r"Coach: ([^<]*)<", demo_home["course"]).group(1)
+    assert coach and "," not in coach
+
+
 def test_a_shuttle_card_names_its_next_departure_and_seats_left(demo_home):
     assert "Next departure:" in demo_home["vehicle"] and "Seats left: 45" in demo_home["vehicle"]
 

@@ -30,17 +30,17 @@ CARD_DAYS = 7
 
 @dataclass
 class Card:
-    """``next``: the first slot that can be booked; ``held``: the names of the resources it holds (its coach);
+    """``next``: the first slot that can be booked; ``held``: the resources it holds (``{"kind", "name"}``: its coach, its room);
     ``day`` and ``day_slots``: the first day in reach that has slots, and its slots whatever their state."""
 
     next: SlotView | None = None
-    held: list[str] = field(default_factory=list)
+    held: list[dict[str, str]] = field(default_factory=list)
     day: date | None = None
     day_slots: list[SlotView] = field(default_factory=list)
 
 
-def _held_by_slot(session: Session, booking_type: BookingType, starts_at: datetime) -> list[str]:
-    """The names of the resources the slot holds (or, before it holds any, the ones its requirements name)."""
+def _held_by_slot(session: Session, booking_type: BookingType, starts_at: datetime) -> list[dict[str, str]]:
+    """The resources the slot holds (or, before it holds any, the ones its requirements name), each with its kind and name."""
     locale = reader_locale()
     held = (
         select(ResourceAllocation.resource_id)
@@ -48,11 +48,11 @@ def _held_by_slot(session: Session, booking_type: BookingType, starts_at: dateti
         .where(SlotInventory.booking_type_id == booking_type.id, SlotInventory.starts_at == starts_at)
     )
     # By id: PostgreSQL cannot compare JSON names for DISTINCT.
-    names = session.scalars(select(Resource.name).where(Resource.id.in_(held))).all()
-    if not names:
+    rows = session.execute(select(Resource.kind, Resource.name).where(Resource.id.in_(held)).order_by(Resource.id)).all()
+    if not rows:
         named = [rid for requirement in booking_type.resource_requirements for rid in requirement.get("resource_ids") or []]
-        names = session.scalars(select(Resource.name).where(Resource.id.in_(named))).all() if named else []
-    return sorted({str(localize(name, locale)) for name in names})
+        rows = session.execute(select(Resource.kind, Resource.name).where(Resource.id.in_(named)).order_by(Resource.id)).all() if named else []
+    return [{"kind": kind, "name": str(localize(name, locale))} for kind, name in rows]
 
 
 def card_of(session: Session, tenant: Tenant, booking_type: BookingType, now: datetime) -> Card:
