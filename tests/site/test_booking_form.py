@@ -134,7 +134,8 @@ def test_a_form_key_this_browser_was_not_given_books_nothing(client, app, sessio
     other = app.test_client()
     _, other_hidden = open_form(other)
     stolen = post(other, FORM, {**other_hidden, "form_key": hidden["form_key"]}, **{"answers.name": "Lin", "phone": phone(1), "party_size": "1"})
-    assert stolen.status_code == 409
+    assert stolen.status_code == 409 and 'value="Lin"' in stolen.get_data(as_text=True)
+    assert hidden_fields(stolen)["form_key"] not in (hidden["form_key"], other_hidden["form_key"])
     assert count_bookings(session, museum) == 0
 
 

@@ -243,15 +243,15 @@ def place_booking(type_slug: str) -> Response:
     tenant, customer, values = current_tenant(), signed_in_customer(), request.form
     booking_type, form_version = booking_type_with_form(db.session, type_slug)
     slot = _Slot(booking_type, values)
-    form_key = values.get("form_key", "")
-    if not issued_form_key(form_key):
-        # Not a form this browser was given (its session ended, or a forged post): a fresh form, nothing booked.
-        problems = PageProblems(general=[_("This form has expired. Check your details and send it again.")])
-        return _form_page(booking_type, form_version, slot, form_key=issue_form_key(), values=values, problems=problems, status=409)
     field_types = form_registry().field_types
     answers = with_companions(
         form_version.definition, read_form(form_version.definition, values, field_types=field_types), _picked_companions(customer, values)
     )
+    form_key = values.get("form_key", "")
+    if not issued_form_key(form_key):
+        # Not a form this browser was given (its session ended, or a forged post): a fresh form with the values kept, nothing booked.
+        problems = PageProblems(general=[_("This form has expired. Check your details and send it again.")])
+        return _form_page(booking_type, form_version, slot, form_key=issue_form_key(), values=values, answers=answers, problems=problems, status=409)
     found: list[FieldProblem] = []
     tickets = {t["key"]: q for t in booking_type.ticket_types if (q := read_quantity(values.get(f"tickets.{t['key']}"), f"/tickets/{t['key']}", found))}
     party_size = read_quantity(values.get("party_size"), "/party_size", found) if asks_party_size(form_version.definition, booking_type.ticket_types) else None
