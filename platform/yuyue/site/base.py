@@ -99,6 +99,7 @@ def _tenant_of_the_page(endpoint: str, values: dict[str, Any]) -> None:
 @site.teardown_request
 def _leave_tenant(error: BaseException | None) -> None:
     scope: ExitStack | None = g.pop("site_scope", None)
+    g.pop("site_customer", None)  # read afresh by the next request, even one sharing this application context (tests)
     if scope is not None:
         scope.close()
 
@@ -154,6 +155,7 @@ def _domain_error(error: DomainError) -> Response:
     return render_page("site/error.html", status=status, title=_("Sorry"), message=str(error.message), code=error.code)
 
 
+@site.errorhandler(429)  # before the API's problem document for a refused rate limit, which Flask would pick by code
 @site.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
