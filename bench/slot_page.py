@@ -148,7 +148,10 @@ def measure(name: str, requests: int, runs: int) -> dict[str, Any]:
                 with cpu_used(url, server) as cpu:
                     result = drive(port, plan(requests))
                 result["cpu_ms"] = sum(cpu.values()) * 1000 / max(result["requests"], 1)
-                print(f"  {result['ok']}/{result['requests']} ok, {result['per_s']:.0f}/s, p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms", flush=True)
+                print(
+                    f"  {result['ok']}/{result['requests']} ok, {result['per_s']:.0f}/s, p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms",
+                    flush=True,
+                )
                 results.append(result)
     return {"version": version, "runs": results}
 
