@@ -1,6 +1,7 @@
 """The default theme declares itself and ships every page template, its partials and the stylesheet the site renders with."""
 
 from importlib.resources import files
+from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
@@ -66,7 +67,9 @@ def test_the_brand_colour_and_logo_are_linked_only_when_the_tenant_has_them():
 
 
 def test_no_template_has_inline_script_or_style():
-    for template in files(PACKAGE).joinpath("templates", "site").iterdir():
+    templates = sorted(Path(str(files(PACKAGE).joinpath("templates"))).rglob("*.html"))
+    assert len(templates) > 20  # the site's pages and their partials, in subfolders too
+    for template in templates:
         text = template.read_text("utf-8")
         assert "<style" not in text and "style=" not in text, template.name
         assert "<script>" not in text and "<script " not in text.replace('<script src="', ""), template.name
