@@ -114,6 +114,7 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
         for line in seed_demo(db.session, plugin_host()):
             click.echo(line)
         if serve:
+            click.echo(f"customer site: http://127.0.0.1:{port}/t/demo/   admin: http://127.0.0.1:{port}/admin/")
             click.echo(f"serving on http://127.0.0.1:{port}/  (Ctrl+C stops)")
             _exec_gunicorn(f"127.0.0.1:{port}", workers=2)
 
