@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app, g, jsonify
+from flask_babel import lazy_gettext as _l
 
 from yuyue.api.auth import customer_required, customer_tokens, request_now, rotated_tokens
 from yuyue.api.converters import SlugConverter, path_parameter
@@ -68,7 +69,7 @@ def send_login_code() -> tuple[Response, int]:
     try:
         issued = login.issue_login_code(db.session, body["phone"], secret=secret, now=request_now())
     except login.CodeRecentlySent as error:
-        raise ApiProblem(429, error.code, error.message, headers={"Retry-After": str(error.retry_after)}) from None
+        raise ApiProblem(429, error.code, error.lazy_message, headers={"Retry-After": str(error.retry_after)}) from None
     message = NotificationMessage(
         tenant=tenant.slug,
         to=issued.phone,
@@ -81,7 +82,7 @@ def send_login_code() -> tuple[Response, int]:
     except NotificationFailed as error:
         login.withdraw_login_code(db.session, issued, secret=secret)
         current_app.logger.warning("login code for tenant %s not delivered: %s", tenant.slug, error)
-        raise ApiProblem(502, "notification_failed", "the code could not be sent; try again in a moment") from None
+        raise ApiProblem(502, "notification_failed", _l("the code could not be sent; try again in a moment")) from None
     return jsonify({"expires_in": int(login.CODE_TTL.total_seconds()), "resend_after": int(login.RESEND_AFTER.total_seconds())}), 202
 
 
@@ -93,9 +94,9 @@ def login_with_code() -> Response:
     try:
         customer = login.login_with_code(db.session, body["phone"], body["code"], secret=current_app.config["SECRET_KEY"], now=request_now())
     except login.InvalidCode as error:
-        raise _invalid_code(error.message) from None
+        raise _invalid_code(error.lazy_message) from None
     except login.TooManyAttempts as error:
-        raise ApiProblem(429, error.code, error.message) from None
+        raise ApiProblem(429, error.code, error.lazy_message) from None
     return jsonify(customer_tokens(customer))
 
 
@@ -131,7 +132,7 @@ def wechat_login() -> Response:
     try:
         provider = _login_providers().get(WeChatMiniProgram.key)
     except LookupError:
-        raise ApiProblem(404, "login_provider_unknown", "WeChat login is not available") from None
+        raise ApiProblem(404, "login_provider_unknown", _l("WeChat login is not available")) from None
     try:
         identity = provider.exchange(body["code"], _wechat_config())
     except LoginRefused as error:
@@ -139,7 +140,7 @@ def wechat_login() -> Response:
     except LoginProviderNotConfigured as error:
         # The deployment's set-up, not the customer's request: not a server error, and the operator reads why in the log.
         current_app.logger.warning("WeChat login for tenant %s refused: %s", current_tenant().slug, error)
-        raise ApiProblem(404, "login_provider_not_configured", "WeChat login is not available") from None
+        raise ApiProblem(404, "login_provider_not_configured", _l("WeChat login is not available")) from None
     except LoginProviderFailed as error:
         raise ApiProblem(502, "login_provider_failed", str(error)) from None
     return jsonify(customer_tokens(login.customer_for_wechat_openid(db.session, identity.subject)))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from yuyue.api.body import request_bytes
@@ -33,7 +34,7 @@ MAX_NOTIFICATION_BYTES = 64 * 1024
 
 def _known_provider(provider: str) -> None:
     if provider not in payment_providers():
-        raise ApiProblem(404, "unknown_provider", f"no payment provider {provider!r}")
+        raise ApiProblem(404, "unknown_provider", _l("no payment provider %(provider)r", provider=provider))
 
 
 def _answer(outcome: str) -> Response:
@@ -49,7 +50,7 @@ def payment_notification(provider: str) -> Response:
     body = request_bytes(MAX_NOTIFICATION_BYTES)
     outcome = handle_notification(db.session, current_tenant(), provider, request.headers, body)
     if outcome is None:
-        raise ApiProblem(401, "invalid_signature", "the notification's signature does not verify")
+        raise ApiProblem(401, "invalid_signature", _l("the notification's signature does not verify"))
     if outcome == "refund_requested":
         send_refunds(db.session, current_tenant())
     return _answer(outcome)
@@ -61,9 +62,9 @@ def sandbox_checkout(reference: str) -> Response:
     _known_provider("sandbox")
     payment = db.session.scalar(select(Payment).where(Payment.provider == "sandbox", Payment.reference == reference))
     if payment is None:
-        raise ApiProblem(404, "payment_not_found", f"no sandbox payment {reference!r}")
+        raise ApiProblem(404, "payment_not_found", _l("no sandbox payment %(reference)r", reference=reference))
     if payment.status is not PaymentStatus.pending:
-        raise ApiProblem(409, "payment_settled", f"the payment is already {payment.status.value}")
+        raise ApiProblem(409, "payment_settled", _l("the payment is already %(value)s", value=payment.status.value))
     secret = tenant_provider_settings(db.session, payment_providers(), "sandbox")["secret"]
     headers, body = sandbox_notification(secret, "payment.succeeded", reference, amount=payment.amount, currency=payment.currency)
     outcome = handle_notification(db.session, current_tenant(), "sandbox", headers, body)

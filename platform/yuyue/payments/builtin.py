@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,7 +31,7 @@ import yuyue_schemas
 from yuyue import json_input
 from yuyue.behaviour import BookingView, CancellationTerms
 from yuyue.bookings.models import Booking, BookingStatus
-from yuyue.errors import FieldProblem, InvalidInput
+from yuyue.errors import FieldProblem, InvalidInput, schema_field_problems
 from yuyue.hookspecs import hookimpl
 from yuyue.payments.operations import start_payment
 from yuyue.payments.providers import (
@@ -108,12 +109,12 @@ class SandboxProvider:
         try:
             data = json_input.loads(body)
         except json_input.JSONInputError:
-            raise InvalidInput("the notification is not valid JSON", code="invalid_notification") from None
-        problems = [FieldProblem(p.pointer, p.message, p.keyword) for p in yuyue_schemas.problems_against(SANDBOX_NOTIFICATION, data)]
+            raise InvalidInput(_l("the notification is not valid JSON"), code="invalid_notification") from None
+        problems = schema_field_problems(yuyue_schemas.problems_against(SANDBOX_NOTIFICATION, data))
         occurred_at = _occurred_at(data["time"], problems) if not problems and data.get("time") else None
         if problems:
             # Signed by the sandbox, so not forged; but not something it sends: say where, and change nothing.
-            raise InvalidInput("the notification is not valid", code="invalid_notification", errors=problems)
+            raise InvalidInput(_l("the notification is not valid"), code="invalid_notification", errors=problems)
         return Notification(
             id=data["id"],
             kind=SANDBOX_EVENTS[data["event_type"]],
@@ -138,7 +139,7 @@ def _occurred_at(text: str, problems: list[FieldProblem]) -> datetime | None:
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None or not 2000 <= moment.year <= 2999:
-        problems.append(FieldProblem("/time", "an ISO 8601 time with a UTC offset, in the years 2000 to 2999", "invalid_time"))
+        problems.append(FieldProblem("/time", _l("an ISO 8601 time with a UTC offset, in the years 2000 to 2999"), "invalid_time"))
         return None
     return moment
 
