@@ -171,8 +171,8 @@ def init_limits(app: Flask) -> Limiter | None:
         if breached:
             detail = _l(
                 "too many requests (at most %(amount)s in %(seconds)s s); try again in %(retry)s s",
-                amount=breached.limit.limit.amount,
-                seconds=breached.limit.limit.get_expiry(),
+                amount=breached.limit.amount,
+                seconds=breached.limit.get_expiry(),
                 retry=retry_after,
             )
         else:
