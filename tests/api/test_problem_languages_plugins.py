@@ -20,7 +20,10 @@ def yuyue_settings() -> dict:
 ANSWERS = {"name": "Li Lei", "mobile": "13800138000", "attendees": 1}
 
 
-@pytest.mark.parametrize(("language", "message"), [("zh-Hans", "本活动需要填写电子邮箱"), ("zh-Hant", "本活動需要填寫電子郵件"), ("en", "an email address is required for this event")])
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [("zh-Hans", "本活动需要填写电子邮箱"), ("zh-Hant", "本活動需要填寫電子郵件"), ("en", "an email address is required for this event")],
+)
 def test_a_plugins_field_problem_is_translated_from_its_own_catalog(yuyue_customer, language, message):
     slot = yuyue_customer.first_slot()
     body = {"booking_type": yuyue_customer.booking_type, "starts_at": slot, "answers": ANSWERS, "phone": yuyue_customer.phone}

@@ -176,7 +176,7 @@ def staff_required(role: StaffRole = StaffRole.staff) -> Callable[[Callable[...,
             if token.kind is not TokenKind.staff or token.tenant_id != current_tenant().id:
                 raise ApiProblem(403, "forbidden", _l("this endpoint needs a staff token of this tenant"))
             if ROLE_RANK[token.role] < ROLE_RANK[role]:
-                raise ApiProblem(403, "forbidden", _l("this endpoint needs the %(value)s role or higher", value=role.value))
+                raise ApiProblem(403, "forbidden", _l("this endpoint needs the %(role)s role or higher", role=role.value))
             g.staff_token = token
             return view(*args, **kwargs)
 

@@ -45,7 +45,7 @@ def _size(limit: int) -> str:
 def payload_too_large(limit: int | None = None) -> ApiProblem:
     """The 413 problem for a body over ``limit`` bytes (the application's ``MAX_CONTENT_LENGTH`` by default)."""
     limit = limit if limit is not None else current_app.config["MAX_CONTENT_LENGTH"]
-    return ApiProblem(413, "payload_too_large", _l("the request body is larger than the limit of %(value)s (%(limit)s bytes)", value=_size(limit), limit=limit))
+    return ApiProblem(413, "payload_too_large", _l("the request body is larger than the limit of %(size)s (%(limit)s bytes)", size=_size(limit), limit=limit))
 
 
 def request_bytes(limit: int) -> bytes:
@@ -80,7 +80,7 @@ def request_file(media_types: Collection[str], limit: int) -> tuple[bytes, str, 
         raise ApiProblem(
             415,
             "unsupported_media_type",
-            _l("send the file as one of %(names)s (this request has %(value)r)", names=", ".join(sorted(media_types)), value=sent[:100]),
+            _l("send the file as one of %(names)s (this request has %(sent)r)", names=", ".join(sorted(media_types)), sent=sent[:100]),
         )
     return request_bytes(limit), request.mimetype, request.mimetype_params.get("charset")
 
@@ -98,7 +98,7 @@ def _parse() -> Any:
         return EMPTY
     if not is_json_media_type():
         sent = request.headers.get("Content-Type") or "no Content-Type"
-        raise ApiProblem(415, "unsupported_media_type", _l("send the body as application/json in UTF-8 (this request has %(value)r)", value=sent[:100]))
+        raise ApiProblem(415, "unsupported_media_type", _l("send the body as application/json in UTF-8 (this request has %(sent)r)", sent=sent[:100]))
     try:
         return json_input.loads(raw)
     except json_input.JSONInputError as error:

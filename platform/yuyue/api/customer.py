@@ -305,7 +305,7 @@ def customer_pay_booking(public_id: str) -> Response:
     """Opens the held booking's payment with its provider, or answers with the one already open."""
     booking = _callers_booking(public_id)
     if booking.status is not BookingStatus.held:
-        raise ApiProblem(409, "booking_not_held", _l("the booking is %(value)s: only a held booking awaits payment", value=booking.status.value))
+        raise ApiProblem(409, "booking_not_held", _l("the booking is %(status)s: only a held booking awaits payment", status=booking.status.value))
     instructions = payment_instructions(db.session, booking)
     if instructions is None:  # its hold ended meanwhile, or its payment was settled
         raise ApiProblem(409, "nothing_to_pay", _l("the booking awaits no payment"))

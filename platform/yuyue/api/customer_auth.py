@@ -136,13 +136,14 @@ def wechat_login() -> Response:
     try:
         identity = provider.exchange(body["code"], _wechat_config())
     except LoginRefused as error:
-        raise _invalid_code(str(error)) from None
+        # The provider's own reason, in its words (it may not speak the reader's language), after ours.
+        raise _invalid_code(_l("WeChat refused the login code: %(reason)s", reason=str(error))) from None
     except LoginProviderNotConfigured as error:
         # The deployment's set-up, not the customer's request: not a server error, and the operator reads why in the log.
         current_app.logger.warning("WeChat login for tenant %s refused: %s", current_tenant().slug, error)
         raise ApiProblem(404, "login_provider_not_configured", _l("WeChat login is not available")) from None
     except LoginProviderFailed as error:
-        raise ApiProblem(502, "login_provider_failed", str(error)) from None
+        raise ApiProblem(502, "login_provider_failed", _l("WeChat could not be asked: %(reason)s", reason=str(error))) from None
     return jsonify(customer_tokens(login.customer_for_wechat_openid(db.session, identity.subject)))
 
 

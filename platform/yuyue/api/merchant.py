@@ -133,7 +133,7 @@ def _draft_json(draft: FormDraft) -> dict[str, Any]:
         "problems": [
             {
                 "pointer": "/form" + p.pointer.removeprefix("/definition") if p.pointer.startswith("/definition") else p.pointer,
-                "message": p.message,
+                "message": str(p.message),
                 "code": p.code,
             }
             for p in problems

@@ -64,7 +64,7 @@ def sandbox_checkout(reference: str) -> Response:
     if payment is None:
         raise ApiProblem(404, "payment_not_found", _l("no sandbox payment %(reference)r", reference=reference))
     if payment.status is not PaymentStatus.pending:
-        raise ApiProblem(409, "payment_settled", _l("the payment is already %(value)s", value=payment.status.value))
+        raise ApiProblem(409, "payment_settled", _l("the payment is already %(status)s", status=payment.status.value))
     secret = tenant_provider_settings(db.session, payment_providers(), "sandbox")["secret"]
     headers, body = sandbox_notification(secret, "payment.succeeded", reference, amount=payment.amount, currency=payment.currency)
     outcome = handle_notification(db.session, current_tenant(), "sandbox", headers, body)

@@ -33,6 +33,7 @@ STATUS_TITLES: dict[int, LazyString] = {
     429: _l("Too Many Requests"),
     500: _l("Internal Server Error"),
     501: _l("Not Implemented"),
+    502: _l("Bad Gateway"),
     503: _l("Service Unavailable"),
 }
 

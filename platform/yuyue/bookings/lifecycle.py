@@ -48,7 +48,7 @@ def move(session: Session, booking: Booking, to: BookingStatus, **values) -> Non
     ).first()
     if row is None:
         session.refresh(booking)
-        raise Conflict(_l("the booking changed meanwhile and is now %(value)s", value=booking.status.value), code="illegal_transition")
+        raise Conflict(_l("the booking changed meanwhile and is now %(status)s", status=booking.status.value), code="illegal_transition")
     touched(session, Booking, booking.id, row._mapping)
     # The row is already written; record the new state without queuing another UPDATE.
     for key, value in {"status": to, **values}.items():

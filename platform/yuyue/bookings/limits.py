@@ -68,7 +68,7 @@ def refuse_too_many_persons_a_day(
             errors=[
                 FieldProblem(
                     pointer,
-                    _l("at most %(value)s more on %(local_date)s", value=max(limit - booked, 0), local_date=request.local_date),
+                    _l("at most %(more)s more on %(local_date)s", more=max(limit - booked, 0), local_date=request.local_date),
                     "persons_limit_exceeded",
                 )
             ],

@@ -118,7 +118,7 @@ def read_name_list(content: bytes, media_type: str, charset: str | None = None) 
         ``empty_name_list``, or ``validation_failed`` with the rows' problems.
     """
     if len(content) > MAX_BYTES:
-        raise InvalidInput(_l("a name list is at most %(value)s KiB", value=MAX_BYTES // 1024), code="name_list_too_large")
+        raise InvalidInput(_l("a name list is at most %(kib)s KiB", kib=MAX_BYTES // 1024), code="name_list_too_large")
     rows = _xlsx_rows(content) if media_type == XLSX_MEDIA_TYPE else _csv_rows(content, charset)
     return _people(rows)
 
@@ -172,7 +172,7 @@ def _check_archive(content: bytes) -> None:
         raise _unreadable(_l("the file is not an xlsx workbook (an xlsx file is a zip archive); save it as .xlsx or .csv")) from None
     if len(members) > MAX_ARCHIVE_MEMBERS or sum(member.file_size for member in members) > MAX_UNPACKED_BYTES:
         raise InvalidInput(
-            _l("the workbook unpacks to more than %(value)s MiB; send the name list alone", value=MAX_UNPACKED_BYTES // (1024 * 1024)),
+            _l("the workbook unpacks to more than %(mib)s MiB; send the name list alone", mib=MAX_UNPACKED_BYTES // (1024 * 1024)),
             code="name_list_too_large",
         )
 
@@ -193,7 +193,7 @@ def _decoded(content: bytes, charset: str | None) -> str:
     if charset is not None:
         codec = CSV_CHARSETS.get(charset.lower())
         if codec is None:
-            raise _unreadable(_l("a csv name list is read as UTF-8 or GBK, not %(value)r", value=charset[:40]))
+            raise _unreadable(_l("a csv name list is read as UTF-8 or GBK, not %(charset)r", charset=charset[:40]))
         codecs = [codec]
     else:
         codecs = ["utf-8-sig", "gb18030"]
@@ -235,7 +235,7 @@ def _people(rows: Iterator[tuple[int, Sequence[Any]]]) -> list[ListedPerson]:
             row_problems.append(
                 FieldProblem(
                     f"/rows/{index}/id_number",
-                    _l("row %(number)s: the same ID number as row %(value)s", number=number, value=first_row[listed_id]),
+                    _l("row %(number)s: the same ID number as row %(first)s", number=number, first=first_row[listed_id]),
                     "duplicate_id_number",
                 )
             )
@@ -269,7 +269,7 @@ def _columns(header: Sequence[Any]) -> dict[str, int]:
         if column is None:
             continue
         if column in columns:
-            problems.append(FieldProblem(f"/columns/{column}", _l("two columns hold the %(value)s", value=column.replace("_", " ")), "duplicate_column"))
+            problems.append(FieldProblem(f"/columns/{column}", _l("two columns hold the %(column)s", column=column.replace("_", " ")), "duplicate_column"))
         columns[column] = index
     for column in REQUIRED_COLUMNS:
         if column not in columns:
@@ -277,7 +277,7 @@ def _columns(header: Sequence[Any]) -> dict[str, int]:
             problems.append(
                 FieldProblem(
                     f"/columns/{column}",
-                    _l("the first row needs a %(value)s column headed one of: %(names)s", value=column.replace("_", " "), names=names),
+                    _l("the first row needs a %(column)s column headed one of: %(names)s", column=column.replace("_", " "), names=names),
                     "missing_column",
                 )
             )

@@ -224,7 +224,7 @@ def reschedule(
     with tenant_scope(tenant.id):
         booking = get_booking(session, public_id)
         if booking.status not in (BookingStatus.held, BookingStatus.confirmed):
-            raise Refused(_l("a %(value)s booking cannot be rescheduled", value=booking.status.value), code="illegal_transition")
+            raise Refused(_l("a %(status)s booking cannot be rescheduled", status=booking.status.value), code="illegal_transition")
         plugins = plugins_of(session, tenant)
         terms = plugins.first("reschedule_terms", booking=booking_view(session, booking), now=now)
         if not terms.allowed:
@@ -245,7 +245,7 @@ def reschedule(
             # Locked first, as a cancel locks it, so a cancel and a move of one booking take turns.
             booking = get_booking(session, public_id, for_update=True)
             if booking.status not in (BookingStatus.held, BookingStatus.confirmed) or booking.released_at is not None:
-                raise Refused(_l("a %(value)s booking cannot be rescheduled", value=booking.status.value), code="illegal_transition")
+                raise Refused(_l("a %(status)s booking cannot be rescheduled", status=booking.status.value), code="illegal_transition")
             customer = session.get(Customer, booking.customer_id)
             people = [
                 Person(p.name, p.id_number, p.phone, p.birth_date) for p in session.scalars(select(BookingPerson).where(BookingPerson.booking_id == booking.id))

@@ -316,7 +316,7 @@ def _check_account(
                 errors=[
                     FieldProblem(
                         "/party_size",
-                        _l("at most %(value)s more on %(local_date)s", value=persons_limit - persons, local_date=local_date),
+                        _l("at most %(more)s more on %(local_date)s", more=persons_limit - persons, local_date=local_date),
                         "persons_limit_exceeded",
                     )
                 ],

@@ -82,7 +82,7 @@ def filters_from_query(args: Mapping[str, str], allowed: Collection[str]) -> Boo
     for status in statuses:
         if status not in BookingStatus.__members__:
             problems.append(
-                FieldProblem("/status", _l("%(value)r is not one of %(names)s", value=status[:MAX_TEXT], names=", ".join(BookingStatus)), "invalid_status")
+                FieldProblem("/status", _l("%(status)r is not one of %(names)s", status=status[:MAX_TEXT], names=", ".join(BookingStatus)), "invalid_status")
             )
     for name in ("q", "booking_type", "channel", "resource"):
         value = args.get(name)

@@ -72,7 +72,7 @@ def tickets_for_units(ticket_types: Sequence[Mapping[str, Any]], tickets: Mappin
         return dict(tickets), [
             FieldProblem(
                 "/tickets",
-                _l("the tickets add up to %(value)s places; this booking takes %(units)s", value=sum(tickets.values()), units=units),
+                _l("the tickets add up to %(places)s places; this booking takes %(units)s", places=sum(tickets.values()), units=units),
                 "party_size_mismatch",
             )
         ]

@@ -185,7 +185,7 @@ def accept_offer(session: Session, tenant: Tenant, entry_id: int, *, now: dateti
     with tenant_scope(tenant.id), write_transaction(session):
         entry = _entry(session, entry_id, customer)
         if entry.status is not WaitlistStatus.offered:
-            raise Conflict(_l("this waitlist entry is %(value)s, not offered", value=entry.status.value), code="no_offer")
+            raise Conflict(_l("this waitlist entry is %(status)s, not offered", status=entry.status.value), code="no_offer")
         if entry.offer_expires_at <= now:
             raise Conflict(_l("the offer has expired"), code="offer_expired")
         if not _claim(session, entry, WaitlistStatus.offered, WaitlistStatus.accepted):
@@ -202,7 +202,7 @@ def leave(session: Session, tenant: Tenant, entry_id: int, *, now: datetime | No
         entry = _entry(session, entry_id, customer)
         previous = entry.status
         if previous not in (WaitlistStatus.waiting, WaitlistStatus.offered) or not _claim(session, entry, previous, WaitlistStatus.cancelled):
-            raise Conflict(_l("this waitlist entry is %(value)s", value=entry.status.value), code="not_waiting")
+            raise Conflict(_l("this waitlist entry is %(status)s", status=entry.status.value), code="not_waiting")
         _log(session, entry, SYSTEM, "waitlist.cancelled")
         if previous is WaitlistStatus.offered:
             _give_back(session, entry, now)

@@ -69,7 +69,9 @@ def public_settings(schema: Mapping[str, Any], config: Mapping[str, Any]) -> dic
 def _provider(registry: LoginProviderRegistry, key: str) -> dict[str, Any]:
     """The settings schema of provider ``key``; :class:`NotFound` if there is no such provider."""
     if key not in registry:
-        raise NotFound(_l("no login provider %(key)r; available: %(value)s", key=key, value=", ".join(registry.keys) or "none"), code="login_provider_unknown")
+        raise NotFound(
+            _l("no login provider %(key)r; available: %(available)s", key=key, available=", ".join(registry.keys) or "none"), code="login_provider_unknown"
+        )
     return registry.settings_schema(key)
 
 

@@ -95,7 +95,7 @@ def _check_name(name: Any, pointer: str, *, required: bool) -> str | None:
 def _check_text(value: Any, pointer: str, length: int) -> str:
     if not isinstance(value, str) or not value.strip() or len(value.strip()) > length:
         raise InvalidInput(
-            _l("%(value)s is not valid", value=pointer.lstrip("/")),
+            _l("%(field)s is not valid", field=pointer.lstrip("/")),
             errors=[FieldProblem(pointer, _l("1-%(length)s characters are required", length=length), "invalid_text")],
         )
     return value.strip()
@@ -256,7 +256,7 @@ def add_points(
             balance = points_balance(session, customer)
             if balance + delta < 0:
                 raise Conflict(
-                    _l("the customer has %(balance)s points, %(value)s are needed", balance=balance, value=-delta),
+                    _l("the customer has %(balance)s points, %(needed)s are needed", balance=balance, needed=-delta),
                     code="insufficient_points",
                     errors=[FieldProblem("/delta", _l("at most %(balance)s points can be deducted", balance=balance), "insufficient_points")],
                 )

@@ -174,7 +174,7 @@ class _Compiler:
                 continue  # a field of unknown type is reported as such
             if role in seen:
                 self.problem(
-                    (*path, name, "x-person"), _l("%(value)r already holds the person's %(role)s", value=seen[role], role=role), "duplicate_person_role"
+                    (*path, name, "x-person"), _l("%(field)r already holds the person's %(role)s", field=seen[role], role=role), "duplicate_person_role"
                 )
                 continue
             seen[role] = name

@@ -358,9 +358,9 @@ def _refuse_incomplete(note: Notification) -> None:
     missing = [name for name in _MONEY_FIELDS[note.kind] if getattr(note, name) in (None, "")]
     if missing:
         raise InvalidInput(
-            _l("a %(value)s notification must say %(names)s: nothing was recorded; send it complete", value=note.kind.value, names=", ".join(missing)),
+            _l("a %(kind)s notification must say %(names)s: nothing was recorded; send it complete", kind=note.kind.value, names=", ".join(missing)),
             code="incomplete_notification",
-            errors=[FieldProblem(f"/{name}", _l("required in a %(value)s notification", value=note.kind.value), "required") for name in missing],
+            errors=[FieldProblem(f"/{name}", _l("required in a %(kind)s notification", kind=note.kind.value), "required") for name in missing],
         )
 
 
@@ -465,7 +465,7 @@ def record_offline_payment(session: Session, tenant: Tenant, public_id: str, *, 
             booking = _lock_booking(session, booking.id)
             payment = _lock_payment(session, payment.id)
             if payment.status is not PaymentStatus.pending:
-                raise Conflict(_l("the payment is already %(value)s", value=payment.status.value), code="payment_settled")
+                raise Conflict(_l("the payment is already %(status)s", status=payment.status.value), code="payment_settled")
             _settle_paid(session, tenant, payment, booking, now, provider_txn=f"offline:{actor}")
     return payment
 

@@ -204,7 +204,7 @@ class SpecialHours(SlotRuleType):
                 problems.append(
                     FieldProblem(
                         f"{at}/date",
-                        _l("%(date)s is already given special hours at /days/%(value)s", date=entry["date"], value=seen[entry["date"]]),
+                        _l("%(date)s is already given special hours at /days/%(index)s", date=entry["date"], index=seen[entry["date"]]),
                         "duplicate_date",
                     )
                 )
