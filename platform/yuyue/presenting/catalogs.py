@@ -215,6 +215,10 @@ def _choose_again(_endpoint: str | None, _values: dict[str, Any] | None) -> None
     refresh()
 
 
+def _forget_the_locale(_error: BaseException | None) -> None:
+    refresh()
+
+
 def init_languages(app: Flask) -> None:
     """Take over the locale choice from Flask-AppBuilder's Babel manager (call after ``AppBuilder.init_app``)."""
     app.extensions["babel"].locale_selector = select_locale
@@ -223,6 +227,8 @@ def init_languages(app: Flask) -> None:
     # (one that answers early, such as the API's envelope check or a tenant not found, would otherwise
     # read the last request's). URL value preprocessors are the first hooks Flask runs.
     app.url_value_preprocessors.setdefault(None, []).insert(0, _choose_again)
+    # And forgets it after: code run later in the same context (a test's direct call) is outside any request.
+    app.teardown_request(_forget_the_locale)
     app.after_request(_back_to_the_page)
 
     @app.context_processor
