@@ -24,7 +24,7 @@ from yuyue.db import db, tenant_scope
 from yuyue.plugins import plugin_host
 from yuyue.provisioning.operations import create_tenant, create_token, get_tenant
 from yuyue.tenancy.models import StaffRole, Tenant, TokenKind
-from yuyue.testing import empty_tables
+from yuyue.testing import EnglishReaderClient, empty_tables
 
 # Long enough for HS256 (PyJWT warns, and warnings are errors here, below 32 bytes).
 TEST_SECRET_KEY = "test-secret-key-of-at-least-32-bytes"
@@ -73,6 +73,8 @@ def make_app(database_url: str, tmp_path, request: pytest.FixtureRequest) -> Ite
             **overrides,
         }
         app = create_app(config)
+        # Tests read the English the messages are written in, unless a request asks for another language.
+        app.test_client_class = EnglishReaderClient
         apps.append(app)
         return app
 

@@ -17,6 +17,8 @@ import re
 from itertools import accumulate
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 __all__ = ["MAX_DEPTH", "JSONInputError", "JSONTooDeep", "loads", "nesting_depth"]
 
 # A booking form with a list of people, each with options, is about 8 levels deep; 32 leaves room and stays
@@ -44,7 +46,7 @@ class JSONTooDeep(JSONInputError):
     code = "json_too_deep"
 
     def __init__(self, depth: int, limit: int):
-        super().__init__(f"arrays and objects are nested {depth} levels deep; at most {limit} levels are allowed")
+        super().__init__(_l("arrays and objects are nested %(depth)s levels deep; at most %(limit)s levels are allowed", depth=depth, limit=limit))
         self.depth = depth
         self.limit = limit
 
@@ -68,7 +70,7 @@ def loads(data: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
         try:
             text = bytes(data).decode("utf-8")
         except UnicodeDecodeError:
-            raise JSONInputError("JSON is read as UTF-8, and this is not UTF-8 text") from None
+            raise JSONInputError(_l("JSON is read as UTF-8, and this is not UTF-8 text")) from None
     else:
         text = data
     depth = nesting_depth(text)
@@ -78,16 +80,18 @@ def loads(data: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
         return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except JSONInputError:
         raise
-    except ValueError as error:  # JSONDecodeError, and integers of more digits than Python converts
-        raise JSONInputError(f"not valid JSON: {error}") from None
+    except json.JSONDecodeError as error:
+        raise JSONInputError(_l("not valid JSON at line %(line)s, column %(column)s", line=error.lineno, column=error.colno)) from None
+    except ValueError:  # integers of more digits than Python converts
+        raise JSONInputError(_l("not valid JSON: a number has too many digits")) from None
 
 
 def _refuse_constant(name: str) -> Any:
-    raise JSONInputError(f"{name} is not a JSON number")
+    raise JSONInputError(_l("%(name)s is not a JSON number", name=name))
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise JSONInputError(f"the number {text[:20]}… is too large")
+        raise JSONInputError(_l("the number %(number)s… is too large", number=text[:20]))
     return value

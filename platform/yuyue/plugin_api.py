@@ -8,7 +8,14 @@ the themes use it; any other ``yuyue.*`` module is the host's own.
 ``tests/test_plugin_api.py`` reads the bundled plugins' and themes' imports and
 fails on anything else; if a plugin needs more, add it here. Test code has a
 second public module, the pytest plugin ``yuyue.testing``.
+
+A plugin's messages for people (a hook's refusal, a field problem) are
+``lazy_gettext("… %(name)s …", name=value)``, translated by the catalog the plugin
+ships in its package (``<package>/translations/<locale>/LC_MESSAGES/messages.po``,
+checked by ``yuyue i18n check``); ``gettext`` is for text shown at once.
 """
+
+from flask_babel import gettext, lazy_gettext, lazy_ngettext, ngettext
 
 from yuyue.behaviour import (
     BookingRequest,
@@ -57,6 +64,10 @@ __all__ = [
     "FieldType",
     "FormatProblem",
     "GROUP_CHANNEL",
+    "gettext",
+    "lazy_gettext",
+    "lazy_ngettext",
+    "ngettext",
     "INDIVIDUAL_CHANNEL",
     "InvalidInput",
     "LocalSlot",

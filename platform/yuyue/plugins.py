@@ -19,6 +19,7 @@ from typing import Any
 
 import pluggy
 from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 
 from yuyue import hookspecs
@@ -107,7 +108,7 @@ def _call(plugin: str, function: Callable[..., Any], arguments: list[Any]) -> An
         raise  # a refusal the plugin chose, or the database's trouble, not the plugin's
     except Exception:
         log.exception("plugin %r failed in %s", plugin, getattr(function, "__name__", function))
-        raise Refused(f"the plugin {plugin!r} failed; nothing was changed, please try again later", code="plugin_failed") from None
+        raise Refused(_l("the plugin %(plugin)r failed; nothing was changed, please try again later", plugin=plugin), code="plugin_failed") from None
 
 
 def with_defaults(schema: Mapping[str, Any], config: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -19,6 +19,10 @@ temporary folder, or ``YUYUE_TEST_DATABASE_URL`` (a database for tests only:
 it is migrated to the newest schema and emptied after every test).
 :func:`check_vertical_declaration` checks a plugin's vertical files.
 
+The application's test clients read the API in English (``Accept-Language: en``,
+see :class:`EnglishReaderClient`), so a test can assert a message as written in
+the code; a request that sends its own ``Accept-Language`` or ``?lang=`` reads that.
+
 The fixtures import the host when first used, not when pytest loads this
 plugin: a pytest run that uses none of them does not pay for importing yuyue.
 """
@@ -43,7 +47,7 @@ from werkzeug.test import TestResponse
 import yuyue_schemas
 from yuyue.declarations import VerticalFile
 
-__all__ = ["CustomerClient", "check_vertical_declaration", "empty_tables", "vertical_declaration_problems"]
+__all__ = ["CustomerClient", "EnglishReaderClient", "check_vertical_declaration", "empty_tables", "vertical_declaration_problems"]
 
 LANGUAGES = {"zh-Hans", "zh-Hant", "en"}
 TENANT = "clinic"
@@ -195,6 +199,7 @@ def yuyue_app(yuyue_database_url: str, yuyue_plugin: str, tmp_path: Path) -> Ite
         "PLUGINS": [yuyue_plugin],
     }
     app = create_app(config)
+    app.test_client_class = EnglishReaderClient
     try:
         with app.app_context():
             yield app
@@ -295,6 +300,22 @@ def yuyue_booking_type(yuyue_merchant: FlaskClient, yuyue_tenant: dict[str, Any]
     created = yuyue_merchant.post(f"/api/v1/t/{yuyue_tenant['slug']}/admin/booking-types", json=body)
     assert created.status_code == 201, created.get_json()
     return created.get_json()
+
+
+class EnglishReaderClient(FlaskClient):
+    """A test client whose API requests say ``Accept-Language: en`` unless they send their own.
+
+    Without the header the API answers in the tenant's language or zh_Hans; tests assert the
+    English the code is written in. Other pages (the admin, the site) get no default: they are
+    tested in the language a browser would ask for. A test of the API's default language passes
+    ``environ_base={"HTTP_ACCEPT_LANGUAGE": ""}``.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
+        path = args[0] if args and isinstance(args[0], str) else kwargs.get("path", "")
+        if isinstance(path, str) and path.startswith("/api/"):
+            kwargs["environ_base"] = {"HTTP_ACCEPT_LANGUAGE": "en", **(kwargs.get("environ_base") or {})}
+        return super().open(*args, **kwargs)
 
 
 @dataclass

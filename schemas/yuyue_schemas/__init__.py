@@ -13,7 +13,7 @@ import copy
 import functools
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import Any
@@ -56,11 +56,15 @@ class Problem:
         whole document); for an unknown or a missing key, the pointer of that key.
     :param message: what is wrong, in plain words.
     :param keyword: the JSON Schema keyword that failed, e.g. ``required``.
+    :param limit: that keyword's value in the schema (``40`` for ``maxLength: 40``; for
+        an unknown key, the key and then the keys allowed), so a caller can say
+        ``message`` in another language; not part of the problem's identity.
     """
 
     pointer: str
     message: str
     keyword: str
+    limit: Any = field(default=None, compare=False)
 
 
 def json_pointer(*parts: str | int) -> str:
@@ -256,14 +260,15 @@ def _problems(checker: Draft202012Validator, instance: Any) -> list[Problem]:
 def _explain(error: ValidationError) -> list[Problem]:
     path = list(error.absolute_path)
     if error.validator in ("additionalProperties", "unevaluatedProperties") and (error.validator_value is False):
-        return [Problem(json_pointer(*path, key), _unknown_key_message(key, error), error.validator) for key in _unexpected_keys(error)] or [
-            Problem(json_pointer(*path), error.message, error.validator)
-        ]
+        return [
+            Problem(json_pointer(*path, key), _unknown_key_message(key, error), error.validator, (key, *_allowed_keys(error)))
+            for key in _unexpected_keys(error)
+        ] or [Problem(json_pointer(*path), error.message, error.validator)]
     if error.validator == "required" and isinstance(error.instance, dict) and isinstance(error.validator_value, list):
         # jsonschema reports a missing key at the object that lacks it, one error per key; point at each key.
         # Every error of the keyword names them all, and the caller keeps each problem once.
         missing = [key for key in error.validator_value if isinstance(key, str) and key not in error.instance]
-        return [Problem(json_pointer(*path, key), "this field is required", "required") for key in missing]
+        return [Problem(json_pointer(*path, key), "this field is required", "required", key) for key in missing]
     if "propertyNames" in error.absolute_schema_path and isinstance(error.instance, str):
         # jsonschema reports a bad property name at its object; point at the name.
         return [
@@ -271,9 +276,10 @@ def _explain(error: ValidationError) -> list[Problem]:
                 json_pointer(*path, error.instance),
                 f"invalid name {error.instance!r}: {error.message}",
                 str(error.validator),
+                error.validator_value,
             )
         ]
-    return [Problem(json_pointer(*path), error.message, str(error.validator))]
+    return [Problem(json_pointer(*path), error.message, str(error.validator), error.validator_value)]
 
 
 def _unexpected_keys(error: ValidationError) -> list[str]:
@@ -296,8 +302,12 @@ def _unexpected_keys(error: ValidationError) -> list[str]:
     return sorted(key for key in keys if isinstance(key, str) and key in instance)
 
 
+def _allowed_keys(error: ValidationError) -> list[str]:
+    return sorted(error.schema.get("properties", {}))
+
+
 def _unknown_key_message(key: str, error: ValidationError) -> str:
-    allowed = sorted(error.schema.get("properties", {}))
+    allowed = _allowed_keys(error)
     if not allowed:
         return f"unknown key {key!r}"
     return f"unknown key {key!r}; allowed: {', '.join(allowed)}"

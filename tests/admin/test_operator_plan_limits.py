@@ -64,7 +64,7 @@ def test_a_resource_beyond_the_plan_is_refused_in_the_admin_with_the_form_kept(a
 
     page = response.get_data(as_text=True)
     assert response.status_code == 409
-    assert "at most 0 resources" in page and 'value="coach-9"' in page and 'value="九号"' in page
+    assert "最多允许 0 个资源" in page and 'value="coach-9"' in page and 'value="九号"' in page
 
 
 def test_a_booking_type_beyond_the_plan_set_through_the_operator_api_is_refused(operator, session, tenants, staff_client, problem):
@@ -104,7 +104,7 @@ def test_a_staff_member_beyond_the_plan_is_refused_and_no_account_is_left(app, a
         "/admin/operator/tenants/tenant-a/staff", data={"username": "fifth", "role": "staff", "email": "fifth@example.invalid", "password": "pass-word-5"}
     )
 
-    assert response.status_code == 409 and "at most 4 staff members" in response.get_data(as_text=True)
+    assert response.status_code == 409 and "最多允许 4 个员工" in response.get_data(as_text=True)
     assert app.appbuilder.sm.find_user(username="fifth") is None
     assert len(list_staff(session, "tenant-a")) == 4
 

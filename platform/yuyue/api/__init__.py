@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, jsonify
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,7 +23,7 @@ def health() -> Response:
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
-        return problem_response(503, "database_unreachable", "the database cannot be reached")
+        return problem_response(503, "database_unreachable", _l("the database cannot be reached"))
     return jsonify({"status": "ok"})
 
 

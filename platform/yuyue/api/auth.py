@@ -18,6 +18,7 @@ from typing import Any
 
 import jwt
 from flask import current_app, g, request
+from flask_babel import lazy_gettext as _l
 
 from yuyue.api.core import bearer_secret
 from yuyue.api.problems import ApiProblem
@@ -71,7 +72,7 @@ def _token_pair(customer: Customer, refresh_token: str) -> dict[str, Any]:
 
 
 def _banned(error: sessions.AccountBanned) -> ApiProblem:
-    return ApiProblem(403, error.code, error.message)
+    return ApiProblem(403, error.code, error.lazy_message)
 
 
 def customer_tokens(customer: Customer) -> dict[str, Any]:
@@ -95,7 +96,7 @@ def rotated_tokens(refresh_token: str) -> dict[str, Any]:
     except sessions.AccountBanned as error:
         raise _banned(error) from None
     except sessions.InvalidRefreshToken as error:
-        raise ApiProblem(401, error.code, error.message) from None
+        raise ApiProblem(401, error.code, error.lazy_message) from None
     return _token_pair(customer, new_refresh_token)
 
 
@@ -122,7 +123,7 @@ def _customer_from_request() -> Customer | None:
         raise ApiProblem(
             401,
             "invalid_token",
-            "the access token is invalid or expired; refresh it or log in again",
+            _l("the access token is invalid or expired; refresh it or log in again"),
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
     return customer
@@ -146,7 +147,7 @@ def customer_required(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         g.customer = _customer_from_request()
         if g.customer is None:
-            raise ApiProblem(401, "unauthorized", "log in first: send 'Authorization: Bearer <access token>'", headers={"WWW-Authenticate": "Bearer"})
+            raise ApiProblem(401, "unauthorized", _l("log in first: send 'Authorization: Bearer <access token>'"), headers={"WWW-Authenticate": "Bearer"})
         return view(*args, **kwargs)
 
     return wrapper
@@ -171,11 +172,11 @@ def staff_required(role: StaffRole = StaffRole.staff) -> Callable[[Callable[...,
             secret = bearer_secret()
             token = authenticate_token(db.session, secret) if secret.startswith(TOKEN_PREFIX) else None
             if token is None:
-                raise ApiProblem(401, "invalid_token", "the API token is unknown or revoked", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+                raise ApiProblem(401, "invalid_token", _l("the API token is unknown or revoked"), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
             if token.kind is not TokenKind.staff or token.tenant_id != current_tenant().id:
-                raise ApiProblem(403, "forbidden", "this endpoint needs a staff token of this tenant")
+                raise ApiProblem(403, "forbidden", _l("this endpoint needs a staff token of this tenant"))
             if ROLE_RANK[token.role] < ROLE_RANK[role]:
-                raise ApiProblem(403, "forbidden", f"this endpoint needs the {role.value} role or higher")
+                raise ApiProblem(403, "forbidden", _l("this endpoint needs the %(role)s role or higher", role=role.value))
             g.staff_token = token
             return view(*args, **kwargs)
 

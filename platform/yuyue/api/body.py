@@ -13,6 +13,7 @@ from collections.abc import Collection
 from typing import Any
 
 from flask import current_app, request
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from yuyue import json_input
@@ -44,7 +45,7 @@ def _size(limit: int) -> str:
 def payload_too_large(limit: int | None = None) -> ApiProblem:
     """The 413 problem for a body over ``limit`` bytes (the application's ``MAX_CONTENT_LENGTH`` by default)."""
     limit = limit if limit is not None else current_app.config["MAX_CONTENT_LENGTH"]
-    return ApiProblem(413, "payload_too_large", f"the request body is larger than the limit of {_size(limit)} ({limit} bytes)")
+    return ApiProblem(413, "payload_too_large", _l("the request body is larger than the limit of %(size)s (%(limit)s bytes)", size=_size(limit), limit=limit))
 
 
 def request_bytes(limit: int) -> bytes:
@@ -76,7 +77,11 @@ def request_file(media_types: Collection[str], limit: int) -> tuple[bytes, str, 
     """
     if request.mimetype not in media_types:
         sent = request.headers.get("Content-Type") or "no Content-Type"
-        raise ApiProblem(415, "unsupported_media_type", f"send the file as one of {', '.join(sorted(media_types))} (this request has {sent[:100]!r})")
+        raise ApiProblem(
+            415,
+            "unsupported_media_type",
+            _l("send the file as one of %(names)s (this request has %(sent)r)", names=", ".join(sorted(media_types)), sent=sent[:100]),
+        )
     return request_bytes(limit), request.mimetype, request.mimetype_params.get("charset")
 
 
@@ -93,11 +98,11 @@ def _parse() -> Any:
         return EMPTY
     if not is_json_media_type():
         sent = request.headers.get("Content-Type") or "no Content-Type"
-        raise ApiProblem(415, "unsupported_media_type", f"send the body as application/json in UTF-8 (this request has {sent[:100]!r})")
+        raise ApiProblem(415, "unsupported_media_type", _l("send the body as application/json in UTF-8 (this request has %(sent)r)", sent=sent[:100]))
     try:
         return json_input.loads(raw)
     except json_input.JSONInputError as error:
-        raise ApiProblem(400, error.code, f"the request body is not JSON this API reads: {error}") from None
+        raise ApiProblem(400, error.code, _l("the request body is not JSON this API reads: %(error)s", error=error)) from None
 
 
 def request_json() -> Any:

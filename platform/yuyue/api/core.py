@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 import yuyue_schemas
@@ -15,7 +16,7 @@ from yuyue.api.body import EMPTY, payload_too_large, request_json
 from yuyue.api.problems import ApiProblem, problem_response, render_domain_error
 from yuyue.api.query import check_query
 from yuyue.db import db
-from yuyue.errors import DomainError, FieldProblem, InvalidInput, json_pointer
+from yuyue.errors import DomainError, FieldProblem, InvalidInput, json_pointer, schema_field_problems
 from yuyue.provisioning.operations import authenticate_token
 from yuyue.tenancy.models import TokenKind
 
@@ -23,6 +24,16 @@ log = logging.getLogger(__name__)
 
 v1 = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
+# What an HTTP error means for the client, in its language (werkzeug's descriptions are English).
+HTTP_DETAILS = {
+    400: _l("the request is not valid"),
+    401: _l("this request needs authentication"),
+    403: _l("this request is not allowed"),
+    404: _l("nothing here: check the URL"),
+    405: _l("this URL does not accept this method"),
+    415: _l("this media type is not accepted"),
+    429: _l("too many requests; try again later"),
+}
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -44,12 +55,12 @@ def json_body(schema: dict[str, Any], *, required: bool = True) -> dict[str, Any
     if body is EMPTY:
         if not required:
             return {}
-        raise ApiProblem(400, "malformed_json", "this request needs a JSON body")
+        raise ApiProblem(400, "malformed_json", _l("this request needs a JSON body"))
     # A body of ``null`` is valid JSON, and is reported by the schema rather than as malformed.
-    problems = [FieldProblem(p.pointer, p.message, p.keyword) for p in yuyue_schemas.problems_against(schema, body)]
-    problems += [FieldProblem(pointer, "text may not contain the NUL character", "nul_character") for pointer in _nul_pointers(body)]
+    problems = schema_field_problems(yuyue_schemas.problems_against(schema, body))
+    problems += [FieldProblem(pointer, _l("text may not contain the NUL character"), "nul_character") for pointer in _nul_pointers(body)]
     if problems:
-        raise InvalidInput("the request body is not valid", errors=problems)
+        raise InvalidInput(_l("the request body is not valid"), errors=problems)
     return body
 
 
@@ -68,7 +79,7 @@ def bearer_secret() -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
-        raise ApiProblem(401, "unauthorized", "send an API token as 'Authorization: Bearer <token>'", headers={"WWW-Authenticate": "Bearer"})
+        raise ApiProblem(401, "unauthorized", _l("send an API token as 'Authorization: Bearer <token>'"), headers={"WWW-Authenticate": "Bearer"})
     return secret.strip()
 
 
@@ -79,9 +90,9 @@ def operator_required(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         token = authenticate_token(db.session, bearer_secret())
         if token is None:
-            raise ApiProblem(401, "invalid_token", "the API token is unknown or revoked", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            raise ApiProblem(401, "invalid_token", _l("the API token is unknown or revoked"), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         if token.kind is not TokenKind.operator:
-            raise ApiProblem(403, "forbidden", "this endpoint needs an operator token")
+            raise ApiProblem(403, "forbidden", _l("this endpoint needs an operator token"))
         g.api_token = token
         return view(*args, **kwargs)
 
@@ -108,7 +119,7 @@ def register_error_handlers(app: Flask) -> None:
             return None
         if "\x00" in request.path:
             # PostgreSQL cannot store or compare text with NUL, and no id or slug contains one: not found, before any lookup.
-            return problem_response(404, "not_found", "nothing here: the URL path contains a NUL character")
+            return problem_response(404, "not_found", _l("nothing here: the URL path contains a NUL character"))
         if (request.content_length or 0) > current_app.config["MAX_CONTENT_LENGTH"]:
             raise payload_too_large()
         check_query()
@@ -126,11 +137,11 @@ def register_error_handlers(app: Flask) -> None:
             return render_domain_error(payload_too_large())
         code = HTTP_CODES.get(error.code or 500, "http_error")
         headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else None
-        return problem_response(error.code or 500, code, error.description or code, headers=headers)
+        return problem_response(error.code or 500, code, HTTP_DETAILS.get(error.code or 500) or error.description or code, headers=headers)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
         if not _is_api_request():
             raise error
-        return problem_response(500, "internal_error", "an unexpected error occurred; it has been logged")
+        return problem_response(500, "internal_error", _l("an unexpected error occurred; it has been logged"))

@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, g, jsonify, request, url_for
+from flask_babel import lazy_gettext as _l
 
 from yuyue.api.auth import booking_token, customer_optional, customer_required, may_access_booking
 from yuyue.api.body import request_file
@@ -53,7 +54,8 @@ from yuyue.forms.registry import form_registry
 from yuyue.forms.validation import InvalidAnswers
 from yuyue.payments.operations import payment_instructions
 from yuyue.presenting import customer as present
-from yuyue.presenting.language import LOCALES, accepted_locale
+from yuyue.presenting.catalogs import locale_tag
+from yuyue.presenting.language import LOCALES
 from yuyue.presenting.route import session_rules_json, stop_times
 from yuyue.scheduling.registry import slot_rules
 from yuyue.types import utcnow
@@ -68,13 +70,13 @@ ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def request_locale() -> str:
-    """``?lang=`` if given, else the best of ``Accept-Language``, else zh-Hans."""
+    """The locale of the API's messages (``?lang=``, ``Accept-Language``, the tenant's first locale), for its texts too; an unknown ``?lang=`` is a 422."""
     asked = request.args.get("lang")
-    if asked is not None:
-        if asked not in LOCALES:
-            raise InvalidInput("the language is not supported", errors=[FieldProblem("/lang", f"one of {', '.join(LOCALES)}", "unsupported_language")])
-        return asked
-    return accepted_locale(tag for tag, _quality in request.accept_languages)
+    if asked is not None and asked not in LOCALES:
+        raise InvalidInput(
+            _l("the language is not supported"), errors=[FieldProblem("/lang", _l("one of %(names)s", names=", ".join(LOCALES)), "unsupported_language")]
+        )
+    return locale_tag()
 
 
 def aware_datetime(value: str, at: str) -> datetime:
@@ -85,26 +87,27 @@ def aware_datetime(value: str, at: str) -> datetime:
         parsed = None
     if parsed is None:
         raise InvalidInput(
-            "the date and time are not valid", errors=[FieldProblem(at, "an ISO 8601 date and time, e.g. 2026-12-09T09:00:00+08:00", "invalid_datetime")]
+            _l("the date and time are not valid"),
+            errors=[FieldProblem(at, _l("an ISO 8601 date and time, e.g. 2026-12-09T09:00:00+08:00"), "invalid_datetime")],
         )
     if parsed.tzinfo is None:
-        raise InvalidInput("the date and time need a UTC offset", errors=[FieldProblem(at, "include a UTC offset, e.g. +08:00", "naive_datetime")])
+        raise InvalidInput(_l("the date and time need a UTC offset"), errors=[FieldProblem(at, _l("include a UTC offset, e.g. +08:00"), "naive_datetime")])
     if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
-        raise InvalidInput("the date and time are out of range", errors=[FieldProblem(at, YEARS, "out_of_range")])
+        raise InvalidInput(_l("the date and time are out of range"), errors=[FieldProblem(at, YEARS, "out_of_range")])
     return parsed
 
 
 def _query_date(name: str, problems: list[FieldProblem]) -> date | None:
     value = request.args.get(name)
     if value is None:
-        problems.append(FieldProblem(f"/{name}", "this field is required", "required"))
+        problems.append(FieldProblem(f"/{name}", _l("this field is required"), "required"))
         return None
     try:
         parsed = date.fromisoformat(value) if ISO_DATE.match(value) else None
     except ValueError:
         parsed = None
     if parsed is None:
-        problems.append(FieldProblem(f"/{name}", "a date as YYYY-MM-DD", "invalid_date"))
+        problems.append(FieldProblem(f"/{name}", _l("a date as YYYY-MM-DD"), "invalid_date"))
     elif not FIRST_YEAR <= parsed.year <= LAST_YEAR:
         problems.append(FieldProblem(f"/{name}", YEARS, "out_of_range"))
         parsed = None
@@ -116,11 +119,13 @@ def availability_range() -> tuple[date, date]:
     problems: list[FieldProblem] = []
     first, last = _query_date("from", problems), _query_date("to", problems)
     if first and last and last < first:
-        problems.append(FieldProblem("/to", "must not be before 'from'", "invalid_range"))
+        problems.append(FieldProblem("/to", _l("must not be before 'from'"), "invalid_range"))
     elif first and last and (last - first).days + 1 > MAX_AVAILABILITY_DAYS:
-        problems.append(FieldProblem("/to", f"at most {MAX_AVAILABILITY_DAYS} days from 'from'", "range_too_long"))
+        problems.append(
+            FieldProblem("/to", _l("at most %(max_availability_days)s days from 'from'", max_availability_days=MAX_AVAILABILITY_DAYS), "range_too_long")
+        )
     if problems:
-        raise InvalidInput("the date range is not valid", errors=problems)
+        raise InvalidInput(_l("the date range is not valid"), errors=problems)
     return first, last
 
 
@@ -134,9 +139,9 @@ def _page() -> tuple[int | None, int]:
     cursor = request.args.get("cursor")
     before_id = _decode_cursor(cursor) if cursor else None
     if cursor and before_id is None:
-        problems.append(FieldProblem("/cursor", "pass back a next_cursor exactly as received", "invalid_cursor"))
+        problems.append(FieldProblem("/cursor", _l("pass back a next_cursor exactly as received"), "invalid_cursor"))
     if problems:
-        raise InvalidInput("the page is not valid", errors=problems)
+        raise InvalidInput(_l("the page is not valid"), errors=problems)
     return before_id, limit
 
 
@@ -158,13 +163,17 @@ def _idempotency_key() -> str | None:
         return None
     key = key.strip()
     if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable() or not key.isascii():
-        raise ApiProblem(400, "invalid_idempotency_key", f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable ASCII characters")
+        raise ApiProblem(
+            400,
+            "invalid_idempotency_key",
+            _l("Idempotency-Key must be 1-%(max_idempotency_key)s printable ASCII characters", max_idempotency_key=MAX_IDEMPOTENCY_KEY),
+        )
     return key
 
 
 def _answers_problem(error: InvalidAnswers) -> InvalidInput:
     """Form problems point into the answers; in the request body they sit under ``/answers``."""
-    return InvalidInput(error.message, code=error.code, errors=[FieldProblem("/answers" + p.pointer, p.message, p.code) for p in error.errors])
+    return InvalidInput(error.lazy_message, code=error.code, errors=[FieldProblem("/answers" + p.pointer, p.message, p.code) for p in error.errors])
 
 
 # --- output -------------------------------------------------------------------------
@@ -190,7 +199,7 @@ def _callers_booking(public_id: str) -> Booking:
     """The booking if the caller is its customer or holds its booking token; otherwise as absent as a missing one."""
     booking = get_booking(db.session, public_id)
     if not may_access_booking(booking):
-        raise NotFound(f"no booking {public_id!r}", code="booking_not_found")
+        raise NotFound(_l("no booking %(public_id)r", public_id=public_id), code="booking_not_found")
     return booking
 
 
@@ -240,7 +249,7 @@ def customer_create_booking() -> tuple[Response, int, dict[str, str]]:
     starts_at = aware_datetime(body["starts_at"], "/starts_at")
     customer: Customer | None = g.customer
     if customer is None and "phone" not in body:
-        raise InvalidInput("a guest booking needs a phone number", errors=[FieldProblem("/phone", "required unless you log in", "required")])
+        raise InvalidInput(_l("a guest booking needs a phone number"), errors=[FieldProblem("/phone", _l("required unless you log in"), "required")])
     try:
         receipt = bookings.book_once(
             db.session,
@@ -296,10 +305,10 @@ def customer_pay_booking(public_id: str) -> Response:
     """Opens the held booking's payment with its provider, or answers with the one already open."""
     booking = _callers_booking(public_id)
     if booking.status is not BookingStatus.held:
-        raise ApiProblem(409, "booking_not_held", f"the booking is {booking.status.value}: only a held booking awaits payment")
+        raise ApiProblem(409, "booking_not_held", _l("the booking is %(status)s: only a held booking awaits payment", status=booking.status.value))
     instructions = payment_instructions(db.session, booking)
     if instructions is None:  # its hold ended meanwhile, or its payment was settled
-        raise ApiProblem(409, "nothing_to_pay", "the booking awaits no payment")
+        raise ApiProblem(409, "nothing_to_pay", _l("the booking awaits no payment"))
     return jsonify(instructions)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app, g, jsonify
+from flask_babel import lazy_gettext as _l
 
 from yuyue.api.auth import customer_required, customer_tokens, request_now, rotated_tokens
 from yuyue.api.converters import SlugConverter, path_parameter
@@ -91,9 +92,9 @@ def send_login_code() -> tuple[Response, int]:
     try:
         deliver_login_code(body["phone"])
     except login.CodeRecentlySent as error:
-        raise ApiProblem(429, error.code, error.message, headers={"Retry-After": str(error.retry_after)}) from None
+        raise ApiProblem(429, error.code, error.lazy_message, headers={"Retry-After": str(error.retry_after)}) from None
     except NotificationFailed:
-        raise ApiProblem(502, "notification_failed", "the code could not be sent; try again in a moment") from None
+        raise ApiProblem(502, "notification_failed", _l("the code could not be sent; try again in a moment")) from None
     return jsonify({"expires_in": int(login.CODE_TTL.total_seconds()), "resend_after": int(login.RESEND_AFTER.total_seconds())}), 202
 
 
@@ -105,9 +106,9 @@ def login_with_code() -> Response:
     try:
         customer = login.login_with_code(db.session, body["phone"], body["code"], secret=current_app.config["SECRET_KEY"], now=request_now())
     except login.InvalidCode as error:
-        raise _invalid_code(error.message) from None
+        raise _invalid_code(error.lazy_message) from None
     except login.TooManyAttempts as error:
-        raise ApiProblem(429, error.code, error.message) from None
+        raise ApiProblem(429, error.code, error.lazy_message) from None
     return jsonify(customer_tokens(customer))
 
 
@@ -143,17 +144,18 @@ def wechat_login() -> Response:
     try:
         provider = _login_providers().get(WeChatMiniProgram.key)
     except LookupError:
-        raise ApiProblem(404, "login_provider_unknown", "WeChat login is not available") from None
+        raise ApiProblem(404, "login_provider_unknown", _l("WeChat login is not available")) from None
     try:
         identity = provider.exchange(body["code"], _wechat_config())
     except LoginRefused as error:
-        raise _invalid_code(str(error)) from None
+        # The provider's own reason, in its words (it may not speak the reader's language), after ours.
+        raise _invalid_code(_l("WeChat refused the login code: %(reason)s", reason=str(error))) from None
     except LoginProviderNotConfigured as error:
         # The deployment's set-up, not the customer's request: not a server error, and the operator reads why in the log.
         current_app.logger.warning("WeChat login for tenant %s refused: %s", current_tenant().slug, error)
-        raise ApiProblem(404, "login_provider_not_configured", "WeChat login is not available") from None
+        raise ApiProblem(404, "login_provider_not_configured", _l("WeChat login is not available")) from None
     except LoginProviderFailed as error:
-        raise ApiProblem(502, "login_provider_failed", str(error)) from None
+        raise ApiProblem(502, "login_provider_failed", _l("WeChat could not be asked: %(reason)s", reason=str(error))) from None
     return jsonify(customer_tokens(login.customer_for_wechat_openid(db.session, identity.subject)))
 
 

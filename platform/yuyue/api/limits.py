@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, current_app, g
+from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
@@ -173,8 +174,15 @@ def init_limits(app: Flask) -> Limiter | None:
         breached = limiter.current_limit
         # The window's own reset time (Flask-Limiter's reset_at adds a second): the first moment a request would pass again.
         retry_after = max(1, math.ceil(breached.window.reset_time - time.time())) if breached else 1
-        return problem_response(
-            429, "rate_limited", f"too many requests ({error.description}); try again in {retry_after} s", headers={"Retry-After": str(retry_after)}
-        )
+        if breached:
+            detail = _l(
+                "too many requests (at most %(amount)s in %(seconds)s s); try again in %(retry)s s",
+                amount=breached.limit.amount,
+                seconds=breached.limit.get_expiry(),
+                retry=retry_after,
+            )
+        else:
+            detail = _l("too many requests; try again in %(retry)s s", retry=retry_after)
+        return problem_response(429, "rate_limited", detail, headers={"Retry-After": str(retry_after)})
 
     return limiter

@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, g, jsonify, request, stream_with_context, url_for
+from flask_babel import lazy_gettext as _l
 
 from yuyue.api.auth import staff_required
 from yuyue.api.body import request_file
@@ -132,7 +133,7 @@ def _draft_json(draft: FormDraft) -> dict[str, Any]:
         "problems": [
             {
                 "pointer": "/form" + p.pointer.removeprefix("/definition") if p.pointer.startswith("/definition") else p.pointer,
-                "message": p.message,
+                "message": str(p.message),
                 "code": p.code,
             }
             for p in problems
@@ -145,7 +146,7 @@ def _draft_json(draft: FormDraft) -> dict[str, Any]:
 def get_form_draft(slug: str) -> Response:
     draft = catalog.form_draft(db.session, catalog.get_booking_type(db.session, current_tenant(), slug))
     if draft is None:
-        raise NotFound(f"booking type {slug!r} has no draft", code="draft_not_found")
+        raise NotFound(_l("booking type %(slug)r has no draft", slug=slug), code="draft_not_found")
     return jsonify(_draft_json(draft))
 
 
@@ -297,7 +298,7 @@ def slot_waitlist(slug: str) -> Response:
     catalog.get_booking_type(db.session, current_tenant(), slug)  # another tenant's slug is not found, whatever the query
     start = request.args.get("start")
     if start is None:
-        raise query_problem("start", "the slot's start is required", "required")
+        raise query_problem("start", _l("the slot's start is required"), "required")
     booking_type, lines = waitlist.slot_waitlist(db.session, current_tenant(), slug, aware_datetime(start, "/start"))
     return jsonify(waitlist_json(booking_type, lines, current_tenant()))
 
@@ -325,7 +326,7 @@ def list_check_ins() -> Response:
     try:
         day = date.fromisoformat(value) if value else utcnow().astimezone(zone).date()
     except ValueError:
-        raise query_problem("day", "a date as YYYY-MM-DD", "invalid_date") from None
+        raise query_problem("day", _l("a date as YYYY-MM-DD"), "invalid_date") from None
     return jsonify(check_in_log_json(day, check_in_log(db.session, current_tenant(), day), current_tenant()))
 
 

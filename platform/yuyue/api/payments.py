@@ -31,7 +31,7 @@ MAX_NOTIFICATION_BYTES = 64 * 1024
 
 def _known_provider(provider: str) -> None:
     if provider not in payment_providers():
-        raise ApiProblem(404, "unknown_provider", f"no payment provider {provider!r}")
+        raise ApiProblem(404, "unknown_provider", _l("no payment provider %(provider)r", provider=provider))
 
 
 def _answer(outcome: str) -> Response:
@@ -47,7 +47,7 @@ def payment_notification(provider: str) -> Response:
     body = request_bytes(MAX_NOTIFICATION_BYTES)
     outcome = handle_notification(db.session, current_tenant(), provider, request.headers, body)
     if outcome is None:
-        raise ApiProblem(401, "invalid_signature", "the notification's signature does not verify")
+        raise ApiProblem(401, "invalid_signature", _l("the notification's signature does not verify"))
     if outcome == "refund_requested":
         send_refunds(db.session, current_tenant())
     return _answer(outcome)

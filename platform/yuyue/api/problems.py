@@ -1,4 +1,9 @@
-"""RFC 9457 problem documents: every API error is ``application/problem+json`` with a stable ``code``."""
+"""RFC 9457 problem documents: every API error is ``application/problem+json`` with a stable ``code``.
+
+``title``, ``detail`` and each field error's ``message`` are in the reader's language (the API's locale:
+``?lang=``, ``Accept-Language``, the tenant's first locale), said in ``Content-Language``; ``type`` and
+``code`` never change with it.
+"""
 
 from __future__ import annotations
 
@@ -6,42 +11,63 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Response, json
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 
-from yuyue.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound, Refused
+from yuyue.errors import Conflict, DomainError, FieldProblem, InvalidInput, Message, NotFound, Refused
+from yuyue.presenting.catalogs import locale_tag
 
 PROBLEM_TYPE_BASE = "https://yuyue.dev/problems/"
 STATUS_BY_ERROR: dict[type[DomainError], int] = {InvalidInput: 422, NotFound: 404, Conflict: 409, Refused: 409}
+# The ``title`` of every status the API answers with, in the reader's language (HTTPStatus's English phrase otherwise).
+STATUS_TITLES: dict[int, LazyString] = {
+    400: _l("Bad Request"),
+    401: _l("Unauthorized"),
+    403: _l("Forbidden"),
+    404: _l("Not Found"),
+    405: _l("Method Not Allowed"),
+    409: _l("Conflict"),
+    413: _l("Content Too Large"),
+    415: _l("Unsupported Media Type"),
+    422: _l("Unprocessable Content"),
+    429: _l("Too Many Requests"),
+    500: _l("Internal Server Error"),
+    501: _l("Not Implemented"),
+    502: _l("Bad Gateway"),
+    503: _l("Service Unavailable"),
+}
 
 
 class ApiProblem(DomainError):
     """An error raised by the API layer itself (authentication, malformed requests)."""
 
-    def __init__(self, status: int, code: str, message: str, errors: list[FieldProblem] | None = None, headers: dict[str, str] | None = None):
+    def __init__(self, status: int, code: str, message: Message, errors: list[FieldProblem] | None = None, headers: dict[str, str] | None = None):
         super().__init__(message, code=code, errors=errors)
         self.status = status
         self.headers = headers or {}
 
 
-def problem_document(status: int, code: str, detail: str, errors: list[FieldProblem] = ()) -> dict[str, Any]:
-    """The RFC 9457 body of an error; ``errors`` point at the fields at fault."""
+def problem_document(status: int, code: str, detail: Message, errors: list[FieldProblem] = ()) -> dict[str, Any]:
+    """The RFC 9457 body of an error, its texts in the current locale; ``errors`` point at the fields at fault."""
     return {
         "type": PROBLEM_TYPE_BASE + code,
-        "title": HTTPStatus(status).phrase,
+        "title": str(STATUS_TITLES.get(status, HTTPStatus(status).phrase)),
         "status": status,
-        "detail": detail,
+        "detail": str(detail),
         "code": code,
-        "errors": [{"pointer": e.pointer, "message": e.message, "code": e.code} for e in errors],
+        "errors": [{"pointer": e.pointer, "message": str(e.message), "code": e.code} for e in errors],
     }
 
 
-def problem_response(status: int, code: str, detail: str, errors: list[FieldProblem] = (), headers: dict[str, str] | None = None) -> Response:
+def problem_response(status: int, code: str, detail: Message, errors: list[FieldProblem] = (), headers: dict[str, str] | None = None) -> Response:
     response = Response(json.dumps(problem_document(status, code, detail, errors)), status=status, mimetype="application/problem+json")
+    response.headers["Content-Language"] = locale_tag()
     response.headers.update(headers or {})
     return response
 
 
 def render_domain_error(error: DomainError) -> Response:
     if isinstance(error, ApiProblem):
-        return problem_response(error.status, error.code, error.message, error.errors, error.headers)
+        return problem_response(error.status, error.code, error.lazy_message, error.errors, error.headers)
     status = next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(error, cls)), 400)
-    return problem_response(status, error.code, error.message, error.errors)
+    return problem_response(status, error.code, error.lazy_message, error.errors)

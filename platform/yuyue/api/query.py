@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from flask import request
+from flask_babel import lazy_gettext as _l
 
 from yuyue.errors import FieldProblem, InvalidInput, json_pointer
 
@@ -26,7 +27,7 @@ _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")
 
 def query_problem(name: str, message: str, code: str) -> InvalidInput:
     """A 422 about query parameter ``name``."""
-    return InvalidInput("the query parameters are not valid", errors=[FieldProblem(json_pointer(name), message, code)])
+    return InvalidInput(_l("the query parameters are not valid"), errors=[FieldProblem(json_pointer(name), message, code)])
 
 
 def check_query() -> None:
@@ -38,13 +39,17 @@ def check_query() -> None:
     for name, value in request.args.items(multi=True):
         at = json_pointer(name)
         if "\x00" in name or "\x00" in value:
-            problems.setdefault(at, FieldProblem(at, "must not contain a NUL character", "nul_character"))
+            problems.setdefault(at, FieldProblem(at, _l("must not contain a NUL character"), "nul_character"))
         elif len(name) > MAX_QUERY_VALUE_LENGTH or len(value) > MAX_QUERY_VALUE_LENGTH:
-            problems.setdefault(at, FieldProblem(at, f"at most {MAX_QUERY_VALUE_LENGTH} characters", "maxLength"))
+            problems.setdefault(
+                at, FieldProblem(at, _l("at most %(max_query_value_length)s characters", max_query_value_length=MAX_QUERY_VALUE_LENGTH), "maxLength")
+            )
     if len(request.args) > MAX_QUERY_PARAMETERS:
-        problems.setdefault("", FieldProblem("", f"at most {MAX_QUERY_PARAMETERS} query parameters", "maxProperties"))
+        problems.setdefault(
+            "", FieldProblem("", _l("at most %(max_query_parameters)s query parameters", max_query_parameters=MAX_QUERY_PARAMETERS), "maxProperties")
+        )
     if problems:
-        raise InvalidInput("the query parameters are not valid", errors=sorted(problems.values(), key=lambda p: p.pointer))
+        raise InvalidInput(_l("the query parameters are not valid"), errors=sorted(problems.values(), key=lambda p: p.pointer))
 
 
 def query_int(name: str, *, minimum: int, maximum: int, default: int | None = None) -> int | None:
@@ -57,5 +62,5 @@ def query_int(name: str, *, minimum: int, maximum: int, default: int | None = No
         return default
     number = int(value) if _WHOLE_NUMBER.fullmatch(value) else None
     if number is None or not minimum <= number <= maximum:
-        raise query_problem(name, f"a whole number from {minimum} to {maximum}", "out_of_range")
+        raise query_problem(name, _l("a whole number from %(minimum)s to %(maximum)s", minimum=minimum, maximum=maximum), "out_of_range")
     return number

@@ -16,7 +16,8 @@ from yuyue.api.auth import staff_required
 from yuyue.api.schemas.merchant.stats import STATS_ROLE
 from yuyue.api.tenant import current_tenant, tenant_api
 from yuyue.db import db
-from yuyue.presenting.language import accepted_locale, localize
+from yuyue.presenting.catalogs import locale_tag
+from yuyue.presenting.language import localize
 from yuyue.stats import figures
 from yuyue.stats.period import Period, period_from_query
 from yuyue.stats.tables import TABLES, table_file
@@ -29,7 +30,8 @@ def _period() -> Period:
 
 
 def _locale() -> str:
-    return accepted_locale(tag for tag, _quality in request.accept_languages)
+    """The API's locale (``?lang=``, ``Accept-Language``, the tenant's first locale), as its messages use it."""
+    return locale_tag()
 
 
 def _period_json(period: Period) -> dict[str, Any]:

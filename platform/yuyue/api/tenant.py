@@ -14,6 +14,7 @@ from contextlib import ExitStack
 from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, g
+from flask_babel import lazy_gettext as _l
 
 from yuyue.api.problems import ApiProblem
 from yuyue.db import db, tenant_scope
@@ -47,7 +48,7 @@ def _serves_suspended(endpoint: str | None) -> bool:
 def _enter_tenant(endpoint: str | None, values: dict[str, Any] | None) -> None:
     tenant = get_tenant(db.session, (values or {}).pop("tenant_slug", ""))
     if tenant.status is not TenantStatus.active and not _serves_suspended(endpoint):
-        raise ApiProblem(403, "tenant_suspended", f"{tenant.name} is suspended")
+        raise ApiProblem(403, "tenant_suspended", _l("%(name)s is suspended", name=tenant.name))
     g.tenant = tenant
     g.tenant_scope = ExitStack()
     g.tenant_scope.enter_context(tenant_scope(tenant.id))

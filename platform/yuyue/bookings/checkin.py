@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_appbuilder.security.sqla.models import User
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,10 +34,10 @@ ALREADY_CHECKED_IN = "already_checked_in"
 LOG_LIMIT = 2000
 
 REFUSALS = {
-    BookingStatus.held: ("not_paid", "this booking has not been paid"),
-    BookingStatus.cancelled: ("booking_cancelled", "this booking was cancelled"),
-    BookingStatus.expired: ("booking_expired", "this booking expired before it was paid"),
-    BookingStatus.no_show: ("booking_no_show", "this booking was marked as a no-show"),
+    BookingStatus.held: ("not_paid", _l("this booking has not been paid")),
+    BookingStatus.cancelled: ("booking_cancelled", _l("this booking was cancelled")),
+    BookingStatus.expired: ("booking_expired", _l("this booking expired before it was paid")),
+    BookingStatus.no_show: ("booking_no_show", _l("this booking was marked as a no-show")),
 }
 
 
@@ -50,7 +51,7 @@ class CheckInResult:
 def voucher_qr(secret_key: str, tenant: Tenant, booking: Booking) -> str:
     """The signed payload a confirmed booking's QR code carries."""
     if booking.voucher_code is None:
-        raise Refused("only a confirmed booking has a voucher", code="no_voucher")
+        raise Refused(_l("only a confirmed booking has a voucher"), code="no_voucher")
     return qr_payload(secret_key, tenant.slug, booking.public_id, booking.voucher_code)
 
 
@@ -73,7 +74,7 @@ def check_in(
     """
     now = now or utcnow()
     if bool(code) == bool(qr):
-        raise InvalidInput("give a voucher code or a QR payload", errors=[FieldProblem("/code", "exactly one of code and qr is required", "required")])
+        raise InvalidInput(_l("give a voucher code or a QR payload"), errors=[FieldProblem("/code", _l("exactly one of code and qr is required"), "required")])
     attempt = CheckInAttempt(
         at=now,
         local_date=now.astimezone(ZoneInfo(tenant.time_zone)).date(),
@@ -98,15 +99,15 @@ def _check_in(session: Session, tenant: Tenant, attempt: CheckInAttempt, *, secr
     if qr:
         payload = read_qr_payload(secret_key, qr)
         if payload is None:
-            raise Refused("this QR code was not issued by us or was altered", code="invalid_voucher")
+            raise Refused(_l("this QR code was not issued by us or was altered"), code="invalid_voucher")
         attempt.masked_code = masked_code(str(payload["c"]))
         if payload["t"] != tenant.slug:
-            raise Refused("this voucher belongs to another merchant", code="wrong_tenant")
+            raise Refused(_l("this voucher belongs to another merchant"), code="wrong_tenant")
         code, public_id = payload["c"], payload["b"]
     with tenant_scope(tenant.id), write_transaction(session):
         booking = session.scalar(select(Booking).where(Booking.voucher_code == normalize_code(code)))
         if booking is None or (public_id and booking.public_id != public_id):
-            raise NotFound("no booking has this voucher code", code="voucher_not_found")
+            raise NotFound(_l("no booking has this voucher code"), code="voucher_not_found")
         attempt.booking_id = booking.id
         if booking.status in (BookingStatus.checked_in, BookingStatus.completed):
             return _repeated(session, booking, attempt)
@@ -177,11 +178,11 @@ def _check_timing(booking: Booking, tenant: Tenant, now: datetime, window: tuple
     if opens <= now <= closes:
         return
     if now.astimezone(ZoneInfo(tenant.time_zone)).date() != booking.local_date:
-        raise Refused(f"this booking is for {booking.local_date.isoformat()}, not today", code="wrong_day")
+        raise Refused(_l("this booking is for %(local_date)s, not today", local_date=booking.local_date.isoformat()), code="wrong_day")
     if now < opens:
         minutes = int((booking.starts_at - opens).total_seconds() // 60)
-        raise Refused(f"check-in opens {minutes} minutes before the slot", code="too_early")
-    raise Refused("this booking's slot has ended", code="slot_ended")
+        raise Refused(_l("check-in opens %(minutes)s minutes before the slot", minutes=minutes), code="too_early")
+    raise Refused(_l("this booking's slot has ended"), code="slot_ended")
 
 
 def default_check_in_window(booking: BookingView) -> tuple[datetime, datetime]:

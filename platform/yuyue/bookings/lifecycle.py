@@ -6,6 +6,7 @@ concurrent actors (a cancel racing a check-in, two cancels) cannot both win.
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -30,7 +31,7 @@ ALLOWED: dict[BookingStatus, frozenset[BookingStatus]] = {
 def require_transition(booking: Booking, to: BookingStatus) -> None:
     if to not in ALLOWED[booking.status]:
         raise Conflict(
-            f"a {booking.status.value} booking cannot become {to.value}",
+            _l("a %(status)s booking cannot become %(target)s", status=booking.status.value, target=to.value),
             code="illegal_transition",
         )
 
@@ -47,7 +48,7 @@ def move(session: Session, booking: Booking, to: BookingStatus, **values) -> Non
     ).first()
     if row is None:
         session.refresh(booking)
-        raise Conflict(f"the booking changed meanwhile and is now {booking.status.value}", code="illegal_transition")
+        raise Conflict(_l("the booking changed meanwhile and is now %(status)s", status=booking.status.value), code="illegal_transition")
     touched(session, Booking, booking.id, row._mapping)
     # The row is already written; record the new state without queuing another UPDATE.
     for key, value in {"status": to, **values}.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from yuyue.behaviour import BookingRequest, BookingView
@@ -29,9 +30,14 @@ def refuse_too_many_minors(request: BookingRequest, limit: int, adult_age: int, 
     minors = [index for index, person in enumerate(request.people) if person.birth_date is not None and age_on(person.birth_date, on) < adult_age]
     if len(minors) > limit:
         raise Refused(
-            f"a booking may include at most {limit} people under {adult_age}; this one has {len(minors)}",
+            _l(
+                "a booking may include at most %(limit)s people under %(adult_age)s; this one has %(count)s",
+                limit=limit,
+                adult_age=adult_age,
+                count=len(minors),
+            ),
             code="too_many_minors",
-            errors=[FieldProblem(pointer(index), f"under {adult_age} on {on}", "too_many_minors") for index in minors],
+            errors=[FieldProblem(pointer(index), _l("under %(adult_age)s on %(on)s", adult_age=adult_age, on=on), "too_many_minors") for index in minors],
         )
 
 
@@ -54,11 +60,18 @@ def refuse_too_many_persons_a_day(
     bookings = active_bookings(session, vertical=vertical, customer_id=request.customer_id, local_dates=[request.local_date], excluding=request.moves)
     booked = sum(booking.units for booking in bookings if counts is None or counts(booking))
     if booked + request.units > limit:
-        already = f"; {booked} already booked" if booked else ""
         raise Refused(
-            f"an account may book for at most {limit} people a day{already}",
+            _l("an account may book for at most %(limit)s people a day; %(booked)s already booked", limit=limit, booked=booked)
+            if booked
+            else _l("an account may book for at most %(limit)s people a day", limit=limit),
             code="persons_limit_exceeded",
-            errors=[FieldProblem(pointer, f"at most {max(limit - booked, 0)} more on {request.local_date}", "persons_limit_exceeded")],
+            errors=[
+                FieldProblem(
+                    pointer,
+                    _l("at most %(more)s more on %(local_date)s", more=max(limit - booked, 0), local_date=request.local_date),
+                    "persons_limit_exceeded",
+                )
+            ],
         )
 
 
@@ -90,12 +103,14 @@ def group_problems(request: BookingRequest, visitor_type: str, size: Any, smalle
     if request.channel in (INDIVIDUAL_CHANNEL, GROUP_CHANNEL) and request.channel != visitor_type:
         problems.append(
             FieldProblem(
-                "/channel", f"book a{'' if visitor_type == GROUP_CHANNEL else 'n'} {visitor_type} visit on the {visitor_type} channel", "channel_mismatch"
+                "/channel",
+                _l("book a group visit on the group channel") if visitor_type == GROUP_CHANNEL else _l("book an individual visit on the individual channel"),
+                "channel_mismatch",
             )
         )
     if visitor_type == GROUP_CHANNEL and isinstance(size, int):
         if size < smallest:
-            problems.append(FieldProblem("/answers/group_size", f"a group has at least {smallest} people", "group_too_small"))
+            problems.append(FieldProblem("/answers/group_size", _l("a group has at least %(smallest)s people", smallest=smallest), "group_too_small"))
         elif size > largest:
-            problems.append(FieldProblem("/answers/group_size", f"a group has at most {largest} people", "group_too_large"))
+            problems.append(FieldProblem("/answers/group_size", _l("a group has at most %(largest)s people", largest=largest), "group_too_large"))
     return problems

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from openpyxl import load_workbook
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
@@ -117,7 +118,7 @@ def read_name_list(content: bytes, media_type: str, charset: str | None = None) 
         ``empty_name_list``, or ``validation_failed`` with the rows' problems.
     """
     if len(content) > MAX_BYTES:
-        raise InvalidInput(f"a name list is at most {MAX_BYTES // 1024} KiB", code="name_list_too_large")
+        raise InvalidInput(_l("a name list is at most %(kib)s KiB", kib=MAX_BYTES // 1024), code="name_list_too_large")
     rows = _xlsx_rows(content) if media_type == XLSX_MEDIA_TYPE else _csv_rows(content, charset)
     return _people(rows)
 
@@ -131,7 +132,7 @@ def _xlsx_rows(content: bytes) -> Iterator[tuple[int, Sequence[Any]]]:
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
     except Exception:  # openpyxl raises anything from KeyError to XML errors on a broken file; all mean "not readable"
-        raise _unreadable("the file is not an xlsx workbook openpyxl can read; save it again as .xlsx or .csv") from None
+        raise _unreadable(_l("the file is not an xlsx workbook openpyxl can read; save it again as .xlsx or .csv")) from None
     return _sheet_rows(workbook)
 
 
@@ -145,7 +146,7 @@ def _sheet_rows(workbook: Any) -> Iterator[tuple[int, Sequence[Any]]]:
     except InvalidInput:
         raise
     except Exception:  # as in _xlsx_rows: a sheet that breaks while read is not readable
-        raise _unreadable("the workbook's first sheet cannot be read; save it again as .xlsx or .csv") from None
+        raise _unreadable(_l("the workbook's first sheet cannot be read; save it again as .xlsx or .csv")) from None
     finally:
         workbook.close()
 
@@ -155,9 +156,9 @@ def _numbered(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[int, Sequence[Any
     for number, row in enumerate(rows, 1):
         if number > MAX_SCANNED_ROWS:
             raise InvalidInput(
-                f"a name list has at most {MAX_SCANNED_ROWS} lines, blank ones included",
+                _l("a name list has at most %(max_scanned_rows)s lines, blank ones included", max_scanned_rows=MAX_SCANNED_ROWS),
                 code="name_list_too_large",
-                errors=[FieldProblem("/rows", f"at most {MAX_SCANNED_ROWS} lines", "too_many_rows")],
+                errors=[FieldProblem("/rows", _l("at most %(max_scanned_rows)s lines", max_scanned_rows=MAX_SCANNED_ROWS), "too_many_rows")],
             )
         yield number, row
 
@@ -168,20 +169,23 @@ def _check_archive(content: bytes) -> None:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             members = archive.infolist()
     except Exception:  # zipfile raises BadZipFile, NotImplementedError, ValueError, … on a file that is not a zip it reads
-        raise _unreadable("the file is not an xlsx workbook (an xlsx file is a zip archive); save it as .xlsx or .csv") from None
+        raise _unreadable(_l("the file is not an xlsx workbook (an xlsx file is a zip archive); save it as .xlsx or .csv")) from None
     if len(members) > MAX_ARCHIVE_MEMBERS or sum(member.file_size for member in members) > MAX_UNPACKED_BYTES:
-        raise InvalidInput(f"the workbook unpacks to more than {MAX_UNPACKED_BYTES // (1024 * 1024)} MiB; send the name list alone", code="name_list_too_large")
+        raise InvalidInput(
+            _l("the workbook unpacks to more than %(mib)s MiB; send the name list alone", mib=MAX_UNPACKED_BYTES // (1024 * 1024)),
+            code="name_list_too_large",
+        )
 
 
 def _csv_rows(content: bytes, charset: str | None) -> Iterator[tuple[int, Sequence[Any]]]:
     text = _decoded(content, charset)
     if "\x00" in text:
-        raise _unreadable("the file is not text: save the name list as .csv or .xlsx")
+        raise _unreadable(_l("the file is not text: save the name list as .csv or .xlsx"))
     try:
         # Materialized here so a malformed line is reported as the file's problem, not in the middle of checking rows.
         rows = list(_numbered(row[:MAX_COLUMNS] for row in csv.reader(io.StringIO(text, newline=""))))
     except csv.Error as error:
-        raise _unreadable(f"the csv file cannot be read: {error}") from None
+        raise _unreadable(_l("the csv file cannot be read: %(error)s", error=error)) from None
     return iter(rows)
 
 
@@ -189,7 +193,7 @@ def _decoded(content: bytes, charset: str | None) -> str:
     if charset is not None:
         codec = CSV_CHARSETS.get(charset.lower())
         if codec is None:
-            raise _unreadable(f"a csv name list is read as UTF-8 or GBK, not {charset[:40]!r}")
+            raise _unreadable(_l("a csv name list is read as UTF-8 or GBK, not %(charset)r", charset=charset[:40]))
         codecs = [codec]
     else:
         codecs = ["utf-8-sig", "gb18030"]
@@ -198,7 +202,7 @@ def _decoded(content: bytes, charset: str | None) -> str:
             return content.decode(codec)
         except UnicodeDecodeError:
             continue
-    raise _unreadable("the csv file is neither UTF-8 nor GBK text; save it as 'CSV UTF-8'")
+    raise _unreadable(_l("the csv file is neither UTF-8 nor GBK text; save it as 'CSV UTF-8'"))
 
 
 # --- checking rows --------------------------------------------------------------------
@@ -209,7 +213,7 @@ def _people(rows: Iterator[tuple[int, Sequence[Any]]]) -> list[ListedPerson]:
     header = next(((number, row) for number, row in rows if not _blank(row)), None)
     if header is None:
         raise InvalidInput(
-            "the name list is empty", code="empty_name_list", errors=[FieldProblem("/rows", "the file has no header and no rows", "empty_name_list")]
+            _l("the name list is empty"), code="empty_name_list", errors=[FieldProblem("/rows", _l("the file has no header and no rows"), "empty_name_list")]
         )
     columns = _columns(header[1])
     people: list[ListedPerson] = []
@@ -221,15 +225,19 @@ def _people(rows: Iterator[tuple[int, Sequence[Any]]]) -> list[ListedPerson]:
             continue
         if index == MAX_ROWS:
             raise InvalidInput(
-                f"a name list has at most {MAX_ROWS} rows",
+                _l("a name list has at most %(max_rows)s rows", max_rows=MAX_ROWS),
                 code="name_list_too_large",
-                errors=[FieldProblem("/rows", f"at most {MAX_ROWS} rows", "too_many_rows")],
+                errors=[FieldProblem("/rows", _l("at most %(max_rows)s rows", max_rows=MAX_ROWS), "too_many_rows")],
             )
         person, row_problems = _person(row, columns, number, index)
         listed_id = _id_number_of(row, columns)
         if listed_id in first_row:
             row_problems.append(
-                FieldProblem(f"/rows/{index}/id_number", f"row {number}: the same ID number as row {first_row[listed_id]}", "duplicate_id_number")
+                FieldProblem(
+                    f"/rows/{index}/id_number",
+                    _l("row %(number)s: the same ID number as row %(first)s", number=number, first=first_row[listed_id]),
+                    "duplicate_id_number",
+                )
             )
         elif listed_id:
             first_row[listed_id] = number
@@ -238,10 +246,12 @@ def _people(rows: Iterator[tuple[int, Sequence[Any]]]) -> list[ListedPerson]:
             people.append(person)
         index += 1
     if problems:
-        raise InvalidInput(f"{len(problems)} problem(s) in the name list", errors=problems[:MAX_PROBLEMS])
+        raise InvalidInput(_l("%(count)s problem(s) in the name list", count=len(problems)), errors=problems[:MAX_PROBLEMS])
     if not people:
         raise InvalidInput(
-            "the name list has a header but no rows", code="empty_name_list", errors=[FieldProblem("/rows", "no rows under the header", "empty_name_list")]
+            _l("the name list has a header but no rows"),
+            code="empty_name_list",
+            errors=[FieldProblem("/rows", _l("no rows under the header"), "empty_name_list")],
         )
     return people
 
@@ -259,16 +269,20 @@ def _columns(header: Sequence[Any]) -> dict[str, int]:
         if column is None:
             continue
         if column in columns:
-            problems.append(FieldProblem(f"/columns/{column}", f"two columns hold the {column.replace('_', ' ')}", "duplicate_column"))
+            problems.append(FieldProblem(f"/columns/{column}", _l("two columns hold the %(column)s", column=column.replace("_", " ")), "duplicate_column"))
         columns[column] = index
     for column in REQUIRED_COLUMNS:
         if column not in columns:
             names = ", ".join(header for header, named in HEADERS.items() if named == column)
             problems.append(
-                FieldProblem(f"/columns/{column}", f"the first row needs a {column.replace('_', ' ')} column headed one of: {names}", "missing_column")
+                FieldProblem(
+                    f"/columns/{column}",
+                    _l("the first row needs a %(column)s column headed one of: %(names)s", column=column.replace("_", " "), names=names),
+                    "missing_column",
+                )
             )
     if problems:
-        raise InvalidInput("the name list's header row is not one we read", errors=problems)
+        raise InvalidInput(_l("the name list's header row is not one we read"), errors=problems)
     return columns
 
 
@@ -278,16 +292,22 @@ def _person(row: Sequence[Any], columns: dict[str, int], number: int, index: int
     problems = []
     for column, value in values.items():
         if value is not None and value.startswith("="):
-            problems.append(FieldProblem(f"{at}/{column}", f"row {number}: a formula; type the value itself", "formula_not_allowed"))
+            problems.append(FieldProblem(f"{at}/{column}", _l("row %(number)s: a formula; type the value itself", number=number), "formula_not_allowed"))
     if problems:
         return None, problems
     name, id_number, phone = values["name"], values["id_number"], values.get("phone")
     if not name:
-        problems.append(FieldProblem(f"{at}/name", f"row {number}: the name is missing", "required"))
+        problems.append(FieldProblem(f"{at}/name", _l("row %(number)s: the name is missing", number=number), "required"))
     elif len(name) > MAX_NAME_LENGTH or _CONTROL.search(name):
-        problems.append(FieldProblem(f"{at}/name", f"row {number}: a name of at most {MAX_NAME_LENGTH} printable characters", "invalid_name"))
+        problems.append(
+            FieldProblem(
+                f"{at}/name",
+                _l("row %(number)s: a name of at most %(max_name_length)s printable characters", number=number, max_name_length=MAX_NAME_LENGTH),
+                "invalid_name",
+            )
+        )
     if not id_number:
-        problems.append(FieldProblem(f"{at}/id_number", f"row {number}: the ID number is missing", "required"))
+        problems.append(FieldProblem(f"{at}/id_number", _l("row %(number)s: the ID number is missing", number=number), "required"))
     else:
         id_number = normalize_id_card(id_number)
         problems += _format_problems(is_cn_id_card, id_number, f"{at}/id_number", number)
@@ -310,7 +330,7 @@ def _format_problems(check: Any, value: str, pointer: str, number: int) -> list[
     try:
         check(value)
     except FormatProblem as problem:
-        return [FieldProblem(pointer, f"row {number}: {problem.message}", problem.code)]
+        return [FieldProblem(pointer, _l("row %(number)s: %(message)s", number=number, message=problem.message), problem.code)]
     return []
 
 
@@ -349,17 +369,23 @@ def replace_name_list(
     with tenant_scope(tenant.id), write_transaction(session):
         booking = get_booking(session, public_id, for_update=True)
         if booking.status not in (BookingStatus.held, BookingStatus.confirmed) or now >= booking.starts_at:
-            raise Refused("the name list can change only before the visit of a held or confirmed booking", code="name_list_closed")
+            raise Refused(_l("the name list can change only before the visit of a held or confirmed booking"), code="name_list_closed")
         on_form = list(session.scalars(select(BookingPerson).where(BookingPerson.booking_id == booking.id, BookingPerson.on_name_list.is_(False))))
         if len(on_form) >= booking.party_size:
-            raise Refused("this booking's form names everyone it admits; it takes no name list", code="name_list_not_applicable")
+            raise Refused(_l("this booking's form names everyone it admits; it takes no name list"), code="name_list_not_applicable")
         known = {person.id_number for person in on_form if person.id_number}
         others = [person for person in listed if person.id_number not in known]
         if len(on_form) + len(others) > booking.party_size:
             room = booking.party_size - len(on_form)
             raise InvalidInput(
-                "the name list names more people than the booking admits",
-                errors=[FieldProblem("/rows", f"the booking is for {booking.party_size} people: at most {room} besides those its form names", "too_many_rows")],
+                _l("the name list names more people than the booking admits"),
+                errors=[
+                    FieldProblem(
+                        "/rows",
+                        _l("the booking is for %(party_size)s people: at most %(room)s besides those its form names", party_size=booking.party_size, room=room),
+                        "too_many_rows",
+                    )
+                ],
             )
         booking_type = session.get(BookingType, booking.booking_type_id)
         _check_policies(session, booking, booking_type, on_form, others, now)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -177,7 +178,7 @@ def mark_no_show(session: Session, tenant: Tenant, public_id: str, *, now: datet
     with tenant_scope(tenant.id), write_transaction(session):
         booking = get_booking(session, public_id)
         if now < booking.starts_at:
-            raise Refused("a booking can be marked no-show only after its slot starts", code="slot_not_started")
+            raise Refused(_l("a booking can be marked no-show only after its slot starts"), code="slot_not_started")
         lifecycle.move(session, booking, BookingStatus.no_show, counts_as_no_show=True)
         log_change(session, booking, actor, "booking.no_show", {})
         view = booking_view(session, booking)
@@ -223,27 +224,28 @@ def reschedule(
     with tenant_scope(tenant.id):
         booking = get_booking(session, public_id)
         if booking.status not in (BookingStatus.held, BookingStatus.confirmed):
-            raise Refused(f"a {booking.status.value} booking cannot be rescheduled", code="illegal_transition")
+            raise Refused(_l("a %(status)s booking cannot be rescheduled", status=booking.status.value), code="illegal_transition")
         plugins = plugins_of(session, tenant)
         terms = plugins.first("reschedule_terms", booking=booking_view(session, booking), now=now)
         if not terms.allowed:
-            raise Refused(terms.message or "this booking can no longer be rescheduled", code=terms.code)
+            raise Refused(terms.message or _l("this booking can no longer be rescheduled"), code=terms.code)
         booking_type = session.get(BookingType, booking.booking_type_id)
         slot = find_slot(booking_type, ZoneInfo(tenant.time_zone), starts_at)
         is_open, reason = bookable(booking_type.availability_rules, slot, now)
         if not is_open:
-            raise Refused("the new slot cannot be booked now", code=reason)
+            raise Refused(_l("the new slot cannot be booked now"), code=reason)
         if slot.starts_at == booking.starts_at:
             return booking
         if booking.channel not in slot.capacities:
             raise InvalidInput(
-                "the new slot has no such channel", errors=[FieldProblem("/starts_at", f"no {booking.channel} places in that slot", "unknown_channel")]
+                _l("the new slot has no such channel"),
+                errors=[FieldProblem("/starts_at", _l("no %(channel)s places in that slot", channel=booking.channel), "unknown_channel")],
             )
         with write_transaction(session):
             # Locked first, as a cancel locks it, so a cancel and a move of one booking take turns.
             booking = get_booking(session, public_id, for_update=True)
             if booking.status not in (BookingStatus.held, BookingStatus.confirmed) or booking.released_at is not None:
-                raise Refused(f"a {booking.status.value} booking cannot be rescheduled", code="illegal_transition")
+                raise Refused(_l("a %(status)s booking cannot be rescheduled", status=booking.status.value), code="illegal_transition")
             customer = session.get(Customer, booking.customer_id)
             people = [
                 Person(p.name, p.id_number, p.phone, p.birth_date) for p in session.scalars(select(BookingPerson).where(BookingPerson.booking_id == booking.id))
@@ -351,7 +353,7 @@ def book_once(
 
 
 # One answer for every refused replay, so it says nothing of whose booking the key made.
-KEY_REUSED = (
+KEY_REUSED = _l(
     "this Idempotency-Key was already used. If that booking was yours, log in (with a code sent to its phone) "
     "or send its booking token to see it; otherwise send the request with a new key"
 )
@@ -391,7 +393,7 @@ def cancel_with_terms(
         customer = session.get(Customer, booking.customer_id)
         if not by_staff:
             if not terms.allowed:
-                raise Refused("this booking can no longer be cancelled", code=terms.code or "cancellation_closed")
+                raise Refused(_l("this booking can no longer be cancelled"), code=terms.code or "cancellation_closed")
             policies.check_cancellation_limits(session, view.booking_type.policies, customer, now)
         lifecycle.move(session, booking, BookingStatus.cancelled, cancel_reason=reason, counts_as_no_show=terms.counts_as_no_show)
         if terms.points:

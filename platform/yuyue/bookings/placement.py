@@ -13,6 +13,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -118,7 +119,7 @@ def request_of(
     if units is None:
         counted = plugins.first("booking_units", booking_type=type_view, request=view)
         if not isinstance(counted, int) or isinstance(counted, bool) or counted < 1:
-            raise Refused(f"a plugin counted {counted!r} places for this booking", code="plugin_failed")
+            raise Refused(_l("a plugin counted %(counted)r places for this booking", counted=counted), code="plugin_failed")
         view = replace(view, units=counted)
     return ValidatedRequest(booking_type, slot, answers, plugins, view)
 
@@ -128,7 +129,7 @@ def request_of(
 
 def require_active_tenant(tenant: Tenant) -> None:
     if tenant.status is not TenantStatus.active:
-        raise Refused(f"{tenant.name} is not taking bookings", code="tenant_suspended")
+        raise Refused(_l("%(name)s is not taking bookings", name=tenant.name), code="tenant_suspended")
 
 
 _BOOKING_TYPE_BY_SLUG = select(BookingType).where(BookingType.slug == bindparam("slug"))
@@ -141,7 +142,7 @@ def booking_type_by_slug(session: Session, slug: str) -> BookingType:
 def _bookable(booking_type: BookingType | None, slug: str) -> BookingType:
     """What customers may see and book: an active booking type; anything else is not found."""
     if booking_type is None or booking_type.status is not BookingTypeStatus.active:
-        raise NotFound(f"no booking type {slug!r}", code="booking_type_not_found")
+        raise NotFound(_l("no booking type %(slug)r", slug=slug), code="booking_type_not_found")
     return booking_type
 
 
@@ -157,7 +158,9 @@ def booking_type_with_form(session: Session, slug: str) -> tuple[BookingType, Fo
     booking_type, form_version = session.execute(_BOOKING_TYPE_WITH_FORM, {"slug": slug}).first() or (None, None)
     _bookable(booking_type, slug)
     if form_version is None:
-        raise NotFound(f"booking type {slug!r} has no form version {booking_type.form_version}", code="form_version_not_found")
+        raise NotFound(
+            _l("booking type %(slug)r has no form version %(form_version)s", slug=slug, form_version=booking_type.form_version), code="form_version_not_found"
+        )
     return booking_type, form_version
 
 
@@ -168,18 +171,18 @@ def get_booking(session: Session, public_id: str, *, for_update: bool = False) -
         query = query.with_for_update().execution_options(populate_existing=True)
     booking = session.scalar(query)
     if booking is None:
-        raise NotFound(f"no booking {public_id!r}", code="booking_not_found")
+        raise NotFound(_l("no booking %(public_id)r", public_id=public_id), code="booking_not_found")
     return booking
 
 
 def find_slot(booking_type: BookingType, zone: ZoneInfo, starts_at: datetime) -> Slot:
     """The generated slot starting at ``starts_at``; a time that is not a slot is invalid input."""
     if starts_at.tzinfo is None:
-        raise InvalidInput("the start time needs a UTC offset", errors=[FieldProblem("/starts_at", "include a time zone offset", "naive_datetime")])
+        raise InvalidInput(_l("the start time needs a UTC offset"), errors=[FieldProblem("/starts_at", _l("include a time zone offset"), "naive_datetime")])
     slot = slot_at(booking_type.availability_rules, zone, starts_at)
     if slot is not None:
         return slot
-    raise InvalidInput("there is no slot at that time", errors=[FieldProblem("/starts_at", "not a slot of this booking type", "no_such_slot")])
+    raise InvalidInput(_l("there is no slot at that time"), errors=[FieldProblem("/starts_at", _l("not a slot of this booking type"), "no_such_slot")])
 
 
 def checked_request(
@@ -203,7 +206,7 @@ def checked_request(
     booking_type, form_version = booking_type_with_form(session, booking_type_slug)
     plugins = plugins_of(session, tenant)
     if not plugins.offers(booking_type.vertical):
-        raise Refused(f"{tenant.name} no longer takes bookings of this kind", code="vertical_disabled")
+        raise Refused(_l("%(name)s no longer takes bookings of this kind", name=tenant.name), code="vertical_disabled")
     form = forms.compiled(form_version.definition)
     typed = forms.validate(form, answers)
     people = forms.people(form, typed)
@@ -211,9 +214,9 @@ def checked_request(
     slot = find_slot(booking_type, ZoneInfo(tenant.time_zone), starts_at)
     problems = []
     if channel not in slot.capacities:
-        problems.append(FieldProblem("/channel", f"choose one of {', '.join(sorted(slot.capacities))}", "unknown_channel"))
+        problems.append(FieldProblem("/channel", _l("choose one of %(names)s", names=", ".join(sorted(slot.capacities))), "unknown_channel"))
     if problems:
-        raise InvalidInput("the booking request is not valid", errors=problems)
+        raise InvalidInput(_l("the booking request is not valid"), errors=problems)
     # A real-name form (everyone named with an ID number) admits exactly the people named; otherwise the party
     # size or the tickets sent say how many come, or the vertical's own field does (booking_units). Any two must agree.
     real_name = bool(people) and all(person.id_number for person in people)
@@ -222,21 +225,27 @@ def checked_request(
     units = request.party_size
     if not 1 <= units <= booking_type.max_party_size:
         raise InvalidInput(
-            "the booking request is not valid",
-            errors=[FieldProblem("/party_size", f"between 1 and {booking_type.max_party_size} places per booking", "party_size_out_of_range")],
+            _l("the booking request is not valid"),
+            errors=[
+                FieldProblem(
+                    "/party_size",
+                    _l("between 1 and %(max_party_size)s places per booking", max_party_size=booking_type.max_party_size),
+                    "party_size_out_of_range",
+                )
+            ],
         )
-    counted = f"the form names {units} people" if real_name and units == persons else f"this booking takes {units} places"
+    counted = _l("the form names %(units)s people", units=units) if real_name and units == persons else _l("this booking takes %(units)s places", units=units)
     problems = [FieldProblem("/party_size", counted, "party_size_mismatch")] if party_size not in (None, units) else []
     charged, ticket_problems = tickets_for_units(booking_type.ticket_types, asked, units)
     problems += ticket_problems
     if real_name and charged and not problems:
         problems = age_mismatches(booking_type.ticket_types, charged, people, id_number_pointers(form, typed), slot.local_date)
     if problems:
-        raise InvalidInput("the booking request is not valid", errors=problems)
+        raise InvalidInput(_l("the booking request is not valid"), errors=problems)
     request = replace(request, view=replace(request.view, tickets=read_only(charged)))
     is_open, reason = bookable(booking_type.availability_rules, slot, now)
     if not is_open:
-        raise Refused("this slot cannot be booked now", code=reason)
+        raise Refused(_l("this slot cannot be booked now"), code=reason)
     return request
 
 
@@ -281,7 +290,7 @@ def allocate_resources(session: Session, booking_type: BookingType, booking: Boo
             return
         except IntegrityError:
             continue
-    raise Refused("the required staff, vehicle or room is taken at that time", code="resource_conflict")
+    raise Refused(_l("the required staff, vehicle or room is taken at that time"), code="resource_conflict")
 
 
 _SLOT_HOLDING = (
@@ -350,7 +359,7 @@ def _choose_resources(session: Session, requirements: list[dict[str, Any]], slic
     )
     chosen = pick_resources(requirements, candidates, busy, slices[0], slices[-1] + QUANTUM, zone)
     if chosen is None:
-        raise Refused("the required staff, vehicle or room is taken at that time", code="resource_conflict")
+        raise Refused(_l("the required staff, vehicle or room is taken at that time"), code="resource_conflict")
     return chosen
 
 
@@ -370,10 +379,10 @@ def admit(session: Session, request: ValidatedRequest) -> None:
     """Ask every enabled plugin's ``validate_booking``; their problems together refuse the request."""
     answers = request.plugins.collect("validate_booking", booking_type=request.view.booking_type, request=request.view, session=session)
     if not all(isinstance(answer, list | tuple) and all(isinstance(p, FieldProblem) for p in answer) for answer in answers):
-        raise Refused("a plugin answered validate_booking with something other than a list of problems", code="plugin_failed")
+        raise Refused(_l("a plugin answered validate_booking with something other than a list of problems"), code="plugin_failed")
     problems = [problem for answer in answers for problem in answer]
     if problems:
-        raise InvalidInput("the booking request is not valid", errors=problems)
+        raise InvalidInput(_l("the booking request is not valid"), errors=problems)
 
 
 def place_booking(

@@ -15,6 +15,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _nl
 from sqlalchemy import ColumnElement, and_, or_, select, text
 from sqlalchemy.orm import Session
 from stdnum.cn import ric
@@ -26,7 +28,7 @@ from yuyue.catalog.models import BookingType
 from yuyue.customers.models import Ban, BanSubject, Customer
 from yuyue.customers.operations import active_bans, normalize_id_number, normalize_phone
 from yuyue.db import current_tenant_id
-from yuyue.errors import FieldProblem, InvalidInput, Refused
+from yuyue.errors import FieldProblem, InvalidInput, Message, Refused
 from yuyue.tenancy.models import Tenant
 
 __all__ = [
@@ -146,7 +148,7 @@ def check_booking(
         if scope_rules:
             problems.extend(_person_quota_problems(session, counted, column, scope, scope_rules, people, local_date))
     if problems:
-        raise Refused(f"booking limit reached: {problems[0].message}", code="quota_exceeded", errors=problems)
+        raise Refused(_l("booking limit reached: %(message)s", message=problems[0].message), code="quota_exceeded", errors=problems)
 
 
 def _check_bans(session: Session, customer: Customer, people: Sequence[Person], now: datetime) -> None:
@@ -159,7 +161,13 @@ def _check_bans(session: Session, customer: Customer, people: Sequence[Person], 
     problems = []
     for ban in bans:
         if ban.subject_kind is BanSubject.customer or (ban.subject_kind is BanSubject.phone and ban.subject == _normalized(normalize_phone, customer.phone)):
-            problems.append(FieldProblem("", f"this account may not book until {ban.ends_at.isoformat(timespec='minutes')} ({ban.reason})", "banned"))
+            problems.append(
+                FieldProblem(
+                    "",
+                    _l("this account may not book until %(ends_at)s (%(reason)s)", ends_at=ban.ends_at.isoformat(timespec="minutes"), reason=ban.reason),
+                    "banned",
+                )
+            )
     for index, person in enumerate(people):
         for kind, value in (
             (BanSubject.id_number, _normalized(normalize_id_number, person.id_number)),
@@ -168,9 +176,15 @@ def _check_bans(session: Session, customer: Customer, people: Sequence[Person], 
             ban = banned.get((kind, value))
             if ban is not None:
                 until = ban.ends_at.isoformat(timespec="minutes")
-                problems.append(FieldProblem(f"/people/{index}/{kind.value}", f"may not book until {until} ({ban.reason})", "banned"))
+                problems.append(
+                    FieldProblem(f"/people/{index}/{kind.value}", _l("may not book until %(until)s (%(reason)s)", until=until, reason=ban.reason), "banned")
+                )
     first = bans[0]
-    raise Refused(f"booking is suspended until {first.ends_at.isoformat(timespec='minutes')}: {first.reason}", code="banned", errors=problems)
+    raise Refused(
+        _l("booking is suspended until %(ends_at)s: %(reason)s", ends_at=first.ends_at.isoformat(timespec="minutes"), reason=first.reason),
+        code="banned",
+        errors=problems,
+    )
 
 
 def _normalized(normalize: Callable[[str], str], value: str | None) -> str | None:
@@ -192,13 +206,33 @@ def _check_minors(policies: Mapping[str, Any], people: Sequence[Person], local_d
     adult_age = rules.get("adult_age", DEFAULT_ADULT_AGE)
     limit = rules.get("max_minors_per_booking")
     if limit is not None and len(minors) > limit:
-        problems = [FieldProblem(_age_pointer(people, index), f"under {adult_age} on {local_date}", "too_many_minors") for index in minors]
-        raise Refused(f"a booking may include at most {limit} people under {adult_age}; this one has {len(minors)}", code="too_many_minors", errors=problems)
+        problems = [
+            FieldProblem(
+                _age_pointer(people, index), _l("under %(adult_age)s on %(local_date)s", adult_age=adult_age, local_date=local_date), "too_many_minors"
+            )
+            for index in minors
+        ]
+        raise Refused(
+            _l(
+                "a booking may include at most %(limit)s people under %(adult_age)s; this one has %(count)s",
+                limit=limit,
+                adult_age=adult_age,
+                count=len(minors),
+            ),
+            code="too_many_minors",
+            errors=problems,
+        )
     if rules.get("require_adult") and len(minors) == len(people):
         raise Refused(
-            f"people under {adult_age} must be booked together with an adult",
+            _l("people under %(adult_age)s must be booked together with an adult", adult_age=adult_age),
             code="minor_without_adult",
-            errors=[FieldProblem("/people", f"add an accompanying adult (aged {adult_age} or over on {local_date})", "minor_without_adult")],
+            errors=[
+                FieldProblem(
+                    "/people",
+                    _l("add an accompanying adult (aged %(adult_age)s or over on %(local_date)s)", adult_age=adult_age, local_date=local_date),
+                    "minor_without_adult",
+                )
+            ],
         )
 
 
@@ -225,14 +259,14 @@ def _window(rules: Iterable[Mapping[str, Any]], local_date: date) -> tuple[date,
     return local_date - timedelta(days=reach), local_date + timedelta(days=reach)
 
 
-def _most_in_window(rule: Mapping[str, Any], dates: Sequence[date], local_date: date) -> tuple[int, str]:
+def _most_in_window(rule: Mapping[str, Any], dates: Sequence[date], local_date: date) -> tuple[int, Message]:
     """The most existing bookings that share a counting period with one on ``local_date``, and that period in words.
 
     For a rolling period every run of ``days`` consecutive days containing
     ``local_date`` is tried, so booking out of date order cannot slip past it.
     """
     if rule["period"] == "day":
-        return sum(1 for day in dates if day == local_date), f"on {local_date}"
+        return sum(1 for day in dates if day == local_date), _l("on %(date)s", date=local_date)
     days = rule["days"]
     best, best_start = -1, local_date
     for offset in range(days):
@@ -240,19 +274,22 @@ def _most_in_window(rule: Mapping[str, Any], dates: Sequence[date], local_date: 
         count = sum(1 for day in dates if start <= day < start + timedelta(days=days))
         if count > best:
             best, best_start = count, start
-    return best, f"between {best_start} and {best_start + timedelta(days=days - 1)}"
+    return best, _l("between %(first)s and %(last)s", first=best_start, last=best_start + timedelta(days=days - 1))
 
 
-_SCOPE_WORDS = {"id_number": "ID number", "phone": "phone number", "customer": "account"}
+_SCOPE_WORDS = {"id_number": _l("ID number"), "phone": _l("phone number"), "customer": _l("account")}
 
 
-def _bookings(count: int) -> str:
-    return f"{count} booking" if count == 1 else f"{count} bookings"
-
-
-def _limit_words(rule: Mapping[str, Any]) -> str:
-    per = "a day" if rule["period"] == "day" else f"in any {rule['days']} days"
-    return f"{_bookings(rule['max_bookings'])} per {_SCOPE_WORDS[rule['scope']]} {per}"
+def _limit_words(rule: Mapping[str, Any]) -> Message:
+    if rule["period"] == "day":
+        return _nl("%(num)s booking per %(scope)s a day", "%(num)s bookings per %(scope)s a day", rule["max_bookings"], scope=_SCOPE_WORDS[rule["scope"]])
+    return _nl(
+        "%(num)s booking per %(scope)s in any %(days)s days",
+        "%(num)s bookings per %(scope)s in any %(days)s days",
+        rule["max_bookings"],
+        scope=_SCOPE_WORDS[rule["scope"]],
+        days=rule["days"],
+    )
 
 
 def _check_account(
@@ -271,18 +308,33 @@ def _check_account(
     if persons_limit is not None:
         persons = sum(size for day, size in rows if day == local_date)
         if persons + party_size > persons_limit:
-            already = f"; {persons} already booked" if persons else ""
             raise Refused(
-                f"an account may book for at most {persons_limit} people a day{already}",
+                _l("an account may book for at most %(limit)s people a day; %(booked)s already booked", limit=persons_limit, booked=persons)
+                if persons
+                else _l("an account may book for at most %(limit)s people a day", limit=persons_limit),
                 code="persons_limit_exceeded",
-                errors=[FieldProblem("/party_size", f"at most {persons_limit - persons} more on {local_date}", "persons_limit_exceeded")],
+                errors=[
+                    FieldProblem(
+                        "/party_size",
+                        _l("at most %(more)s more on %(local_date)s", more=persons_limit - persons, local_date=local_date),
+                        "persons_limit_exceeded",
+                    )
+                ],
             )
     dates = [day for day, _ in rows]
     for rule in rules:
         count, period = _most_in_window(rule, dates, local_date)
         if count + 1 > rule["max_bookings"]:
-            message = f"this account already has {_bookings(count)} {period}; the limit is {_limit_words(rule)}"
-            raise Refused(f"booking limit reached: {message}", code="quota_exceeded", errors=[FieldProblem("", message, "quota_exceeded")])
+            message = _nl(
+                "this account already has %(num)s booking %(period)s; the limit is %(limit)s",
+                "this account already has %(num)s bookings %(period)s; the limit is %(limit)s",
+                count,
+                period=period,
+                limit=_limit_words(rule),
+            )
+            raise Refused(
+                _l("booking limit reached: %(message)s", message=message), code="quota_exceeded", errors=[FieldProblem("", message, "quota_exceeded")]
+            )
 
 
 def _person_quota_problems(
@@ -317,7 +369,14 @@ def _person_quota_problems(
             count, period = _most_in_window(rule, dates[value], local_date)
             if count + 1 > rule["max_bookings"]:
                 who = people[index].name or _SCOPE_WORDS[scope]
-                message = f"{who} already has {_bookings(count)} {period}; the limit is {_limit_words(rule)}"
+                message = _nl(
+                    "%(who)s already has %(num)s booking %(period)s; the limit is %(limit)s",
+                    "%(who)s already has %(num)s bookings %(period)s; the limit is %(limit)s",
+                    count,
+                    who=who,
+                    period=period,
+                    limit=_limit_words(rule),
+                )
                 problems.append(FieldProblem(f"/people/{index}/{scope}", message, "quota_exceeded"))
                 break
     return problems
@@ -434,9 +493,25 @@ def check_cancellation_limits(session: Session, policies: Mapping[str, Any] | No
     ).all()
     today_count = sum(1 for at in cancelled if at >= day_start)
     if per_day is not None and today_count >= per_day:
-        raise Refused(f"an account may cancel at most {_bookings(per_day)} a day; {today_count} cancelled today", code="cancellation_limit")
+        raise Refused(
+            _nl(
+                "an account may cancel at most %(num)s booking a day; %(today)s cancelled today",
+                "an account may cancel at most %(num)s bookings a day; %(today)s cancelled today",
+                per_day,
+                today=today_count,
+            ),
+            code="cancellation_limit",
+        )
     if per_week is not None and len(cancelled) >= per_week:
-        raise Refused(f"an account may cancel at most {_bookings(per_week)} a week; {len(cancelled)} cancelled this week", code="cancellation_limit")
+        raise Refused(
+            _nl(
+                "an account may cancel at most %(num)s booking a week; %(week)s cancelled this week",
+                "an account may cancel at most %(num)s bookings a week; %(week)s cancelled this week",
+                per_week,
+                week=len(cancelled),
+            ),
+            code="cancellation_limit",
+        )
 
 
 # --------------------------------------------------------------------------

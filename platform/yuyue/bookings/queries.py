@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
@@ -64,7 +65,11 @@ def filters_from_query(args: Mapping[str, str], allowed: Collection[str]) -> Boo
     :raises InvalidInput: for a parameter not in ``allowed``, a date that is not ``YYYY-MM-DD``,
         an unknown status, or text over :data:`MAX_TEXT` characters.
     """
-    problems = [FieldProblem(f"/{name}", f"unknown query parameter; use {', '.join(allowed)}", "unknown_parameter") for name in args if name not in allowed]
+    problems = [
+        FieldProblem(f"/{name}", _l("unknown query parameter; use %(names)s", names=", ".join(allowed)), "unknown_parameter")
+        for name in args
+        if name not in allowed
+    ]
     dates: dict[str, date | None] = {}
     for name in ("from", "to"):
         value = args.get(name)
@@ -72,17 +77,19 @@ def filters_from_query(args: Mapping[str, str], allowed: Collection[str]) -> Boo
             dates[name] = date.fromisoformat(value) if value else None
         except ValueError:
             dates[name] = None
-            problems.append(FieldProblem(f"/{name}", "a date as YYYY-MM-DD", "invalid_date"))
+            problems.append(FieldProblem(f"/{name}", _l("a date as YYYY-MM-DD"), "invalid_date"))
     statuses = [s.strip() for s in args.get("status", "").split(",") if s.strip()]
     for status in statuses:
         if status not in BookingStatus.__members__:
-            problems.append(FieldProblem("/status", f"{status[:MAX_TEXT]!r} is not one of {', '.join(BookingStatus)}", "invalid_status"))
+            problems.append(
+                FieldProblem("/status", _l("%(status)r is not one of %(names)s", status=status[:MAX_TEXT], names=", ".join(BookingStatus)), "invalid_status")
+            )
     for name in ("q", "booking_type", "channel", "resource"):
         value = args.get(name)
         if value is not None and len(value) > MAX_TEXT:
-            problems.append(FieldProblem(f"/{name}", f"at most {MAX_TEXT} characters", "too_long"))
+            problems.append(FieldProblem(f"/{name}", _l("at most %(max_text)s characters", max_text=MAX_TEXT), "too_long"))
     if problems:
-        raise InvalidInput("the query parameters are not valid", errors=problems)
+        raise InvalidInput(_l("the query parameters are not valid"), errors=problems)
     return BookingFilters(
         date_from=dates["from"],
         date_to=dates["to"],
@@ -143,7 +150,10 @@ def search_bookings(
         a limit outside 1…:data:`MAX_PAGE_SIZE` (``/limit``), or ``date_to`` before ``date_from`` (``/to``).
     """
     if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidInput("the page size is out of range", errors=[FieldProblem("/limit", f"between 1 and {MAX_PAGE_SIZE}", "out_of_range")])
+        raise InvalidInput(
+            _l("the page size is out of range"),
+            errors=[FieldProblem("/limit", _l("between 1 and %(max_page_size)s", max_page_size=MAX_PAGE_SIZE), "out_of_range")],
+        )
     check_filters(filters)
     after = decode_cursor(cursor) if cursor else None
     with tenant_scope(tenant.id):
@@ -205,14 +215,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     except (binascii.Error, UnicodeDecodeError, TypeError, ValueError):
         key = None
     if key is None or key[0].tzinfo is None or not isinstance(key[1], int) or isinstance(key[1], bool) or not 0 < key[1] < 2**63:
-        raise InvalidInput("the cursor is not valid", errors=[FieldProblem("/cursor", "pass back a next_cursor exactly as received", "invalid_cursor")])
+        raise InvalidInput(_l("the cursor is not valid"), errors=[FieldProblem("/cursor", _l("pass back a next_cursor exactly as received"), "invalid_cursor")])
     return key
 
 
 def check_filters(filters: BookingFilters) -> None:
     """:raises InvalidInput: if the filters cannot match anything by construction (``to`` before ``from``)."""
     if filters.date_from and filters.date_to and filters.date_to < filters.date_from:
-        raise InvalidInput("the date range is empty", errors=[FieldProblem("/to", "must not be before 'from'", "invalid_range")])
+        raise InvalidInput(_l("the date range is empty"), errors=[FieldProblem("/to", _l("must not be before 'from'"), "invalid_range")])
 
 
 def _matching(filters: BookingFilters) -> Select:

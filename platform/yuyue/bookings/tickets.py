@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from yuyue.behaviour import Person
 from yuyue.bookings.policies import age_on, birth_date_of
 from yuyue.catalog.tickets import fits_age
@@ -34,17 +36,21 @@ def requested_tickets(ticket_types: Sequence[Mapping[str, Any]], tickets: Any) -
     if tickets is None:
         return {}
     if not isinstance(tickets, Mapping):
-        raise InvalidInput("the tickets are not valid", errors=[FieldProblem("/tickets", "an object of ticket type → number of places", "type")])
+        raise InvalidInput(_l("the tickets are not valid"), errors=[FieldProblem("/tickets", _l("an object of ticket type → number of places"), "type")])
     known = [ticket_type["key"] for ticket_type in ticket_types]
     choose = f"choose from {', '.join(known)}" if known else "this booking type sells no ticket types"
     problems = []
     for key, quantity in tickets.items():
         if key not in known:
-            problems.append(FieldProblem(json_pointer("tickets", key), f"no such ticket type: {choose}", "unknown_ticket_type"))
+            problems.append(FieldProblem(json_pointer("tickets", key), _l("no such ticket type: %(choose)s", choose=choose), "unknown_ticket_type"))
         elif not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
-            problems.append(FieldProblem(json_pointer("tickets", key), f"a whole number of places from 1 to {MAX_QUANTITY}", "invalid_quantity"))
+            problems.append(
+                FieldProblem(
+                    json_pointer("tickets", key), _l("a whole number of places from 1 to %(max_quantity)s", max_quantity=MAX_QUANTITY), "invalid_quantity"
+                )
+            )
     if problems:
-        raise InvalidInput("the tickets are not valid", errors=problems)
+        raise InvalidInput(_l("the tickets are not valid"), errors=problems)
     return dict(tickets)
 
 
@@ -61,10 +67,14 @@ def tickets_for_units(ticket_types: Sequence[Mapping[str, Any]], tickets: Mappin
         if len(ticket_types) == 1:
             return {ticket_types[0]["key"]: units}, []
         keys = ", ".join(t["key"] for t in ticket_types)
-        return {}, [FieldProblem("/tickets", f"say how many places of each ticket type ({keys}) you want", "tickets_required")]
+        return {}, [FieldProblem("/tickets", _l("say how many places of each ticket type (%(keys)s) you want", keys=keys), "tickets_required")]
     if sum(tickets.values()) != units:
         return dict(tickets), [
-            FieldProblem("/tickets", f"the tickets add up to {sum(tickets.values())} places; this booking takes {units}", "party_size_mismatch")
+            FieldProblem(
+                "/tickets",
+                _l("the tickets add up to %(places)s places; this booking takes %(units)s", places=sum(tickets.values()), units=units),
+                "party_size_mismatch",
+            )
         ]
     return dict(tickets), []
 
@@ -102,7 +112,9 @@ def age_mismatches(
     return [
         FieldProblem(
             "/answers" + (id_pointers[person] or ""),
-            f"{people[person].name or 'this person'} is {ages[person]} on the visit date: no ticket left fits that age",
+            _l("%(name)s is %(age)s on the visit date: no ticket left fits that age", name=people[person].name, age=ages[person])
+            if people[person].name
+            else _l("this person is %(age)s on the visit date: no ticket left fits that age", age=ages[person]),
             "ticket_age_mismatch",
         )
         for person in range(len(people))

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -56,7 +57,7 @@ def _closed(plugins: TenantPlugins, booking_type: BookingType, starts_at: dateti
     """Whether a plugin closed the waitlist of the slot starting at ``starts_at`` by ``now``."""
     closes_at = plugins.first("waitlist_closes_at", booking_type=BookingTypeView.of(booking_type), starts_at=starts_at)
     if closes_at is not None and (not isinstance(closes_at, datetime) or closes_at.tzinfo is None):
-        raise Refused(f"a plugin answered waitlist_closes_at with {closes_at!r}, not an aware datetime", code="plugin_failed")
+        raise Refused(_l("a plugin answered waitlist_closes_at with %(closes_at)r, not an aware datetime", closes_at=closes_at), code="plugin_failed")
     return closes_at is not None and now > closes_at
 
 
@@ -102,12 +103,12 @@ def join(
         )
         booking_type = request.booking_type
         if _closed(request.plugins, booking_type, request.slot.starts_at, now):
-            raise Refused("this class is too close to its start to wait for a place", code="waitlist_closed")
+            raise Refused(_l("this class is too close to its start to wait for a place"), code="waitlist_closed")
         with write_transaction(session):
             customer, request = admitted_customer(session, request, phone, name, now)
             inventory = inventory_row(session, booking_type, request.slot, channel)
             if remaining_places(session, booking_type, inventory) >= request.party_size:
-                raise Conflict("there are free places: book the slot instead", code="slot_not_full")
+                raise Conflict(_l("there are free places: book the slot instead"), code="slot_not_full")
             waiting = session.scalar(
                 select(WaitlistEntry.id).where(
                     WaitlistEntry.customer_id == customer.id,
@@ -117,7 +118,7 @@ def join(
                 )
             )
             if waiting is not None:
-                raise Conflict("you are already on the waitlist for this slot", code="already_waiting")
+                raise Conflict(_l("you are already on the waitlist for this slot"), code="already_waiting")
             entry = WaitlistEntry(
                 booking_type_id=booking_type.id,
                 customer_id=customer.id,
@@ -184,11 +185,11 @@ def accept_offer(session: Session, tenant: Tenant, entry_id: int, *, now: dateti
     with tenant_scope(tenant.id), write_transaction(session):
         entry = _entry(session, entry_id, customer)
         if entry.status is not WaitlistStatus.offered:
-            raise Conflict(f"this waitlist entry is {entry.status.value}, not offered", code="no_offer")
+            raise Conflict(_l("this waitlist entry is %(status)s, not offered", status=entry.status.value), code="no_offer")
         if entry.offer_expires_at <= now:
-            raise Conflict("the offer has expired", code="offer_expired")
+            raise Conflict(_l("the offer has expired"), code="offer_expired")
         if not _claim(session, entry, WaitlistStatus.offered, WaitlistStatus.accepted):
-            raise Conflict("the offer changed meanwhile", code="no_offer")
+            raise Conflict(_l("the offer changed meanwhile"), code="no_offer")
         booking = _book_entry(session, entry, session.get(BookingType, entry.booking_type_id), now)
         _log(session, entry, SYSTEM, "waitlist.accepted")
     return booking
@@ -201,7 +202,7 @@ def leave(session: Session, tenant: Tenant, entry_id: int, *, now: datetime | No
         entry = _entry(session, entry_id, customer)
         previous = entry.status
         if previous not in (WaitlistStatus.waiting, WaitlistStatus.offered) or not _claim(session, entry, previous, WaitlistStatus.cancelled):
-            raise Conflict(f"this waitlist entry is {entry.status.value}", code="not_waiting")
+            raise Conflict(_l("this waitlist entry is %(status)s", status=entry.status.value), code="not_waiting")
         _log(session, entry, SYSTEM, "waitlist.cancelled")
         if previous is WaitlistStatus.offered:
             _give_back(session, entry, now)
@@ -238,7 +239,7 @@ def _entry(session: Session, entry_id: int, customer: Customer | None = None) ->
     entry = session.get(WaitlistEntry, entry_id)
     # Someone else's entry is as absent as a missing one, so ids cannot be probed.
     if entry is None or entry.tenant_id != current_tenant_id() or (customer is not None and entry.customer_id != customer.id):
-        raise NotFound(f"no waitlist entry {entry_id}", code="waitlist_entry_not_found")
+        raise NotFound(_l("no waitlist entry %(entry_id)s", entry_id=entry_id), code="waitlist_entry_not_found")
     return entry
 
 
@@ -361,7 +362,7 @@ def slot_waitlist(session: Session, tenant: Tenant, booking_type_slug: str, star
     with tenant_scope(tenant.id):
         booking_type = session.scalar(select(BookingType).where(BookingType.slug == booking_type_slug))
         if booking_type is None:
-            raise NotFound(f"no booking type {booking_type_slug!r}", code="booking_type_not_found")
+            raise NotFound(_l("no booking type %(booking_type_slug)r", booking_type_slug=booking_type_slug), code="booking_type_not_found")
         rows = session.execute(
             select(WaitlistEntry, Customer)
             .join(Customer, Customer.id == WaitlistEntry.customer_id)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from yuyue.behaviour import BookingTypeView
 from yuyue.catalog.models import BookingType, BookingTypeStatus, Resource
 from yuyue.catalog.tickets import ticket_type_problems
 from yuyue.db import tenant_scope, write_transaction
-from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused
+from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused, schema_field_problems
 from yuyue.forms.fields import FieldType
 from yuyue.forms.formats import FormatCheck
 from yuyue.forms.models import FormDraft, FormVersion
@@ -84,7 +85,8 @@ SCHEDULE_SCHEMA = {
 
 
 def _prefixed(prefix: str, problems: list) -> list[FieldProblem]:
-    return [FieldProblem(prefix + p.pointer, p.message, getattr(p, "code", None) or p.keyword) for p in problems]
+    """Field problems, or the shared schemas' problems in the reader's words, under ``prefix``."""
+    return [FieldProblem(prefix + p.pointer, p.message, p.code) if isinstance(p, FieldProblem) else schema_field_problems([p], prefix)[0] for p in problems]
 
 
 def _is_int(value: Any) -> bool:
@@ -99,7 +101,7 @@ def booking_type_problems(slot_rules: SlotRuleRegistry, settings: Mapping[str, A
     """
     problems: list[FieldProblem] = []
     if "slug" in settings and (not isinstance(settings["slug"], str) or not SLUG_PATTERN.match(settings["slug"])):
-        problems.append(FieldProblem("/slug", "use lowercase letters, digits and inner hyphens", "invalid_slug"))
+        problems.append(FieldProblem("/slug", _l("use lowercase letters, digits and inner hyphens"), "invalid_slug"))
     if "name" in settings:
         problems += _prefixed("/name", yuyue_schemas.problems("localized-text", settings["name"]))
     if settings.get("description") is not None:
@@ -111,24 +113,24 @@ def booking_type_problems(slot_rules: SlotRuleRegistry, settings: Mapping[str, A
     if "resource_requirements" in settings:
         problems += _prefixed("/resource_requirements", yuyue_schemas.problems_against(REQUIREMENT_SCHEMA, settings["resource_requirements"]))
     if "price_amount" in settings and not (_is_int(settings["price_amount"]) and 0 <= settings["price_amount"] <= MAX_INTEGER):
-        problems.append(FieldProblem("/price_amount", f"a whole number of fen from 0 to {MAX_INTEGER}", "out_of_range"))
+        problems.append(FieldProblem("/price_amount", _l("a whole number of fen from 0 to %(max_integer)s", max_integer=MAX_INTEGER), "out_of_range"))
     if "ticket_types" in settings:
         problems += ticket_type_problems(settings["ticket_types"])
     if "currency" in settings and not (isinstance(settings["currency"], str) and CURRENCY_PATTERN.match(settings["currency"])):
-        problems.append(FieldProblem("/currency", "an ISO 4217 code such as CNY", "invalid_currency"))
+        problems.append(FieldProblem("/currency", _l("an ISO 4217 code such as CNY"), "invalid_currency"))
     if "hold_minutes" in settings and not (_is_int(settings["hold_minutes"]) and 0 <= settings["hold_minutes"] <= MAX_HOLD_MINUTES):
-        problems.append(FieldProblem("/hold_minutes", f"between 0 and {MAX_HOLD_MINUTES}", "out_of_range"))
+        problems.append(FieldProblem("/hold_minutes", _l("between 0 and %(max_hold_minutes)s", max_hold_minutes=MAX_HOLD_MINUTES), "out_of_range"))
     if "max_party_size" in settings and not (_is_int(settings["max_party_size"]) and 1 <= settings["max_party_size"] <= 1000):
-        problems.append(FieldProblem("/max_party_size", "between 1 and 1000", "out_of_range"))
+        problems.append(FieldProblem("/max_party_size", _l("between 1 and 1000"), "out_of_range"))
     if "status" in settings and settings["status"] not in BookingTypeStatus.__members__:
-        problems.append(FieldProblem("/status", f"one of {', '.join(BookingTypeStatus)}", "invalid_status"))
+        problems.append(FieldProblem("/status", _l("one of %(names)s", names=", ".join(BookingTypeStatus)), "invalid_status"))
     return problems
 
 
 def _form_problems(forms: FormRegistry, form: Any, ui: Any) -> list[FieldProblem]:
     """The form's problems at the request's own fields: ``/form`` and ``/ui``."""
     if not isinstance(form, Mapping) or not isinstance(ui, Mapping):
-        return [FieldProblem("/form" if not isinstance(form, Mapping) else "/ui", "must be an object", "type")]
+        return [FieldProblem("/form" if not isinstance(form, Mapping) else "/ui", _l("must be an object"), "type")]
     problems = form_problems(form, ui, forms.field_types, formats=forms.formats)
     return [FieldProblem("/form" + p.pointer.removeprefix("/definition"), p.message, p.code) if p.pointer.startswith("/definition") else p for p in problems]
 
@@ -140,7 +142,9 @@ def _unknown_resource_problems(session: Session, requirements: list[dict[str, An
         return []
     known = set(session.scalars(select(Resource.id).where(Resource.id.in_(wanted))))
     return [
-        FieldProblem(f"/resource_requirements/{index}/resource_ids/{position}", f"no resource with id {resource_id}", "resource_not_found")
+        FieldProblem(
+            f"/resource_requirements/{index}/resource_ids/{position}", _l("no resource with id %(resource_id)s", resource_id=resource_id), "resource_not_found"
+        )
         for index, requirement in enumerate(requirements)
         for position, resource_id in enumerate(requirement.get("resource_ids") or ())
         if resource_id not in known
@@ -167,7 +171,7 @@ def publish_form(
     """
     problems = form_problems(definition, ui, field_types, formats=formats)
     if problems:
-        raise InvalidInput("the form cannot be published as given", code="invalid_form", errors=problems)
+        raise InvalidInput(_l("the form cannot be published as given"), code="invalid_form", errors=problems)
     try:
         with tenant_scope(booking_type.tenant_id), write_transaction(session):
             # Locking the booking type (on PostgreSQL) makes concurrent publishers take turns.
@@ -182,7 +186,7 @@ def publish_form(
             session.add(version)
             locked.form_version = version.version
     except IntegrityError:
-        raise Conflict("the form was changed by someone else at the same time; reload it and try again", code="form_changed") from None
+        raise Conflict(_l("the form was changed by someone else at the same time; reload it and try again"), code="form_changed") from None
     return version
 
 
@@ -220,9 +224,9 @@ def create_booking_type(
     """
     declared = host.verticals.get(vertical)
     if declared is None:
-        raise NotFound(f"no vertical {vertical!r} is installed", code="vertical_not_found")
+        raise NotFound(_l("no vertical %(vertical)r is installed", vertical=vertical), code="vertical_not_found")
     if declared.plugin not in enabled_plugins(session, tenant):
-        raise Refused(f"the {vertical} plugin is not enabled for this tenant", code="plugin_not_enabled")
+        raise Refused(_l("the %(vertical)s plugin is not enabled for this tenant", vertical=vertical), code="plugin_not_enabled")
     rules = declared.default_slot_rules if availability_rules is None else availability_rules
     policies = declared.default_policies if policies is None else policies
     requirements = resource_requirements or []
@@ -247,14 +251,18 @@ def create_booking_type(
     }
     problems = booking_type_problems(slot_rules, settings) + _form_problems(forms, form, ui)
     if problems:
-        raise InvalidInput("the booking type cannot be created as given", errors=problems)
+        raise InvalidInput(_l("the booking type cannot be created as given"), errors=problems)
     try:
         with tenant_scope(tenant.id), write_transaction(session):
             problems = _unknown_resource_problems(session, requirements)
             if problems:
-                raise InvalidInput("the booking type cannot be created as given", errors=problems)
+                raise InvalidInput(_l("the booking type cannot be created as given"), errors=problems)
             if session.scalar(select(BookingType.id).where(BookingType.slug == slug)) is not None:
-                raise Conflict(f"a booking type {slug!r} already exists", code="slug_taken", errors=[FieldProblem("/slug", "already taken", "slug_taken")])
+                raise Conflict(
+                    _l("a booking type %(slug)r already exists", slug=slug),
+                    code="slug_taken",
+                    errors=[FieldProblem("/slug", _l("already taken"), "slug_taken")],
+                )
             plan_allows(session, tenant, "max_booking_types", session.scalar(select(func.count()).select_from(BookingType)) or 0)
             booking_type = BookingType(
                 slug=slug,
@@ -276,7 +284,7 @@ def create_booking_type(
             publish_form(session, booking_type, form, ui, forms.field_types, formats=forms.formats)
             _scheduled(session, host, tenant, booking_type)
     except IntegrityError:
-        raise Conflict(f"a booking type {slug!r} already exists", code="slug_taken") from None
+        raise Conflict(_l("a booking type %(slug)r already exists", slug=slug), code="slug_taken") from None
     return booking_type
 
 
@@ -286,18 +294,20 @@ def create_resource(session: Session, tenant: Tenant, *, kind: str, code: str, n
     if schedule is not None:
         problems += _prefixed("/schedule", yuyue_schemas.problems_against(SCHEDULE_SCHEMA, schedule))
     if not isinstance(kind, str) or not kind:
-        problems.append(FieldProblem("/kind", "required", "required"))
+        problems.append(FieldProblem("/kind", _l("required"), "required"))
     elif len(kind) > 40:
-        problems.append(FieldProblem("/kind", "at most 40 characters", "maxLength"))
+        problems.append(FieldProblem("/kind", _l("at most 40 characters"), "maxLength"))
     if not isinstance(code, str) or not code:
-        problems.append(FieldProblem("/code", "required", "required"))
+        problems.append(FieldProblem("/code", _l("required"), "required"))
     elif not RESOURCE_CODE_PATTERN.match(code):
-        problems.append(FieldProblem("/code", "1-60 letters, digits, dots, hyphens or underscores, starting with a letter or digit", "pattern"))
+        problems.append(FieldProblem("/code", _l("1-60 letters, digits, dots, hyphens or underscores, starting with a letter or digit"), "pattern"))
     if problems:
-        raise InvalidInput("the resource cannot be created as given", errors=problems)
+        raise InvalidInput(_l("the resource cannot be created as given"), errors=problems)
     with tenant_scope(tenant.id), write_transaction(session):
         if session.scalar(select(Resource.id).where(Resource.code == code)) is not None:
-            raise Conflict(f"a resource {code!r} already exists", code="code_taken", errors=[FieldProblem("/code", "already taken", "code_taken")])
+            raise Conflict(
+                _l("a resource %(code)r already exists", code=code), code="code_taken", errors=[FieldProblem("/code", _l("already taken"), "code_taken")]
+            )
         plan_allows(session, tenant, "max_resources", session.scalar(select(func.count()).select_from(Resource)) or 0)
         resource = Resource(kind=kind, code=code, name=name, schedule=schedule)
         session.add(resource)
@@ -318,7 +328,7 @@ def get_booking_type(session: Session, tenant: Tenant, slug: str) -> BookingType
     with tenant_scope(tenant.id):
         booking_type = session.scalar(select(BookingType).where(BookingType.slug == slug))
     if booking_type is None:
-        raise NotFound(f"no booking type {slug!r}", code="booking_type_not_found")
+        raise NotFound(_l("no booking type %(slug)r", slug=slug), code="booking_type_not_found")
     return booking_type
 
 
@@ -355,7 +365,7 @@ def update_booking_type(
             if new_form == (current.definition, current.ui):
                 new_form = None
         if problems:
-            raise InvalidInput("the booking type cannot be changed as given", errors=problems)
+            raise InvalidInput(_l("the booking type cannot be changed as given"), errors=problems)
         for key, value in changes.items():
             setattr(booking_type, key, BookingTypeStatus(value) if key == "status" else value)
         session.flush()
@@ -388,7 +398,7 @@ def get_resource(session: Session, tenant: Tenant, code: str) -> Resource:
     with tenant_scope(tenant.id):
         resource = session.scalar(select(Resource).where(Resource.code == code))
     if resource is None:
-        raise NotFound(f"no resource {code!r}", code="resource_not_found")
+        raise NotFound(_l("no resource %(code)r", code=code), code="resource_not_found")
     return resource
 
 
@@ -407,9 +417,9 @@ def update_resource(session: Session, tenant: Tenant, code: str, **changes: Any)
     if changes.get("schedule") is not None:
         problems += _prefixed("/schedule", yuyue_schemas.problems_against(SCHEDULE_SCHEMA, changes["schedule"]))
     if "active" in changes and not isinstance(changes["active"], bool):
-        problems.append(FieldProblem("/active", "true or false", "type"))
+        problems.append(FieldProblem("/active", _l("true or false"), "type"))
     if problems:
-        raise InvalidInput("the resource cannot be changed as given", errors=problems)
+        raise InvalidInput(_l("the resource cannot be changed as given"), errors=problems)
     with tenant_scope(tenant.id), write_transaction(session):
         resource = get_resource(session, tenant, code)
         for key, value in changes.items():
@@ -434,7 +444,8 @@ def save_form_draft(session: Session, tenant: Tenant, slug: str, definition: Map
     """
     if not isinstance(definition, Mapping) or not isinstance(ui, Mapping):
         raise InvalidInput(
-            "a draft is a form and its UI schema", errors=[FieldProblem("/form" if not isinstance(definition, Mapping) else "/ui", "must be an object", "type")]
+            _l("a draft is a form and its UI schema"),
+            errors=[FieldProblem("/form" if not isinstance(definition, Mapping) else "/ui", _l("must be an object"), "type")],
         )
     with tenant_scope(tenant.id), write_transaction(session):
         booking_type = get_booking_type(session, tenant, slug)
@@ -468,7 +479,7 @@ def publish_form_draft(session: Session, host: PluginHost, forms: FormRegistry, 
         booking_type = get_booking_type(session, tenant, slug)
         draft = form_draft(session, booking_type)
         if draft is None:
-            raise NotFound(f"booking type {slug!r} has no draft", code="draft_not_found")
+            raise NotFound(_l("booking type %(slug)r has no draft", slug=slug), code="draft_not_found")
         before = booking_type.form_version
         update_booking_type(session, host, forms, slot_rules, tenant, slug, form=draft.definition, ui=draft.ui)
         session.delete(draft)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -18,7 +19,7 @@ from yuyue.audit.operations import record as audit_record
 from yuyue.behaviour import RouteStopView
 from yuyue.catalog.models import BookingType, RouteStop, StopKind
 from yuyue.db import tenant_scope, write_transaction
-from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused
+from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused, schema_field_problems
 from yuyue.tenancy.models import Tenant
 
 __all__ = ["MAX_STOPS", "STOP_CHANGES", "STOP_SCHEMA", "create_stop", "deactivate_stop", "list_stops", "route_stops", "stop_view", "update_stop"]
@@ -47,20 +48,20 @@ STOP_CHANGES = frozenset({"name", "kind", "minutes_after_departure", "position",
 
 
 def _problems(values: dict[str, Any]) -> list[FieldProblem]:
-    return [FieldProblem(p.pointer, p.message, p.keyword) for p in yuyue_schemas.problems_against(STOP_SCHEMA, values)]
+    return schema_field_problems(yuyue_schemas.problems_against(STOP_SCHEMA, values))
 
 
 def _booking_type(session: Session, slug: str) -> BookingType:
     booking_type = session.scalar(select(BookingType).where(BookingType.slug == slug))
     if booking_type is None:
-        raise NotFound(f"no booking type {slug!r}", code="booking_type_not_found")
+        raise NotFound(_l("no booking type %(slug)r", slug=slug), code="booking_type_not_found")
     return booking_type
 
 
 def _stop(session: Session, booking_type: BookingType, code: str) -> RouteStop:
     stop = session.scalar(select(RouteStop).where(RouteStop.booking_type_id == booking_type.id, RouteStop.code == code))
     if stop is None:
-        raise NotFound(f"no stop {code!r} on {booking_type.slug!r}", code="stop_not_found")
+        raise NotFound(_l("no stop %(code)r on %(slug)r", code=code, slug=booking_type.slug), code="stop_not_found")
     return stop
 
 
@@ -113,14 +114,18 @@ def create_stop(
         values["position"] = position
     problems = _problems(values)
     if problems:
-        raise InvalidInput("the stop cannot be added as given", errors=problems)
+        raise InvalidInput(_l("the stop cannot be added as given"), errors=problems)
     with tenant_scope(tenant.id), write_transaction(session):
         booking_type = _booking_type(session, slug)
         existing = session.execute(select(func.count(RouteStop.id), func.max(RouteStop.position)).where(RouteStop.booking_type_id == booking_type.id)).one()
         if existing[0] >= MAX_STOPS:
-            raise Refused(f"a route has at most {MAX_STOPS} stops", code="too_many_stops")
+            raise Refused(_l("a route has at most %(max_stops)s stops", max_stops=MAX_STOPS), code="too_many_stops")
         if session.scalar(select(RouteStop.id).where(RouteStop.booking_type_id == booking_type.id, RouteStop.code == code)) is not None:
-            raise Conflict(f"the route already has a stop {code!r}", code="stop_code_taken", errors=[FieldProblem("/code", "already taken", "stop_code_taken")])
+            raise Conflict(
+                _l("the route already has a stop %(code)r", code=code),
+                code="stop_code_taken",
+                errors=[FieldProblem("/code", _l("already taken"), "stop_code_taken")],
+            )
         if position is None:
             position = min((existing[1] if existing[1] is not None else -1) + 1, MAX_POSITION)
         stop = RouteStop(
@@ -149,7 +154,7 @@ def update_stop(session: Session, tenant: Tenant, slug: str, code: str, *, actor
         raise TypeError(f"stop settings that cannot be changed: {', '.join(sorted(unknown))}")
     problems = _problems(changes)
     if problems:
-        raise InvalidInput("the stop cannot be changed as given", errors=problems)
+        raise InvalidInput(_l("the stop cannot be changed as given"), errors=problems)
     with tenant_scope(tenant.id), write_transaction(session):
         booking_type = _booking_type(session, slug)
         stop = _stop(session, booking_type, code)

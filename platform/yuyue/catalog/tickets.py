@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 import yuyue_schemas
-from yuyue.errors import FieldProblem, json_pointer
+from yuyue.errors import FieldProblem, json_pointer, schema_field_problems
 from yuyue.types import MAX_INTEGER
 
 MAX_TICKET_TYPES = 20
@@ -42,16 +44,16 @@ TICKET_TYPES_SCHEMA: dict[str, Any] = {
 
 def ticket_type_problems(ticket_types: Any) -> list[FieldProblem]:
     """Everything wrong with a booking type's ticket types, pointed at under ``/ticket_types``: shape, repeated keys, age ranges."""
-    problems = [FieldProblem("/ticket_types" + p.pointer, p.message, p.keyword) for p in yuyue_schemas.problems_against(TICKET_TYPES_SCHEMA, ticket_types)]
+    problems = schema_field_problems(yuyue_schemas.problems_against(TICKET_TYPES_SCHEMA, ticket_types), "/ticket_types")
     if problems:
         return problems
     seen: set[str] = set()
     for index, ticket_type in enumerate(ticket_types):
         if ticket_type["key"] in seen:
-            problems.append(FieldProblem(json_pointer("ticket_types", index, "key"), "another ticket type has this key", "duplicate_key"))
+            problems.append(FieldProblem(json_pointer("ticket_types", index, "key"), _l("another ticket type has this key"), "duplicate_key"))
         seen.add(ticket_type["key"])
         if ticket_type.get("max_age", MAX_AGE) < ticket_type.get("min_age", 0):
-            problems.append(FieldProblem(json_pointer("ticket_types", index, "max_age"), "must not be below min_age", "invalid_range"))
+            problems.append(FieldProblem(json_pointer("ticket_types", index, "max_age"), _l("must not be below min_age"), "invalid_range"))
     return problems
 
 

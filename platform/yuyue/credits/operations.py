@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -29,7 +30,7 @@ from yuyue.credits.models import CreditEntry, CreditPackage, CreditReason
 from yuyue.customers.models import Customer
 from yuyue.customers.operations import customer_for_phone
 from yuyue.db import tenant_scope, write_transaction
-from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused
+from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused, schema_field_problems
 from yuyue.tenancy.models import Tenant
 from yuyue.types import utcnow
 
@@ -76,7 +77,7 @@ def get_package(session: Session, tenant: Tenant, code: str, *, active_only: boo
     with tenant_scope(tenant.id):
         package = session.scalar(select(CreditPackage).where(CreditPackage.code == code))
     if package is None or (active_only and not package.active):
-        raise NotFound(f"no package {code!r}", code="package_not_found")
+        raise NotFound(_l("no package %(code)r", code=code), code="package_not_found")
     return package
 
 
@@ -96,21 +97,23 @@ def _is_whole(value: Any) -> bool:
 
 def _package_problems(values: Mapping[str, Any]) -> list[FieldProblem]:
     problems = [
-        FieldProblem(f"/{key}", "a whole number", "not_whole")
+        FieldProblem(f"/{key}", _l("a whole number"), "not_whole")
         for key in ("credits", "price_amount", "valid_days")
         if values.get(key) is not None and not _is_whole(values[key])
     ]
     if "name" in values:
-        problems += [FieldProblem("/name" + p.pointer, p.message, p.keyword) for p in yuyue_schemas.problems("localized-text", values["name"])]
+        problems += schema_field_problems(yuyue_schemas.problems("localized-text", values["name"]), "/name")
     if "currency" in values and not CURRENCY_PATTERN.match(values["currency"]):
-        problems.append(FieldProblem("/currency", "an ISO 4217 code such as CNY", "invalid_currency"))
+        problems.append(FieldProblem("/currency", _l("an ISO 4217 code such as CNY"), "invalid_currency"))
     return problems
 
 
 def _booking_type_ids(session: Session, slugs: list[str]) -> tuple[list[int], list[FieldProblem]]:
     found = dict(session.execute(select(BookingType.slug, BookingType.id).where(BookingType.slug.in_(slugs))).all())
     problems = [
-        FieldProblem(f"/booking_types/{index}", "no booking type with this slug", "booking_type_not_found") for index, s in enumerate(slugs) if s not in found
+        FieldProblem(f"/booking_types/{index}", _l("no booking type with this slug"), "booking_type_not_found")
+        for index, s in enumerate(slugs)
+        if s not in found
     ]
     return list(dict.fromkeys(found[s] for s in slugs if s in found)), problems
 
@@ -128,9 +131,11 @@ def create_package(session: Session, tenant: Tenant, *, code: str, name: Any, cr
     with tenant_scope(tenant.id), write_transaction(session):
         ids, unknown_types = _booking_type_ids(session, slugs)
         if problems or unknown_types:
-            raise InvalidInput("the package cannot be created as given", errors=problems + unknown_types)
+            raise InvalidInput(_l("the package cannot be created as given"), errors=problems + unknown_types)
         if session.scalar(select(CreditPackage.id).where(CreditPackage.code == code)) is not None:
-            raise Conflict(f"a package {code!r} already exists", code="code_taken", errors=[FieldProblem("/code", "already taken", "code_taken")])
+            raise Conflict(
+                _l("a package %(code)r already exists", code=code), code="code_taken", errors=[FieldProblem("/code", _l("already taken"), "code_taken")]
+            )
         package = CreditPackage(code=code, name=name, credits=credits, booking_type_ids=ids, **settings)
         session.add(package)
         session.flush()
@@ -151,7 +156,7 @@ def update_package(session: Session, tenant: Tenant, code: str, *, actor: str, *
             problems += unknown_types
             changes["booking_type_ids"] = ids
         if problems:
-            raise InvalidInput("the package cannot be changed as given", errors=problems)
+            raise InvalidInput(_l("the package cannot be changed as given"), errors=problems)
         for key, value in changes.items():
             setattr(package, key, value)
         session.flush()
@@ -213,7 +218,7 @@ def customer_by_id(session: Session, tenant: Tenant, customer_id: int) -> Custom
     with tenant_scope(tenant.id):
         customer = session.scalar(select(Customer).where(Customer.id == customer_id))
     if customer is None:
-        raise NotFound(f"no customer {customer_id}", code="customer_not_found")
+        raise NotFound(_l("no customer %(customer_id)s", customer_id=customer_id), code="customer_not_found")
     return customer
 
 
@@ -277,9 +282,9 @@ def purchase_free_package(session: Session, tenant: Tenant, customer: Customer, 
         package = get_package(session, tenant, code, active_only=True)
         if package.price_amount > 0:
             raise Refused(
-                "this package is paid for at the front desk, which then adds it to your account",
+                _l("this package is paid for at the front desk, which then adds it to your account"),
                 code="package_not_free",
-                errors=[FieldProblem("/package", "buy it at the front desk", "package_not_free")],
+                errors=[FieldProblem("/package", _l("buy it at the front desk"), "package_not_free")],
             )
         return _grant(session, customer, package, now, actor, None)
 
@@ -301,7 +306,9 @@ def sell_package(
         package = get_package(session, tenant, package_code)
         if not package.active:
             raise Refused(
-                f"package {package_code!r} is not on sale", code="package_inactive", errors=[FieldProblem("/package", "not on sale", "package_inactive")]
+                _l("package %(package_code)r is not on sale", package_code=package_code),
+                code="package_inactive",
+                errors=[FieldProblem("/package", _l("not on sale"), "package_inactive")],
             )
         customer = customer_for_phone(session, phone, name, actor=actor)
         return _grant(session, customer, package, now, actor, note)
@@ -324,10 +331,10 @@ def adjust_credits(
     """
     now = now or utcnow()
     if not _is_whole(delta) or delta == 0:
-        raise InvalidInput("the adjustment is not valid", errors=[FieldProblem("/delta", "a whole number other than 0", "not_whole")])
+        raise InvalidInput(_l("the adjustment is not valid"), errors=[FieldProblem("/delta", _l("a whole number other than 0"), "not_whole")])
     if expires_at is not None and (delta < 0 or expires_at <= now):
-        why = "only credits added may expire" if delta < 0 else "a moment in the future"
-        raise InvalidInput("the adjustment is not valid", errors=[FieldProblem("/expires_at", why, "invalid_expiry")])
+        why = _l("only credits added may expire") if delta < 0 else _l("a moment in the future")
+        raise InvalidInput(_l("the adjustment is not valid"), errors=[FieldProblem("/expires_at", why, "invalid_expiry")])
     with tenant_scope(tenant.id), write_transaction(session):
         _lock(session, customer.id)
         if delta > 0:
@@ -337,9 +344,9 @@ def adjust_credits(
             balance = sum(lot.remaining for lot in usable)
             if balance < -delta:
                 raise Refused(
-                    f"the customer has {balance} usable credits",
+                    _l("the customer has %(balance)s usable credits", balance=balance),
                     code="insufficient_credits",
-                    errors=[FieldProblem("/delta", f"at most {balance} credits can be taken", "insufficient_credits")],
+                    errors=[FieldProblem("/delta", _l("at most %(balance)s credits can be taken", balance=balance), "insufficient_credits")],
                 )
             entries = _take(usable, -delta, CreditReason.adjust, note=note)
         _write(session, actor, customer.id, entries, {"note": note})
@@ -366,9 +373,13 @@ def spend_credits(session: Session, booking: BookingView, credits: int, *, actor
     available = sum(lot.remaining for lot in usable)
     if available < credits:
         raise Refused(
-            f"this class takes {credits} credits and {available} can pay for it; buy a class package first",
+            _l("this class takes %(credits)s credits and %(available)s can pay for it; buy a class package first", credits=credits, available=available),
             code="insufficient_credits",
-            errors=[FieldProblem("/booking_type", f"{credits} credits needed, {available} available", "insufficient_credits")],
+            errors=[
+                FieldProblem(
+                    "/booking_type", _l("%(credits)s credits needed, %(available)s available", credits=credits, available=available), "insufficient_credits"
+                )
+            ],
         )
     entries = _take(usable, credits, CreditReason.booking, booking_id=_booking_id(session, booking.public_id))
     _write(session, actor, booking.customer_id, entries, {"booking": booking.public_id})

@@ -17,6 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -56,7 +57,7 @@ class CodeRecentlySent(DomainError):
     code = "code_recently_sent"
 
     def __init__(self, retry_after: int):
-        super().__init__(f"a code was sent to this phone moments ago; ask again in {retry_after} s")
+        super().__init__(_l("a code was sent to this phone moments ago; ask again in %(seconds)s s", seconds=retry_after))
         self.retry_after = retry_after
 
 
@@ -85,7 +86,7 @@ def normalize_mobile(phone: str, pointer: str = "/phone") -> str:
     compact = normalize_phone(phone, pointer)
     if not _CN_MOBILE.match(compact):
         raise InvalidInput(
-            "the phone number is not a mainland mobile", errors=[FieldProblem(pointer, "enter a mobile number, e.g. 13800138000", "invalid_phone")]
+            _l("the phone number is not a mainland mobile"), errors=[FieldProblem(pointer, _l("enter a mobile number, e.g. 13800138000"), "invalid_phone")]
         )
     return compact
 
@@ -160,11 +161,13 @@ def login_with_code(session: Session, phone: str, code: str, *, secret: str, now
                 return customer_for_phone(session, phone)
         counted = session.execute(update(LoginCode).where(*live).values(attempts=LoginCode.attempts + 1).execution_options(synchronize_session=False)).rowcount
         if counted:
-            failure = InvalidCode("the code is not right")
+            failure = InvalidCode(_l("the code is not right"))
         else:
             row = session.execute(select(LoginCode.attempts, LoginCode.used_at, LoginCode.expires_at).where(LoginCode.phone == phone)).one_or_none()
             exhausted = row is not None and row.used_at is None and row.expires_at > now and row.attempts >= MAX_ATTEMPTS
-            failure = TooManyAttempts("too many wrong codes; ask for a new one") if exhausted else InvalidCode("the code is wrong, expired or already used")
+            failure = (
+                TooManyAttempts(_l("too many wrong codes; ask for a new one")) if exhausted else InvalidCode(_l("the code is wrong, expired or already used"))
+            )
     # Raised after the transaction commits, so the counted attempt is kept.
     raise failure
 
@@ -172,7 +175,9 @@ def login_with_code(session: Session, phone: str, code: str, *, secret: str, now
 def customer_for_wechat_openid(session: Session, openid: str, *, actor: str = SYSTEM_ACTOR) -> Customer:
     """The tenant's customer with this WeChat openid, created (without a phone) if there is none; safe against a concurrent create."""
     if not isinstance(openid, str) or not 1 <= len(openid) <= Customer.__table__.c.wechat_openid.type.length:
-        raise InvalidInput("the WeChat openid is not valid", errors=[FieldProblem("/openid", "an openid of 1-64 characters is required", "invalid_openid")])
+        raise InvalidInput(
+            _l("the WeChat openid is not valid"), errors=[FieldProblem("/openid", _l("an openid of 1-64 characters is required"), "invalid_openid")]
+        )
     with write_transaction(session) as session:
         created_id = insert_unless_exists(session, Customer, {"tenant_id": current_tenant_id(), "wechat_openid": openid}, ["tenant_id", "wechat_openid"])
         customer = session.scalar(select(Customer).where(Customer.wechat_openid == openid))

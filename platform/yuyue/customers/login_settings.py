@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ from yuyue.customers.login_providers import LoginProviderRegistry
 from yuyue.customers.models import LoginSetting
 from yuyue.customers.operations import SYSTEM_ACTOR
 from yuyue.db import current_tenant_id, insert_unless_exists, write_transaction
-from yuyue.errors import FieldProblem, InvalidInput, NotFound
+from yuyue.errors import FieldProblem, InvalidInput, NotFound, schema_problem_message
 from yuyue.types import utcnow
 
 __all__ = [
@@ -68,7 +69,9 @@ def public_settings(schema: Mapping[str, Any], config: Mapping[str, Any]) -> dic
 def _provider(registry: LoginProviderRegistry, key: str) -> dict[str, Any]:
     """The settings schema of provider ``key``; :class:`NotFound` if there is no such provider."""
     if key not in registry:
-        raise NotFound(f"no login provider {key!r}; available: {', '.join(registry.keys) or 'none'}", code="login_provider_unknown")
+        raise NotFound(
+            _l("no login provider %(key)r; available: %(available)s", key=key, available=", ".join(registry.keys) or "none"), code="login_provider_unknown"
+        )
     return registry.settings_schema(key)
 
 
@@ -109,11 +112,12 @@ def _problems(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[Fiel
     for problem in yuyue_schemas.problems_against(dict(schema), dict(config)):
         setting = problem.pointer.split("/")[1].replace("~1", "/").replace("~0", "~") if problem.pointer else None
         # jsonschema quotes the offending value (or the whole object) in its message; a secret must not come back, even to its sender.
+        # The keyword's own message names the schema's limit, never the value; jsonschema's, the fallback, may quote it.
         if setting in hidden or any(secret in problem.message for secret in secrets):
-            message = f"not a valid value ({problem.keyword})"
+            fallback = _l("not a valid value (%(keyword)s)", keyword=problem.keyword)
         else:
-            message = problem.message
-        problems.append(FieldProblem(problem.pointer, message, problem.keyword))
+            fallback = problem.message
+        problems.append(FieldProblem(problem.pointer, schema_problem_message(problem.keyword, problem.limit, fallback), problem.keyword))
     return problems
 
 
@@ -133,13 +137,13 @@ def set_login_settings(
     """
     schema = _provider(registry, key)
     if not isinstance(config, Mapping):
-        raise InvalidInput("the settings must be an object", errors=[FieldProblem("", "send an object of settings", "type")])
+        raise InvalidInput(_l("the settings must be an object"), errors=[FieldProblem("", _l("send an object of settings"), "type")])
     stored = _stored(session, key) or {}
     hidden = write_only_keys(schema)
     merged = {**{name: stored[name] for name in hidden if name in stored and name not in config}, **config}
     problems = _problems(schema, merged)
     if problems:
-        raise InvalidInput(f"the {key} login settings are not valid", errors=problems)
+        raise InvalidInput(_l("the %(key)s login settings are not valid", key=key), errors=problems)
     now = now or utcnow()
     changed_secrets = sorted(name for name in hidden if name in config and config[name] != stored.get(name))
     with write_transaction(session):

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 from stdnum.cn import ric
@@ -54,7 +55,7 @@ def normalize_phone(phone: str, pointer: str = "/phone") -> str:
             compact = compact.removeprefix(prefix)
             break
     if not _PHONE.match(compact) or len(compact) > Customer.__table__.c.phone.type.length:
-        raise InvalidInput("the phone number is not valid", errors=[FieldProblem(pointer, "enter a phone number, e.g. 13800138000", "invalid_phone")])
+        raise InvalidInput(_l("the phone number is not valid"), errors=[FieldProblem(pointer, _l("enter a phone number, e.g. 13800138000"), "invalid_phone")])
     return compact
 
 
@@ -64,8 +65,8 @@ def normalize_id_number(id_number: str, pointer: str = "/id_number") -> str:
         return ric.validate(id_number if isinstance(id_number, str) else "")
     except ValidationError as error:
         raise InvalidInput(
-            "the ID number is not valid",
-            errors=[FieldProblem(pointer, f"not a valid resident ID number: {error.message}", "invalid_id_number")],
+            _l("the ID number is not valid"),
+            errors=[FieldProblem(pointer, _l("not a valid resident ID number: %(message)s", message=error.message), "invalid_id_number")],
         ) from None
 
 
@@ -87,13 +88,16 @@ def _check_name(name: Any, pointer: str, *, required: bool) -> str | None:
     if name is None and not required:
         return None
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
-        raise InvalidInput("the name is not valid", errors=[FieldProblem(pointer, "a name of 1-100 characters is required", "invalid_name")])
+        raise InvalidInput(_l("the name is not valid"), errors=[FieldProblem(pointer, _l("a name of 1-100 characters is required"), "invalid_name")])
     return name.strip()
 
 
 def _check_text(value: Any, pointer: str, length: int) -> str:
     if not isinstance(value, str) or not value.strip() or len(value.strip()) > length:
-        raise InvalidInput(f"{pointer.lstrip('/')} is not valid", errors=[FieldProblem(pointer, f"1-{length} characters are required", "invalid_text")])
+        raise InvalidInput(
+            _l("%(field)s is not valid", field=pointer.lstrip("/")),
+            errors=[FieldProblem(pointer, _l("1-%(length)s characters are required", length=length), "invalid_text")],
+        )
     return value.strip()
 
 
@@ -170,7 +174,7 @@ def save_companion(
 ) -> Companion:
     """Add a companion to ``customer``, or update the one with the same ID number; birth date comes from the ID."""
     checked = _validated(
-        "the companion cannot be saved as given",
+        _l("the companion cannot be saved as given"),
         name=lambda: _check_name(name, "/name", required=True),
         id_number=lambda: normalize_id_number(id_number),
         phone=lambda: normalize_phone(phone) if phone is not None else None,
@@ -209,7 +213,7 @@ def delete_companion(session: Session, customer: Customer, companion_id: int, *,
     with write_transaction(session) as session:
         companion = session.scalar(select(Companion).where(Companion.id == companion_id, Companion.customer_id == customer.id))
         if companion is None:
-            raise NotFound(f"customer {customer.id} has no companion {companion_id}", code="companion_not_found")
+            raise NotFound(_l("customer %(id)s has no companion %(companion_id)s", id=customer.id, companion_id=companion_id), code="companion_not_found")
         data = {"customer_id": customer.id, "id_number": mask_id_number(companion.id_number) if companion.id_number else None}
         session.delete(companion)
         session.flush()
@@ -241,7 +245,9 @@ def add_points(
     row is locked first so two concurrent deductions cannot both spend the same points.
     """
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
-        raise InvalidInput("points must change by a non-zero whole number", errors=[FieldProblem("/delta", "a non-zero integer is required", "invalid_delta")])
+        raise InvalidInput(
+            _l("points must change by a non-zero whole number"), errors=[FieldProblem("/delta", _l("a non-zero integer is required"), "invalid_delta")]
+        )
     reason = _check_text(reason, "/reason", PointsEntry.__table__.c.reason.type.length)
     _check_own(customer)
     with write_transaction(session) as session:
@@ -250,9 +256,9 @@ def add_points(
             balance = points_balance(session, customer)
             if balance + delta < 0:
                 raise Conflict(
-                    f"the customer has {balance} points, {-delta} are needed",
+                    _l("the customer has %(balance)s points, %(needed)s are needed", balance=balance, needed=-delta),
                     code="insufficient_points",
-                    errors=[FieldProblem("/delta", f"at most {balance} points can be deducted", "insufficient_points")],
+                    errors=[FieldProblem("/delta", _l("at most %(balance)s points can be deducted", balance=balance), "insufficient_points")],
                 )
         entry = PointsEntry(customer_id=customer.id, delta=delta, reason=reason, booking_id=booking_id)
         session.add(entry)
@@ -277,7 +283,7 @@ def _ban_subject(kind: BanSubject, subject: Any) -> str:
             return str(subject.id)
         if isinstance(subject, int | str) and str(subject).isdigit():
             return str(int(subject))
-        raise InvalidInput("the customer is not valid", errors=[FieldProblem("/subject", "a customer id is required", "invalid_subject")])
+        raise InvalidInput(_l("the customer is not valid"), errors=[FieldProblem("/subject", _l("a customer id is required"), "invalid_subject")])
     if kind is BanSubject.id_number:
         return normalize_id_number(subject, "/subject")
     return normalize_phone(subject, "/subject")
@@ -289,11 +295,17 @@ def ban(session: Session, subject_kind: BanSubject, subject: str, days: int, rea
     subject_kind = BanSubject(subject_kind)
     subject = _ban_subject(subject_kind, subject)
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= _MAX_BAN_DAYS:
-        raise InvalidInput("the ban length is not valid", errors=[FieldProblem("/days", f"1-{_MAX_BAN_DAYS} days", "invalid_days")])
+        raise InvalidInput(
+            _l("the ban length is not valid"), errors=[FieldProblem("/days", _l("1-%(max_ban_days)s days", max_ban_days=_MAX_BAN_DAYS), "invalid_days")]
+        )
     reason = _check_text(reason, "/reason", Ban.__table__.c.reason.type.length)
     with write_transaction(session) as session:
         if subject_kind is BanSubject.customer and session.scalar(select(Customer.id).where(Customer.id == int(subject))) is None:
-            raise NotFound(f"no customer {subject}", code="customer_not_found", errors=[FieldProblem("/subject", "no such customer", "customer_not_found")])
+            raise NotFound(
+                _l("no customer %(subject)s", subject=subject),
+                code="customer_not_found",
+                errors=[FieldProblem("/subject", _l("no such customer"), "customer_not_found")],
+            )
         entry = Ban(subject_kind=subject_kind, subject=subject, starts_at=now, ends_at=now + timedelta(days=days), reason=reason)
         session.add(entry)
         session.flush()

@@ -23,6 +23,7 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -85,7 +86,9 @@ def _account_ban(session: Session, customer: Customer, now: datetime) -> Account
     bans = active_bans(session, customer_id=customer.id, phones=[customer.phone] if customer.phone else [], now=now)
     if not bans:
         return None
-    return AccountBanned(f"this account is suspended until {bans[0].ends_at.isoformat(timespec='minutes')}: {bans[0].reason}")
+    return AccountBanned(
+        _l("this account is suspended until %(ends_at)s: %(reason)s", ends_at=bans[0].ends_at.isoformat(timespec="minutes"), reason=bans[0].reason)
+    )
 
 
 def refuse_banned(session: Session, customer: Customer, *, now: datetime) -> None:
@@ -139,7 +142,7 @@ def rotate_refresh_token(session: Session, secret: str, *, now: datetime) -> tup
     """
     _check_aware(now)
     digest = _digest(secret) if isinstance(secret, str) and secret.startswith(TOKEN_PREFIX) else None
-    failure: DomainError = InvalidRefreshToken("the refresh token is invalid or expired; log in again")
+    failure: DomainError = InvalidRefreshToken(_l("the refresh token is invalid or expired; log in again"))
     if digest is None:
         raise failure
     with write_transaction(session) as session:

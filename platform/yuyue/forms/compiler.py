@@ -16,6 +16,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 import yuyue_schemas
 from yuyue.errors import FieldProblem, InvalidInput, json_pointer
 from yuyue.forms.fields import COMMON_KEYWORDS, FieldType, infer_field_type
@@ -49,7 +51,7 @@ def compile_form(
     dialect = yuyue_schemas.problems("form-dialect", definition)
     if dialect:
         problems = [FieldProblem(p.pointer, p.message, "not_in_dialect") for p in dialect]
-        raise InvalidInput("the form is not written in the booking-form dialect", code="invalid_form", errors=problems)
+        raise InvalidInput(_l("the form is not written in the booking-form dialect"), code="invalid_form", errors=problems)
 
     compiler = _Compiler(field_types, formats)
     compiled = copy.deepcopy(dict(definition))
@@ -59,7 +61,7 @@ def compile_form(
     compiler.check_names(definition)
     compiler.show_if(compiled)
     if compiler.problems:
-        raise InvalidInput("the form cannot be used as written", code="invalid_form", errors=compiler.problems)
+        raise InvalidInput(_l("the form cannot be used as written"), code="invalid_form", errors=compiler.problems)
     return compiled
 
 
@@ -83,17 +85,17 @@ class _Compiler:
     def field(self, spec: Mapping[str, Any], path: tuple[str | int, ...], *, in_record: bool) -> dict[str, Any]:
         key = spec.get("x-field") or infer_field_type(spec)
         if key is None:
-            self.problem(path, "give this field an x-field: a plain object has no way to be shown", "unknown_field_type")
+            self.problem(path, _l("give this field an x-field: a plain object has no way to be shown"), "unknown_field_type")
             return copy.deepcopy(dict(spec))
         field_type = self.field_types.get(key)
         if field_type is None:
             known = ", ".join(sorted(self.field_types)) or "none"
-            self.problem((*path, "x-field"), f"there is no field type {key!r} (known: {known})", "unknown_field_type")
+            self.problem((*path, "x-field"), _l("there is no field type %(key)r (known: %(known)s)", key=key, known=known), "unknown_field_type")
             return copy.deepcopy(dict(spec))
         if field_type.record_list and in_record:
-            self.problem(path, "a list of people cannot hold another list of people", "nested_record_list")
+            self.problem(path, _l("a list of people cannot hold another list of people"), "nested_record_list")
         if in_record and "x-show-if" in spec:
-            self.problem((*path, "x-show-if"), "only a field of the form itself can be shown for another's answer", "nested_show_if")
+            self.problem((*path, "x-show-if"), _l("only a field of the form itself can be shown for another's answer"), "nested_show_if")
         self.check_keywords(field_type, spec, path)
 
         compiled = {**copy.deepcopy(dict(field_type.schema)), **copy.deepcopy(dict(spec)), "x-field": key}
@@ -103,22 +105,27 @@ class _Compiler:
         self.apply_options(compiled, path)
         for needed in field_type.required_config:
             if not _has_path(compiled, needed):
-                hint = " (or x-options)" if needed.endswith("enum") else ""
-                self.problem(path, f"a {key} field needs {needed!r}{hint}", "missing_config")
+                if needed.endswith("enum"):
+                    message = _l("a %(key)s field needs %(needed)r (or x-options)", key=key, needed=needed)
+                else:
+                    message = _l("a %(key)s field needs %(needed)r", key=key, needed=needed)
+                self.problem(path, message, "missing_config")
         if field_type.record_list and isinstance(compiled.get("items"), dict) and isinstance(compiled["items"].get("properties"), Mapping):
             items = compiled["items"]
             items["properties"] = self.fields(items["properties"], (*path, "items", "properties"), in_record=True)
             for index, name in enumerate(items.get("required", [])):
                 if name not in items["properties"]:
-                    self.problem((*path, "items", "required", index), f"no field {name!r} in each person's details", "unknown_field")
+                    self.problem((*path, "items", "required", index), _l("no field %(name)r in each person's details", name=name), "unknown_field")
         if self.formats is not None and "format" in compiled and compiled["format"] not in self.formats:
             where = (*path, "format") if "format" in spec else (*path, "x-field")
-            self.problem(where, f"no format {compiled['format']!r} is registered", "unknown_format")
+            self.problem(where, _l("no format %(format)r is registered", format=compiled["format"]), "unknown_format")
         if isinstance(spec.get("pattern"), str) and (unusable := pattern_problem(spec["pattern"])):
             self.problem((*path, "pattern"), unusable, "unsupported_pattern")
         if "default" in spec:
             for error in FormValidator(compiled, format_checker=self.checker).iter_errors(spec["default"]):
-                self.problem((*path, "default", *error.absolute_path), f"the default is not a valid answer: {error.message}", "invalid_default")
+                self.problem(
+                    (*path, "default", *error.absolute_path), _l("the default is not a valid answer: %(message)s", message=error.message), "invalid_default"
+                )
         return compiled
 
     def check_keywords(self, field_type: FieldType, spec: Mapping[str, Any], path: tuple[str | int, ...]) -> None:
@@ -134,10 +141,18 @@ class _Compiler:
             if keyword in field_type.schema:
                 if value != field_type.schema[keyword]:
                     fixed = json.dumps(field_type.schema[keyword], ensure_ascii=False)
-                    self.problem((*path, keyword), f"a {field_type.key} field always has {keyword} {fixed}", "conflicts_with_field_type")
+                    self.problem(
+                        (*path, keyword),
+                        _l("a %(key)s field always has %(keyword)s %(fixed)s", key=field_type.key, keyword=keyword, fixed=fixed),
+                        "conflicts_with_field_type",
+                    )
                 continue
             allowed = ", ".join(sorted(field_type.config)) or "none"
-            self.problem((*path, keyword), f"{keyword!r} cannot be set on a {field_type.key} field (settable: {allowed})", "not_configurable")
+            self.problem(
+                (*path, keyword),
+                _l("%(keyword)r cannot be set on a %(key)s field (settable: %(allowed)s)", keyword=keyword, key=field_type.key, allowed=allowed),
+                "not_configurable",
+            )
 
     def apply_options(self, compiled: dict[str, Any], path: tuple[str | int, ...]) -> None:
         """``x-options`` label the allowed values; when ``enum`` is absent they are the allowed values."""
@@ -149,7 +164,7 @@ class _Compiler:
         if "enum" not in target:
             target["enum"] = values
         elif not (all(v in target["enum"] for v in values) and all(v in values for v in target["enum"])):
-            self.problem((*path, "x-options"), "the options must offer exactly the allowed values (enum)", "options_mismatch")
+            self.problem((*path, "x-options"), _l("the options must offer exactly the allowed values (enum)"), "options_mismatch")
 
     def check_person_roles(self, fields: Mapping[str, Any], path: tuple[str | int, ...]) -> None:
         seen: dict[str, str] = {}
@@ -158,12 +173,18 @@ class _Compiler:
             if role is None or spec.get("x-field") not in self.field_types:
                 continue  # a field of unknown type is reported as such
             if role in seen:
-                self.problem((*path, name, "x-person"), f"{seen[role]!r} already holds the person's {role}", "duplicate_person_role")
+                self.problem(
+                    (*path, name, "x-person"), _l("%(field)r already holds the person's %(role)s", field=seen[role], role=role), "duplicate_person_role"
+                )
                 continue
             seen[role] = name
             keyword, expected = _PERSON_ROLE_NEEDS[role]
             if spec.get(keyword) != expected:
-                self.problem((*path, name, "x-person"), f"a person's {role} needs a field with {keyword} {expected!r}", "person_role_mismatch")
+                self.problem(
+                    (*path, name, "x-person"),
+                    _l("a person's %(role)s needs a field with %(keyword)s %(expected)r", role=role, keyword=keyword, expected=expected),
+                    "person_role_mismatch",
+                )
 
     # -- fields shown for another field's answer --------------------------------
 
@@ -175,13 +196,15 @@ class _Compiler:
             trigger = condition["field"]
             where = ("properties", name, "x-show-if", "field")
             if trigger == name:
-                self.problem(where, "a field cannot be shown for its own answer", "show_if_cycle")
+                self.problem(where, _l("a field cannot be shown for its own answer"), "show_if_cycle")
             elif trigger not in fields:
-                self.problem(where, f"no field {trigger!r} in this form", "unknown_field")
+                self.problem(where, _l("no field %(trigger)r in this form", trigger=trigger), "unknown_field")
             elif fields[trigger].get("type") in ("array", "object"):
-                self.problem(where, f"{trigger!r} has a list of answers; a field can be shown only for a single answer", "show_if_not_single")
+                self.problem(
+                    where, _l("%(trigger)r has a list of answers; a field can be shown only for a single answer", trigger=trigger), "show_if_not_single"
+                )
             elif _shows_itself(name, conditions):
-                self.problem(where, "these fields are each shown only for the other's answer, so none would ever be shown", "show_if_cycle")
+                self.problem(where, _l("these fields are each shown only for the other's answer, so none would ever be shown"), "show_if_cycle")
         required = compiled.get("required", [])
         conditional = [name for name in required if name in conditions]
         if not conditional:
@@ -214,7 +237,7 @@ class _Compiler:
     def check_block(self, block: Mapping[str, Any], path: tuple[str | int, ...], fields: Mapping[str, Any], *, with_conditions: bool) -> None:
         def check(name: str, where: tuple[str | int, ...]) -> None:
             if name not in fields:
-                self.problem(where, f"no field {name!r} in this form", "unknown_field")
+                self.problem(where, _l("no field %(name)r in this form", name=name), "unknown_field")
 
         for index, name in enumerate(block.get("required", [])):
             check(name, (*path, "required", index))

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from urllib.parse import urlsplit
 
+from flask_babel import lazy_gettext as _l
 from jsonschema import FormatChecker
 from stdnum.cn import ric
 
@@ -61,9 +62,9 @@ def _birth_date_or_problem(number: str) -> date:
     try:
         born = ric.get_birth_date(number)
     except ValueError:
-        raise FormatProblem("id_card_birth_date", "The date of birth in this ID card number is not a real date; please check it.") from None
+        raise FormatProblem("id_card_birth_date", _l("The date of birth in this ID card number is not a real date; please check it.")) from None
     if born > date.today() or born.year < 1900:
-        raise FormatProblem("id_card_birth_date", "The date of birth in this ID card number is not possible; please check it.")
+        raise FormatProblem("id_card_birth_date", _l("The date of birth in this ID card number is not possible; please check it."))
     return born
 
 
@@ -75,11 +76,11 @@ def is_cn_id_card(value: str) -> bool:
     """
     number = normalize_id_card(value)
     if len(number) != 18:
-        raise FormatProblem("id_card_length", "An ID card number has 18 characters.")
+        raise FormatProblem("id_card_length", _l("An ID card number has 18 characters."))
     if not _ID_CARD_SHAPE.match(number):
-        raise FormatProblem("id_card_characters", "An ID card number has 17 digits followed by a digit or the letter X.")
+        raise FormatProblem("id_card_characters", _l("An ID card number has 17 digits followed by a digit or the letter X."))
     if ric.calc_check_digit(number) != number[-1]:
-        raise FormatProblem("id_card_checksum", "This ID card number is not valid; please check it for a typo.")
+        raise FormatProblem("id_card_checksum", _l("This ID card number is not valid; please check it for a typo."))
     _birth_date_or_problem(number)
     return True
 
@@ -123,7 +124,7 @@ def normalize_mobile(number: str) -> str:
 def is_cn_mobile(value: str) -> bool:
     """11 digits starting 13–19, optionally after +86 or 0086; spaces and hyphens are ignored."""
     if not _MOBILE.match(_PHONE_SEPARATORS.sub("", value)):
-        raise FormatProblem("not_a_mobile_number", "Enter an 11-digit mainland China mobile number starting with 13 to 19.")
+        raise FormatProblem("not_a_mobile_number", _l("Enter an 11-digit mainland China mobile number starting with 13 to 19."))
     return True
 
 
@@ -140,7 +141,7 @@ _TIME = re.compile(r"^\d{2}:\d{2}(?::\d{2})?$")
 
 def is_email(value: str) -> bool:
     if len(value) > 254 or not _EMAIL.match(value):
-        raise FormatProblem("not_an_email_address", "Enter an email address such as name@example.com.")
+        raise FormatProblem("not_an_email_address", _l("Enter an email address such as name@example.com."))
     return True
 
 
@@ -151,7 +152,7 @@ def is_date(value: str) -> bool:
             raise ValueError
         date.fromisoformat(value)
     except ValueError:
-        raise FormatProblem("not_a_date", "Enter a real date as YYYY-MM-DD.") from None
+        raise FormatProblem("not_a_date", _l("Enter a real date as YYYY-MM-DD.")) from None
     return True
 
 
@@ -162,7 +163,7 @@ def is_time(value: str) -> bool:
             raise ValueError
         time.fromisoformat(value)
     except ValueError:
-        raise FormatProblem("not_a_time", "Enter a time as HH:MM, on the 24-hour clock.") from None
+        raise FormatProblem("not_a_time", _l("Enter a time as HH:MM, on the 24-hour clock.")) from None
     return True
 
 
@@ -173,7 +174,7 @@ def is_date_time(value: str) -> bool:
         if not _DATE.match(value[:10]) or moment.tzinfo is None:
             raise ValueError
     except ValueError:
-        raise FormatProblem("not_a_date_time", "Enter a date and time with its time zone, e.g. 2025-05-01T09:30:00+08:00.") from None
+        raise FormatProblem("not_a_date_time", _l("Enter a date and time with its time zone, e.g. 2025-05-01T09:30:00+08:00.")) from None
     return True
 
 
@@ -181,7 +182,7 @@ def is_uri(value: str) -> bool:
     """An absolute web address."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
-        raise FormatProblem("not_a_web_address", "Enter a web address starting with http:// or https://.")
+        raise FormatProblem("not_a_web_address", _l("Enter a web address starting with http:// or https://."))
     return True
 
 

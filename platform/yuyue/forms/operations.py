@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -47,10 +48,10 @@ def _ui_field_problems(fields: Mapping[str, Any], ui: Mapping[str, Any]) -> list
     problems = []
     for index, name in enumerate(ui.get("order", [])):
         if name not in fields:
-            problems.append(FieldProblem(json_pointer("ui", "order", index), f"{name!r} is not a field of the form", "unknown_field"))
+            problems.append(FieldProblem(json_pointer("ui", "order", index), _l("%(name)r is not a field of the form", name=name), "unknown_field"))
     for name, shown in ui.get("fields", {}).items():
         if name not in fields:
-            problems.append(FieldProblem(json_pointer("ui", "fields", name), f"{name!r} is not a field of the form", "unknown_field"))
+            problems.append(FieldProblem(json_pointer("ui", "fields", name), _l("%(name)r is not a field of the form", name=name), "unknown_field"))
             continue
         # A malformed field is reported by compile_form; it has no entries to check here.
         items = fields[name].get("items") if isinstance(fields[name], Mapping) else None
@@ -58,7 +59,9 @@ def _ui_field_problems(fields: Mapping[str, Any], ui: Mapping[str, Any]) -> list
         for item_name in shown.get("fields", {}):
             if item_name not in item_fields:
                 pointer = json_pointer("ui", "fields", name, "fields", item_name)
-                problems.append(FieldProblem(pointer, f"{item_name!r} is not a field of each entry of {name!r}", "unknown_field"))
+                problems.append(
+                    FieldProblem(pointer, _l("%(item_name)r is not a field of each entry of %(name)r", item_name=item_name, name=name), "unknown_field")
+                )
     return problems
 
 
@@ -72,7 +75,10 @@ def form_version(session: Session, booking_type_id: int, version: int) -> FormVe
     """
     found = session.scalar(_FORM_VERSION, {"type_id": booking_type_id, "number": version})
     if found is None:
-        raise NotFound(f"booking type {booking_type_id} has no form version {version}", code="form_version_not_found")
+        raise NotFound(
+            _l("booking type %(booking_type_id)s has no form version %(version)s", booking_type_id=booking_type_id, version=version),
+            code="form_version_not_found",
+        )
     return found
 
 

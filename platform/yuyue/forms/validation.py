@@ -12,6 +12,8 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _nl
 from jsonschema import FormatChecker, ValidationError
 
 from yuyue.errors import FieldProblem, InvalidInput, json_pointer
@@ -78,7 +80,7 @@ def validate_answers(
     :raises InvalidAnswers: with one :class:`FieldProblem` per problem, all at once.
     """
     if not isinstance(answers, Mapping):
-        raise InvalidAnswers("the answers must be an object of field → answer", errors=[FieldProblem("", "Send the answers as an object.", "type")])
+        raise InvalidAnswers(_l("the answers must be an object of field → answer"), errors=[FieldProblem("", _l("Send the answers as an object."), "type")])
     checker = formats if isinstance(formats, FormatChecker) else format_checker(formats)
     fields = compiled_schema.get("properties", {})
     prepared = _without_hidden(fields, _prepare(fields, answers, field_types))
@@ -96,7 +98,7 @@ def validate_answers(
     if found:
         order = {name: index for index, name in enumerate(fields)}
         found.sort(key=lambda p: (order.get(_first_part(p.pointer), len(order)), p.pointer))
-        raise InvalidAnswers("some answers need your attention", errors=found)
+        raise InvalidAnswers(_l("some answers need your attention"), errors=found)
     return TypedAnswers(typed)
 
 
@@ -195,7 +197,7 @@ def _coerce(
         try:
             typed[name] = field_type.coerce(value)
         except (ValueError, TypeError, ArithmeticError):
-            problems.append(FieldProblem(here, "This answer cannot be read; please enter it again.", "unreadable"))
+            problems.append(FieldProblem(here, _l("This answer cannot be read; please enter it again."), "unreadable"))
     return typed, problems
 
 
@@ -204,12 +206,12 @@ def _coerce(
 # --------------------------------------------------------------------------
 
 _TYPE_MESSAGES = {
-    "string": "Enter text.",
-    "integer": "Enter a whole number.",
-    "number": "Enter a number.",
-    "boolean": "Answer yes or no.",
-    "array": "Give a list of answers.",
-    "object": "Give the details asked for.",
+    "string": _l("Enter text."),
+    "integer": _l("Enter a whole number."),
+    "number": _l("Enter a number."),
+    "boolean": _l("Answer yes or no."),
+    "array": _l("Give a list of answers."),
+    "object": _l("Give the details asked for."),
 }
 
 _CODES = {
@@ -259,12 +261,12 @@ def _explain(error: ValidationError, schema: Mapping[str, Any], answers: Mapping
     keyword, limit, instance = error.validator, error.validator_value, error.instance
 
     if keyword == "required":
-        return [FieldProblem(json_pointer(*path, name), "This is required.", "required") for name in limit if name not in instance]
+        return [FieldProblem(json_pointer(*path, name), _l("This is required."), "required") for name in limit if name not in instance]
     if keyword == "dependentRequired":
         # The owning object's schema, to name the field that made the others required.
         owner = _field_at(schema, path).get("items", {}) if path else schema
         return [
-            FieldProblem(json_pointer(*path, name), f"This is required when “{_label(owner, trigger)}” is given.", "required")
+            FieldProblem(json_pointer(*path, name), _l("This is required when “%(field)s” is given.", field=_label(owner, trigger)), "required")
             for trigger, needed in limit.items()
             if trigger in instance
             for name in needed
@@ -272,7 +274,7 @@ def _explain(error: ValidationError, schema: Mapping[str, Any], answers: Mapping
         ]
     if keyword == "additionalProperties":
         known = error.schema.get("properties", {})
-        return [FieldProblem(json_pointer(*path, name), "This form has no such field.", "unknown_field") for name in instance if name not in known]
+        return [FieldProblem(json_pointer(*path, name), _l("This form has no such field."), "unknown_field") for name in instance if name not in known]
     if keyword is None:  # a `false` schema: the field must be absent
         names: list[str | int] = []
         if error.absolute_schema_path and error.absolute_schema_path[-1] == "properties":
@@ -280,39 +282,41 @@ def _explain(error: ValidationError, schema: Mapping[str, Any], answers: Mapping
             properties, owner = _at(schema, error.absolute_schema_path), _at(answers, path)
             names = [name for name, rule in properties.items() if rule is False and name in owner]
         pointers = [json_pointer(*path, name) for name in names] or [here]
-        return [FieldProblem(pointer, "Leave this out: it does not apply to your other answers.", "not_applicable") for pointer in pointers]
+        return [FieldProblem(pointer, _l("Leave this out: it does not apply to your other answers."), "not_applicable") for pointer in pointers]
     if keyword == "format":
         if isinstance(error.cause, FormatProblem):
             return [FieldProblem(here, error.cause.message, error.cause.code)]
-        return [FieldProblem(here, f"This is not a valid {limit}.", "format")]
+        return [FieldProblem(here, _l("This is not a valid %(limit)s.", limit=limit), "format")]
 
     field = _field_at(schema, path)
     is_people = field.get("x-field") == "person_list" or bool(_record_fields(field))
     if keyword == "type":
         kinds = [limit] if isinstance(limit, str) else list(limit)
-        return [FieldProblem(here, _TYPE_MESSAGES.get(kinds[0], "This answer has the wrong kind of value."), "type")]
+        return [FieldProblem(here, _TYPE_MESSAGES.get(kinds[0], _l("This answer has the wrong kind of value.")), "type")]
     if keyword == "const":
         if field.get("x-field") == "consent" or limit is True:
-            return [FieldProblem(here, "Please tick this box to continue.", "consent_required")]
-        return [FieldProblem(here, "This answer does not fit your other answers.", "const")]
+            return [FieldProblem(here, _l("Please tick this box to continue."), "consent_required")]
+        return [FieldProblem(here, _l("This answer does not fit your other answers."), "const")]
     message = {
-        "enum": lambda: "Choose one of the options offered.",
-        "pattern": lambda: "This is not in the expected form.",
-        "minLength": lambda: "This cannot be left empty." if limit == 1 else f"Enter at least {limit} characters.",
-        "maxLength": lambda: f"Enter at most {limit} characters.",
-        "minimum": lambda: f"Enter {_number(limit)} or more.",
-        "maximum": lambda: f"Enter {_number(limit)} or less.",
-        "exclusiveMinimum": lambda: f"Enter more than {_number(limit)}.",
-        "exclusiveMaximum": lambda: f"Enter less than {_number(limit)}.",
-        "multipleOf": lambda: f"Enter a multiple of {_number(limit)}.",
-        "minItems": lambda: f"Add at least {limit} {'person' if limit == 1 else 'people'}." if is_people else f"Choose at least {limit}.",
-        "maxItems": lambda: (
-            "Leave this empty: it does not apply to your other answers."
-            if limit == 0
-            else f"Add at most {limit} {'person' if limit == 1 else 'people'}."
-            if is_people
-            else f"Choose at most {limit}."
+        "enum": lambda: _l("Choose one of the options offered."),
+        "pattern": lambda: _l("This is not in the expected form."),
+        "minLength": lambda: _l("This cannot be left empty.") if limit == 1 else _l("Enter at least %(limit)s characters.", limit=limit),
+        "maxLength": lambda: _l("Enter at most %(limit)s characters.", limit=limit),
+        "minimum": lambda: _l("Enter %(limit)s or more.", limit=_number(limit)),
+        "maximum": lambda: _l("Enter %(limit)s or less.", limit=_number(limit)),
+        "exclusiveMinimum": lambda: _l("Enter more than %(limit)s.", limit=_number(limit)),
+        "exclusiveMaximum": lambda: _l("Enter less than %(limit)s.", limit=_number(limit)),
+        "multipleOf": lambda: _l("Enter a multiple of %(limit)s.", limit=_number(limit)),
+        "minItems": lambda: (
+            _nl("Add at least %(num)s person.", "Add at least %(num)s people.", limit) if is_people else _l("Choose at least %(limit)s.", limit=limit)
         ),
-        "uniqueItems": lambda: "Each choice may be given only once.",
+        "maxItems": lambda: (
+            _l("Leave this empty: it does not apply to your other answers.")
+            if limit == 0
+            else _nl("Add at most %(num)s person.", "Add at most %(num)s people.", limit)
+            if is_people
+            else _l("Choose at most %(limit)s.", limit=limit)
+        ),
+        "uniqueItems": lambda: _l("Each choice may be given only once."),
     }.get(keyword)
     return [FieldProblem(here, message() if message else error.message, _CODES.get(keyword, keyword))]

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,7 +31,7 @@ import yuyue_schemas
 from yuyue import json_input
 from yuyue.behaviour import BookingView, CancellationTerms
 from yuyue.bookings.models import Booking, BookingStatus
-from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, schema_field_problems
 from yuyue.hookspecs import hookimpl
 from yuyue.payments.models import Payment, PaymentStatus
 from yuyue.payments.operations import handle_notification, send_refunds, start_payment, tenant_provider_settings
@@ -110,12 +111,12 @@ class SandboxProvider:
         try:
             data = json_input.loads(body)
         except json_input.JSONInputError:
-            raise InvalidInput("the notification is not valid JSON", code="invalid_notification") from None
-        problems = [FieldProblem(p.pointer, p.message, p.keyword) for p in yuyue_schemas.problems_against(SANDBOX_NOTIFICATION, data)]
+            raise InvalidInput(_l("the notification is not valid JSON"), code="invalid_notification") from None
+        problems = schema_field_problems(yuyue_schemas.problems_against(SANDBOX_NOTIFICATION, data))
         occurred_at = _occurred_at(data["time"], problems) if not problems and data.get("time") else None
         if problems:
             # Signed by the sandbox, so not forged; but not something it sends: say where, and change nothing.
-            raise InvalidInput("the notification is not valid", code="invalid_notification", errors=problems)
+            raise InvalidInput(_l("the notification is not valid"), code="invalid_notification", errors=problems)
         return Notification(
             id=data["id"],
             kind=SANDBOX_EVENTS[data["event_type"]],
@@ -140,7 +141,7 @@ def _occurred_at(text: str, problems: list[FieldProblem]) -> datetime | None:
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None or not 2000 <= moment.year <= 2999:
-        problems.append(FieldProblem("/time", "an ISO 8601 time with a UTC offset, in the years 2000 to 2999", "invalid_time"))
+        problems.append(FieldProblem("/time", _l("an ISO 8601 time with a UTC offset, in the years 2000 to 2999"), "invalid_time"))
         return None
     return moment
 
@@ -179,7 +180,7 @@ def sandbox_payment(session: Session, reference: str) -> Payment:
     """The current tenant's sandbox payment ``reference``; :class:`NotFound` ``payment_not_found`` if there is none."""
     payment = session.scalar(select(Payment).where(Payment.provider == SandboxProvider.key, Payment.reference == reference))
     if payment is None:
-        raise NotFound(f"no sandbox payment {reference!r}", code="payment_not_found")
+        raise NotFound(_l("no sandbox payment %(reference)r", reference=reference), code="payment_not_found")
     return payment
 
 
@@ -191,7 +192,7 @@ def pay_in_sandbox(session: Session, tenant: Tenant, reference: str) -> str:
     """
     payment = sandbox_payment(session, reference)
     if payment.status is not PaymentStatus.pending:
-        raise Conflict(f"the payment is already {payment.status.value}", code="payment_settled")
+        raise Conflict(_l("the payment is already %(status)s", status=payment.status.value), code="payment_settled")
     secret = tenant_provider_settings(session, payment_providers(), SandboxProvider.key)["secret"]
     headers, body = sandbox_notification(secret, "payment.succeeded", reference, amount=payment.amount, currency=payment.currency)
     outcome = handle_notification(session, tenant, SandboxProvider.key, headers, body)

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_request_context, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -326,7 +327,7 @@ def _refuse_unkeepable(note: Notification) -> None:
     if note.occurred_at is not None and (not isinstance(note.occurred_at, datetime) or note.occurred_at.tzinfo is None):
         bad.append("occurred_at")
     if bad:
-        raise InvalidInput(f"the provider's notification has values that cannot be kept: {', '.join(bad)}", code="invalid_notification")
+        raise InvalidInput(_l("the provider's notification has values that cannot be kept: %(names)s", names=", ".join(bad)), code="invalid_notification")
 
 
 def _is_provider_id(value: object) -> bool:
@@ -350,16 +351,16 @@ def _refuse_incomplete(note: Notification) -> None:
     """
     if not isinstance(note.kind, NotificationKind):
         raise InvalidInput(
-            "the provider's notification has no event this host knows",
+            _l("the provider's notification has no event this host knows"),
             code="incomplete_notification",
-            errors=[FieldProblem("/kind", "paid, failed or refunded", "required")],
+            errors=[FieldProblem("/kind", _l("paid, failed or refunded"), "required")],
         )
     missing = [name for name in _MONEY_FIELDS[note.kind] if getattr(note, name) in (None, "")]
     if missing:
         raise InvalidInput(
-            f"a {note.kind.value} notification must say {', '.join(missing)}: nothing was recorded; send it complete",
+            _l("a %(kind)s notification must say %(names)s: nothing was recorded; send it complete", kind=note.kind.value, names=", ".join(missing)),
             code="incomplete_notification",
-            errors=[FieldProblem(f"/{name}", f"required in a {note.kind.value} notification", "required") for name in missing],
+            errors=[FieldProblem(f"/{name}", _l("required in a %(kind)s notification", kind=note.kind.value), "required") for name in missing],
         )
 
 
@@ -459,12 +460,12 @@ def record_offline_payment(session: Session, tenant: Tenant, public_id: str, *, 
         booking = get_booking(session, public_id)
         payment = start_payment(session, booking, now=now)
         if payment is None or payment.provider != "offline":
-            raise Refused("this booking has no payment to take at the counter", code="nothing_to_pay")
+            raise Refused(_l("this booking has no payment to take at the counter"), code="nothing_to_pay")
         with write_transaction(session):
             booking = _lock_booking(session, booking.id)
             payment = _lock_payment(session, payment.id)
             if payment.status is not PaymentStatus.pending:
-                raise Conflict(f"the payment is already {payment.status.value}", code="payment_settled")
+                raise Conflict(_l("the payment is already %(status)s", status=payment.status.value), code="payment_settled")
             _settle_paid(session, tenant, payment, booking, now, provider_txn=f"offline:{actor}")
     return payment
 
@@ -549,7 +550,7 @@ def refund_booking(
             left = sum(p.amount - p.refunded_amount for p in payments)
             if not isinstance(amount, int) or isinstance(amount, bool) or not 1 <= amount <= left:
                 problem = f"between 1 and {left}" if left else "nothing paid is left to refund"
-                raise InvalidInput("the refund amount is not valid", errors=[FieldProblem("/amount", problem, "out_of_range")])
+                raise InvalidInput(_l("the refund amount is not valid"), errors=[FieldProblem("/amount", problem, "out_of_range")])
             refunds, owed = [], amount
             for payment in payments:
                 refund = request_refund(session, payment, owed, STAFF_REFUND, now=now, actor=str(actor), note=note)

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
 
 from yuyue.errors import FieldProblem, InvalidInput
 from yuyue.plugins import PluginHost, plugin_host
@@ -150,7 +151,10 @@ class PaymentProviders(Registry[PaymentProvider]):
     def get(self, key: str) -> PaymentProvider:
         """The provider ``key``; an unknown one is the client's mistake (422 pointing at ``/provider``)."""
         if key not in self:
-            raise InvalidInput(f"no payment provider {key!r}", errors=[FieldProblem("/provider", f"choose one of {', '.join(self.keys)}", "unknown_provider")])
+            raise InvalidInput(
+                _l("no payment provider %(key)r", key=key),
+                errors=[FieldProblem("/provider", _l("choose one of %(names)s", names=", ".join(self.keys)), "unknown_provider")],
+            )
         return super().get(key)
 
     def settings(self, key: str, tenant_config: Mapping[str, Any] | None = None) -> dict[str, Any]:

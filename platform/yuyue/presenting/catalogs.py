@@ -54,6 +54,9 @@ FAB_BASE = {"zh_Hant": "zh_HK"}
 _DIGEST_FILE = "SOURCE-DIGEST"
 
 
+# The locale of messages read outside a request (the CLI, jobs): their readers are operators.
+OUTSIDE_REQUESTS = "en"
+
 # The customer site's choice of language (``?lang=`` sets it), read before ``Accept-Language``.
 LOCALE_COOKIE = "yuyue_lang"
 
@@ -172,12 +175,14 @@ def select_locale() -> str:
     - The API (``/api/…``): ``?lang=``, then ``Accept-Language``, then the tenant's first locale.
     - The admin: the choice on its language links (kept in the session), then ``Accept-Language``.
 
-    Anything else (a command, a job) gets zh_Hans. Replaces Flask-AppBuilder's selector, which never
+    Anything outside a request (a command, a job, an operation called from a test) gets English:
+    its readers are operators and logs, and an error raised there is put into words when a request
+    shows it. Replaces Flask-AppBuilder's selector, which never
     reads ``Accept-Language`` and writes the default into every visitor's session (after which it
     would win over the browser's language for good).
     """
     if not has_request_context():
-        return CATALOG_LOCALES[0]
+        return OUTSIDE_REQUESTS
     if request.path.startswith(("/t/", "/api/")):
         choices = [_catalog_locale(request.args.get("lang"))]
         if request.path.startswith("/t/"):
@@ -206,12 +211,24 @@ def _back_to_the_page(response: Response) -> Response:
     return response
 
 
+def _choose_again(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
+    refresh()
+
+
+def _forget_the_locale(_error: BaseException | None) -> None:
+    refresh()
+
+
 def init_languages(app: Flask) -> None:
     """Take over the locale choice from Flask-AppBuilder's Babel manager (call after ``AppBuilder.init_app``)."""
     app.extensions["babel"].locale_selector = select_locale
     # Flask-Babel keeps the locale on ``g``, which outlives a request where an app context is already
-    # pushed (tests, CLI code calling views): every request chooses again.
-    app.before_request(refresh)
+    # pushed (tests, CLI code calling views): every request chooses again, before any hook of its own
+    # (one that answers early, such as the API's envelope check or a tenant not found, would otherwise
+    # read the last request's). URL value preprocessors are the first hooks Flask runs.
+    app.url_value_preprocessors.setdefault(None, []).insert(0, _choose_again)
+    # And forgets it after: code run later in the same context (a test's direct call) is outside any request.
+    app.teardown_request(_forget_the_locale)
     app.after_request(_back_to_the_page)
 
     @app.context_processor

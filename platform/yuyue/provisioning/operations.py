@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_appbuilder.security.sqla.models import User
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -27,7 +28,7 @@ import yuyue_schemas
 from yuyue.audit.operations import record as audit_record
 from yuyue.audit.operator_chain import record_operator_action
 from yuyue.db import tenant_scope, write_transaction
-from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused, json_pointer
+from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused, json_pointer, schema_field_problems
 from yuyue.plugins import PluginHost, TenantPlugins
 from yuyue.tenancy.models import ApiToken, StaffMembership, StaffRole, Tenant, TenantPlugin, TenantStatus, TokenKind
 from yuyue.tenancy.queries import get_tenant
@@ -68,8 +69,8 @@ def _config_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]
 def _check_time_zone(name: str, pointer: str) -> list[FieldProblem]:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        return [FieldProblem(pointer, f"{name!r} is not an IANA time zone (e.g. Asia/Shanghai)", "unknown_time_zone")]
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):  # OSError: a folder of the zone database, e.g. "America"
+        return [FieldProblem(pointer, _l("%(name)r is not an IANA time zone (e.g. Asia/Shanghai)", name=name), "unknown_time_zone")]
     return []
 
 
@@ -78,10 +79,16 @@ def _check_plugins(host: PluginHost, plugins: Mapping[str, Any], prefix: str) ->
     for name, config in plugins.items():
         if not host.is_installed(name):
             installed = ", ".join(host.installed_names) or "none"
-            problems.append(FieldProblem(f"{prefix}{json_pointer(name)}", f"plugin {name!r} is not installed (installed: {installed})", "unknown_plugin"))
+            problems.append(
+                FieldProblem(
+                    f"{prefix}{json_pointer(name)}",
+                    _l("plugin %(name)r is not installed (installed: %(installed)s)", name=name, installed=installed),
+                    "unknown_plugin",
+                )
+            )
             continue
         for problem in yuyue_schemas.problems_against(host.settings_schema(name), config):
-            problems.append(FieldProblem(f"{prefix}{json_pointer(name)}{problem.pointer}", problem.message, problem.keyword))
+            problems += schema_field_problems([problem], f"{prefix}{json_pointer(name)}")
     return problems
 
 
@@ -92,6 +99,8 @@ PLAN_LIMITS = {
     "max_resources": "resources",
     "max_staff": "staff members",
 }
+# The same, in the reader's words, for the refusal that names a reached limit.
+_PLAN_LIMIT_WORDS = {"max_booking_types": _l("booking types"), "max_resources": _l("resources"), "max_staff": _l("staff members")}
 PLAN_SCHEMA = {
     "type": "object",
     "additionalProperties": False,
@@ -108,9 +117,9 @@ def set_plan_limits(session: Session, slug: str, limits: Mapping[str, Any], *, a
 
     Audited as ``tenant.plan_changed`` with the limits before and after.
     """
-    problems = [FieldProblem("/limits" + p.pointer, p.message, p.keyword) for p in yuyue_schemas.problems_against(PLAN_SCHEMA, limits)]
+    problems = schema_field_problems(yuyue_schemas.problems_against(PLAN_SCHEMA, limits), "/limits")
     if problems:
-        raise InvalidInput("the plan limits are not valid", errors=problems)
+        raise InvalidInput(_l("the plan limits are not valid"), errors=problems)
     with write_transaction(session):
         tenant = get_tenant(session, slug)
         previous, tenant.plan_limits = dict(tenant.plan_limits or {}), dict(limits)
@@ -130,7 +139,13 @@ def plan_allows(session: Session, tenant: Tenant, limit: str, count: int) -> Non
     maximum = (limits or {}).get(limit)
     if maximum is not None and count >= maximum:
         raise Refused(
-            f"the plan of {tenant.slug} allows at most {maximum} {PLAN_LIMITS[limit]} ({limit} = {maximum}); ask the operator to raise it",
+            _l(
+                "the plan of %(slug)s allows at most %(maximum)s %(what)s (%(limit)s = %(maximum)s); ask the operator to raise it",
+                slug=tenant.slug,
+                maximum=maximum,
+                what=_PLAN_LIMIT_WORDS[limit],
+                limit=limit,
+            ),
             code="plan_limit_reached",
         )
 
@@ -167,21 +182,29 @@ def create_tenant(
     plugins = dict(plugins or {})
     problems = []
     if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
-        problems.append(FieldProblem("/slug", "use 1-40 lowercase letters, digits and inner hyphens", "invalid_slug"))
+        problems.append(FieldProblem("/slug", _l("use 1-40 lowercase letters, digits and inner hyphens"), "invalid_slug"))
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        problems.append(FieldProblem("/name", "a name of 1-200 characters is required", "invalid_name"))
+        problems.append(FieldProblem("/name", _l("a name of 1-200 characters is required"), "invalid_name"))
     problems += _check_time_zone(time_zone, "/time_zone")
     for index, locale in enumerate(locales):
         if locale not in SUPPORTED_LOCALES:
-            problems.append(FieldProblem(f"/locales/{index}", f"{locale!r} is not one of {', '.join(SUPPORTED_LOCALES)}", "unsupported_locale"))
+            problems.append(
+                FieldProblem(
+                    f"/locales/{index}", _l("%(locale)r is not one of %(names)s", locale=locale, names=", ".join(SUPPORTED_LOCALES)), "unsupported_locale"
+                )
+            )
     problems += _check_plugins(host, plugins, "/plugins")
     if problems:
-        raise InvalidInput("the tenant cannot be created as given", errors=problems)
+        raise InvalidInput(_l("the tenant cannot be created as given"), errors=problems)
 
     try:
         with write_transaction(session):
             if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
-                raise Conflict(f"a tenant with slug {slug!r} already exists", code="slug_taken", errors=[FieldProblem("/slug", "already taken", "slug_taken")])
+                raise Conflict(
+                    _l("a tenant with slug %(slug)r already exists", slug=slug),
+                    code="slug_taken",
+                    errors=[FieldProblem("/slug", _l("already taken"), "slug_taken")],
+                )
             tenant = Tenant(slug=slug, name=name.strip(), time_zone=time_zone, locales=locales, status=TenantStatus.active)
             session.add(tenant)
             session.flush()
@@ -195,7 +218,7 @@ def create_tenant(
     except IntegrityError:
         # Lost a race with a concurrent create of the same slug.
         raise Conflict(
-            f"a tenant with slug {slug!r} already exists", code="slug_taken", errors=[FieldProblem("/slug", "already taken", "slug_taken")]
+            _l("a tenant with slug %(slug)r already exists", slug=slug), code="slug_taken", errors=[FieldProblem("/slug", _l("already taken"), "slug_taken")]
         ) from None
     return tenant
 
@@ -226,7 +249,7 @@ def set_tenant_plugins(session: Session, host: PluginHost, slug: str, plugins: M
     """
     problems = _check_plugins(host, plugins, "/plugins")
     if problems:
-        raise InvalidInput("the plugin configuration is not valid", errors=problems)
+        raise InvalidInput(_l("the plugin configuration is not valid"), errors=problems)
     tenant = get_tenant(session, slug)
     with tenant_scope(tenant.id), write_transaction(session):
         current = {row.plugin: row for row in session.scalars(select(TenantPlugin))}
@@ -274,13 +297,13 @@ def add_staff_member(
             plan_allows(session, tenant, "max_staff", session.scalar(select(func.count()).select_from(StaffMembership)) or 0)
     if user is None:
         if not (email and password):
-            raise NotFound(f"no user {username!r}; give an email and a password to create one", code="user_not_found")
+            raise NotFound(_l("no user %(username)r; give an email and a password to create one", username=username), code="user_not_found")
         user = security.add_user(username, username, tenant.name, email, security.find_role(MERCHANT_ROLE), password=password)
         if not user:
             raise Conflict(
-                f"the user {username!r} could not be created (is the email taken?)",
+                _l("the user %(username)r could not be created (is the email taken?)", username=username),
                 code="user_not_created",
-                errors=[FieldProblem("/email", "already used", "email_taken")],
+                errors=[FieldProblem("/email", _l("already used"), "email_taken")],
             )
     with tenant_scope(tenant.id), write_transaction(session):
         membership = _membership(session, tenant, user.id)
@@ -326,9 +349,11 @@ def create_token(
     Audited by its id, kind, role and name: in its tenant's chain for a staff token, in the operator chain for an operator token.
     """
     if kind is TokenKind.staff and not tenant_slug:
-        raise InvalidInput("a staff token belongs to a tenant", errors=[FieldProblem("/tenant", "required for a staff token", "required")])
+        raise InvalidInput(_l("a staff token belongs to a tenant"), errors=[FieldProblem("/tenant", _l("required for a staff token"), "required")])
     if kind is TokenKind.operator and tenant_slug:
-        raise InvalidInput("an operator token belongs to no tenant", errors=[FieldProblem("/tenant", "not allowed for an operator token", "not_allowed")])
+        raise InvalidInput(
+            _l("an operator token belongs to no tenant"), errors=[FieldProblem("/tenant", _l("not allowed for an operator token"), "not_allowed")]
+        )
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with write_transaction(session):
         tenant = get_tenant(session, tenant_slug) if tenant_slug else None
@@ -362,7 +387,7 @@ def get_token(session: Session, token_id: int) -> ApiToken:
     """:raises NotFound: if there is no such token."""
     token = session.get(ApiToken, token_id)
     if token is None:
-        raise NotFound(f"no API token {token_id}", code="token_not_found")
+        raise NotFound(_l("no API token %(token_id)s", token_id=token_id), code="token_not_found")
     return token
 
 
@@ -374,7 +399,7 @@ def revoke_token(session: Session, token_id: int, *, now: datetime | None = None
     with write_transaction(session):
         token = session.get(ApiToken, token_id)
         if token is None:
-            raise NotFound(f"no API token {token_id}", code="token_not_found")
+            raise NotFound(_l("no API token %(token_id)s", token_id=token_id), code="token_not_found")
         if token.revoked_at is None:
             token.revoked_at = now or utcnow()
             _audit_token(session, token, actor, "token.revoked")

@@ -32,8 +32,10 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 import yuyue_schemas
-from yuyue.errors import FieldProblem
+from yuyue.errors import FieldProblem, Message
 from yuyue.scheduling import holidays
 from yuyue.scheduling.rules import DAY_SCOPE, DayContext, LocalSlot, Rule, Slot, SlotRuleType, split_capacity
 
@@ -61,23 +63,27 @@ def local_moment(day: date, at: time, zone) -> datetime:
 # --------------------------------------------------------------------------
 
 
-def _check_spans(spans: Sequence[dict[str, Any]], pointer: str, what: str) -> list[FieldProblem]:
+def _check_spans(spans: Sequence[dict[str, Any]], pointer: str, what: Message) -> list[FieldProblem]:
     """End after start, and no two spans overlap (two slots of one channel would then overlap)."""
     problems = []
     for index, span in enumerate(spans):
         if _minutes(span["end"]) <= _minutes(span["start"]):
-            problems.append(FieldProblem(f"{pointer}/{index}/end", f"the {what} must end after it starts ({span['start']})", "end_before_start"))
+            problems.append(
+                FieldProblem(
+                    f"{pointer}/{index}/end", _l("the %(what)s must end after it starts (%(start)s)", what=what, start=span["start"]), "end_before_start"
+                )
+            )
     ordered = sorted(range(len(spans)), key=lambda i: _minutes(spans[i]["start"]))
     for before, after in zip(ordered, ordered[1:], strict=False):
         if _minutes(spans[after]["start"]) < _minutes(spans[before]["end"]):
-            message = f"overlaps {what} {before} ({spans[before]['start']}–{spans[before]['end']})"
+            message = _l("overlaps %(what)s %(index)s (%(start)s–%(end)s)", what=what, index=before, start=spans[before]["start"], end=spans[before]["end"])
             problems.append(FieldProblem(f"{pointer}/{after}/start", message, "overlapping"))
     return problems
 
 
 def _check_channels(capacity: int, by_channel: dict[str, int] | None, pointer: str) -> list[FieldProblem]:
     if by_channel and sum(by_channel.values()) > capacity:
-        message = f"the channels' shares add up to {sum(by_channel.values())}, more than the capacity {capacity}"
+        message = _l("the channels' shares add up to %(total)s, more than the capacity %(capacity)s", total=sum(by_channel.values()), capacity=capacity)
         return [FieldProblem(pointer, message, "channels_exceed_capacity")]
     return []
 
@@ -87,7 +93,9 @@ def _check_cutting(intervals: Sequence[dict[str, Any]], slot_minutes: int, point
     for index, interval in enumerate(intervals):
         length = _minutes(interval["end"]) - _minutes(interval["start"])
         if 0 < length < slot_minutes:
-            problems.append(FieldProblem(f"{pointer}/{index}", f"shorter than one slot ({slot_minutes} minutes)", "interval_too_short"))
+            problems.append(
+                FieldProblem(f"{pointer}/{index}", _l("shorter than one slot (%(slot_minutes)s minutes)", slot_minutes=slot_minutes), "interval_too_short")
+            )
     return problems
 
 
@@ -148,7 +156,7 @@ class WeeklyHours(SlotRuleType):
     def check(self, params: dict[str, Any], rules: Sequence[Rule]) -> list[FieldProblem]:
         problems = _check_channels(params["capacity"], params.get("capacity_by_channel"), "/capacity_by_channel")
         for weekday, intervals in params["weekdays"].items():
-            problems += _check_spans(intervals, f"/weekdays/{weekday}", "interval")
+            problems += _check_spans(intervals, f"/weekdays/{weekday}", _l("interval"))
             problems += _check_cutting(intervals, params["slot_minutes"], f"/weekdays/{weekday}")
         return problems
 
@@ -167,7 +175,7 @@ class FixedWindows(SlotRuleType):
     single = True
 
     def check(self, params: dict[str, Any], rules: Sequence[Rule]) -> list[FieldProblem]:
-        problems = _check_spans(params["windows"], "/windows", "window")
+        problems = _check_spans(params["windows"], "/windows", _l("window"))
         for index, window in enumerate(params["windows"]):
             split, at = window.get("capacity_by_channel"), f"/windows/{index}/capacity_by_channel"
             if split is None:
@@ -193,20 +201,26 @@ class SpecialHours(SlotRuleType):
         for index, entry in enumerate(params["days"]):
             at = f"/days/{index}"
             if entry["date"] in seen:
-                problems.append(FieldProblem(f"{at}/date", f"{entry['date']} is already given special hours at /days/{seen[entry['date']]}", "duplicate_date"))
+                problems.append(
+                    FieldProblem(
+                        f"{at}/date",
+                        _l("%(date)s is already given special hours at /days/%(index)s", date=entry["date"], index=seen[entry["date"]]),
+                        "duplicate_date",
+                    )
+                )
             seen.setdefault(entry["date"], index)
             if "windows" in entry:
-                problems += _check_spans(entry["windows"], f"{at}/windows", "window")
+                problems += _check_spans(entry["windows"], f"{at}/windows", _l("window"))
                 for number, window in enumerate(entry["windows"]):
                     split = window.get("capacity_by_channel", entry.get("capacity_by_channel"))
                     problems += _check_channels(window["capacity"], split, f"{at}/windows/{number}")
                 continue
-            problems += _check_spans(entry["intervals"], f"{at}/intervals", "interval")
+            problems += _check_spans(entry["intervals"], f"{at}/intervals", _l("interval"))
             if not entry["intervals"]:
                 continue  # closed that day
             for name in ("slot_minutes", "capacity"):
                 if name not in entry and name not in weekly:
-                    message = f"give {name} here, or add a weekly_hours rule to take it from"
+                    message = _l("give %(name)s here, or add a weekly_hours rule to take it from", name=name)
                     problems.append(FieldProblem(at, message, f"missing_{name}"))
             slot_minutes, capacity = entry.get("slot_minutes", weekly.get("slot_minutes")), entry.get("capacity", weekly.get("capacity"))
             if slot_minutes:

@@ -20,6 +20,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -393,8 +394,8 @@ def _take_in_slot(session: Session, booking_type: Offering, slot: Slot, channel:
         return inventory_id
     key = {"slot_type": booking_type.id, "slot_start": slot.starts_at, "slot_channel": channel}
     if session.scalar(_CLOSED_REASON_OF_SLOT, key) is not None:
-        raise Refused("this slot is closed", code="slot_closed")
-    raise Refused("this slot is full", code="slot_full")
+        raise Refused(_l("this slot is closed"), code="slot_closed")
+    raise Refused(_l("this slot is full"), code="slot_full")
 
 
 def _take_in_days(session: Session, booking_type_id: int, local_date: date, zone: ZoneInfo, channel: str, caps: dict[str, int], n: int) -> None:
@@ -413,7 +414,7 @@ def _take_in_days(session: Session, booking_type_id: int, local_date: date, zone
                     continue
                 row = session.execute(_TAKE_IN_DAY, key).first()  # created meanwhile by a concurrent request
         if row is None:
-            raise Refused("this day is fully booked", code="daily_cap_reached")
+            raise Refused(_l("this day is fully booked"), code="daily_cap_reached")
         touched(session, DayInventory, row.id, row._mapping)
 
 

@@ -30,8 +30,10 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
+
 import yuyue_schemas
-from yuyue.errors import FieldProblem, InvalidInput
+from yuyue.errors import FieldProblem, InvalidInput, schema_field_problems, schema_problem_message
 
 __all__ = [
     "DAY_SCOPE",
@@ -261,7 +263,7 @@ class SlotRuleRegistry:
             return cached
         compiled, problems = self._check(rules, pointer)
         if problems:
-            raise InvalidInput("the availability rules are invalid", errors=problems)
+            raise InvalidInput(_l("the availability rules are invalid"), errors=problems)
         self._compiled[cache_key] = compiled
         if len(self._compiled) > self._CACHE_SIZE:
             self._compiled.popitem(last=False)
@@ -269,7 +271,7 @@ class SlotRuleRegistry:
 
     def _check(self, rules: Any, pointer: str) -> tuple[tuple[Rule, ...], list[FieldProblem]]:
         if not isinstance(rules, list):
-            return (), [FieldProblem(pointer, "availability rules are a list of {type, params} objects", "type")]
+            return (), [FieldProblem(pointer, _l("availability rules are a list of {type, params} objects"), "type")]
         problems: list[FieldProblem] = []
         compiled: list[Rule] = []
         for index, rule in enumerate(rules):
@@ -278,21 +280,28 @@ class SlotRuleRegistry:
             shape = yuyue_schemas.problems_against(RULE_ENVELOPE, rule)
             if shape:
                 problems += [
-                    FieldProblem(f"{at}{p.pointer}", "a rule is an object with type and params" if not p.pointer else p.message, p.keyword) for p in shape
+                    FieldProblem(
+                        f"{at}{p.pointer}",
+                        _l("a rule is an object with type and params") if not p.pointer else schema_problem_message(p.keyword, p.limit, p.message),
+                        p.keyword,
+                    )
+                    for p in shape
                 ]
                 continue
             key = rule["type"]
             if key not in self._types:
-                problems.append(FieldProblem(f"{at}/type", f"unknown slot rule {key!r} (known: {', '.join(self)})", "unknown_slot_rule"))
+                problems.append(
+                    FieldProblem(f"{at}/type", _l("unknown slot rule %(key)r (known: %(names)s)", key=key, names=", ".join(self)), "unknown_slot_rule")
+                )
                 continue
             found = yuyue_schemas.problems_against(self._types[key].params_schema, rule["params"])
-            problems += [FieldProblem(f"{at}/params{p.pointer}", p.message, p.keyword) for p in found]
+            problems += schema_field_problems(found, f"{at}/params")
             if not found:
                 compiled.append(Rule(self._types[key], json.loads(json.dumps(rule["params"])), index))
         seen: dict[str, int] = {}
         for rule in compiled:
             if rule.type.single and rule.key in seen:
-                message = f"only one {rule.key} rule is allowed (the first is rule {seen[rule.key]})"
+                message = _l("only one %(key)s rule is allowed (the first is rule %(first)s)", key=rule.key, first=seen[rule.key])
                 problems.append(FieldProblem(f"{pointer}/{rule.index}/type", message, "duplicate_rule"))
             seen.setdefault(rule.key, rule.index)
             for problem in rule.type.check(rule.params, compiled):

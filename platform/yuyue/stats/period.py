@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -60,7 +61,7 @@ def _date(args: Mapping[str, str], name: str, problems: list[FieldProblem]) -> d
             raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
-        problems.append(FieldProblem(f"/{name}", "a date as YYYY-MM-DD", "invalid_date"))
+        problems.append(FieldProblem(f"/{name}", _l("a date as YYYY-MM-DD"), "invalid_date"))
         return None
 
 
@@ -73,28 +74,34 @@ def period_from_query(session: Session, args: Mapping[str, str], zone: ZoneInfo,
 
     :raises InvalidInput: every problem at once, each at ``/<parameter>``.
     """
-    problems = [FieldProblem(f"/{name}", f"unknown query parameter; use {', '.join(allowed)}", "unknown_parameter") for name in args if name not in allowed]
+    problems = [
+        FieldProblem(f"/{name}", _l("unknown query parameter; use %(names)s", names=", ".join(allowed)), "unknown_parameter")
+        for name in args
+        if name not in allowed
+    ]
     first, last = _date(args, "from", problems), _date(args, "to", problems)
     latest = today + timedelta(days=MAX_DAYS_AHEAD)
     for name, day in (("from", first), ("to", last)):
         if day is not None and not EARLIEST <= day <= latest:
-            problems.append(FieldProblem(f"/{name}", f"a date from {EARLIEST.isoformat()} to {latest.isoformat()}", "out_of_range"))
+            problems.append(
+                FieldProblem(f"/{name}", _l("a date from %(earliest)s to %(latest)s", earliest=EARLIEST.isoformat(), latest=latest.isoformat()), "out_of_range")
+            )
     if not problems:  # defaults only from valid dates: a date out of range plus 29 days may not exist
         if last is None:
             last = today if first is None else min(first + timedelta(days=DEFAULT_DAYS - 1), latest)
         if first is None:
             first = last - timedelta(days=DEFAULT_DAYS - 1)
         if first > last:
-            problems.append(FieldProblem("/to", "on or after from", "before_from"))
+            problems.append(FieldProblem("/to", _l("on or after from"), "before_from"))
         elif (last - first).days + 1 > MAX_DAYS:
-            problems.append(FieldProblem("/to", f"at most {MAX_DAYS} days after from, counting both", "period_too_long"))
+            problems.append(FieldProblem("/to", _l("at most %(max_days)s days after from, counting both", max_days=MAX_DAYS), "period_too_long"))
     booking_type = None
     slug = args.get("booking_type")
     if slug:
         booking_type = session.scalar(select(BookingType).where(BookingType.slug == slug)) if len(slug) <= 60 else None
         if booking_type is None:
-            problems.append(FieldProblem("/booking_type", "no booking type of this merchant has this slug", "unknown_booking_type"))
+            problems.append(FieldProblem("/booking_type", _l("no booking type of this merchant has this slug"), "unknown_booking_type"))
     if problems:
-        raise InvalidInput("the query parameters are not valid", errors=problems)
+        raise InvalidInput(_l("the query parameters are not valid"), errors=problems)
     assert first is not None and last is not None
     return Period(first, last, zone, booking_type)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -17,5 +18,5 @@ def get_tenant(session: Session, slug: str) -> Tenant:
     """:raises NotFound: if there is no tenant ``slug``."""
     tenant = session.scalar(_TENANT_BY_SLUG, {"slug": slug})
     if tenant is None:
-        raise NotFound(f"no tenant {slug!r}", code="tenant_not_found")
+        raise NotFound(_l("no tenant %(slug)r", slug=slug), code="tenant_not_found")
     return tenant

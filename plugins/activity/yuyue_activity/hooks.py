@@ -39,6 +39,7 @@ from yuyue.plugin_api import (
     json_pointer,
     lock_identities,
 )
+from yuyue.plugin_api import lazy_gettext as _l
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -64,11 +65,11 @@ def validate_booking(booking_type: BookingTypeView, request: BookingRequest, set
     problems = []
     most = settings["max_attendees_per_booking"]
     if request.units > most:
-        problems.append(FieldProblem("/answers/attendees", f"at most {most} attendees per booking", "too_many_attendees"))
+        problems.append(FieldProblem("/answers/attendees", _l("at most %(most)s attendees per booking", most=most), "too_many_attendees"))
     if settings["require_email"] and not (request.answers.get("email") or "").strip():
-        problems.append(FieldProblem("/answers/email", "an email address is required for this event", "email_required"))
+        problems.append(FieldProblem("/answers/email", _l("an email address is required for this event"), "email_required"))
     if (settings.get("terms") or "").strip() and request.answers.get("consent") is not True:
-        problems.append(FieldProblem("/answers/consent", "read and accept the event terms to sign up", "consent_required"))
+        problems.append(FieldProblem("/answers/consent", _l("read and accept the event terms to sign up"), "consent_required"))
     if not problems:
         _refuse_a_second_sign_up(booking_type, request, settings, session)
     return problems
@@ -92,10 +93,12 @@ def _refuse_a_second_sign_up(booking_type: BookingTypeView, request: BookingRequ
     for phone in phones:
         if active_bookings(session, phone=phone, **session_of):
             pointer = "/phone" if phone == request.phone else _answer_holding(request.answers, phone)
-            _refuse(f"{phone} is already signed up for this session", pointer, "this mobile number is already signed up for this session")
+            _refuse(_l("%(phone)s is already signed up for this session", phone=phone), pointer, _l("this mobile number is already signed up for this session"))
     for number in id_numbers:
         if active_bookings(session, id_number=number, **session_of):
-            _refuse("this ID number is already signed up for this session", _answer_holding(request.answers, number), "this ID number is already signed up")
+            _refuse(
+                _l("this ID number is already signed up for this session"), _answer_holding(request.answers, number), _l("this ID number is already signed up")
+            )
 
 
 def _refuse(detail: str, pointer: str, message: str) -> None:

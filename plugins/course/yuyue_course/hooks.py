@@ -47,6 +47,7 @@ from yuyue.plugin_api import (
     return_credits,
     spend_credits,
 )
+from yuyue.plugin_api import lazy_gettext as _l
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -65,8 +66,14 @@ def validate_booking(booking_type: BookingTypeView, request: BookingRequest, set
     lock_identities(session, [f"customer:{request.customer_id}"])
     booked = len(active_bookings(session, vertical=VERTICAL, customer_id=request.customer_id, local_dates=week, excluding=request.moves))
     if booked >= limit:
-        message = f"a student may book at most {limit} classes a week; {booked} already booked from {week[0]} to {week[-1]}"
-        raise Refused(message, code="weekly_limit_reached", errors=[FieldProblem("/starts_at", "choose a class in another week", "weekly_limit_reached")])
+        message = _l(
+            "a student may book at most %(limit)s classes a week; %(booked)s already booked from %(first)s to %(last)s",
+            limit=limit,
+            booked=booked,
+            first=week[0],
+            last=week[-1],
+        )
+        raise Refused(message, code="weekly_limit_reached", errors=[FieldProblem("/starts_at", _l("choose a class in another week"), "weekly_limit_reached")])
 
 
 @hookimpl

@@ -51,6 +51,7 @@ from yuyue.plugin_api import (
     refuse_too_many_minors,
     refuse_too_many_persons_a_day,
 )
+from yuyue.plugin_api import lazy_gettext as _l
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -74,7 +75,9 @@ def validate_booking(booking_type: BookingTypeView, request: BookingRequest, set
     problems = group_problems(request, visitor_type, request.answers.get("group_size"), settings["group_min_size"], settings["group_max_size"])
     if is_group and settings["group_requires_guide_licence"] and not (request.answers.get("guide_licence") or "").strip():
         problems.append(
-            FieldProblem("/answers/guide_licence", "a group must be led by a licensed guide: give the leader's guide licence number", "guide_licence_required")
+            FieldProblem(
+                "/answers/guide_licence", _l("a group must be led by a licensed guide: give the leader's guide licence number"), "guide_licence_required"
+            )
         )
     if problems or is_group:
         return problems

@@ -41,9 +41,11 @@ from yuyue.plugin_api import (
     RouteStopView,
     active_bookings,
     hookimpl,
+    lazy_ngettext,
     lock_identities,
     route_stops,
 )
+from yuyue.plugin_api import lazy_gettext as _l
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -69,7 +71,7 @@ def validate_booking(booking_type: BookingTypeView, request: BookingRequest, set
     problems = []
     most_seats = settings["max_seats_per_order"]
     if request.units > most_seats:
-        problems.append(FieldProblem("/answers/seats", f"at most {most_seats} seats per booking", "too_many_seats"))
+        problems.append(FieldProblem("/answers/seats", _l("at most %(most_seats)s seats per booking", most_seats=most_seats), "too_many_seats"))
     problems += _stop_problems(request.answers, route_stops(session, booking_type.id))
     if problems:
         return problems
@@ -79,11 +81,16 @@ def validate_booking(booking_type: BookingTypeView, request: BookingRequest, set
     lock_identities(session, [f"phone:{request.phone}"])
     booked = len(active_bookings(session, booking_type_id=booking_type.id, starts_at=request.starts_at, phone=request.phone, excluding=request.moves))
     if booked >= most_orders:
-        bookings = "1 booking" if most_orders == 1 else f"{most_orders} bookings"
         raise Refused(
-            f"a mobile number may hold at most {bookings} on one trip; {request.phone} has {booked}",
+            lazy_ngettext(
+                "a mobile number may hold at most %(num)s booking on one trip; %(phone)s has %(booked)s",
+                "a mobile number may hold at most %(num)s bookings on one trip; %(phone)s has %(booked)s",
+                most_orders,
+                phone=request.phone,
+                booked=booked,
+            ),
             code="orders_per_trip_exceeded",
-            errors=[FieldProblem("/phone", "this number is already booked on this trip", "orders_per_trip_exceeded")],
+            errors=[FieldProblem("/phone", _l("this number is already booked on this trip"), "orders_per_trip_exceeded")],
         )
     return None
 
@@ -95,11 +102,11 @@ def _stop_problems(answers: Mapping[str, Any], route: list[RouteStopView]) -> li
     problems = []
     pickup, dropoff = answers.get("pickup_point"), answers.get("dropoff_point")
     if pickup is not None and not (pickup in stops and stops[pickup].picks_up):
-        problems.append(FieldProblem("/answers/pickup_point", "not a pick-up point of this route", "unknown_stop"))
+        problems.append(FieldProblem("/answers/pickup_point", _l("not a pick-up point of this route"), "unknown_stop"))
     if dropoff is not None and not (dropoff in stops and stops[dropoff].drops_off):
-        problems.append(FieldProblem("/answers/dropoff_point", "not a drop-off point of this route", "unknown_stop"))
+        problems.append(FieldProblem("/answers/dropoff_point", _l("not a drop-off point of this route"), "unknown_stop"))
     if not problems and pickup is not None and dropoff is not None and order[dropoff] <= order[pickup]:
-        problems.append(FieldProblem("/answers/dropoff_point", "the drop-off point must come after the pick-up point on the route", "stop_order"))
+        problems.append(FieldProblem("/answers/dropoff_point", _l("the drop-off point must come after the pick-up point on the route"), "stop_order"))
     return problems
 
 
