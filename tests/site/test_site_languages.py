@@ -129,9 +129,7 @@ def walk(client, locale: str) -> dict[str, str]:
 @pytest.mark.parametrize("locale", ["zh_Hans", "zh_Hant"])
 def test_no_english_message_on_any_page_of_the_chinese_booking_flow(client, gallery, locale):
     texts = walk(client, locale)
-    untranslated = [
-        f"{page}: {msgid!r}" for page, text in texts.items() for msgid, pattern in english_msgids(locale) if pattern.search(text)
-    ]
+    untranslated = [f"{page}: {msgid!r}" for page, text in texts.items() for msgid, pattern in english_msgids(locale) if pattern.search(text)]
     assert untranslated == []
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify, request
+from flask_babel import lazy_gettext as _l
 
 from yuyue.api.body import request_bytes
 from yuyue.api.converters import NameConverter, SlugConverter, TokenConverter, path_parameter

@@ -17,12 +17,13 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from PIL import Image
 from sqlalchemy.orm import Session
 
 from yuyue.audit.operations import record as audit_record
 from yuyue.db import write_transaction
-from yuyue.errors import FieldProblem, InvalidInput
+from yuyue.errors import FieldProblem, InvalidInput, Message
 from yuyue.tenancy.models import Tenant
 
 __all__ = [
@@ -76,7 +77,7 @@ def _sniffed_type(data: bytes) -> str | None:
     return None
 
 
-def _refused(message: str, code: str) -> InvalidInput:
+def _refused(message: Message, code: str) -> InvalidInput:
     return InvalidInput(message, errors=[FieldProblem("", message, code)], code=code)
 
 
@@ -87,24 +88,27 @@ def read_logo(data: bytes, declared_type: str | None = None) -> Logo:
         (the bytes are another type than the one declared), ``logo_too_many_pixels``, ``logo_damaged``.
     """
     if len(data) > MAX_LOGO_BYTES:
-        raise _refused(f"the logo is larger than {MAX_LOGO_BYTES // 1024} KiB", "logo_too_large")
+        raise _refused(_l("the logo is larger than %(size)s KiB", size=MAX_LOGO_BYTES // 1024), "logo_too_large")
     media_type = _sniffed_type(data)
     if media_type is None:
-        raise _refused("the logo must be a PNG, JPEG or WebP image (SVG is refused: it can carry script)", "logo_not_an_image")
+        raise _refused(_l("the logo must be a PNG, JPEG or WebP image (SVG is refused: it can carry script)"), "logo_not_an_image")
     if declared_type is not None and declared_type != media_type:
-        raise _refused(f"the file is {media_type} but was sent as {declared_type}", "logo_type_mismatch")
+        raise _refused(_l("the file is %(actual)s but was sent as %(declared)s", actual=media_type, declared=declared_type), "logo_type_mismatch")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=[LOGO_MEDIA_TYPES[media_type]]) as image:
                 width, height = image.size  # read from the header, before any pixel is decoded
                 if width > MAX_LOGO_SIDE or height > MAX_LOGO_SIDE:
-                    raise _refused(f"the logo is {width}×{height} pixels; at most {MAX_LOGO_SIDE} a side", "logo_too_many_pixels")
+                    raise _refused(
+                        _l("the logo is %(width)s×%(height)s pixels; at most %(side)s a side", width=width, height=height, side=MAX_LOGO_SIDE),
+                        "logo_too_many_pixels",
+                    )
                 image.load()
     except InvalidInput:
         raise
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise _refused("the logo image is damaged or truncated", "logo_damaged") from None
+        raise _refused(_l("the logo image is damaged or truncated"), "logo_damaged") from None
     return Logo(data, media_type, width, height)
 
 
@@ -119,10 +123,14 @@ def _appearance_problems(changes: Mapping[str, Any], themes: Collection[str]) ->
     theme = changes.get("theme")
     if "theme" in changes and theme is not None and theme not in themes:
         installed = ", ".join(sorted(themes)) or "none"
-        problems.append(FieldProblem("/theme", f"theme {str(theme)[:40]!r} is not installed (installed: {installed})", "unknown_theme"))
+        problems.append(
+            FieldProblem(
+                "/theme", _l("theme %(theme)r is not installed (installed: %(installed)s)", theme=str(theme)[:40], installed=installed), "unknown_theme"
+            )
+        )
     colour = changes.get("brand_colour")
     if "brand_colour" in changes and colour is not None and not (isinstance(colour, str) and BRAND_COLOUR.fullmatch(colour)):
-        problems.append(FieldProblem("/brand_colour", "a brand colour is written #rrggbb, e.g. #b7332a", "pattern"))
+        problems.append(FieldProblem("/brand_colour", _l("a brand colour is written #rrggbb, e.g. #b7332a"), "pattern"))
     return problems
 
 
@@ -135,7 +143,7 @@ def set_appearance(session: Session, tenant: Tenant, changes: Mapping[str, Any],
     """
     problems = _appearance_problems(changes, themes)
     if problems:
-        raise InvalidInput("the appearance is not valid", errors=problems)
+        raise InvalidInput(_l("the appearance is not valid"), errors=problems)
     wanted = {field: changes[field] for field in APPEARANCE_FIELDS if field in changes}
     if wanted.get("brand_colour"):
         wanted["brand_colour"] = wanted["brand_colour"].lower()

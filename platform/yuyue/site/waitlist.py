@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -41,7 +42,7 @@ def _slot_start(value: str) -> datetime:
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None or not 2000 <= moment.year <= 2999:
-        raise InvalidInput("the time is not valid", errors=[FieldProblem("/at", "a slot's start, e.g. 2026-12-09T09:00:00+08:00", "invalid_datetime")])
+        raise InvalidInput(_l("the time is not valid"), errors=[FieldProblem("/at", _l("a slot's start, e.g. 2026-12-09T09:00:00+08:00"), "invalid_datetime")])
     return moment
 
 
