@@ -38,7 +38,7 @@ def format_date(value: date | datetime, width: str = "medium") -> str:
 
 
 def format_day(value: date | datetime) -> str:
-    """A date strip's label: ``12月7日 周一`` / ``Mon, Dec 7``."""
+    """A date strip's label: ``12月7日周一`` / ``Mon, Dec 7``."""
     day = _local(value).date() if isinstance(value, datetime) else value
     return dates.format_skeleton("MMMEd", day, locale=_locale())
 
