@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from flask import Flask, g, jsonify
+from flask_babel import Babel
 from local_services import redis_reachable
 
 from yuyue.api.auth import access_token
@@ -93,6 +94,7 @@ def booking_app() -> Flask:
     """A bare app with one view marked like ``POST bookings``, so the limit is tested without the booking machinery."""
     app = Flask("booking_limit_test")
     app.config.update(LIMITS_ON, SECRET_KEY="booking-limit-test-" + "k" * 32, RATELIMIT_BOOKING="2/minute")
+    Babel(app)  # the refusal's words come from the catalogs
 
     @app.before_request
     def _tenant() -> None:
