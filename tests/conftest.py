@@ -70,6 +70,8 @@ def make_app(database_url: str, tmp_path, request: pytest.FixtureRequest) -> Ite
             "INSTANCE_PATH": str(tmp_path),
             "SECRET_KEY": TEST_SECRET_KEY,
             "RATELIMIT_ENABLED": False,
+            # Staff passwords hashed cheaply: scrypt's cost (the production default) was most of the admin tests' time.
+            "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             **overrides,
         }
         app = create_app(config)
