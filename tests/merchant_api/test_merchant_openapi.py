@@ -10,7 +10,7 @@ import pytest
 from merchant_setup import at
 
 import yuyue_schemas
-from yuyue.api import core, merchant, packages
+from yuyue.api import appearance, core, merchant, packages
 from yuyue.api.tenant import tenant_api
 from yuyue.tenancy.models import StaffRole
 
@@ -73,7 +73,7 @@ def test_documented_bodies_are_the_schemas_the_endpoints_validate_with(app, tena
         handed.append(json.loads(json.dumps(schema)))
         return core.json_body(schema, **options)
 
-    for module in (merchant, packages):  # the staff routes of class packages live with the customer ones
+    for module in (merchant, packages, appearance):  # the staff routes of class packages live with the customer ones; the appearance has a module of its own
         monkeypatch.setattr(module, "json_body", recording_json_body)
     validated = {}
     for path, method in sorted(admin_operations(app)):
