@@ -41,7 +41,8 @@ def test_a_shuttle_card_names_its_next_departure_and_seats_left(demo_home):
 
 @pytest.mark.parametrize("slug", ["exhibition", "scenic"])
 def test_a_timed_entry_card_lists_a_days_entry_times(demo_home, slug):
-    assert "Entry times on" in demo_home[slug] and demo_home[slug].count('class="entry-time') >= 4
+    # The first day in reach: late in the afternoon only today's last entry times are left, so at least one.
+    assert "Entry times on" in demo_home[slug] and demo_home[slug].count('class="entry-time-at"') >= 1
 
 
 def test_an_event_card_names_its_next_session_and_places_left(demo_home):
