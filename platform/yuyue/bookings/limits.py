@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from yuyue.behaviour import BookingRequest, BookingView
-from yuyue.bookings.policies import age_on, lock_identities
+from yuyue.bookings.policies import age_on, lock_identities, too_many_minors
 from yuyue.bookings.queries import active_bookings
 from yuyue.errors import FieldProblem, Refused
 
@@ -29,16 +29,7 @@ def refuse_too_many_minors(request: BookingRequest, limit: int, adult_age: int, 
     on = request.local_date
     minors = [index for index, person in enumerate(request.people) if person.birth_date is not None and age_on(person.birth_date, on) < adult_age]
     if len(minors) > limit:
-        raise Refused(
-            _l(
-                "a booking may include at most %(limit)s people under %(adult_age)s; this one has %(count)s",
-                limit=limit,
-                adult_age=adult_age,
-                count=len(minors),
-            ),
-            code="too_many_minors",
-            errors=[FieldProblem(pointer(index), _l("under %(adult_age)s on %(on)s", adult_age=adult_age, on=on), "too_many_minors") for index in minors],
-        )
+        raise too_many_minors(limit, adult_age, on, [pointer(index) for index in minors])
 
 
 def refuse_too_many_persons_a_day(

@@ -196,6 +196,18 @@ def _normalized(normalize: Callable[[str], str], value: str | None) -> str | Non
         return None
 
 
+def too_many_minors(limit: int, adult_age: int, on: date, pointers: Sequence[str]) -> Refused:
+    """The refusal (``too_many_minors``) of a booking naming more people under ``adult_age`` on ``on`` than ``limit``, one problem at each of them.
+
+    Shared by the booking type's ``minors`` policy and the verticals' limit (:mod:`yuyue.bookings.limits`).
+    """
+    return Refused(
+        _l("a booking may include at most %(limit)s people under %(adult_age)s; this one has %(count)s", limit=limit, adult_age=adult_age, count=len(pointers)),
+        code="too_many_minors",
+        errors=[FieldProblem(pointer, _l("under %(adult_age)s on %(on)s", adult_age=adult_age, on=on), "too_many_minors") for pointer in pointers],
+    )
+
+
 def _check_minors(policies: Mapping[str, Any], people: Sequence[Person], local_date: date) -> None:
     rules = policies.get("minors")
     if not rules:
@@ -206,22 +218,7 @@ def _check_minors(policies: Mapping[str, Any], people: Sequence[Person], local_d
     adult_age = rules.get("adult_age", DEFAULT_ADULT_AGE)
     limit = rules.get("max_minors_per_booking")
     if limit is not None and len(minors) > limit:
-        problems = [
-            FieldProblem(
-                _age_pointer(people, index), _l("under %(adult_age)s on %(local_date)s", adult_age=adult_age, local_date=local_date), "too_many_minors"
-            )
-            for index in minors
-        ]
-        raise Refused(
-            _l(
-                "a booking may include at most %(limit)s people under %(adult_age)s; this one has %(count)s",
-                limit=limit,
-                adult_age=adult_age,
-                count=len(minors),
-            ),
-            code="too_many_minors",
-            errors=problems,
-        )
+        raise too_many_minors(limit, adult_age, local_date, [_age_pointer(people, index) for index in minors])
     if rules.get("require_adult") and len(minors) == len(people):
         raise Refused(
             _l("people under %(adult_age)s must be booked together with an adult", adult_age=adult_age),
