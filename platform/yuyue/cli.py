@@ -308,7 +308,7 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
 def _check_bindable(bind: str) -> None:
     """Fail with one line now rather than let gunicorn retry a taken HOST:PORT and print a page of logs."""
     host, sep, port = bind.rpartition(":")
-    if not sep or not port.isdigit() or bind.startswith(("unix:", "fd://")):
+    if not sep or not port.isdecimal() or bind.startswith(("unix:", "fd://")):
         return
     host = host.strip("[]") or "0.0.0.0"
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -176,9 +176,15 @@ def test_hostile_form_values_are_refused_as_problems_not_500(client, museum):
         {"answers.name": "Lin", "party_size": "1", "phone": phone(1), "channel": "x" * 300},
         {"answers.name": "Lin", "party_size": "9" * 40, "phone": phone(1)},
         {"answers.name": "Lin", "party_size": "1", "phone": "\x00" * 30},
+        # Digits that str.isdigit() admits and int() refuses, and more digits than int() parses.
+        {"answers.name": "Lin", "party_size": "²", "phone": phone(1)},
+        {"answers.name": "Lin", "party_size": "9" * 5000, "phone": phone(1)},
     ):
         response = post(client, FORM, hidden, **fields)
         assert 400 <= response.status_code < 500, fields
+    # A guest has no saved people: whatever is ticked is ignored, and the booking is placed.
+    ignored = post(client, FORM, hidden, **{"answers.name": "Lin", "party_size": "1", "phone": phone(1), "companion": ["²", "9" * 5000]})
+    assert ignored.status_code == 303
 
 
 def test_tickets_are_asked_with_their_prices_and_a_ticket_problem_shows_at_the_tickets(client, museum):

@@ -400,7 +400,7 @@ def _minor_units(text: str) -> int:
 
 def _actor_names(trail: list[Any]) -> dict[str, str]:
     """Login names of the staff in a trail (``staff:7`` → ``li.wei``); customers and the system are shown as recorded."""
-    ids = {int(key) for record in trail for kind, _sep, key in [record.actor.partition(":")] if kind == "staff" and key.isdigit() and len(key) < 10}
+    ids = {int(key) for record in trail for kind, _sep, key in [record.actor.partition(":")] if kind == "staff" and key.isdecimal() and len(key) < 10}
     if not ids:
         return {}
     return {f"staff:{user_id}": username for user_id, username in db.session.execute(select(User.id, User.username).where(User.id.in_(ids)))}

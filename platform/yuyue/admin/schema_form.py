@@ -451,7 +451,7 @@ class _Reader:
 
     def count(self, name: str) -> int:
         text = self.get(name) or "0"
-        return min(int(text), _MOST_ROWS) if text.isdigit() and len(text) < 6 else 0
+        return min(int(text), _MOST_ROWS) if text.isdecimal() and len(text) < 6 else 0
 
     def node(self, node: Any, resolver: Resolver, name: str, pointer: str) -> Any:
         node, resolver = _resolve(node, resolver)
@@ -478,7 +478,7 @@ class _Reader:
         if not text:
             return _ABSENT
         if _NUMBER.match(text) and len(text) < 40:
-            number: int | float = int(text) if text.lstrip("-").isdigit() else float(text)
+            number: int | float = int(text) if text.lstrip("-").isdecimal() else float(text)
             if node.get("type") != "integer" or float(number).is_integer():
                 return int(number) if node.get("type") == "integer" else number
         self.problems[pointer] = _("Enter a whole number.") if node.get("type") == "integer" else _("Enter a number.")
@@ -557,7 +557,7 @@ class _Reader:
     def _branches(self, node, resolver, name, pointer) -> Any:
         branches = node.get("oneOf") or node.get("anyOf")
         text = self.get(f"{name}.{_BRANCH}") or "0"
-        chosen = int(text) if text.isdigit() and int(text) < len(branches) else 0
+        chosen = int(text) if text.isdecimal() and int(text) < len(branches) else 0
         branch, branch_resolver = _resolve(branches[chosen], resolver)
         return self._object(branch, branch_resolver, name, pointer)
 

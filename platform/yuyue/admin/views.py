@@ -20,6 +20,6 @@ class CheckedResetPasswordView(ResetPasswordView):
 
     def form_post(self, form: Form) -> None:
         pk = request.args.get("pk", "")
-        if not (pk.isascii() and pk.isdigit() and int(pk) <= MAX_INTEGER) or self.appbuilder.sm.get_user_by_id(int(pk)) is None:
+        if not (pk.isascii() and pk.isdecimal() and int(pk) <= MAX_INTEGER) or self.appbuilder.sm.get_user_by_id(int(pk)) is None:
             abort(404)
         super().form_post(form)

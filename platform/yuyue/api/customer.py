@@ -154,7 +154,7 @@ def _decode_cursor(cursor: str) -> int | None:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    return int(text[1:]) if text[:1] == "b" and text[1:].isdigit() and len(text) < 20 else None
+    return int(text[1:]) if text[:1] == "b" and text[1:].isdecimal() and len(text) < 20 else None
 
 
 def _idempotency_key() -> str | None:

@@ -281,7 +281,7 @@ def _ban_subject(kind: BanSubject, subject: Any) -> str:
     if kind is BanSubject.customer:
         if isinstance(subject, Customer):
             return str(subject.id)
-        if isinstance(subject, int | str) and str(subject).isdigit():
+        if isinstance(subject, int | str) and str(subject).isdecimal():
             return str(int(subject))
         raise InvalidInput(_l("the customer is not valid"), errors=[FieldProblem("/subject", _l("a customer id is required"), "invalid_subject")])
     if kind is BanSubject.id_number:

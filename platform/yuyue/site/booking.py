@@ -230,7 +230,7 @@ def booking_form(type_slug: str) -> Response:
 
 
 def _picked_companions(customer: Customer | None, values: MultiDict) -> list[Any]:
-    wanted = {int(v) for v in values.getlist("companion") if v.isdigit() and len(v) < 12}
+    wanted = {int(v) for v in values.getlist("companion") if v.isdecimal() and len(v) < 12}
     if customer is None or not wanted:
         return []
     return [c for c in customers.companions(db.session, customer) if c.id in wanted]

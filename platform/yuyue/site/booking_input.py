@@ -70,7 +70,7 @@ def read_quantity(text: str | None, pointer: str, problems: list[FieldProblem]) 
     text = (text or "").strip()
     if text in ("", "0"):
         return None
-    if text.isdigit() and 1 <= int(text) <= MAX_QUANTITY:
+    if text.isdecimal() and len(text) <= 6 and 1 <= int(text) <= MAX_QUANTITY:
         return int(text)
     problems.append(FieldProblem(pointer, _("Enter a whole number from 0 to %(most)s.", most=MAX_QUANTITY), "invalid_quantity"))
     return None

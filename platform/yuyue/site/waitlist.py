@@ -73,7 +73,7 @@ def _join_page(
 
 def _party_size() -> int | None:
     value = request.form.get("party_size", "")
-    return int(value) if value.isdigit() and len(value) <= 4 else None
+    return int(value) if value.isdecimal() and len(value) <= 4 else None
 
 
 @site.route("/book/<slug:type_slug>/waitlist", methods=["GET", "POST"])

@@ -130,7 +130,7 @@ def _json_object(text: str) -> dict[str, Any]:
 
 def _count(form: Mapping[str, str], name: str, most: int) -> int:
     text = form.get(name) or "0"
-    return min(int(text), most) if text.isdigit() and len(text) < 6 else 0
+    return min(int(text), most) if text.isdecimal() and len(text) < 6 else 0
 
 
 def read_fields(form: Mapping[str, str], field_types: Mapping[str, FieldType]) -> list[DesignedField]:
@@ -191,7 +191,7 @@ def apply_action(fields: list[DesignedField], action: str, *, new_type: str, fie
     """``up:<i>``, ``down:<i>``, ``remove:<i>`` or ``add`` (of ``new_type``) applied to the fields; anything else changes nothing."""
     fields = list(fields)
     verb, _, where = action.partition(":")
-    index = int(where) if where.isdigit() and len(where) < 4 else -1
+    index = int(where) if where.isdecimal() and len(where) < 4 else -1
     if verb == "add" and new_type in field_types and len(fields) < MAX_FIELDS:
         fields.append(new_field(new_type, field_types, {f.key for f in fields}))
     elif verb == "remove" and 0 <= index < len(fields):

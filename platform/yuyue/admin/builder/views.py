@@ -410,13 +410,13 @@ def _version_argument(name: str, default: int, numbers: list[int]) -> int:
     text = request.args.get(name)
     if text is None:
         return default
-    if not (text.isdigit() and len(text) < 10) or int(text) not in numbers:
+    if not (text.isdecimal() and len(text) < 10) or int(text) not in numbers:
         abort(404)
     return int(text)
 
 
 def _bounded_count(text: str | None, most: int) -> int:
-    return min(int(text), most) if text and text.isdigit() and len(text) < 6 else 0
+    return min(int(text), most) if text and text.isdecimal() and len(text) < 6 else 0
 
 
 def _ticket_row(ticket: dict[str, Any]) -> dict[str, Any]:
@@ -459,7 +459,7 @@ def _ticket_of(row: dict[str, Any]) -> dict[str, Any]:
     }
     for age in ("min_age", "max_age"):
         if row[age]:
-            ticket[age] = int(row[age]) if row[age].isdigit() and len(row[age]) < 6 else row[age]
+            ticket[age] = int(row[age]) if row[age].isdecimal() and len(row[age]) < 6 else row[age]
     if row["proof"]:
         try:
             ticket["proof"] = json_input.loads(row["proof"])
@@ -470,6 +470,6 @@ def _ticket_of(row: dict[str, Any]) -> dict[str, Any]:
 
 def _row_pointer(pointer: str, kept: list[int]) -> str:
     parts = pointer.split("/")
-    if len(parts) > 2 and parts[1] == "ticket_types" and parts[2].isdigit() and int(parts[2]) < len(kept):
+    if len(parts) > 2 and parts[1] == "ticket_types" and parts[2].isdecimal() and int(parts[2]) < len(kept):
         parts[2] = str(kept[int(parts[2])])
     return "/".join(parts)
