@@ -523,12 +523,12 @@ def section(measured: dict[str, Any], context: dict[str, Any]) -> str:
     return "\n\n".join(part for part in parts if part) + "\n"
 
 
-def write_section(text: str, path: Path = PERFORMANCE) -> None:
-    """Replace the marked block of ``path``, or append it when there is none yet; the notes between markers of a previous run are kept."""
+def write_section(text: str, path: Path = PERFORMANCE, start: str = START, end: str = END) -> None:
+    """Replace the block of ``path`` between the ``start`` and ``end`` markers, or append it when there is none yet."""
     current = path.read_text(encoding="utf-8") if path.exists() else ""
-    if START in current and END in current:
-        head, _, rest = current.partition(START)
-        _, _, tail = rest.partition(END)
+    if start in current and end in current:
+        head, _, rest = current.partition(start)
+        _, _, tail = rest.partition(end)
         current = head.rstrip("\n") + "\n\n" + text + tail.lstrip("\n")
     else:
         current = current.rstrip("\n") + "\n\n" + text

@@ -24,11 +24,10 @@ import sys
 import threading
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import report
-from booking_rush import DATABASES, GUNICORN, PERFORMANCE, TENANT, ZONE, cpu_used, first_day, gunicorn, percentile
+from booking_rush import DATABASES, GUNICORN, PERFORMANCE, TENANT, ZONE, cpu_used, first_day, gunicorn, percentile, write_section
 
 START, END = "<!-- slot_page:start -->", "<!-- slot_page:end -->"
 TYPE = "hourly"
@@ -204,16 +203,6 @@ def section(measured: dict[str, Any], context: dict[str, Any]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def write_section(text: str, path: Path = PERFORMANCE) -> None:
-    current = path.read_text(encoding="utf-8") if path.exists() else ""
-    if START in current and END in current:
-        head, _, rest = current.partition(START)
-        current = head.rstrip("\n") + "\n\n" + text + rest.partition(END)[2].lstrip("\n")
-    else:
-        current = current.rstrip("\n") + "\n\n" + text
-    path.write_text(current, encoding="utf-8")
-
-
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--client"]:
         return client_main()
@@ -230,7 +219,7 @@ def main(argv: list[str]) -> int:
         measured[name] = measure(name, 400 if args.quick else 2000, args.runs)
     context = {"command": shlex.join(["python", "bench/slot_page.py", *argv]), "started": started, "load": (load_before, os.getloadavg())}
     if not args.no_write:
-        write_section(section(measured, context))
+        write_section(section(measured, context), start=START, end=END)
         print(f"wrote {PERFORMANCE}")
     return 0 if all(run["failed"] == 0 for result in measured.values() for run in result["runs"]) else 1
 
