@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -58,13 +59,25 @@ class DeliveryFailed(Exception):
 
 
 class Subscriber(Protocol):
-    """Who hears of events: plans the deliveries of an event (in the fan-out's write transaction) and sends one of them (outside any transaction)."""
+    """Who hears of events: plans the deliveries of an event (in the fan-out's write transaction) and sends one of them (outside any transaction).
+
+    One subscriber per :class:`DeliveryKind`. After the n-th failed attempt the
+    engine waits ``retry_delays[n - 1]`` (with jitter); when they run out the
+    delivery is dead. ``on_delivered`` and ``on_dead`` run in the write
+    transaction that records the outcome (a webhook endpoint counts its
+    failures there).
+    """
 
     kind: DeliveryKind
+    retry_delays: tuple[timedelta, ...]
 
     def plan(self, session: Session, event: OutboxEvent) -> list[PlannedDelivery]: ...
 
     def send(self, delivery: Delivery) -> SendResult: ...
+
+    def on_delivered(self, session: Session, delivery: Delivery) -> None: ...
+
+    def on_dead(self, session: Session, delivery: Delivery) -> None: ...
 
 
 @dataclass
