@@ -17,8 +17,10 @@ from yuyue.admin.views import CheckedResetPasswordView
 from yuyue.api.limit_storage import node_storage_uri
 from yuyue.api.limits import init_limits, rate_limit_settings
 from yuyue.config import settings_from_env
+from yuyue.customers import login_settings
 from yuyue.customers.login_providers import build_login_providers
 from yuyue.db import configure_sqlite, db
+from yuyue.events.channel_settings import add_settings_source
 from yuyue.events.channels import build_channels
 from yuyue.forms.registry import build_form_registry
 from yuyue.plugins import make_plugin_host
@@ -81,6 +83,10 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+def _mini_program(settings: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: settings[key] for key in ("appid", "secret") if settings.get(key)}
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build a yuyue application; ``config`` overrides settings read from the environment."""
     settings = {**FAB_SETTINGS, **settings_from_env(), **rate_limit_settings(), **(config or {})}
@@ -100,6 +106,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["yuyue.slot_rules"] = build_slot_rules(host)
     app.extensions["yuyue.channels"] = build_channels(host, required=(app.config["NOTIFICATION_CHANNEL"],))
     app.extensions["yuyue.login_providers"] = build_login_providers(host, app.config)
+    # Subscribe messages come from the mini-program customers log in with, unless the channel names its own (docs/channels.md).
+    add_settings_source(
+        app, "wechat", lambda session: _mini_program(login_settings.effective_login_settings(session, app.extensions["yuyue.login_providers"], "wechat"))
+    )
 
     # Before Flask-AppBuilder's Babel manager, which adds its own catalogs ahead of these.
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compile_catalogs(Path(app.config["INSTANCE_PATH"]) / "translations", host.packages))

@@ -27,6 +27,7 @@ from yuyue.config import settings_from_env
 from yuyue.db import db
 from yuyue.declarations import PluginDeclarationError
 from yuyue.errors import DomainError
+from yuyue.events.channels import messages_log_path
 from yuyue.plugins import ENTRY_POINT_GROUP, PluginHost, PluginLoadError, make_plugin_host, plugin_host
 from yuyue.provisioning import operations
 from yuyue.scaffold import ScaffoldError, create_plugin
@@ -113,6 +114,7 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
         init_database()
         for line in seed_demo(db.session, plugin_host()):
             click.echo(line)
+        click.echo(f"login codes and messages of the log channel and the SMS sandbox: {messages_log_path(current_app)}  (tail -f it)")
         if serve:
             click.echo(f"customer site: http://127.0.0.1:{port}/t/demo/   admin: http://127.0.0.1:{port}/admin/")
             click.echo(f"serving on http://127.0.0.1:{port}/  (Ctrl+C stops)")

@@ -47,6 +47,15 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "PLUGINS": None if allow_list is None else [n.strip() for n in allow_list.split(",") if n.strip()],
         "SQLITE_BUSY_TIMEOUT_SECONDS": float(env.get("YUYUE_SQLITE_BUSY_TIMEOUT", "30")),
         "NOTIFICATION_CHANNEL": env.get("YUYUE_SMS_CHANNEL") or "log",
+        # The channels customer notifications go out on for tenants without channel settings of their own; None: the one above.
+        "NOTIFICATION_CHANNELS": [n.strip() for n in env["YUYUE_NOTIFICATION_CHANNELS"].split(",") if n.strip()]
+        if env.get("YUYUE_NOTIFICATION_CHANNELS")
+        else None,
+        # The email channel's server (smtp://user:pass@host:587?starttls=1, smtps://…) and sender ("Name <address>").
+        "SMTP_URL": env.get("YUYUE_SMTP_URL"),
+        "MAIL_FROM": env.get("YUYUE_MAIL_FROM"),
+        # A shared signed SMS gateway (https://KEY_ID:SECRET@host/path?sign_name=…&template.login_code=…); without it, the sandbox.
+        "SMS_URL": env.get("YUYUE_SMS_URL"),
         # Base of payment callback URLs; without it the request's host is used.
         "PUBLIC_URL": env.get("YUYUE_PUBLIC_URL"),
         # sandbox payments cost nothing: set a real provider in production.

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app, g, jsonify
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from yuyue.api.auth import customer_required, customer_tokens, request_now, rotated_tokens
@@ -23,6 +24,7 @@ from yuyue.api.tenant import current_tenant, tenant_api
 from yuyue.customers import login, login_settings, sessions
 from yuyue.customers.login_providers import LoginProviderFailed, LoginProviderNotConfigured, LoginProviderRegistry, LoginRefused, WeChatMiniProgram
 from yuyue.db import db
+from yuyue.events.channel_settings import settings_for
 from yuyue.events.channels import NotificationFailed, NotificationMessage, channels
 from yuyue.types import bounded_integer
 
@@ -58,24 +60,47 @@ def _invalid_code(message: str) -> ApiProblem:
     return ApiProblem(401, "invalid_code", message)
 
 
+def login_code_message(tenant_slug: str, tenant_name: str, phone: str, code: str, locale: str, settings: dict[str, Any]) -> NotificationMessage:
+    """The login-code text in the tenant's first language, with its parameters for gateways that send by template (SMS)."""
+    minutes = int(login.CODE_TTL.total_seconds() // 60)
+    with force_locale(locale.replace("-", "_")):
+        subject = str(_l("Your login code for %(tenant)s", tenant=tenant_name))
+        text = str(
+            _l(
+                "%(code)s is your login code for %(tenant)s. It expires in %(minutes)s minutes; never tell it to anyone.",
+                code=code,
+                tenant=tenant_name,
+                minutes=minutes,
+            )
+        )
+    return NotificationMessage(
+        tenant=tenant_slug,
+        to=phone,
+        template=LOGIN_CODE_TEMPLATE,
+        params={"code": code, "minutes": minutes},
+        locale=locale,
+        subject=subject,
+        text=text,
+        settings=settings,
+    )
+
+
 def deliver_login_code(phone: str) -> login.IssuedCode:
     """Issue a login code for ``phone`` at the current tenant and send it through ``NOTIFICATION_CHANNEL`` (the API and the site ask the same way).
+
+    The channel sends with the tenant's settings of it (its own SMS gateway), over the installation's.
 
     :raises login.CodeRecentlySent: a code went to this phone moments ago.
     :raises NotificationFailed: the channel failed; the code is withdrawn, so the customer may ask again at once.
     """
     tenant = current_tenant()
     secret = current_app.config["SECRET_KEY"]
+    key = current_app.config.get("NOTIFICATION_CHANNEL") or "log"
+    settings = settings_for(db.session, current_app, key)
     issued = login.issue_login_code(db.session, phone, secret=secret, now=request_now())
-    message = NotificationMessage(
-        tenant=tenant.slug,
-        to=issued.phone,
-        template=LOGIN_CODE_TEMPLATE,
-        params={"code": issued.code, "minutes": int(login.CODE_TTL.total_seconds() // 60)},
-        locale=(tenant.locales or ["zh-Hans"])[0],
-    )
+    message = login_code_message(tenant.slug, tenant.name, issued.phone, issued.code, (tenant.locales or ["zh-Hans"])[0], settings)
     try:
-        channels().get(current_app.config.get("NOTIFICATION_CHANNEL") or "log").send(message)
+        channels().get(key).send(message)
     except NotificationFailed as error:
         login.withdraw_login_code(db.session, issued, secret=secret)
         current_app.logger.warning("login code for tenant %s not delivered: %s", tenant.slug, error)
