@@ -46,6 +46,7 @@ from yuyue.credits.models import CreditEntry, CreditPackage
 from yuyue.credits.operations import create_package
 from yuyue.customers.models import Companion, LoginSetting
 from yuyue.db import tenant_scope
+from yuyue.events.models import ChannelSettings
 from yuyue.payments.builtin import sandbox_notification
 from yuyue.payments.models import Payment
 from yuyue.payments.operations import set_payment_provider
@@ -57,10 +58,10 @@ SLOT_DAY = datetime.now(ZONE).date() + timedelta(days=7)
 SECRETS = {"tenant-a": "sandbox-secret-of-tenant-a", "tenant-b": "sandbox-secret-of-tenant-b"}
 
 # The path arguments ``tenant_b`` has a value for.
-ROUTE_ARGUMENTS = {"slug", "public_id", "code", "entry_id", "companion_id", "reference", "provider", "package", "customer_id"}
+ROUTE_ARGUMENTS = {"slug", "public_id", "code", "entry_id", "companion_id", "reference", "provider", "package", "customer_id", "channel"}
 # (rule, method) pairs under the blueprint that name an id, and those that name none.
-ROUTES_WITH_IDS = 41
-ROUTES_WITHOUT_IDS = 49
+ROUTES_WITH_IDS = 45
+ROUTES_WITHOUT_IDS = 50
 # Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
 PUBLIC_ROUTES = {
     ("/booking-types/<slug>", "GET"),
@@ -73,6 +74,20 @@ PROVIDER_CALLBACKS = {("/payments/<provider>/notify", "POST")}
 # A login provider is the application's too (`wechat`); what tenant A reaches under it is its own settings, so these
 # routes answer tenant A (never 404 for tenant B's) and must show or change nothing of tenant B's.
 LOGIN_SETTINGS = "/admin/login-providers/<provider>"
+# Notification channels too are the application's (`sms`): tenant A reaches its own settings and sends its own test message.
+CHANNEL_SETTINGS = "/admin/notifications/channels/<channel>"
+CHANNEL_TEST = "/admin/notifications/channels/<channel>/test"
+TENANTS_OWN_SETTINGS = {LOGIN_SETTINGS, CHANNEL_SETTINGS, CHANNEL_TEST}
+SMS = {
+    "tenant-a": {"provider": "sandbox", "sign_name": "Ann's museum sign"},
+    "tenant-b": {
+        "provider": "http",
+        "endpoint": "https://sms.b.example/send",
+        "access_key_id": "bee-sms-key-id",
+        "access_key_secret": "tenant-b-sms-secret",
+        "sign_name": "Bee museum sign",
+    },
+}
 # Each tenant's brand colour, which its appearance shows and the other's must not.
 BRAND_COLOURS = {"tenant-a": "#aa0001", "tenant-b": "#0000bb"}
 WECHAT = {
@@ -114,6 +129,8 @@ BODIES = {
     ("/admin/booking-types/<slug>/stops", "POST"): {"code": "a-stop", "name": "Added by tenant A"},
     ("/admin/booking-types/<slug>/stops/<code>", "PATCH"): {"name": "Renamed by tenant A", "active": False},
     (LOGIN_SETTINGS, "PUT"): WECHAT["tenant-a"],
+    (CHANNEL_SETTINGS, "PUT"): {"settings": SMS["tenant-a"]},
+    (CHANNEL_TEST, "POST"): {"to": "13800000009"},
     ("/admin/packages/<package>", "PATCH"): {"name": "Renamed by tenant A", "active": False},
     ("/admin/customers/<customer_id>/credits", "POST"): {"delta": 5, "reason": "isolation check"},
 }
@@ -177,6 +194,7 @@ def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     make_coach(session, tenant, "a-coach")
     create_package(session, tenant, code="a-trial", name="Ann's trial classes", credits=1, actor="test")
     _set_wechat(staff_client, "tenant-a")
+    _set_sms(staff_client, "tenant-a")
     _set_brand_colour(staff_client, "tenant-a")
     ann = signed_in_customer(1)
     _created(ann.post("/api/v1/t/tenant-a/me/credits", json={"package": "a-trial"}))
@@ -195,6 +213,7 @@ def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "companion": "Ann Junior",
         "package": "a-trial",
         "brand_colour": BRAND_COLOURS["tenant-a"],
+        "sms_sign_name": SMS["tenant-a"]["sign_name"],
     }
 
 
@@ -217,6 +236,7 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     create_stop(session, tenant, "b-only", code="b-only-coach", name="B's stop")
     create_package(session, tenant, code="b-ten", name="Bee's ten classes", credits=10, price_amount=80000, actor="test")
     _set_wechat(staff_client, "tenant-b")
+    _set_sms(staff_client, "tenant-b")
     _set_brand_colour(staff_client, "tenant-b")
     dora, eve = signed_in_customer(4, tenant="tenant-b"), signed_in_customer(5, tenant="tenant-b")
     base = "/api/v1/t/tenant-b"
@@ -243,6 +263,8 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "provider": "sandbox",
         "package": "b-ten",
         "customer_id": str(dora.customer.id),
+        # notification channels are the application's, not a tenant's; what is the tenant's are its settings, below
+        "channel": "sms",
         # more of tenant B's data
         "paid_slug": "b-paid",
         "held_public_id": held["id"],
@@ -258,12 +280,21 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "package_name": "Bee's ten classes",
         "sale_note": "Bee desk sale",
         "brand_colour": BRAND_COLOURS["tenant-b"],
+        "sms_sign_name": SMS["tenant-b"]["sign_name"],
+        "sms_key_id": SMS["tenant-b"]["access_key_id"],
+        "sms_secret": SMS["tenant-b"]["access_key_secret"],
     }
 
 
 def _set_wechat(staff_client, tenant_slug: str) -> None:
     owner = staff_client(tenant_slug, StaffRole.owner)
     response = owner.put(f"/api/v1/t/{tenant_slug}/admin/login-providers/wechat", json=WECHAT[tenant_slug])
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def _set_sms(staff_client, tenant_slug: str) -> None:
+    manager = staff_client(tenant_slug, StaffRole.manager)
+    response = manager.put(f"/api/v1/t/{tenant_slug}/admin/notifications/channels/sms", json={"settings": SMS[tenant_slug]})
     assert response.status_code == 200, response.get_data(as_text=True)
 
 
@@ -282,7 +313,9 @@ def leaked(response: TestResponse, tenant_b: dict[str, str], sent: str = "") -> 
     """Tenant B's values in the response that the request did not itself send (ids are short numbers: not searched)."""
     text = readable(response)
     return [
-        value for key, value in tenant_b.items() if key not in {"entry_id", "companion_id", "customer_id", "provider"} and value in text and value not in sent
+        value
+        for key, value in tenant_b.items()
+        if key not in {"entry_id", "companion_id", "customer_id", "provider", "channel"} and value in text and value not in sent
     ]
 
 
@@ -300,7 +333,20 @@ def rows_of(session, tenant) -> dict[str, list[dict]]:
     session.commit()
     state = {}
     with tenant_scope(tenant.id):
-        for model in (Booking, BookingPerson, WaitlistEntry, Companion, BookingType, Resource, RouteStop, Payment, LoginSetting, CreditPackage, CreditEntry):
+        for model in (
+            Booking,
+            BookingPerson,
+            WaitlistEntry,
+            Companion,
+            BookingType,
+            Resource,
+            RouteStop,
+            Payment,
+            LoginSetting,
+            ChannelSettings,
+            CreditPackage,
+            CreditEntry,
+        ):
             columns = [attribute.key for attribute in inspect(model).column_attrs]
             rows = session.scalars(select(model).order_by(model.id).execution_options(populate_existing=True))
             state[model.__name__] = [{column: getattr(row, column) for column in columns} for row in rows]
@@ -354,7 +400,7 @@ def test_tenant_b_ids_under_tenant_a_are_not_found(app, session, tenants, tenant
         try:
             if (route.rule, route.method) in PROVIDER_CALLBACKS:
                 assert (response.status_code, response.get_json()["outcome"]) == (200, "ignored_unknown_payment")
-            elif route.rule == LOGIN_SETTINGS:
+            elif route.rule in TENANTS_OWN_SETTINGS:
                 assert response.status_code in {200, 204}, response.get_data(as_text=True)
             else:
                 problem(response, 404)
@@ -405,6 +451,7 @@ def test_lists_under_tenant_a_show_tenant_a_objects_and_none_of_tenant_b(app, te
             "/admin/exports/bookings.csv",
             "/admin/exports/bookings.xlsx",
             "/admin/login-providers",
+            "/admin/notifications/channels",
             "/admin/packages",
             "/admin/resources",
             "/auth/me",
