@@ -44,7 +44,7 @@ def test_hook_register_notification_channels_collects_a_plugins_channel(make_plu
 
     channels = build_channels(app.extensions["yuyue.plugins"], required=("aliyun_sms",))
 
-    assert channels.keys == ["aliyun_sms", "log"]
+    assert channels.keys == ["aliyun_sms", "email", "log", "sms", "wechat"]
 
 
 def test_login_codes_go_through_the_configured_channel(make_plugin, build_app, make_tenant):
@@ -68,8 +68,8 @@ def test_a_channel_key_taken_twice_stops_start_up_naming_the_plugin(make_plugin,
 
 
 def test_a_configured_channel_nobody_registers_stops_start_up(app):
-    with pytest.raises(PluginLoadError, match="'sms' is not registered"):
-        build_channels(app.extensions["yuyue.plugins"], required=("sms",))
+    with pytest.raises(PluginLoadError, match="'aliyun_sms' is not registered"):
+        build_channels(app.extensions["yuyue.plugins"], required=("aliyun_sms",))
 
 
 def test_a_channel_without_send_stops_start_up(make_plugin, build_app):
