@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -52,10 +53,10 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         if env.get("YUYUE_NOTIFICATION_CHANNELS")
         else None,
         # The email channel's server (smtp://user:pass@host:587?starttls=1, smtps://…) and sender ("Name <address>").
-        "SMTP_URL": env.get("YUYUE_SMTP_URL"),
+        "SMTP_URL": _url(env, "YUYUE_SMTP_URL", ("smtp", "smtps")),
         "MAIL_FROM": env.get("YUYUE_MAIL_FROM"),
         # A shared signed SMS gateway (https://KEY_ID:SECRET@host/path?sign_name=…&template.login_code=…); without it, the sandbox.
-        "SMS_URL": env.get("YUYUE_SMS_URL"),
+        "SMS_URL": _url(env, "YUYUE_SMS_URL", ("http", "https")),
         # Base of payment callback URLs; without it the request's host is used.
         "PUBLIC_URL": env.get("YUYUE_PUBLIC_URL"),
         # sandbox payments cost nothing: set a real provider in production.
@@ -77,6 +78,16 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SAMESITE": "Lax",
     }
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    """A URL setting of one of ``schemes`` with a host, checked at start-up rather than at the first message sent."""
+    value = env.get(name) or None
+    if value is not None:
+        parts = urllib.parse.urlsplit(value)
+        if parts.scheme not in schemes or not parts.hostname:
+            raise ValueError(f"{name} must be a {' or '.join(s + '://' for s in schemes)} URL with a host")
+    return value
 
 
 def _flag(value: str | None, *, default: bool) -> bool:

@@ -6,6 +6,7 @@ import pytest
 from channel_receivers import SmtpReceiver, free_port, self_signed_certificate
 from icalendar import Calendar
 
+from yuyue.config import settings_from_env
 from yuyue.events.channels import Attachment, NotificationFailed, NotificationMessage, channels, message_from_payload
 from yuyue.events.email import smtp_settings_from_url
 
@@ -184,3 +185,8 @@ def test_the_installation_smtp_url_gives_the_channel_settings(url, mail_from, ex
 def test_an_smtp_url_of_another_scheme_is_refused():
     with pytest.raises(ValueError, match="YUYUE_SMTP_URL"):
         smtp_settings_from_url("http://mail.example")
+
+
+def test_an_installation_smtp_url_of_another_scheme_stops_start_up(tmp_path):
+    with pytest.raises(ValueError, match="YUYUE_SMTP_URL must be a smtp:// or smtps:// URL"):
+        settings_from_env({"YUYUE_SMTP_URL": "mail.example:25", "YUYUE_SECRET_KEY": "k", "YUYUE_INSTANCE_PATH": str(tmp_path)})
