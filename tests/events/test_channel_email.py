@@ -49,6 +49,7 @@ def test_an_email_arrives_with_subject_both_bodies_the_attachment_and_its_header
     assert email["Message-ID"] == "<d41d8cd98f00b204e9800998ecf8427e@museum.example>"
     assert email["Date"] and email["List-Unsubscribe"] == "<https://museum.example/u/tok>"
     assert email["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert email["Content-Language"] == "zh-Hans" and email["Auto-Submitted"] == "auto-generated"
     assert email.get_body(("plain",)).get_content().strip() == "您好，您的陶艺课预约已确认。"
     assert "<b>陶艺课</b>" in email.get_body(("html",)).get_content()
     [attachment] = list(email.iter_attachments())

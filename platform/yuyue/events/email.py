@@ -100,6 +100,8 @@ def _email_message(message: NotificationMessage, settings: Mapping[str, Any], se
     email["Subject"] = message.subject or message.template
     email["Date"] = formatdate(usegmt=True)
     email["Message-ID"] = _message_id(message, sender)
+    # RFC 3834: out-of-office replies and other robots do not answer a message a machine sent.
+    email["Auto-Submitted"] = "auto-generated"
     if settings.get("reply_to"):
         email["Reply-To"] = str(settings["reply_to"])
     unsubscribe = message.data.get("unsubscribe_url")
@@ -113,6 +115,8 @@ def _email_message(message: NotificationMessage, settings: Mapping[str, Any], se
     for attachment in message.attachments:
         maintype, _, subtype = attachment.media_type.partition("/")
         email.add_attachment(attachment.content, maintype=maintype or "application", subtype=subtype or "octet-stream", filename=attachment.filename)
+    # Last: making the message multipart moves every Content-* header set before into its first part.
+    email["Content-Language"] = message.locale
     return email
 
 
