@@ -57,6 +57,8 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "MAIL_FROM": env.get("YUYUE_MAIL_FROM"),
         # A shared signed SMS gateway (https://KEY_ID:SECRET@host/path?sign_name=…&template.login_code=…); without it, the sandbox.
         "SMS_URL": _url(env, "YUYUE_SMS_URL", ("http", "https")),
+        # Whether a tenant may point a channel at a server inside the installation's network (tests, a private relay).
+        "CHANNEL_PRIVATE_HOSTS": _flag(env.get("YUYUE_CHANNEL_PRIVATE_HOSTS"), default=False),
         # Base of payment callback URLs; without it the request's host is used.
         "PUBLIC_URL": env.get("YUYUE_PUBLIC_URL"),
         # sandbox payments cost nothing: set a real provider in production.

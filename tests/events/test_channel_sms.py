@@ -131,7 +131,7 @@ def test_the_sandbox_needs_no_template_ids(app):
 
 
 def test_login_codes_go_through_the_sms_channel_with_the_tenants_gateway(app, staff_client, tenants):
-    app.config["NOTIFICATION_CHANNEL"] = "sms"
+    app.config.update(NOTIFICATION_CHANNEL="sms", CHANNEL_PRIVATE_HOSTS=True)
     with HttpReceiver(gateway) as receiver:
         manager = staff_client("tenant-a", StaffRole.manager)
         response = manager.put("/api/v1/t/tenant-a/admin/notifications/channels/sms", json={"settings": gateway_settings(receiver.url)})

@@ -18,6 +18,12 @@ B = "/api/v1/t/tenant-b/admin/notifications/channels"
 PASSWORD = "smtp-password-of-tenant-a"
 
 
+@pytest.fixture(autouse=True)
+def servers_on_loopback(app):
+    """The SMTP servers of these tests listen on 127.0.0.1, which a tenant may name only where the installation allows it."""
+    app.config["CHANNEL_PRIVATE_HOSTS"] = True
+
+
 def smtp_settings(port: int) -> dict:
     return {"host": "127.0.0.1", "port": port, "security": "none", "username": "museum", "password": PASSWORD, "from_address": "bookings@a.example"}
 
@@ -105,6 +111,25 @@ def test_settings_that_do_not_fit_the_schema_point_at_the_setting_and_never_repe
 
     assert sorted(e["pointer"] for e in body["errors"]) == ["/settings/colour", "/settings/password", "/settings/port", "/settings/security"]
     assert "12345678" not in str(body)
+
+
+@pytest.mark.parametrize(
+    "channel, settings, pointer",
+    [
+        ("email", {"host": "127.0.0.1"}, "/settings/host"),
+        ("email", {"host": "localhost"}, "/settings/host"),
+        ("sms", {"provider": "http", "endpoint": "http://10.1.2.3:8080/send"}, "/settings/endpoint"),
+        ("sms", {"provider": "http", "endpoint": "http://[fe80::1]/send"}, "/settings/endpoint"),
+        ("sms", {"provider": "http", "endpoint": "http://169.254.169.254/latest"}, "/settings/endpoint"),
+    ],
+)
+def test_a_server_inside_the_installations_network_is_refused(app, manager, problem, channel, settings, pointer):
+    app.config["CHANNEL_PRIVATE_HOSTS"] = False
+
+    body = problem(manager.put(f"{A}/{channel}", json={"settings": settings}), 422, "validation_failed")
+
+    assert [(e["pointer"], e["code"]) for e in body["errors"]] == [(pointer, "private_address")]
+    assert manager.get(f"{A}/{channel}").get_json()["source"] == "installation"
 
 
 def test_an_unknown_channel_is_not_found(manager, problem):

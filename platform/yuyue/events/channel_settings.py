@@ -16,7 +16,10 @@ and the tenant's (:func:`add_settings_source`): the app factory lets the
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
+import socket
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,6 +58,9 @@ SETTINGS_SOURCES = "yuyue.channel_settings_sources"
 # The template key of a test message: an SMS or WeChat channel needs a template of that name, the sandbox does not.
 TEST_TEMPLATE = "channel.test"
 NO_SETTINGS: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
+
+# Settings that name a server the host connects to on the tenant's behalf (an SMTP host, a gateway's URL).
+SERVER_SETTINGS = ("host", "endpoint")
 
 # Reads settings of the tenant in scope that another area keeps (the WeChat mini-program of its login settings).
 SettingsSource = Callable[[Session], Mapping[str, Any]]
@@ -179,6 +185,30 @@ def _problems(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[Fiel
     return problems
 
 
+def _inside_the_network(host: str) -> bool:
+    """Whether ``host`` is, or resolves to, an address that is not on the public internet (loopback, private, link-local)."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        # A name that does not resolve reaches nothing now; sending to it later fails and is retried.
+        return False
+    return any(not ipaddress.ip_address(address.partition("%")[0]).is_global for address in addresses)
+
+
+def _server_problems(app: Flask, config: Mapping[str, Any]) -> list[FieldProblem]:
+    """A tenant may not point the host at a server inside the installation's network (unless ``YUYUE_CHANNEL_PRIVATE_HOSTS``)."""
+    if app.config.get("CHANNEL_PRIVATE_HOSTS"):
+        return []
+    problems = []
+    for name in SERVER_SETTINGS:
+        value = config.get(name)
+        host = (urllib.parse.urlsplit(value).hostname if "://" in value else value) if isinstance(value, str) else None
+        if host and _inside_the_network(host):
+            message = _l("%(host)s is inside this installation's network; name a server on the internet", host=host)
+            problems.append(FieldProblem(f"/settings/{name}", message, "private_address"))
+    return problems
+
+
 def set_channel_settings(
     session: Session,
     app: Flask,
@@ -201,7 +231,7 @@ def set_channel_settings(
     stored = row.config if row else {}
     hidden = write_only_keys(schema)
     merged = {**{name: stored[name] for name in hidden if name in stored and name not in config}, **config}
-    problems = _problems(schema, merged)
+    problems = _problems(schema, merged) or _server_problems(app, merged)
     if problems:
         raise InvalidInput(_l("the %(key)s channel settings are not valid", key=key), errors=problems)
     if row is not None and row.enabled == enabled and row.config == merged:
