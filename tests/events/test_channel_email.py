@@ -7,6 +7,8 @@ from channel_receivers import SmtpReceiver, free_port, self_signed_certificate
 from icalendar import Calendar
 
 from yuyue.config import settings_from_env
+from yuyue.db import db, tenant_scope
+from yuyue.events.channel_settings import send_payload, set_channel_settings
 from yuyue.events.channels import Attachment, NotificationFailed, NotificationMessage, channels, message_from_payload
 from yuyue.events.email import smtp_settings_from_url
 
@@ -191,3 +193,22 @@ def test_an_smtp_url_of_another_scheme_is_refused():
 def test_an_installation_smtp_url_of_another_scheme_stops_start_up(tmp_path):
     with pytest.raises(ValueError, match="YUYUE_SMTP_URL must be a smtp:// or smtps:// URL"):
         settings_from_env({"YUYUE_SMTP_URL": "mail.example:25", "YUYUE_SECRET_KEY": "k", "YUYUE_INSTANCE_PATH": str(tmp_path)})
+
+
+def test_a_delivery_payload_goes_out_with_the_tenants_settings_as_they_are_when_sent(app, tenants):
+    payload = {"channel": "email", "to": "ann@example.com", "locale": "en", "event": "booking.cancelled", "subject": "Cancelled", "text": "Sorry."}
+    app.config["CHANNEL_PRIVATE_HOSTS"] = True
+    with SmtpReceiver() as smtp, tenant_scope(tenants["tenant-a"].id):
+        set_channel_settings(db.session, app, "email", config=settings(smtp.port), actor="test")
+        sent = send_payload(db.session, app, payload, message_id="m-9", tenant_slug="tenant-a")
+
+    assert sent.tenant == "tenant-a" and sent.settings["port"] == smtp.port
+    [mail] = smtp.received
+    assert mail.message["Subject"] == "Cancelled" and mail.message["Message-ID"] == "<m-9@museum.example>"
+
+
+def test_a_payload_for_a_channel_no_longer_installed_is_not_retried(app, tenants):
+    with tenant_scope(tenants["tenant-a"].id), pytest.raises(NotificationFailed, match="'fax' is not installed") as failed:
+        send_payload(db.session, app, {"channel": "fax", "to": "1"}, message_id="m", tenant_slug="tenant-a")
+
+    assert failed.value.retryable is False

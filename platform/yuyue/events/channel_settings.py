@@ -34,7 +34,7 @@ import yuyue_schemas
 from yuyue.audit import operations as audit
 from yuyue.db import current_tenant_id, insert_unless_exists, write_transaction
 from yuyue.errors import FieldProblem, InvalidInput, NotFound, schema_problem_message
-from yuyue.events.channels import ChannelRegistry, NotificationChannel, NotificationFailed, NotificationMessage, address_kind, channels
+from yuyue.events.channels import ChannelRegistry, NotificationChannel, NotificationFailed, NotificationMessage, address_kind, channels, message_from_payload
 from yuyue.events.models import ChannelSettings
 from yuyue.types import utcnow
 
@@ -47,6 +47,7 @@ __all__ = [
     "enabled_channels",
     "installation_channels",
     "public_settings",
+    "send_payload",
     "send_test_message",
     "set_channel_settings",
     "settings_for",
@@ -311,3 +312,21 @@ def send_test_message(session: Session, app: Flask, key: str, to: str, *, tenant
         data = {"to": to, "message_id": message_id, "sent": error is None, "error": error.reason if error else None}
         audit.record(session, actor=actor, action="notification_channel.tested", subject_type="notification_channel", subject_id=key, data=data)
     return TestOutcome(key, to, message_id, error)
+
+
+def send_payload(session: Session, app: Flask, payload: Mapping[str, Any], *, message_id: str, tenant_slug: str) -> NotificationMessage:
+    """Send a notification delivery's ``payload`` on its channel with the tenant's settings of it, as resolved now; the message sent.
+
+    For the notices' ``send``: the settings are read here (the tenant in scope), the read
+    transaction is ended before the network is touched, and secrets never enter the payload.
+
+    :raises NotificationFailed: the channel could not send; ``retryable=False`` also for a channel no longer installed.
+    """
+    key = str(payload.get("channel") or "")
+    if key not in channels(app):
+        raise NotificationFailed(f"the notification channel {key!r} is not installed", retryable=False)
+    settings = settings_for(session, app, key)
+    session.rollback()
+    message = message_from_payload(payload, settings=settings, message_id=message_id, tenant=tenant_slug)
+    channels(app).get(key).send(message)
+    return message
