@@ -54,3 +54,11 @@ def test_yuyue_demo_says_where_the_messages_file_is(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert f"login codes and messages of the log channel and the SMS sandbox: {tmp_path / 'messages.log'}" in result.stdout
+
+
+def test_a_messages_file_that_cannot_be_written_leaves_the_console_and_the_memory(app, capsys):
+    messages_log_path(app).mkdir(parents=True)  # a folder where the file should be
+
+    LogChannel().send(NotificationMessage(tenant="museum", to="13800138000", template="login_code", text="888888 is your code."))
+
+    assert "888888 is your code." in capsys.readouterr().err and sent_messages(app)[-1].text == "888888 is your code."

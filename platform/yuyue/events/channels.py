@@ -207,7 +207,8 @@ class LogChannel:
             with path.open("a", encoding="utf-8") as out:
                 out.write(block)
         except OSError as error:
-            raise NotificationFailed(f"the messages file cannot be written ({type(error).__name__})") from None
+            # The console still has it: a read-only instance folder must not stop development logins.
+            log.warning("the messages file %s cannot be written: %s", messages_log_path(app), type(error).__name__)
         print(block, end="", file=sys.stderr, flush=True)
         sent_messages(app).append(message)
 
