@@ -51,7 +51,8 @@ def entry_type(session) -> Callable[..., Any]:
     """``entry_type(tenant, policies=…, price_amount=…)``: booking type ``entry``, 09:00-10:00 and 10:00-11:00."""
 
     def make(tenant: Tenant, **options: Any):
-        return make_booking_type(session, tenant, "entry", name=NAME, rules=windows(("09:00", "10:00"), ("10:00", "11:00")), form=FORM, ui=UI, **options)
+        rules = options.pop("rules", None) or windows(("09:00", "10:00"), ("10:00", "11:00"))
+        return make_booking_type(session, tenant, "entry", name=NAME, rules=rules, form=FORM, ui=UI, **options)
 
     return make
 

@@ -30,3 +30,9 @@ def subject_of(message) -> str:
 
 def text_of(message) -> str:
     return getattr(message, "text", None) or message.params["text"]
+
+
+def sign_in(client, tenant, customer) -> None:
+    """Make ``client`` a browser where ``customer`` logged in at ``tenant`` (the session ``yuyue.site.base.sign_in`` writes)."""
+    with client.session_transaction() as session:
+        session["site"] = {**session.get("site", {}), str(tenant.id): {"customer": customer.id}}

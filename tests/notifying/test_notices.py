@@ -123,7 +123,3 @@ def test_every_event_of_a_booking_is_planned_once_per_customer_and_channel(app, 
     assert [p.subscriber for p in first] == [p.subscriber for p in again]
     assert len(first) == 1 and first[0].subscriber.startswith("notification:log:")
     assert first[0].recipient.startswith("138") and "*" in first[0].recipient
-
-
-def test_the_calendar_attachment_is_in_the_tenants_zone():
-    pass
