@@ -250,3 +250,20 @@ def test_a_confirmation_arrives_at_a_real_smtp_server_in_the_customers_language_
     [ics] = [part for part in message.iter_attachments() if part.get_content_type() == "text/calendar"]
     [vevent] = Calendar.from_ical(ics.get_payload(decode=True)).walk("VEVENT")
     assert vevent.decoded("dtstart").tzinfo.key == "Europe/Berlin" and vevent.decoded("dtstart").hour == 9
+
+
+def test_a_session_called_off_below_its_minimum_is_told_once_with_its_reason(session, gallery, entry_type, deliver):
+    from yuyue.bookings.placement import SYSTEM, get_booking, log_change
+    from yuyue.bookings.sessions import BELOW_MINIMUM
+    from yuyue.forms.registry import form_registry
+
+    entry_type(gallery)
+    booking = bookings.book(session, form_registry(), gallery, booking_type_slug="entry", starts_at=at(9, zone=BERLIN), phone=phone(1), answers={"name": "Li"})
+    deliver(gallery)
+    # What the sessions job does for each booking of a session it calls off: a staff cancellation and its reason, in one transaction.
+    with tenant_scope(gallery.id), write_transaction(session):
+        bookings.cancel_with_terms(session, gallery, booking.public_id, actor=SYSTEM, reason=BELOW_MINIMUM, by_staff=True)
+        log_change(session, get_booking(session, booking.public_id), SYSTEM, "booking.cancelled_below_minimum", {"minimum": 3, "participants": 1})
+    [told] = deliver(gallery)
+    assert told["event"] == "booking.cancelled_below_minimum"
+    assert told["subject"].startswith("Called off: Visit on ")

@@ -11,7 +11,7 @@ A notification delivery's ``payload`` is the rendered message, fixed at fan-out:
     {"channel": "email", "to": "a@example.com", "locale": "zh-Hans", "event": "booking.confirmed", "tenant": "museum",
      "subject": "…", "text": "…", "html": "…" | None,
      "attachments": [{"filename": "booking.ics", "media_type": "text/calendar", "content_base64": "…"}],
-     "data": {…channel-specific: "unsubscribe_url" on optional emails (List-Unsubscribe), "page" for WeChat…},
+     "data": {…channel-specific: "unsubscribe_url" on optional emails (List-Unsubscribe)…},
      "params": {…the template variables the SMS/WeChat providers map, as short strings…}}
 """
 
@@ -357,8 +357,6 @@ class CustomerNotices:
         data: dict[str, Any] = {}
         if context["links"]["unsubscribe"]:
             data["unsubscribe_url"] = context["links"]["unsubscribe"]
-        if booking is not None:
-            data["page"] = f"pages/booking/detail?id={booking.public_id}"
         return {
             "channel": key,
             "to": address,
