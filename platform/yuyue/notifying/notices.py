@@ -50,7 +50,7 @@ from yuyue.presenting.language import localize
 from yuyue.presenting.vouchers import calendar_file, qr_png_data_uri
 from yuyue.tenancy.models import StaffMembership, StaffRole, Tenant
 
-__all__ = ["DEFAULT_PUBLIC_URL", "NOTIFICATION_RETRY_DELAYS", "CustomerNotices", "message_from_payload", "notice_context", "public_url", "sample_context"]
+__all__ = ["DEFAULT_PUBLIC_URL", "NOTIFICATION_RETRY_DELAYS", "CustomerNotices", "notice_context", "public_url", "sample_context"]
 
 NOTIFICATION_RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1), timedelta(hours=6))
 # Where links in messages point when the installation does not say (YUYUE_PUBLIC_URL): the development server.
@@ -415,17 +415,11 @@ class CustomerNotices:
 
     def _send(self, delivery: Delivery) -> SendResult:
         payload = delivery.payload
-        key = payload.get("channel")
-        registry = channels(self.app)
-        if key not in registry:
-            raise DeliveryFailed(f"no notification channel {key!r} is installed", retryable=False)
-        settings = channel_settings.settings_for(db.session, self.app, key)
-        message = message_from_payload(payload, settings=settings, message_id=delivery.message_id)
         try:
-            registry.get(key).send(message)
+            send_payload(db.session, self.app, payload, message_id=delivery.message_id, tenant_slug=str(payload.get("tenant") or ""))
         except NotificationFailed as error:
             raise DeliveryFailed(str(error)[:500] or type(error).__name__, retryable=getattr(error, "retryable", True)) from None
-        return SendResult(request={"channel": key, "to": delivery.recipient, "subject": payload.get("subject")})
+        return SendResult(request={"channel": payload.get("channel"), "to": delivery.recipient, "subject": payload.get("subject")})
 
     def on_delivered(self, session: Session, delivery: Delivery) -> None:
         pass
@@ -434,15 +428,22 @@ class CustomerNotices:
         pass
 
 
-def message_from_payload(payload: Mapping[str, Any], *, settings: Mapping[str, Any], message_id: str) -> NotificationMessage:
-    """The channel's message of a delivery's payload.
-
-    A local stand-in for ``yuyue.events.channels.message_from_payload`` (the channels part), used
-    until that lands: today's :class:`NotificationMessage` has no rendered fields, so the subject,
-    text and HTML travel in ``params``; the merge replaces this with the channels' own.
-    """
+def _message_from_payload(payload: Mapping[str, Any], *, message_id: str, tenant: str) -> NotificationMessage:
+    """Today's :class:`NotificationMessage` of a payload: it has no rendered fields yet, so the subject, text and HTML travel in ``params``."""
     params = {**(payload.get("params") or {}), "subject": payload.get("subject"), "text": payload.get("text"), "html": payload.get("html")}
     params["message_id"] = message_id
-    return NotificationMessage(
-        tenant=payload.get("tenant") or "", to=payload["to"], template=payload["event"], params=params, locale=payload.get("locale") or "zh-Hans"
-    )
+    return NotificationMessage(tenant=tenant, to=payload["to"], template=payload["event"], params=params, locale=payload.get("locale") or "zh-Hans")
+
+
+def _send_payload(session: Session, app: Flask, payload: Mapping[str, Any], *, message_id: str, tenant_slug: str) -> NotificationMessage:
+    """A stand-in for the channels part's ``yuyue.events.channel_settings.send_payload`` (same call), used until it lands."""
+    key = str(payload.get("channel") or "")
+    if key not in channels(app):
+        raise DeliveryFailed(f"no notification channel {key!r} is installed", retryable=False)
+    message = _message_from_payload(payload, message_id=message_id, tenant=tenant_slug)
+    channels(app).get(key).send(message)
+    return message
+
+
+# The channels part sends a payload with the tenant's settings resolved at send time; the merge drops the stand-in.
+send_payload = getattr(channel_settings, "send_payload", _send_payload)
