@@ -54,6 +54,13 @@ def test_a_paid_booking_is_first_held_with_the_time_to_pay_by_and_the_pay_link(c
     assert f"/t/gallery/bookings/{booking['id']}/pay" in payload["text"]
 
 
+def test_a_hold_paid_before_it_was_told_is_told_only_as_confirmed(client, session, gallery, entry_type, deliver):
+    entry_type(gallery, price_amount=5000)
+    booking = book(client, gallery)
+    bookings.confirm(session, gallery, booking["id"])
+    assert [payload["event"] for payload in deliver(gallery)] == ["booking.confirmed"]
+
+
 def test_links_use_the_public_address_of_the_installation(make_app, session, entry_type):
     app = make_app(PUBLIC_URL="https://book.example.com/")
     with app.app_context():

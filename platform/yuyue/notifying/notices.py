@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
 
-from yuyue.bookings.models import Booking, BookingStatus, WaitlistEntry
+from yuyue.bookings.models import Booking, BookingStatus, WaitlistEntry, WaitlistStatus
 from yuyue.bookings.sessions import BELOW_MINIMUM
 from yuyue.bookings.vouchers import qr_payload
 from yuyue.catalog.models import BookingType
@@ -241,8 +241,8 @@ def _about(session: Session, tenant: Tenant, event: OutboxEvent) -> About | None
     extra: dict[str, Any] = {}
     if topic.startswith("waitlist."):
         entry = session.get(WaitlistEntry, payload.get("entry")) if isinstance(payload.get("entry"), int) else None
-        if entry is None:
-            return None
+        if entry is None or (topic == "waitlist.offered" and entry.status is not WaitlistStatus.offered):
+            return None  # accepted or left before the offer was told: nothing to offer any more
         booking_type = session.get(BookingType, entry.booking_type_id)
         return About(
             tenant, session.get(Customer, entry.customer_id), booking_type, entry.starts_at, entry.starts_at, None, {"offer_expires_at": entry.offer_expires_at}
@@ -257,6 +257,8 @@ def _about(session: Session, tenant: Tenant, event: OutboxEvent) -> About | None
         booking = _booking(session, payload.get("booking"))
         if booking is None:
             return None
+        if topic == "booking.held" and booking.status is not BookingStatus.held:
+            return None  # paid (its confirmation says so) or expired before it was told
         if topic == "booking.cancelled" and booking.cancel_reason == BELOW_MINIMUM:
             return None  # booking.cancelled_below_minimum says it, with the reason
         if topic == "booking.reminder" and (booking.status is not BookingStatus.confirmed or _starts(payload.get("starts_at")) != booking.starts_at):
