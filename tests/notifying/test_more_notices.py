@@ -14,6 +14,7 @@ from tenant_setup import phone
 
 from yuyue.bookings import operations as bookings
 from yuyue.bookings import waitlist
+from yuyue.bookings.models import Booking
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.events import channel_settings
 from yuyue.events.channels import channels
@@ -159,7 +160,8 @@ def test_an_email_carries_html_with_the_voucher_qr_and_an_ics_in_the_tenants_zon
         body = {"booking_type": "entry", "starts_at": iso(9, zone=BERLIN), "answers": {"name": "Li"}, "phone": phone(1)}
         booking = client.post("/api/v1/t/gallery/bookings", json=body).get_json()
         with tenant_scope(tenant.id), write_transaction(session):
-            session.add(NotificationPreference(customer_id=1, email="li@example.com", channels_off=[], muted=[]))
+            customer_id = session.scalar(select(Booking.customer_id).where(Booking.public_id == booking["id"]))
+            session.add(NotificationPreference(customer_id=customer_id, email="li@example.com", channels_off=[], muted=[]))
         with tenant_scope(tenant.id):
             event = session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "booking.confirmed")).one()
             [email] = [p.payload for p in CustomerNotices(app).plan(session, event) if p.target == "mailbox"]
