@@ -95,6 +95,10 @@ def seed(app: Flask, session: Session) -> Seeded:
             "reference": payment["reference"],
             "package": "trial",
             "customer_id": customer.id,
+            # a notification template: every tenant has one of each event, installed channel and locale
+            "event": "booking.confirmed",
+            "channel": "log",
+            "locale": "en",
         },
         # Only values that would otherwise hardly ever be generated: a slug, a slot, a mobile, a valid ID number, a live token.
         values={

@@ -46,7 +46,7 @@ from yuyue.credits.models import CreditEntry, CreditPackage
 from yuyue.credits.operations import create_package
 from yuyue.customers.models import Companion, LoginSetting
 from yuyue.db import tenant_scope
-from yuyue.events.models import ChannelSettings
+from yuyue.events.models import ChannelSettings, NotificationPreference, NotificationTemplate
 from yuyue.payments.builtin import sandbox_notification
 from yuyue.payments.models import Payment
 from yuyue.payments.operations import set_payment_provider
@@ -58,10 +58,10 @@ SLOT_DAY = datetime.now(ZONE).date() + timedelta(days=7)
 SECRETS = {"tenant-a": "sandbox-secret-of-tenant-a", "tenant-b": "sandbox-secret-of-tenant-b"}
 
 # The path arguments ``tenant_b`` has a value for.
-ROUTE_ARGUMENTS = {"slug", "public_id", "code", "entry_id", "companion_id", "reference", "provider", "package", "customer_id", "channel"}
+ROUTE_ARGUMENTS = {"slug", "public_id", "code", "entry_id", "companion_id", "reference", "provider", "package", "customer_id", "event", "channel", "locale"}
 # (rule, method) pairs under the blueprint that name an id, and those that name none.
-ROUTES_WITH_IDS = 45
-ROUTES_WITHOUT_IDS = 50
+ROUTES_WITH_IDS = 49
+ROUTES_WITHOUT_IDS = 53
 # Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
 PUBLIC_ROUTES = {
     ("/booking-types/<slug>", "GET"),
@@ -88,6 +88,10 @@ SMS = {
         "sign_name": "Bee museum sign",
     },
 }
+# Every tenant has a template of every (event, channel, locale), its own or the default: under tenant B's key, tenant A
+# reaches its own template (404 only for deleting an override it does not have), and must see or change nothing of B's.
+TEMPLATE = "/admin/notifications/templates/<event>/<channel>/<locale>"
+TEMPLATE_ROUTES = {TEMPLATE, f"{TEMPLATE}/preview"}
 # Each tenant's brand colour, which its appearance shows and the other's must not.
 BRAND_COLOURS = {"tenant-a": "#aa0001", "tenant-b": "#0000bb"}
 WECHAT = {
@@ -103,6 +107,8 @@ STATS_ROUTES = [f"/admin/stats/{f}" for f in STATS_FIGURES] + [f"/admin/stats/{t
 # Tables of bare counts, naming no object (tenant A has no ticket types nor resources held): only "nothing of B's" is checked
 # here; tests/stats checks that each counts its own tenant's bookings and no other's.
 COUNTS_ONLY = {f"/admin/stats/{t}.{ext}" for t in ("heatmap", "ticket-types", "by-resource") for ext in ("csv", "xlsx")}
+# The template list names events, channels and locales (the application's) and whether each is overridden, no object of the tenant's.
+COUNTS_ONLY.add("/admin/notifications/templates")
 QUERIES.update({route: f"?from={SLOT_DAY}&to={SLOT_DAY}&booking_type=a-entry" for route in STATS_ROUTES})
 # How tenant B refuses tenant A's credentials: a staff token of another tenant is forbidden, a customer token
 # of another tenant is no token at all, and tenant A's sandbox signature does not verify under tenant B's secret.
@@ -133,7 +139,12 @@ BODIES = {
     (CHANNEL_TEST, "POST"): {"to": "13800000009"},
     ("/admin/packages/<package>", "PATCH"): {"name": "Renamed by tenant A", "active": False},
     ("/admin/customers/<customer_id>/credits", "POST"): {"delta": 5, "reason": "isolation check"},
+    (TEMPLATE, "PUT"): {"subject": "Subject by tenant A"},
+    (f"{TEMPLATE}/preview", "POST"): {"body": "Preview by tenant A"},
 }
+# Each tenant's own wording of one template, which the other must never see.
+TEMPLATE_SUBJECTS = {"tenant-a": "Ann's own subject", "tenant-b": "Bee's own subject"}
+EMAILS = {"tenant-a": "ann@a.example.com", "tenant-b": "dora@b.example.com"}
 
 
 @dataclass(frozen=True)
@@ -197,6 +208,7 @@ def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     _set_sms(staff_client, "tenant-a")
     _set_brand_colour(staff_client, "tenant-a")
     ann = signed_in_customer(1)
+    _set_template_and_email(staff_client, ann, "tenant-a")
     _created(ann.post("/api/v1/t/tenant-a/me/credits", json={"package": "a-trial"}))
     booking = _created(ann.post("/api/v1/t/tenant-a/bookings", json={"booking_type": "a-entry", "starts_at": iso(9), "answers": {"name": "Ann Ay"}}))
     _created(ann.post("/api/v1/t/tenant-a/me/companions", json={"name": "Ann Junior", "id_number": id_number(date(2011, 6, 2), 43)}))
@@ -214,6 +226,7 @@ def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "package": "a-trial",
         "brand_colour": BRAND_COLOURS["tenant-a"],
         "sms_sign_name": SMS["tenant-a"]["sign_name"],
+        "email": EMAILS["tenant-a"],
     }
 
 
@@ -239,6 +252,7 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     _set_sms(staff_client, "tenant-b")
     _set_brand_colour(staff_client, "tenant-b")
     dora, eve = signed_in_customer(4, tenant="tenant-b"), signed_in_customer(5, tenant="tenant-b")
+    _set_template_and_email(staff_client, dora, "tenant-b")
     base = "/api/v1/t/tenant-b"
     sale = staff_client("tenant-b", StaffRole.owner).post(
         f"{base}/admin/package-sales", json={"phone": "13800000004", "package": "b-ten", "note": "Bee desk sale"}
@@ -265,6 +279,9 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "customer_id": str(dora.customer.id),
         # notification channels are the application's, not a tenant's; what is the tenant's are its settings, below
         "channel": "sms",
+        # the application's names of a template, the same in every tenant
+        "event": "booking.confirmed",
+        "locale": "en",
         # more of tenant B's data
         "paid_slug": "b-paid",
         "held_public_id": held["id"],
@@ -283,6 +300,8 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "sms_sign_name": SMS["tenant-b"]["sign_name"],
         "sms_key_id": SMS["tenant-b"]["access_key_id"],
         "sms_secret": SMS["tenant-b"]["access_key_secret"],
+        "template_subject": TEMPLATE_SUBJECTS["tenant-b"],
+        "email": EMAILS["tenant-b"],
     }
 
 
@@ -304,6 +323,15 @@ def _set_brand_colour(staff_client, tenant_slug: str) -> None:
     assert response.status_code == 200, response.get_data(as_text=True)
 
 
+def _set_template_and_email(staff_client, customer: FlaskClient, tenant_slug: str) -> None:
+    owner = staff_client(tenant_slug, StaffRole.owner)
+    base = f"/api/v1/t/{tenant_slug}"
+    response = owner.put(f"{base}/admin/notifications/templates/booking.confirmed/log/en", json={"subject": TEMPLATE_SUBJECTS[tenant_slug]})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    response = customer.put(f"{base}/me/notifications", json={"email": EMAILS[tenant_slug]})
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
 def _created(response: TestResponse) -> dict:
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.get_json()
@@ -315,7 +343,7 @@ def leaked(response: TestResponse, tenant_b: dict[str, str], sent: str = "") -> 
     return [
         value
         for key, value in tenant_b.items()
-        if key not in {"entry_id", "companion_id", "customer_id", "provider", "channel"} and value in text and value not in sent
+        if key not in {"entry_id", "companion_id", "customer_id", "provider", "event", "channel", "locale"} and value in text and value not in sent
     ]
 
 
@@ -346,6 +374,8 @@ def rows_of(session, tenant) -> dict[str, list[dict]]:
             ChannelSettings,
             CreditPackage,
             CreditEntry,
+            NotificationTemplate,
+            NotificationPreference,
         ):
             columns = [attribute.key for attribute in inspect(model).column_attrs]
             rows = session.scalars(select(model).order_by(model.id).execution_options(populate_existing=True))
@@ -402,6 +432,8 @@ def test_tenant_b_ids_under_tenant_a_are_not_found(app, session, tenants, tenant
                 assert (response.status_code, response.get_json()["outcome"]) == (200, "ignored_unknown_payment")
             elif route.rule in TENANTS_OWN_SETTINGS:
                 assert response.status_code in {200, 204}, response.get_data(as_text=True)
+            elif route.rule in TEMPLATE_ROUTES:
+                assert response.status_code in {200, 204} or problem(response, 404), response.get_data(as_text=True)
             else:
                 problem(response, 404)
             assert not leaked(response, tenant_b, sent), leaked(response, tenant_b, sent)
@@ -459,6 +491,8 @@ def test_lists_under_tenant_a_show_tenant_a_objects_and_none_of_tenant_b(app, te
             "/me/bookings",
             "/me/companions",
             "/me/credits",
+            "/me/notifications",
+            "/admin/notifications/templates",
             "/packages",
             *STATS_ROUTES,
         ]

@@ -70,6 +70,8 @@ SITE_POLICY = "; ".join(
 )
 HEADERS = {"Content-Security-Policy": SITE_POLICY, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Writes authorised by a signed token in their URL, not by the browser's session: RFC 8058's one-click unsubscribe comes from a mail client.
+TOKEN_AUTHORISED_ENDPOINTS = frozenset({"site.unsubscribe"})
 # How long a browser keeps a theme's files: a day (a new release may change them; no fingerprints in the URLs).
 STATIC_MAX_AGE = 86400
 STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = ((InvalidInput, 422), (NotFound, 404), (Conflict, 409), (Refused, 409))
@@ -119,7 +121,7 @@ def tenant_theme(tenant: Tenant | None) -> str:
 @site.before_request
 def _check_csrf() -> None:
     """Every write carries the session's CSRF token; a page left open past the token's life says so and keeps nothing."""
-    if request.method not in _WRITES or not current_app.config.get("WTF_CSRF_ENABLED", True):
+    if request.method not in _WRITES or not current_app.config.get("WTF_CSRF_ENABLED", True) or request.endpoint in TOKEN_AUTHORISED_ENDPOINTS:
         return
     try:
         validate_csrf(request.form.get("csrf_token", ""))

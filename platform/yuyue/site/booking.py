@@ -32,6 +32,7 @@ from yuyue.presenting import customer as present
 from yuyue.presenting.form_html import read_form, render_form
 from yuyue.presenting.language import localize, localize_all
 from yuyue.presenting.route import chosen_stops
+from yuyue.presenting.vouchers import calendar_file, qr_svg
 from yuyue.site.base import current_tenant, may_see_booking, remember_booking, render_page, signed_in_customer, site
 from yuyue.site.booking_input import (
     KEY_PREFIX,
@@ -46,7 +47,6 @@ from yuyue.site.booking_input import (
     with_companions,
 )
 from yuyue.site.slots import DEFAULT_CHANNEL, channel_name, day_slots, reader_locale
-from yuyue.site.vouchers import calendar_file, qr_svg
 from yuyue.types import utcnow
 
 __all__ = ["DAYS_IN_STRIP", "DAYS_AHEAD"]

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from yuyue.api.schemas.customer import bookings, catalog, credits, me, waitlist
+from yuyue.api.schemas.customer import bookings, catalog, credits, me, notifications, waitlist
 from yuyue.api.schemas.customer.common import OPENAPI_SECURITY_SCHEMES, PREFIX
 
-OPENAPI_PATHS: dict[str, Any] = {**catalog.OPENAPI_PATHS, **bookings.OPENAPI_PATHS, **waitlist.OPENAPI_PATHS, **me.OPENAPI_PATHS, **credits.OPENAPI_PATHS}
+OPENAPI_PATHS: dict[str, Any] = {
+    **catalog.OPENAPI_PATHS,
+    **bookings.OPENAPI_PATHS,
+    **waitlist.OPENAPI_PATHS,
+    **me.OPENAPI_PATHS,
+    **credits.OPENAPI_PATHS,
+    **notifications.OPENAPI_PATHS,
+}
 
 __all__ = ["OPENAPI_PATHS", "OPENAPI_SECURITY_SCHEMES", "PREFIX"]

@@ -12,6 +12,7 @@ from yuyue.api.schemas.merchant import (
     exports,
     login_providers,
     notification_channels,
+    notification_templates,
     packages,
     resources,
     route_stops,
@@ -30,6 +31,7 @@ OPENAPI_PATHS: dict[str, Any] = {
     **stats.OPENAPI_PATHS,
     **appearance.OPENAPI_PATHS,
     **notification_channels.OPENAPI_PATHS,
+    **notification_templates.OPENAPI_PATHS,
 }
 
 __all__ = ["OPENAPI_PATHS"]

@@ -1,4 +1,7 @@
-"""A booking's voucher in forms a phone keeps: the QR code as inline SVG (segno) and an ``.ics`` calendar entry (icalendar)."""
+"""A booking's voucher in forms a phone keeps: the QR code as inline SVG or a PNG (segno) and an ``.ics`` calendar entry (icalendar).
+
+Shared by the customer site (the voucher page) and the notifications (the confirmation's QR and attachment).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import segno
 from icalendar import Calendar, Event
 from markupsafe import Markup
 
-__all__ = ["calendar_file", "qr_svg"]
+__all__ = ["calendar_file", "qr_png_data_uri", "qr_svg"]
 
 # Module size in SVG user units; the stylesheet scales the image to the screen.
 QR_SCALE = 4
@@ -19,6 +22,11 @@ def qr_svg(payload: str, title: str) -> Markup:
     """``payload`` as an SVG QR code (medium error correction: a cracked phone screen still scans), without inline style."""
     code = segno.make(payload, error="m", micro=False)
     return Markup(code.svg_inline(scale=QR_SCALE, border=4, dark="#000", light="#fff", title=title, svgclass="voucher-qr", lineclass=None, omitsize=True))
+
+
+def qr_png_data_uri(payload: str) -> str:
+    """``payload`` as a PNG QR code in a ``data:`` URI, for an email's HTML (which may carry no SVG and no script)."""
+    return segno.make(payload, error="m", micro=False).png_data_uri(scale=QR_SCALE, border=4)
 
 
 def calendar_file(
