@@ -39,8 +39,9 @@ from yuyue.catalog.models import BookingType
 from yuyue.customers.models import Customer
 from yuyue.customers.operations import mask_phone
 from yuyue.db import db
+from yuyue.events import channel_settings
 from yuyue.events.channel_settings import send_payload
-from yuyue.events.channels import NotificationFailed
+from yuyue.events.channels import NotificationFailed, channels
 from yuyue.events.delivery import DeliveryFailed, PlannedDelivery, SendResult
 from yuyue.events.models import Delivery, DeliveryKind, OutboxEvent
 from yuyue.notifying import templates
