@@ -45,7 +45,8 @@ from yuyue.catalog.stops import create_stop
 from yuyue.credits.models import CreditEntry, CreditPackage
 from yuyue.credits.operations import create_package
 from yuyue.customers.models import Companion, LoginSetting
-from yuyue.db import tenant_scope
+from yuyue.db import tenant_scope, write_transaction
+from yuyue.events.models import Delivery, DeliveryKind, DeliveryStatus, OutboxEvent, WebhookEndpoint
 from yuyue.payments.builtin import sandbox_notification
 from yuyue.payments.models import Payment
 from yuyue.payments.operations import set_payment_provider
@@ -57,10 +58,10 @@ SLOT_DAY = datetime.now(ZONE).date() + timedelta(days=7)
 SECRETS = {"tenant-a": "sandbox-secret-of-tenant-a", "tenant-b": "sandbox-secret-of-tenant-b"}
 
 # The path arguments ``tenant_b`` has a value for.
-ROUTE_ARGUMENTS = {"slug", "public_id", "code", "entry_id", "companion_id", "reference", "provider", "package", "customer_id"}
+ROUTE_ARGUMENTS = {"slug", "public_id", "code", "entry_id", "companion_id", "reference", "provider", "package", "customer_id", "endpoint_id", "delivery_id"}
 # (rule, method) pairs under the blueprint that name an id, and those that name none.
-ROUTES_WITH_IDS = 41
-ROUTES_WITHOUT_IDS = 49
+ROUTES_WITH_IDS = 49
+ROUTES_WITHOUT_IDS = 52
 # Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
 PUBLIC_ROUTES = {
     ("/booking-types/<slug>", "GET"),
@@ -88,6 +89,10 @@ STATS_ROUTES = [f"/admin/stats/{f}" for f in STATS_FIGURES] + [f"/admin/stats/{t
 # Tables of bare counts, naming no object (tenant A has no ticket types nor resources held): only "nothing of B's" is checked
 # here; tests/stats checks that each counts its own tenant's bookings and no other's.
 COUNTS_ONLY = {f"/admin/stats/{t}.{ext}" for t in ("heatmap", "ticket-types", "by-resource") for ext in ("csv", "xlsx")}
+# The event types a webhook may subscribe to are the application's, the same for every tenant.
+COUNTS_ONLY.add("/admin/webhooks/event-types")
+# Each tenant's webhook endpoint.
+WEBHOOK_URLS = {"tenant-a": "https://a-crm.example.com/hooks", "tenant-b": "https://b-crm.example.com/hooks"}
 QUERIES.update({route: f"?from={SLOT_DAY}&to={SLOT_DAY}&booking_type=a-entry" for route in STATS_ROUTES})
 # How tenant B refuses tenant A's credentials: a staff token of another tenant is forbidden, a customer token
 # of another tenant is no token at all, and tenant A's sandbox signature does not verify under tenant B's secret.
@@ -116,6 +121,7 @@ BODIES = {
     (LOGIN_SETTINGS, "PUT"): WECHAT["tenant-a"],
     ("/admin/packages/<package>", "PATCH"): {"name": "Renamed by tenant A", "active": False},
     ("/admin/customers/<customer_id>/credits", "POST"): {"delta": 5, "reason": "isolation check"},
+    ("/admin/webhooks/<endpoint_id>", "PATCH"): {"description": "Changed by tenant A", "topics": ["*"]},
 }
 
 
@@ -178,6 +184,7 @@ def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     create_package(session, tenant, code="a-trial", name="Ann's trial classes", credits=1, actor="test")
     _set_wechat(staff_client, "tenant-a")
     _set_brand_colour(staff_client, "tenant-a")
+    _add_webhook(staff_client, "tenant-a")
     ann = signed_in_customer(1)
     _created(ann.post("/api/v1/t/tenant-a/me/credits", json={"package": "a-trial"}))
     booking = _created(ann.post("/api/v1/t/tenant-a/bookings", json={"booking_type": "a-entry", "starts_at": iso(9), "answers": {"name": "Ann Ay"}}))
@@ -195,6 +202,7 @@ def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "companion": "Ann Junior",
         "package": "a-trial",
         "brand_colour": BRAND_COLOURS["tenant-a"],
+        "webhook_url": WEBHOOK_URLS["tenant-a"],
     }
 
 
@@ -218,6 +226,8 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     create_package(session, tenant, code="b-ten", name="Bee's ten classes", credits=10, price_amount=80000, actor="test")
     _set_wechat(staff_client, "tenant-b")
     _set_brand_colour(staff_client, "tenant-b")
+    webhook = _add_webhook(staff_client, "tenant-b")
+    delivery = _delivery_of(session, tenant, webhook["id"])
     dora, eve = signed_in_customer(4, tenant="tenant-b"), signed_in_customer(5, tenant="tenant-b")
     base = "/api/v1/t/tenant-b"
     sale = staff_client("tenant-b", StaffRole.owner).post(
@@ -243,6 +253,8 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "provider": "sandbox",
         "package": "b-ten",
         "customer_id": str(dora.customer.id),
+        "endpoint_id": str(webhook["id"]),
+        "delivery_id": str(delivery.id),
         # more of tenant B's data
         "paid_slug": "b-paid",
         "held_public_id": held["id"],
@@ -258,6 +270,9 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "package_name": "Bee's ten classes",
         "sale_note": "Bee desk sale",
         "brand_colour": BRAND_COLOURS["tenant-b"],
+        "webhook_url": WEBHOOK_URLS["tenant-b"],
+        "webhook_secret": webhook["secret"],
+        "webhook_id": delivery.message_id,
     }
 
 
@@ -273,6 +288,31 @@ def _set_brand_colour(staff_client, tenant_slug: str) -> None:
     assert response.status_code == 200, response.get_data(as_text=True)
 
 
+def _add_webhook(staff_client, tenant_slug: str) -> dict:
+    owner = staff_client(tenant_slug, StaffRole.owner)
+    return _created(owner.post(f"/api/v1/t/{tenant_slug}/admin/webhooks", json={"url": WEBHOOK_URLS[tenant_slug], "topics": ["booking.*"]}))
+
+
+def _delivery_of(session, tenant, endpoint_id: int) -> Delivery:
+    """A dead delivery of a booking event to the endpoint, as the outbox leaves one."""
+    with tenant_scope(tenant.id), write_transaction(session):
+        event = OutboxEvent(topic="booking.confirmed", payload={"booking": "b"})
+        session.add(event)
+        session.flush()
+        delivery = Delivery(
+            message_id="msg_of_tenant_b_delivery",
+            event_id=event.id,
+            topic=event.topic,
+            subscriber=f"webhook:{endpoint_id}",
+            kind=DeliveryKind.webhook,
+            target=str(endpoint_id),
+            payload={"body": "{}"},
+            status=DeliveryStatus.dead,
+        )
+        session.add(delivery)
+    return delivery
+
+
 def _created(response: TestResponse) -> dict:
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.get_json()
@@ -282,7 +322,9 @@ def leaked(response: TestResponse, tenant_b: dict[str, str], sent: str = "") -> 
     """Tenant B's values in the response that the request did not itself send (ids are short numbers: not searched)."""
     text = readable(response)
     return [
-        value for key, value in tenant_b.items() if key not in {"entry_id", "companion_id", "customer_id", "provider"} and value in text and value not in sent
+        value
+        for key, value in tenant_b.items()
+        if key not in {"entry_id", "companion_id", "customer_id", "provider", "endpoint_id", "delivery_id"} and value in text and value not in sent
     ]
 
 
@@ -296,11 +338,14 @@ def readable(response: TestResponse) -> str:
 
 
 def rows_of(session, tenant) -> dict[str, list[dict]]:
-    """Every column of the tenant's bookings and their people, waitlist entries, companions, booking types, resources, route stops, payments, packages and credits, as committed."""
+    """Every column of the tenant's bookings and their people, waitlist entries, companions, booking types, resources, route stops, payments, packages, credits, webhook endpoints and deliveries, as committed."""
     session.commit()
     state = {}
     with tenant_scope(tenant.id):
-        for model in (Booking, BookingPerson, WaitlistEntry, Companion, BookingType, Resource, RouteStop, Payment, LoginSetting, CreditPackage, CreditEntry):
+        for model in (
+            *(Booking, BookingPerson, WaitlistEntry, Companion, BookingType, Resource, RouteStop, Payment, LoginSetting, CreditPackage, CreditEntry),
+            *(WebhookEndpoint, Delivery),
+        ):
             columns = [attribute.key for attribute in inspect(model).column_attrs]
             rows = session.scalars(select(model).order_by(model.id).execution_options(populate_existing=True))
             state[model.__name__] = [{column: getattr(row, column) for column in columns} for row in rows]
@@ -407,6 +452,8 @@ def test_lists_under_tenant_a_show_tenant_a_objects_and_none_of_tenant_b(app, te
             "/admin/login-providers",
             "/admin/packages",
             "/admin/resources",
+            "/admin/webhooks",
+            "/admin/webhooks/event-types",
             "/auth/me",
             "/booking-types",
             "/me/bookings",

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from yuyue.api.schemas.merchant import appearance, booking_types, bookings, check_ins, exports, login_providers, packages, resources, route_stops, stats
+from yuyue.api.schemas.merchant import (
+    appearance,
+    booking_types,
+    bookings,
+    check_ins,
+    exports,
+    login_providers,
+    packages,
+    resources,
+    route_stops,
+    stats,
+    webhooks,
+)
 
 OPENAPI_PATHS: dict[str, Any] = {
     **booking_types.OPENAPI_PATHS,
@@ -17,6 +29,7 @@ OPENAPI_PATHS: dict[str, Any] = {
     **packages.OPENAPI_PATHS,
     **stats.OPENAPI_PATHS,
     **appearance.OPENAPI_PATHS,
+    **webhooks.OPENAPI_PATHS,
 }
 
 __all__ = ["OPENAPI_PATHS"]
