@@ -72,7 +72,8 @@ USER_AGENT = f"yuyue-webhooks/{yuyue.__version__}"
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """UTC, always with microseconds: the same width every time, so receivers may compare timestamps as text."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _event_data(session: Session, tenant: Tenant, event: OutboxEvent) -> Any:
