@@ -126,6 +126,12 @@ def test_a_tampered_body_does_not_verify(session, endpoint, confirmed_booking, d
         standardwebhooks.Webhook(endpoint["secret"]).verify(request.body.replace(b"confirmed", b"cancelled"), request.headers)
 
 
+def next_due(session, endpoint_id: int):
+    """When the endpoint's (one) delivery is due again, as the outbox planned it."""
+    [delivery] = deliveries_of(session, endpoint_id)
+    return delivery.next_attempt_at
+
+
 def test_a_receiver_failing_twice_then_succeeding_gets_one_success_with_the_same_webhook_id_each_try(
     session, endpoint, confirmed_booking, deliveries, receiver
 ):
@@ -134,9 +140,11 @@ def test_a_receiver_failing_twice_then_succeeding_gets_one_success_with_the_same
     fan_out(session, [deliveries], now=now)
 
     send_due(session, [deliveries], now=now)
+    due = next_due(session, endpoint["id"])
+    assert WEBHOOK_RETRY_DELAYS[0] <= due - now <= WEBHOOK_RETRY_DELAYS[0] * 1.1
     assert send_due(session, [deliveries], now=now + WEBHOOK_RETRY_DELAYS[0] - timedelta(seconds=1)) == 0  # not before it is due
-    send_due(session, [deliveries], now=now + WEBHOOK_RETRY_DELAYS[0])
-    send_due(session, [deliveries], now=now + WEBHOOK_RETRY_DELAYS[0] + WEBHOOK_RETRY_DELAYS[1])
+    send_due(session, [deliveries], now=due)
+    send_due(session, [deliveries], now=next_due(session, endpoint["id"]))
     assert send_due(session, [deliveries], now=now + timedelta(days=4)) == 0
 
     [delivery] = deliveries_of(session, endpoint["id"])
@@ -152,23 +160,26 @@ def test_a_receiver_failing_twice_then_succeeding_gets_one_success_with_the_same
     assert "whsec_" not in json.dumps([a.request for a in attempts])  # the log keeps the headers, never the secret
 
 
-def test_a_receiver_that_never_answers_is_retried_on_schedule_for_three_days_and_then_disabled(session, endpoint, confirmed_booking, deliveries, receiver):
+def test_a_receiver_that_never_answers_is_retried_on_schedule_for_three_days_and_then_disabled(
+    session, endpoint, confirmed_booking, deliveries, receiver
+):
     receiver.default = HANG
     now = utcnow()
     fan_out(session, [deliveries], now=now)
 
-    due = now
-    sent_at = []
-    for delay in (timedelta(0), *WEBHOOK_RETRY_DELAYS):
-        due += delay
-        assert send_due(session, [deliveries], now=due - timedelta(seconds=1)) == 0, "sent before it was due"
+    sent_at = [now]
+    assert send_due(session, [deliveries], now=now) == 1
+    for delay in WEBHOOK_RETRY_DELAYS:
+        due = next_due(session, endpoint["id"])
+        assert delay <= due - sent_at[-1] <= delay * 1.1, "not on the schedule (up to 10 % of jitter)"
+        assert send_due(session, [deliveries], now=sent_at[-1] + delay - timedelta(seconds=1)) == 0, "sent before it was due"
         assert send_due(session, [deliveries], now=due) == 1
         sent_at.append(due)
 
     [delivery] = deliveries_of(session, endpoint["id"])
     assert delivery.status is DeliveryStatus.dead and delivery.attempts == len(WEBHOOK_RETRY_DELAYS) + 1
     assert "TimeoutError" in delivery.last_error or "timed out" in delivery.last_error
-    assert timedelta(hours=71) < sent_at[-1] - sent_at[0] <= timedelta(days=3)  # retried for up to three days
+    assert timedelta(hours=71) < sent_at[-1] - sent_at[0] <= timedelta(days=3) * 1.1  # retried for about three days
     assert len(set(receiver.webhook_ids)) == 1 and len(receiver.received) == 10
     disabled = stored_endpoint(session, endpoint["id"])
     assert (disabled.enabled, disabled.disabled_reason, disabled.consecutive_failures) == (False, "failing", 1)
@@ -217,7 +228,7 @@ def test_a_success_between_failures_keeps_the_endpoint_enabled(session, tenants,
     booking_operations.cancel(session, tenants["tenant-a"], confirmed_booking.public_id, reason="plans changed", by_staff=True)
     fan_out(session, [deliveries], now=now)
     receiver.script = [500, 200]  # the first's retry fails, the second event arrives
-    send_due(session, [deliveries], now=now + WEBHOOK_RETRY_DELAYS[0])
+    send_due(session, [deliveries], now=now + WEBHOOK_RETRY_DELAYS[0] * 1.1 + timedelta(seconds=1))
 
     later = now + timedelta(days=4)
     for _ in WEBHOOK_RETRY_DELAYS:
