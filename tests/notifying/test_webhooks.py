@@ -160,9 +160,7 @@ def test_a_receiver_failing_twice_then_succeeding_gets_one_success_with_the_same
     assert "whsec_" not in json.dumps([a.request for a in attempts])  # the log keeps the headers, never the secret
 
 
-def test_a_receiver_that_never_answers_is_retried_on_schedule_for_three_days_and_then_disabled(
-    session, endpoint, confirmed_booking, deliveries, receiver
-):
+def test_a_receiver_that_never_answers_is_retried_on_schedule_for_three_days_and_then_disabled(session, endpoint, confirmed_booking, deliveries, receiver):
     receiver.default = HANG
     now = utcnow()
     fan_out(session, [deliveries], now=now)
@@ -185,7 +183,13 @@ def test_a_receiver_that_never_answers_is_retried_on_schedule_for_three_days_and
     assert (disabled.enabled, disabled.disabled_reason, disabled.consecutive_failures) == (False, "failing", 1)
     with all_tenants():
         [announced] = session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "webhook.endpoint_disabled")).all()
-    assert announced.payload == {"endpoint": endpoint["id"], "url": endpoint["url"], "reason": "failing", "consecutive_failures": 1}
+    assert announced.payload == {
+        "endpoint": endpoint["id"],
+        "url": endpoint["url"],
+        "reason": "failing",
+        "last_error": delivery.last_error,
+        "consecutive_failures": 1,
+    }
 
 
 def test_events_after_the_endpoint_was_disabled_are_not_planned_for_it_until_it_is_enabled(session, manager, endpoint, confirmed_booking, deliveries, tenants):

@@ -6,8 +6,9 @@ built beside this part) with the same arguments and the same contract: plan
 in one write transaction per event, send outside any transaction with the
 tenant in scope, record a :class:`DeliveryAttempt`, retry after
 ``retry_delays[attempts - 1]`` (no jitter here, so a test can stand exactly at
-a due time), dead when they run out or a failure is not retryable. Once the
-engine is merged, these two functions become imports of it.
+a due time), dead when they run out or a failure is not retryable. Where the
+engine is there (``yuyue.events.delivery.send_due``), the tests use it instead:
+see the end of this module.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from sqlalchemy import select
 
 from yuyue.db import all_tenants, tenant_scope, write_transaction
+from yuyue.events import delivery as engine
 from yuyue.events.delivery import DeliveryFailed, SendResult, Subscriber
 from yuyue.events.models import Delivery, DeliveryAttempt, DeliveryStatus, OutboxEvent
 
@@ -95,7 +97,7 @@ def running_receiver() -> Iterator[Receiver]:
 # --- the minimal outbox loop --------------------------------------------------------------
 
 
-def fan_out(session, subscribers: Sequence[Subscriber], *, limit: int = 100, now: datetime) -> int:
+def _local_fan_out(session, subscribers: Sequence[Subscriber], *, limit: int = 100, now: datetime) -> int:
     """Plan the deliveries of the events not yet fanned out, in id order, one write transaction per event; how many events."""
     with all_tenants():
         events = list(session.scalars(select(OutboxEvent).where(OutboxEvent.delivered_at.is_(None)).order_by(OutboxEvent.id).limit(limit)))
@@ -123,7 +125,7 @@ def fan_out(session, subscribers: Sequence[Subscriber], *, limit: int = 100, now
     return len(events)
 
 
-def send_due(session, subscribers: Sequence[Subscriber], *, now: datetime) -> int:
+def _local_send_due(session, subscribers: Sequence[Subscriber], *, now: datetime) -> int:
     """Send every delivery due at ``now`` once (outside any transaction), recording the attempt and the outcome; how many were sent."""
     by_kind = {subscriber.kind: subscriber for subscriber in subscribers}
     with all_tenants():
@@ -167,3 +169,17 @@ def send_due(session, subscribers: Sequence[Subscriber], *, now: datetime) -> in
                     session.flush()
                     subscriber.on_dead(session, delivery)
     return len(due)
+
+
+def fan_out(session, subscribers: Sequence[Subscriber], *, limit: int = 100, now: datetime) -> int:
+    """The engine's fan-out where it exists, else the loop's."""
+    if hasattr(engine, "fan_out"):
+        return engine.fan_out(session, subscribers, limit=limit, now=now)
+    return _local_fan_out(session, subscribers, limit=limit, now=now)
+
+
+def send_due(session, subscribers: Sequence[Subscriber], *, now: datetime) -> int:
+    """The engine's send round where it exists (how many it claimed), else the loop's."""
+    if hasattr(engine, "send_due"):
+        return engine.send_due(session, subscribers, now=now).claimed
+    return _local_send_due(session, subscribers, now=now)

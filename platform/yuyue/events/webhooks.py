@@ -326,13 +326,25 @@ def enable_endpoint(session: Session, endpoint_id: int, *, actor: str) -> Webhoo
     return endpoint
 
 
-def disable_endpoint(session: Session, endpoint: WebhookEndpoint, reason: str, *, actor: str = "system", now: datetime | None = None) -> None:
-    """Disable ``endpoint`` in the caller's write transaction and announce it (``webhook.endpoint_disabled``: endpoint, url, reason)."""
+def disable_endpoint(
+    session: Session, endpoint: WebhookEndpoint, reason: str, *, last_error: str | None = None, actor: str = "system", now: datetime | None = None
+) -> None:
+    """Disable ``endpoint`` in the caller's write transaction and announce it.
+
+    ``webhook.endpoint_disabled``'s payload: ``endpoint`` (id), ``url``, ``reason`` (a :class:`DisabledReason`),
+    ``last_error`` (what the last attempt got, for the staff notice) and ``consecutive_failures``.
+    """
     if not endpoint.enabled:
         return
     now = now or utcnow()
     endpoint.enabled, endpoint.disabled_at, endpoint.disabled_reason, endpoint.updated_at = False, now, reason, now
-    payload = {"endpoint": endpoint.id, "url": endpoint.url, "reason": reason, "consecutive_failures": endpoint.consecutive_failures}
+    payload = {
+        "endpoint": endpoint.id,
+        "url": endpoint.url,
+        "reason": reason,
+        "last_error": last_error,
+        "consecutive_failures": endpoint.consecutive_failures,
+    }
     record_change(session, actor=actor, action=DISABLED_TOPIC, subject_type="webhook_endpoint", subject_id=endpoint.id, payload=payload)
 
 

@@ -261,7 +261,7 @@ class WebhookDeliveries:
             select(DeliveryAttempt.response_status).where(DeliveryAttempt.delivery_id == delivery.id).order_by(DeliveryAttempt.id.desc()).limit(1)
         )
         if last == 410:
-            disable_endpoint(session, endpoint, DisabledReason.gone)
+            disable_endpoint(session, endpoint, DisabledReason.gone, last_error=delivery.last_error)
             return
         reached = session.scalar(
             select(Delivery.id)
@@ -274,4 +274,4 @@ class WebhookDeliveries:
             .limit(1)
         )
         if reached is None:
-            disable_endpoint(session, endpoint, DisabledReason.failing)
+            disable_endpoint(session, endpoint, DisabledReason.failing, last_error=delivery.last_error)
