@@ -121,6 +121,8 @@ def test_unknown_topics_are_refused_with_a_pointer_each(manager, problem):
         ("https:///hooks", "url_host"),
         ("https://[::1/hooks", "invalid_url"),
         ("https://crm.example.com:99999/hooks", "invalid_url"),
+        ("https://crm.example.com/hooks\r\nX-Injected: 1", "invalid_url"),
+        ("https://crm.example.com/my hooks", "invalid_url"),
     ],
 )
 def test_hostile_urls_are_refused(manager, problem, url, code):

@@ -325,3 +325,13 @@ def test_an_endpoint_saved_while_private_addresses_were_allowed_is_refused_once_
     assert receiver.received == []
     [delivery] = deliveries_of(session, endpoint["id"])
     assert delivery.status is DeliveryStatus.dead and "url_private_address" in delivery.last_error
+
+
+def test_a_redirect_is_not_followed_but_retried_as_a_failure(session, endpoint, confirmed_booking, deliveries, receiver):
+    receiver.script = [302]
+    fan_out(session, [deliveries], now=utcnow())
+    send_due(session, [deliveries], now=utcnow())
+
+    [delivery] = deliveries_of(session, endpoint["id"])
+    assert len(receiver.received) == 1
+    assert (delivery.status, delivery.last_error) == (DeliveryStatus.pending, "302: redirects are not followed")

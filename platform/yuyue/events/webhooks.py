@@ -158,6 +158,8 @@ def url_problems(url: str, *, allow_http: bool, allow_private: bool) -> list[Fie
     Only literal addresses and local names are judged here; what a name resolves to is checked when sending.
     """
     pointer = "/url"
+    if any(character.isspace() or ord(character) < 32 or ord(character) == 127 for character in url):
+        return [FieldProblem(pointer, _l("not a URL"), "invalid_url")]  # a line break would end the request line it is sent in
     try:
         parts = urlsplit(url)
         port = parts.port
