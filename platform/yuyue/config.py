@@ -67,6 +67,9 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "WECHAT_APPID": env.get("YUYUE_WECHAT_APPID"),
         "WECHAT_SECRET": env.get("YUYUE_WECHAT_SECRET"),
         "WECHAT_API_BASE": env.get("YUYUE_WECHAT_API_BASE") or "https://api.weixin.qq.com",
+        # Webhook endpoints may be plain http, or on loopback/private/link-local addresses, only when these are on (tests, the demo).
+        "WEBHOOKS_ALLOW_HTTP": _flag(env.get("YUYUE_WEBHOOKS_ALLOW_HTTP"), default=False),
+        "WEBHOOKS_ALLOW_PRIVATE": _flag(env.get("YUYUE_WEBHOOKS_ALLOW_PRIVATE"), default=False),
         # Ed25519 private key (a file outside the database) that signs audit checkpoints, and where they are appended.
         "AUDIT_SIGNING_KEY": env.get("YUYUE_AUDIT_SIGNING_KEY"),
         "AUDIT_CHECKPOINTS": env.get("YUYUE_AUDIT_CHECKPOINTS"),

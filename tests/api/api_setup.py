@@ -20,7 +20,10 @@ from yuyue.catalog.operations import create_booking_type, create_resource
 from yuyue.catalog.stops import create_stop
 from yuyue.credits.operations import create_package
 from yuyue.customers.operations import customer_for_phone, save_companion
-from yuyue.db import tenant_scope
+from yuyue.db import tenant_scope, write_transaction
+from yuyue.events.models import Delivery, DeliveryKind, DeliveryStatus
+from yuyue.events.operations import emit
+from yuyue.events.webhooks import create_endpoint
 from yuyue.forms.registry import form_registry
 from yuyue.payments.operations import payment_instructions
 from yuyue.plugins import plugin_host
@@ -78,6 +81,21 @@ def seed(app: Flask, session: Session) -> Seeded:
     with tenant_scope(tenant.id):
         customer = customer_for_phone(session, "13800000001")
         companion = save_companion(session, customer, "Li Lei", ID_NUMBER)
+        endpoint = create_endpoint(session, url="https://crm.example.com/hooks", topics=["booking.*"], actor="test")
+        with write_transaction(session):
+            event = emit(session, "booking.confirmed", {"booking": confirmed.public_id})
+            session.flush()
+            delivery = Delivery(
+                message_id="msg_seeded",
+                event_id=event.id,
+                topic=event.topic,
+                subscriber=f"webhook:{endpoint.id}",
+                kind=DeliveryKind.webhook,
+                target=str(endpoint.id),
+                payload={"body": "{}"},
+                status=DeliveryStatus.dead,
+            )
+            session.add(delivery)
     _, staff = create_token(session, kind=TokenKind.staff, name="owner", tenant_slug="tenant-a", role=StaffRole.owner)
     _, operator = create_token(session, kind=TokenKind.operator, name="operator")
     with app.test_request_context():
@@ -99,6 +117,8 @@ def seed(app: Flask, session: Session) -> Seeded:
             "event": "booking.confirmed",
             "channel": "log",
             "locale": "en",
+            "endpoint_id": endpoint.id,
+            "delivery_id": delivery.id,
         },
         # Only values that would otherwise hardly ever be generated: a slug, a slot, a mobile, a valid ID number, a live token.
         values={
@@ -107,6 +127,8 @@ def seed(app: Flask, session: Session) -> Seeded:
             "from": [slot(9).date().isoformat()],
             "to": [slot(9).date().isoformat()],
             "answers": [{"name": "Ann"}],
+            "url": ["https://crm.example.com/other-hooks"],
+            "topics": [["booking.*", "payment.paid"]],
             "phone": ["13800000003"],
             "id_number": [ID_NUMBER],
             "refresh_token": [tokens["refresh_token"]],

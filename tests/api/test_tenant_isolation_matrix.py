@@ -45,8 +45,17 @@ from yuyue.catalog.stops import create_stop
 from yuyue.credits.models import CreditEntry, CreditPackage
 from yuyue.credits.operations import create_package
 from yuyue.customers.models import Companion, LoginSetting
-from yuyue.db import tenant_scope
-from yuyue.events.models import ChannelSettings, NotificationPreference, NotificationTemplate
+from yuyue.db import tenant_scope, write_transaction
+from yuyue.events.models import (
+    ChannelSettings,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    NotificationPreference,
+    NotificationTemplate,
+    OutboxEvent,
+    WebhookEndpoint,
+)
 from yuyue.payments.builtin import sandbox_notification
 from yuyue.payments.models import Payment
 from yuyue.payments.operations import set_payment_provider
@@ -58,10 +67,25 @@ SLOT_DAY = datetime.now(ZONE).date() + timedelta(days=7)
 SECRETS = {"tenant-a": "sandbox-secret-of-tenant-a", "tenant-b": "sandbox-secret-of-tenant-b"}
 
 # The path arguments ``tenant_b`` has a value for.
-ROUTE_ARGUMENTS = {"slug", "public_id", "code", "entry_id", "companion_id", "reference", "provider", "package", "customer_id", "event", "channel", "locale"}
+ROUTE_ARGUMENTS = {
+    "slug",
+    "public_id",
+    "code",
+    "entry_id",
+    "companion_id",
+    "reference",
+    "provider",
+    "package",
+    "customer_id",
+    "event",
+    "channel",
+    "locale",
+    "endpoint_id",
+    "delivery_id",
+}
 # (rule, method) pairs under the blueprint that name an id, and those that name none.
-ROUTES_WITH_IDS = 49
-ROUTES_WITHOUT_IDS = 53
+ROUTES_WITH_IDS = 57
+ROUTES_WITHOUT_IDS = 56
 # Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
 PUBLIC_ROUTES = {
     ("/booking-types/<slug>", "GET"),
@@ -109,6 +133,10 @@ STATS_ROUTES = [f"/admin/stats/{f}" for f in STATS_FIGURES] + [f"/admin/stats/{t
 COUNTS_ONLY = {f"/admin/stats/{t}.{ext}" for t in ("heatmap", "ticket-types", "by-resource") for ext in ("csv", "xlsx")}
 # The template list names events, channels and locales (the application's) and whether each is overridden, no object of the tenant's.
 COUNTS_ONLY.add("/admin/notifications/templates")
+# The event types a webhook may subscribe to are the application's, the same for every tenant.
+COUNTS_ONLY.add("/admin/webhooks/event-types")
+# Each tenant's webhook endpoint.
+WEBHOOK_URLS = {"tenant-a": "https://a-crm.example.com/hooks", "tenant-b": "https://b-crm.example.com/hooks"}
 QUERIES.update({route: f"?from={SLOT_DAY}&to={SLOT_DAY}&booking_type=a-entry" for route in STATS_ROUTES})
 # How tenant B refuses tenant A's credentials: a staff token of another tenant is forbidden, a customer token
 # of another tenant is no token at all, and tenant A's sandbox signature does not verify under tenant B's secret.
@@ -141,6 +169,7 @@ BODIES = {
     ("/admin/customers/<customer_id>/credits", "POST"): {"delta": 5, "reason": "isolation check"},
     (TEMPLATE, "PUT"): {"subject": "Subject by tenant A"},
     (f"{TEMPLATE}/preview", "POST"): {"body": "Preview by tenant A"},
+    ("/admin/webhooks/<endpoint_id>", "PATCH"): {"description": "Changed by tenant A", "topics": ["*"]},
 }
 # Each tenant's own wording of one template, which the other must never see.
 TEMPLATE_SUBJECTS = {"tenant-a": "Ann's own subject", "tenant-b": "Bee's own subject"}
@@ -207,6 +236,7 @@ def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     _set_wechat(staff_client, "tenant-a")
     _set_sms(staff_client, "tenant-a")
     _set_brand_colour(staff_client, "tenant-a")
+    _add_webhook(staff_client, "tenant-a")
     ann = signed_in_customer(1)
     _set_template_and_email(staff_client, ann, "tenant-a")
     _created(ann.post("/api/v1/t/tenant-a/me/credits", json={"package": "a-trial"}))
@@ -227,6 +257,7 @@ def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "brand_colour": BRAND_COLOURS["tenant-a"],
         "sms_sign_name": SMS["tenant-a"]["sign_name"],
         "email": EMAILS["tenant-a"],
+        "webhook_url": WEBHOOK_URLS["tenant-a"],
     }
 
 
@@ -251,6 +282,8 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     _set_wechat(staff_client, "tenant-b")
     _set_sms(staff_client, "tenant-b")
     _set_brand_colour(staff_client, "tenant-b")
+    webhook = _add_webhook(staff_client, "tenant-b")
+    delivery = _delivery_of(session, tenant, webhook["id"])
     dora, eve = signed_in_customer(4, tenant="tenant-b"), signed_in_customer(5, tenant="tenant-b")
     _set_template_and_email(staff_client, dora, "tenant-b")
     base = "/api/v1/t/tenant-b"
@@ -282,6 +315,8 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         # the application's names of a template, the same in every tenant
         "event": "booking.confirmed",
         "locale": "en",
+        "endpoint_id": str(webhook["id"]),
+        "delivery_id": str(delivery.id),
         # more of tenant B's data
         "paid_slug": "b-paid",
         "held_public_id": held["id"],
@@ -302,6 +337,9 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "sms_secret": SMS["tenant-b"]["access_key_secret"],
         "template_subject": TEMPLATE_SUBJECTS["tenant-b"],
         "email": EMAILS["tenant-b"],
+        "webhook_url": WEBHOOK_URLS["tenant-b"],
+        "webhook_secret": webhook["secret"],
+        "webhook_id": delivery.message_id,
     }
 
 
@@ -332,6 +370,31 @@ def _set_template_and_email(staff_client, customer: FlaskClient, tenant_slug: st
     assert response.status_code == 200, response.get_data(as_text=True)
 
 
+def _add_webhook(staff_client, tenant_slug: str) -> dict:
+    owner = staff_client(tenant_slug, StaffRole.owner)
+    return _created(owner.post(f"/api/v1/t/{tenant_slug}/admin/webhooks", json={"url": WEBHOOK_URLS[tenant_slug], "topics": ["booking.*"]}))
+
+
+def _delivery_of(session, tenant, endpoint_id: int) -> Delivery:
+    """A dead delivery of a booking event to the endpoint, as the outbox leaves one."""
+    with tenant_scope(tenant.id), write_transaction(session):
+        event = OutboxEvent(topic="booking.confirmed", payload={"booking": "b"})
+        session.add(event)
+        session.flush()
+        delivery = Delivery(
+            message_id="msg_of_tenant_b_delivery",
+            event_id=event.id,
+            topic=event.topic,
+            subscriber=f"webhook:{endpoint_id}",
+            kind=DeliveryKind.webhook,
+            target=str(endpoint_id),
+            payload={"body": "{}"},
+            status=DeliveryStatus.dead,
+        )
+        session.add(delivery)
+    return delivery
+
+
 def _created(response: TestResponse) -> dict:
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.get_json()
@@ -343,7 +406,9 @@ def leaked(response: TestResponse, tenant_b: dict[str, str], sent: str = "") -> 
     return [
         value
         for key, value in tenant_b.items()
-        if key not in {"entry_id", "companion_id", "customer_id", "provider", "event", "channel", "locale"} and value in text and value not in sent
+        if key not in {"entry_id", "companion_id", "customer_id", "provider", "event", "channel", "locale", "endpoint_id", "delivery_id"}
+        and value in text
+        and value not in sent
     ]
 
 
@@ -357,7 +422,7 @@ def readable(response: TestResponse) -> str:
 
 
 def rows_of(session, tenant) -> dict[str, list[dict]]:
-    """Every column of the tenant's bookings and their people, waitlist entries, companions, booking types, resources, route stops, payments, packages and credits, as committed."""
+    """Every column of the tenant's bookings and their people, waitlist entries, companions, booking types, resources, route stops, payments, packages, credits, webhook endpoints and deliveries, as committed."""
     session.commit()
     state = {}
     with tenant_scope(tenant.id):
@@ -376,6 +441,8 @@ def rows_of(session, tenant) -> dict[str, list[dict]]:
             CreditEntry,
             NotificationTemplate,
             NotificationPreference,
+            WebhookEndpoint,
+            Delivery,
         ):
             columns = [attribute.key for attribute in inspect(model).column_attrs]
             rows = session.scalars(select(model).order_by(model.id).execution_options(populate_existing=True))
@@ -486,6 +553,8 @@ def test_lists_under_tenant_a_show_tenant_a_objects_and_none_of_tenant_b(app, te
             "/admin/notifications/channels",
             "/admin/packages",
             "/admin/resources",
+            "/admin/webhooks",
+            "/admin/webhooks/event-types",
             "/auth/me",
             "/booking-types",
             "/me/bookings",

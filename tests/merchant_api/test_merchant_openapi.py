@@ -10,7 +10,7 @@ import pytest
 from merchant_setup import at
 
 import yuyue_schemas
-from yuyue.api import appearance, core, merchant, packages
+from yuyue.api import appearance, core, merchant, packages, webhooks
 from yuyue.api.tenant import tenant_api
 from yuyue.tenancy.models import StaffRole
 
@@ -73,7 +73,12 @@ def test_documented_bodies_are_the_schemas_the_endpoints_validate_with(app, tena
         handed.append(json.loads(json.dumps(schema)))
         return core.json_body(schema, **options)
 
-    for module in (merchant, packages, appearance):  # the staff routes of class packages live with the customer ones; the appearance has a module of its own
+    for module in (
+        merchant,
+        packages,
+        appearance,
+        webhooks,
+    ):  # the staff routes of class packages live with the customer ones; the appearance and webhooks have modules of their own
         monkeypatch.setattr(module, "json_body", recording_json_body)
     validated = {}
     for path, method in sorted(admin_operations(app)):
@@ -81,7 +86,7 @@ def test_documented_bodies_are_the_schemas_the_endpoints_validate_with(app, tena
         url = (
             path.replace("{tenant_slug}", "tenant-a").replace("{slug}", "x").replace("{code}", "x").replace("{public_id}", "x").replace("{provider}", "wechat")
         )
-        url = url.replace("{package}", "x").replace("{customer_id}", "1")
+        url = url.replace("{package}", "x").replace("{customer_id}", "1").replace("{endpoint_id}", "1").replace("{delivery_id}", "1")
         owner.open(url, method=method.upper(), json={"unknown": True})
         if handed:
             validated[(path, method)] = handed[0]

@@ -112,6 +112,9 @@ class WebhookEndpoint(TenantScoped, Model):
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     # "whsec_" + base64; clear text until secrets at rest are encrypted (issue 16).
     secret: Mapped[str] = mapped_column(String(100))
+    # After a rotation the old secret signs too until previous_secret_until, so receivers can switch over (migration 0019).
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     disabled_reason: Mapped[str | None] = mapped_column(String(200))

@@ -17,6 +17,7 @@ from yuyue.api.schemas.merchant import (
     resources,
     route_stops,
     stats,
+    webhooks,
 )
 
 OPENAPI_PATHS: dict[str, Any] = {
@@ -32,6 +33,7 @@ OPENAPI_PATHS: dict[str, Any] = {
     **appearance.OPENAPI_PATHS,
     **notification_channels.OPENAPI_PATHS,
     **notification_templates.OPENAPI_PATHS,
+    **webhooks.OPENAPI_PATHS,
 }
 
 __all__ = ["OPENAPI_PATHS"]
