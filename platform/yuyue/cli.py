@@ -378,10 +378,10 @@ def outbox_cli() -> click.Group:
     @click.option("--subscriber", "subscriber_prefix", help="Only subscribers starting so: webhook:, webhook:12, notification:, hook:NAME.")
     def outbox_replay(event_ids: tuple[int, ...], since: str | None, until: str | None, tenant_slug: str | None, subscriber_prefix: str | None) -> None:
         """Send the delivered (or dead) deliveries of past events again, with their original message ids."""
-        if bool(event_ids) == bool(since):
-            raise click.UsageError("give --event ID (repeatable) or --since ISO")
         if until and not since:
             raise click.UsageError("--until goes with --since")
+        if bool(event_ids) == bool(since):
+            raise click.UsageError("give --event ID (repeatable) or --since ISO")
         start, end = _parse_moment(since, "--since"), _parse_moment(until, "--until")
         if start and end and end <= start:
             raise click.BadParameter("must be after --since", param_hint="--until")
@@ -414,7 +414,12 @@ def _start_demo_worker() -> tuple[subprocess.Popen, Path]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as output:
         worker = subprocess.Popen([sys.executable, "-m", "yuyue", "worker"], stdout=output, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+    _DEMO_WORKERS.append(worker)
     return worker, log_path
+
+
+# The demo's worker, referenced for as long as this process lives: it runs on after the exec into gunicorn.
+_DEMO_WORKERS: list[subprocess.Popen] = []
 
 
 def _die_with_parent() -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from outbox_receivers import Inbox, http_receiver, smtp_server
+from outbox_receivers import LoggedInbox, receivers_process
 from sqlalchemy import func, select
 
 from yuyue.db import all_tenants, tenant_scope, write_transaction
@@ -80,7 +80,7 @@ def handle_event(event):
 class DeliverySetup:
     """Where the worker delivers and what it needs: the inboxes to check, the plugins to enable, the worker's environment."""
 
-    inboxes: dict[str, Inbox]
+    inboxes: dict[str, LoggedInbox]
     plugins: dict[str, dict]
     env: dict[str, str]
 
@@ -91,7 +91,7 @@ class DeliverySetup:
 @pytest.fixture
 def delivery_setup(make_plugin, tmp_path):
     """The subscribers of the crash test and their real receivers: a mailing plugin to aiosmtpd, a posting plugin to an HTTP server."""
-    with smtp_server() as (smtp_port, mail), http_receiver() as (url, posts):
+    with receivers_process(tmp_path) as (smtp_port, url, mail, posts):
         make_plugin("crash_mail", MAILING_PLUGIN)
         make_plugin("crash_post", POSTING_PLUGIN)
         site = str(tmp_path / "site-packages")
@@ -157,15 +157,16 @@ def test_killing_the_worker_while_it_delivers_loses_nothing_and_sends_nothing_tw
         finally:
             os.killpg(worker.pid, signal.SIGTERM)
             assert worker.wait(timeout=60) == 0, log.read_text(errors="replace")[-3000:]
-        time.sleep(0.2)  # the receivers' threads finish recording what they answered
+        time.sleep(0.2)  # the receivers finish logging what they answered
         assert all(0 < seen < expected for seen in seen_at_kill), seen_at_kill
         with tenant_scope(tenant.id):
             rows = session.scalars(select(Delivery)).all()
         session.commit()
     by_subscriber = {name: {d.message_id: d.event_id for d in rows if d.subscriber == name} for name in delivery_setup.inboxes}
     for name, inbox in delivery_setup.inboxes.items():
-        ids = {message_id.strip("<>").removesuffix("@yuyue.test") for message_id, _ in inbox.received}
+        ids = {message_id.strip("<>").removesuffix("@yuyue.test") for message_id in inbox.ids()}
         assert ids == set(by_subscriber[name]), f"{name}: {len(set(by_subscriber[name]) - ids)} never arrived"
         assert len(set(by_subscriber[name].values())) == EVENTS
-        assert inbox.repeated() == {}, f"{name} received these more than once (kills after {seen_at_kill} messages)"
+    repeated = {name: inbox.repeated() for name, inbox in delivery_setup.inboxes.items()}
+    assert repeated == {name: {} for name in delivery_setup.inboxes}, f"received more than once (kills after {seen_at_kill} messages)"
     assert "Traceback" not in log.read_text(errors="replace")
