@@ -1,4 +1,5 @@
-"""kill -9 of ``yuyue worker`` while it delivers 1,000 events: after a restart every event reached every subscriber, none twice.
+"""kill -9 of ``yuyue worker`` while it delivers 1,000 events: after a restart every event reached every subscriber, and
+nothing arrived twice but, at most, the one message a kill cut between the receiver's acknowledgement and the worker's record.
 
 A real worker process on the test database (the SQLite file, or PostgreSQL
 when ``YUYUE_TEST_DATABASE_URL`` is set) delivers to a real SMTP server and a
@@ -131,7 +132,7 @@ def delivered(session) -> int:
     return count
 
 
-def test_killing_the_worker_while_it_delivers_loses_nothing_and_sends_nothing_twice(make_app, database_url, delivery_setup, tmp_path):
+def test_killing_the_worker_while_it_delivers_loses_nothing_and_repeats_at_most_the_message_in_flight(make_app, database_url, delivery_setup, tmp_path):
     app = make_app()
     expected = EVENTS * len(delivery_setup.inboxes)
     with app.app_context():
@@ -144,13 +145,17 @@ def test_killing_the_worker_while_it_delivers_loses_nothing_and_sends_nothing_tw
                 events.emit(session, "booking.confirmed", {"n": n})
         instance, log = tmp_path / "worker-instance", tmp_path / "worker.log"
         kills_at = [expected * (k + 1) // (KILLS + 2) for k in range(KILLS)]
-        seen_at_kill = []
+        seen_at_kill: list[int] = []
+        # The last message each receiver acknowledged before a kill: the only one the kill can have cut between acknowledgement and record.
+        in_flight: set[str] = set()
         for threshold in kills_at:
             worker = start_worker(database_url, instance, delivery_setup.env, log)
             wait_for(lambda threshold=threshold: delivery_setup.received() >= threshold, 120, worker, log)
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait()
+            time.sleep(0.1)  # the receivers log what they acknowledged just before the kill
             seen_at_kill.append(delivery_setup.received())
+            in_flight.update(inbox.ids()[-1] for inbox in delivery_setup.inboxes.values() if len(inbox))
         worker = start_worker(database_url, instance, delivery_setup.env, log)
         try:
             wait_for(lambda: delivered(session) == expected, 180, worker, log)
@@ -167,6 +172,10 @@ def test_killing_the_worker_while_it_delivers_loses_nothing_and_sends_nothing_tw
         ids = {message_id.strip("<>").removesuffix("@yuyue.test") for message_id in inbox.ids()}
         assert ids == set(by_subscriber[name]), f"{name}: {len(set(by_subscriber[name]) - ids)} never arrived"
         assert len(set(by_subscriber[name].values())) == EVENTS
-    repeated = {name: inbox.repeated() for name, inbox in delivery_setup.inboxes.items()}
-    assert repeated == {name: {} for name in delivery_setup.inboxes}, f"received more than once (kills after {seen_at_kill} messages)"
+    repeated = {message_id: n for inbox in delivery_setup.inboxes.values() for message_id, n in inbox.repeated().items()}
+    # No message twice, except one a kill cut between the receiver's acknowledgement and the worker's record (a few
+    # microseconds of the worker's own work, plus however long a loaded machine takes to wake it): at most one per
+    # kill, the one in flight, and only twice. docs/outbox.md gives the measured rate.
+    assert set(repeated) <= in_flight and set(repeated.values()) <= {2} and len(repeated) <= KILLS, (repeated, in_flight, seen_at_kill)
+    print(f"kills: {KILLS}, messages received twice: {len(repeated)}")
     assert "Traceback" not in log.read_text(errors="replace")
