@@ -11,7 +11,8 @@ server, both on 127.0.0.1 in this process, and commits 10,000 copies of the even
 
 * *drain*: a ``yuyue worker`` process starts; events/s is the events fanned out divided by the time
   from the first delivery planned to the last one settled (delivered or dead), read from the
-  deliveries' own timestamps, so the worker's start-up is not counted;
+  events' and deliveries' own timestamps (the first event fanned out to the last delivery settled), so
+  the worker's start-up is not counted;
 * *bookings*: the booking rush's *spread* scenario (20 clients over HTTP against gunicorn), once
   with no worker and once while a worker drains another burst of the same size.
 
@@ -96,16 +97,71 @@ def receivers() -> Iterator[tuple[str, int, Counter, Counter]]:
         server.server_close()
 
 
+# --- a relaying plugin ---------------------------------------------------------------------------
+#
+# Until the notices' email channel and the webhook endpoints deliver, a plugin implementing
+# ``handle_event`` relays each event to both receivers (one POST, one email), as the crash test's
+# plugins do; afterwards the endpoint and the channel settings below add their own deliveries.
+
+RELAY = """
+import json
+import os
+import smtplib
+import urllib.request
+from email.message import EmailMessage
+
+from yuyue.plugin_api import hookimpl
+
+
+@hookimpl
+def handle_event(event):
+    body = json.dumps({"event_id": event.id, "topic": event.topic, "payload": dict(event.payload)}, default=str).encode()
+    request = urllib.request.Request(os.environ["BENCH_HTTP_URL"], data=body, headers={"Content-Type": "application/json", "webhook-id": event.message_id})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "bench@yuyue.test", "desk@rush.test", event.topic
+    message["Message-ID"] = f"<{event.message_id}@yuyue.test>"
+    message.set_content(f"event {event.id}")
+    smtp = smtplib.SMTP("127.0.0.1", int(os.environ["BENCH_SMTP_PORT"]), timeout=10)
+    try:
+        smtp.send_message(message)
+    finally:
+        smtp.close()
+"""
+RELAY_PLUGIN = "bench_relay"
+
+
+def install_relay(folder: str, hook_url: str, smtp_port: int) -> None:
+    """The relaying plugin as pip would install it (a package and a dist-info with the entry point), on this process's and its children's path."""
+    import importlib
+
+    site = Path(folder) / "site-packages"
+    (site / "yuyue_bench_relay").mkdir(parents=True)
+    (site / "yuyue_bench_relay" / "__init__.py").write_text(RELAY)
+    dist_info = site / "yuyue_bench_relay-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: yuyue-bench-relay\nVersion: 1.0\n")
+    (dist_info / "entry_points.txt").write_text(f"[yuyue.plugins]\n{RELAY_PLUGIN} = yuyue_bench_relay\n")
+    sys.path.insert(0, str(site))
+    importlib.invalidate_caches()
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    os.environ["BENCH_HTTP_URL"], os.environ["BENCH_SMTP_PORT"] = hook_url, str(smtp_port)
+
+
 # --- the database -----------------------------------------------------------------------------
 
 
 def subscribe(app: Any, url: str, smtp_port: int) -> None:
-    """A webhook endpoint for every topic and the tenant's email channel, inserted with the contract's models."""
+    """The relaying plugin enabled; a webhook endpoint for every topic and the tenant's email channel, inserted with the contract's models."""
     from yuyue.db import db, tenant_scope, write_transaction
     from yuyue.events.models import ChannelSettings, WebhookEndpoint
-    from yuyue.provisioning.operations import get_tenant
+    from yuyue.plugins import plugin_host
+    from yuyue.provisioning.operations import enabled_plugins, get_tenant, set_tenant_plugins
 
     with app.app_context():
+        tenant = get_tenant(db.session, TENANT)
+        set_tenant_plugins(db.session, plugin_host(), TENANT, {**enabled_plugins(db.session, tenant), RELAY_PLUGIN: {}})
         tenant = get_tenant(db.session, TENANT)
         with tenant_scope(tenant.id), write_transaction(db.session):
             db.session.add(WebhookEndpoint(url=url, topics=["*"], secret="whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", description="bench"))
@@ -148,8 +204,13 @@ def drained(app: Any, since_event: int) -> dict[str, Any]:
         waiting = db.session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.id >= since_event, OutboxEvent.delivered_at.is_(None)))
         ours = Delivery.event_id >= since_event
         by_status = dict(db.session.execute(select(Delivery.status, func.count()).where(ours).group_by(Delivery.status)).all())
-        first = db.session.scalar(select(func.min(Delivery.created_at)).where(ours))
-        last = db.session.scalar(select(func.max(func.coalesce(Delivery.delivered_at, Delivery.next_attempt_at))).where(ours))
+        fanned = OutboxEvent.id >= since_event
+        first = db.session.scalar(select(func.min(OutboxEvent.delivered_at)).where(fanned))
+        last = max(
+            filter(None, [db.session.scalar(select(func.max(OutboxEvent.delivered_at)).where(fanned)),
+                          db.session.scalar(select(func.max(func.coalesce(Delivery.delivered_at, Delivery.next_attempt_at))).where(ours))]),
+            default=None,
+        )  # fmt: skip
         db.session.remove()
     return {"waiting": waiting, "by_status": {str(k.value): v for k, v in by_status.items()}, "first": first, "last": last}
 
@@ -182,6 +243,7 @@ def measure(name: str, quick: bool) -> dict[str, Any]:
     events = 1000 if quick else 10_000
     spread_total = 400 if quick else 2000
     with DATABASES[name]() as (url, folder), receivers() as (hook_url, smtp_port, posts, mails):
+        install_relay(folder, hook_url, smtp_port)
         app, version = seed(url, folder)
         subscribe(app, hook_url, smtp_port)
         with gunicorn(url, folder, GUNICORN) as (port, server, _):
@@ -209,7 +271,8 @@ def measure(name: str, quick: bool) -> dict[str, Any]:
                 during = drained(app, beside_first)
                 state = wait_drained(app, beside_first, process, 1800)
         print(
-            f"  bookings alone: {alone['bookings_per_s']:.0f}/s p99 {alone['p99_ms']:.0f} ms; beside the worker: {beside['bookings_per_s']:.0f}/s p99 {beside['p99_ms']:.0f} ms",
+            f"  bookings alone: {alone['bookings_per_s']:.0f}/s p99 {alone['p99_ms']:.0f} ms {alone['outcomes']}; "
+            f"beside the worker: {beside['bookings_per_s']:.0f}/s p99 {beside['p99_ms']:.0f} ms {beside['outcomes']}",
             flush=True,
         )
     return {
@@ -266,7 +329,9 @@ def section(measured: dict[str, Any], context: dict[str, Any]) -> str:
         "Measured by `bench/outbox_drain.py`, which rewrites this section. A burst of committed `booking.confirmed` events "
         "(copies of a real booking's) is drained by a `yuyue worker` process to a webhook endpoint (every topic) on an HTTP "
         "receiver and the tenant's email channel on an aiosmtpd server, both on 127.0.0.1. Events/s is events divided by the "
-        "time from the first delivery planned to the last settled, from the deliveries' timestamps. Then the booking rush's "
+        "time from the first event fanned out to the last delivery settled, from the rows' timestamps. Until the email channel and "
+        "the webhook endpoints deliver, a test plugin implementing `handle_event` relays every event to both receivers (one POST "
+        "and one email per event, a new connection each). Then the booking rush's "
         f"*spread* scenario ({SPREAD_CLIENTS} clients over HTTP, gunicorn with `yuyue serve`'s workers) runs alone and beside a "
         "worker draining a second burst of the same size.",
         report.table(["", ""], [[key, value] for key, value in facts.items()]),
