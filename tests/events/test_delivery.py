@@ -11,7 +11,7 @@ from sqlalchemy import select
 from yuyue.db import all_tenants, tenant_scope, write_transaction
 from yuyue.events import delivery as engine
 from yuyue.events import operations as events
-from yuyue.events.delivery import AcknowledgementJournal, DeliveryFailed, PlannedDelivery, SendResult
+from yuyue.events.delivery import AcknowledgementJournal, DeliveryFailed, DeliverySkipped, PlannedDelivery, SendResult
 from yuyue.events.models import Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus, OutboxEvent
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -25,7 +25,7 @@ class Receiver:
     kind: DeliveryKind = DeliveryKind.webhook
     retry_delays: tuple[timedelta, ...] = DELAYS
     names: tuple[str, ...] = ("a", "b")
-    failures: dict[str, list[DeliveryFailed]] = field(default_factory=dict)
+    failures: dict[str, list[Exception]] = field(default_factory=dict)
     sent: list[tuple[int, str, str]] = field(default_factory=list)
     delivered: list[int] = field(default_factory=list)
     dead: list[int] = field(default_factory=list)
@@ -247,3 +247,13 @@ def test_retry_revives_dead_deliveries_and_replay_resends_delivered_ones_with_th
     assert sorted(receiver.sent) == sorted([(second, "webhook:a", delivered.message_id)] * 2 + [(first, "webhook:a", dead.message_id)])
     with all_tenants():
         assert session.scalar(select(Delivery.attempts).where(Delivery.id == dead.id)) == 1
+
+
+def test_a_delivery_with_nothing_left_to_send_is_skipped_without_retry(session, tenant):
+    emit(session, tenant)
+    receiver = Receiver(names=("a",), failures={"webhook:a": [DeliverySkipped("the customer unsubscribed")]})
+    engine.fan_out(session, [receiver], now=NOW)
+    engine.send_due(session, [receiver], now=NOW)
+    (row,) = deliveries(session, tenant)
+    assert (row.status, row.last_error, receiver.dead) == (DeliveryStatus.skipped, "the customer unsubscribed", [])
+    assert engine.send_due(session, [receiver], now=NOW + timedelta(days=3)).claimed == 0

@@ -99,6 +99,17 @@ class DeliveryFailed(Exception):
         self.response_excerpt = response_excerpt
 
 
+class DeliverySkipped(Exception):
+    """Raised by ``send`` when there is nothing to send any more (the customer unsubscribed, the endpoint was deleted since planning).
+
+    The delivery ends ``skipped`` with the reason as its last error: no retry, no ``on_dead``.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class Subscriber(Protocol):
     """Who hears of events: plans the deliveries of an event (in the fan-out's write transaction) and sends one of them (outside any transaction).
 
@@ -408,6 +419,8 @@ def _send_one(
         try:
             result = subscriber.send(delivery)
             failure = None
+        except DeliverySkipped as skipped:
+            return _record_skip(session, delivery, skipped, clock())
         except DeliveryFailed as failed:
             result, failure = None, failed
         except Exception as error:  # the subscriber's bug or a network error it did not wrap: retried
@@ -475,6 +488,16 @@ def _record_failure(
     if status is DeliveryStatus.dead:
         log.warning("delivery %d (%s) is dead after %d attempts: %s", delivery.id, delivery.subscriber, delivery.attempts, error)
     return status
+
+
+def _record_skip(session: Session, delivery: Delivery, skipped: DeliverySkipped, at: datetime) -> DeliveryStatus | None:
+    reason = _cut(skipped.reason, ERROR_LENGTH)
+    with write_transaction(session):
+        session.add(DeliveryAttempt(delivery_id=delivery.id, attempted_at=at, succeeded=False, error=f"skipped: {reason}"[:ERROR_LENGTH]))
+        if not _settle(session, delivery, DeliveryStatus.skipped, at, last_error=reason, lease_until=None):
+            return None
+    delivery.status, delivery.last_error = DeliveryStatus.skipped, reason
+    return DeliveryStatus.skipped
 
 
 def _settle(session: Session, delivery: Delivery, status: DeliveryStatus, at: datetime, **values: Any) -> bool:
