@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 # Sections other benchmarks write into the same file, between <!-- NAME:start --> and <!-- NAME:end -->.
-KEPT_SECTIONS = ("booking_rush", "slot_page")
+KEPT_SECTIONS = ("booking_rush", "slot_page", "outbox_drain")
 
 
 def server_version(engine: Engine) -> str:

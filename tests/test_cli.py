@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ import click
 import pytest
 from sqlalchemy import create_engine, text
 
+from yuyue import cli as cli_module
 from yuyue.app import create_app
 from yuyue.cli import build_cli, init_database, main
 from yuyue.db import db
@@ -256,15 +258,25 @@ def test_serve_starts_gunicorn_with_two_sync_workers_per_core_plus_one(yuyue, in
     assert args[args.index("--worker-class") + 1] == "yuyue.serving.ProblemSyncWorker"  # refusals answered as problem documents
 
 
-def test_demo_serves_with_the_same_worker_class(yuyue, monkeypatch):
+def test_demo_serves_with_the_same_worker_class_and_a_worker_beside_it(yuyue, monkeypatch):
     started = []
     monkeypatch.setattr(os, "execv", lambda path, args: started.append(args))
 
-    assert yuyue("demo", "--port", "0").code == 0
+    result = yuyue("demo", "--port", "0")
+    assert result.code == 0
 
     [args] = started
     assert args[args.index("--worker-class") + 1] == "yuyue.serving.ProblemSyncWorker"
     assert args[args.index("--workers") + 1] == "2"
+    # The outbox is delivered beside the server: a `yuyue worker` child, which outlives the exec into gunicorn.
+    pid = int(re.search(r"^worker delivering the outbox beside the server: pid (\d+), log (\S+)$", result.out, re.MULTILINE).group(1))
+    try:
+        assert Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[-3:-1] == [b"yuyue", b"worker"]
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        [worker] = [w for w in cli_module._DEMO_WORKERS if w.pid == pid]
+        assert worker.wait(timeout=60) in (0, -signal.SIGTERM)  # stopped cleanly, or before it had set its handlers
+        cli_module._DEMO_WORKERS.remove(worker)
 
 
 def test_serve_says_nothing_about_limits_on_sqlite(yuyue, initialised, monkeypatch):
@@ -758,3 +770,102 @@ def test_demo_sells_class_packages_and_pays_classes_with_credits(yuyue, database
     [course] = [row for row in table_rows(database_file, "tenant_plugins") if row["plugin"] == "course"]
     assert '"pay_with_credits": true' in course["config"]
     assert "yoga-class" in {row["slug"] for row in table_rows(database_file, "booking_types")}
+
+
+# --- outbox ---
+
+
+def seed_deliveries(database_file: Path, tenant_slug: str) -> dict[str, int]:
+    """Two fanned-out events of ``tenant_slug`` (a dead webhook delivery, a delivered hook) and one waiting: their ids by name."""
+    from datetime import UTC, datetime
+
+    from yuyue.db import tenant_scope, write_transaction
+    from yuyue.events.models import Delivery, DeliveryKind, DeliveryStatus, OutboxEvent
+    from yuyue.provisioning.operations import get_tenant
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database_file}", "INSTANCE_PATH": str(database_file.parent), "SECRET_KEY": "test"})
+    at = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    with app.app_context():
+        tenant = get_tenant(db.session, tenant_slug)
+        with tenant_scope(tenant.id), write_transaction(db.session):
+            first = OutboxEvent(topic="booking.confirmed", payload={}, created_at=at, delivered_at=at)
+            second = OutboxEvent(topic="booking.cancelled", payload={}, created_at=at.replace(day=2), delivered_at=at)
+            waiting = OutboxEvent(topic="booking.held", payload={}, created_at=at.replace(day=3))
+            db.session.add_all([first, second, waiting])
+            db.session.flush()
+            dead = Delivery(
+                message_id="msg_dead", event_id=first.id, topic=first.topic, subscriber="webhook:1", kind=DeliveryKind.webhook, target="1",
+                payload={}, status=DeliveryStatus.dead, attempts=9, last_error="HTTP 500 from receiver",
+            )  # fmt: skip
+            sent = Delivery(
+                message_id="msg_sent", event_id=second.id, topic=second.topic, subscriber="hook:crm", kind=DeliveryKind.hook, target="crm",
+                payload={}, status=DeliveryStatus.delivered, attempts=1, delivered_at=at,
+            )  # fmt: skip
+            db.session.add_all([dead, sent])
+            db.session.flush()
+            ids = {"first": first.id, "second": second.id, "dead": dead.id, "sent": sent.id}
+        db.session.remove()
+        db.engine.dispose()
+    return ids
+
+
+def test_outbox_status_on_an_empty_installation(yuyue, initialised):
+    result = yuyue("outbox", "status")
+    assert result.code == 0, result.err
+    assert result.lines == ["events waiting: 0", "deliveries: none", "oldest pending: -"]
+
+
+def test_outbox_status_counts_by_status_and_kind_and_lists_the_dead_with_their_error(yuyue, tenant_acme, database_file):
+    ids = seed_deliveries(database_file, tenant_acme)
+    result = yuyue("outbox", "status")
+    assert result.code == 0, result.err
+    assert result.lines[:4] == ["events waiting: 1", "deliveries: dead 1, delivered 1", "  hook: delivered 1", "  webhook: dead 1"]
+    assert f"dead {ids['dead']}\tevent {ids['first']} booking.confirmed\twebhook:1\t9 attempts\tHTTP 500 from receiver" in result.lines
+    as_json = json.loads(yuyue("outbox", "status", "--json", "--tenant", tenant_acme).out)
+    assert (as_json["events_waiting"], as_json["deliveries"], as_json["dead"][0]["last_error"]) == (1, {"dead": 1, "delivered": 1}, "HTTP 500 from receiver")
+
+
+def test_outbox_status_of_another_tenant_sees_none_of_these(yuyue, tenant_acme, database_file):
+    seed_deliveries(database_file, tenant_acme)
+    assert yuyue("tenants", "create", "other", "--name", "Other").code == 0
+    assert yuyue("outbox", "status", "--tenant", "other").lines == ["events waiting: 0", "deliveries: none", "oldest pending: -"]
+    assert_one_error_line(yuyue("outbox", "status", "--tenant", "ghost"), "no tenant 'ghost'")
+
+
+def test_outbox_retry_puts_a_dead_delivery_back_to_pending_and_says_which_ids_were_not_dead(yuyue, tenant_acme, database_file):
+    ids = seed_deliveries(database_file, tenant_acme)
+    result = yuyue("outbox", "retry", "--delivery", str(ids["dead"]), "--delivery", str(ids["sent"]))
+    assert (result.code, result.out, result.err) == (1, "1 deliveries will be sent again\n", f"delivery {ids['sent']}: not found or not dead\n")
+    row = next(r for r in table_rows(database_file, "deliveries") if r["id"] == ids["dead"])
+    assert (row["status"], row["attempts"], row["message_id"]) == ("pending", 0, "msg_dead")
+    assert yuyue("outbox", "retry", "--all-dead").out == "0 deliveries will be sent again\n"
+    assert any(r["action"] == "outbox.delivery_retried" for r in table_rows(database_file, "audit_records"))
+
+
+def test_outbox_retry_needs_ids_or_all_dead(yuyue, initialised):
+    assert_one_error_line(yuyue("outbox", "retry"), "--all-dead")
+
+
+def test_outbox_replay_sends_a_delivered_event_again_with_the_same_message_id(yuyue, tenant_acme, database_file):
+    ids = seed_deliveries(database_file, tenant_acme)
+    assert (
+        yuyue("outbox", "replay", "--since", "2026-03-02", "--until", "2026-03-03T00:00:00+00:00", "--subscriber", "hook:").out
+        == "1 deliveries will be sent again\n"
+    )
+    row = next(r for r in table_rows(database_file, "deliveries") if r["id"] == ids["sent"])
+    assert (row["status"], row["message_id"], row["delivered_at"]) == ("pending", "msg_sent", None)
+    assert yuyue("outbox", "replay", "--event", str(ids["first"]), "--subscriber", "hook:").out == "0 deliveries will be sent again\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--since", "yesterday"], "not an ISO 8601 date or date-time: 'yesterday'"),
+        (["--since", "2026-03-02", "--until", "2026-03-01"], "must be after --since"),
+        (["--until", "2026-03-01"], "--until goes with --since"),
+        ([], "--event ID"),
+        (["--event", "0"], "--event"),
+    ],
+)
+def test_outbox_replay_refuses_bad_input_in_one_line(yuyue, initialised, args, fragment):
+    assert_one_error_line(yuyue("outbox", "replay", *args), fragment)

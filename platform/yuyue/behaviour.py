@@ -20,6 +20,7 @@ __all__ = [
     "BookingTypeView",
     "BookingView",
     "CancellationTerms",
+    "EventView",
     "MinimumParticipants",
     "Person",
     "PriceLine",
@@ -261,3 +262,20 @@ class RouteStopView:
     def reached_at(self, departure: datetime) -> datetime:
         """When a trip leaving at ``departure`` reaches this stop."""
         return departure + timedelta(minutes=self.minutes_after_departure)
+
+
+@dataclass(frozen=True)
+class EventView:
+    """An outbox event as ``handle_event`` sees it: what happened (``topic``, ``payload``), where (``tenant``, the slug) and when.
+
+    ``message_id`` is the plugin's delivery of this event: the same on every
+    attempt and on a replay, so a plugin that passes the event on can let its
+    receiver drop what it has seen already.
+    """
+
+    id: int
+    tenant: str
+    topic: str
+    payload: Mapping[str, Any]
+    created_at: datetime
+    message_id: str

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import ctypes
+import dataclasses
 import json
 import logging
 import os
+import signal
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -116,6 +121,8 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
             click.echo(line)
         click.echo(f"login codes and messages of the log channel and the SMS sandbox: {messages_log_path(current_app)}  (tail -f it)")
         if serve:
+            worker, worker_log = _start_demo_worker()
+            click.echo(f"worker delivering the outbox beside the server: pid {worker.pid}, log {worker_log}")
             click.echo(f"customer site: http://127.0.0.1:{port}/t/demo/   admin: http://127.0.0.1:{port}/admin/")
             click.echo(f"serving on http://127.0.0.1:{port}/  (Ctrl+C stops)")
             _exec_gunicorn(f"127.0.0.1:{port}", workers=2)
@@ -265,7 +272,7 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
     @cli.command("worker")
     @click.option("--workers", default=1, show_default=True, help="Worker threads running tasks.")
     def worker_command(workers: int) -> None:
-        """Run background jobs: expire unpaid holds and waitlist offers every minute, send refunds."""
+        """Run background jobs (expire unpaid holds and waitlist offers, send refunds and reminders) and deliver the outbox."""
         from yuyue.worker import run_worker
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -301,10 +308,127 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
 
         click.echo(f"purged {purge_ended_logins(db.session, now=utcnow())} refresh tokens of ended logins")
 
+    cli.add_command(outbox_cli())
     cli.add_command(audit_cli)
     cli.add_command(i18n_cli)
     (host or make_plugin_host(settings_from_env()["PLUGINS"])).hook.register_commands(cli=cli)
     return cli
+
+
+def _tenant_id(slug: str | None) -> int | None:
+    return None if slug is None else operations.get_tenant(db.session, slug).id
+
+
+def _parse_moment(value: str | None, option: str) -> datetime | None:
+    """An ISO 8601 date or date-time; without an offset it is UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 date or date-time: {value!r}", param_hint=option) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def outbox_cli() -> click.Group:
+    """``yuyue outbox status|retry|replay``: what waits, what died and why, and sending again."""
+    from yuyue.events import delivery
+
+    @click.group("outbox", cls=AppGroup)
+    def outbox() -> None:
+        """Inspect the outbox and send deliveries again."""
+
+    @outbox.command("status")
+    @click.option("--tenant", "tenant_slug", help="Only this tenant.")
+    @click.option("--json", "as_json", is_flag=True)
+    def outbox_status(tenant_slug: str | None, as_json: bool) -> None:
+        """Events waiting to be fanned out, deliveries by status and kind, the oldest pending, the latest dead ones with their last error."""
+        status = delivery.outbox_status(db.session, tenant_id=_tenant_id(tenant_slug))
+        if as_json:
+            click.echo(json.dumps(dataclasses.asdict(status), indent=2, ensure_ascii=False))
+            return
+        click.echo(f"events waiting: {status.events_waiting}")
+        click.echo("deliveries: " + (", ".join(f"{state} {n}" for state, n in sorted(status.deliveries.items())) or "none"))
+        for kind, states in sorted(status.by_kind.items()):
+            click.echo(f"  {kind}: " + ", ".join(f"{state} {n}" for state, n in sorted(states.items())))
+        oldest = status.oldest_pending_seconds
+        click.echo(f"oldest pending: {'-' if oldest is None else f'{oldest:.0f} s'}")
+        for dead in status.dead:
+            click.echo(f"dead {dead.id}\tevent {dead.event_id} {dead.topic}\t{dead.subscriber}\t{dead.attempts} attempts\t{dead.last_error or ''}")
+
+    @outbox.command("retry")
+    @click.option("--tenant", "tenant_slug", help="Only this tenant's deliveries.")
+    @click.option("--delivery", "delivery_ids", type=click.IntRange(1, 2**63 - 1), multiple=True, help="A dead delivery's id; repeatable.")
+    @click.option("--all-dead", is_flag=True, help="Every dead delivery (of --tenant, or of the installation).")
+    def outbox_retry(tenant_slug: str | None, delivery_ids: tuple[int, ...], all_dead: bool) -> None:
+        """Send dead deliveries again now, with a fresh retry budget."""
+        if bool(delivery_ids) == all_dead:
+            raise click.UsageError("give --delivery ID (repeatable) or --all-dead")
+        changed = delivery.retry_dead(db.session, tenant_id=_tenant_id(tenant_slug), delivery_ids=delivery_ids, all_dead=all_dead, actor=operations.CLI_ACTOR)
+        missed = sorted(set(delivery_ids) - {d.id for d in changed})
+        for delivery_id in missed:
+            click.echo(f"delivery {delivery_id}: not found or not dead", err=True)
+        click.echo(f"{len(changed)} deliveries will be sent again")
+        if missed:
+            raise click.exceptions.Exit(1)
+
+    @outbox.command("replay")
+    @click.option("--event", "event_ids", type=click.IntRange(1, 2**63 - 1), multiple=True, help="An event's id; repeatable.")
+    @click.option("--since", help="Events created at or after this ISO 8601 time (UTC unless it says).")
+    @click.option("--until", help="Events created before this ISO 8601 time.")
+    @click.option("--tenant", "tenant_slug", help="Only this tenant's events.")
+    @click.option("--subscriber", "subscriber_prefix", help="Only subscribers starting so: webhook:, webhook:12, notification:, hook:NAME.")
+    def outbox_replay(event_ids: tuple[int, ...], since: str | None, until: str | None, tenant_slug: str | None, subscriber_prefix: str | None) -> None:
+        """Send the delivered (or dead) deliveries of past events again, with their original message ids."""
+        if until and not since:
+            raise click.UsageError("--until goes with --since")
+        if bool(event_ids) == bool(since):
+            raise click.UsageError("give --event ID (repeatable) or --since ISO")
+        start, end = _parse_moment(since, "--since"), _parse_moment(until, "--until")
+        if start and end and end <= start:
+            raise click.BadParameter("must be after --since", param_hint="--until")
+        changed = delivery.replay(
+            db.session,
+            tenant_id=_tenant_id(tenant_slug),
+            event_ids=event_ids,
+            since=start,
+            until=end,
+            subscriber_prefix=subscriber_prefix,
+            actor=operations.CLI_ACTOR,
+        )
+        click.echo(f"{len(changed)} deliveries will be sent again")
+
+    return outbox
+
+
+def _demo_worker_log() -> Path:
+    return Path(current_app.config["INSTANCE_PATH"]) / "worker.log"
+
+
+def _start_demo_worker() -> tuple[subprocess.Popen, Path]:
+    """``yuyue worker`` as a child process beside the demo's server, told to stop when the server does.
+
+    A child process rather than a thread: the demo becomes gunicorn with ``execv``, which ends every thread of
+    this process, and gunicorn's forked workers are restarted at will. The kernel sends the child SIGTERM when
+    its parent (gunicorn's master, the same process after ``execv``) exits, and Ctrl+C reaches both.
+    """
+    log_path = _demo_worker_log()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as output:
+        worker = subprocess.Popen([sys.executable, "-m", "yuyue", "worker"], stdout=output, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+    _DEMO_WORKERS.append(worker)
+    return worker, log_path
+
+
+# The demo's worker, referenced for as long as this process lives: it runs on after the exec into gunicorn.
+_DEMO_WORKERS: list[subprocess.Popen] = []
+
+
+def _die_with_parent() -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG; Linux only
+    except (OSError, AttributeError):
+        pass
 
 
 def _check_bindable(bind: str) -> None:

@@ -20,7 +20,16 @@ if TYPE_CHECKING:
     from flask import Flask
     from sqlalchemy.orm import Session
 
-    from yuyue.behaviour import BookingRequest, BookingTypeView, BookingView, CancellationTerms, MinimumParticipants, PriceQuote, RescheduleTerms
+    from yuyue.behaviour import (
+        BookingRequest,
+        BookingTypeView,
+        BookingView,
+        CancellationTerms,
+        EventView,
+        MinimumParticipants,
+        PriceQuote,
+        RescheduleTerms,
+    )
     from yuyue.customers.login_providers import LoginProvider
     from yuyue.declarations import VerticalFile
     from yuyue.errors import FieldProblem
@@ -321,4 +330,26 @@ def waitlist_closes_at(booking_type: BookingTypeView, starts_at: datetime, setti
     An aware datetime. A place freed later stays free for anyone to book, and
     nobody may join the waitlist any more (``waitlist_closed``). The host has
     no default: without an answer the waitlist stays open.
+    """
+
+
+# -------------------------------------------------------------------------
+# Outbox: called by the worker, outside any transaction, for plugins enabled
+# for the event's tenant.
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def handle_event(event: EventView) -> None:
+    """An outbox event was committed: the worker calls this once per event for each plugin that implements it and is enabled for the event's tenant.
+
+    At least once, not exactly once: each plugin's call is a delivery of its own
+    (``hook:<plugin name>``), retried with backoff when the implementation
+    raises (30 s, 2 min, 10 min, 1 h, 6 h, then dead; ``yuyue outbox retry``
+    revives it), and called again after a worker crash that came before its
+    success was recorded. ``event.message_id`` stays the same on every call for
+    that event, so pass it on to let a receiver drop repeats. Runs in the
+    worker's application context with the tenant in scope but in no
+    transaction, so a slow receiver holds no lock; read what you need from
+    ``event.payload``.
     """

@@ -1,8 +1,12 @@
 """Background jobs on Huey: the periodic expiry of holds and waitlist offers, sending refunds, deciding sessions against their minimum,
-purging ended logins, holding scheduled slots' resources, writing off expired class credits, signing audit checkpoints.
+purging ended logins, holding scheduled slots' resources, writing off expired class credits, signing audit checkpoints, emitting
+reminders; and the outbox pump that fans events out and sends their deliveries.
 
 ``yuyue worker`` runs a Huey consumer: ``SqliteHuey`` in the instance folder by
-default, ``RedisHuey`` when ``YUYUE_REDIS_URL`` is set. Each task builds no
+default, ``RedisHuey`` when ``YUYUE_REDIS_URL`` is set; beside it an
+:class:`OutboxPump` thread runs :func:`yuyue.events.delivery.fan_out` and
+:func:`~yuyue.events.delivery.send_due` in a loop (a thread rather than a Huey
+task: the pump must run continuously, and a periodic task fires once a minute). Each task builds no
 application of its own: the queue is made for one application and runs its
 tasks inside that application's context. :func:`expire_due` is the task body,
 callable directly (``yuyue bookings expire-holds`` does); so is :func:`decide_sessions_due`.
@@ -11,6 +15,7 @@ callable directly (``yuyue bookings expire-holds`` does); so is :func:`decide_se
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +36,9 @@ from yuyue.credits.operations import expire_credits
 from yuyue.customers.sessions import purge_ended_logins
 from yuyue.db import db, tenant_scope, write_transaction
 from yuyue.errors import Conflict
+from yuyue.events.delivery import AcknowledgementJournal, Subscriber, fan_out, send_due
+from yuyue.notifying.reminders import emit_due_reminders
+from yuyue.notifying.subscribers import host_subscribers
 from yuyue.payments.operations import send_refunds
 from yuyue.payments.providers import PaymentProviders, payment_providers
 from yuyue.tenancy.models import Tenant, TenantStatus
@@ -193,6 +201,7 @@ class JobQueue:
     hold_resources_due: TaskWrapper
     decide_sessions: TaskWrapper
     expire_credits: TaskWrapper
+    emit_reminders: TaskWrapper
     # Only when a signing key and a checkpoint file are configured.
     audit_checkpoint: TaskWrapper | None = None
 
@@ -259,6 +268,17 @@ def make_queue(app: Flask) -> JobQueue:
         log.info("wrote off %d expired class credit lots", written)
         return written
 
+    @queue.periodic_task(crontab(minute="*"), name="emit_due_reminders")
+    def emit_reminders_task() -> int:
+        with app.app_context():
+            try:
+                emitted = emit_due_reminders(db.session)
+            finally:
+                db.session.remove()
+        if emitted:
+            log.info("emitted %d booking reminders", emitted)
+        return emitted
+
     checkpoint_task = None
     if app.config.get("AUDIT_SIGNING_KEY") and app.config.get("AUDIT_CHECKPOINTS"):
         minutes = checkpoint_minutes(app)
@@ -271,7 +291,16 @@ def make_queue(app: Flask) -> JobQueue:
                 finally:
                     db.session.remove()
 
-    return JobQueue(queue, expire_due_task, purge_ended_logins_task, hold_resources_due_task, decide_sessions_task, expire_credits_task, checkpoint_task)
+    return JobQueue(
+        queue,
+        expire_due_task,
+        purge_ended_logins_task,
+        hold_resources_due_task,
+        decide_sessions_task,
+        expire_credits_task,
+        emit_reminders_task,
+        checkpoint_task,
+    )
 
 
 def checkpoint_minutes(app: Flask) -> int:
@@ -291,7 +320,73 @@ def sign_checkpoints(app: Flask) -> int:
     return len(written)
 
 
+# How long the pump sleeps when a round found nothing to fan out or send, and after a failed round.
+PUMP_IDLE_SECONDS = 0.5
+PUMP_ERROR_SECONDS = 5.0
+
+
+class OutboxPump:
+    """Fans out committed events and sends due deliveries until stopped: a round right after a busy one, a short sleep after an idle one.
+
+    The acknowledgement journal in the instance folder is folded when the pump
+    starts (what a killed worker acknowledged becomes delivered before anything
+    is claimed again) and before each claim round.
+    """
+
+    def __init__(self, app: Flask, subscribers: list[Subscriber] | None = None, *, idle_seconds: float = PUMP_IDLE_SECONDS) -> None:
+        self.app = app
+        self.subscribers = subscribers if subscribers is not None else host_subscribers(app)
+        self.idle_seconds = idle_seconds
+        self.journal = AcknowledgementJournal.in_folder(app.config["INSTANCE_PATH"])
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> tuple[int, int]:
+        """One round: events fanned out and deliveries claimed."""
+        with self.app.app_context():
+            try:
+                fanned = fan_out(db.session, self.subscribers)
+                sent = send_due(db.session, self.subscribers, journal=self.journal)
+            finally:
+                db.session.remove()
+        return fanned, sent.claimed
+
+    def run(self) -> None:
+        """Pump until :meth:`stop`; a failing round (the database away) is logged and tried again a little later."""
+        with self.app.app_context():
+            try:
+                self.journal.fold(db.session, self.subscribers)
+            finally:
+                db.session.remove()
+        while not self._stopping.is_set():
+            try:
+                busy = any(self.run_once())
+            except Exception:
+                log.exception("outbox pump round failed")
+                self._stopping.wait(PUMP_ERROR_SECONDS)
+                continue
+            if not busy:
+                self._stopping.wait(self.idle_seconds)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="outbox-pump", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30) -> None:
+        """Ask the pump to stop after its current send and wait for it (a send in flight finishes and is recorded)."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.journal.close()
+
+
 def run_worker(app: Flask, *, workers: int = 1) -> None:
-    """Run the Huey consumer (periodic tasks included) until SIGINT or SIGTERM."""
+    """Run the Huey consumer (periodic tasks included) and the outbox pump until SIGINT or SIGTERM."""
     consumer = make_queue(app).huey.create_consumer(workers=workers, periodic=True, check_worker_health=True)
-    consumer.run()
+    pump = OutboxPump(app)
+    pump.start()
+    try:
+        consumer.run()
+    finally:
+        pump.stop()
+        log.info("outbox pump stopped")

@@ -133,23 +133,33 @@ def test_an_expiry_that_loses_a_race_with_a_confirmation_reads_again(session, te
     assert len(calls) == 2
 
 
-def test_the_queue_runs_the_expiry_and_the_session_decisions_every_minute_from_the_instance_folder(app):
+def test_the_queue_runs_the_expiry_the_session_decisions_and_the_reminders_every_minute_from_the_instance_folder(app):
     queue = make_queue(app)
     minutes = [datetime(2026, 12, 1, 8, minute) for minute in (0, 1, 59)]
-    assert all([task.name for task in queue.huey.read_periodic(at)] == ["expire_due", "decide_sessions"] for at in minutes)
+    assert all([task.name for task in queue.huey.read_periodic(at)] == ["expire_due", "decide_sessions", "emit_due_reminders"] for at in minutes)
     assert type(queue.huey).__name__ == "SqliteHuey"
     assert os.path.exists(os.path.join(app.config["INSTANCE_PATH"], "huey.db"))
 
 
 def test_the_queue_purges_ended_logins_once_a_night(app):
     queue = make_queue(app)
-    assert [task.name for task in queue.huey.read_periodic(datetime(2026, 12, 1, 4, 0))] == ["expire_due", "decide_sessions", "purge_ended_logins"]
+    assert [task.name for task in queue.huey.read_periodic(datetime(2026, 12, 1, 4, 0))] == [
+        "expire_due",
+        "decide_sessions",
+        "purge_ended_logins",
+        "emit_due_reminders",
+    ]
     assert queue.purge_ended_logins.call_local() == 0
 
 
 def test_the_queue_writes_off_expired_class_credits_once_a_night(app):
     queue = make_queue(app)
-    assert [task.name for task in queue.huey.read_periodic(datetime(2026, 12, 1, 3, 30))] == ["expire_due", "decide_sessions", "expire_credits"]
+    assert [task.name for task in queue.huey.read_periodic(datetime(2026, 12, 1, 3, 30))] == [
+        "expire_due",
+        "decide_sessions",
+        "expire_credits",
+        "emit_due_reminders",
+    ]
     assert queue.expire_credits.call_local() == 0
 
 
