@@ -121,6 +121,11 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
             click.echo(line)
         click.echo(f"login codes and messages of the log channel and the SMS sandbox: {messages_log_path(current_app)}  (tail -f it)")
         if serve:
+            # Set for the worker child and the exec'd server only: the demo's links point at this server, and a webhook
+            # receiver of one's own on this machine (http://127.0.0.1:…) may be tried.
+            os.environ.setdefault("YUYUE_PUBLIC_URL", f"http://127.0.0.1:{port}")
+            os.environ.setdefault("YUYUE_WEBHOOKS_ALLOW_HTTP", "1")
+            os.environ.setdefault("YUYUE_WEBHOOKS_ALLOW_PRIVATE", "1")
             worker, worker_log = _start_demo_worker()
             click.echo(f"worker delivering the outbox beside the server: pid {worker.pid}, log {worker_log}")
             click.echo(f"customer site: http://127.0.0.1:{port}/t/demo/   admin: http://127.0.0.1:{port}/admin/")
