@@ -42,6 +42,7 @@ from booking_rush import DATABASES, GUNICORN, TENANT, drive, free_port, gunicorn
 
 START, END = "<!-- outbox_drain:start -->", "<!-- outbox_drain:end -->"
 SPREAD_CLIENTS = 20
+WORKER_OPTIONS: list[str] = []
 
 
 # --- receivers ------------------------------------------------------------------------------
@@ -219,7 +220,9 @@ def drained(app: Any, since_event: int) -> dict[str, Any]:
 def worker(url: str, folder: str) -> Iterator[subprocess.Popen]:
     env = {**os.environ, "YUYUE_DATABASE_URL": url, "YUYUE_INSTANCE_PATH": folder, "YUYUE_SECRET_KEY": "rush"}
     with open(Path(folder) / "worker.log", "ab") as output:
-        process = subprocess.Popen([sys.executable, "-m", "yuyue", "worker"], env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "yuyue", "worker", *WORKER_OPTIONS], env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         yield process
     finally:
@@ -351,7 +354,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--quick", action="store_true", help="1,000 events and 400 bookings instead of 10,000 and 2,000")
     parser.add_argument("--no-write", action="store_true", help="print the figures, leave docs/performance.md alone")
+    parser.add_argument("--worker", default="", help="options of `yuyue worker`, e.g. '--nice 10'")
     args = parser.parse_args(argv)
+    WORKER_OPTIONS[:] = shlex.split(args.worker)
     command = shlex.join(["python", "bench/outbox_drain.py", *argv])
     started = datetime.now().astimezone()
     measured = {}
