@@ -869,7 +869,3 @@ def test_outbox_replay_sends_a_delivered_event_again_with_the_same_message_id(yu
 )
 def test_outbox_replay_refuses_bad_input_in_one_line(yuyue, initialised, args, fragment):
     assert_one_error_line(yuyue("outbox", "replay", *args), fragment)
-
-
-def test_worker_niceness_is_bounded(yuyue, initialised):
-    assert_one_error_line(yuyue("worker", "--nice", "20"), "--nice")

@@ -269,15 +269,10 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
 
     @cli.command("worker")
     @click.option("--workers", default=1, show_default=True, help="Worker threads running tasks.")
-    @click.option(
-        "--nice", "niceness", type=click.IntRange(0, 19), default=0, show_default=True, help="Lower the worker's CPU priority, below the web workers'."
-    )
-    def worker_command(workers: int, niceness: int) -> None:
+    def worker_command(workers: int) -> None:
         """Run background jobs (expire unpaid holds and waitlist offers, send refunds and reminders) and deliver the outbox."""
         from yuyue.worker import run_worker
 
-        if niceness:
-            os.nice(niceness)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         run_worker(current_app._get_current_object(), workers=workers)
 
