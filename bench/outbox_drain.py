@@ -38,10 +38,11 @@ from pathlib import Path
 from typing import Any
 
 import report
-from booking_rush import DATABASES, GUNICORN, TENANT, drive, free_port, gunicorn, seed, spread_plan, stop, write_section
+from booking_rush import DATABASES, GUNICORN, PERFORMANCE, TENANT, drive, free_port, gunicorn, seed, spread_plan, stop, write_section
 
 START, END = "<!-- outbox_drain:start -->", "<!-- outbox_drain:end -->"
 SPREAD_CLIENTS = 20
+WORKER_OPTIONS: list[str] = []
 
 
 # --- receivers ------------------------------------------------------------------------------
@@ -219,7 +220,9 @@ def drained(app: Any, since_event: int) -> dict[str, Any]:
 def worker(url: str, folder: str) -> Iterator[subprocess.Popen]:
     env = {**os.environ, "YUYUE_DATABASE_URL": url, "YUYUE_INSTANCE_PATH": folder, "YUYUE_SECRET_KEY": "rush"}
     with open(Path(folder) / "worker.log", "ab") as output:
-        process = subprocess.Popen([sys.executable, "-m", "yuyue", "worker"], env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "yuyue", "worker", *WORKER_OPTIONS], env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         yield process
     finally:
@@ -346,12 +349,24 @@ def section(measured: dict[str, Any], context: dict[str, Any]) -> str:
     return "\n\n".join(part for part in parts if part) + "\n"
 
 
+NOTES_HEADING = "### Reading these figures"
+
+
+def previous_notes() -> str:
+    """The hand-written notes of the block (from its notes heading to the end marker), kept across runs."""
+    current = PERFORMANCE.read_text(encoding="utf-8") if PERFORMANCE.exists() else ""
+    block = current.partition(START)[2].partition(END)[0]
+    return NOTES_HEADING + block.partition(NOTES_HEADING)[2].rstrip() if NOTES_HEADING in block else ""
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--quick", action="store_true", help="1,000 events and 400 bookings instead of 10,000 and 2,000")
     parser.add_argument("--no-write", action="store_true", help="print the figures, leave docs/performance.md alone")
+    parser.add_argument("--worker", default="", help="options of `yuyue worker`, e.g. '--workers 2'")
     args = parser.parse_args(argv)
+    WORKER_OPTIONS[:] = shlex.split(args.worker)
     command = shlex.join(["python", "bench/outbox_drain.py", *argv])
     started = datetime.now().astimezone()
     measured = {}
@@ -359,7 +374,7 @@ def main(argv: list[str]) -> int:
         print(f"{name}:", flush=True)
         measured[name] = measure(name, args.quick)
     if not args.no_write:
-        write_section(section(measured, {"command": command, "started": started, "load": os.getloadavg()}), start=START, end=END)
+        write_section(section(measured, {"command": command, "started": started, "load": os.getloadavg(), "notes": previous_notes()}), start=START, end=END)
         print("wrote docs/performance.md")
     return 0
 
