@@ -5,7 +5,7 @@ deliveries of one event (``plan``) and sends one (``send``); the notifying area
 defines the host's subscribers (customer notifications, webhooks, plugin
 hooks) and the worker runs :func:`fan_out` and :func:`send_due` in a loop.
 
-Why each step is shaped as it is (decisions-engine):
+Why each step is shaped as it is (decisions §55):
 
 * :func:`fan_out` works per tenant in batches of ``limit`` events, each batch
   one short write transaction on the outbox tables only, in id order; on

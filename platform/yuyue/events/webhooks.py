@@ -1,4 +1,4 @@
-"""A merchant's webhook endpoints (decisions-webhooks): create, change, rotate the secret, enable, disable, ping, read the log, redeliver.
+"""A merchant's webhook endpoints (decisions §58): create, change, rotate the secret, enable, disable, ping, read the log, redeliver.
 
 Every change is audited in the tenant's chain (never with a secret in it). A
 URL is checked here when it is saved (https, no credentials, no loopback,
