@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from yuyue.json_input import JSONTooDeep, loads, nesting_depth
+from yuyue.json_input import JSONInputError, JSONTooDeep, loads, nesting_depth
 
 
 @pytest.mark.parametrize(
@@ -38,3 +38,13 @@ def test_an_unterminated_string_of_a_mebibyte_of_escaped_quotes_is_measured_in_o
     finished = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=30)
 
     assert finished.stdout == "0\n"
+
+
+@pytest.mark.parametrize("text", [r'"\ud800"', r'{"name": "Ann \udfff"}', r'{"\ud83d": 1}', r'["\ude00\ud83d"]'])
+def test_a_lone_surrogate_escape_is_refused_as_no_character(text):
+    with pytest.raises(JSONInputError, match="lone surrogate"):
+        loads(text)
+
+
+def test_a_surrogate_pair_is_the_one_character_it_names():
+    assert loads(r'{"emoji": "\ud83d\ude00"}') == {"emoji": "\N{GRINNING FACE}"}

@@ -6,7 +6,8 @@ Python's ``json`` recurses once per nested array or object, so a few hundred
 on the text first, with regular expressions and a running sum (no recursion, no
 Python loop per character), and refuses anything deeper than :data:`MAX_DEPTH`
 before ``json`` sees it. It also refuses what RFC 8259 does not allow and Python
-would accept: ``NaN``, ``Infinity``, numbers no float can hold, text that is not UTF-8.
+would accept: ``NaN``, ``Infinity``, numbers no float can hold, text that is not UTF-8, and lone
+surrogates (``"\\ud800"``), which are no character: no database column can store them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ _ESCAPE = re.compile(r"\\.", re.DOTALL)
 _STRING = re.compile(r'"[^"]*"')
 _NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
 _NESTING_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+# The escape of a UTF-16 surrogate; a pair of them is one character, one alone is none.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 class JSONInputError(ValueError):
@@ -77,13 +80,25 @@ def loads(data: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
     if depth > max_depth:
         raise JSONTooDeep(depth, max_depth)
     try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except JSONInputError:
         raise
     except json.JSONDecodeError as error:
         raise JSONInputError(_l("not valid JSON at line %(line)s, column %(column)s", line=error.lineno, column=error.colno)) from None
     except ValueError:  # integers of more digits than Python converts
         raise JSONInputError(_l("not valid JSON: a number has too many digits")) from None
+    if _SURROGATE_ESCAPE.search(text) and not _encodable(value):
+        raise JSONInputError(_l("not valid JSON: a \\u escape names half of a character (a lone surrogate)"))
+    return value
+
+
+def _encodable(value: Any) -> bool:
+    """Whether every string of ``value`` (keys too) is text UTF-8 can encode: no lone surrogate."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _refuse_constant(name: str) -> Any:

@@ -28,6 +28,13 @@ def test_malformed_json_answers_400_malformed_json(operator, problem, raw):
     problem(response, 400, "malformed_json")
 
 
+def test_a_name_with_a_lone_surrogate_escape_answers_400_malformed_json_and_creates_nothing(operator, problem):
+    response = operator.post(TENANTS, data=rb'{"slug": "museum", "name": "Museum \ud800"}', content_type="application/json")
+
+    problem(response, 400, "malformed_json")
+    assert operator.get(f"{TENANTS}/museum").status_code == 404
+
+
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin-1", None])
 def test_json_sent_as_another_media_type_answers_415(operator, problem, content_type):
     response = operator.post(TENANTS, data=json.dumps(VALID), content_type=content_type)
