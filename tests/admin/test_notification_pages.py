@@ -247,3 +247,33 @@ def test_staff_below_manager_get_none_of_these_pages(admin_login):
 
     for page in (WEBHOOKS, TEMPLATES, CHANNELS, CONFIRMED_LOG):
         assert staff.get(page).status_code == 403
+
+
+def test_a_channel_secret_is_write_only_and_a_blank_field_keeps_it(app, manager, session):
+    app.config["CHANNEL_PRIVATE_HOSTS"] = True
+    form = {"enabled": "on", "email.host": "smtp.example.com", "email.port": "587", "email.security": "starttls", "email.password": "hunter2-secret"}
+
+    assert manager.post(CHANNELS + "email", form).status_code == 302
+    page = manager.get(CHANNELS).get_data(as_text=True)
+    assert "hunter2-secret" not in page and 'type="password" autocomplete="new-password" id="sf-email.password"' in page
+    assert manager.post(CHANNELS + "email", {**form, "email.password": "", "email.port": "465"}).status_code == 302
+
+    session.commit()
+    with tenant_scope(get_tenant(session, "tenant-a").id):
+        row = session.scalar(select(ChannelSettings).where(ChannelSettings.channel == "email").execution_options(populate_existing=True))
+    assert row.config["password"] == "hunter2-secret" and row.config["port"] == 465
+
+
+def test_a_channel_setting_out_of_range_is_said_next_to_its_field(manager):
+    response = manager.post(CHANNELS + "email", {"enabled": "on", "email.host": "smtp.example.com", "email.port": "70000"})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="sf-email.port-error"' in page and 'value="70000"' in page
+
+
+def test_the_menu_offers_the_pages_to_managers_only(admin_login):
+    manager_page = admin_login("manager-a", language="en").get(WEBHOOKS).get_data(as_text=True)
+    staff_page = admin_login("staff-a", language="en").get("/admin/t/tenant-a/").get_data(as_text=True)
+
+    for link in (WEBHOOKS, TEMPLATES, CHANNELS):
+        assert f'href="{link}"' in manager_page and f'href="{link}"' not in staff_page
