@@ -50,6 +50,7 @@ def test_an_added_endpoint_shows_its_secret_once(manager, session):
     page = response.get_data(as_text=True)
     [endpoint] = endpoints(session)
     assert response.status_code == 200 and SECRET.search(page).group(1) == endpoint.secret
+    assert response.headers["Cache-Control"] == "no-store"
     assert endpoint.topics == ["booking.confirmed", "booking.cancelled"] and endpoint.description == "CRM"
     assert endpoint.secret not in manager.get(WEBHOOKS).get_data(as_text=True)
     assert endpoint.secret not in manager.get(f"{WEBHOOKS}{endpoint.id}").get_data(as_text=True)
@@ -89,10 +90,12 @@ def test_rotating_the_secret_shows_the_new_one_once(manager, session):
     [endpoint] = endpoints(session)
     old = endpoint.secret
 
-    page = manager.post(f"{WEBHOOKS}{endpoint.id}/rotate-secret").get_data(as_text=True)
+    response = manager.post(f"{WEBHOOKS}{endpoint.id}/rotate-secret")
+    page = response.get_data(as_text=True)
 
     [rotated] = endpoints(session)
     assert rotated.secret != old and SECRET.search(page).group(1) == rotated.secret
+    assert response.headers["Cache-Control"] == "no-store"
 
 
 def test_a_ping_is_queued_and_a_disabled_endpoint_is_enabled_again(manager, session):

@@ -28,6 +28,8 @@ __all__ = ["VIEWS"]
 LOG_PAGE = 20
 RECENT = 3
 ALL_TOPICS = "*"
+# A page that shows a secret is kept in no cache, the browser's included.
+NOT_STORED = {"Cache-Control": "no-store"}
 
 
 def _allowances() -> dict[str, bool]:
@@ -168,7 +170,7 @@ class WebhooksView(TenantAdminView):
         except Conflict as conflict:
             return self._list(form=form, errors={"url": str(conflict.message)})
         # The one time the secret is shown: this answer, not a page the browser could reload.
-        return self._list(created=(endpoint, endpoint.secret))
+        return (*self._list(created=(endpoint, endpoint.secret)), NOT_STORED)
 
     @expose("/<row_id:webhook>", methods=["GET"])
     def detail(self, webhook: int) -> Any:
@@ -200,7 +202,7 @@ class WebhooksView(TenantAdminView):
     def rotate(self, webhook: int) -> Any:
         found = _endpoint(webhook)
         rotated = webhooks.rotate_secret(db.session, found.id, actor=str(current_staff().actor))
-        return self._detail(rotated, secret=rotated.secret)
+        return (*self._detail(rotated, secret=rotated.secret), NOT_STORED)
 
     @expose("/<row_id:webhook>/ping", methods=["POST"])
     def ping(self, webhook: int) -> Any:
