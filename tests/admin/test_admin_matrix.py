@@ -41,7 +41,9 @@ from yuyue.admin.base import OperatorView, TenantAdminView, requires
 from yuyue.catalog.models import BookingType
 from yuyue.catalog.stops import create_stop
 from yuyue.credits.operations import create_package
-from yuyue.db import all_tenants, db
+from yuyue.db import all_tenants, db, tenant_scope, write_transaction
+from yuyue.events import webhooks
+from yuyue.events.models import Delivery, DeliveryKind, DeliveryStatus
 from yuyue.plugins import plugin_host
 from yuyue.provisioning.operations import create_token, get_tenant, set_tenant_plugins
 from yuyue.tenancy.models import ROLE_RANK, StaffRole, TokenKind
@@ -73,6 +75,8 @@ class Seeded:
     token_id: str
     plugin: str
     package: str
+    webhook: str
+    delivery: str
 
 
 # URL parameter name (common brief) → that parameter's value for a seeded tenant.
@@ -86,11 +90,14 @@ ID_SOURCES: dict[str, Callable[[Seeded], str]] = {
     "token_id": lambda seeded: seeded.token_id,
     "plugin": lambda seeded: seeded.plugin,
     "package": lambda seeded: seeded.package,
+    "webhook": lambda seeded: seeded.webhook,
+    "delivery": lambda seeded: seeded.delivery,
 }
 
 # URL parameters that name no row of any tenant (a figure's table, a file's format): one fixed value each, and a route
 # with only these is checked as a page without ids.
-CONSTANT_PARAMETERS = {"table": "summary", "extension": "csv"}
+# A message template is named by (event, channel, locale), the same names at every tenant.
+CONSTANT_PARAMETERS = {"table": "summary", "extension": "csv", "event": "booking.confirmed", "channel": "log", "locale": "en"}
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,7 @@ def _seed(session, slug: str, prefix: str, label: str, customer) -> Seeded:
     create_stop(session, tenant, f"{prefix}-type", code=f"{prefix}-stop", name=f"{label} stop")
     create_package(session, tenant, code=f"{prefix}-pack", name=f"{label} package", credits=3, actor="test")
     token, _ = create_token(session, kind=TokenKind.staff, name=f"{label} token", tenant_slug=slug, role=StaffRole.staff)
+    webhook, delivery = _seed_webhook(session, tenant, prefix)
     starts_at = datetime.combine(SLOT_DAY, time(9), ZONE).isoformat()
     response = customer.post(
         f"/api/v1/t/{slug}/bookings", json={"booking_type": f"{prefix}-type", "starts_at": starts_at, "answers": {"name": f"{label} guest"}}
@@ -163,7 +171,32 @@ def _seed(session, slug: str, prefix: str, label: str, customer) -> Seeded:
         token_id=str(token.id),
         plugin="exhibition",
         package=f"{prefix}-pack",
+        webhook=str(webhook),
+        delivery=str(delivery),
     )
+
+
+def _seed_webhook(session, tenant, prefix: str) -> tuple[int, int]:
+    """A webhook endpoint whose URL names the tenant's prefix, pinged once, with the ping's delivery."""
+    with tenant_scope(tenant.id):
+        endpoint = webhooks.create_endpoint(session, url=f"https://{prefix}.example.com/hooks", topics=["*"], description=f"{prefix} crm", actor="test")
+        event_id = webhooks.ping_endpoint(session, endpoint.id, actor="test")
+        with write_transaction(session):
+            delivery = Delivery(
+                message_id=f"msg_{prefix}",
+                event_id=event_id,
+                topic=webhooks.TEST_TOPIC,
+                subscriber=webhooks.subscriber_key(endpoint.id),
+                kind=DeliveryKind.webhook,
+                target=str(endpoint.id),
+                recipient=endpoint.url,
+                payload={"body": "{}"},
+                status=DeliveryStatus.dead,
+                attempts=1,
+                last_error=f"{prefix} failed",
+            )
+            session.add(delivery)
+        return endpoint.id, delivery.id
 
 
 @pytest.fixture
@@ -443,7 +476,7 @@ def test_the_matrix_reads_least_roles_from_views_and_methods(probe_app):
 def test_an_unknown_url_parameter_asks_for_id_sources(probe_app):
     route = next(route for route in admin_routes(probe_app) if "<name:reference>" in route.rule)
     with pytest.raises(AssertionError, match="add it to ID_SOURCES"):
-        route.path(Seeded(*"abcdefghi"))
+        route.path(Seeded(*"abcdefghijk"))
 
 
 def test_the_matrix_passes_a_scoped_view_and_reports_a_leaking_one(probe_app, seeded):

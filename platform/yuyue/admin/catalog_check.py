@@ -36,6 +36,9 @@ from babel.messages.pofile import read_po, unescape
 import yuyue
 import yuyue_schemas
 from yuyue.admin.schema_form import schema_messages
+from yuyue.events.email import EMAIL_SETTINGS_SCHEMA
+from yuyue.events.sms import SMS_SETTINGS_SCHEMA
+from yuyue.events.wechat import WECHAT_SETTINGS_SCHEMA
 from yuyue.plugins import ENTRY_POINT_GROUP
 from yuyue.presenting.catalogs import CATALOG_LOCALES, DOMAIN, catalog_path
 
@@ -113,13 +116,16 @@ def _key(msgid: str | tuple[str, ...]) -> str:
 
 # The host's schemas the booking-type builder draws with schema_form: every slot rule's params, and policies.
 _SCHEMA_FORMS = "policies"
+# The built-in notification channels' settings, drawn with schema_form on the channels page.
+_CHANNEL_SETTINGS = {"email": EMAIL_SETTINGS_SCHEMA, "sms": SMS_SETTINGS_SCHEMA, "wechat": WECHAT_SETTINGS_SCHEMA}
 
 
 def schema_form_messages() -> dict[str, list[str]]:
     """Every English text the builder shows from the host's schemas → where (``yuyue_schemas/v1/policies.json#/quotas``).
 
     The slot rules' titles (the rule's heading and the add-a-rule choice) and everything their
-    params' and the policies' schema forms show (:func:`yuyue.admin.schema_form.schema_messages`).
+    params', the policies' and the built-in notification channels' settings forms show
+    (:func:`yuyue.admin.schema_form.schema_messages`).
     """
     found: dict[str, list[str]] = defaultdict(list)
     forms = [(f"slot-rules/{key}", schema, True) for key, schema in yuyue_schemas.slot_rule_types().items()]
@@ -130,6 +136,9 @@ def schema_form_messages() -> dict[str, list[str]]:
             found[schema["title"]].append(f"{file}#title")
         for text, where in schema_messages(schema):
             found[text].append(f"{file}#{where}")
+    for key, schema in _CHANNEL_SETTINGS.items():
+        for text, where in schema_messages(schema):
+            found[text].append(f"events/{key}.py#settings_schema{where}")
     return dict(found)
 
 
