@@ -220,7 +220,10 @@ def measure(name: str, quick: bool, worker_nice: int | None) -> dict[str, Any]:
                     measured = drive(port, later_days(spread_plan(spread_total, SPREAD_CLIENTS), spread_total, shift))
                     during = drained(app, since)
                 beside[key] = {**measured, "nice": nice, "waiting": during["waiting"], "deliveries": during["by_status"]}
-                print(f"  bookings beside the worker (nice {nice}): {summary(measured)}; events still waiting (its burst and the bookings' own) {during['waiting']}", flush=True)
+                print(
+                    f"  bookings beside the worker (nice {nice}): {summary(measured)}; events still waiting (its burst and the bookings' own) {during['waiting']}",
+                    flush=True,
+                )
     return {"version": version, "drain": drain, "alone": alone, **beside}
 
 
