@@ -137,10 +137,13 @@ def _appender(path: str):
     return append
 
 
-def serve_in_this_process(mail_log: str, post_log: str) -> None:
-    """Run both receivers until stdin closes; print ``{"smtp_port", "http_url"}`` once they listen."""
+def serve_in_this_process(mail_log: str, post_log: str, nice: int = 0) -> None:
+    """Run both receivers until stdin closes, ``nice`` added to this process's niceness; print ``{"smtp_port", "http_url"}`` once they listen."""
+    import os
     import sys
 
+    if nice:
+        os.nice(nice)
     log_mail, log_post = _appender(mail_log), _appender(post_log)
     port = free_port()
     controller = Controller(_AcknowledgedMail(log_mail), hostname="127.0.0.1", port=port)
@@ -192,14 +195,16 @@ class LoggedInbox:
 
 
 @contextmanager
-def receivers_process(folder) -> Iterator[tuple[int, str, LoggedInbox, LoggedInbox]]:
-    """Both receivers in a child process: the SMTP port, the HTTP URL, and their inboxes."""
+def receivers_process(folder, nice: int = 0) -> Iterator[tuple[int, str, LoggedInbox, LoggedInbox]]:
+    """Both receivers in a child process (at ``nice``: 19 makes them yield the CPU to everything else): the SMTP port, the HTTP URL, and their inboxes."""
     import subprocess
     import sys
     from pathlib import Path
 
     mail_log, post_log = str(Path(folder) / "mail.jsonl"), str(Path(folder) / "posts.jsonl")
-    child = subprocess.Popen([sys.executable, __file__, mail_log, post_log], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    child = subprocess.Popen(
+        [sys.executable, __file__, mail_log, post_log, str(nice)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
     try:
         ready = json.loads(child.stdout.readline())
         yield ready["smtp_port"], ready["http_url"], LoggedInbox(mail_log), LoggedInbox(post_log)
@@ -216,4 +221,4 @@ def receivers_process(folder) -> Iterator[tuple[int, str, LoggedInbox, LoggedInb
 if __name__ == "__main__":
     import sys
 
-    serve_in_this_process(sys.argv[1], sys.argv[2])
+    serve_in_this_process(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0)

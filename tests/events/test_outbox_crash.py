@@ -3,15 +3,16 @@ nothing arrived twice but, at most, the one message a kill cut between the recei
 
 A real worker process on the test database (the SQLite file, or PostgreSQL
 when ``YUYUE_TEST_DATABASE_URL`` is set) delivers to a real SMTP server and a
-real HTTP receiver on loopback. The subscribers are two installed test plugins
-implementing ``handle_event``: one mails each event, one POSTs it, each
-carrying its delivery's ``message_id`` (Message-ID, webhook-id). Everything
-they depend on is set up in :func:`delivery_setup`, the one fixture to switch
-to the email channel and webhook endpoints once those exist.
+real HTTP receiver on loopback, in a process of their own. The subscribers are
+the real ones: the tenant's email channel points at the SMTP server, a webhook
+endpoint at the HTTP receiver, and the 1,000 events are the ``booking.confirmed``
+of 1,000 bookings, each by its own customer with an email address, so the
+notices plan one email (``Message-ID`` = the delivery's message id) and the
+endpoint one webhook (``webhook-id``) per event. Everything they depend on is
+set up by :func:`delivery_setup`.
 
 ``YUYUE_CRASH_KILLS`` (default 2) sets how many times the worker is killed in
-one run; docs/outbox.md reports what many kills showed.
-"""
+one run; docs/outbox.md reports what many kills showed."""
 
 from __future__ import annotations
 
@@ -20,86 +21,84 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from flask import Flask
 from outbox_receivers import LoggedInbox, receivers_process
 from sqlalchemy import func, select
+from tenant_setup import make_booking_type, make_tenant, phone, windows
 
-from yuyue.db import all_tenants, tenant_scope, write_transaction
-from yuyue.events import operations as events
+from yuyue.bookings import operations as bookings
+from yuyue.customers.models import Customer
+from yuyue.db import all_tenants, tenant_scope
+from yuyue.events.channel_settings import set_channel_settings
 from yuyue.events.models import Delivery, DeliveryStatus
-from yuyue.provisioning.operations import create_tenant
+from yuyue.events.webhooks import create_endpoint
+from yuyue.forms.registry import form_registry
+from yuyue.notifying.preferences import set_preferences
+from yuyue.tenancy.models import Tenant
+from yuyue.types import utcnow
 
 EVENTS = 1000
 KILLS = int(os.environ.get("YUYUE_CRASH_KILLS", "2"))
 
-MAILING_PLUGIN = """
-import os
-import smtplib
-from email.message import EmailMessage
-
-from yuyue.plugin_api import hookimpl
-
-
-@hookimpl
-def handle_event(event):
-    message = EmailMessage()
-    message["From"] = "outbox@yuyue.test"
-    message["To"] = "desk@museum.test"
-    message["Subject"] = f"{event.topic} #{event.payload['n']}"
-    message["Message-ID"] = f"<{event.message_id}@yuyue.test>"
-    message.set_content(f"event {event.id} of {event.tenant}")
-    smtp = smtplib.SMTP("127.0.0.1", int(os.environ["CRASH_SMTP_PORT"]), timeout=10)
-    try:
-        smtp.send_message(message)
-    finally:
-        smtp.close()  # the server accepted it at DATA; QUIT would only widen the window before the worker records it
-"""
-
-POSTING_PLUGIN = """
-import json
-import os
-import urllib.request
-
-from yuyue.plugin_api import hookimpl
-
-
-@hookimpl
-def handle_event(event):
-    body = json.dumps({"event_id": event.id, "topic": event.topic, "payload": dict(event.payload)}).encode()
-    request = urllib.request.Request(
-        os.environ["CRASH_HTTP_URL"], data=body, headers={"Content-Type": "application/json", "webhook-id": event.message_id}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
-"""
+SLOT_DAY = utcnow().date() + timedelta(days=10)  # far enough ahead that no reminder falls due while the test runs
+EMAIL = {"host": "127.0.0.1", "security": "none", "from_address": "outbox@yuyue.test"}
 
 
 @dataclass
 class DeliverySetup:
-    """Where the worker delivers and what it needs: the inboxes to check, the plugins to enable, the worker's environment."""
+    """Where the worker delivers and what it needs: the inbox of each subscriber (by prefix), the app's config, the worker's environment.
+
+    ``populate(app, session)`` makes the tenant, its subscribers and its :data:`EVENTS` events, and returns the tenant.
+    """
 
     inboxes: dict[str, LoggedInbox]
-    plugins: dict[str, dict]
+    config: dict[str, Any]
     env: dict[str, str]
+    populate: Callable[[Flask, Any], Tenant]
 
     def received(self) -> int:
         return sum(len(inbox) for inbox in self.inboxes.values())
 
 
+def _populate(app: Flask, session, smtp_port: int, url: str) -> Tenant:
+    """Tenant ``crash``: its email channel at the SMTP receiver, a webhook endpoint at the HTTP receiver, and
+    :data:`EVENTS` free bookings confirmed at once, one customer each with an email address in their preferences.
+
+    Each booking's ``booking.confirmed`` is the only event: the notices plan one email for it, the endpoint one webhook.
+    """
+    tenant = make_tenant(session, "crash", plugins=("exhibition",))
+    make_booking_type(session, tenant, rules=windows(("09:00", "11:00"), capacity=EVENTS))
+    with tenant_scope(tenant.id):
+        set_channel_settings(session, app, "email", config={**EMAIL, "port": smtp_port}, actor="test")
+        create_endpoint(session, url=url, topics=["booking.confirmed"], actor="test", allow_http=True, allow_private=True)
+    forms, starts_at = form_registry(), datetime.combine(SLOT_DAY, clock(9), ZoneInfo(tenant.time_zone))
+    for n in range(EVENTS):
+        booking = bookings.book(session, forms, tenant, booking_type_slug="entry", starts_at=starts_at, phone=phone(n), answers={"name": f"Guest {n}"})
+        with tenant_scope(tenant.id):
+            customer = session.get(Customer, booking.customer_id)
+        set_preferences(session, tenant, customer, email=f"guest{n}@crash.test", actor="test")
+    return tenant
+
+
 @pytest.fixture
-def delivery_setup(make_plugin, tmp_path):
-    """The subscribers of the crash test and their real receivers: a mailing plugin to aiosmtpd, a posting plugin to an HTTP server."""
+def delivery_setup(tmp_path):
+    """The real subscribers of the crash test and their receivers: the tenant's email channel to aiosmtpd, a webhook endpoint to an HTTP server."""
     with receivers_process(tmp_path) as (smtp_port, url, mail, posts):
-        make_plugin("crash_mail", MAILING_PLUGIN)
-        make_plugin("crash_post", POSTING_PLUGIN)
-        site = str(tmp_path / "site-packages")
         yield DeliverySetup(
-            inboxes={"hook:crash_mail": mail, "hook:crash_post": posts},
-            plugins={"crash_mail": {}, "crash_post": {}},
-            env={"CRASH_SMTP_PORT": str(smtp_port), "CRASH_HTTP_URL": url, "PYTHONPATH": os.pathsep.join([site, os.environ.get("PYTHONPATH", "")])},
+            inboxes={"notification:email:": mail, "webhook:": posts},
+            # The receivers are on loopback: the installation lets the tenant name them (and the worker reach them).
+            config={"CHANNEL_PRIVATE_HOSTS": True, "WEBHOOKS_ALLOW_HTTP": True, "WEBHOOKS_ALLOW_PRIVATE": True},
+            env={"YUYUE_CHANNEL_PRIVATE_HOSTS": "1", "YUYUE_WEBHOOKS_ALLOW_HTTP": "1", "YUYUE_WEBHOOKS_ALLOW_PRIVATE": "1"},
+            populate=lambda app, session: _populate(app, session, smtp_port, url),
         )
 
 
@@ -133,16 +132,14 @@ def delivered(session) -> int:
 
 
 def test_killing_the_worker_while_it_delivers_loses_nothing_and_repeats_at_most_the_message_in_flight(make_app, database_url, delivery_setup, tmp_path):
-    app = make_app()
+    app = make_app(**delivery_setup.config)
     expected = EVENTS * len(delivery_setup.inboxes)
     with app.app_context():
         from yuyue.db import db
 
         session = db.session
-        tenant = create_tenant(session, app.extensions["yuyue.plugins"], slug="crash", name="Crash", plugins=delivery_setup.plugins)
-        with tenant_scope(tenant.id), write_transaction(session):
-            for n in range(EVENTS):
-                events.emit(session, "booking.confirmed", {"n": n})
+        tenant = delivery_setup.populate(app, session)
+        session.commit()
         instance, log = tmp_path / "worker-instance", tmp_path / "worker.log"
         kills_at = [expected * (k + 1) // (KILLS + 2) for k in range(KILLS)]
         seen_at_kill: list[int] = []
@@ -167,7 +164,8 @@ def test_killing_the_worker_while_it_delivers_loses_nothing_and_repeats_at_most_
         with tenant_scope(tenant.id):
             rows = session.scalars(select(Delivery)).all()
         session.commit()
-    by_subscriber = {name: {d.message_id: d.event_id for d in rows if d.subscriber == name} for name in delivery_setup.inboxes}
+    by_subscriber = {prefix: {d.message_id: d.event_id for d in rows if d.subscriber.startswith(prefix)} for prefix in delivery_setup.inboxes}
+    assert sum(map(len, by_subscriber.values())) == len(rows) == expected
     for name, inbox in delivery_setup.inboxes.items():
         ids = {message_id.strip("<>").removesuffix("@yuyue.test") for message_id in inbox.ids()}
         assert ids == set(by_subscriber[name]), f"{name}: {len(set(by_subscriber[name]) - ids)} never arrived"
