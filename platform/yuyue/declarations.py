@@ -7,12 +7,16 @@ message naming the plugin, the file and the JSON pointer.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import PurePosixPath
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 import yuyue_schemas
+from yuyue.errors import FieldProblem, schema_problem_message
 
 LocalizedText = str | dict[str, str]
 
@@ -135,3 +139,37 @@ def load_theme(plugin: str, declaration: Any) -> Theme:
     except ModuleNotFoundError:
         raise PluginDeclarationError(plugin, source, "/package", f"no package {declaration['package']!r}") from None
     return Theme(key=declaration["key"], plugin=plugin, name=declaration["name"], package=declaration["package"])
+
+
+# Settings a plugin or a channel declares as a JSON Schema (a login provider's, a notification channel's): secrets are
+# the properties marked ``writeOnly``, never shown again and never quoted back in an error.
+
+
+def write_only_keys(schema: Mapping[str, Any]) -> set[str]:
+    """The top-level settings that ``schema`` marks ``writeOnly``: secrets."""
+    return {key for key, spec in (schema.get("properties") or {}).items() if isinstance(spec, Mapping) and spec.get("writeOnly")}
+
+
+def public_settings(schema: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` without the values ``schema`` marks ``writeOnly``."""
+    hidden = write_only_keys(schema)
+    return {key: value for key, value in config.items() if key not in hidden}
+
+
+def settings_problems(schema: Mapping[str, Any], config: Mapping[str, Any], prefix: str = "") -> list[FieldProblem]:
+    """What is wrong with ``config`` against its settings ``schema``, each at ``prefix`` + its pointer, never quoting a secret.
+
+    jsonschema quotes the offending value (or the whole object) in its messages; the keyword's own message names the
+    schema's limit, never the value, and jsonschema's, the fallback, is replaced when it would show a secret.
+    """
+    hidden = write_only_keys(schema)
+    secrets = [str(config[name]) for name in hidden if config.get(name)]
+    problems = []
+    for problem in yuyue_schemas.problems_against(dict(schema), dict(config)):
+        setting = problem.pointer.split("/")[1].replace("~1", "/").replace("~0", "~") if problem.pointer else None
+        if setting in hidden or any(secret in problem.message for secret in secrets):
+            fallback = _l("not a valid value (%(keyword)s)", keyword=problem.keyword)
+        else:
+            fallback = problem.message
+        problems.append(FieldProblem(f"{prefix}{problem.pointer}", schema_problem_message(problem.keyword, problem.limit, fallback), problem.keyword))
+    return problems

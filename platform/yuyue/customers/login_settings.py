@@ -19,13 +19,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-import yuyue_schemas
 from yuyue.audit import operations as audit
 from yuyue.customers.login_providers import LoginProviderRegistry
 from yuyue.customers.models import LoginSetting
 from yuyue.customers.operations import SYSTEM_ACTOR
 from yuyue.db import current_tenant_id, insert_unless_exists, write_transaction
-from yuyue.errors import FieldProblem, InvalidInput, NotFound, schema_problem_message
+from yuyue.declarations import public_settings, settings_problems, write_only_keys
+from yuyue.errors import FieldProblem, InvalidInput, NotFound
 from yuyue.types import utcnow
 
 __all__ = [
@@ -53,17 +53,6 @@ class LoginSettingsView:
     settings: dict[str, Any]
     write_only_set: list[str]
     settings_schema: dict[str, Any]
-
-
-def write_only_keys(schema: Mapping[str, Any]) -> set[str]:
-    """The top-level settings that ``schema`` marks ``writeOnly``: secrets."""
-    return {key for key, spec in (schema.get("properties") or {}).items() if isinstance(spec, Mapping) and spec.get("writeOnly")}
-
-
-def public_settings(schema: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
-    """``config`` without the values ``schema`` marks ``writeOnly``."""
-    hidden = write_only_keys(schema)
-    return {key: value for key, value in config.items() if key not in hidden}
 
 
 def _provider(registry: LoginProviderRegistry, key: str) -> dict[str, Any]:
@@ -105,22 +94,6 @@ def login_settings_view(session: Session, registry: LoginProviderRegistry, key: 
     )
 
 
-def _problems(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[FieldProblem]:
-    hidden = write_only_keys(schema)
-    secrets = [str(config[name]) for name in hidden if config.get(name)]
-    problems = []
-    for problem in yuyue_schemas.problems_against(dict(schema), dict(config)):
-        setting = problem.pointer.split("/")[1].replace("~1", "/").replace("~0", "~") if problem.pointer else None
-        # jsonschema quotes the offending value (or the whole object) in its message; a secret must not come back, even to its sender.
-        # The keyword's own message names the schema's limit, never the value; jsonschema's, the fallback, may quote it.
-        if setting in hidden or any(secret in problem.message for secret in secrets):
-            fallback = _l("not a valid value (%(keyword)s)", keyword=problem.keyword)
-        else:
-            fallback = problem.message
-        problems.append(FieldProblem(problem.pointer, schema_problem_message(problem.keyword, problem.limit, fallback), problem.keyword))
-    return problems
-
-
 def set_login_settings(
     session: Session,
     registry: LoginProviderRegistry,
@@ -141,7 +114,7 @@ def set_login_settings(
     stored = _stored(session, key) or {}
     hidden = write_only_keys(schema)
     merged = {**{name: stored[name] for name in hidden if name in stored and name not in config}, **config}
-    problems = _problems(schema, merged)
+    problems = settings_problems(schema, merged)
     if problems:
         raise InvalidInput(_l("the %(key)s login settings are not valid", key=key), errors=problems)
     now = now or utcnow()

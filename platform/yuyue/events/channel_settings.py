@@ -30,10 +30,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-import yuyue_schemas
 from yuyue.audit import operations as audit
 from yuyue.db import current_tenant_id, insert_unless_exists, write_transaction
-from yuyue.errors import FieldProblem, InvalidInput, NotFound, schema_problem_message
+from yuyue.declarations import public_settings, settings_problems, write_only_keys
+from yuyue.errors import FieldProblem, InvalidInput, NotFound
 from yuyue.events.channels import ChannelRegistry, NotificationChannel, NotificationFailed, NotificationMessage, address_kind, channels, message_from_payload
 from yuyue.events.models import ChannelSettings
 from yuyue.types import utcnow
@@ -88,17 +88,6 @@ class ChannelView:
 def settings_schema(channel: NotificationChannel) -> dict[str, Any]:
     """The JSON Schema of what a tenant may set for ``channel`` (nothing, if it declares none)."""
     return dict(getattr(channel, "settings_schema", None) or NO_SETTINGS)
-
-
-def write_only_keys(schema: Mapping[str, Any]) -> set[str]:
-    """The top-level settings that ``schema`` marks ``writeOnly``: secrets."""
-    return {key for key, spec in (schema.get("properties") or {}).items() if isinstance(spec, Mapping) and spec.get("writeOnly")}
-
-
-def public_settings(schema: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
-    """``config`` without the values ``schema`` marks ``writeOnly``."""
-    hidden = write_only_keys(schema)
-    return {key: value for key, value in config.items() if key not in hidden}
 
 
 def add_settings_source(app: Flask, key: str, source: SettingsSource) -> None:
@@ -171,21 +160,6 @@ def channel_view(session: Session, app: Flask, key: str) -> ChannelView:
     )
 
 
-def _problems(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[FieldProblem]:
-    hidden = write_only_keys(schema)
-    secrets = [str(config[name]) for name in hidden if config.get(name)]
-    problems = []
-    for problem in yuyue_schemas.problems_against(dict(schema), dict(config)):
-        setting = problem.pointer.split("/")[1].replace("~1", "/").replace("~0", "~") if problem.pointer else None
-        # jsonschema may quote the offending value: a secret must not come back, even to its sender.
-        if setting in hidden or any(secret in problem.message for secret in secrets):
-            fallback = _l("not a valid value (%(keyword)s)", keyword=problem.keyword)
-        else:
-            fallback = problem.message
-        problems.append(FieldProblem(f"/settings{problem.pointer}", schema_problem_message(problem.keyword, problem.limit, fallback), problem.keyword))
-    return problems
-
-
 def _inside_the_network(host: str) -> bool:
     """Whether ``host`` is, or resolves to, an address that is not on the public internet (loopback, private, link-local)."""
     try:
@@ -232,7 +206,7 @@ def set_channel_settings(
     stored = row.config if row else {}
     hidden = write_only_keys(schema)
     merged = {**{name: stored[name] for name in hidden if name in stored and name not in config}, **config}
-    problems = _problems(schema, merged) or _server_problems(app, merged)
+    problems = settings_problems(schema, merged, "/settings") or _server_problems(app, merged)
     if problems:
         raise InvalidInput(_l("the %(key)s channel settings are not valid", key=key), errors=problems)
     if row is not None and row.enabled == enabled and row.config == merged:
