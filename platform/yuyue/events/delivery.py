@@ -434,21 +434,37 @@ def _send_one(
     return _record_failure(session, subscriber, delivery, failure, latency_ms, finished)
 
 
+def _log_attempt(
+    session: Session,
+    delivery: Delivery,
+    at: datetime,
+    latency_ms: int,
+    response_status: int | None,
+    request: Mapping[str, Any] | None,
+    response_excerpt: str | None,
+    *,
+    error: str | None = None,
+) -> None:
+    """One line of the delivery's log, in the caller's write transaction: succeeded unless ``error`` says why not."""
+    session.add(
+        DeliveryAttempt(
+            delivery_id=delivery.id,
+            attempted_at=at,
+            succeeded=error is None,
+            response_status=response_status,
+            latency_ms=latency_ms,
+            request=dict(request) if request is not None else None,
+            response_excerpt=_cut(response_excerpt, EXCERPT_LENGTH),
+            error=error,
+        )
+    )
+
+
 def _record_success(
     session: Session, subscriber: Subscriber | None, delivery: Delivery, result: SendResult, latency_ms: int, at: datetime
 ) -> DeliveryStatus | None:
     with write_transaction(session):
-        session.add(
-            DeliveryAttempt(
-                delivery_id=delivery.id,
-                attempted_at=at,
-                succeeded=True,
-                response_status=result.response_status,
-                latency_ms=latency_ms,
-                request=dict(result.request) if result.request is not None else None,
-                response_excerpt=_cut(result.response_excerpt, EXCERPT_LENGTH),
-            )
-        )
+        _log_attempt(session, delivery, at, latency_ms, result.response_status, result.request, result.response_excerpt)
         if not _settle(session, delivery, DeliveryStatus.delivered, at, delivered_at=at, last_error=None, lease_until=None):
             return None  # the claim lapsed and another worker holds the row now; the attempt is still logged
         delivery.status, delivery.delivered_at, delivery.last_error = DeliveryStatus.delivered, at, None
@@ -468,18 +484,7 @@ def _record_failure(
     else:
         status, values = DeliveryStatus.dead, {}
     with write_transaction(session):
-        session.add(
-            DeliveryAttempt(
-                delivery_id=delivery.id,
-                attempted_at=at,
-                succeeded=False,
-                response_status=failure.response_status,
-                latency_ms=latency_ms,
-                request=dict(failure.request) if failure.request is not None else None,
-                response_excerpt=_cut(failure.response_excerpt, EXCERPT_LENGTH),
-                error=error,
-            )
-        )
+        _log_attempt(session, delivery, at, latency_ms, failure.response_status, failure.request, failure.response_excerpt, error=error)
         if not _settle(session, delivery, status, at, last_error=error, lease_until=None, **values):
             return None
         delivery.status, delivery.last_error = status, error
