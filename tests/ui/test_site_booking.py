@@ -115,7 +115,7 @@ def check_page(page: Page) -> None:
 
 
 def follow(page: Page, link) -> None:
-    """Click a link and wait for the page it leads to."""
+    """Click a link or a form's button and wait for the page it leads to (after any redirect)."""
     with page.expect_navigation():
         link.click()
 
@@ -175,10 +175,10 @@ def test_a_customer_books_from_the_front_page_to_the_voucher(open_page, live_ser
         # The pay page opens the payment and redirects to the provider, whose checkout returns to the voucher.
         assert page.url.endswith("/pay"), page.url
         check_page(page)
-        page.locator("form.account-form button.button").click()
+        follow(page, page.locator("form.account-form button.button"))
         assert "/pay/sandbox/" in page.url, page.url
         check_page(page)
-        page.locator("form.account-form button.button").click()
+        follow(page, page.locator("form.account-form button.button"))
         assert page.url.endswith(f"/bookings/{public_id}"), page.url
     expect(page.locator(".voucher .booking-status")).to_have_text("已确认")
     expect(page.locator("svg.voucher-qr")).to_be_visible()
