@@ -28,6 +28,7 @@ import argparse
 import os
 import shlex
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -183,7 +184,7 @@ def wait_drained(app: Any, since_event: int, process: subprocess.Popen, seconds:
 # --- one database ---------------------------------------------------------------------------
 
 
-def measure(name: str, quick: bool, worker_nice: int | None) -> dict[str, Any]:
+def measure(name: str, quick: bool, worker_nice: int | None, rounds: int) -> dict[str, Any]:
     events = 1000 if quick else 10_000
     spread_total = 400 if quick else 2000
     with DATABASES[name]() as (url, folder), receivers(folder) as (hook_url, smtp_port, posts, mails):
@@ -207,24 +208,41 @@ def measure(name: str, quick: bool, worker_nice: int | None) -> dict[str, Any]:
                 "mails": len(mails),
             }
             print(f"  drain: {drain}", flush=True)
-            # Bookings alone, then beside a worker draining a burst of the same size (and beside one at lower priority);
-            # each on slots and phones of its own. The worker is stopped when the bookings end: what it left is counted.
-            alone = drive(port, spread_plan(spread_total, SPREAD_CLIENTS))
-            print(f"  bookings alone: {summary(alone)}", flush=True)
-            runs = {"beside": 0} | ({"beside_nice": worker_nice} if worker_nice else {})
-            beside: dict[str, Any] = {}
-            for shift, (key, nice) in enumerate(runs.items(), start=1):
-                since = burst(app, events)
-                with worker(url, folder, nice=nice) as process:
-                    time.sleep(3)  # the worker's start-up, so the bookings meet it draining
-                    measured = drive(port, later_days(spread_plan(spread_total, SPREAD_CLIENTS), spread_total, shift))
-                    during = drained(app, since)
-                beside[key] = {**measured, "nice": nice, "waiting": during["waiting"], "deliveries": during["by_status"]}
-                print(
-                    f"  bookings beside the worker (nice {nice}): {summary(measured)}; events still waiting (its burst and the bookings' own) {during['waiting']}",
-                    flush=True,
-                )
-    return {"version": version, "drain": drain, "alone": alone, **beside}
+            # Bookings alone, then beside a worker draining a burst of the same size (and beside one at lower priority),
+            # alternated ``rounds`` times so that neither order nor the database's growth favours one; each run on slots and
+            # phones of its own. The worker is stopped when the bookings end: what it left is counted.
+            kinds = {"alone": None, "beside": 0} | ({"beside_nice": worker_nice} if worker_nice else {})
+            runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
+            shift = 0
+            for _ in range(rounds):
+                for kind, nice in kinds.items():
+                    plan = later_days(spread_plan(spread_total, SPREAD_CLIENTS), spread_total, shift) if shift else spread_plan(spread_total, SPREAD_CLIENTS)
+                    shift += 1
+                    if nice is None:
+                        measured = drive(port, plan)
+                        runs[kind].append(measured)
+                        print(f"  bookings alone: {summary(measured)}", flush=True)
+                        continue
+                    since = burst(app, events)
+                    with worker(url, folder, nice=nice) as process:
+                        time.sleep(3)  # the worker's start-up, so the bookings meet it draining
+                        measured = drive(port, plan)
+                        during = drained(app, since)
+                    runs[kind].append({**measured, "nice": nice, "waiting": during["waiting"]})
+                    print(f"  bookings beside the worker (nice {nice}): {summary(measured)}; events still waiting {during['waiting']}", flush=True)
+    return {"version": version, "drain": drain, **{kind: median_run(measured) for kind, measured in runs.items()}}
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of each figure over the runs of one kind, and every run's rate (to show the spread)."""
+    figures = ("bookings_per_s", "p99_ms", "waiting")
+    middle = {key: statistics.median(run[key] for run in runs) for key in figures if key in runs[0]}
+    return {
+        **runs[0],
+        **middle,
+        "rates": [run["bookings_per_s"] for run in runs],
+        "server_errors": sum(run["server_errors"] for run in runs),
+    }
 
 
 def summary(run: dict[str, Any]) -> str:
@@ -270,6 +288,7 @@ def section(measured: dict[str, Any], context: dict[str, Any]) -> str:
                     f"{beside['bookings_per_s']:.0f}",
                     f"{beside['p99_ms']:.0f}",
                     f"{change:+.0f} %",
+                    " / ".join(f"{rate:.0f}" for rate in alone["rates"]) + " · " + " / ".join(f"{rate:.0f}" for rate in beside["rates"]),
                     str(alone["server_errors"] + beside["server_errors"]),
                     f"{beside['waiting']:,}",
                 ]
@@ -286,7 +305,7 @@ def section(measured: dict[str, Any], context: dict[str, Any]) -> str:
         f"{RECEIVERS_NICE} (they stand for other machines). Then the booking rush's "
         f"*spread* scenario ({SPREAD_CLIENTS} clients over HTTP, gunicorn with `yuyue serve`'s workers) runs alone and beside a "
         "worker draining a second burst of the same size (stopped when the bookings end), and with `--worker-nice` beside one "
-        "started at that niceness.",
+        "started at that niceness; the runs alternate (`--rounds` times) and the table shows their medians.",
         report.table(["", ""], [[key, value] for key, value in facts.items()]),
         report.table(["database", "events", "deliveries", "webhooks received", "emails received", "seconds", "events/s"], drain_rows),
         report.table(
@@ -297,7 +316,8 @@ def section(measured: dict[str, Any], context: dict[str, Any]) -> str:
                 "p99 ms",
                 "bookings/s beside the worker",
                 "p99 ms",
-                "change",
+                "change (of the medians)",
+                "each run, alone · beside (bookings/s)",
                 "5xx",
                 "events still waiting at the end (its burst and the bookings' own)",
             ],
@@ -324,6 +344,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--quick", action="store_true", help="1,000 events and 400 bookings instead of 10,000 and 2,000")
     parser.add_argument("--no-write", action="store_true", help="print the figures, leave docs/performance.md alone")
+    parser.add_argument("--rounds", type=int, default=3, help="alone and beside runs alternated this many times; the table shows medians")
     parser.add_argument("--worker", default="", help="options of `yuyue worker`, e.g. '--workers 2'")
     parser.add_argument(
         "--worker-nice", type=int, default=None, metavar="N", help="also measure the bookings beside a worker started at niceness N (19: lowest)"
@@ -335,7 +356,7 @@ def main(argv: list[str]) -> int:
     measured = {}
     for name in ["sqlite", "postgresql"] if args.database == "both" else [args.database]:
         print(f"{name}:", flush=True)
-        measured[name] = measure(name, args.quick, args.worker_nice)
+        measured[name] = measure(name, args.quick, args.worker_nice, args.rounds)
     if not args.no_write:
         write_section(section(measured, {"command": command, "started": started, "load": os.getloadavg(), "notes": previous_notes()}), start=START, end=END)
         print("wrote docs/performance.md")

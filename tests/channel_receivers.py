@@ -73,8 +73,12 @@ class ReceivedMail:
 class _MailHandler:
     """Accepts mail for anyone but ``refused@…`` (550, for good) and ``busy@…`` (451, try later)."""
 
-    def __init__(self, received: list[ReceivedMail]) -> None:
+    def __init__(self, received: list[ReceivedMail], quit_reply: str | None = None) -> None:
         self.received = received
+        self.quit_reply = quit_reply
+
+    async def handle_QUIT(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        return self.quit_reply or "221 Bye"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's hook name
         if address.startswith("refused@"):
@@ -92,10 +96,14 @@ class _MailHandler:
 
 @dataclass
 class SmtpReceiver:
-    """An SMTP server on 127.0.0.1; with ``tls`` it offers STARTTLS and, with ``login``, requires AUTH (over TLS only)."""
+    """An SMTP server on 127.0.0.1; with ``tls`` it offers STARTTLS and, with ``login``, requires AUTH (over TLS only).
+
+    ``quit_reply`` replaces the ``221`` answer to QUIT (a server that misbehaves after it has taken the message).
+    """
 
     tls: tuple[Path, Path] | None = None
     login: tuple[str, str] | None = None
+    quit_reply: str | None = None
     received: list[ReceivedMail] = field(default_factory=list)
     port: int = 0
 
@@ -112,7 +120,7 @@ class SmtpReceiver:
             options.update(tls_context=context, require_starttls=True)
         if self.login:
             options.update(authenticator=self._authenticate, auth_required=True, auth_require_tls=bool(self.tls))
-        self._controller = Controller(_MailHandler(self.received), hostname="127.0.0.1", port=self.port, **options)
+        self._controller = Controller(_MailHandler(self.received, self.quit_reply), hostname="127.0.0.1", port=self.port, **options)
         self._controller.start()
         return self
 

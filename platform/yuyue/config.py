@@ -47,6 +47,10 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         # None: load every installed plugin; a list (maybe empty): only those names.
         "PLUGINS": None if allow_list is None else [n.strip() for n in allow_list.split(",") if n.strip()],
         "SQLITE_BUSY_TIMEOUT_SECONDS": float(env.get("YUYUE_SQLITE_BUSY_TIMEOUT", "30")),
+        # While events keep being committed (a booking rush) the worker delivers at most this share of the time,
+        # for at most the seconds after it in a row (docs/outbox.md).
+        "OUTBOX_RUSH_SHARE": _number(env, "YUYUE_OUTBOX_RUSH_SHARE", "0.1", low=0.01, high=1.0),
+        "OUTBOX_RUSH_LIMIT_SECONDS": _number(env, "YUYUE_OUTBOX_RUSH_LIMIT", "600", low=0.0, high=86400.0),
         "NOTIFICATION_CHANNEL": env.get("YUYUE_SMS_CHANNEL") or "log",
         # The channels customer notifications go out on for tenants without channel settings of their own; None: the one above.
         "NOTIFICATION_CHANNELS": [n.strip() for n in env["YUYUE_NOTIFICATION_CHANNELS"].split(",") if n.strip()]
@@ -92,6 +96,18 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | N
         parts = urllib.parse.urlsplit(value)
         if parts.scheme not in schemes or not parts.hostname:
             raise ValueError(f"{name} must be a {' or '.join(s + '://' for s in schemes)} URL with a host")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: str, *, low: float, high: float) -> float:
+    """A number setting between ``low`` and ``high``, checked at start-up."""
+    raw = env.get(name) or default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be a number from {low:g} to {high:g}, not {raw!r}")
     return value
 
 

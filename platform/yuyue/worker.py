@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +38,7 @@ from yuyue.credits.operations import expire_credits
 from yuyue.customers.sessions import purge_ended_logins
 from yuyue.db import db, tenant_scope, write_transaction
 from yuyue.errors import Conflict
-from yuyue.events.delivery import AcknowledgementJournal, Subscriber, fan_out, send_due
+from yuyue.events.delivery import AcknowledgementJournal, Subscriber, fan_out, newest_event_id, send_due
 from yuyue.notifying.reminders import emit_due_reminders
 from yuyue.notifying.subscribers import host_subscribers
 from yuyue.payments.operations import send_refunds
@@ -325,31 +327,71 @@ PUMP_IDLE_SECONDS = 0.5
 PUMP_ERROR_SECONDS = 5.0
 
 
+class RushPacing:
+    """While events keep being committed (customers booking), the pump works at most ``share`` of the time; otherwise flat out.
+
+    Delivering is CPU work (rendering, TLS, signing) and, on SQLite, writes
+    that queue with the bookings' for the one write lock: on a box that also
+    serves the bookings it would take their throughput during a rush. Messages
+    can wait a little; bookings cannot. After ``limit_seconds`` of pacing in a
+    row the pump works flat out until a round sees no new event, so a day-long
+    stream of bookings cannot hold the messages back for long.
+    """
+
+    def __init__(self, share: float, limit_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.share = share
+        self.limit_seconds = limit_seconds
+        self.clock = clock
+        self._newest: int | None = None
+        self._pacing_since: float | None = None
+
+    def rest_after(self, worked_seconds: float, newest_event: int | None) -> float:
+        """Seconds to rest after a busy round that took ``worked_seconds``, given the newest event id seen now."""
+        arriving = self._newest is not None and newest_event is not None and newest_event > self._newest
+        self._newest = newest_event
+        if not arriving:
+            self._pacing_since = None
+            return 0.0
+        now = self.clock()
+        if self._pacing_since is None:
+            self._pacing_since = now
+        if self.share >= 1 or now - self._pacing_since > self.limit_seconds:
+            return 0.0
+        return worked_seconds * (1 / self.share - 1)
+
+
 class OutboxPump:
     """Fans out committed events and sends due deliveries until stopped: a round right after a busy one, a short sleep after an idle one.
 
     The acknowledgement journal in the instance folder is folded when the pump
     starts (what a killed worker acknowledged becomes delivered before anything
-    is claimed again) and before each claim round.
+    is claimed again) and before each claim round. While bookings are being
+    made, :class:`RushPacing` makes it rest between rounds.
     """
 
     def __init__(self, app: Flask, subscribers: list[Subscriber] | None = None, *, idle_seconds: float = PUMP_IDLE_SECONDS) -> None:
         self.app = app
         self.subscribers = subscribers if subscribers is not None else host_subscribers(app)
         self.idle_seconds = idle_seconds
+        self.pacing = RushPacing(app.config.get("OUTBOX_RUSH_SHARE", 1.0), app.config.get("OUTBOX_RUSH_LIMIT_SECONDS", 600.0))
         self.journal = AcknowledgementJournal.in_folder(app.config["INSTANCE_PATH"])
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> tuple[int, int]:
         """One round: events fanned out and deliveries claimed."""
+        fanned, claimed, _ = self._round()
+        return fanned, claimed
+
+    def _round(self) -> tuple[int, int, int | None]:
         with self.app.app_context():
             try:
                 fanned = fan_out(db.session, self.subscribers)
                 sent = send_due(db.session, self.subscribers, journal=self.journal)
+                newest = newest_event_id(db.session)
             finally:
                 db.session.remove()
-        return fanned, sent.claimed
+        return fanned, sent.claimed, newest
 
     def run(self) -> None:
         """Pump until :meth:`stop`; a failing round (the database away) is logged and tried again a little later."""
@@ -359,14 +401,19 @@ class OutboxPump:
             finally:
                 db.session.remove()
         while not self._stopping.is_set():
+            started = time.monotonic()
             try:
-                busy = any(self.run_once())
+                fanned, claimed, newest = self._round()
             except Exception:
                 log.exception("outbox pump round failed")
                 self._stopping.wait(PUMP_ERROR_SECONDS)
                 continue
-            if not busy:
+            if not (fanned or claimed):
                 self._stopping.wait(self.idle_seconds)
+                continue
+            rest = self.pacing.rest_after(time.monotonic() - started, newest)
+            if rest:
+                self._stopping.wait(rest)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="outbox-pump", daemon=True)

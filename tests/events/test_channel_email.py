@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from channel_receivers import SmtpReceiver, free_port, self_signed_certificate
 from icalendar import Calendar
+from sqlalchemy import select
 
 from yuyue.config import settings_from_env
-from yuyue.db import db, tenant_scope
+from yuyue.db import db, tenant_scope, write_transaction
+from yuyue.events import delivery as engine
+from yuyue.events import operations as events
 from yuyue.events.channel_settings import send_payload, set_channel_settings
 from yuyue.events.channels import Attachment, NotificationFailed, NotificationMessage, channels, message_from_payload
+from yuyue.events.delivery import PlannedDelivery
 from yuyue.events.email import smtp_settings_from_url
+from yuyue.events.models import Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus
+from yuyue.types import utcnow
 
 ICS = (
     b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//yuyue//test//EN\r\nBEGIN:VEVENT\r\nUID:b-1@yuyue\r\n"
@@ -212,3 +220,35 @@ def test_a_payload_for_a_channel_no_longer_installed_is_not_retried(app, tenants
         send_payload(db.session, app, {"channel": "fax", "to": "1"}, message_id="m", tenant_slug="tenant-a")
 
     assert failed.value.retryable is False
+
+
+def test_a_message_the_server_took_is_delivered_once_even_when_it_then_refuses_the_quit(app, session, make_tenant):
+    # The channel acknowledges on the reply to DATA, before QUIT: the 554 after it neither fails nor repeats the delivery.
+    with SmtpReceiver(quit_reply="554 5.0.0 not today") as smtp:
+
+        class Mailer:
+            kind, retry_delays = DeliveryKind.notification, (timedelta(seconds=10),)
+
+            def plan(self, session, event):
+                return [PlannedDelivery(subscriber="notification:email:1", kind=self.kind, target="email", payload={})]
+
+            def send(self, delivery):
+                channels(app).get("email").send(confirmation("ann@example.com", smtp.port))
+
+            def on_delivered(self, session, delivery): ...
+
+            def on_dead(self, session, delivery): ...
+
+        tenant = make_tenant("museum")
+        with tenant_scope(tenant.id), write_transaction(session):
+            events.emit(session, "booking.confirmed", {})
+        engine.fan_out(session, [Mailer()])
+        assert engine.send_due(session, [Mailer()]).delivered == 1
+        assert engine.send_due(session, [Mailer()], now=utcnow() + timedelta(days=1)).claimed == 0
+
+    assert len(smtp.received) == 1
+    with tenant_scope(tenant.id):
+        (delivery,) = session.scalars(select(Delivery)).all()
+        (attempt,) = session.scalars(select(DeliveryAttempt)).all()
+    assert delivery.status is DeliveryStatus.delivered
+    assert attempt.succeeded and "accepted, then: " in attempt.response_excerpt and "554" in attempt.response_excerpt

@@ -197,6 +197,34 @@ def test_the_journal_marks_an_acknowledged_delivery_delivered_before_its_lease_m
     assert (tmp_path / "acks.log").read_bytes() == b""
 
 
+def test_a_receipt_is_journalled_at_once_and_what_fails_after_it_does_not_send_again(session, tenant, tmp_path):
+    # A sender says "accepted" (the SMTP server's reply to DATA) before it closes the connection; the QUIT then fails.
+    emit(session, tenant)
+    journalled_at_receipt = []
+
+    class AcceptedThenQuitFails(Receiver):
+        def send(self, delivery):
+            engine.receipt_acknowledged()
+            journalled_at_receipt.append((tmp_path / "acks.log").read_text())
+            raise DeliveryFailed("the SMTP server answered QUIT with 554", response_status=554)
+
+    receiver = AcceptedThenQuitFails(names=("a",))
+    engine.fan_out(session, [receiver], now=NOW)
+    round_ = engine.send_due(session, [receiver], now=NOW, journal=AcknowledgementJournal(tmp_path / "acks.log"))
+    (row,) = deliveries(session, tenant)
+    assert journalled_at_receipt == [f"{row.id} 1\n"]  # a kill -9 from here on cannot send it twice
+    assert round_.delivered == 1 and row.status is DeliveryStatus.delivered and receiver.delivered == [row.id]
+    assert engine.send_due(session, [receiver], now=NOW + timedelta(days=1)).claimed == 0
+    with tenant_scope(tenant.id):
+        (attempt,) = session.scalars(select(DeliveryAttempt)).all()
+    session.commit()
+    assert attempt.succeeded and attempt.response_excerpt == "accepted, then: the SMTP server answered QUIT with 554"
+
+
+def test_a_receipt_outside_a_delivery_does_nothing():
+    engine.receipt_acknowledged()
+
+
 def test_the_journal_ignores_a_line_cut_short_and_a_stale_attempt(session, tenant, tmp_path):
     emit(session, tenant)
     receiver = Receiver(names=("a",))

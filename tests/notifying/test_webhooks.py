@@ -19,7 +19,7 @@ import pytest
 import standardwebhooks
 from sqlalchemy import select
 from tenant_setup import make_booking_type, windows
-from webhook_setup import HANG, Receiver, fan_out, running_receiver, send_due
+from webhook_setup import CUT, HANG, Receiver, fan_out, running_receiver, send_due
 
 from yuyue.bookings import operations as booking_operations
 from yuyue.db import all_tenants, tenant_scope, write_transaction
@@ -158,6 +158,22 @@ def test_a_receiver_failing_twice_then_succeeding_gets_one_success_with_the_same
     assert [(a.succeeded, a.response_status) for a in attempts] == [(False, 500), (False, 503), (True, 200)]
     assert delivery.status is DeliveryStatus.delivered
     assert "whsec_" not in json.dumps([a.request for a in attempts])  # the log keeps the headers, never the secret
+
+
+def test_a_receiver_that_answered_200_and_then_dropped_the_connection_has_it_once(session, endpoint, confirmed_booking, deliveries, receiver):
+    # The status line is the acknowledgement: what goes wrong after it (here the body cut short) must not send the webhook again.
+    receiver.script = [CUT]
+    now = utcnow()
+    fan_out(session, [deliveries], now=now)
+    send_due(session, [deliveries], now=now)
+    assert send_due(session, [deliveries], now=now + timedelta(days=4)) == 0
+
+    [delivery] = deliveries_of(session, endpoint["id"])
+    assert delivery.status is DeliveryStatus.delivered
+    assert len(receiver.received) == 1
+    with tenant_scope(delivery.tenant_id):
+        [attempt] = session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == delivery.id)).all()
+    assert attempt.succeeded and attempt.response_excerpt.startswith("accepted, then: ")
 
 
 def test_a_receiver_that_never_answers_is_retried_on_schedule_for_three_days_and_then_disabled(session, endpoint, confirmed_booking, deliveries, receiver):

@@ -1,34 +1,25 @@
-"""What the webhook tests share: a real HTTP receiver on loopback, and a minimal outbox loop over the webhook subscriber.
+"""What the webhook tests share: a real HTTP receiver on loopback, and the delivery engine's two steps as the tests call them.
 
-Imported by name (test folders are not packages). The loop stands in for the
-delivery engine (:mod:`yuyue.events.delivery`'s ``fan_out`` and ``send_due``,
-built beside this part) with the same arguments and the same contract: plan
-in one write transaction per event, send outside any transaction with the
-tenant in scope, record a :class:`DeliveryAttempt`, retry after
-``retry_delays[attempts - 1]`` (no jitter here, so a test can stand exactly at
-a due time), dead when they run out or a failure is not retryable. Where the
-engine is there (``yuyue.events.delivery.send_due``), the tests use it instead:
-see the end of this module.
+Imported by name (test folders are not packages).
 """
 
 from __future__ import annotations
 
+import socket
+import struct
 import threading
-import uuid
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from sqlalchemy import select
-
-from yuyue.db import all_tenants, tenant_scope, write_transaction
 from yuyue.events import delivery as engine
-from yuyue.events.delivery import DeliveryFailed, SendResult, Subscriber
-from yuyue.events.models import Delivery, DeliveryAttempt, DeliveryStatus, OutboxEvent
+from yuyue.events.delivery import Subscriber
 
 HANG = "hang"  # a scripted answer: accept the request and never answer it
+CUT = "cut"  # a scripted answer: 200 and its headers, then the connection reset before the body
 
 
 @dataclass
@@ -67,6 +58,16 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             if answer == HANG:
                 receiver.release.wait(30)
                 return
+            if answer == CUT:
+                self.send_response(200)
+                self.send_header("content-length", "1000")
+                self.end_headers()
+                self.wfile.flush()
+                time.sleep(0.2)  # the client has read the status line and waits for the body
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()  # with a zero linger: a reset, not an end of file
+                self.close_connection = True
+                return
             self.send_response(answer)
             reply = b'{"ok": true}' if answer < 300 else b"receiver says no"
             self.send_header("content-length", str(len(reply)))
@@ -94,92 +95,13 @@ def running_receiver() -> Iterator[Receiver]:
     server.server_close()
 
 
-# --- the minimal outbox loop --------------------------------------------------------------
-
-
-def _local_fan_out(session, subscribers: Sequence[Subscriber], *, limit: int = 100, now: datetime) -> int:
-    """Plan the deliveries of the events not yet fanned out, in id order, one write transaction per event; how many events."""
-    with all_tenants():
-        events = list(session.scalars(select(OutboxEvent).where(OutboxEvent.delivered_at.is_(None)).order_by(OutboxEvent.id).limit(limit)))
-    for event in events:
-        with tenant_scope(event.tenant_id), write_transaction(session):
-            for subscriber in subscribers:
-                for planned in subscriber.plan(session, event):
-                    session.add(
-                        Delivery(
-                            message_id=f"msg_{uuid.uuid4().hex}",
-                            event_id=event.id,
-                            topic=event.topic,
-                            subscriber=planned.subscriber,
-                            kind=planned.kind,
-                            target=planned.target,
-                            recipient=planned.recipient,
-                            payload=dict(planned.payload),
-                            status=DeliveryStatus.pending,
-                            attempts=0,
-                            next_attempt_at=now,
-                            created_at=now,
-                        )
-                    )
-            event.delivered_at = now
-    return len(events)
-
-
-def _local_send_due(session, subscribers: Sequence[Subscriber], *, now: datetime) -> int:
-    """Send every delivery due at ``now`` once (outside any transaction), recording the attempt and the outcome; how many were sent."""
-    by_kind = {subscriber.kind: subscriber for subscriber in subscribers}
-    with all_tenants():
-        due = list(session.scalars(select(Delivery).where(Delivery.status == DeliveryStatus.pending, Delivery.next_attempt_at <= now).order_by(Delivery.id)))
-    session.commit()
-    for delivery in due:
-        subscriber = by_kind[delivery.kind]
-        with tenant_scope(delivery.tenant_id):
-            with write_transaction(session):
-                delivery.attempts += 1
-                delivery.status = DeliveryStatus.sending
-            session.expunge(delivery)
-            try:
-                result, failure = subscriber.send(delivery), None
-            except DeliveryFailed as failed:
-                result, failure = SendResult(), failed
-            with write_transaction(session):
-                delivery = session.merge(delivery)
-                outcome = failure or result
-                session.add(
-                    DeliveryAttempt(
-                        delivery_id=delivery.id,
-                        attempted_at=now,
-                        succeeded=failure is None,
-                        response_status=outcome.response_status,
-                        latency_ms=0,
-                        request=dict(outcome.request) if outcome.request is not None else None,
-                        response_excerpt=outcome.response_excerpt,
-                        error=failure.error if failure else None,
-                    )
-                )
-                if failure is None:
-                    delivery.status, delivery.delivered_at, delivery.last_error = DeliveryStatus.delivered, now, None
-                    session.flush()
-                    subscriber.on_delivered(session, delivery)
-                elif failure.retryable and delivery.attempts <= len(subscriber.retry_delays):
-                    delivery.status, delivery.last_error = DeliveryStatus.pending, failure.error
-                    delivery.next_attempt_at = now + subscriber.retry_delays[delivery.attempts - 1]
-                else:
-                    delivery.status, delivery.last_error = DeliveryStatus.dead, failure.error
-                    session.flush()
-                    subscriber.on_dead(session, delivery)
-    return len(due)
+# --- the outbox loop --------------------------------------------------------------------
 
 
 def fan_out(session, subscribers: Sequence[Subscriber], *, limit: int = 100, now: datetime) -> int:
-    """The engine's fan-out where it exists, else the loop's."""
-    if hasattr(engine, "fan_out"):
-        return engine.fan_out(session, subscribers, limit=limit, now=now)
-    return _local_fan_out(session, subscribers, limit=limit, now=now)
+    return engine.fan_out(session, subscribers, limit=limit, now=now)
 
 
 def send_due(session, subscribers: Sequence[Subscriber], *, now: datetime) -> int:
-    """The engine's send round where it exists (how many it claimed), else the loop's."""
-    if hasattr(engine, "send_due"):
-        return engine.send_due(session, subscribers, now=now).claimed
-    return _local_send_due(session, subscribers, now=now)
+    """The engine's send round; how many deliveries it claimed."""
+    return engine.send_due(session, subscribers, now=now).claimed

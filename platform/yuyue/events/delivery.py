@@ -7,8 +7,9 @@ hooks) and the worker runs :func:`fan_out` and :func:`send_due` in a loop.
 
 Why each step is shaped as it is (decisions §55):
 
-* :func:`fan_out` works per tenant in batches of ``limit`` events, each batch
-  one short write transaction on the outbox tables only, in id order; on
+* :func:`fan_out` works per tenant in batches of ``limit`` events, in id
+  order: the subscribers plan (and render) in a read transaction, and the
+  plans are written in one short write transaction on the outbox tables; on
   PostgreSQL a transaction-scoped advisory lock per tenant keeps two workers
   from fanning out one tenant's events out of order.
 * :func:`send_due` claims a few due deliveries by compare-and-set (the row's
@@ -31,6 +32,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -46,7 +48,7 @@ from yuyue.types import utcnow
 
 log = logging.getLogger(__name__)
 
-# Events planned per fan-out transaction: short enough that a booking waits at most one of them for the write lock (SQLite).
+# Events planned per fan-out round of a tenant; their deliveries are written in one transaction, short enough for a booking to wait on (SQLite).
 FAN_OUT_BATCH = 100
 # Deliveries claimed per round; with LEASE they bound how long a claimed row can wait before its send starts.
 SEND_BATCH = 20
@@ -99,6 +101,24 @@ class DeliveryFailed(Exception):
         self.response_excerpt = response_excerpt
 
 
+# The send in progress's receipt: set by _send_one around ``Subscriber.send``, called through receipt_acknowledged().
+_receipt: ContextVar[Callable[[], None] | None] = ContextVar("yuyue_delivery_receipt", default=None)
+
+
+def receipt_acknowledged() -> None:
+    """Say that the receiver has just accepted the message being sent: an SMTP server's reply to DATA, a webhook's 2xx status line.
+
+    A sender calls it before it reads the rest or closes the connection. The
+    delivery is journalled at once and counts as delivered whatever the rest of
+    the exchange does (a refused QUIT, a reset while the body is read), so a kill
+    or an error after this point cannot send it again. Outside a delivery it
+    does nothing; a sender that never calls it is acknowledged when ``send`` returns.
+    """
+    receipt = _receipt.get()
+    if receipt is not None:
+        receipt()
+
+
 class DeliverySkipped(Exception):
     """Raised by ``send`` when there is nothing to send any more (the customer unsubscribed, the endpoint was deleted since planning).
 
@@ -111,7 +131,7 @@ class DeliverySkipped(Exception):
 
 
 class Subscriber(Protocol):
-    """Who hears of events: plans the deliveries of an event (in the fan-out's write transaction) and sends one of them (outside any transaction).
+    """Who hears of events: plans the deliveries of an event (in the fan-out's read transaction) and sends one of them (outside any transaction).
 
     One subscriber per :class:`DeliveryKind`. After the n-th failed attempt the
     engine waits ``retry_delays[n - 1]`` (with jitter); when they run out the
@@ -152,13 +172,21 @@ def tenants_with_waiting_events(session: Session) -> list[int]:
     return tenant_ids
 
 
+def newest_event_id(session: Session) -> int | None:
+    """The id of the newest event of any tenant: when it grows between two looks, events are being committed."""
+    with all_tenants():
+        newest = session.scalar(select(func.max(OutboxEvent.id)))
+    session.commit()
+    return newest
+
+
 def fan_out(session: Session, subscribers: Sequence[Subscriber], *, limit: int = FAN_OUT_BATCH, now: datetime | None = None) -> int:
     """Plan the deliveries of up to ``limit`` waiting events of every tenant, oldest first; how many events were fanned out.
 
-    Each tenant's batch is one write transaction: every subscriber's ``plan``
-    runs inside it with the tenant in scope, each planned delivery is inserted
-    unless its (tenant, event, subscriber) row exists, and the events get
-    ``delivered_at``. An event whose planning raises stays waiting, and so do
+    Each tenant's batch is planned by every subscriber's ``plan`` with the
+    tenant in scope, outside any write; then one write transaction inserts each
+    planned delivery unless its (tenant, event, subscriber) row exists and gives
+    the events ``delivered_at``. An event whose planning raises stays waiting, and so do
     the events after it (order per tenant is kept): the error is logged, its
     ``attempts`` counted, and the next round tries again.
     """
@@ -171,46 +199,70 @@ def fan_out(session: Session, subscribers: Sequence[Subscriber], *, limit: int =
 
 
 def _fan_out_tenant(session: Session, subscribers: Sequence[Subscriber], tenant_id: int, limit: int, now: datetime) -> int:
+    """Plan in a read transaction, then write the plans in a short one.
+
+    Planning renders messages (templates, QR codes, calendar files): tens of
+    milliseconds an event, which must not hold SQLite's write lock against the
+    bookings. Between the two transactions another worker may fan out the same
+    events (SQLite has no advisory lock to keep it out): the unique key turns
+    its deliveries into no-ops and ``delivered_at`` is set once.
+    """
     failed: tuple[int, BaseException] | None = None
-    with tenant_scope(tenant_id), write_transaction(session):
-        if session.get_bind().dialect.name == "postgresql":
-            # One fan-out of a tenant at a time, so its events are planned in order even with several workers.
-            if not session.execute(text("select pg_try_advisory_xact_lock(1800, :tenant)"), {"tenant": tenant_id}).scalar():
+    planned_events: list[tuple[int, str, list[PlannedDelivery]]] = []
+    with tenant_scope(tenant_id):
+        try:
+            if session.get_bind().dialect.name == "postgresql":
+                # One fan-out of a tenant at a time, so its events are planned in order even with several workers;
+                # held to the commit below, since the write transaction goes on in this one on PostgreSQL.
+                if not session.execute(text("select pg_try_advisory_xact_lock(1800, :tenant)"), {"tenant": tenant_id}).scalar():
+                    session.rollback()
+                    return 0
+            events = session.scalars(select(OutboxEvent).where(OutboxEvent.delivered_at.is_(None)).order_by(OutboxEvent.id).limit(limit)).all()
+            for event in events:
+                try:
+                    with session.begin_nested():
+                        planned = [one for subscriber in subscribers for one in subscriber.plan(session, event)]
+                except Exception as error:  # a subscriber's bug: logged, counted, tried again next round
+                    failed = (event.id, error)
+                    break
+                planned_events.append((event.id, event.topic, planned))
+            if not (planned_events or failed):
+                session.commit()
                 return 0
-        events = session.scalars(select(OutboxEvent).where(OutboxEvent.delivered_at.is_(None)).order_by(OutboxEvent.id).limit(limit)).all()
-        done = []
-        for event in events:
-            try:
-                with session.begin_nested():
-                    for subscriber in subscribers:
-                        for planned in subscriber.plan(session, event):
-                            _insert_delivery(session, tenant_id, event, planned, now)
-            except Exception as error:  # a subscriber's bug: logged, counted, tried again next round
-                failed = (event.id, error)
-                break
-            done.append(event.id)
-        if done:
-            session.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id.in_(done))
-                .values(delivered_at=now, attempts=OutboxEvent.attempts + 1)
-                .execution_options(synchronize_session=False)
-            )
-        if failed:
-            session.execute(
-                update(OutboxEvent).where(OutboxEvent.id == failed[0]).values(attempts=OutboxEvent.attempts + 1).execution_options(synchronize_session=False)
-            )
+            with write_transaction(session):
+                for event_id, topic, planned in planned_events:
+                    for one in planned:
+                        _insert_delivery(session, tenant_id, event_id, topic, one, now)
+                done = [event_id for event_id, _, _ in planned_events]
+                fanned = 0
+                if done:
+                    fanned = session.execute(
+                        update(OutboxEvent)
+                        .where(OutboxEvent.id.in_(done), OutboxEvent.delivered_at.is_(None))
+                        .values(delivered_at=now, attempts=OutboxEvent.attempts + 1)
+                        .execution_options(synchronize_session=False)
+                    ).rowcount
+                if failed:
+                    session.execute(
+                        update(OutboxEvent)
+                        .where(OutboxEvent.id == failed[0])
+                        .values(attempts=OutboxEvent.attempts + 1)
+                        .execution_options(synchronize_session=False)
+                    )
+        except BaseException:
+            session.rollback()
+            raise
     if failed:
         log.error("fanning out outbox event %d failed; it and later events of tenant %d wait: %s", failed[0], tenant_id, _error_text(failed[1]))
-    return len(done)
+    return fanned
 
 
-def _insert_delivery(session: Session, tenant_id: int, event: OutboxEvent, planned: PlannedDelivery, now: datetime) -> None:
+def _insert_delivery(session: Session, tenant_id: int, event_id: int, topic: str, planned: PlannedDelivery, now: datetime) -> None:
     values = {
         "tenant_id": tenant_id,
         "message_id": new_message_id(),
-        "event_id": event.id,
-        "topic": event.topic,
+        "event_id": event_id,
+        "topic": topic,
         "subscriber": planned.subscriber,
         "kind": DeliveryKind(planned.kind),
         "target": str(planned.target),
@@ -412,10 +464,19 @@ def _send_one(
     if session.in_transaction():
         session.commit()  # nothing may hold a transaction (or SQLite's lock) while a receiver is called
     began = time.perf_counter()
+    accepted = False
+
+    def acknowledge() -> None:
+        nonlocal accepted
+        if not accepted and journal is not None:
+            journal.acknowledge(delivery.id, delivery.attempts)
+        accepted = True
+
     if subscriber is None:
         failure: DeliveryFailed | None = DeliveryFailed(f"no subscriber sends deliveries of kind {delivery.kind}", retryable=False)
         result = None
     else:
+        receipt = _receipt.set(acknowledge)
         try:
             result = subscriber.send(delivery)
             failure = None
@@ -425,8 +486,17 @@ def _send_one(
             result, failure = None, failed
         except Exception as error:  # the subscriber's bug or a network error it did not wrap: retried
             result, failure = None, DeliveryFailed(_error_text(error))
-    if failure is None and journal is not None:
-        journal.acknowledge(delivery.id, delivery.attempts)
+        finally:
+            _receipt.reset(receipt)
+    if failure is not None and accepted:
+        # Accepted, then the exchange failed (a refused QUIT, a reset connection): delivered, and the error kept in the log.
+        log.warning("delivery %d was accepted, then: %s", delivery.id, failure.error)
+        result = SendResult(
+            response_status=failure.response_status, response_excerpt=_cut(f"accepted, then: {failure.error}", EXCERPT_LENGTH), request=failure.request
+        )
+        failure = None
+    if failure is None:
+        acknowledge()
     latency_ms = round((time.perf_counter() - began) * 1000)
     finished = clock()
     if failure is None:

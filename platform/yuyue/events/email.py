@@ -25,6 +25,7 @@ from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from typing import Any
 
 from yuyue.events.channels import AddressKind, NotificationFailed, NotificationMessage
+from yuyue.events.delivery import receipt_acknowledged
 
 __all__ = ["EmailChannel", "email_message", "smtp_settings_from_url"]
 
@@ -156,6 +157,8 @@ class EmailChannel:
                 if settings.get("username"):
                     smtp.login(str(settings["username"]), str(settings.get("password") or ""))
                 refused = smtp.send_message(email, from_addr=str(settings["from_address"]), to_addrs=[message.to])
+                if not refused:
+                    receipt_acknowledged()  # before QUIT: the server has the message
         except smtplib.SMTPRecipientsRefused as error:
             code, reply = next(iter(error.recipients.values()))
             raise _refused(code, reply, "recipient") from None

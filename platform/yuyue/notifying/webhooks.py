@@ -32,7 +32,7 @@ from yuyue.bookings.queries import booking_record
 from yuyue.customers.models import Customer
 from yuyue.db import db
 from yuyue.errors import NotFound
-from yuyue.events.delivery import DeliveryFailed, PlannedDelivery, SendResult
+from yuyue.events.delivery import DeliveryFailed, PlannedDelivery, SendResult, receipt_acknowledged
 from yuyue.events.models import Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus, OutboxEvent, WebhookEndpoint
 from yuyue.events.webhooks import (
     TEST_TOPIC,
@@ -222,6 +222,8 @@ class WebhookDeliveries:
         try:
             connection.request("POST", target, body=body, headers=dict(headers))
             response = connection.getresponse()
+            if 200 <= response.status < 300:
+                receipt_acknowledged()  # before the body is read and the connection closed: the receiver has it
             excerpt = response.read(RESPONSE_EXCERPT * 4).decode("utf-8", "replace")[:RESPONSE_EXCERPT]
             return response.status, excerpt
         except (OSError, http.client.HTTPException) as error:
