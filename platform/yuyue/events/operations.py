@@ -1,25 +1,22 @@
-"""Write events to the outbox in the caller's transaction, and hand them to a deliverer.
+"""Write events to the outbox in the caller's transaction.
 
-An event is stored only if the change that emits it commits; a worker reads
-:func:`pending` events, delivers them and calls :func:`mark_delivered`.
+An event is stored only if the change that emits it commits; the worker
+delivers it (:mod:`yuyue.events.delivery`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session, scoped_session
 
 from yuyue.audit.operations import canonical_json
 from yuyue.audit.operations import record as audit_record
-from yuyue.db import WRITE_INTENT, write_transaction
+from yuyue.db import WRITE_INTENT
 from yuyue.events.models import OutboxEvent
-from yuyue.types import utcnow
 
-__all__ = ["emit", "mark_delivered", "pending", "record_change"]
+__all__ = ["emit", "record_change"]
 
 TOPIC_LENGTH = OutboxEvent.__table__.c.topic.type.length
 
@@ -48,31 +45,3 @@ def emit(session: Session, topic: str, payload: dict[str, Any]) -> OutboxEvent:
     event = OutboxEvent(topic=topic, payload=json.loads(canonical_json(payload)))
     session.add(event)  # written by the transaction's next flush, at the latest its commit
     return event
-
-
-def pending(session: Session, limit: int = 100, *, claim: bool = False) -> list[OutboxEvent]:
-    """Undelivered events of the tenant(s) in context, oldest first.
-
-    With ``claim=True`` (inside a write transaction) the rows stay locked until it
-    ends and other claimers skip them (PostgreSQL ``FOR UPDATE SKIP LOCKED``;
-    SQLite's single writer gives the same), so two workers never take one event.
-    """
-    query = select(OutboxEvent).where(OutboxEvent.delivered_at.is_(None)).order_by(OutboxEvent.id).limit(limit)
-    if claim:
-        query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
-
-
-def mark_delivered(session: Session, event_ids: Iterable[int]) -> int:
-    """Mark events delivered (once: already delivered ones keep their time); returns how many changed."""
-    event_ids = list(event_ids)
-    if not event_ids:
-        return 0
-    with write_transaction(session) as session:
-        result = session.execute(
-            update(OutboxEvent)
-            .where(OutboxEvent.id.in_(event_ids), OutboxEvent.delivered_at.is_(None))
-            .values(delivered_at=utcnow(), attempts=OutboxEvent.attempts + 1)
-            .execution_options(synchronize_session="fetch")
-        )
-        return result.rowcount
