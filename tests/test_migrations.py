@@ -110,3 +110,32 @@ def test_upgrading_to_0006_vouches_for_the_rows_already_there(tmp_path):
             connection.execute(text("UPDATE customers SET phone = '13900000009' WHERE id = 1"))
         with Session(engine) as session:
             assert check_chains(session).rows == [StateFinding("old", "customers", 1, "row_changed")]
+
+
+def test_upgrading_to_0020_keeps_the_rows_that_refer_to_customers(tmp_path):
+    """Tags and a note are added to customers in place: a rebuilt table would fire ON DELETE CASCADE on its companions and points (decisions §20)."""
+    import json
+
+    from yuyue.db import configure_sqlite
+
+    with empty_database(tmp_path) as engine:
+        if engine.dialect.name == "sqlite":
+            configure_sqlite(engine)  # foreign keys on, as the application runs
+        migrate.upgrade(engine, "0019")
+        with engine.begin() as connection:
+            stamp = {"now": "2026-01-01 00:00:00.000000+00:00"}
+            connection.execute(
+                text("INSERT INTO tenants (id, slug, name, time_zone, locales, status, created_at) VALUES (1, 'old', 'Old', 'UTC', '[]', 'active', :now)"),
+                stamp,
+            )
+            connection.execute(text("INSERT INTO customers (id, tenant_id, phone, created_at) VALUES (1, 1, '13800000001', :now)"), stamp)
+            connection.execute(text("INSERT INTO companions (id, tenant_id, customer_id, name, created_at) VALUES (1, 1, 1, 'Li', :now)"), stamp)
+            connection.execute(
+                text("INSERT INTO points_entries (id, tenant_id, customer_id, delta, reason, created_at) VALUES (1, 1, 1, -5, 'late', :now)"), stamp
+            )
+        migrate.upgrade(engine)
+        with engine.connect() as connection:
+            counts = [connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() for table in ("customers", "companions", "points_entries")]
+            tags, note = connection.execute(text("SELECT tags, note FROM customers")).one()
+    assert counts == [1, 1, 1]
+    assert (json.loads(tags) if isinstance(tags, str) else tags, note) == ([], None)

@@ -19,7 +19,8 @@ from yuyue.bookings import waitlist
 from yuyue.catalog.operations import create_booking_type, create_resource
 from yuyue.catalog.stops import create_stop
 from yuyue.credits.operations import create_package
-from yuyue.customers.operations import customer_for_phone, save_companion
+from yuyue.customers.models import BanSubject
+from yuyue.customers.operations import ban, customer_for_phone, save_companion
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.events.models import Delivery, DeliveryKind, DeliveryStatus
 from yuyue.events.operations import emit
@@ -81,6 +82,8 @@ def seed(app: Flask, session: Session) -> Seeded:
     with tenant_scope(tenant.id):
         customer = customer_for_phone(session, "13800000001")
         companion = save_companion(session, customer, "Li Lei", ID_NUMBER)
+        # Another customer's ban: the seeded customer must stay free to book.
+        banned = ban(session, BanSubject.customer, customer_for_phone(session, "13800000009"), 1, "seeded", utcnow())
         endpoint = create_endpoint(session, url="https://crm.example.com/hooks", topics=["booking.*"], actor="test")
         with write_transaction(session):
             event = emit(session, "booking.confirmed", {"booking": confirmed.public_id})
@@ -119,6 +122,7 @@ def seed(app: Flask, session: Session) -> Seeded:
             "locale": "en",
             "endpoint_id": endpoint.id,
             "delivery_id": delivery.id,
+            "ban_id": banned.id,
         },
         # Only values that would otherwise hardly ever be generated: a slug, a slot, a mobile, a valid ID number, a live token.
         values={

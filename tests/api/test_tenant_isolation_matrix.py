@@ -44,7 +44,7 @@ from yuyue.catalog.models import BookingType, Resource, RouteStop
 from yuyue.catalog.stops import create_stop
 from yuyue.credits.models import CreditEntry, CreditPackage
 from yuyue.credits.operations import create_package
-from yuyue.customers.models import Companion, LoginSetting
+from yuyue.customers.models import Ban, Companion, Customer, LoginSetting, PointsEntry
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.events.models import (
     ChannelSettings,
@@ -82,10 +82,11 @@ ROUTE_ARGUMENTS = {
     "locale",
     "endpoint_id",
     "delivery_id",
+    "ban_id",
 }
 # (rule, method) pairs under the blueprint that name an id, and those that name none.
-ROUTES_WITH_IDS = 57
-ROUTES_WITHOUT_IDS = 56
+ROUTES_WITH_IDS = 62
+ROUTES_WITHOUT_IDS = 58
 # Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
 PUBLIC_ROUTES = {
     ("/booking-types/<slug>", "GET"),
@@ -167,6 +168,10 @@ BODIES = {
     (CHANNEL_TEST, "POST"): {"to": "13800000009"},
     ("/admin/packages/<package>", "PATCH"): {"name": "Renamed by tenant A", "active": False},
     ("/admin/customers/<customer_id>/credits", "POST"): {"delta": 5, "reason": "isolation check"},
+    ("/admin/customers/<customer_id>", "PATCH"): {"tags": ["isolation"], "note": "isolation check"},
+    ("/admin/customers/<customer_id>/points", "POST"): {"delta": 5, "reason": "isolation check"},
+    ("/admin/customers/<customer_id>/bans", "POST"): {"days": 1, "reason": "isolation check"},
+    ("/admin/customers/<customer_id>/bans/<ban_id>/lift", "POST"): {"reason": "isolation check"},
     (TEMPLATE, "PUT"): {"subject": "Subject by tenant A"},
     (f"{TEMPLATE}/preview", "POST"): {"body": "Preview by tenant A"},
     ("/admin/webhooks/<endpoint_id>", "PATCH"): {"description": "Changed by tenant A", "topics": ["*"]},
@@ -174,6 +179,7 @@ BODIES = {
 # Each tenant's own wording of one template, which the other must never see.
 TEMPLATE_SUBJECTS = {"tenant-a": "Ann's own subject", "tenant-b": "Bee's own subject"}
 EMAILS = {"tenant-a": "ann@a.example.com", "tenant-b": "dora@b.example.com"}
+DORA_BAN_REASON, DORA_NOTE, DORA_TAG = "Bee ban reason", "Bee's note about Dora", "Bee-regular"
 
 
 @dataclass(frozen=True)
@@ -296,6 +302,7 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     companion = _created(eve.post(f"{base}/me/companions", json={"name": "Eve Junior", "id_number": id_number(date(2010, 5, 1), 42)}))
     held = _created(eve.post(f"{base}/bookings", json={"booking_type": "b-paid", "starts_at": iso(9), "answers": {"name": "Eve Bee"}}))
     payment = eve.post(f"{base}/bookings/{held['id']}/pay").get_json()
+    dora_ban = _dora_banned_and_noted(staff_client, dora.customer.id)
     _scanned_early(staff_client, "tenant-b", booking["voucher"]["code"])
     assert entry["status"] == "waiting" and held["status"] == "held"
     return {
@@ -317,6 +324,7 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "locale": "en",
         "endpoint_id": str(webhook["id"]),
         "delivery_id": str(delivery.id),
+        "ban_id": str(dora_ban["id"]),
         # more of tenant B's data
         "paid_slug": "b-paid",
         "held_public_id": held["id"],
@@ -340,7 +348,19 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "webhook_url": WEBHOOK_URLS["tenant-b"],
         "webhook_secret": webhook["secret"],
         "webhook_id": delivery.message_id,
+        "ban_reason": DORA_BAN_REASON,
+        "customer_note": DORA_NOTE,
+        "customer_tag": DORA_TAG,
     }
+
+
+def _dora_banned_and_noted(staff_client, customer_id: int) -> dict:
+    """A ban on Dora, and the merchant's tag and note about her."""
+    owner = staff_client("tenant-b", StaffRole.owner)
+    customer = f"/api/v1/t/tenant-b/admin/customers/{customer_id}"
+    noted = owner.patch(customer, json={"tags": [DORA_TAG], "note": DORA_NOTE})
+    assert noted.status_code == 200, noted.get_data(as_text=True)
+    return _created(owner.post(f"{customer}/bans", json={"days": 30, "reason": DORA_BAN_REASON}))["bans"][0]
 
 
 def _set_wechat(staff_client, tenant_slug: str) -> None:
@@ -406,7 +426,7 @@ def leaked(response: TestResponse, tenant_b: dict[str, str], sent: str = "") -> 
     return [
         value
         for key, value in tenant_b.items()
-        if key not in {"entry_id", "companion_id", "customer_id", "provider", "event", "channel", "locale", "endpoint_id", "delivery_id"}
+        if key not in {"entry_id", "companion_id", "customer_id", "provider", "event", "channel", "locale", "endpoint_id", "delivery_id", "ban_id"}
         and value in text
         and value not in sent
     ]
@@ -422,7 +442,7 @@ def readable(response: TestResponse) -> str:
 
 
 def rows_of(session, tenant) -> dict[str, list[dict]]:
-    """Every column of the tenant's bookings and their people, waitlist entries, companions, booking types, resources, route stops, payments, packages, credits, webhook endpoints and deliveries, as committed."""
+    """Every column of the tenant's bookings and their people, waitlist entries, companions, customers, points, bans, booking types, resources, route stops, payments, packages, credits, webhook endpoints and deliveries, as committed."""
     session.commit()
     state = {}
     with tenant_scope(tenant.id):
@@ -431,6 +451,9 @@ def rows_of(session, tenant) -> dict[str, list[dict]]:
             BookingPerson,
             WaitlistEntry,
             Companion,
+            Customer,
+            PointsEntry,
+            Ban,
             BookingType,
             Resource,
             RouteStop,
@@ -547,6 +570,8 @@ def test_lists_under_tenant_a_show_tenant_a_objects_and_none_of_tenant_b(app, te
             "/admin/booking-types",
             "/admin/bookings",
             "/admin/check-ins",
+            "/admin/customers",
+            "/admin/customers/export",
             "/admin/exports/bookings.csv",
             "/admin/exports/bookings.xlsx",
             "/admin/login-providers",

@@ -70,7 +70,7 @@ from yuyue.scheduling.registry import current_registry
 from yuyue.tenancy.models import StaffRole
 from yuyue.types import utcnow
 
-__all__ = ["OPENAPI_PATHS"]
+__all__ = ["OPENAPI_PATHS", "download", "staff_actor"]
 
 
 def staff_actor() -> Actor:
@@ -350,8 +350,9 @@ def create_check_in() -> Response:
 # --- exports --------------------------------------------------------------------
 
 
-def _download(pieces: Iterator[Any], mimetype: str, extension: str) -> Response:
-    filename = f"bookings-{current_tenant().slug}-{utcnow().astimezone(ZoneInfo(current_tenant().time_zone)):%Y%m%d-%H%M}.{extension}"
+def download(pieces: Iterator[Any], mimetype: str, extension: str, name: str = "bookings") -> Response:
+    """A file streamed as it is written, named after what it holds, the tenant and the local time; never cached."""
+    filename = f"{name}-{current_tenant().slug}-{utcnow().astimezone(ZoneInfo(current_tenant().time_zone)):%Y%m%d-%H%M}.{extension}"
     response = Response(stream_with_context(pieces), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
@@ -361,13 +362,13 @@ def _download(pieces: Iterator[Any], mimetype: str, extension: str) -> Response:
 @tenant_api.get("/admin/exports/bookings.xlsx")
 @staff_required()
 def export_bookings_xlsx() -> Response:
-    return _download(bookings_xlsx(db.session, current_tenant(), _booking_filters(EXPORT_QUERY)), XLSX_MIMETYPE, "xlsx")
+    return download(bookings_xlsx(db.session, current_tenant(), _booking_filters(EXPORT_QUERY)), XLSX_MIMETYPE, "xlsx")
 
 
 @tenant_api.get("/admin/exports/bookings.csv")
 @staff_required()
 def export_bookings_csv() -> Response:
-    return _download(bookings_csv(db.session, current_tenant(), _booking_filters(EXPORT_QUERY)), f"{CSV_MIMETYPE}; charset=utf-8", "csv")
+    return download(bookings_csv(db.session, current_tenant(), _booking_filters(EXPORT_QUERY)), f"{CSV_MIMETYPE}; charset=utf-8", "csv")
 
 
 # --- login providers ------------------------------------------------------------

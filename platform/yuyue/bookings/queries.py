@@ -200,7 +200,7 @@ def booking_record(session: Session, tenant: Tenant, public_id: str) -> BookingR
     """
     with tenant_scope(tenant.id):
         booking = get_booking(session, public_id)
-        return _with_details(session, [booking])[0]
+        return booking_records(session, [booking])[0]
 
 
 def encode_cursor(booking: Booking) -> str:
@@ -262,10 +262,10 @@ def _records(session: Session, statement: Select, after: tuple[datetime, int] | 
         starts_at, booking_id = after
         statement = statement.where(or_(Booking.starts_at > starts_at, and_(Booking.starts_at == starts_at, Booking.id > booking_id)))
     bookings = list(session.scalars(statement.order_by(Booking.starts_at, Booking.id).limit(limit)))
-    return _with_details(session, bookings)
+    return booking_records(session, bookings)
 
 
-def _with_details(session: Session, bookings: list[Booking]) -> list[BookingRecord]:
+def booking_records(session: Session, bookings: list[Booking]) -> list[BookingRecord]:
     """Attach booking types, customers, people and check-ins with one query each, whatever the number of bookings."""
     if not bookings:
         return []

@@ -28,7 +28,7 @@ from yuyue.bookings.policies import lock_identities
 from yuyue.catalog.models import BookingType
 from yuyue.credits.models import CreditEntry, CreditPackage, CreditReason
 from yuyue.customers.models import Customer
-from yuyue.customers.operations import customer_for_phone
+from yuyue.customers.operations import customer_for_phone, get_customer
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused, schema_field_problems
 from yuyue.tenancy.models import Tenant
@@ -216,10 +216,7 @@ class CreditSummary:
 
 def customer_by_id(session: Session, tenant: Tenant, customer_id: int) -> Customer:
     with tenant_scope(tenant.id):
-        customer = session.scalar(select(Customer).where(Customer.id == customer_id))
-    if customer is None:
-        raise NotFound(_l("no customer %(customer_id)s", customer_id=customer_id), code="customer_not_found")
-    return customer
+        return get_customer(session, customer_id)
 
 
 def credit_summary(session: Session, tenant: Tenant, customer: Customer, *, now: datetime | None = None) -> CreditSummary:

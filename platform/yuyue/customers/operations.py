@@ -23,12 +23,15 @@ from yuyue.db import CrossTenantWrite, current_tenant_id, insert_unless_exists, 
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound
 
 __all__ = [
+    "MAX_BAN_DAYS",
     "active_bans",
     "add_points",
     "ban",
+    "checked_text",
     "companions",
     "customer_for_phone",
     "delete_companion",
+    "get_customer",
     "mask_id_number",
     "mask_phone",
     "normalize_id_number",
@@ -41,7 +44,7 @@ SYSTEM_ACTOR = "system"
 _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
 _PHONE = re.compile(r"^\+?[0-9]{5,20}$")
 _CN_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
-_MAX_BAN_DAYS = 36500
+MAX_BAN_DAYS = 36500
 
 
 # -- input ---------------------------------------------------------------------------------------
@@ -92,7 +95,8 @@ def _check_name(name: Any, pointer: str, *, required: bool) -> str | None:
     return name.strip()
 
 
-def _check_text(value: Any, pointer: str, length: int) -> str:
+def checked_text(value: Any, pointer: str, length: int) -> str:
+    """``value`` without surrounding spaces, if that leaves 1 to ``length`` characters; else a problem at ``pointer``."""
     if not isinstance(value, str) or not value.strip() or len(value.strip()) > length:
         raise InvalidInput(
             _l("%(field)s is not valid", field=pointer.lstrip("/")),
@@ -130,6 +134,18 @@ def _insert(session: Session, model: type, values: dict[str, Any], unique: list[
 
 
 # -- customers -----------------------------------------------------------------------------------
+
+
+def get_customer(session: Session, customer_id: int) -> Customer:
+    """The customer of the tenant in context with this id.
+
+    :raises NotFound: ``customer_not_found`` for an id of no customer of this tenant.
+    """
+    customer = session.scalar(select(Customer).where(Customer.id == customer_id))
+    if customer is None:
+        raise NotFound(_l("no customer %(customer_id)s", customer_id=customer_id), code="customer_not_found")
+    return customer
+
 
 _CUSTOMER_BY_PHONE = select(Customer).where(Customer.phone == bindparam("phone"))
 
@@ -178,7 +194,7 @@ def save_companion(
         name=lambda: _check_name(name, "/name", required=True),
         id_number=lambda: normalize_id_number(id_number),
         phone=lambda: normalize_phone(phone) if phone is not None else None,
-        relation=lambda: _check_text(relation, "/relation", 40) if relation is not None else None,
+        relation=lambda: checked_text(relation, "/relation", 40) if relation is not None else None,
     )
     id_number = checked.pop("id_number")
     fields = {**checked, "birth_date": ric.get_birth_date(id_number)}
@@ -248,7 +264,7 @@ def add_points(
         raise InvalidInput(
             _l("points must change by a non-zero whole number"), errors=[FieldProblem("/delta", _l("a non-zero integer is required"), "invalid_delta")]
         )
-    reason = _check_text(reason, "/reason", PointsEntry.__table__.c.reason.type.length)
+    reason = checked_text(reason, "/reason", PointsEntry.__table__.c.reason.type.length)
     _check_own(customer)
     with write_transaction(session) as session:
         if delta < 0 and require_balance:
@@ -294,11 +310,11 @@ def ban(session: Session, subject_kind: BanSubject, subject: str, days: int, rea
     _check_aware(now)
     subject_kind = BanSubject(subject_kind)
     subject = _ban_subject(subject_kind, subject)
-    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= _MAX_BAN_DAYS:
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_BAN_DAYS:
         raise InvalidInput(
-            _l("the ban length is not valid"), errors=[FieldProblem("/days", _l("1-%(max_ban_days)s days", max_ban_days=_MAX_BAN_DAYS), "invalid_days")]
+            _l("the ban length is not valid"), errors=[FieldProblem("/days", _l("1-%(max_ban_days)s days", max_ban_days=MAX_BAN_DAYS), "invalid_days")]
         )
-    reason = _check_text(reason, "/reason", Ban.__table__.c.reason.type.length)
+    reason = checked_text(reason, "/reason", Ban.__table__.c.reason.type.length)
     with write_transaction(session) as session:
         if subject_kind is BanSubject.customer and session.scalar(select(Customer.id).where(Customer.id == int(subject))) is None:
             raise NotFound(

@@ -1,4 +1,5 @@
-"""Bookings as a spreadsheet (xlsx) or csv, produced piece by piece while the rows are read.
+"""Bookings as a spreadsheet (xlsx) or csv, produced piece by piece while the rows are read; the writers of both
+formats (:func:`csv_pieces`, :func:`xlsx_pieces`) serve every export.
 
 Times are the tenant's local times, which is what staff plan by; a cell that
 would start with ``=``, ``+``, ``-`` or ``@`` is prefixed with ``'`` so a
@@ -22,7 +23,7 @@ import csv
 import io
 import json
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -82,11 +83,16 @@ def bookings_csv(session: Session, tenant: Tenant, filters: BookingFilters = EVE
 
 def _csv_pieces(session: Session, tenant: Tenant, filters: BookingFilters) -> Iterator[str]:
     forms = _export_forms(session, tenant, filters)
+    yield from csv_pieces(_headers(tenant, forms), _rows(session, tenant, filters, forms))
+
+
+def csv_pieces(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """A table as csv text in pieces of about :data:`CHUNK` characters, with a byte-order mark; no cell can become a formula."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
-    writer.writerow([_defused(header) for header in _headers(tenant, forms)])
-    for values in _rows(session, tenant, filters, forms):
+    writer.writerow([_defused(header) for header in headers])
+    for values in rows:
         writer.writerow([_csv_text(value) for value in values])
         if buffer.tell() >= CHUNK:
             yield buffer.getvalue()
@@ -106,12 +112,18 @@ def bookings_xlsx(session: Session, tenant: Tenant, filters: BookingFilters = EV
 
 def _xlsx_pieces(session: Session, tenant: Tenant, filters: BookingFilters) -> Iterator[bytes]:
     forms = _export_forms(session, tenant, filters)
+    widths = COLUMN_WIDTHS + (ANSWER_COLUMN_WIDTH,) * len(forms.columns)
+    yield from xlsx_pieces("Bookings", widths, _headers(tenant, forms), _rows(session, tenant, filters, forms))
+
+
+def xlsx_pieces(title: str, widths: Sequence[int], headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
+    """A table as one sheet of an xlsx file, in pieces; rows go to disk as they come, not into memory; no cell can become a formula."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Bookings")
-    for index, width in enumerate(COLUMN_WIDTHS + (ANSWER_COLUMN_WIDTH,) * len(forms.columns), 1):
+    sheet = workbook.create_sheet(title)
+    for index, width in enumerate(widths, 1):
         sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.append([_defused(header) for header in _headers(tenant, forms)])
-    for values in _rows(session, tenant, filters, forms):
+    sheet.append([_defused(header) for header in headers])
+    for values in rows:
         sheet.append([_xlsx_cell(sheet, value) for value in values])
     with tempfile.TemporaryFile() as file:
         workbook.save(file)
@@ -155,12 +167,13 @@ class ExportForms:
     versions: dict[tuple[int, int], FormFields]
 
 
-def _locale(tenant: Tenant) -> str:
+def export_locale(tenant: Tenant) -> str:
+    """The language of an export's headings: the tenant's first that exports know, else English."""
     return next((locale for locale in tenant.locales or () if locale in HEADERS), "en")
 
 
 def _headers(tenant: Tenant, forms: ExportForms) -> tuple[str, ...]:
-    return HEADERS[_locale(tenant)] + tuple(column.heading for column in forms.columns)
+    return HEADERS[export_locale(tenant)] + tuple(column.heading for column in forms.columns)
 
 
 def _export_forms(session: Session, tenant: Tenant, filters: BookingFilters) -> ExportForms:
@@ -181,7 +194,7 @@ def _export_forms(session: Session, tenant: Tenant, filters: BookingFilters) -> 
 
 def _rows(session: Session, tenant: Tenant, filters: BookingFilters, forms: ExportForms) -> Iterator[tuple[Any, ...]]:
     zone, locales = ZoneInfo(tenant.time_zone), tenant.locales or ()
-    yes_no = YES_NO[_locale(tenant)]
+    yes_no = YES_NO[export_locale(tenant)]
     for record in iter_bookings(session, tenant, filters):
         booking = record.booking
         # A booking made after the columns were chosen may use a newer version: its new fields stay out.
