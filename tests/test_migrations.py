@@ -139,3 +139,44 @@ def test_upgrading_to_0020_keeps_the_rows_that_refer_to_customers(tmp_path):
             tags, note = connection.execute(text("SELECT tags, note FROM customers")).one()
     assert counts == [1, 1, 1]
     assert (json.loads(tags) if isinstance(tags, str) else tags, note) == ([], None)
+
+
+def _placeholder_row(connection, table: str, values: dict) -> None:
+    """Insert ``values`` into ``table``, with a placeholder for every other column that needs one (by its declared type)."""
+    for _, name, declared, not_null, default, primary_key in connection.exec_driver_sql(f"PRAGMA table_info({table})").fetchall():
+        if name in values or primary_key or not not_null or default is not None:
+            continue
+        kind = declared.upper()
+        values[name] = 1 if "INT" in kind else 0 if "BOOL" in kind else "2026-01-01 00:00:00.000000" if "DATETIME" in kind else "{}" if "JSON" in kind else "x"
+    connection.execute(text(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join(':' + k for k in values)})"), values)
+
+
+def test_a_sqlite_database_with_rows_upgrades_from_0009_and_keeps_every_row(tmp_path):
+    """Later migrations rebuild tables others point at (tenants, booking types, bookings): with the app's foreign keys on,
+    the rebuild's DROP TABLE would refuse or cascade; upgrading keeps every row and every reference whole (decisions §20)."""
+    if os.environ.get("YUYUE_TEST_DATABASE_URL"):
+        pytest.skip("SQLite only: PostgreSQL alters tables in place")
+    from yuyue.db import configure_sqlite
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    configure_sqlite(engine)  # as the application's engine: foreign keys on
+    migrate.upgrade(engine, "0009")
+    pointing_at_booking_types = ["form_versions", "slot_inventory", "day_inventory", "payment_settings"]
+    with engine.begin() as connection:
+        _placeholder_row(connection, "tenants", {"id": 1, "slug": "old", "status": "active", "locales": "[]"})
+        _placeholder_row(connection, "booking_types", {"id": 1, "tenant_id": 1, "slug": "visit", "status": "active"})
+        for table in pointing_at_booking_types:
+            _placeholder_row(connection, table, {"tenant_id": 1, "booking_type_id": 1})
+    tables = ["tenants", "booking_types", *pointing_at_booking_types]
+
+    def counts() -> dict[str, int]:
+        with engine.connect() as connection:
+            return {table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() for table in tables}
+
+    assert counts() == dict.fromkeys(tables, 1)
+    migrate.upgrade(engine)
+    assert counts() == dict.fromkeys(tables, 1)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # set back for the pool's next user
+    engine.dispose()

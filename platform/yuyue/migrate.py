@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from yuyue import models  # noqa: F401 - fills Model.metadata
 from yuyue.db import Model
@@ -21,13 +23,41 @@ def _config(connection) -> Config:
     return config
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction for Alembic; on SQLite with foreign keys off while it runs, and checked before it commits.
+
+    Alembic's batch mode changes a SQLite table by copying it and dropping the
+    original. With foreign keys on, dropping a table that other rows point at
+    deletes them (``ON DELETE CASCADE``) or fails, so a database with data could
+    not be upgraded (decisions §20). SQLite ignores the pragma inside a
+    transaction: it is set on the driver's connection before the transaction
+    begins, and set back after, since the pool hands the connection on.
+    """
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        driver = connection.connection.driver_connection
+        if sqlite:
+            driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration would leave {len(broken)} rows pointing at nothing, first: {tuple(broken[0])}")
+        finally:
+            if sqlite:
+                driver.execute("PRAGMA foreign_keys=ON")
+
+
 def upgrade(engine: Engine, revision: str = "heads") -> None:
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         command.upgrade(_config(connection), revision)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         command.downgrade(_config(connection), revision)
 
 
