@@ -44,7 +44,8 @@ from yuyue.catalog.models import BookingType, Resource, RouteStop
 from yuyue.catalog.stops import create_stop
 from yuyue.credits.models import CreditEntry, CreditPackage
 from yuyue.credits.operations import create_package
-from yuyue.customers.models import Ban, Companion, Customer, LoginSetting, PointsEntry
+from yuyue.customers.models import Ban, BanSubject, Companion, Customer, LoginSetting, PointsEntry
+from yuyue.customers.operations import add_points, ban
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.events.models import (
     ChannelSettings,
@@ -60,6 +61,7 @@ from yuyue.payments.builtin import sandbox_notification
 from yuyue.payments.models import Payment
 from yuyue.payments.operations import set_payment_provider
 from yuyue.tenancy.models import StaffRole
+from yuyue.types import utcnow
 
 PREFIX = tenant_api.url_prefix
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -85,8 +87,8 @@ ROUTE_ARGUMENTS = {
     "ban_id",
 }
 # (rule, method) pairs under the blueprint that name an id, and those that name none.
-ROUTES_WITH_IDS = 62
-ROUTES_WITHOUT_IDS = 58
+ROUTES_WITH_IDS = 63
+ROUTES_WITHOUT_IDS = 63
 # Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
 PUBLIC_ROUTES = {
     ("/booking-types/<slug>", "GET"),
@@ -175,6 +177,7 @@ BODIES = {
     (TEMPLATE, "PUT"): {"subject": "Subject by tenant A"},
     (f"{TEMPLATE}/preview", "POST"): {"body": "Preview by tenant A"},
     ("/admin/webhooks/<endpoint_id>", "PATCH"): {"description": "Changed by tenant A", "topics": ["*"]},
+    ("/me/companions/<companion_id>", "PUT"): {"name": "Renamed by tenant A", "id_number": id_number(date(2012, 1, 1), 44)},
 }
 # Each tenant's own wording of one template, which the other must never see.
 TEMPLATE_SUBJECTS = {"tenant-a": "Ann's own subject", "tenant-b": "Bee's own subject"}
@@ -233,7 +236,7 @@ def _scanned_early(staff_client, tenant_slug: str, code: str) -> None:
 
 @pytest.fixture
 def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, str]:
-    """Tenant A's own objects, which its lists must show: a booking type, a coach, a package, Ann's booking, companion and credits."""
+    """Tenant A's own objects, which its lists must show: a booking type, a coach, a package, Ann's booking, companion, credits, points and a ban."""
     tenant = tenants["tenant-a"]
     set_payment_provider(session, tenant, "sandbox", config={"secret": SECRETS["tenant-a"]})
     make_booking_type(session, tenant, "a-entry", rules=windows(("09:00", "10:00")))
@@ -247,7 +250,10 @@ def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     _set_template_and_email(staff_client, ann, "tenant-a")
     _created(ann.post("/api/v1/t/tenant-a/me/credits", json={"package": "a-trial"}))
     booking = _created(ann.post("/api/v1/t/tenant-a/bookings", json={"booking_type": "a-entry", "starts_at": iso(9), "answers": {"name": "Ann Ay"}}))
-    _created(ann.post("/api/v1/t/tenant-a/me/companions", json={"name": "Ann Junior", "id_number": id_number(date(2011, 6, 2), 43)}))
+    junior = _created(ann.post("/api/v1/t/tenant-a/me/companions", json={"name": "Ann Junior", "id_number": id_number(date(2011, 6, 2), 43)}))
+    with tenant_scope(tenant.id):
+        add_points(session, ann.customer, 5, "Ann's welcome points")
+        ban(session, BanSubject.id_number, junior["id_number"], 30, "Ann Junior's ban", utcnow())
     # A scan a week early: refused, and a line of today's check-in log.
     _scanned_early(staff_client, "tenant-a", booking["voucher"]["code"])
     return {
@@ -264,6 +270,8 @@ def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "sms_sign_name": SMS["tenant-a"]["sign_name"],
         "email": EMAILS["tenant-a"],
         "webhook_url": WEBHOOK_URLS["tenant-a"],
+        "points_reason": "Ann's welcome points",
+        "ban_reason": "Ann Junior's ban",
     }
 
 
@@ -582,10 +590,14 @@ def test_lists_under_tenant_a_show_tenant_a_objects_and_none_of_tenant_b(app, te
             "/admin/webhooks/event-types",
             "/auth/me",
             "/booking-types",
+            "/me/bans",
             "/me/bookings",
             "/me/companions",
             "/me/credits",
+            "/me/data",
             "/me/notifications",
+            "/me/points",
+            "/me/profile",
             "/admin/notifications/templates",
             "/packages",
             *STATS_ROUTES,

@@ -1,16 +1,20 @@
-"""The customer's account pages in Chromium at phone sizes: log in by code, see one's bookings, cancel after reading the terms; also without JavaScript."""
+"""The customer's account pages in Chromium at phone sizes: log in by code, see one's bookings, cancel after reading the terms (also without
+JavaScript), edit a saved companion and download one's data."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+import json
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from tenant_setup import make_booking_type, phone
+from tenant_setup import id_number, make_booking_type, phone
 
 from yuyue.bookings import operations as bookings
-from yuyue.db import db
+from yuyue.customers.operations import customer_for_phone, save_companion
+from yuyue.db import db, tenant_scope
 from yuyue.events.channels import sent_messages
 from yuyue.forms.registry import form_registry
 from yuyue.types import utcnow
@@ -100,3 +104,38 @@ def test_the_same_with_javascript_off(app, browser, live_server, booking):
         assert "Cancelled" in page.locator(f'article:has(a[href="{SITE}/bookings/{booking}"])').inner_text()
     finally:
         context.close()
+
+
+def test_edit_a_companion_and_download_my_data(app, browser, live_server, session, tenants):
+    with tenant_scope(tenants["tenant-a"].id):
+        save_companion(session, customer_for_phone(session, phone(1)), "Li Xiaoming", id_number(date(2010, 5, 1), 31), relation="son")
+    db.session.remove()
+    context, page = phone_page(browser, live_server, 375, 667)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        log_in(app, page)
+        page.get_by_role("link", name="My companions").click()
+        page.wait_for_url(f"**{SITE}/me/companions")
+        check_page(page)
+        page.get_by_role("link", name="Edit Li Xiaoming").click()
+        page.wait_for_url("**/me/companions/*")
+        check_page(page)
+        page.get_by_label("Name", exact=True).fill("Li Xiaohong")
+        page.get_by_label("Relation (optional)").fill("daughter")
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_url(f"**{SITE}/me/companions")
+        check_page(page)
+        assert page.locator(".companion-name").inner_text() == "Li Xiaohong"
+        page.get_by_role("link", name="My profile").click()
+        page.wait_for_url(f"**{SITE}/me/profile")
+        check_page(page)
+        with page.expect_download() as downloading:
+            page.get_by_role("link", name="Download my data").click()
+        download = downloading.value
+        assert download.suggested_filename.startswith("yuyue-data-tenant-a-") and download.suggested_filename.endswith(".json")
+        data = json.loads(Path(download.path()).read_text(encoding="utf-8"))
+        assert [(c["name"], c["relation"]) for c in data["companions"]] == [("Li Xiaohong", "daughter")]
+    finally:
+        context.close()
+    assert errors == []

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 import yuyue.api.customer  # noqa: F401 - registers the customer routes on tenant_api
+import yuyue.api.customer_account  # noqa: F401 - registers the customer's own account routes on tenant_api
 import yuyue.api.customer_auth  # noqa: F401 - registers the customer login routes on tenant_api
 import yuyue.api.merchant  # noqa: F401 - registers the merchant routes on tenant_api
 from yuyue.api import (  # noqa: F401 - modules register their routes on v1 and tenant_api

@@ -27,6 +27,7 @@ __all__ = [
     "active_bans",
     "add_points",
     "ban",
+    "bans_on",
     "checked_text",
     "companions",
     "customer_for_phone",
@@ -37,7 +38,10 @@ __all__ = [
     "normalize_id_number",
     "normalize_phone",
     "points_balance",
+    "points_entries",
+    "rename_customer",
     "save_companion",
+    "update_companion",
 ]
 
 SYSTEM_ACTOR = "system"
@@ -175,7 +179,32 @@ def customer_for_phone(session: Session, phone: str, name: str | None = None, *,
     return customer
 
 
+def rename_customer(session: Session, customer: Customer, name: str, *, actor: str = SYSTEM_ACTOR) -> Customer:
+    """Set the name the customer goes by, stored as given (1-100 characters once trimmed); their phone is their login and stays."""
+    name = _check_name(name, "/name", required=True)
+    _check_own(customer)
+    with write_transaction(session) as session:
+        if customer.name != name:
+            customer.name = name
+            session.flush()
+            audit.record(session, actor=actor, action="customer.renamed", subject_type="customer", subject_id=customer.id, data={})
+    return customer
+
+
 # -- companions ----------------------------------------------------------------------------------
+
+
+def _companion_fields(name: Any, id_number: Any, phone: Any, relation: Any) -> tuple[str, dict[str, Any]]:
+    """The companion's ID number, normalized, and its other columns; every problem reported at once."""
+    checked = _validated(
+        _l("the companion cannot be saved as given"),
+        name=lambda: _check_name(name, "/name", required=True),
+        id_number=lambda: normalize_id_number(id_number),
+        phone=lambda: normalize_phone(phone) if phone is not None else None,
+        relation=lambda: checked_text(relation, "/relation", 40) if relation is not None else None,
+    )
+    id_number = checked.pop("id_number")
+    return id_number, {**checked, "birth_date": ric.get_birth_date(id_number)}
 
 
 def save_companion(
@@ -189,15 +218,7 @@ def save_companion(
     actor: str = SYSTEM_ACTOR,
 ) -> Companion:
     """Add a companion to ``customer``, or update the one with the same ID number; birth date comes from the ID."""
-    checked = _validated(
-        _l("the companion cannot be saved as given"),
-        name=lambda: _check_name(name, "/name", required=True),
-        id_number=lambda: normalize_id_number(id_number),
-        phone=lambda: normalize_phone(phone) if phone is not None else None,
-        relation=lambda: checked_text(relation, "/relation", 40) if relation is not None else None,
-    )
-    id_number = checked.pop("id_number")
-    fields = {**checked, "birth_date": ric.get_birth_date(id_number)}
+    id_number, fields = _companion_fields(name, id_number, phone, relation)
     _check_own(customer)
     with write_transaction(session) as session:
         created_id = _insert(session, Companion, {"customer_id": customer.id, "id_number": id_number, **fields}, ["customer_id", "id_number"])
@@ -218,6 +239,58 @@ def save_companion(
     return companion
 
 
+def update_companion(
+    session: Session,
+    customer: Customer,
+    companion_id: int,
+    name: str,
+    id_number: str,
+    phone: str | None = None,
+    relation: str | None = None,
+    *,
+    actor: str = SYSTEM_ACTOR,
+) -> Companion:
+    """Replace what is saved of one of the customer's companions (a field left out is cleared).
+
+    NotFound if the companion is not theirs; ``companion_exists`` if another of theirs has the ID number.
+    The customer's row is locked first, so two edits cannot give two companions one ID number.
+    """
+    id_number, fields = _companion_fields(name, id_number, phone, relation)
+    values = {"id_number": id_number, **fields}
+    _check_own(customer)
+    with write_transaction(session) as session:
+        session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
+        companion = _own_companion(session, customer, companion_id)
+        taken = select(Companion.id).where(Companion.customer_id == customer.id, Companion.id_number == id_number, Companion.id != companion_id)
+        if session.scalar(taken) is not None:
+            raise Conflict(
+                _l("customer %(id)s already has a companion with this ID number", id=customer.id),
+                code="companion_exists",
+                errors=[FieldProblem("/id_number", _l("another saved companion has this ID number"), "companion_exists")],
+            )
+        changed = sorted(key for key, value in values.items() if getattr(companion, key) != value)
+        for key in changed:
+            setattr(companion, key, values[key])
+        if changed:
+            session.flush()
+            audit.record(
+                session,
+                actor=actor,
+                action="companion.updated",
+                subject_type="companion",
+                subject_id=companion.id,
+                data={"customer_id": customer.id, "id_number": mask_id_number(id_number), "changed": changed},
+            )
+    return companion
+
+
+def _own_companion(session: Session, customer: Customer, companion_id: int) -> Companion:
+    companion = session.scalar(select(Companion).where(Companion.id == companion_id, Companion.customer_id == customer.id))
+    if companion is None:
+        raise NotFound(_l("customer %(id)s has no companion %(companion_id)s", id=customer.id, companion_id=companion_id), code="companion_not_found")
+    return companion
+
+
 def companions(session: Session, customer: Customer) -> list[Companion]:
     """The customer's companions in the order they were added."""
     return list(session.scalars(select(Companion).where(Companion.customer_id == customer.id).order_by(Companion.id)))
@@ -227,9 +300,7 @@ def delete_companion(session: Session, customer: Customer, companion_id: int, *,
     """Remove one of the customer's companions; NotFound if it is not theirs."""
     _check_own(customer)
     with write_transaction(session) as session:
-        companion = session.scalar(select(Companion).where(Companion.id == companion_id, Companion.customer_id == customer.id))
-        if companion is None:
-            raise NotFound(_l("customer %(id)s has no companion %(companion_id)s", id=customer.id, companion_id=companion_id), code="companion_not_found")
+        companion = _own_companion(session, customer, companion_id)
         data = {"customer_id": customer.id, "id_number": mask_id_number(companion.id_number) if companion.id_number else None}
         session.delete(companion)
         session.flush()
@@ -242,6 +313,14 @@ def delete_companion(session: Session, customer: Customer, companion_id: int, *,
 def points_balance(session: Session, customer: Customer) -> int:
     """The sum of the customer's points ledger."""
     return session.scalar(select(func.coalesce(func.sum(PointsEntry.delta), 0)).where(PointsEntry.customer_id == customer.id))
+
+
+def points_entries(session: Session, customer: Customer, *, before_id: int | None = None, limit: int = 20) -> list[PointsEntry]:
+    """Up to ``limit`` lines of the customer's points ledger, newest first; ``before_id`` continues after a previous page's last one."""
+    query = select(PointsEntry).where(PointsEntry.customer_id == customer.id)
+    if before_id is not None:
+        query = query.where(PointsEntry.id < before_id)
+    return list(session.scalars(query.order_by(PointsEntry.id.desc()).limit(limit)))
 
 
 def add_points(
@@ -377,3 +456,19 @@ _BANS_IN_FORCE = (
     )
     .order_by(Ban.ends_at.desc(), Ban.id)
 )
+
+
+def bans_on(session: Session, customer: Customer, *, id_numbers: Iterable[str] = (), ending_after: datetime | None = None) -> list[Ban]:
+    """Bans on the customer, their phone or any of ``id_numbers``, earliest first: those ending after ``ending_after``
+    (in force then, or starting later), or every one ever imposed when it is None."""
+    subjects = [and_(Ban.subject_kind == BanSubject.customer, Ban.subject == str(customer.id))]
+    if customer.phone:
+        subjects.append(and_(Ban.subject_kind == BanSubject.phone, Ban.subject == customer.phone))
+    numbers = _lookup_keys(id_numbers, normalize_id_number)
+    if numbers:
+        subjects.append(and_(Ban.subject_kind == BanSubject.id_number, Ban.subject.in_(sorted(numbers))))
+    query = select(Ban).where(or_(*subjects))
+    if ending_after is not None:
+        _check_aware(ending_after)
+        query = query.where(Ban.ends_at > ending_after)
+    return list(session.scalars(query.order_by(Ban.starts_at, Ban.id)))

@@ -1,4 +1,4 @@
-"""The customer's own pages: login by phone code, my bookings with cancel and reschedule, points and credits (decisions §52).
+"""The customer's own pages: login by phone code, my bookings with cancel and reschedule, points, credits and bans (decisions §52).
 
 Each page calls the operation the API's endpoint calls and shows its refusals as messages on the
 page. The personal pages are sent with ``Cache-Control: no-store``. A booking this browser may not
@@ -35,6 +35,7 @@ from yuyue.events.channels import NotificationFailed
 from yuyue.forms.registry import form_registry
 from yuyue.payments.operations import payment_summary
 from yuyue.payments.refunds import refund_amount
+from yuyue.presenting.account import customer_bans
 from yuyue.presenting.catalogs import locale_tag
 from yuyue.presenting.language import localize
 from yuyue.scheduling.registry import slot_rules
@@ -239,7 +240,7 @@ def reschedule_booking(public_id: str) -> Response | BaseResponse:
 
 @site.get("/me/points")
 def my_points() -> Response | BaseResponse:
-    """The points balance and its newest lines, and the course credits (what ``GET /me/credits`` answers)."""
+    """The points balance and its newest lines, the course credits (what ``GET /me/credits`` answers) and the bans ahead (``GET /me/bans``)."""
     customer = customer_or_login()
     if not isinstance(customer, Customer):
         return customer
@@ -248,4 +249,8 @@ def my_points() -> Response | BaseResponse:
     packages = [
         {"lot": lot, "name": localize(lot.package.name, locale_tag()) if lot.package else None, "expired": lot.expired(summary.now)} for lot in summary.lots
     ]
-    return personal_page("site/points.html", balance=points_balance(db.session, customer), lines=list(lines), credits=summary, packages=packages)
+    now = request_now()
+    bans = customer_bans(db.session, customer, ending_after=now)
+    return personal_page(
+        "site/points.html", balance=points_balance(db.session, customer), lines=list(lines), credits=summary, packages=packages, bans=bans, now=now
+    )

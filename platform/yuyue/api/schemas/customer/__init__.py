@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from yuyue.api.schemas.customer import bookings, catalog, credits, me, notifications, waitlist
+from yuyue.api.schemas.customer import account, bookings, catalog, credits, me, notifications, waitlist
 from yuyue.api.schemas.customer.common import OPENAPI_SECURITY_SCHEMES, PREFIX
 
 OPENAPI_PATHS: dict[str, Any] = {
@@ -12,6 +12,7 @@ OPENAPI_PATHS: dict[str, Any] = {
     **bookings.OPENAPI_PATHS,
     **waitlist.OPENAPI_PATHS,
     **me.OPENAPI_PATHS,
+    **account.OPENAPI_PATHS,
     **credits.OPENAPI_PATHS,
     **notifications.OPENAPI_PATHS,
 }

@@ -28,6 +28,19 @@ COMPANION_CREATE = {
         "relation": {"type": "string", "minLength": 1, "maxLength": 40},
     },
 }
+# What PUT …/me/companions/<id> replaces: the same fields, validated alike; one left out is cleared.
+COMPANION_CHANGE = {
+    **COMPANION_CREATE,
+    "properties": {
+        **COMPANION_CREATE["properties"],
+        "id_number": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 32,
+            "description": "mainland resident ID number; no other companion of the customer's may have it",
+        },
+    },
+}
 COMPANION = {
     "type": "object",
     "properties": {
@@ -77,6 +90,15 @@ OPENAPI_PATHS: dict[str, Any] = {
     },
     f"{PREFIX}/me/companions/{{companion_id}}": {
         "parameters": [TENANT, COMPANION_ID],
+        "put": operation(
+            "Change a companion (fields left out are cleared)",
+            200,
+            COMPANION,
+            auth="customer",
+            body=COMPANION_CHANGE,
+            errors=(400, 401, 409, 413, 415, 422),
+            described={409: "another companion of the customer's has this ID number (companion_exists)"},
+        ),
         "delete": operation("Remove a companion", 204, None, auth="customer", errors=(401,)),
     },
 }
