@@ -14,8 +14,6 @@ The bodies validated here and each route's description are in
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from datetime import date, datetime
 from typing import Any
@@ -29,7 +27,7 @@ from yuyue.api.body import request_file
 from yuyue.api.core import json_body
 from yuyue.api.limits import booking_limit
 from yuyue.api.problems import ApiProblem
-from yuyue.api.query import query_int
+from yuyue.api.query import cursor_before, page_before
 from yuyue.api.schemas.customer import OPENAPI_PATHS, OPENAPI_SECURITY_SCHEMES
 from yuyue.api.schemas.customer.bookings import BOOKING_CANCEL, BOOKING_CREATE, BOOKING_RESCHEDULE, MAX_IDEMPOTENCY_KEY
 from yuyue.api.schemas.customer.catalog import MAX_AVAILABILITY_DAYS
@@ -127,34 +125,6 @@ def availability_range() -> tuple[date, date]:
     if problems:
         raise InvalidInput(_l("the date range is not valid"), errors=problems)
     return first, last
-
-
-def _page() -> tuple[int | None, int]:
-    """``?cursor=&limit=``: the id to continue before, and the page size."""
-    problems: list[FieldProblem] = []
-    try:
-        limit = query_int("limit", minimum=1, maximum=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE)
-    except InvalidInput as error:
-        limit, problems = DEFAULT_PAGE_SIZE, error.errors
-    cursor = request.args.get("cursor")
-    before_id = _decode_cursor(cursor) if cursor else None
-    if cursor and before_id is None:
-        problems.append(FieldProblem("/cursor", _l("pass back a next_cursor exactly as received"), "invalid_cursor"))
-    if problems:
-        raise InvalidInput(_l("the page is not valid"), errors=problems)
-    return before_id, limit
-
-
-def _encode_cursor(booking: Booking) -> str:
-    return base64.urlsafe_b64encode(f"b{booking.id}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int | None:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    return int(text[1:]) if text[:1] == "b" and text[1:].isdecimal() and len(text) < 20 else None
 
 
 def _idempotency_key() -> str | None:
@@ -377,11 +347,11 @@ def customer_leave_waitlist(entry_id: int) -> Response:
 @tenant_api.get("/me/bookings")
 @customer_required
 def customer_my_bookings() -> Response:
-    before_id, limit = _page()
+    before_id, limit = page_before(default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
     page = bookings.customer_bookings(db.session, current_tenant(), g.customer, before_id=before_id, limit=limit + 1)
     more = len(page) > limit
     page = page[:limit]
-    return jsonify({"bookings": [_booking_json(b) for b in page], "next_cursor": _encode_cursor(page[-1]) if more else None})
+    return jsonify({"bookings": [_booking_json(b) for b in page], "next_cursor": cursor_before(page[-1].id) if more else None})
 
 
 @tenant_api.get("/me/companions")

@@ -15,9 +15,9 @@ from flask import Response, g, jsonify
 
 from yuyue.api.auth import customer_required, request_now
 from yuyue.api.core import json_body
-from yuyue.api.customer import _encode_cursor, _page
+from yuyue.api.query import cursor_before, page_before
 from yuyue.api.schemas.customer.account import PROFILE_CHANGE
-from yuyue.api.schemas.customer.me import COMPANION_CHANGE
+from yuyue.api.schemas.customer.me import COMPANION_CHANGE, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from yuyue.api.tenant import current_tenant, tenant_api
 from yuyue.bookings.placement import Actor
 from yuyue.customers import operations as customers
@@ -62,7 +62,7 @@ def customer_change_companion(companion_id: int) -> Response:
 @tenant_api.get("/me/points")
 @customer_required
 def customer_points() -> Response:
-    before_id, limit = _page()
+    before_id, limit = page_before(default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
     entries = customers.points_entries(db.session, g.customer, before_id=before_id, limit=limit + 1)
     more = len(entries) > limit
     entries = entries[:limit]
@@ -71,7 +71,7 @@ def customer_points() -> Response:
         {
             "balance": customers.points_balance(db.session, g.customer),
             "entries": [account.points_entry_json(entry, bookings, zone) for entry in entries],
-            "next_cursor": _encode_cursor(entries[-1]) if more else None,
+            "next_cursor": cursor_before(entries[-1].id) if more else None,
         }
     )
 

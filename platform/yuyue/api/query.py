@@ -10,6 +10,8 @@ pointing at the parameter as ``/<name>``, like a body field.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 
 from flask import request
@@ -64,3 +66,32 @@ def query_int(name: str, *, minimum: int, maximum: int, default: int | None = No
     if number is None or not minimum <= number <= maximum:
         raise query_problem(name, _l("a whole number from %(minimum)s to %(maximum)s", minimum=minimum, maximum=maximum), "out_of_range")
     return number
+
+
+def page_before(*, default: int, maximum: int) -> tuple[int | None, int]:
+    """``?cursor=&limit=`` of a list newest first: the id to continue before (from a ``next_cursor``), and the page size."""
+    problems: list[FieldProblem] = []
+    try:
+        limit = query_int("limit", minimum=1, maximum=maximum, default=default)
+    except InvalidInput as error:
+        limit, problems = default, error.errors
+    cursor = request.args.get("cursor")
+    before_id = _id_in_cursor(cursor) if cursor else None
+    if cursor and before_id is None:
+        problems.append(FieldProblem("/cursor", _l("pass back a next_cursor exactly as received"), "invalid_cursor"))
+    if problems:
+        raise InvalidInput(_l("the page is not valid"), errors=problems)
+    return before_id, limit
+
+
+def cursor_before(row_id: int) -> str:
+    """The ``next_cursor`` of a page whose last row has ``row_id``: opaque to clients, read back by :func:`page_before`."""
+    return base64.urlsafe_b64encode(f"b{row_id}".encode()).decode().rstrip("=")
+
+
+def _id_in_cursor(cursor: str) -> int | None:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return int(text[1:]) if text[:1] == "b" and text[1:].isdecimal() and len(text) < 20 else None

@@ -221,6 +221,7 @@ def save_companion(
     id_number, fields = _companion_fields(name, id_number, phone, relation)
     _check_own(customer)
     with write_transaction(session) as session:
+        _lock_companions_of(session, customer)
         created_id = _insert(session, Companion, {"customer_id": customer.id, "id_number": id_number, **fields}, ["customer_id", "id_number"])
         companion = session.scalar(select(Companion).where(Companion.customer_id == customer.id, Companion.id_number == id_number))
         changed = sorted(key for key, value in fields.items() if getattr(companion, key) != value)
@@ -253,13 +254,12 @@ def update_companion(
     """Replace what is saved of one of the customer's companions (a field left out is cleared).
 
     NotFound if the companion is not theirs; ``companion_exists`` if another of theirs has the ID number.
-    The customer's row is locked first, so two edits cannot give two companions one ID number.
     """
     id_number, fields = _companion_fields(name, id_number, phone, relation)
     values = {"id_number": id_number, **fields}
     _check_own(customer)
     with write_transaction(session) as session:
-        session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
+        _lock_companions_of(session, customer)
         companion = _own_companion(session, customer, companion_id)
         taken = select(Companion.id).where(Companion.customer_id == customer.id, Companion.id_number == id_number, Companion.id != companion_id)
         if session.scalar(taken) is not None:
@@ -282,6 +282,12 @@ def update_companion(
                 data={"customer_id": customer.id, "id_number": mask_id_number(id_number), "changed": changed},
             )
     return companion
+
+
+def _lock_companions_of(session: Session, customer: Customer) -> None:
+    """Lock the customer's row: adding and editing their companions go one at a time, so no two can end with one ID number
+    (an edit's check would otherwise miss a concurrent add, and the unique key answer it with an error)."""
+    session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
 
 
 def _own_companion(session: Session, customer: Customer, companion_id: int) -> Companion:
