@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -188,6 +189,12 @@ def test_nul_in_tenant_slug_is_404_before_lookup(client, tenants, problem, state
         ("POST", "/payments/sandbox/checkout/ref%00"),
         ("DELETE", f"/waitlist/{2**31}"),
         ("DELETE", "/me/companions/-1"),
+        # Paths with a rule for another method too (werkzeug answered these 405 when the converter refused after matching).
+        ("PUT", f"/me/companions/{2**31}"),
+        ("DELETE", "/me/companions/3685224111"),
+        ("PATCH", f"/admin/customers/{2**31}"),
+        ("GET", "/admin/customers/3685224111"),
+        ("PATCH", "/admin/webhooks/99999999999"),
         ("GET", "/admin/bookings/%00"),
         ("PATCH", "/admin/resources/co%00ach"),
         ("PUT", "/admin/login-providers/we%00chat"),
@@ -304,3 +311,15 @@ def test_a_slot_rule_whose_type_is_not_a_name_is_a_422_at_its_type(manager, tena
 
     body = problem(response, 422, "validation_failed")
     assert [(e["pointer"], e["code"]) for e in body["errors"]] == [("/availability_rules/0/type", "type" if not isinstance(rule_type, str) else "maxLength")]
+
+
+def test_a_row_id_segment_is_exactly_a_whole_number_from_1_to_the_largest_id():
+    from yuyue.api.converters import MAX_ROW_ID, RowIdConverter
+
+    matches = re.compile(f"^{RowIdConverter.regex}$").match
+    inside = [1, 9, 10, 99, 100, 10**9 - 1, 10**9, 1_999_999_999, 2_000_000_000, MAX_ROW_ID - 10, MAX_ROW_ID - 1, MAX_ROW_ID]
+    inside += [MAX_ROW_ID - 10**k for k in range(1, 10)]
+    outside = [0, MAX_ROW_ID + 1, MAX_ROW_ID + 10, 2_147_483_650, 2_147_490_000, 2_200_000_000, 3_685_224_111, 9_999_999_999, 10**10, 2**63]
+    assert [n for n in inside if not matches(str(n))] == []
+    assert [n for n in outside if matches(str(n))] == []
+    assert [s for s in ["01", "007", "-1", "+1", "1.0", "1e3", "", " 1", "١"] if matches(s)] == []

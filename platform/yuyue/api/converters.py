@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from flask import Flask
-from werkzeug.routing import BaseConverter, IntegerConverter, Map
+from werkzeug.routing import BaseConverter
 
 from yuyue.provisioning.operations import SLUG_PATTERN
 
@@ -49,13 +49,36 @@ class TokenConverter(_Bounded):
     schema = {"type": "string", "pattern": f"^{regex}$", "maxLength": 64}
 
 
-class RowIdConverter(IntegerConverter):
-    """``<row_id:name>``: a positive whole number that fits an id column; any other path segment matches no route (404)."""
+def _whole_numbers_up_to(limit: int) -> str:
+    """A regular expression matching exactly the decimal numbers 1 to ``limit``, without leading zeros."""
+    digits = str(limit)
+    shorter = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    same_length = []
+    for position, digit in enumerate(digits):
+        low = "1" if position == 0 else "0"
+        if int(digit) > int(low):
+            rest = len(digits) - position - 1
+            below = low if int(digit) - 1 == int(low) else f"[{low}-{int(digit) - 1}]"
+            same_length.append(digits[:position] + below + (f"[0-9]{{{rest}}}" if rest else ""))
+    return "|".join([*shorter, *same_length, digits])
 
+
+class RowIdConverter(BaseConverter):
+    """``<row_id:name>``: a positive whole number that fits an id column; any other path segment matches no route (404).
+
+    The bound is in the regular expression, not in ``to_python``: werkzeug answers a value its converter refuses after
+    matching with 405 when another method has a rule on the same path, where a segment that matches nothing is a 404.
+    """
+
+    regex = f"(?:{_whole_numbers_up_to(MAX_ROW_ID)})"
     schema: ClassVar[dict[str, Any]] = {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
+    part_isolating = True
 
-    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
-        super().__init__(map, min=1, max=MAX_ROW_ID)
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
 
 
 CONVERTERS: dict[str, type[BaseConverter]] = {"slug": SlugConverter, "name": NameConverter, "token": TokenConverter, "row_id": RowIdConverter}
