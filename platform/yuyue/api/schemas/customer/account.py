@@ -69,7 +69,7 @@ PERSONAL_DATA = {
         "bookings": {"type": "array", "items": {"type": "object"}, "description": "with their answers, people, payments, refunds and check-ins"},
         "waitlist": {"type": "array", "items": {"type": "object"}},
         "companions": {"type": "array", "items": {"type": "object"}},
-        "points": {"type": "object", "properties": {"balance": {"type": "integer"}, "entries": {"type": "array", "items": POINTS_ENTRY}}},
+        "points": {"type": "object", "properties": {"balance": bounded_integer(-MAX_INTEGER), "entries": {"type": "array", "items": POINTS_ENTRY}}},
         "credits": {"type": "object", "properties": {"packages": {"type": "array"}, "entries": {"type": "array"}}},
         "notification_preferences": {"type": ["object", "null"]},
         "bans": {"type": "array", "items": BAN},

@@ -15,7 +15,7 @@ from yuyue.customers.models import Ban, BanSubject, PointsEntry
 from yuyue.customers.operations import MAX_BAN_DAYS
 from yuyue.exports.operations import CSV_MIMETYPE, XLSX_MIMETYPE
 from yuyue.tenancy.models import StaffRole
-from yuyue.types import bounded_integer
+from yuyue.types import MAX_INTEGER, bounded_integer
 
 MASKED = "in full for owners and managers; masked for other staff roles"
 REASON = {"type": "string", "minLength": 1, "description": "why, for the audit log"}
@@ -81,7 +81,7 @@ CUSTOMER_ROW = {
     "properties": {
         **PROFILE,
         "bookings": bounded_integer(description="bookings made, whatever became of them"),
-        "points": bounded_integer(-(2**63), 2**63 - 1, description="the points balance"),
+        "points": bounded_integer(-MAX_INTEGER, description="the points balance"),
         "banned": {"type": "boolean", "description": "a ban on the customer, their phone or an ID number of theirs holds now"},
     },
 }
@@ -106,7 +106,7 @@ CUSTOMER = {
         "points": {
             "type": "object",
             "properties": {
-                "balance": bounded_integer(-(2**63), 2**63 - 1),
+                "balance": bounded_integer(-MAX_INTEGER),
                 "history": {
                     "type": "array",
                     "description": "the newest 100 ledger lines, newest first",
@@ -114,7 +114,7 @@ CUSTOMER = {
                         "type": "object",
                         "properties": {
                             "id": bounded_integer(1),
-                            "delta": bounded_integer(-(2**31), 2**31 - 1),
+                            "delta": bounded_integer(-MAX_INTEGER),
                             "reason": {"type": "string"},
                             "booking": {**NULLABLE_TEXT, "description": "the booking a penalty was for"},
                             "created_at": TIME,
