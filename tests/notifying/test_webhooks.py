@@ -173,7 +173,7 @@ def test_a_receiver_that_answered_200_and_then_dropped_the_connection_has_it_onc
     assert len(receiver.received) == 1
     with tenant_scope(delivery.tenant_id):
         [attempt] = session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == delivery.id)).all()
-    assert attempt.succeeded and attempt.response_excerpt.startswith("accepted, then: ")
+    assert attempt.succeeded and attempt.response_status == 200 and attempt.response_excerpt.startswith("accepted, then: ")
 
 
 def test_a_receiver_that_never_answers_is_retried_on_schedule_for_three_days_and_then_disabled(session, endpoint, confirmed_booking, deliveries, receiver):

@@ -219,15 +219,17 @@ class WebhookDeliveries:
         connection_class = _PinnedHTTPSConnection if secure else _PinnedHTTPConnection
         connection = connection_class(parts.hostname, port, address, self.timeout)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        status = None  # kept in the log when reading the body fails after the status line came
         try:
             connection.request("POST", target, body=body, headers=dict(headers))
             response = connection.getresponse()
-            if 200 <= response.status < 300:
+            status = response.status
+            if 200 <= status < 300:
                 receipt_acknowledged()  # before the body is read and the connection closed: the receiver has it
             excerpt = response.read(RESPONSE_EXCERPT * 4).decode("utf-8", "replace")[:RESPONSE_EXCERPT]
-            return response.status, excerpt
+            return status, excerpt
         except (OSError, http.client.HTTPException) as error:
-            raise DeliveryFailed(f"{type(error).__name__}: {error}"[:500] or "connection failed", request=logged) from None
+            raise DeliveryFailed(f"{type(error).__name__}: {error}"[:500] or "connection failed", response_status=status, request=logged) from None
         finally:
             connection.close()
 
