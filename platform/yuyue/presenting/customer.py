@@ -21,7 +21,7 @@ from yuyue.customers.operations import mask_id_number, mask_phone
 from yuyue.forms.models import FormVersion
 from yuyue.forms.registry import form_registry
 from yuyue.payments.operations import pending_payment_instructions
-from yuyue.presenting import local_time, proofs_to_show
+from yuyue.presenting import booking_terms, local_time, proofs_to_show
 from yuyue.presenting.language import localize, localize_all
 from yuyue.presenting.route import chosen_stops
 from yuyue.scheduling.availability import SlotAvailability
@@ -91,16 +91,7 @@ def booking_json(session: Session, tenant: Tenant, booking: Booking, *, secret_k
     return {
         "id": booking.public_id,
         "booking_type": booking.booking_type.slug,
-        "status": booking.status.value,
-        "starts_at": local_time(booking.starts_at, zone),
-        "ends_at": local_time(booking.ends_at, zone),
-        "local_date": booking.local_date.isoformat(),
-        "channel": booking.channel,
-        "party_size": booking.party_size,
-        "tickets": booking.tickets,
-        "price_lines": booking.price_lines,
-        "price_amount": booking.price_amount,
-        "currency": booking.currency,
+        **booking_terms(booking, zone),
         "hold_expires_at": local_time(booking.hold_expires_at, zone),
         "form_version": booking.form_version,
         "answers": booking.answers,

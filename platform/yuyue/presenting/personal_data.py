@@ -25,7 +25,7 @@ from yuyue.customers.models import Customer, PointsEntry
 from yuyue.customers.operations import companions, points_balance
 from yuyue.events.models import NotificationPreference
 from yuyue.payments.models import Payment, Refund
-from yuyue.presenting import local_time
+from yuyue.presenting import booking_terms, local_time
 from yuyue.presenting.account import ban_json, customer_bans, points_entry_json, profile_json
 from yuyue.presenting.customer import companion_json
 from yuyue.tenancy.models import Tenant
@@ -84,16 +84,7 @@ def _bookings(session: Session, customer: Customer, bookings: list[Booking], zon
         {
             "id": booking.public_id,
             "booking_type": types.get(booking.booking_type_id),
-            "status": booking.status.value,
-            "starts_at": local_time(booking.starts_at, zone),
-            "ends_at": local_time(booking.ends_at, zone),
-            "local_date": booking.local_date.isoformat(),
-            "channel": booking.channel,
-            "party_size": booking.party_size,
-            "tickets": booking.tickets,
-            "price_lines": booking.price_lines,
-            "price_amount": booking.price_amount,
-            "currency": booking.currency,
+            **booking_terms(booking, zone),
             "form_version": booking.form_version,
             "answers": booking.answers,
             "people": [_person(person) for person in people.get(booking.id, [])],

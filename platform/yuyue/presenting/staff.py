@@ -23,7 +23,7 @@ from yuyue.customers.login_settings import LoginSettingsView
 from yuyue.forms.formats import FormatProblem, is_cn_id_card
 from yuyue.payments.models import Refund
 from yuyue.payments.operations import CancellationQuote
-from yuyue.presenting import local_time, proofs_to_show
+from yuyue.presenting import booking_terms, local_time, proofs_to_show
 from yuyue.presenting.customer import cancellation_json
 from yuyue.tenancy.models import Tenant
 
@@ -79,17 +79,8 @@ def booking_json(record: BookingRecord, tenant: Tenant, *, with_answers: bool = 
     body = {
         "id": booking.public_id,
         "booking_type": record.booking_type.slug,
-        "status": booking.status.value,
-        "starts_at": local_time(booking.starts_at, zone),
-        "ends_at": local_time(booking.ends_at, zone),
-        "local_date": booking.local_date.isoformat(),
+        **booking_terms(booking, zone),
         "time_zone": zone.key,
-        "channel": booking.channel,
-        "party_size": booking.party_size,
-        "tickets": booking.tickets,
-        "price_lines": booking.price_lines,
-        "price_amount": booking.price_amount,
-        "currency": booking.currency,
         # What the door staff check for this booking, e.g. a student card for each student ticket.
         "proofs": proofs_to_show(booking.price_lines),
         "voucher_code": booking.voucher_code,
