@@ -38,6 +38,8 @@ from tenant_setup import make_booking_type, make_coach, windows
 from werkzeug.test import TestResponse
 
 from yuyue.admin.base import OperatorView, TenantAdminView, requires
+from yuyue.bookings.customer_records import impose_ban
+from yuyue.bookings.placement import SYSTEM
 from yuyue.catalog.models import BookingType
 from yuyue.catalog.stops import create_stop
 from yuyue.credits.operations import create_package
@@ -47,6 +49,7 @@ from yuyue.events.models import Delivery, DeliveryKind, DeliveryStatus
 from yuyue.plugins import plugin_host
 from yuyue.provisioning.operations import create_token, get_tenant, set_tenant_plugins
 from yuyue.tenancy.models import ROLE_RANK, StaffRole, TokenKind
+from yuyue.types import utcnow
 
 PASSWORD = "pass-word-1"  # the admin conftest's
 _CSRF = re.compile(r'name="csrf[-_]token"[^>]*?(?:content|value)="([^"]+)"')
@@ -77,6 +80,8 @@ class Seeded:
     package: str
     webhook: str
     delivery: str
+    customer: str
+    ban: str
 
 
 # URL parameter name (common brief) → that parameter's value for a seeded tenant.
@@ -92,6 +97,8 @@ ID_SOURCES: dict[str, Callable[[Seeded], str]] = {
     "package": lambda seeded: seeded.package,
     "webhook": lambda seeded: seeded.webhook,
     "delivery": lambda seeded: seeded.delivery,
+    "customer": lambda seeded: seeded.customer,
+    "ban": lambda seeded: seeded.ban,
 }
 
 # URL parameters that name no row of any tenant (a figure's table, a file's format): one fixed value each, and a route
@@ -161,6 +168,7 @@ def _seed(session, slug: str, prefix: str, label: str, customer) -> Seeded:
         f"/api/v1/t/{slug}/bookings", json={"booking_type": f"{prefix}-type", "starts_at": starts_at, "answers": {"name": f"{label} guest"}}
     )
     assert response.status_code == 201, response.get_data(as_text=True)
+    ban = impose_ban(session, tenant, customer.customer.id, reason=f"{label} ban", now=utcnow(), days=30, actor=SYSTEM)
     return Seeded(
         booking_type=f"{prefix}-type",
         booking=response.get_json()["id"],
@@ -173,6 +181,8 @@ def _seed(session, slug: str, prefix: str, label: str, customer) -> Seeded:
         package=f"{prefix}-pack",
         webhook=str(webhook),
         delivery=str(delivery),
+        customer=str(customer.customer.id),
+        ban=str(ban.id),
     )
 
 
@@ -476,7 +486,7 @@ def test_the_matrix_reads_least_roles_from_views_and_methods(probe_app):
 def test_an_unknown_url_parameter_asks_for_id_sources(probe_app):
     route = next(route for route in admin_routes(probe_app) if "<name:reference>" in route.rule)
     with pytest.raises(AssertionError, match="add it to ID_SOURCES"):
-        route.path(Seeded(*"abcdefghijk"))
+        route.path(Seeded(*"abcdefghijklm"))
 
 
 def test_the_matrix_passes_a_scoped_view_and_reports_a_leaking_one(probe_app, seeded):

@@ -45,7 +45,7 @@ from yuyue.scheduling.registry import current_registry
 from yuyue.tenancy.models import StaffRole
 from yuyue.types import utcnow
 
-__all__ = ["VIEWS", "page_helpers", "page_locale"]
+__all__ = ["VIEWS", "attachment", "local_moment", "page_helpers", "page_locale"]
 
 PAGE_SIZE = 50
 # How far from the booking's day the reschedule page lists slots, each way.
@@ -164,16 +164,7 @@ class DeskView(TenantAdminView):
         return self._download(bookings_csv, f"{CSV_MIMETYPE}; charset=utf-8", "csv")
 
     def _download(self, export: Callable[..., Iterator[Any]], mimetype: str, extension: str) -> Response:
-        tenant = current_staff().tenant
-        try:
-            pieces = export(db.session, tenant, _desk_filters())
-        except InvalidInput as error:
-            abort(422, "; ".join(f"{problem.pointer.lstrip('/')}: {problem.message}" for problem in error.errors) or error.message)
-        filename = f"bookings-{tenant.slug}-{utcnow().astimezone(_zone()):%Y%m%d-%H%M}.{extension}"
-        response = Response(stream_with_context(pieces), mimetype=mimetype)
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return attachment(lambda: export(db.session, current_staff().tenant, _desk_filters()), mimetype, "bookings", extension)
 
     # --- a slot's waitlist ------------------------------------------------------------
 
@@ -181,7 +172,7 @@ class DeskView(TenantAdminView):
     def waitlist(self) -> Any:
         """A slot's waitlist; without a slot named (``start`` with its offset, or ``at`` in the tenant's local time), the form that names one."""
         slug = request.args.get("booking_type", "")
-        start = _aware(request.args.get("start", "")) or _local(request.args.get("at", ""), _zone())
+        start = _aware(request.args.get("start", "")) or local_moment(request.args.get("at", ""), _zone())
         helpers = page_helpers(_zone())
         if not request.args:
             return self.render("admin/desk/waitlist.html", booking_types=catalog.list_booking_types(db.session, current_staff().tenant), **helpers)
@@ -356,6 +347,21 @@ class DeskView(TenantAdminView):
         ), status
 
 
+def attachment(write: Callable[[], Iterator[Any]], mimetype: str, name: str, extension: str) -> Response:
+    """The file ``write`` makes, streamed as it is written and named after what it holds, the tenant and the local time;
+    never cached. A query that does not say what to export is a 422 page naming each parameter at fault."""
+    tenant = current_staff().tenant
+    try:
+        pieces = write()
+    except InvalidInput as error:
+        abort(422, "; ".join(f"{problem.pointer.lstrip('/')}: {problem.message}" for problem in error.errors) or error.message)
+    filename = f"{name}-{tenant.slug}-{utcnow().astimezone(_zone()):%Y%m%d-%H%M}.{extension}"
+    response = Response(stream_with_context(pieces), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _aware(text: str) -> datetime | None:
     """An ISO 8601 date and time with its UTC offset, else None."""
     try:
@@ -367,7 +373,7 @@ def _aware(text: str) -> datetime | None:
     return moment
 
 
-def _local(text: str, zone: ZoneInfo) -> datetime | None:
+def local_moment(text: str, zone: ZoneInfo) -> datetime | None:
     """A ``datetime-local`` input's value (``2026-12-07T09:00``) in the tenant's zone, else None."""
     try:
         moment = datetime.fromisoformat(text) if text and len(text) <= 32 else None
