@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+from browser_sign_in import sign_in
 from playwright.sync_api import expect
 
 from yuyue.bookings.customer_records import impose_ban
@@ -20,7 +21,6 @@ from yuyue.db import db, tenant_scope
 from yuyue.types import utcnow
 
 ARTIFACTS = Path(os.environ.get("YUYUE_TEST_ARTIFACTS") or Path(__file__).resolve().parents[2] / "test-artifacts")
-PASSWORD = "pass-word-1"
 VIEWPORTS = {"phone": {"width": 360, "height": 800}, "desktop": {"width": 1280, "height": 800}}
 SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 UNLABELLED_CONTROLS = """() => Array.from(document.querySelectorAll('input, select, textarea'))
@@ -58,12 +58,7 @@ def looks_right(page, viewport: str, name: str) -> None:
 def test_an_owner_finds_a_customer_adjusts_points_and_lifts_a_ban(page, live_server, owner, banned_customer, viewport):
     page.set_viewport_size(VIEWPORTS[viewport])
     page.set_extra_http_headers({"Accept-Language": "en"})
-    page.goto(f"{live_server}/login/")
-    page.fill("input[name=username]", owner)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("input[type=submit], button[type=submit]").first.click()
-    page.wait_for_load_state()
-    page.goto(f"{live_server}/lang/en")
+    sign_in(page, live_server, owner, language="en")
 
     page.goto(f"{live_server}/admin/t/tenant-a/")
     page.locator("nav.sidebar a", has_text="Customers").click()

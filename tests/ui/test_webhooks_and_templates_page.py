@@ -9,20 +9,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from browser_sign_in import sign_in
 from playwright.sync_api import expect
 
 ARTIFACTS = Path(os.environ.get("YUYUE_TEST_ARTIFACTS") or Path(__file__).resolve().parents[2] / "test-artifacts")
-PASSWORD = "pass-word-1"
 
 
 def test_an_owner_adds_an_endpoint_sees_the_secret_once_and_previews_a_template(page, live_server, owner):
     page.set_extra_http_headers({"Accept-Language": "en"})
-    page.goto(f"{live_server}/login/")
-    page.fill("input[name=username]", owner)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("input[type=submit], button[type=submit]").first.click()
-    page.wait_for_load_state()
-    page.goto(f"{live_server}/lang/en")
+    sign_in(page, live_server, owner, language="en")
 
     page.goto(f"{live_server}/admin/t/tenant-a/webhooks/")
     page.fill("#url", "https://crm.example.com/hooks")
