@@ -30,7 +30,7 @@ LONGEST_INPUT = 200
 
 
 def _actor(customer: Customer) -> str:
-    return str(Actor("customer", customer.phone))
+    return str(Actor("customer", customer.id))
 
 
 def _typed(name: str) -> str:
