@@ -67,10 +67,16 @@ def totals(session) -> dict[str, Any]:
     """What statistics and accounting read: counts and amounts."""
     with all_tenants():
         return {
-            "bookings": session.execute(select(Booking.status, func.count(), func.sum(Booking.price_amount), func.sum(Booking.party_size)).group_by(Booking.status).order_by(Booking.status)).all(),
+            "bookings": session.execute(
+                select(Booking.status, func.count(), func.sum(Booking.price_amount), func.sum(Booking.party_size))
+                .group_by(Booking.status)
+                .order_by(Booking.status)
+            ).all(),
             "people": session.scalar(select(func.count()).select_from(BookingPerson)),
             "payments": session.execute(select(Payment.status, Payment.amount, Payment.refunded_amount).order_by(Payment.id)).all(),
-            "points": session.execute(select(PointsEntry.customer_id, func.sum(PointsEntry.delta)).group_by(PointsEntry.customer_id).order_by(PointsEntry.customer_id)).all(),
+            "points": session.execute(
+                select(PointsEntry.customer_id, func.sum(PointsEntry.delta)).group_by(PointsEntry.customer_id).order_by(PointsEntry.customer_id)
+            ).all(),
         }
 
 
@@ -79,7 +85,10 @@ def rows_of(session, customer: Customer) -> dict[str, list]:
     session.expire_all()
     with tenant_scope(customer.tenant_id):
         bookings = select(Booking.id).where(Booking.customer_id == customer.id)
-        found = {"customer": [session.get(Customer, customer.id)], "people": session.scalars(select(BookingPerson).where(BookingPerson.booking_id.in_(bookings))).all()}
+        found = {
+            "customer": [session.get(Customer, customer.id)],
+            "people": session.scalars(select(BookingPerson).where(BookingPerson.booking_id.in_(bookings))).all(),
+        }
         for mapper in Model.registry.mappers:
             model = mapper.class_
             if "customer_id" in mapper.columns:
@@ -109,7 +118,18 @@ def traced(session, tenants, alice, bob, shop):  # noqa: F811 - shop is the fixt
             )
         )
     download(alice)
-    personal = [phone(1), "Annmark Profile", "Annmark Visitor", "Annmark Companion", "Annmark Waiter", "Annmark cancel reason", OPENID, alices["person"], alices["companion"], alices["email"]]
+    personal = [
+        phone(1),
+        "Annmark Profile",
+        "Annmark Visitor",
+        "Annmark Companion",
+        "Annmark Waiter",
+        "Annmark cancel reason",
+        OPENID,
+        alices["person"],
+        alices["companion"],
+        alices["email"],
+    ]
     return {"alice": personal, "bob": [phone(2), "Bobmark Profile", "Bobmark Visitor", "Bobmark Companion", bobs["person"], bobs["companion"]]}
 
 

@@ -198,9 +198,7 @@ def scrub_outbox(session: Session, subject: ErasureSubject) -> dict[str, int]:
     for event in events:
         event.payload = without_mentions(event.payload, subject)
     event_ids = [event.id for event in events]
-    deliveries = session.scalars(
-        select(Delivery).where(or_(Delivery.event_id.in_(event_ids), Delivery.recipient.in_(sorted(subject.identifiers))))
-    ).all()
+    deliveries = session.scalars(select(Delivery).where(or_(Delivery.event_id.in_(event_ids), Delivery.recipient.in_(sorted(subject.identifiers))))).all()
     for delivery in deliveries:
         delivery.payload = without_mentions(delivery.payload, subject)
         delivery.recipient = None

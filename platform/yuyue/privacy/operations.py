@@ -98,7 +98,9 @@ def erasure_blockers(session: Session, customer: Customer, now: datetime) -> lis
     bookings = session.scalars(
         select(Booking.public_id).where(Booking.customer_id == customer.id, Booking.status.in_(_UNFINISHED), Booking.ends_at > now).order_by(Booking.starts_at)
     ).all()
-    problems = [FieldProblem(f"/bookings/{b}", _l("this booking is still to come: cancel it first, or wait until it is over"), "booking_unfinished") for b in bookings]
+    problems = [
+        FieldProblem(f"/bookings/{b}", _l("this booking is still to come: cancel it first, or wait until it is over"), "booking_unfinished") for b in bookings
+    ]
     customer_bookings = select(Booking.id).where(Booking.customer_id == customer.id)
     unsettled_refund = exists().where(Refund.payment_id == Payment.id, Refund.status.in_((RefundStatus.requested, RefundStatus.pending)))
     payments = session.scalars(
@@ -137,7 +139,15 @@ def erase_customer(
                 return _erase(session, tenant, customer, requested_by, actor, reason, now)
         with write_transaction(session) as session:
             _add_request(
-                session, customer, DataRequestKind.erasure, requested_by, actor, now, reason=reason, status=DataRequestStatus.refused, refusal=ErasureBlocked.code
+                session,
+                customer,
+                DataRequestKind.erasure,
+                requested_by,
+                actor,
+                now,
+                reason=reason,
+                status=DataRequestStatus.refused,
+                refusal=ErasureBlocked.code,
             )
     raise ErasureBlocked(_l("something of this customer's is still in progress; see errors"), errors=problems)
 
