@@ -19,6 +19,7 @@ from yuyue.api.schemas.customer.privacy import OPENAPI_PATHS
 from yuyue.bookings.models import Booking, BookingPerson
 from yuyue.cli import main
 from yuyue.customers.models import Customer, PointsEntry
+from yuyue.customers.operations import add_points
 from yuyue.db import Model, all_tenants, tenant_scope, write_transaction
 from yuyue.events.models import Delivery, DeliveryKind, DeliveryStatus, OutboxEvent
 from yuyue.payments.builtin import sandbox_notification
@@ -104,6 +105,7 @@ def traced(session, tenants, alice, bob, shop):  # noqa: F811 - shop is the fixt
     settle_refunds(session, tenants["tenant-a"], alice)
     with tenant_scope(alice.customer.tenant_id), write_transaction(session):
         session.get(Customer, alice.customer.id).wechat_openid = OPENID
+        add_points(session, alice.customer, 1, "Annmark Profile helped")  # a reason that names her
         event = session.scalar(select(OutboxEvent).where(OutboxEvent.payload["booking"].as_string() == alices["booking"]).limit(1))
         session.add(
             Delivery(
@@ -299,3 +301,31 @@ def test_hostile_text_in_the_reason_is_kept_as_given(alice, staff_client):
     hostile = "<script>alert('x')</script> & \"Li\""
     erased = staff_client("tenant-a", StaffRole.owner).post(f"{A}/admin/customers/{alice.customer.id}/erase", json={"reason": hostile})
     assert erased.get_json()["reason"] == hostile and "<script>" not in erased.get_data(as_text=True).replace(json.dumps(hostile)[1:-1], "")
+
+
+def test_staff_still_read_and_export_the_erased_customers_bookings(alice, traced, staff_client):
+    owner = staff_client("tenant-a", StaffRole.owner)
+    assert alice.post(f"{A}/me/erasure", json={"confirm": True}).status_code == 200
+
+    for path in ("/admin/bookings", f"/admin/customers/{alice.customer.id}", "/admin/customers", "/admin/exports/bookings.csv", "/admin/customers/export?format=csv"):
+        response = owner.get(f"{A}{path}")
+        assert response.status_code == 200, (path, response.get_data(as_text=True)[:300])
+        assert "Annmark Profile" not in response.get_data(as_text=True)
+    page = owner.get(f"{A}/admin/customers/{alice.customer.id}").get_json()
+    assert (page["name"], page["phone"], page["companions"], page["bans"]) == (None, None, [], [])
+    assert page["bookings"]["count"] == 1 and page["points"]["balance"] == -1
+
+
+def test_a_reason_that_names_the_customer_is_masked_in_the_audit_log_and_kept_on_the_ledger(session, alice, staff_client):
+    from yuyue.audit.models import AuditRecord
+
+    assert alice.put(f"{A}/me/profile", json={"name": "Li Lei"}).status_code == 200
+    owner = staff_client("tenant-a", StaffRole.owner)
+
+    page = owner.post(f"{A}/admin/customers/{alice.customer.id}/points", json={"delta": 3, "reason": f"Li Lei helped, call {phone(1)}"}).get_json()
+
+    assert page["points"]["history"][0]["reason"] == f"Li Lei helped, call {phone(1)}"
+    with tenant_scope(alice.customer.tenant_id):
+        record = session.scalars(select(AuditRecord).where(AuditRecord.action == "customer.points_adjusted")).one()
+        event = session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "customer.points_adjusted")).one()
+    assert record.data["reason"] == event.payload["reason"] == "L***** helped, call 138****0001"

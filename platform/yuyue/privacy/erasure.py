@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, or_, select
+from sqlalchemy import ColumnElement, String, cast, false, or_, select
 from sqlalchemy.orm import Session
 
 from yuyue.bookings.models import Booking, BookingPerson, WaitlistEntry
@@ -186,15 +186,16 @@ def _json_text_contains(column, value: str) -> ColumnElement[bool]:
 def scrub_outbox(session: Session, subject: ErasureSubject) -> dict[str, int]:
     """Take the subject's personal values out of the outbox: events, their deliveries and the journal of attempts.
 
-    The subject's events are those naming one of their bookings or holding one of their identifiers (never chosen by
-    name alone, which others may share). Their strings that mention the subject become null; a delivery not yet
+    The subject's events are those naming one of their bookings, holding one of their identifiers (never chosen by
+    name alone, which others may share), or staff's actions on them (``customer.*`` topics naming them). Their strings that mention the subject become null; a delivery not yet
     made is skipped (it would carry nothing to say, to a recipient erased), one made keeps its status with its
     payload and recipient scrubbed. Its cost is one text search of the tenant's outbox per value.
     """
     markers = subject.bookings | {v for v in subject.identifiers if len(v) >= 5}
-    if not markers:
-        return {}
-    events = session.scalars(select(OutboxEvent).where(or_(*(_json_text_contains(OutboxEvent.payload, m) for m in sorted(markers))))).all()
+    events = list(session.scalars(select(OutboxEvent).where(or_(false(), *(_json_text_contains(OutboxEvent.payload, m) for m in sorted(markers))))))
+    # Staff's actions on the customer (points, bans, tags) name them by id; their reasons may name them too.
+    about = session.scalars(select(OutboxEvent).where(OutboxEvent.topic.like("customer.%"), OutboxEvent.id.not_in([e.id for e in events]))).all()
+    events += [event for event in about if isinstance(event.payload, Mapping) and event.payload.get("customer") == subject.customer.id]
     for event in events:
         event.payload = without_mentions(event.payload, subject)
     event_ids = [event.id for event in events]

@@ -132,6 +132,8 @@ def erase_customer(
     now = now or utcnow()
     with tenant_scope(tenant.id):
         with write_transaction(session) as session:
+            # One erasure of a customer at a time: a second one waits for the first and then finds the customer erased.
+            customer = session.scalars(select(Customer).where(Customer.id == customer.id).with_for_update().execution_options(populate_existing=True)).one()
             if customer.erased_at is not None:
                 raise Conflict(_l("this customer's personal data has been erased already"), code="already_erased")
             problems = erasure_blockers(session, customer, now)
