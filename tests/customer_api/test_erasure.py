@@ -307,7 +307,13 @@ def test_staff_still_read_and_export_the_erased_customers_bookings(alice, traced
     owner = staff_client("tenant-a", StaffRole.owner)
     assert alice.post(f"{A}/me/erasure", json={"confirm": True}).status_code == 200
 
-    for path in ("/admin/bookings", f"/admin/customers/{alice.customer.id}", "/admin/customers", "/admin/exports/bookings.csv", "/admin/customers/export?format=csv"):
+    for path in (
+        "/admin/bookings",
+        f"/admin/customers/{alice.customer.id}",
+        "/admin/customers",
+        "/admin/exports/bookings.csv",
+        "/admin/customers/export?format=csv",
+    ):
         response = owner.get(f"{A}{path}")
         assert response.status_code == 200, (path, response.get_data(as_text=True)[:300])
         assert "Annmark Profile" not in response.get_data(as_text=True)
