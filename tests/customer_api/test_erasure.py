@@ -6,13 +6,13 @@ another customer's rows are as they were, counts and amounts are unchanged, and 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from customer_api_setup import phone
+from customer_api_setup import id_number, iso, phone
 from sqlalchemy import JSON, String, Text, func, inspect, select
-from test_account_api import SANDBOX_SECRET, A, download, leave_a_trace_of_every_kind, shop  # noqa: F401 - shop is a fixture
+from test_account_api import SANDBOX_SECRET, A, download, leave_a_trace_of_every_kind, shop, stock  # noqa: F401 - shop is a fixture
 
 import yuyue_schemas
 from yuyue.api.schemas.customer.privacy import OPENAPI_PATHS
@@ -335,3 +335,20 @@ def test_a_reason_that_names_the_customer_is_masked_in_the_audit_log_and_kept_on
         record = session.scalars(select(AuditRecord).where(AuditRecord.action == "customer.points_adjusted")).one()
         event = session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "customer.points_adjusted")).one()
     assert record.data["reason"] == event.payload["reason"] == "L***** helped, call 138****0001"
+
+
+def test_retention_leaves_a_customer_with_an_unsettled_payment_for_the_next_day_without_a_refusal(session, tenants, alice, staff_client):
+    from yuyue.privacy.operations import erase_expired_customers, set_retention
+
+    stock(session, tenants["tenant-a"])
+    held = alice.post(
+        f"{A}/bookings", json={"booking_type": "paid", "starts_at": iso(9), "answers": {"name": "Ann", "id_card": id_number(date(1990, 1, 2), 31)}}
+    )
+    assert alice.post(f"{A}/bookings/{held.get_json()['id']}/pay").status_code in (200, 201)
+    set_retention(session, tenants["tenant-a"], 30, actor="test")
+
+    report = erase_expired_customers(session, now=utcnow() + timedelta(days=60))
+
+    assert (report.erased, report.blocked) == (0, 1)
+    with tenant_scope(tenants["tenant-a"].id):
+        assert session.scalars(select(DataRequest)).all() == []

@@ -127,7 +127,8 @@ def erase_customer(
     Waitlist entries still open are left first (an offered place goes to the next in line).
 
     :raises ErasureBlocked: (409) with a problem per booking, payment or refund still in progress; the refusal is
-        recorded as a refused data request. An erased customer is refused as ``customer_not_found`` (404).
+        recorded as a refused data request, unless retention asked (it asks again the next day).
+    :raises Conflict: ``already_erased`` (409) for a customer erased before.
     """
     now = now or utcnow()
     with tenant_scope(tenant.id):
@@ -139,18 +140,10 @@ def erase_customer(
             problems = erasure_blockers(session, customer, now)
             if not problems:
                 return _erase(session, tenant, customer, requested_by, actor, reason, now)
-        with write_transaction(session) as session:
-            _add_request(
-                session,
-                customer,
-                DataRequestKind.erasure,
-                requested_by,
-                actor,
-                now,
-                reason=reason,
-                status=DataRequestStatus.refused,
-                refusal=ErasureBlocked.code,
-            )
+        if requested_by is not Requester.retention:  # retention asks again every day: a refusal a day would bury the list
+            with write_transaction(session) as session:
+                refused = {"status": DataRequestStatus.refused, "refusal": ErasureBlocked.code}
+                _add_request(session, customer, DataRequestKind.erasure, requested_by, actor, now, reason=reason, **refused)
     raise ErasureBlocked(_l("something of this customer's is still in progress; see errors"), errors=problems)
 
 
