@@ -4,7 +4,7 @@ erased; the browser is signed out and the account holds nothing of theirs."""
 from __future__ import annotations
 
 from tenant_setup import phone
-from test_site_account import SITE, check_page, log_in, phone_page
+from test_site_account import SITE, check_page, signed_in_on_a_phone
 
 from yuyue.customers.models import Customer
 from yuyue.customers.operations import customer_for_phone, rename_customer
@@ -17,11 +17,7 @@ def test_erase_my_data_after_confirming(app, browser, live_server, session, tena
         rename_customer(session, customer, "<b>Li Lei</b>")
         customer_id = customer.id
     db.session.remove()
-    context, page = phone_page(browser, live_server, 375, 667)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        log_in(app, page)
+    with signed_in_on_a_phone(app, browser, live_server) as page:
         page.get_by_role("link", name="My profile").click()
         page.wait_for_url(f"**{SITE}/me/profile")
         page.get_by_role("link", name="Erase my data").click()
@@ -36,9 +32,6 @@ def test_erase_my_data_after_confirming(app, browser, live_server, session, tena
         assert "has been erased" in page.get_by_role("status").inner_text()
         page.goto(f"{SITE}/me/profile")
         page.wait_for_url(f"**{SITE}/login**")
-    finally:
-        context.close()
-    assert errors == []
     with tenant_scope(tenants["tenant-a"].id):
         erased = db.session.get(Customer, customer_id)
         assert (erased.name, erased.phone, erased.erased_at is not None) == (None, None, True)
