@@ -147,7 +147,7 @@ PERSONAL_DATA: tuple[PersonalData, ...] = (
         BookingPerson, lambda s: BookingPerson.booking_id.in_(_bookings_of(s.customer)), {"name": None, "id_number": None, "phone": None, "birth_date": None}
     ),
     PersonalData(WaitlistEntry, lambda s: WaitlistEntry.customer_id == s.customer.id, {**_SCRUBBED_ANSWERS, "people": lambda people, s: without_text(people)}),
-    PersonalData(LoginCode, lambda s: LoginCode.phone == s.customer.phone if s.customer.phone else LoginCode.id.is_(None)),
+    PersonalData(LoginCode, lambda s: LoginCode.phone == s.customer.phone if s.customer.phone else false()),
     PersonalData(RefreshToken, lambda s: RefreshToken.customer_id == s.customer.id),
     PersonalData(Ban, _bans_of),
     PersonalData(NotificationPreference, lambda s: NotificationPreference.customer_id == s.customer.id),
@@ -157,7 +157,7 @@ PERSONAL_DATA: tuple[PersonalData, ...] = (
 
 
 def erase_personal_data(session: Session, subject: ErasureSubject) -> dict[str, int]:
-    """Apply :data:`PERSONAL_DATA` and :func:`scrub_outbox` in the caller's write transaction; rows changed per table.
+    """Apply :data:`PERSONAL_DATA` and :func:`scrub_outbox` in the caller's write transaction; the rows of the customer's per table.
 
     Every table's rows are chosen before any is changed, since the choice reads values (the phone, the bookings) that
     erasing changes.
