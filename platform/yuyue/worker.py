@@ -43,6 +43,7 @@ from yuyue.notifying.reminders import emit_due_reminders
 from yuyue.notifying.subscribers import host_subscribers
 from yuyue.payments.operations import send_refunds
 from yuyue.payments.providers import PaymentProviders, payment_providers
+from yuyue.privacy.operations import erase_expired_customers
 from yuyue.tenancy.models import Tenant, TenantStatus
 from yuyue.types import utcnow
 
@@ -204,6 +205,7 @@ class JobQueue:
     decide_sessions: TaskWrapper
     expire_credits: TaskWrapper
     emit_reminders: TaskWrapper
+    erase_expired_customers: TaskWrapper
     # Only when a signing key and a checkpoint file are configured.
     audit_checkpoint: TaskWrapper | None = None
 
@@ -281,6 +283,17 @@ def make_queue(app: Flask) -> JobQueue:
             log.info("emitted %d booking reminders", emitted)
         return emitted
 
+    @queue.periodic_task(crontab(hour="4", minute="45"), name="erase_expired_customers")
+    def erase_expired_task() -> dict:
+        with app.app_context():
+            try:
+                report = erase_expired_customers(db.session, now=utcnow())
+            finally:
+                db.session.remove()
+        if report.erased or report.blocked:
+            log.info("retention erased %d customers; %d are still in progress", report.erased, report.blocked)
+        return {"erased": report.erased, "blocked": report.blocked}
+
     checkpoint_task = None
     if app.config.get("AUDIT_SIGNING_KEY") and app.config.get("AUDIT_CHECKPOINTS"):
         minutes = checkpoint_minutes(app)
@@ -301,6 +314,7 @@ def make_queue(app: Flask) -> JobQueue:
         decide_sessions_task,
         expire_credits_task,
         emit_reminders_task,
+        erase_expired_task,
         checkpoint_task,
     )
 

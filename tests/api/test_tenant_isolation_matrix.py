@@ -60,6 +60,7 @@ from yuyue.events.models import (
 from yuyue.payments.builtin import sandbox_notification
 from yuyue.payments.models import Payment
 from yuyue.payments.operations import set_payment_provider
+from yuyue.privacy.models import DataRequest
 from yuyue.tenancy.models import StaffRole
 from yuyue.types import utcnow
 
@@ -87,8 +88,8 @@ ROUTE_ARGUMENTS = {
     "ban_id",
 }
 # (rule, method) pairs under the blueprint that name an id, and those that name none.
-ROUTES_WITH_IDS = 63
-ROUTES_WITHOUT_IDS = 63
+ROUTES_WITH_IDS = 64
+ROUTES_WITHOUT_IDS = 67
 # Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
 PUBLIC_ROUTES = {
     ("/booking-types/<slug>", "GET"),
@@ -138,6 +139,8 @@ COUNTS_ONLY = {f"/admin/stats/{t}.{ext}" for t in ("heatmap", "ticket-types", "b
 COUNTS_ONLY.add("/admin/notifications/templates")
 # The event types a webhook may subscribe to are the application's, the same for every tenant.
 COUNTS_ONLY.add("/admin/webhooks/event-types")
+# The retention setting is a number of days, naming no object.
+COUNTS_ONLY.add("/admin/privacy")
 # Each tenant's webhook endpoint.
 WEBHOOK_URLS = {"tenant-a": "https://a-crm.example.com/hooks", "tenant-b": "https://b-crm.example.com/hooks"}
 QUERIES.update({route: f"?from={SLOT_DAY}&to={SLOT_DAY}&booking_type=a-entry" for route in STATS_ROUTES})
@@ -174,6 +177,7 @@ BODIES = {
     ("/admin/customers/<customer_id>/points", "POST"): {"delta": 5, "reason": "isolation check"},
     ("/admin/customers/<customer_id>/bans", "POST"): {"days": 1, "reason": "isolation check"},
     ("/admin/customers/<customer_id>/bans/<ban_id>/lift", "POST"): {"reason": "isolation check"},
+    ("/admin/customers/<customer_id>/erase", "POST"): {"reason": "isolation check"},
     (TEMPLATE, "PUT"): {"subject": "Subject by tenant A"},
     (f"{TEMPLATE}/preview", "POST"): {"body": "Preview by tenant A"},
     ("/admin/webhooks/<endpoint_id>", "PATCH"): {"description": "Changed by tenant A", "topics": ["*"]},
@@ -256,7 +260,11 @@ def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         ban(session, BanSubject.id_number, junior["id_number"], 30, "Ann Junior's ban", utcnow())
     # A scan a week early: refused, and a line of today's check-in log.
     _scanned_early(staff_client, "tenant-a", booking["voucher"]["code"])
+    assert ann.get("/api/v1/t/tenant-a/me/data").status_code == 200  # a data request of Ann's
+    with tenant_scope(tenant.id):
+        data_request = session.scalar(select(DataRequest.reference))
     return {
+        "data_request": data_request,
         "slug": "a-entry",
         "code": "a-coach",
         "wechat_appid": WECHAT["tenant-a"]["appid"],
@@ -474,6 +482,7 @@ def rows_of(session, tenant) -> dict[str, list[dict]]:
             NotificationPreference,
             WebhookEndpoint,
             Delivery,
+            DataRequest,
         ):
             columns = [attribute.key for attribute in inspect(model).column_attrs]
             rows = session.scalars(select(model).order_by(model.id).execution_options(populate_existing=True))
@@ -580,11 +589,13 @@ def test_lists_under_tenant_a_show_tenant_a_objects_and_none_of_tenant_b(app, te
             "/admin/check-ins",
             "/admin/customers",
             "/admin/customers/export",
+            "/admin/data-requests",
             "/admin/exports/bookings.csv",
             "/admin/exports/bookings.xlsx",
             "/admin/login-providers",
             "/admin/notifications/channels",
             "/admin/packages",
+            "/admin/privacy",
             "/admin/resources",
             "/admin/webhooks",
             "/admin/webhooks/event-types",

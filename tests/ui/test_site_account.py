@@ -4,6 +4,8 @@ JavaScript), edit a saved companion and download one's data."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -106,15 +108,25 @@ def test_the_same_with_javascript_off(app, browser, live_server, booking):
         context.close()
 
 
-def test_edit_a_companion_and_download_my_data(app, browser, live_server, session, tenants):
-    with tenant_scope(tenants["tenant-a"].id):
-        save_companion(session, customer_for_phone(session, phone(1)), "Li Xiaoming", id_number(date(2010, 5, 1), 31), relation="son")
-    db.session.remove()
+@contextmanager
+def signed_in_on_a_phone(app: Flask, browser, live_server) -> Iterator:
+    """Customer 1 logged in on a 375×667 page; the page may raise no script error."""
     context, page = phone_page(browser, live_server, 375, 667)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
         log_in(app, page)
+        yield page
+    finally:
+        context.close()
+    assert errors == []
+
+
+def test_edit_a_companion_and_download_my_data(app, browser, live_server, session, tenants):
+    with tenant_scope(tenants["tenant-a"].id):
+        save_companion(session, customer_for_phone(session, phone(1)), "Li Xiaoming", id_number(date(2010, 5, 1), 31), relation="son")
+    db.session.remove()
+    with signed_in_on_a_phone(app, browser, live_server) as page:
         page.get_by_role("link", name="My companions").click()
         page.wait_for_url(f"**{SITE}/me/companions")
         check_page(page)
@@ -136,6 +148,3 @@ def test_edit_a_companion_and_download_my_data(app, browser, live_server, sessio
         assert download.suggested_filename.startswith("yuyue-data-tenant-a-") and download.suggested_filename.endswith(".json")
         data = json.loads(Path(download.path()).read_text(encoding="utf-8"))
         assert [(c["name"], c["relation"]) for c in data["companions"]] == [("Li Xiaohong", "daughter")]
-    finally:
-        context.close()
-    assert errors == []

@@ -119,7 +119,7 @@ def _customer_from_request() -> Customer | None:
     secret = bearer_secret()
     claims = _decode(secret, "access")
     customer = db.session.get(Customer, int(claims["sub"])) if claims else None
-    if customer is None:
+    if customer is None or customer.erased_at is not None:  # an erased customer's sessions end with the erasure
         raise ApiProblem(
             401,
             "invalid_token",

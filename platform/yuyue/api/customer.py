@@ -175,7 +175,7 @@ def _callers_booking(public_id: str) -> Booking:
 
 def _actor(booking: Booking) -> Actor:
     customer = g.customer or db.session.get(Customer, booking.customer_id)
-    return Actor("customer", customer.phone)
+    return Actor("customer", customer.id)
 
 
 # --- booking types ------------------------------------------------------------------
@@ -364,12 +364,12 @@ def customer_companions() -> Response:
 @customer_required
 def customer_add_companion() -> tuple[Response, int]:
     body = json_body(COMPANION_CREATE)
-    companion = customers.save_companion(db.session, g.customer, actor=str(Actor("customer", g.customer.phone)), **body)
+    companion = customers.save_companion(db.session, g.customer, actor=str(Actor("customer", g.customer.id)), **body)
     return jsonify(present.companion_json(companion)), 201
 
 
 @tenant_api.delete("/me/companions/<row_id:companion_id>")
 @customer_required
 def customer_remove_companion(companion_id: int) -> tuple[str, int]:
-    customers.delete_companion(db.session, g.customer, companion_id, actor=str(Actor("customer", g.customer.phone)))
+    customers.delete_companion(db.session, g.customer, companion_id, actor=str(Actor("customer", g.customer.id)))
     return "", 204

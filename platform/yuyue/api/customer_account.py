@@ -25,6 +25,7 @@ from yuyue.db import db
 from yuyue.presenting import account
 from yuyue.presenting.customer import companion_json
 from yuyue.presenting.personal_data import personal_data
+from yuyue.privacy.operations import record_download
 
 # View functions are named customer_*: endpoint names share tenant_api with the merchant API.
 
@@ -34,7 +35,7 @@ def _zone() -> ZoneInfo:
 
 
 def _actor() -> str:
-    return str(Actor("customer", g.customer.phone))
+    return str(Actor("customer", g.customer.id))
 
 
 @tenant_api.get("/me/profile")
@@ -86,8 +87,10 @@ def customer_bans() -> Response:
 @tenant_api.get("/me/data")
 @customer_required
 def customer_data() -> Response:
-    """The download as an attachment; never kept by a cache on the way."""
-    return personal_data_download(personal_data(db.session, current_tenant(), g.customer, request_now()))
+    """The download as an attachment; never kept by a cache on the way. Each download is recorded as a data request."""
+    download = personal_data_download(personal_data(db.session, current_tenant(), g.customer, request_now()))
+    record_download(db.session, g.customer, actor=_actor(), now=request_now())
+    return download
 
 
 def personal_data_download(data: dict) -> Response:

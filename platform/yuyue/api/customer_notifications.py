@@ -56,5 +56,5 @@ def customer_set_notification_preferences() -> Response:
     body = json_body(PREFERENCES_CHANGE)
     keys = _channels()
     changes = {field: body[field] for field in ("email", "channels_off", "muted") if field in body}
-    choices = preferences.set_preferences(db.session, current_tenant(), g.customer, channels=keys, actor=str(Actor("customer", g.customer.phone)), **changes)
+    choices = preferences.set_preferences(db.session, current_tenant(), g.customer, channels=keys, actor=str(Actor("customer", g.customer.id)), **changes)
     return jsonify(preferences_json(choices, keys))

@@ -61,7 +61,7 @@ def customer_credits() -> tuple[Response, int, dict[str, str]]:
 def customer_take_package() -> tuple[Response, int, dict[str, str]]:
     locale = request_locale()
     body = json_body(PACKAGE_PURCHASE)
-    credits.purchase_free_package(db.session, current_tenant(), g.customer, body["package"], actor=str(Actor("customer", g.customer.phone)))
+    credits.purchase_free_package(db.session, current_tenant(), g.customer, body["package"], actor=str(Actor("customer", g.customer.id)))
     summary = credits.credit_summary(db.session, current_tenant(), g.customer)
     return jsonify(credits_json(summary, _zone(), locale=locale)), 201, {"Content-Language": locale}
 

@@ -30,7 +30,7 @@ from yuyue.bookings.models import Booking, BookingPerson, BookingStatus
 from yuyue.bookings.placement import Actor
 from yuyue.bookings.queries import DEFAULT_PAGE_SIZE, EXPORT_BATCH, MAX_PAGE_SIZE, MAX_TEXT, BookingRecord, booking_records
 from yuyue.customers.models import Ban, BanSubject, Companion, Customer, PointsEntry
-from yuyue.customers.operations import MAX_BAN_DAYS, checked_text, get_customer, normalize_id_number, normalize_phone
+from yuyue.customers.operations import MAX_BAN_DAYS, checked_text, get_customer, masked_mentions, normalize_id_number, normalize_phone
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from yuyue.events.operations import record_change
@@ -346,7 +346,7 @@ def adjust_points(session: Session, tenant: Tenant, customer_id: int, *, delta: 
         entry = PointsEntry(customer_id=customer.id, delta=delta, reason=reason)
         session.add(entry)
         session.flush()
-        payload = {"customer": customer.id, "entry": entry.id, "delta": delta, "reason": reason}
+        payload = {"customer": customer.id, "entry": entry.id, "delta": delta, "reason": masked_mentions(session, customer, reason)}
         record_change(session, actor=str(actor), action="customer.points_adjusted", subject_type="customer", subject_id=customer.id, payload=payload)
     return entry
 
@@ -370,7 +370,7 @@ def impose_ban(
         ban = Ban(subject_kind=BanSubject.customer, subject=str(customer.id), starts_at=now, ends_at=ends_at, reason=reason)
         session.add(ban)
         session.flush()
-        payload = {"customer": customer.id, "ban": ban.id, "ends_at": ends_at, "reason": reason}
+        payload = {"customer": customer.id, "ban": ban.id, "ends_at": ends_at, "reason": masked_mentions(session, customer, reason)}
         record_change(session, actor=str(actor), action="customer.banned", subject_type="customer", subject_id=customer.id, payload=payload)
     return ban
 
@@ -410,7 +410,7 @@ def lift_ban(session: Session, tenant: Tenant, customer_id: int, ban_id: int, *,
         ended = ban.ends_at
         ban.ends_at = now
         session.flush()
-        payload = {"customer": customer.id, "ban": ban.id, "was_to_end_at": ended, "reason": reason}
+        payload = {"customer": customer.id, "ban": ban.id, "was_to_end_at": ended, "reason": masked_mentions(session, customer, reason)}
         record_change(session, actor=str(actor), action="customer.ban_lifted", subject_type="customer", subject_id=customer.id, payload=payload)
     return ban
 

@@ -102,7 +102,7 @@ def book(
         try:
             with write_transaction(session):
                 customer, request = admitted_customer(session, request, phone, name, now)
-                actor = actor or Actor("customer", customer.phone)
+                actor = actor or Actor("customer", customer.id)
                 return place_booking(session, request, customer, now=now, actor=actor, idempotency_key=idempotency_key)
         except IntegrityError:
             # A concurrent retry with the same key won; answer with its booking.

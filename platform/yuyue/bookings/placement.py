@@ -45,7 +45,7 @@ RESOURCE_ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts, as the audit log records it: ``customer:13800138000``, ``staff:7``, ``system``."""
+    """Who acts, as the audit log records it: ``customer:42`` (the customer's id: the audit log is kept forever, so never their phone), ``staff:7``, ``system``."""
 
     kind: str
     id: str | int | None = None

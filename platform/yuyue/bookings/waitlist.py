@@ -133,7 +133,7 @@ def join(
             )
             session.add(entry)
             session.flush()
-            _log(session, entry, Actor("customer", customer.phone), "waitlist.joined")
+            _log(session, entry, Actor("customer", customer.id), "waitlist.joined")
     return entry
 
 

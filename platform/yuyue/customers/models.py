@@ -29,6 +29,9 @@ class Customer(TenantScoped, Model):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     note: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set when the customer's personal data was erased (yuyue.privacy): the row stays, so bookings keep their customer, but
+    # it logs in no more and no phone finds it.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class LoginCode(TenantScoped, Model):

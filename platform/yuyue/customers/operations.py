@@ -34,7 +34,9 @@ __all__ = [
     "delete_companion",
     "get_customer",
     "mask_id_number",
+    "mask_name",
     "mask_phone",
+    "masked_mentions",
     "normalize_id_number",
     "normalize_phone",
     "points_balance",
@@ -89,6 +91,25 @@ def mask_id_number(id_number: str) -> str:
     if len(id_number) < 15:
         return "*" * (len(id_number) - 4) + id_number[-4:]
     return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
+
+
+def mask_name(name: str) -> str:
+    """王** / L*****: a name's first character, so the audit log can still be read without holding the name."""
+    return name[:1] + "*" * (len(name) - 1)
+
+
+def masked_mentions(session: Session, customer: Customer, text: str) -> str:
+    """``text`` with the customer's name, phone and their companions' names, phones and ID numbers masked.
+
+    For reasons staff write freely about a customer ("Li Lei broke a locker") that the audit log keeps: it is kept for
+    ever and cannot be erased, so it holds no personal value in clear (decisions §19, §62).
+    """
+    companions = session.scalars(select(Companion).where(Companion.customer_id == customer.id)).all()
+    maskers = [(customer.name, mask_name), (customer.phone, mask_phone)]
+    maskers += [(c.name, mask_name) for c in companions] + [(c.phone, mask_phone) for c in companions] + [(c.id_number, mask_id_number) for c in companions]
+    for value, mask in sorted(((v, m) for v, m in maskers if v), key=lambda pair: -len(pair[0])):
+        text = text.replace(value, mask(value))
+    return text
 
 
 def _check_name(name: Any, pointer: str, *, required: bool) -> str | None:
@@ -370,7 +391,7 @@ def add_points(
             action="points.added",
             subject_type="customer",
             subject_id=customer.id,
-            data={"entry_id": entry.id, "delta": delta, "reason": reason, "booking_id": booking_id},
+            data={"entry_id": entry.id, "delta": delta, "reason": masked_mentions(session, customer, reason), "booking_id": booking_id},
         )
     return entry
 

@@ -84,6 +84,7 @@ WEBHOOK_TOPICS: dict[str, Any] = {
     "payment.refund_failed": _l("a refund was refused by the provider"),
     "payment.refunded_by_provider": _l("the provider reported a refund made on its side"),
     "webhook.endpoint_disabled": _l("one of the tenant's webhook endpoints was disabled after failing"),
+    "customer.erased": _l("a customer's personal data was erased: erase what your systems hold of them too"),
 }
 # Sent only by a ping, to the endpoint pinged; no pattern subscribes to it.
 TEST_TOPIC = "webhook.test"

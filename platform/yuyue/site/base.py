@@ -188,7 +188,8 @@ def signed_in_customer() -> Customer | None:
     """The customer who logged in on this browser at the current tenant, or None (never logged in, logged out, or gone)."""
     if "site_customer" not in g:
         customer_id = _customer_state().get("customer")
-        g.site_customer = db.session.get(Customer, customer_id) if isinstance(customer_id, int) else None
+        customer = db.session.get(Customer, customer_id) if isinstance(customer_id, int) else None
+        g.site_customer = customer if customer is not None and customer.erased_at is None else None  # erasure ends the customer's sessions
     return g.site_customer
 
 

@@ -62,7 +62,7 @@ def notification_preferences() -> Response | BaseResponse:
             channels_off=[key for key in keys if not request.form.get(f"channel:{key}")],
             muted=[event for event in OPTIONAL_EVENTS if not request.form.get(f"event:{event}")],
             channels=keys,
-            actor=str(Actor("customer", customer.phone)),
+            actor=str(Actor("customer", customer.id)),
         )
     except DomainError as error:
         return _preferences_page(customer, message=error_message(error), status=422)
@@ -80,6 +80,6 @@ def unsubscribe(token: str) -> Response:
     event = found[1]
     done = False
     if request.method == "POST":
-        preferences.mute(db.session, tenant, customer, event, actor=str(Actor("customer", customer.phone)))
+        preferences.mute(db.session, tenant, customer, event, actor=str(Actor("customer", customer.id)))
         done = True
     return render_page("site/unsubscribe.html", headers=NO_STORE, what=_event_names().get(event, event), done=done)

@@ -83,7 +83,7 @@ def visible_booking(public_id: str) -> Booking:
 def actor_for(booking: Booking) -> Actor:
     """Who acts, for the booking's log: the customer, signed in or a guest on the browser that placed it."""
     customer = signed_in_customer() or db.session.get(Customer, booking.customer_id)
-    return Actor("customer", customer.phone)
+    return Actor("customer", customer.id)
 
 
 def moment_from_form(name: str) -> datetime | None:

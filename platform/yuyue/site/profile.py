@@ -21,6 +21,7 @@ from yuyue.customers.models import Companion, Customer
 from yuyue.db import db
 from yuyue.errors import Conflict, InvalidInput, NotFound
 from yuyue.presenting.personal_data import personal_data
+from yuyue.privacy.operations import record_download
 from yuyue.site.base import current_tenant, site
 from yuyue.site.personal import customer_or_login, personal_page
 
@@ -30,7 +31,7 @@ LONGEST_INPUT = 200
 
 
 def _actor(customer: Customer) -> str:
-    return str(Actor("customer", customer.phone))
+    return str(Actor("customer", customer.id))
 
 
 def _typed(name: str) -> str:
@@ -70,11 +71,13 @@ def my_profile() -> Response | BaseResponse:
 
 @site.get("/me/data", endpoint="my_data")
 def my_data() -> Response | BaseResponse:
-    """Everything held about the customer, as the JSON file ``GET …/me/data`` sends."""
+    """Everything held about the customer, as the JSON file ``GET …/me/data`` sends; recorded as a data request as there."""
     customer = customer_or_login()
     if not isinstance(customer, Customer):
         return customer
-    return personal_data_download(personal_data(db.session, current_tenant(), customer, request_now()))
+    download = personal_data_download(personal_data(db.session, current_tenant(), customer, request_now()))
+    record_download(db.session, customer, actor=_actor(customer), now=request_now())
+    return download
 
 
 # --- companions -------------------------------------------------------------------------------------

@@ -55,6 +55,8 @@ class Tenant(Model):
     logo: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     logo_type: Mapped[str | None] = mapped_column(String(20))
     logo_digest: Mapped[str | None] = mapped_column(String(64))
+    # Erase a customer's personal data this many days after their last booking ended (yuyue.privacy.retention); None: keep it.
+    retention_days: Mapped[int | None] = mapped_column(Integer)
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"
