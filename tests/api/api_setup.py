@@ -16,11 +16,12 @@ from stdnum.cn import ric
 from yuyue.api.auth import booking_token, customer_tokens
 from yuyue.bookings import operations as bookings
 from yuyue.bookings import waitlist
+from yuyue.bookings.customer_account import save_companion
 from yuyue.catalog.operations import create_booking_type, create_resource
 from yuyue.catalog.stops import create_stop
 from yuyue.credits.operations import create_package
 from yuyue.customers.models import BanSubject
-from yuyue.customers.operations import ban, customer_for_phone, save_companion
+from yuyue.customers.operations import ban, customer_for_phone
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.events.models import Delivery, DeliveryKind, DeliveryStatus
 from yuyue.events.operations import emit
