@@ -29,6 +29,9 @@ class Customer(TenantScoped, Model):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     note: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set when staff merged this record into another (yuyue.merging): the row stays, emptied, so its id is never given to
+    # someone else (SQLite reuses the highest deleted id) while a token or cookie naming it may still be presented.
+    merged_into_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class LoginCode(TenantScoped, Model):

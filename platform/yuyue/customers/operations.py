@@ -35,6 +35,7 @@ __all__ = [
     "companions",
     "customer_for_phone",
     "get_customer",
+    "logged_in_customer",
     "mask_id_number",
     "mask_phone",
     "normalize_id_number",
@@ -143,12 +144,23 @@ def _insert(session: Session, model: type, values: dict[str, Any], unique: list[
 def get_customer(session: Session, customer_id: int) -> Customer:
     """The customer of the tenant in context with this id.
 
-    :raises NotFound: ``customer_not_found`` for an id of no customer of this tenant.
+    :raises NotFound: ``customer_not_found`` for an id of no customer of this tenant, or of one merged into another.
     """
     customer = session.scalar(select(Customer).where(Customer.id == customer_id))
     if customer is None:
         raise NotFound(_l("no customer %(customer_id)s", customer_id=customer_id), code="customer_not_found")
+    if customer.merged_into_id is not None:
+        raise NotFound(
+            _l("customer %(customer_id)s was merged into customer %(survivor)s", customer_id=customer_id, survivor=customer.merged_into_id),
+            code="customer_not_found",
+        )
     return customer
+
+
+def logged_in_customer(session: Session, customer_id: int) -> Customer | None:
+    """The customer a token or a site session names, or None if there is none or it was merged into another (its logins ended)."""
+    customer = session.get(Customer, customer_id)
+    return customer if customer is not None and customer.merged_into_id is None else None
 
 
 _CUSTOMER_BY_PHONE = select(Customer).where(Customer.phone == bindparam("phone"))

@@ -88,7 +88,7 @@ WEBHOOK_TOPICS: dict[str, Any] = {
     "customer.banned": _l("staff banned a customer from booking"),
     "customer.ban_lifted": _l("staff ended a customer's ban"),
     "customer.annotated": _l("staff changed a customer's tags or note"),
-    "customer.merged": _l("staff merged two records of one customer; the other record is gone"),
+    "customer.merged": _l("staff merged two records of one customer into one"),
     "customer.renamed": _l("a customer changed the name they go by"),
     "customer.companion_added": _l("a customer saved a companion"),
     "customer.companion_updated": _l("a customer changed a saved companion"),

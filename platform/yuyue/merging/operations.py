@@ -2,9 +2,10 @@
 
 Staff merge when a customer booked once by phone and once through the mini-program, or with two phones. The survivor
 takes the other's bookings, waitlist entries, points, class credits, bans, companions (one per ID number), notification
-preferences, tags and note, and the phone or WeChat openid it lacks; the other record is deleted, so nothing is counted
-twice and no code needs to learn to skip merged rows. Quotas, limits and no-show counts read bookings by customer, so
-they count the merged history from then on.
+preferences, tags and note, and the phone or WeChat openid it lacks. The other record's row stays, emptied of everything
+personal and marked ``merged_into_id``: searches, staff pages and logins treat it as gone, and its id is never given to
+anyone else (SQLite reuses the highest deleted id, and a token or cookie naming it may still be presented). Quotas,
+limits and no-show counts read bookings by customer, so they count the merged history from then on.
 
 :data:`CUSTOMER_REFERENCES` lists every column that names a customer with what a merge does to its rows; a table
 that adds such a column adds a line there (``tests/merging/test_merge_operation.py`` fails until it does). The
@@ -108,11 +109,13 @@ CUSTOMER_REFERENCES: tuple[tuple[type, str, Merge], ...] = (
     (Companion, "customer_id", join_companions),
     (NotificationPreference, "customer_id", join_preferences),
     (RefreshToken, "customer_id", revoke_rows),
+    # Records merged into the other one earlier now point at the survivor, so every merged record names a live one.
+    (Customer, "merged_into_id", move_rows),
 )
 
 
 def merge_customers(session: Session, tenant: Tenant, customer_id: int, *, other_id: int, reason: str, actor: Actor) -> Customer:
-    """Merge customer ``other_id`` into customer ``customer_id`` (the survivor) and delete it; one transaction, audited and
+    """Merge customer ``other_id`` into customer ``customer_id`` (the survivor) and empty it; one transaction, audited and
     announced as ``customer.merged``.
 
     :raises InvalidInput: ``merge_into_itself`` (``/from``), or a reason that is not 1-:data:`MERGE_REASON_LENGTH` characters.
@@ -132,7 +135,7 @@ def merge_customers(session: Session, tenant: Tenant, customer_id: int, *, other
         moved = {model.__tablename__: merge(session, model, column, survivor, other) for model, column, merge in CUSTOMER_REFERENCES}
         moved["bans"] = _move_bans(session, survivor, other)
         identity = {field: getattr(other, field) for field in IDENTITY_FIELDS}
-        session.delete(other)
+        _empty(other, into=survivor)
         session.flush()  # the other's phone and openid are free before the survivor takes them (both are unique)
         taken = sorted(field for field, value in identity.items() if value is not None and getattr(survivor, field) is None)
         for field in taken:
@@ -156,7 +159,7 @@ def _locked(session: Session, customer_id: int, other_id: int) -> tuple[Customer
     and a booking deadlock, and no booking of either counts its quota while their bookings move."""
     lock_identities(session, [f"customer:{customer_id}", f"customer:{other_id}"])
     locked = select(Customer).where(Customer.id.in_(sorted((customer_id, other_id)))).order_by(Customer.id).with_for_update()
-    found = {c.id: c for c in session.scalars(locked.execution_options(populate_existing=True))}
+    found = {c.id: c for c in session.scalars(locked.execution_options(populate_existing=True)) if c.merged_into_id is None}
     if customer_id not in found:
         get_customer(session, customer_id)  # raises customer_not_found
     if other_id not in found:
@@ -184,6 +187,13 @@ def _joined_notes(survivor: Customer, other: Customer) -> tuple[list[str], str |
             errors=[FieldProblem("/from", _l("shorten the note of either record first"), "merged_note_too_long")],
         )
     return tags, note
+
+
+def _empty(other: Customer, *, into: Customer) -> None:
+    """What stays of the other record: its id and when it was first seen, pointing at the survivor."""
+    for field in IDENTITY_FIELDS:
+        setattr(other, field, None)
+    other.tags, other.note, other.merged_into_id = [], None, into.id
 
 
 def _move_bans(session: Session, survivor: Customer, other: Customer) -> int:
