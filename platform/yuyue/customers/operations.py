@@ -163,7 +163,10 @@ def logged_in_customer(session: Session, customer_id: int) -> Customer | None:
     return customer if customer is not None and customer.merged_into_id is None else None
 
 
-_CUSTOMER_BY_PHONE = select(Customer).where(Customer.phone == bindparam("phone"))
+# FOR KEY SHARE (PostgreSQL; SQLite serialises writers anyway): the lock a booking's foreign key takes on its customer
+# anyway, taken when the customer is found rather than at the insert, so a merge (FOR UPDATE) either waits for the booking
+# or, once committed, makes this find the survivor instead of the emptied record (yuyue.merging).
+_CUSTOMER_BY_PHONE = select(Customer).where(Customer.phone == bindparam("phone")).with_for_update(read=True, key_share=True)
 
 
 def customer_for_phone(session: Session, phone: str, name: str | None = None, *, actor: str = SYSTEM_ACTOR) -> Customer:

@@ -155,11 +155,12 @@ def merge_customers(session: Session, tenant: Tenant, customer_id: int, *, other
 
 
 def _locked(session: Session, customer_id: int, other_id: int) -> tuple[Customer, Customer]:
-    """Both customers, locked as bookings lock them (identity keys, then rows) and in id order, so no two merges or a merge
-    and a booking deadlock, and no booking of either counts its quota while their bookings move."""
-    lock_identities(session, [f"customer:{customer_id}", f"customer:{other_id}"])
+    """Both customers, locked in the order a booking locks its customer (the row, then the identity key), rows in id order,
+    so no two merges or a merge and a booking deadlock: a booking of either that found its customer first is waited for; one
+    that comes later finds the survivor by phone, and counts the merged history against its quotas."""
     locked = select(Customer).where(Customer.id.in_(sorted((customer_id, other_id)))).order_by(Customer.id).with_for_update()
     found = {c.id: c for c in session.scalars(locked.execution_options(populate_existing=True)) if c.merged_into_id is None}
+    lock_identities(session, [f"customer:{customer_id}", f"customer:{other_id}"])
     if customer_id not in found:
         get_customer(session, customer_id)  # raises customer_not_found
     if other_id not in found:
