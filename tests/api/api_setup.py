@@ -84,7 +84,8 @@ def seed(app: Flask, session: Session) -> Seeded:
         customer = customer_for_phone(session, "13800000001")
         companion = save_companion(session, customer, "Li Lei", ID_NUMBER)
         # Another customer's ban: the seeded customer must stay free to book.
-        banned = ban(session, BanSubject.customer, customer_for_phone(session, "13800000009"), 1, "seeded", utcnow())
+        other = customer_for_phone(session, "13800000009")
+        banned = ban(session, BanSubject.customer, other, 1, "seeded", utcnow())
         endpoint = create_endpoint(session, url="https://crm.example.com/hooks", topics=["booking.*"], actor="test")
         with write_transaction(session):
             event = emit(session, "booking.confirmed", {"booking": confirmed.public_id})
@@ -129,7 +130,8 @@ def seed(app: Flask, session: Session) -> Seeded:
         values={
             "booking_type": ["entry", "free"],
             "starts_at": [slot(9).isoformat(), slot(10).isoformat()],
-            "from": [slot(9).date().isoformat()],
+            # A date for the statistics; another customer's id for a merge into the seeded one.
+            "from": [slot(9).date().isoformat(), other.id],
             "to": [slot(9).date().isoformat()],
             "answers": [{"name": "Ann"}],
             "url": ["https://crm.example.com/other-hooks"],

@@ -4,20 +4,18 @@ bodies name ids and masked ID numbers, never a name, phone or ID number in clear
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
 import standardwebhooks
 from sqlalchemy import select
 from tenant_setup import id_number, phone
-from webhook_setup import Receiver, fan_out, running_receiver, send_due
+from webhook_setup import fan_out, send_due
 
 from yuyue.customers.models import Customer
 from yuyue.db import tenant_scope
 from yuyue.events.models import OutboxEvent
 from yuyue.events.webhooks import WEBHOOK_TOPICS
-from yuyue.notifying.webhooks import WebhookDeliveries
 from yuyue.tenancy.models import StaffRole
 from yuyue.types import utcnow
 
@@ -34,20 +32,6 @@ CUSTOMER_TOPICS = {
     "customer.companion_updated",
     "customer.companion_removed",
 }
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
-
-
-@pytest.fixture
-def deliveries(app) -> WebhookDeliveries:
-    app.config.update(WEBHOOKS_ALLOW_HTTP=True, WEBHOOKS_ALLOW_PRIVATE=True)
-    subscriber = WebhookDeliveries(app)
-    subscriber.timeout = 0.3
-    return subscriber
 
 
 @pytest.fixture
