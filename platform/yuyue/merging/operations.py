@@ -8,7 +8,7 @@ anyone else (SQLite reuses the highest deleted id, and a token or cookie naming 
 limits and no-show counts read bookings by customer, so they count the merged history from then on.
 
 :data:`CUSTOMER_REFERENCES` lists every column that names a customer with what a merge does to its rows; a table
-that adds such a column adds a line there (``tests/merging/test_merge_operation.py`` fails until it does). The
+that adds such a column adds a line there (``tests/merging/test_customer_references.py`` fails until it does). The
 module sits above every area holding such a table for that reason.
 """
 
