@@ -12,6 +12,7 @@ from tenant_setup import id_number, make_booking_type, phone
 
 from yuyue.api.auth import customer_tokens
 from yuyue.audit.models import AuditRecord
+from yuyue.bookings import operations as booking_operations
 from yuyue.customers.models import Customer
 from yuyue.customers.operations import customer_for_phone
 from yuyue.db import all_tenants, tenant_scope, write_transaction
@@ -258,6 +259,17 @@ def test_without_the_merge_the_same_booking_is_accepted(customer, entry):
     book(theirs, 10)
 
     book(mine, 10)
+
+
+def test_no_shows_of_the_other_record_count_on_the_survivors_page(session, manager, customer, entry, clock, tenant_of):
+    mine, theirs = customer(1), customer(2)
+    missed = book(theirs, 9)
+    clock(at(9, 30))
+    booking_operations.mark_no_show(session, tenant_of("tenant-a"), missed["id"])
+
+    page = merged(merge(manager, mine.customer.id, theirs.customer.id))
+
+    assert page["no_shows"]["count"] == 1 and [b["id"] for b in page["no_shows"]["bookings"]] == [missed["id"]]
 
 
 # --- audit and event -----------------------------------------------------------------------
