@@ -17,6 +17,7 @@ from yuyue.customers.models import Customer
 from yuyue.customers.operations import customer_for_phone
 from yuyue.db import all_tenants, tenant_scope, write_transaction
 from yuyue.events.models import OutboxEvent
+from yuyue.notifying.preferences import unsubscribe_token
 from yuyue.tenancy.models import StaffRole
 
 A = "/api/v1/t/tenant-a"
@@ -191,6 +192,16 @@ def test_a_ban_on_the_other_record_now_stops_the_survivor(manager, two_records, 
     merged(merge(manager, mine.customer.id, theirs.customer.id))
 
     problem(mine.post(f"{A}/auth/refresh", json={"refresh_token": mine.refresh_token}), 403, "banned")
+
+
+def test_an_unsubscribe_link_sent_to_the_other_record_mutes_the_survivor(app, session, manager, customer, tenants):
+    mine, theirs = customer(1), customer(2)
+    link = f"/t/tenant-a/unsubscribe/{unsubscribe_token(app.config['SECRET_KEY'], 'tenant-a', theirs.customer.id, 'booking.reminder')}"
+    merged(merge(manager, mine.customer.id, theirs.customer.id))
+
+    assert app.test_client().post(link, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+
+    assert mine.get(f"{A}/me/notifications").get_json()["muted"] == ["booking.reminder"]
 
 
 # --- login identity ------------------------------------------------------------------------
