@@ -16,11 +16,12 @@ from stdnum.cn import ric
 from yuyue.api.auth import booking_token, customer_tokens
 from yuyue.bookings import operations as bookings
 from yuyue.bookings import waitlist
+from yuyue.bookings.customer_account import save_companion
 from yuyue.catalog.operations import create_booking_type, create_resource
 from yuyue.catalog.stops import create_stop
 from yuyue.credits.operations import create_package
 from yuyue.customers.models import BanSubject
-from yuyue.customers.operations import ban, customer_for_phone, save_companion
+from yuyue.customers.operations import ban, customer_for_phone
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.events.models import Delivery, DeliveryKind, DeliveryStatus
 from yuyue.events.operations import emit
@@ -83,7 +84,8 @@ def seed(app: Flask, session: Session) -> Seeded:
         customer = customer_for_phone(session, "13800000001")
         companion = save_companion(session, customer, "Li Lei", ID_NUMBER)
         # Another customer's ban: the seeded customer must stay free to book.
-        banned = ban(session, BanSubject.customer, customer_for_phone(session, "13800000009"), 1, "seeded", utcnow())
+        other = customer_for_phone(session, "13800000009")
+        banned = ban(session, BanSubject.customer, other, 1, "seeded", utcnow())
         endpoint = create_endpoint(session, url="https://crm.example.com/hooks", topics=["booking.*"], actor="test")
         with write_transaction(session):
             event = emit(session, "booking.confirmed", {"booking": confirmed.public_id})
@@ -128,7 +130,8 @@ def seed(app: Flask, session: Session) -> Seeded:
         values={
             "booking_type": ["entry", "free"],
             "starts_at": [slot(9).isoformat(), slot(10).isoformat()],
-            "from": [slot(9).date().isoformat()],
+            # A date for the statistics; another customer's id for a merge into the seeded one.
+            "from": [slot(9).date().isoformat(), other.id],
             "to": [slot(9).date().isoformat()],
             "answers": [{"name": "Ann"}],
             "url": ["https://crm.example.com/other-hooks"],

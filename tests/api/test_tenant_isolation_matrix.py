@@ -88,7 +88,7 @@ ROUTE_ARGUMENTS = {
     "ban_id",
 }
 # (rule, method) pairs under the blueprint that name an id, and those that name none.
-ROUTES_WITH_IDS = 64
+ROUTES_WITH_IDS = 65
 ROUTES_WITHOUT_IDS = 67
 # Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
 PUBLIC_ROUTES = {
@@ -182,6 +182,7 @@ BODIES = {
     (f"{TEMPLATE}/preview", "POST"): {"body": "Preview by tenant A"},
     ("/admin/webhooks/<endpoint_id>", "PATCH"): {"description": "Changed by tenant A", "topics": ["*"]},
     ("/me/companions/<companion_id>", "PUT"): {"name": "Renamed by tenant A", "id_number": id_number(date(2012, 1, 1), 44)},
+    ("/admin/customers/<customer_id>/merge", "POST"): {"from": 1, "reason": "isolation check"},
 }
 # Each tenant's own wording of one template, which the other must never see.
 TEMPLATE_SUBJECTS = {"tenant-a": "Ann's own subject", "tenant-b": "Bee's own subject"}
@@ -625,3 +626,5 @@ def test_tenant_b_ids_in_request_bodies_under_tenant_a_are_not_found(callers, te
     problem(callers.customer.post(f"{a}/waitlist", json=request), 404, "booking_type_not_found")
     problem(callers.customer.post(f"{a}/me/credits", json={"package": tenant_b["package"]}), 404, "package_not_found")
     problem(callers.owner.post(f"{a}/admin/package-sales", json={"phone": "13800000009", "package": tenant_b["package"]}), 404, "package_not_found")
+    merge = {"from": int(tenant_b["customer_id"]), "reason": "isolation check"}
+    problem(callers.owner.post(f"{a}/admin/customers/{callers.customer.customer.id}/merge", json=merge), 404, "customer_not_found")

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from yuyue.audit import operations as audit
 from yuyue.audit.models import AuditRecord
-from yuyue.customers.operations import companions, customer_for_phone, delete_companion, save_companion
+from yuyue.bookings.customer_account import delete_companion, save_companion
+from yuyue.customers.operations import companions, customer_for_phone
 from yuyue.db import CrossTenantWrite, tenant_scope
 from yuyue.errors import InvalidInput, NotFound
 
@@ -34,7 +35,7 @@ def test_saving_the_same_id_number_again_updates_the_companion(session, customer
     assert second.id == first.id
     assert second.phone == "13900139000"
     assert len(companions(session, customer)) == 1
-    assert actions(session)[-2:] == ["companion.created", "companion.updated"]
+    assert actions(session)[-2:] == ["customer.companion_added", "customer.companion_updated"]
 
 
 def test_saving_an_unchanged_companion_writes_no_audit_record(session, customer):
@@ -47,7 +48,7 @@ def test_saving_an_unchanged_companion_writes_no_audit_record(session, customer)
 def test_the_audit_log_keeps_a_masked_id_number(session, customer):
     save_companion(session, customer, "李四", ADULT)
     entry = session.scalars(select(AuditRecord).order_by(AuditRecord.seq.desc())).first()
-    assert entry.data == {"customer_id": customer.id, "id_number": ADULT[:6] + "********" + ADULT[-4:]}
+    assert entry.data == {"customer": customer.id, "companion": int(entry.subject_id), "id_number": ADULT[:6] + "********" + ADULT[-4:]}
 
 
 def test_an_id_number_with_a_wrong_check_digit_is_refused(session, customer):
@@ -74,7 +75,7 @@ def test_deleting_a_companion_removes_it_and_audits_it(session, customer):
     companion = save_companion(session, customer, "李四", ADULT)
     delete_companion(session, customer, companion.id)
     assert companions(session, customer) == []
-    assert actions(session)[-1] == "companion.deleted"
+    assert actions(session)[-1] == "customer.companion_removed"
     assert audit.verify(session) == []
 
 

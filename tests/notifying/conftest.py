@@ -8,7 +8,7 @@ each send outside any transaction).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from tenant_setup import (
     make_booking_type,  # noqa: I001
     windows,
 )
+from webhook_setup import Receiver, running_receiver
 
 from yuyue.db import tenant_scope, write_transaction
 from yuyue.events import delivery as engine
@@ -26,6 +27,7 @@ from yuyue.events.channels import sent_messages
 from yuyue.events.delivery import PlannedDelivery
 from yuyue.events.models import Delivery, OutboxEvent
 from yuyue.notifying.notices import CustomerNotices
+from yuyue.notifying.webhooks import WebhookDeliveries
 from yuyue.plugins import plugin_host
 from yuyue.provisioning.operations import create_tenant
 from yuyue.tenancy.models import Tenant
@@ -93,3 +95,26 @@ def deliver(app, session) -> Callable[..., list[dict]]:
 def log_messages(app) -> Callable[[], list]:
     """The messages the ``log`` channel sent, oldest first."""
     return lambda: list(sent_messages(app))
+
+
+# --- webhooks: a receiver on loopback, and the subscriber that delivers to it ---------------------
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with running_receiver() as running:
+        yield running
+
+
+@pytest.fixture
+def loopback(app):
+    """This installation lets endpoints be plain http on loopback, as the tests' receivers are."""
+    app.config.update(WEBHOOKS_ALLOW_HTTP=True, WEBHOOKS_ALLOW_PRIVATE=True)
+    return app
+
+
+@pytest.fixture
+def deliveries(loopback) -> WebhookDeliveries:
+    subscriber = WebhookDeliveries(loopback)
+    subscriber.timeout = 0.3
+    return subscriber

@@ -11,7 +11,6 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +18,7 @@ import pytest
 import standardwebhooks
 from sqlalchemy import select
 from tenant_setup import make_booking_type, windows
-from webhook_setup import CUT, HANG, Receiver, fan_out, running_receiver, send_due
+from webhook_setup import CUT, HANG, fan_out, send_due
 
 from yuyue.bookings import operations as booking_operations
 from yuyue.db import all_tenants, tenant_scope, write_transaction
@@ -27,7 +26,7 @@ from yuyue.events import webhooks
 from yuyue.events.delivery import DeliveryFailed
 from yuyue.events.models import Delivery, DeliveryAttempt, DeliveryStatus, OutboxEvent, WebhookEndpoint
 from yuyue.forms.registry import form_registry
-from yuyue.notifying.webhooks import WEBHOOK_RETRY_DELAYS, WebhookDeliveries, _checked_address
+from yuyue.notifying.webhooks import WEBHOOK_RETRY_DELAYS, _checked_address
 from yuyue.tenancy.models import StaffRole
 from yuyue.types import utcnow
 
@@ -35,26 +34,6 @@ A = "/api/v1/t/tenant-a/admin"
 ZONE = ZoneInfo("Asia/Shanghai")
 # Ten days ahead of the real clock, so the booking's hold and terms do not depend on the time of day.
 SLOT = datetime.combine(utcnow().astimezone(ZONE).date() + timedelta(days=10), time(9), ZONE)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
-
-
-@pytest.fixture
-def loopback(app):
-    """This installation lets endpoints be plain http on loopback, as the tests' receivers are."""
-    app.config.update(WEBHOOKS_ALLOW_HTTP=True, WEBHOOKS_ALLOW_PRIVATE=True)
-    return app
-
-
-@pytest.fixture
-def deliveries(loopback) -> WebhookDeliveries:
-    subscriber = WebhookDeliveries(loopback)
-    subscriber.timeout = 0.3
-    return subscriber
 
 
 @pytest.fixture

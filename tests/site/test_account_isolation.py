@@ -18,8 +18,8 @@ from account_setup import SITE, Browser, make_visit, phone, place, slot
 from sqlalchemy import select
 from tenant_setup import id_number
 
+from yuyue.bookings import customer_account, waitlist
 from yuyue.bookings import operations as bookings
-from yuyue.bookings import waitlist
 from yuyue.bookings.models import Booking, WaitlistEntry
 from yuyue.customers import operations as customers
 from yuyue.customers.models import Companion
@@ -71,7 +71,7 @@ def tenant_b(session, tenants):
     entry = waitlist.join(session, form_registry(), b, booking_type_slug="visit", starts_at=slot(9), phone=phone(1), answers={"name": "B"})
     bookings.cancel(session, b, taken.public_id)
     with tenant_scope(b.id):
-        companion = customers.save_companion(session, customers.customer_for_phone(session, phone(1)), "Bee Companion", id_number(date(2010, 5, 1), 7))
+        companion = customer_account.save_companion(session, customers.customer_for_phone(session, phone(1)), "Bee Companion", id_number(date(2010, 5, 1), 7))
     session.commit()
     return {
         "public_id": held.public_id,

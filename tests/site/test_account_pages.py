@@ -12,8 +12,9 @@ from sqlalchemy import select
 from tenant_setup import id_number
 from test_site_languages import english_msgids, visible_text
 
+from yuyue.bookings.customer_account import save_companion
 from yuyue.customers.models import BanSubject, Companion
-from yuyue.customers.operations import ban, customer_for_phone, save_companion
+from yuyue.customers.operations import ban, customer_for_phone
 from yuyue.db import tenant_scope
 from yuyue.provisioning.operations import get_tenant
 from yuyue.types import utcnow

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from tenant_setup import id_number, make_booking_type, make_tenant, phone, windows
 
 from yuyue.bookings import operations as bookings
+from yuyue.bookings.customer_account import save_companion
 from yuyue.bookings.models import Booking
-from yuyue.customers.operations import customer_for_phone, save_companion
+from yuyue.customers.operations import customer_for_phone
 from yuyue.db import tenant_scope
 from yuyue.forms.registry import form_registry
 from yuyue.payments.operations import set_payment_provider

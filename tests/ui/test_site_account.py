@@ -15,7 +15,8 @@ from flask import Flask
 from tenant_setup import id_number, make_booking_type, phone
 
 from yuyue.bookings import operations as bookings
-from yuyue.customers.operations import customer_for_phone, save_companion
+from yuyue.bookings.customer_account import save_companion
+from yuyue.customers.operations import customer_for_phone
 from yuyue.db import db, tenant_scope
 from yuyue.events.channels import sent_messages
 from yuyue.forms.registry import form_registry

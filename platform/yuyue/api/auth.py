@@ -26,6 +26,7 @@ from yuyue.api.tenant import current_tenant
 from yuyue.bookings.models import Booking
 from yuyue.customers import sessions
 from yuyue.customers.models import Customer
+from yuyue.customers.operations import logged_in_customer
 from yuyue.db import db
 from yuyue.provisioning.operations import TOKEN_PREFIX, authenticate_token
 from yuyue.tenancy.models import ROLE_RANK, StaffRole, TokenKind
@@ -118,8 +119,8 @@ def _customer_from_request() -> Customer | None:
         return None
     secret = bearer_secret()
     claims = _decode(secret, "access")
-    customer = db.session.get(Customer, int(claims["sub"])) if claims else None
-    if customer is None or customer.erased_at is not None:  # an erased customer's sessions end with the erasure
+    customer = logged_in_customer(db.session, int(claims["sub"])) if claims else None
+    if customer is None:
         raise ApiProblem(
             401,
             "invalid_token",

@@ -35,7 +35,7 @@ from yuyue.api.schemas.customer.common import FIRST_YEAR, LAST_YEAR, YEARS
 from yuyue.api.schemas.customer.me import COMPANION_CREATE, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from yuyue.api.schemas.customer.waitlist import WAITLIST_JOIN
 from yuyue.api.tenant import current_tenant, tenant_api
-from yuyue.bookings import name_lists, waitlist
+from yuyue.bookings import customer_account, name_lists, waitlist
 from yuyue.bookings import operations as bookings
 from yuyue.bookings.availability import slot_availability
 from yuyue.bookings.models import Booking, BookingStatus
@@ -364,12 +364,12 @@ def customer_companions() -> Response:
 @customer_required
 def customer_add_companion() -> tuple[Response, int]:
     body = json_body(COMPANION_CREATE)
-    companion = customers.save_companion(db.session, g.customer, actor=str(Actor("customer", g.customer.id)), **body)
+    companion = customer_account.save_companion(db.session, g.customer, actor=str(Actor("customer", g.customer.id)), **body)
     return jsonify(present.companion_json(companion)), 201
 
 
 @tenant_api.delete("/me/companions/<row_id:companion_id>")
 @customer_required
 def customer_remove_companion(companion_id: int) -> tuple[str, int]:
-    customers.delete_companion(db.session, g.customer, companion_id, actor=str(Actor("customer", g.customer.id)))
+    customer_account.delete_companion(db.session, g.customer, companion_id, actor=str(Actor("customer", g.customer.id)))
     return "", 204

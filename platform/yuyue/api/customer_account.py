@@ -1,7 +1,7 @@
 """Customer API for the customer's own account: ``/me/profile``, ``PUT /me/companions/<id>``, ``/me/points``, ``/me/bans`` and ``/me/data``.
 
 Listing, adding and removing companions stay with the other ``/me`` routes in :mod:`yuyue.api.customer`.
-The operations (:mod:`yuyue.customers.operations`) validate and audit; what the answers hold is in
+The operations (:mod:`yuyue.bookings.customer_account` for changes) validate, audit and announce; what the answers hold is in
 :mod:`yuyue.presenting.account` and :mod:`yuyue.presenting.personal_data`; the bodies and
 descriptions in :mod:`yuyue.api.schemas.customer.account`.
 """
@@ -19,6 +19,7 @@ from yuyue.api.query import cursor_before, page_before
 from yuyue.api.schemas.customer.account import PROFILE_CHANGE
 from yuyue.api.schemas.customer.me import COMPANION_CHANGE, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from yuyue.api.tenant import current_tenant, tenant_api
+from yuyue.bookings import customer_account
 from yuyue.bookings.placement import Actor
 from yuyue.customers import operations as customers
 from yuyue.db import db
@@ -48,7 +49,7 @@ def customer_profile() -> Response:
 @customer_required
 def customer_change_profile() -> Response:
     body = json_body(PROFILE_CHANGE)
-    customer = customers.rename_customer(db.session, g.customer, body["name"], actor=_actor())
+    customer = customer_account.rename_customer(db.session, g.customer, body["name"], actor=_actor())
     return jsonify(account.profile_json(customer, _zone()))
 
 
@@ -56,7 +57,7 @@ def customer_change_profile() -> Response:
 @customer_required
 def customer_change_companion(companion_id: int) -> Response:
     body = json_body(COMPANION_CHANGE)
-    companion = customers.update_companion(db.session, g.customer, companion_id, actor=_actor(), **body)
+    companion = customer_account.update_companion(db.session, g.customer, companion_id, actor=_actor(), **body)
     return jsonify(companion_json(companion))
 
 

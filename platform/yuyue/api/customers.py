@@ -1,7 +1,7 @@
 """A tenant's customers for its staff: ``/api/v1/t/<tenant>/admin/customers…``.
 
 Every staff role may search, read a customer's page and export; managers and
-owners adjust points, impose and lift bans, and set tags and a note, and they
+owners adjust points, impose and lift bans, set tags and a note, and merge two records of one person, and they
 alone see phones and ID numbers in full (:func:`yuyue.presenting.customers.sees_in_full`).
 The bodies and route descriptions are in :mod:`yuyue.api.schemas.merchant.customers`.
 """
@@ -23,6 +23,7 @@ from yuyue.api.schemas.merchant.customers import (
     BAN_LIFT,
     CUSTOMER_CHANGE,
     CUSTOMER_EXPORT_QUERY,
+    CUSTOMER_MERGE,
     CUSTOMER_QUERY,
     EXPORT_FORMATS,
     POINTS_ADJUSTMENT,
@@ -34,6 +35,7 @@ from yuyue.credits.operations import credit_summary
 from yuyue.db import db
 from yuyue.exports.customers import customers_csv, customers_xlsx
 from yuyue.exports.operations import CSV_MIMETYPE, XLSX_MIMETYPE
+from yuyue.merging.operations import merge_customers
 from yuyue.presenting.credits import credits_json
 from yuyue.presenting.customers import customer_json, customer_row_json, sees_in_full
 from yuyue.tenancy.models import StaffRole
@@ -115,4 +117,12 @@ def ban_customer(customer_id: int) -> tuple[Response, int]:
 def lift_ban(customer_id: int, ban_id: int) -> tuple[Response, int]:
     body = json_body(BAN_LIFT)
     customer_records.lift_ban(db.session, current_tenant(), customer_id, ban_id, reason=body["reason"], now=utcnow(), actor=staff_actor())
+    return _customer_response(customer_id)
+
+
+@tenant_api.post("/admin/customers/<row_id:customer_id>/merge")
+@staff_required(StaffRole.manager)
+def merge_customer(customer_id: int) -> tuple[Response, int]:
+    body = json_body(CUSTOMER_MERGE)
+    merge_customers(db.session, current_tenant(), customer_id, other_id=body["from"], reason=body["reason"], actor=staff_actor())
     return _customer_response(customer_id)

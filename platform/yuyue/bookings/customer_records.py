@@ -180,7 +180,7 @@ def _contains(text: str) -> str:
 
 
 def _matching(filters: CustomerFilters, masked: bool) -> Select:
-    statement = select(Customer)
+    statement = select(Customer).where(Customer.merged_into_id.is_(None))
     if filters.tag:
         # The list is stored as JSON text; the tag's own JSON spelling, quotes included, is one whole element of it.
         statement = statement.where(cast(Customer.tags, String).like(_contains(json.dumps(filters.tag)), escape="\\"))

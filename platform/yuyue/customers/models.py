@@ -32,6 +32,9 @@ class Customer(TenantScoped, Model):
     # Set when the customer's personal data was erased (yuyue.privacy): the row stays, so bookings keep their customer, but
     # it logs in no more and no phone finds it.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when staff merged this record into another (yuyue.merging): the row stays, emptied, so its id is never given to
+    # someone else (SQLite reuses the highest deleted id) while a token or cookie naming it may still be presented.
+    merged_into_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class LoginCode(TenantScoped, Model):

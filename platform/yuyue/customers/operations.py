@@ -1,4 +1,5 @@
-"""Customers of the tenant in context: find-or-create by phone, companions, points, bans.
+"""Customers of the tenant in context: find-or-create by phone, companions read, points, bans (a customer's own changes to
+their name and companions are announced, so they live in :mod:`yuyue.bookings.customer_account`).
 
 Every change is audited in the same transaction. Each operation opens a
 ``write_transaction``, which joins the caller's when called from a larger one.
@@ -28,11 +29,13 @@ __all__ = [
     "add_points",
     "ban",
     "bans_on",
+    "check_own",
+    "checked_name",
     "checked_text",
     "companions",
     "customer_for_phone",
-    "delete_companion",
     "get_customer",
+    "logged_in_customer",
     "mask_id_number",
     "mask_name",
     "mask_phone",
@@ -41,9 +44,7 @@ __all__ = [
     "normalize_phone",
     "points_balance",
     "points_entries",
-    "rename_customer",
-    "save_companion",
-    "update_companion",
+    "validated",
 ]
 
 SYSTEM_ACTOR = "system"
@@ -112,7 +113,7 @@ def masked_mentions(session: Session, customer: Customer, text: str) -> str:
     return text
 
 
-def _check_name(name: Any, pointer: str, *, required: bool) -> str | None:
+def checked_name(name: Any, pointer: str, *, required: bool) -> str | None:
     if name is None and not required:
         return None
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
@@ -130,7 +131,7 @@ def checked_text(value: Any, pointer: str, length: int) -> str:
     return value.strip()
 
 
-def _validated(message: str, **checks) -> dict[str, Any]:
+def validated(message: str, **checks) -> dict[str, Any]:
     """Run every check and report all problems at once, not only the first."""
     values: dict[str, Any] = {}
     problems: list[FieldProblem] = []
@@ -144,7 +145,7 @@ def _validated(message: str, **checks) -> dict[str, Any]:
     return values
 
 
-def _check_own(customer: Customer) -> None:
+def check_own(customer: Customer) -> None:
     if customer.tenant_id != current_tenant_id():
         raise CrossTenantWrite(f"customer {customer.id} of tenant {customer.tenant_id} used as tenant {current_tenant_id()}")
 
@@ -164,15 +165,29 @@ def _insert(session: Session, model: type, values: dict[str, Any], unique: list[
 def get_customer(session: Session, customer_id: int) -> Customer:
     """The customer of the tenant in context with this id.
 
-    :raises NotFound: ``customer_not_found`` for an id of no customer of this tenant.
+    :raises NotFound: ``customer_not_found`` for an id of no customer of this tenant, or of one merged into another.
     """
     customer = session.scalar(select(Customer).where(Customer.id == customer_id))
     if customer is None:
         raise NotFound(_l("no customer %(customer_id)s", customer_id=customer_id), code="customer_not_found")
+    if customer.merged_into_id is not None:
+        raise NotFound(
+            _l("customer %(customer_id)s was merged into customer %(survivor)s", customer_id=customer_id, survivor=customer.merged_into_id),
+            code="customer_not_found",
+        )
     return customer
 
 
-_CUSTOMER_BY_PHONE = select(Customer).where(Customer.phone == bindparam("phone"))
+def logged_in_customer(session: Session, customer_id: int) -> Customer | None:
+    """The customer a token or a site session names, or None if there is none, or it was merged into another or erased (its logins ended)."""
+    customer = session.get(Customer, customer_id)
+    return customer if customer is not None and customer.merged_into_id is None and customer.erased_at is None else None
+
+
+# FOR KEY SHARE (PostgreSQL; SQLite serialises writers anyway): the lock a booking's foreign key takes on its customer
+# anyway, taken when the customer is found rather than at the insert, so a merge (FOR UPDATE) either waits for the booking
+# or, once committed, makes this find the survivor instead of the emptied record (yuyue.merging).
+_CUSTOMER_BY_PHONE = select(Customer).where(Customer.phone == bindparam("phone")).with_for_update(read=True, key_share=True)
 
 
 def customer_for_phone(session: Session, phone: str, name: str | None = None, *, actor: str = SYSTEM_ACTOR) -> Customer:
@@ -181,7 +196,7 @@ def customer_for_phone(session: Session, phone: str, name: str | None = None, *,
     A ``name`` fills in a customer who has none yet; an existing name is kept.
     """
     phone = normalize_phone(phone)
-    name = _check_name(name, "/name", required=False)
+    name = checked_name(name, "/name", required=False)
     with write_transaction(session) as session:
         customer = session.scalar(_CUSTOMER_BY_PHONE, {"phone": phone})
         if customer is None:
@@ -200,138 +215,12 @@ def customer_for_phone(session: Session, phone: str, name: str | None = None, *,
     return customer
 
 
-def rename_customer(session: Session, customer: Customer, name: str, *, actor: str = SYSTEM_ACTOR) -> Customer:
-    """Set the name the customer goes by, stored as given (1-100 characters once trimmed); their phone is their login and stays."""
-    name = _check_name(name, "/name", required=True)
-    _check_own(customer)
-    with write_transaction(session) as session:
-        if customer.name != name:
-            customer.name = name
-            session.flush()
-            audit.record(session, actor=actor, action="customer.renamed", subject_type="customer", subject_id=customer.id, data={})
-    return customer
-
-
 # -- companions ----------------------------------------------------------------------------------
-
-
-def _companion_fields(name: Any, id_number: Any, phone: Any, relation: Any) -> tuple[str, dict[str, Any]]:
-    """The companion's ID number, normalized, and its other columns; every problem reported at once."""
-    checked = _validated(
-        _l("the companion cannot be saved as given"),
-        name=lambda: _check_name(name, "/name", required=True),
-        id_number=lambda: normalize_id_number(id_number),
-        phone=lambda: normalize_phone(phone) if phone is not None else None,
-        relation=lambda: checked_text(relation, "/relation", 40) if relation is not None else None,
-    )
-    id_number = checked.pop("id_number")
-    return id_number, {**checked, "birth_date": ric.get_birth_date(id_number)}
-
-
-def save_companion(
-    session: Session,
-    customer: Customer,
-    name: str,
-    id_number: str,
-    phone: str | None = None,
-    relation: str | None = None,
-    *,
-    actor: str = SYSTEM_ACTOR,
-) -> Companion:
-    """Add a companion to ``customer``, or update the one with the same ID number; birth date comes from the ID."""
-    id_number, fields = _companion_fields(name, id_number, phone, relation)
-    _check_own(customer)
-    with write_transaction(session) as session:
-        _lock_companions_of(session, customer)
-        created_id = _insert(session, Companion, {"customer_id": customer.id, "id_number": id_number, **fields}, ["customer_id", "id_number"])
-        companion = session.scalar(select(Companion).where(Companion.customer_id == customer.id, Companion.id_number == id_number))
-        changed = sorted(key for key, value in fields.items() if getattr(companion, key) != value)
-        for key in changed:
-            setattr(companion, key, fields[key])
-        if created_id is not None or changed:
-            session.flush()
-            audit.record(
-                session,
-                actor=actor,
-                action="companion.created" if created_id is not None else "companion.updated",
-                subject_type="companion",
-                subject_id=companion.id,
-                data={"customer_id": customer.id, "id_number": mask_id_number(id_number), **({"changed": changed} if created_id is None else {})},
-            )
-    return companion
-
-
-def update_companion(
-    session: Session,
-    customer: Customer,
-    companion_id: int,
-    name: str,
-    id_number: str,
-    phone: str | None = None,
-    relation: str | None = None,
-    *,
-    actor: str = SYSTEM_ACTOR,
-) -> Companion:
-    """Replace what is saved of one of the customer's companions (a field left out is cleared).
-
-    NotFound if the companion is not theirs; ``companion_exists`` if another of theirs has the ID number.
-    """
-    id_number, fields = _companion_fields(name, id_number, phone, relation)
-    values = {"id_number": id_number, **fields}
-    _check_own(customer)
-    with write_transaction(session) as session:
-        _lock_companions_of(session, customer)
-        companion = _own_companion(session, customer, companion_id)
-        taken = select(Companion.id).where(Companion.customer_id == customer.id, Companion.id_number == id_number, Companion.id != companion_id)
-        if session.scalar(taken) is not None:
-            raise Conflict(
-                _l("customer %(id)s already has a companion with this ID number", id=customer.id),
-                code="companion_exists",
-                errors=[FieldProblem("/id_number", _l("another saved companion has this ID number"), "companion_exists")],
-            )
-        changed = sorted(key for key, value in values.items() if getattr(companion, key) != value)
-        for key in changed:
-            setattr(companion, key, values[key])
-        if changed:
-            session.flush()
-            audit.record(
-                session,
-                actor=actor,
-                action="companion.updated",
-                subject_type="companion",
-                subject_id=companion.id,
-                data={"customer_id": customer.id, "id_number": mask_id_number(id_number), "changed": changed},
-            )
-    return companion
-
-
-def _lock_companions_of(session: Session, customer: Customer) -> None:
-    """Lock the customer's row: adding and editing their companions go one at a time, so no two can end with one ID number
-    (an edit's check would otherwise miss a concurrent add, and the unique key answer it with an error)."""
-    session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
-
-
-def _own_companion(session: Session, customer: Customer, companion_id: int) -> Companion:
-    companion = session.scalar(select(Companion).where(Companion.id == companion_id, Companion.customer_id == customer.id))
-    if companion is None:
-        raise NotFound(_l("customer %(id)s has no companion %(companion_id)s", id=customer.id, companion_id=companion_id), code="companion_not_found")
-    return companion
 
 
 def companions(session: Session, customer: Customer) -> list[Companion]:
     """The customer's companions in the order they were added."""
     return list(session.scalars(select(Companion).where(Companion.customer_id == customer.id).order_by(Companion.id)))
-
-
-def delete_companion(session: Session, customer: Customer, companion_id: int, *, actor: str = SYSTEM_ACTOR) -> None:
-    """Remove one of the customer's companions; NotFound if it is not theirs."""
-    _check_own(customer)
-    with write_transaction(session) as session:
-        companion = _own_companion(session, customer, companion_id)
-        data = {"customer_id": customer.id, "id_number": mask_id_number(companion.id_number) if companion.id_number else None}
-        session.delete(companion)
-        session.flush()
-        audit.record(session, actor=actor, action="companion.deleted", subject_type="companion", subject_id=companion_id, data=data)
 
 
 # -- points --------------------------------------------------------------------------------------
@@ -371,7 +260,7 @@ def add_points(
             _l("points must change by a non-zero whole number"), errors=[FieldProblem("/delta", _l("a non-zero integer is required"), "invalid_delta")]
         )
     reason = checked_text(reason, "/reason", PointsEntry.__table__.c.reason.type.length)
-    _check_own(customer)
+    check_own(customer)
     with write_transaction(session) as session:
         if delta < 0 and require_balance:
             session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())

@@ -84,6 +84,15 @@ WEBHOOK_TOPICS: dict[str, Any] = {
     "payment.refund_failed": _l("a refund was refused by the provider"),
     "payment.refunded_by_provider": _l("the provider reported a refund made on its side"),
     "webhook.endpoint_disabled": _l("one of the tenant's webhook endpoints was disabled after failing"),
+    "customer.points_adjusted": _l("staff added or took away a customer's points"),
+    "customer.banned": _l("staff banned a customer from booking"),
+    "customer.ban_lifted": _l("staff ended a customer's ban"),
+    "customer.annotated": _l("staff changed a customer's tags or note"),
+    "customer.merged": _l("staff merged two records of one customer into one"),
+    "customer.renamed": _l("a customer changed the name they go by"),
+    "customer.companion_added": _l("a customer saved a companion"),
+    "customer.companion_updated": _l("a customer changed a saved companion"),
+    "customer.companion_removed": _l("a customer removed a saved companion"),
     "customer.erased": _l("a customer's personal data was erased: erase what your systems hold of them too"),
 }
 # Sent only by a ping, to the endpoint pinged; no pattern subscribes to it.

@@ -28,6 +28,7 @@ from wtforms.validators import ValidationError
 
 from yuyue.bookings.models import Booking
 from yuyue.customers.models import Customer
+from yuyue.customers.operations import logged_in_customer
 from yuyue.db import db, tenant_scope
 from yuyue.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
 from yuyue.plugins import plugin_host
@@ -188,8 +189,7 @@ def signed_in_customer() -> Customer | None:
     """The customer who logged in on this browser at the current tenant, or None (never logged in, logged out, or gone)."""
     if "site_customer" not in g:
         customer_id = _customer_state().get("customer")
-        customer = db.session.get(Customer, customer_id) if isinstance(customer_id, int) else None
-        g.site_customer = customer if customer is not None and customer.erased_at is None else None  # erasure ends the customer's sessions
+        g.site_customer = logged_in_customer(db.session, customer_id) if isinstance(customer_id, int) else None
     return g.site_customer
 
 

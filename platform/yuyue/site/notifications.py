@@ -75,6 +75,8 @@ def unsubscribe(token: str) -> Response:
     tenant = current_tenant()
     found = preferences.read_unsubscribe_token(current_app.config["SECRET_KEY"], token, tenant.slug)
     customer = db.session.get(Customer, found[0]) if found else None
+    if customer is not None and customer.merged_into_id is not None:
+        customer = db.session.get(Customer, customer.merged_into_id)  # a link sent before a merge: the choices moved to the survivor
     if customer is None:
         raise NotFound(_("This unsubscribe link is not valid."), code="unsubscribe_link_invalid")
     event = found[1]

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from yuyue.api.auth import request_now
 from yuyue.api.customer_account import personal_data_download
+from yuyue.bookings import customer_account
 from yuyue.bookings.placement import Actor
 from yuyue.customers import operations as customers
 from yuyue.customers.models import Companion, Customer
@@ -63,7 +64,7 @@ def my_profile() -> Response | BaseResponse:
         return _profile_page(customer, name=customer.name or "")
     name = _typed("name")
     try:
-        customers.rename_customer(db.session, customer, name, actor=_actor(customer))
+        customer_account.rename_customer(db.session, customer, name, actor=_actor(customer))
     except InvalidInput as error:
         return _profile_page(customer, name=name, errors=_field_errors(error), status=422)
     return _profile_page(customer, name=customer.name, saved=True)
@@ -115,7 +116,7 @@ def my_companions() -> Response | BaseResponse:
     if request.method == "GET":
         return _companions_page(customer)
     try:
-        customers.save_companion(db.session, customer, actor=_actor(customer), **_posted_companion())
+        customer_account.save_companion(db.session, customer, actor=_actor(customer), **_posted_companion())
     except InvalidInput as error:
         return _companions_page(customer, values=_companion_values(), errors=_field_errors(error), status=422)
     return redirect(url_for("site.my_companions"), code=303)
@@ -139,7 +140,7 @@ def edit_companion(companion_id: int) -> Response | BaseResponse:
     if request.method == "GET":
         return personal_page("site/companion.html", companion=companion, values=_companion_values(companion), errors={})
     try:
-        customers.update_companion(db.session, customer, companion_id, actor=_actor(customer), **_posted_companion())
+        customer_account.update_companion(db.session, customer, companion_id, actor=_actor(customer), **_posted_companion())
     except (InvalidInput, Conflict) as error:
         status = 409 if isinstance(error, Conflict) else 422
         return personal_page("site/companion.html", status=status, companion=companion, values=_companion_values(), errors=_field_errors(error))
@@ -152,7 +153,7 @@ def remove_companion(companion_id: int) -> BaseResponse:
     if not isinstance(customer, Customer):
         return customer
     try:
-        customers.delete_companion(db.session, customer, companion_id, actor=_actor(customer))
+        customer_account.delete_companion(db.session, customer, companion_id, actor=_actor(customer))
     except NotFound:
         abort(404)
     return redirect(url_for("site.my_companions"), code=303)

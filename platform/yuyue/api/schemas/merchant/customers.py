@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from yuyue.api.converters import RowIdConverter, path_parameter
+from yuyue.api.converters import MAX_ROW_ID, RowIdConverter, path_parameter
 from yuyue.api.schemas.customer.credits import CREDITS
 from yuyue.api.schemas.merchant.bookings import PAGE_PARAMETERS
 from yuyue.api.schemas.merchant.common import NULLABLE_TEXT, PREFIX, TENANT_PARAMETER, json_content, operation, query_parameter
@@ -14,6 +14,7 @@ from yuyue.bookings.queries import MAX_TEXT
 from yuyue.customers.models import Ban, BanSubject, PointsEntry
 from yuyue.customers.operations import MAX_BAN_DAYS
 from yuyue.exports.operations import CSV_MIMETYPE, XLSX_MIMETYPE
+from yuyue.merging.operations import MERGE_REASON_LENGTH
 from yuyue.tenancy.models import StaffRole
 from yuyue.types import MAX_INTEGER, bounded_integer
 
@@ -44,6 +45,15 @@ BAN_CREATE = {
     },
 }
 BAN_LIFT = {"type": "object", "required": ["reason"], "additionalProperties": False, "properties": {"reason": BAN_REASON}}
+CUSTOMER_MERGE = {
+    "type": "object",
+    "required": ["from", "reason"],
+    "additionalProperties": False,
+    "properties": {
+        "from": {**bounded_integer(1, MAX_ROW_ID), "description": "the other record of the same person; it moves to this one and is deleted"},
+        "reason": {**REASON, "maxLength": MERGE_REASON_LENGTH},
+    },
+}
 CUSTOMER_CHANGE = {
     "type": "object",
     "additionalProperties": False,
@@ -236,6 +246,18 @@ OPENAPI_PATHS: dict[str, Any] = {
             200,
             CUSTOMER_CONTENT,
             body=BAN_LIFT,
+            errors=(400, 404, 409, 422),
+        ),
+    },
+    f"{PREFIX}/customers/{{customer_id}}/merge": {
+        "parameters": [TENANT_PARAMETER, CUSTOMER_PARAMETER],
+        "post": operation(
+            "Merge another record of the same person into this customer (bookings, companions, points, credits, bans, login "
+            "identity, tags and note move; the other record is deleted), with the reason; answers this customer's page",
+            StaffRole.manager,
+            200,
+            CUSTOMER_CONTENT,
+            body=CUSTOMER_MERGE,
             errors=(400, 404, 409, 422),
         ),
     },
