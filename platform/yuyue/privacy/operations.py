@@ -178,7 +178,9 @@ def expired_customers(session: Session, tenant: Tenant, now: datetime, *, after_
     than ``tenant.retention_days`` before ``now``: nothing of theirs is still to come."""
     cutoff = now - timedelta(days=tenant.retention_days)
     recent = exists().where(Booking.customer_id == Customer.id, Booking.ends_at > cutoff)
-    statement = select(Customer).where(Customer.id > after_id, Customer.erased_at.is_(None), Customer.merged_into_id.is_(None), Customer.created_at <= cutoff, ~recent)
+    statement = select(Customer).where(
+        Customer.id > after_id, Customer.erased_at.is_(None), Customer.merged_into_id.is_(None), Customer.created_at <= cutoff, ~recent
+    )
     with tenant_scope(tenant.id):
         return list(session.scalars(statement.order_by(Customer.id).limit(limit)))
 
