@@ -20,7 +20,8 @@ from yuyue.audit.models import AuditRecord
 from yuyue.bookings.customer_records import impose_ban
 from yuyue.bookings.placement import SYSTEM
 from yuyue.customers.models import Ban, BanSubject, PointsEntry
-from yuyue.customers.operations import ban, customer_for_phone, save_companion
+from yuyue.bookings.customer_account import save_companion
+from yuyue.customers.operations import ban, customer_for_phone
 from yuyue.db import db, tenant_scope
 from yuyue.types import utcnow
 

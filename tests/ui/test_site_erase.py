@@ -7,7 +7,8 @@ from tenant_setup import phone
 from test_site_account import SITE, check_page, signed_in_on_a_phone
 
 from yuyue.customers.models import Customer
-from yuyue.customers.operations import customer_for_phone, rename_customer
+from yuyue.bookings.customer_account import rename_customer
+from yuyue.customers.operations import customer_for_phone
 from yuyue.db import db, tenant_scope
 
 
