@@ -17,10 +17,10 @@ from desk_setup import ADULT_ID, CHILD_ID, ZONE, book_visit, make_museum, sign_i
 from sqlalchemy import select
 
 from yuyue.audit.models import AuditRecord
+from yuyue.bookings.customer_account import save_companion
 from yuyue.bookings.customer_records import impose_ban
 from yuyue.bookings.placement import SYSTEM
 from yuyue.customers.models import Ban, BanSubject, PointsEntry
-from yuyue.bookings.customer_account import save_companion
 from yuyue.customers.operations import ban, customer_for_phone
 from yuyue.db import db, tenant_scope
 from yuyue.types import utcnow

@@ -6,8 +6,8 @@ from __future__ import annotations
 from tenant_setup import phone
 from test_site_account import SITE, check_page, signed_in_on_a_phone
 
-from yuyue.customers.models import Customer
 from yuyue.bookings.customer_account import rename_customer
+from yuyue.customers.models import Customer
 from yuyue.customers.operations import customer_for_phone
 from yuyue.db import db, tenant_scope
 
