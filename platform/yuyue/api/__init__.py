@@ -21,6 +21,7 @@ from yuyue.api import (  # noqa: F401 - modules register their routes on v1 and 
     operator,
     packages,
     payments,
+    privacy_notices,
     stats,
     webhooks,
 )

@@ -15,6 +15,7 @@ from yuyue.api.schemas.merchant import (
     notification_channels,
     notification_templates,
     packages,
+    privacy_notices,
     resources,
     route_stops,
     stats,
@@ -36,6 +37,7 @@ OPENAPI_PATHS: dict[str, Any] = {
     **notification_channels.OPENAPI_PATHS,
     **notification_templates.OPENAPI_PATHS,
     **webhooks.OPENAPI_PATHS,
+    **privacy_notices.OPENAPI_PATHS,
 }
 
 __all__ = ["OPENAPI_PATHS"]
