@@ -38,6 +38,7 @@ from yuyue.admin.builder.designer import (
 from yuyue.admin.schema_form import read_schema_form, render_schema_form
 from yuyue.bookings.availability import slot_availability
 from yuyue.catalog import operations as catalog
+from yuyue.catalog import privacy_notices
 from yuyue.catalog.models import BookingType
 from yuyue.catalog.tickets import MAX_TICKET_TYPES
 from yuyue.db import db
@@ -272,6 +273,45 @@ class BuilderView(TenantAdminView):
             localize=localize,
             tab="versions",
         )
+
+    # --- the privacy notice ----------------------------------------------------------------------
+
+    @expose("/<slug:booking_type>/privacy-notice", methods=["GET", "POST"])
+    def privacy_notice(self, booking_type: str) -> Any:
+        """Publish the notice bookings must agree to (a new version when the text changed) or withdraw it, through the API's operations."""
+        found = self._booking_type(booking_type)
+        current = privacy_notices.current_notice(db.session, found)
+        text = current.text if current is not None else {}
+        texts = {code: text if isinstance(text, str) else text.get(code, "") for code in LOCALES}
+        problems: dict[str, str] = {}
+        if request.method == "POST":
+            actor, tenant = str(current_staff().actor), current_staff().tenant
+            if request.form.get("action") == "withdraw":
+                privacy_notices.withdraw_privacy_notice(db.session, tenant, found.slug, actor=actor)
+                flash(_("The privacy notice was withdrawn: bookings no longer ask for consent."), "success")
+                return redirect(url_for(".privacy_notice", booking_type=found.slug))
+            texts = {code: request.form.get(f"text.{code}", "") for code in LOCALES}
+            try:
+                privacy_notices.set_privacy_notice(db.session, tenant, found.slug, {code: t for code, t in texts.items() if t}, actor=actor)
+            except DomainError as error:
+                problems = _problems_by_pointer(error)
+            else:
+                flash(_("Privacy notice saved."), "success")
+                return redirect(url_for(".privacy_notice", booking_type=found.slug))
+        versions, count = privacy_notices.notice_versions(db.session, found)
+        return self.render(
+            "admin/builder/privacy_notice.html",
+            booking_type=found,
+            texts=texts,
+            max_length=privacy_notices.MAX_NOTICE_LENGTH,
+            versions=versions,
+            version_count=count,
+            problems=problems,
+            locales=LOCALES,
+            locale=page_locale(),
+            localize=localize,
+            tab="privacy",
+        ), (422 if problems else 200)
 
     # --- tickets and prices ---------------------------------------------------------------------
 
