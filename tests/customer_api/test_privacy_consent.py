@@ -153,3 +153,10 @@ def test_the_consent_given_on_joining_belongs_to_the_booking_the_place_becomes(a
 
     shown = manager.get(f"{A}/admin/bookings/{booking['id']}").get_json()["privacy_consents"]
     assert [(c["id"], c["version"]) for c in shown] == [(given.id, 1)]
+
+
+def test_the_consent_problems_are_in_the_readers_language(alice, noticed, booking_request, problem):
+    body = problem(alice.post(f"{A}/bookings?lang=zh-Hant", json=booking_request()), 422, "consent_required")
+
+    assert body["detail"] == "預約前請同意隱私聲明"
+    assert body["errors"][0]["message"] == "請同意第 1 版隱私聲明"

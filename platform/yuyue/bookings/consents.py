@@ -62,7 +62,7 @@ def require_consent(booking_type: BookingType, consent: PrivacyConsent | None) -
         )
     if agreed != current:
         raise Conflict(
-            _l("the privacy notice changed: show version %(version)s and ask again", version=current),
+            _l("the privacy notice changed: read version %(version)s and agree to it again", version=current),
             code="consent_outdated",
             errors=[FieldProblem(f"{POINTER}/version", _l("the current version is %(version)s", version=current), "consent_outdated")],
             extensions={"current_version": current},
