@@ -74,10 +74,3 @@ def test_hostile_text_is_kept_as_typed_and_shown_escaped(manager, session):
     assert notice_versions(session, entry(session))[0][0].text == {"en": HOSTILE}
     assert '<img src=x onerror="alert(1)">' not in page and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt; &amp; terms" in page
 
-
-def test_staff_may_not_open_the_tab(admin_login, session, tenants):
-    make_booking_type(session, tenants["tenant-a"], "entry")
-    staff = admin_login("staff-a", language="en")
-
-    assert staff.get(PAGE).status_code == 403
-    assert staff.post(PAGE, {"action": "withdraw"}).status_code == 403
