@@ -73,4 +73,3 @@ def test_hostile_text_is_kept_as_typed_and_shown_escaped(manager, session):
     page = manager.get(PAGE).get_data(as_text=True)
     assert notice_versions(session, entry(session))[0][0].text == {"en": HOSTILE}
     assert '<img src=x onerror="alert(1)">' not in page and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt; &amp; terms" in page
-
