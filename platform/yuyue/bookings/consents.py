@@ -39,6 +39,10 @@ class PrivacyConsent:
     version: int | None
     channel: ConsentChannel = ConsentChannel.api
 
+    def audit_data(self) -> dict[str, dict[str, object]]:
+        """What the audit record of the booking (or waitlist entry) it was given with keeps of it."""
+        return {"privacy_consent": {"version": self.version, "channel": self.channel.value}}
+
 
 def require_consent(booking_type: BookingType, consent: PrivacyConsent | None) -> int | None:
     """The notice version the request agrees to, checked against the booking type's current one; None when it has no notice.
@@ -72,23 +76,22 @@ def require_consent(booking_type: BookingType, consent: PrivacyConsent | None) -
 
 def record_consent(
     session: Session,
-    *,
+    given: PrivacyConsent,
     customer_id: int,
     booking_type_id: int,
-    version: int,
-    channel: ConsentChannel,
     given_at: datetime,
+    *,
     booking_id: int | None = None,
-    waitlist_entry_id: int | None = None,
+    entry_id: int | None = None,
 ) -> Consent:
-    """Add the consent row in the caller's write transaction (the booking's or the waitlist entry's)."""
+    """Add the row of a checked consent in the caller's write transaction: the booking's, or the waitlist entry's (``entry_id``)."""
     consent = Consent(
         customer_id=customer_id,
         booking_type_id=booking_type_id,
-        notice_version=version,
+        notice_version=given.version,
         booking_id=booking_id,
-        waitlist_entry_id=waitlist_entry_id,
-        channel=channel,
+        waitlist_entry_id=entry_id,
+        channel=given.channel,
         given_at=given_at,
     )
     session.add(consent)

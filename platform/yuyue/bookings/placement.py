@@ -442,20 +442,11 @@ def place_booking(
         booking,
         actor,
         f"booking.{booking.status.value}",
-        {"slot": slot.starts_at.isoformat(), "party_size": request.party_size, "channel": request.channel}
-        | ({"privacy_consent": {"version": consent.version, "channel": consent.channel.value}} if consent else {}),
+        {"slot": slot.starts_at.isoformat(), "party_size": request.party_size, "channel": request.channel} | (consent.audit_data() if consent else {}),
     )
     session.flush()
     if consent is not None:
-        record_consent(
-            session,
-            customer_id=customer.id,
-            booking_type_id=booking_type.id,
-            version=consent.version,
-            channel=consent.channel,
-            given_at=now,
-            booking_id=booking.id,
-        )
+        record_consent(session, consent, customer.id, booking_type.id, now, booking_id=booking.id)
     allocate_resources(session, booking_type, booking)
     if request.people:
         session.execute(insert(BookingPerson), [person_row(booking, booking_type, person) for person in request.people])

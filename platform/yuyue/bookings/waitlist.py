@@ -142,15 +142,7 @@ def join(
             session.flush()
             consent = request.consent
             if consent is not None:
-                record_consent(
-                    session,
-                    customer_id=customer.id,
-                    booking_type_id=booking_type.id,
-                    version=consent.version,
-                    channel=consent.channel,
-                    given_at=now,
-                    waitlist_entry_id=entry.id,
-                )
+                record_consent(session, consent, customer.id, booking_type.id, now, entry_id=entry.id)
             _log(session, entry, Actor("customer", customer.phone), "waitlist.joined", consent)
     return entry
 
@@ -327,7 +319,7 @@ def _book_entry(session: Session, entry: WaitlistEntry, booking_type: BookingTyp
 def _log(session: Session, entry: WaitlistEntry, actor: Actor, action: str, consent: PrivacyConsent | None = None) -> None:
     payload = {"entry": entry.id, "slot": entry.starts_at.isoformat(), "party_size": entry.party_size, "status": entry.status.value}
     if consent is not None:
-        payload["privacy_consent"] = {"version": consent.version, "channel": consent.channel.value}
+        payload |= consent.audit_data()
     record_change(session, actor=str(actor), action=action, subject_type="waitlist_entry", subject_id=entry.id, payload=payload)
 
 

@@ -299,19 +299,8 @@ class BuilderView(TenantAdminView):
                 flash(_("Privacy notice saved."), "success")
                 return redirect(url_for(".privacy_notice", booking_type=found.slug))
         versions, count = privacy_notices.notice_versions(db.session, found)
-        return self.render(
-            "admin/builder/privacy_notice.html",
-            booking_type=found,
-            texts=texts,
-            max_length=privacy_notices.MAX_NOTICE_LENGTH,
-            versions=versions,
-            version_count=count,
-            problems=problems,
-            locales=LOCALES,
-            locale=page_locale(),
-            localize=localize,
-            tab="privacy",
-        ), (422 if problems else 200)
+        context = {"texts": texts, "max_length": privacy_notices.MAX_NOTICE_LENGTH, "versions": versions, "version_count": count}
+        return self._tab_page("privacy_notice", found, problems, **context)
 
     # --- tickets and prices ---------------------------------------------------------------------
 
@@ -346,17 +335,21 @@ class BuilderView(TenantAdminView):
                 return redirect(url_for(".tickets", booking_type=found.slug))
         if len(rows) < MAX_TICKET_TYPES:
             rows.append(_ticket_row({}))
-        return self.render(
-            "admin/builder/tickets.html",
-            booking_type=found,
-            price_text=price_text,
-            rows=rows,
+        return self._tab_page("tickets", found, problems, price_text=price_text, rows=rows)
+
+    def _tab_page(self, tab: str, booking_type: BookingType, problems: dict[str, str], **context: Any) -> tuple[Any, int]:
+        """A tab of one booking type whose form edits text in every language: 422 with the problems beside their fields."""
+        page = self.render(
+            f"admin/builder/{tab}.html",
+            booking_type=booking_type,
             problems=problems,
             locales=LOCALES,
             locale=page_locale(),
             localize=localize,
-            tab="tickets",
-        ), (422 if problems else 200)
+            tab=tab,
+            **context,
+        )
+        return page, (422 if problems else 200)
 
     # --- slot rules and policies -------------------------------------------------------------------
 
