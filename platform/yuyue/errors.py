@@ -53,11 +53,13 @@ class DomainError(Exception):
 
     code = "bad_request"
 
-    def __init__(self, message: Message, *, code: str | None = None, errors: list[FieldProblem] | None = None):
+    def __init__(self, message: Message, *, code: str | None = None, errors: list[FieldProblem] | None = None, extensions: dict[str, Any] | None = None):
         super().__init__(message)
         self.lazy_message = message
         self.code = code or self.code
         self.errors = list(errors or [])
+        # Members a program reads beside the code (RFC 9457 extension members), e.g. the current version a request missed.
+        self.extensions = dict(extensions or {})
 
     @property
     def message(self) -> str:

@@ -295,6 +295,8 @@ ROUTES = [
     ("GET", "/piano/rules"),
     ("POST", "/piano/rules"),
     ("GET", "/piano/calendar"),
+    ("GET", "/piano/privacy-notice"),
+    ("POST", "/piano/privacy-notice"),
 ]
 
 

@@ -39,8 +39,8 @@ from tenant_setup import id_number, make_booking_type, make_coach, windows
 from werkzeug.test import TestResponse
 
 from yuyue.api.tenant import tenant_api
-from yuyue.bookings.models import Booking, BookingPerson, WaitlistEntry
-from yuyue.catalog.models import BookingType, Resource, RouteStop
+from yuyue.bookings.models import Booking, BookingPerson, Consent, WaitlistEntry
+from yuyue.catalog.models import BookingType, PrivacyNotice, Resource, RouteStop
 from yuyue.catalog.stops import create_stop
 from yuyue.credits.models import CreditEntry, CreditPackage
 from yuyue.credits.operations import create_package
@@ -88,7 +88,7 @@ ROUTE_ARGUMENTS = {
     "ban_id",
 }
 # (rule, method) pairs under the blueprint that name an id, and those that name none.
-ROUTES_WITH_IDS = 65
+ROUTES_WITH_IDS = 69
 ROUTES_WITHOUT_IDS = 67
 # Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
 PUBLIC_ROUTES = {
@@ -183,11 +183,14 @@ BODIES = {
     ("/admin/webhooks/<endpoint_id>", "PATCH"): {"description": "Changed by tenant A", "topics": ["*"]},
     ("/me/companions/<companion_id>", "PUT"): {"name": "Renamed by tenant A", "id_number": id_number(date(2012, 1, 1), 44)},
     ("/admin/customers/<customer_id>/merge", "POST"): {"from": 1, "reason": "isolation check"},
+    ("/admin/booking-types/<slug>/privacy-notice", "PUT"): {"text": "Privacy notice by tenant A"},
 }
 # Each tenant's own wording of one template, which the other must never see.
 TEMPLATE_SUBJECTS = {"tenant-a": "Ann's own subject", "tenant-b": "Bee's own subject"}
 EMAILS = {"tenant-a": "ann@a.example.com", "tenant-b": "dora@b.example.com"}
 DORA_BAN_REASON, DORA_NOTE, DORA_TAG = "Bee ban reason", "Bee's note about Dora", "Bee-regular"
+# The privacy notice of tenant B's b-only, which Dora and Eve agreed to.
+B_NOTICE = "Bee's privacy notice"
 
 
 @dataclass(frozen=True)
@@ -314,8 +317,11 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         f"{base}/admin/package-sales", json={"phone": "13800000004", "package": "b-ten", "note": "Bee desk sale"}
     )
     _created(sale)
-    booking = _created(dora.post(f"{base}/bookings", json={"booking_type": "b-only", "starts_at": iso(9), "answers": {"name": "Dora Bee"}}))
-    entry = _created(eve.post(f"{base}/waitlist", json={"booking_type": "b-only", "starts_at": iso(9), "answers": {"name": "Eve Bee"}}))
+    notice = staff_client("tenant-b", StaffRole.manager).put(f"{base}/admin/booking-types/b-only/privacy-notice", json={"text": B_NOTICE})
+    assert notice.status_code == 200, notice.get_data(as_text=True)
+    agreed = {"privacy_consent": {"version": 1}}
+    booking = _created(dora.post(f"{base}/bookings", json={"booking_type": "b-only", "starts_at": iso(9), "answers": {"name": "Dora Bee"}, **agreed}))
+    entry = _created(eve.post(f"{base}/waitlist", json={"booking_type": "b-only", "starts_at": iso(9), "answers": {"name": "Eve Bee"}, **agreed}))
     companion = _created(eve.post(f"{base}/me/companions", json={"name": "Eve Junior", "id_number": id_number(date(2010, 5, 1), 42)}))
     held = _created(eve.post(f"{base}/bookings", json={"booking_type": "b-paid", "starts_at": iso(9), "answers": {"name": "Eve Bee"}}))
     payment = eve.post(f"{base}/bookings/{held['id']}/pay").get_json()
@@ -368,6 +374,7 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "ban_reason": DORA_BAN_REASON,
         "customer_note": DORA_NOTE,
         "customer_tag": DORA_TAG,
+        "privacy_notice": B_NOTICE,
     }
 
 
@@ -484,6 +491,8 @@ def rows_of(session, tenant) -> dict[str, list[dict]]:
             WebhookEndpoint,
             Delivery,
             DataRequest,
+            PrivacyNotice,
+            Consent,
         ):
             columns = [attribute.key for attribute in inspect(model).column_attrs]
             rows = session.scalars(select(model).order_by(model.id).execution_options(populate_existing=True))

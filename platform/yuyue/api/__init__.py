@@ -22,6 +22,7 @@ from yuyue.api import (  # noqa: F401 - modules register their routes on v1 and 
     packages,
     payments,
     privacy,
+    privacy_notices,
     stats,
     webhooks,
 )

@@ -38,11 +38,13 @@ from yuyue.api.tenant import current_tenant, tenant_api
 from yuyue.bookings import customer_account, name_lists, waitlist
 from yuyue.bookings import operations as bookings
 from yuyue.bookings.availability import slot_availability
+from yuyue.bookings.consents import PrivacyConsent
 from yuyue.bookings.models import Booking, BookingStatus
 from yuyue.bookings.placement import Actor, booking_type_by_slug, booking_type_with_form, get_booking
 from yuyue.bookings.sessions import minimum_of
 from yuyue.catalog.models import BookingTypeStatus
 from yuyue.catalog.operations import list_booking_types
+from yuyue.catalog.privacy_notices import current_notice
 from yuyue.catalog.stops import route_stops
 from yuyue.customers import operations as customers
 from yuyue.customers.models import Customer
@@ -141,6 +143,12 @@ def _idempotency_key() -> str | None:
     return key
 
 
+def _privacy_consent(body: dict[str, Any]) -> PrivacyConsent | None:
+    """The notice version a booking request agrees to (``privacy_consent.version``), given through the API."""
+    agreed = body.get("privacy_consent")
+    return None if agreed is None else PrivacyConsent(agreed["version"])
+
+
 def _answers_problem(error: InvalidAnswers) -> InvalidInput:
     """Form problems point into the answers; in the request body they sit under ``/answers``."""
     return InvalidInput(error.lazy_message, code=error.code, errors=[FieldProblem("/answers" + p.pointer, p.message, p.code) for p in error.errors])
@@ -192,7 +200,7 @@ def customer_booking_types() -> tuple[Response, int, dict[str, str]]:
 def customer_booking_type(slug: str) -> tuple[Response, int, dict[str, str]]:
     locale = request_locale()
     booking_type, form_version = booking_type_with_form(db.session, slug)
-    detail = present.booking_type_detail(booking_type, form_version, locale, current_tenant())
+    detail = present.booking_type_detail(booking_type, form_version, locale, current_tenant(), current_notice(db.session, booking_type))
     minimum = minimum_of(db.session, current_tenant(), booking_type)
     return _localized({**detail, **session_rules_json(route_stops(db.session, booking_type.id), minimum, locale)}, locale)
 
@@ -234,6 +242,7 @@ def customer_create_booking() -> tuple[Response, int, dict[str, str]]:
             tickets=body.get("tickets"),
             idempotency_key=_idempotency_key(),
             may_replay=may_access_booking,
+            privacy_consent=_privacy_consent(body),
         )
     except InvalidAnswers as error:
         raise _answers_problem(error) from None
@@ -321,6 +330,7 @@ def customer_join_waitlist() -> tuple[Response, int]:
             party_size=body.get("party_size"),
             tickets=body.get("tickets"),
             auto_confirm=body.get("auto_confirm", False),
+            privacy_consent=_privacy_consent(body),
         )
     except InvalidAnswers as error:
         raise _answers_problem(error) from None

@@ -27,6 +27,9 @@ PROBLEM = {
         "status": bounded_integer(100, 599),
         "detail": {"type": "string"},
         "code": {"type": "string", "description": "stable machine-readable error code, e.g. validation_failed, slug_taken, not_found"},
+        "current_version": bounded_integer(
+            1, description="consent_outdated only: the version of the privacy notice a booking must agree to now (show it, then send it)"
+        ),
         "errors": {
             "type": "array",
             "items": {

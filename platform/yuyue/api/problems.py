@@ -47,9 +47,10 @@ class ApiProblem(DomainError):
         self.headers = headers or {}
 
 
-def problem_document(status: int, code: str, detail: Message, errors: list[FieldProblem] = ()) -> dict[str, Any]:
+def problem_document(status: int, code: str, detail: Message, errors: list[FieldProblem] = (), extensions: dict[str, Any] | None = None) -> dict[str, Any]:
     """The RFC 9457 body of an error, its texts in the current locale; ``errors`` point at the fields at fault."""
     return {
+        **(extensions or {}),
         "type": PROBLEM_TYPE_BASE + code,
         "title": str(STATUS_TITLES.get(status, HTTPStatus(status).phrase)),
         "status": status,
@@ -59,8 +60,10 @@ def problem_document(status: int, code: str, detail: Message, errors: list[Field
     }
 
 
-def problem_response(status: int, code: str, detail: Message, errors: list[FieldProblem] = (), headers: dict[str, str] | None = None) -> Response:
-    response = Response(json.dumps(problem_document(status, code, detail, errors)), status=status, mimetype="application/problem+json")
+def problem_response(
+    status: int, code: str, detail: Message, errors: list[FieldProblem] = (), headers: dict[str, str] | None = None, extensions: dict[str, Any] | None = None
+) -> Response:
+    response = Response(json.dumps(problem_document(status, code, detail, errors, extensions)), status=status, mimetype="application/problem+json")
     response.headers["Content-Language"] = locale_tag()
     response.headers.update(headers or {})
     return response
@@ -70,4 +73,4 @@ def render_domain_error(error: DomainError) -> Response:
     if isinstance(error, ApiProblem):
         return problem_response(error.status, error.code, error.lazy_message, error.errors, error.headers)
     status = next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(error, cls)), 400)
-    return problem_response(status, error.code, error.lazy_message, error.errors)
+    return problem_response(status, error.code, error.lazy_message, error.errors, extensions=error.extensions)

@@ -26,6 +26,7 @@ from sqlalchemy import Select, String, and_, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from yuyue import json_input
+from yuyue.bookings.consents import ConsentLine, consents_of_customer
 from yuyue.bookings.models import Booking, BookingPerson, BookingStatus
 from yuyue.bookings.placement import Actor
 from yuyue.bookings.queries import DEFAULT_PAGE_SIZE, EXPORT_BATCH, MAX_PAGE_SIZE, MAX_TEXT, BookingRecord, booking_records
@@ -297,10 +298,12 @@ class CustomerRecord:
     points_bookings: dict[int, str]
     bans: list[Ban]
     companions: list[Companion]
+    # The newest consents to privacy notices (:data:`RECENT_BOOKINGS` of them).
+    consents: list[ConsentLine]
 
 
 def customer_record(session: Session, tenant: Tenant, customer_id: int) -> CustomerRecord:
-    """Customer ``customer_id`` of ``tenant`` with their bookings, no-shows, points ledger, bans and companions; reads only.
+    """Customer ``customer_id`` of ``tenant`` with their bookings, no-shows, points ledger, bans, companions and consents; reads only.
 
     :raises NotFound: ``customer_not_found`` if ``tenant`` has no such customer.
     """
@@ -327,6 +330,7 @@ def customer_record(session: Session, tenant: Tenant, customer_id: int) -> Custo
             points_bookings=points_bookings,
             bans=_bans_of(session, [customer])[customer.id],
             companions=companions,
+            consents=consents_of_customer(session, customer.id, limit=RECENT_BOOKINGS),
         )
 
 

@@ -239,3 +239,33 @@ class CheckInAttempt(TenantScoped, Model):
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))
     staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
     place: Mapped[str | None] = mapped_column(String(100))
+
+
+class ConsentChannel(enum.StrEnum):
+    api = "api"
+    site = "site"
+
+
+class Consent(TenantScoped, Model):
+    """A customer's agreement to one version of a booking type's privacy notice, given when they booked (or joined its waitlist).
+
+    It holds ids, a version and a time, no personal value, so erasing the customer leaves it as evidence of
+    what was agreed. A waitlist entry's consent gets its booking when the entry's place is booked.
+    """
+
+    __tablename__ = "consents"
+    __table_args__ = (
+        Index(None, "tenant_id", "booking_type_id", "notice_version", "id"),
+        Index(None, "tenant_id", "customer_id", "id"),
+        Index(None, "tenant_id", "booking_id"),
+        Index(None, "tenant_id", "waitlist_entry_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    booking_type_id: Mapped[int] = mapped_column(ForeignKey("booking_types.id", ondelete="CASCADE"))
+    notice_version: Mapped[int] = mapped_column(Integer)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    waitlist_entry_id: Mapped[int | None] = mapped_column(ForeignKey("waitlist_entries.id", ondelete="SET NULL"))
+    channel: Mapped[ConsentChannel] = mapped_column(string_enum(ConsentChannel, "consent_channel"))
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

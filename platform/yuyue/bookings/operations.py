@@ -24,6 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from yuyue.audit.state import audited_columns, touched
 from yuyue.behaviour import BookingView, CancellationTerms, Person
 from yuyue.bookings import lifecycle, policies
+from yuyue.bookings.consents import PrivacyConsent
 from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, ResourceAllocation
 from yuyue.bookings.placement import (
     SYSTEM,
@@ -71,10 +72,12 @@ def book(
     idempotency_key: str | None = None,
     now: datetime | None = None,
     actor: Actor | None = None,
+    privacy_consent: PrivacyConsent | None = None,
 ) -> Booking:
     """Book a slot: held until paid when the booking type has a price, else confirmed at once.
 
     With an ``idempotency_key``, a retry returns the first booking and takes no capacity.
+    A booking type with a privacy notice needs ``privacy_consent`` to its current version (:func:`yuyue.bookings.consents.require_consent`).
     SQL statements for a new customer on a booking type that was booked before
     (no resources, no quotas): 12 on SQLite counting its two BEGIN statements, 10
     on PostgreSQL; ``test_booking_creation_issues_a_bounded_number_of_statements``
@@ -98,6 +101,7 @@ def book(
             party_size=party_size,
             tickets=tickets,
             now=now,
+            privacy_consent=privacy_consent,
         )
         try:
             with write_transaction(session):

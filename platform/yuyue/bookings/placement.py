@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yuyue.behaviour import BookingRequest, BookingTypeView, BookingView, Person, PriceQuote, read_only
+from yuyue.bookings.consents import PrivacyConsent, record_consent, require_consent
 from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, ResourceAllocation
 from yuyue.bookings.policies import is_minor
 from yuyue.bookings.tickets import age_mismatches, requested_tickets, tickets_for_units
@@ -63,6 +64,7 @@ class ValidatedRequest:
 
     ``view`` is the request as behaviour hooks see it; ``plugins`` the tenant's
     plugins that judge it. ``party_size`` is the number of places it takes.
+    ``consent`` is the customer's consent to the booking type's current privacy notice, when it has one.
     """
 
     booking_type: BookingType
@@ -70,6 +72,7 @@ class ValidatedRequest:
     answers: dict[str, Any]
     plugins: TenantPlugins
     view: BookingRequest
+    consent: PrivacyConsent | None = None
 
     @property
     def channel(self) -> str:
@@ -197,10 +200,12 @@ def checked_request(
     party_size: int | None,
     now: datetime,
     tickets: Mapping[str, int] | None = None,
+    privacy_consent: PrivacyConsent | None = None,
 ) -> ValidatedRequest:
     """What booking and joining a waitlist check before they write, needing no lock.
 
-    An active tenant, a bookable type, the form, the slot, the channel, the party and its tickets, the booking window.
+    An active tenant, a bookable type, the form, the slot, the channel, the party and its tickets, the booking window,
+    and consent to the booking type's privacy notice (read from the booking type's row: no query of its own).
     """
     require_active_tenant(tenant)
     booking_type, form_version = booking_type_with_form(session, booking_type_slug)
@@ -242,7 +247,9 @@ def checked_request(
         problems = age_mismatches(booking_type.ticket_types, charged, people, id_number_pointers(form, typed), slot.local_date)
     if problems:
         raise InvalidInput(_l("the booking request is not valid"), errors=problems)
-    request = replace(request, view=replace(request.view, tickets=read_only(charged)))
+    agreed = require_consent(booking_type, privacy_consent)
+    consent = None if agreed is None else PrivacyConsent(agreed, privacy_consent.channel)
+    request = replace(request, view=replace(request.view, tickets=read_only(charged)), consent=consent)
     is_open, reason = bookable(booking_type.availability_rules, slot, now)
     if not is_open:
         raise Refused(_l("this slot cannot be booked now"), code=reason)
@@ -398,7 +405,7 @@ def place_booking(
     """Write a booking for a validated request inside the caller's write transaction.
 
     Takes capacity (unless a waitlist offer already holds it), allocates
-    resources, stores the people, and records audit and outbox entries.
+    resources, stores the people and the consent to the privacy notice, and records audit and outbox entries.
     """
     booking_type, slot = request.booking_type, request.slot
     inventory_id = inventory_row(session, booking_type, slot, request.channel).id if capacity_taken else take_places(session, request)
@@ -428,15 +435,18 @@ def place_booking(
         updated_at=now,
     )
     session.add(booking)
+    consent = request.consent
     # Logged before the flush so the booking and its outbox event go in one; a refusal below rolls back all three.
     log_change(
         session,
         booking,
         actor,
         f"booking.{booking.status.value}",
-        {"slot": slot.starts_at.isoformat(), "party_size": request.party_size, "channel": request.channel},
+        {"slot": slot.starts_at.isoformat(), "party_size": request.party_size, "channel": request.channel} | (consent.audit_data() if consent else {}),
     )
     session.flush()
+    if consent is not None:
+        record_consent(session, consent, customer.id, booking_type.id, now, booking_id=booking.id)
     allocate_resources(session, booking_type, booking)
     if request.people:
         session.execute(insert(BookingPerson), [person_row(booking, booking_type, person) for person in request.people])

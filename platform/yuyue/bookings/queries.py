@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from yuyue import json_input
 from yuyue.behaviour import BookingTypeView, BookingView
-from yuyue.bookings.models import ACTIVE_STATUSES, Booking, BookingPerson, BookingStatus, CheckIn, ResourceAllocation
+from yuyue.bookings.consents import booking_consents
+from yuyue.bookings.models import ACTIVE_STATUSES, Booking, BookingPerson, BookingStatus, CheckIn, Consent, ResourceAllocation
 from yuyue.bookings.placement import get_booking
 from yuyue.bookings.vouchers import normalize_code
 from yuyue.catalog.models import BookingType, Resource
@@ -127,6 +128,8 @@ class BookingRecord:
     customer: Customer
     people: list[BookingPerson] = field(default_factory=list)
     check_in: CheckIn | None = None
+    # Consents to the booking type's privacy notice given for it (usually one; none when it had no notice).
+    consents: list[Consent] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -266,7 +269,7 @@ def _records(session: Session, statement: Select, after: tuple[datetime, int] | 
 
 
 def booking_records(session: Session, bookings: list[Booking]) -> list[BookingRecord]:
-    """Attach booking types, customers, people and check-ins with one query each, whatever the number of bookings."""
+    """Attach booking types, customers, people, check-ins and consents with one query each, whatever the number of bookings."""
     if not bookings:
         return []
     ids = [b.id for b in bookings]
@@ -276,7 +279,11 @@ def booking_records(session: Session, bookings: list[Booking]) -> list[BookingRe
     for person in session.scalars(select(BookingPerson).where(BookingPerson.booking_id.in_(ids)).order_by(BookingPerson.id)):
         people.setdefault(person.booking_id, []).append(person)
     check_ins = {c.booking_id: c for c in session.scalars(select(CheckIn).where(CheckIn.booking_id.in_(ids)))}
-    return [BookingRecord(b, types[b.booking_type_id], customers[b.customer_id], people.get(b.id, []), check_ins.get(b.id)) for b in bookings]
+    consents = booking_consents(session, ids)
+    return [
+        BookingRecord(b, types[b.booking_type_id], customers[b.customer_id], people.get(b.id, []), check_ins.get(b.id), consents.get(b.id, []))
+        for b in bookings
+    ]
 
 
 def active_bookings(

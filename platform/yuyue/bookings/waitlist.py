@@ -22,6 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from yuyue.audit.state import audited_columns, touched
 from yuyue.behaviour import BookingTypeView
+from yuyue.bookings.consents import PrivacyConsent, link_waitlist_consent, record_consent
 from yuyue.bookings.models import Booking, WaitlistEntry, WaitlistStatus
 from yuyue.bookings.placement import (
     SYSTEM,
@@ -85,8 +86,13 @@ def join(
     tickets: dict[str, int] | None = None,
     auto_confirm: bool = False,
     now: datetime | None = None,
+    privacy_consent: PrivacyConsent | None = None,
 ) -> WaitlistEntry:
-    """Queue for a full slot; refused when a place is free (book it instead) or the customer already waits."""
+    """Queue for a full slot; refused when a place is free (book it instead) or the customer already waits.
+
+    A booking type with a privacy notice needs consent here as for booking: it is recorded with the entry, and
+    belongs to the booking too once the entry's place is booked.
+    """
     now = now or utcnow()
     with tenant_scope(tenant.id):
         request = checked_request(
@@ -100,6 +106,7 @@ def join(
             party_size=party_size,
             tickets=tickets,
             now=now,
+            privacy_consent=privacy_consent,
         )
         booking_type = request.booking_type
         if _closed(request.plugins, booking_type, request.slot.starts_at, now):
@@ -133,7 +140,10 @@ def join(
             )
             session.add(entry)
             session.flush()
-            _log(session, entry, Actor("customer", customer.id), "waitlist.joined")
+            consent = request.consent
+            if consent is not None:
+                record_consent(session, consent, customer.id, booking_type.id, now, entry_id=entry.id)
+            _log(session, entry, Actor("customer", customer.id), "waitlist.joined", consent)
     return entry
 
 
@@ -293,6 +303,7 @@ def _book_entry(session: Session, entry: WaitlistEntry, booking_type: BookingTyp
     )
     request = replace(request, view=replace(request.view, phone=customer.phone, customer_id=customer.id))
     booking = place_booking(session, request, customer, now=now, actor=SYSTEM, capacity_taken=True)
+    link_waitlist_consent(session, entry.id, booking.id)
     row = session.execute(
         update(WaitlistEntry)
         .where(WaitlistEntry.id == entry.id)
@@ -305,8 +316,10 @@ def _book_entry(session: Session, entry: WaitlistEntry, booking_type: BookingTyp
     return booking
 
 
-def _log(session: Session, entry: WaitlistEntry, actor: Actor, action: str) -> None:
+def _log(session: Session, entry: WaitlistEntry, actor: Actor, action: str, consent: PrivacyConsent | None = None) -> None:
     payload = {"entry": entry.id, "slot": entry.starts_at.isoformat(), "party_size": entry.party_size, "status": entry.status.value}
+    if consent is not None:
+        payload |= consent.audit_data()
     record_change(session, actor=str(actor), action=action, subject_type="waitlist_entry", subject_id=entry.id, payload=payload)
 
 

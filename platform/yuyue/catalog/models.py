@@ -54,6 +54,9 @@ class BookingType(TenantScoped, Model):
     max_party_size: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # The privacy notice version a booking must agree to (``privacy_notices``); None when there is none. On the row the
+    # booking reads anyway, so checking consent costs the booking no query.
+    privacy_notice_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class Resource(TenantScoped, Model):
@@ -99,4 +102,24 @@ class RouteStop(TenantScoped, Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
     # A withdrawn stop is no longer offered; bookings that chose it keep showing it.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PrivacyNotice(TenantScoped, Model):
+    """One version of the privacy notice shown with a booking type's form; versions are never changed, only added.
+
+    ``text`` is localized text as the merchant wrote it; ``None`` marks the version that withdrew the notice,
+    so the history says when customers stopped being asked. The booking type's ``privacy_notice_version``
+    names the version customers must agree to now (``None``: nothing to agree to).
+    """
+
+    __tablename__ = "privacy_notices"
+    __table_args__ = (UniqueConstraint("tenant_id", "booking_type_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_type_id: Mapped[int] = mapped_column(ForeignKey("booking_types.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))
+    # Who published it, as the audit log names them (``staff:7``).
+    created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from yuyue.behaviour import CancellationTerms
 from yuyue.bookings.checkin import voucher_qr
 from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, WaitlistEntry
-from yuyue.catalog.models import BookingType
+from yuyue.catalog.models import BookingType, PrivacyNotice
 from yuyue.customers.models import Companion
 from yuyue.customers.operations import mask_id_number, mask_phone
 from yuyue.forms.models import FormVersion
@@ -40,7 +40,16 @@ def booking_type_summary(booking_type: BookingType, locale: str) -> dict[str, An
     }
 
 
-def booking_type_detail(booking_type: BookingType, form_version: FormVersion, locale: str, tenant: Tenant) -> dict[str, Any]:
+def privacy_notice_json(notice: PrivacyNotice | None, locale: str, zone: ZoneInfo) -> dict[str, Any] | None:
+    """The notice a booking agrees to (its version goes back as ``privacy_consent.version``), its text in ``locale``; None when there is none."""
+    if notice is None:
+        return None
+    return {"version": notice.version, "text": localize(notice.text, locale), "published_at": local_time(notice.created_at, zone)}
+
+
+def booking_type_detail(
+    booking_type: BookingType, form_version: FormVersion, locale: str, tenant: Tenant, notice: PrivacyNotice | None = None
+) -> dict[str, Any]:
     priced = booking_type.price_amount > 0 or any(ticket_type["price_amount"] > 0 for ticket_type in booking_type.ticket_types)
     return {
         **booking_type_summary(booking_type, locale),
@@ -52,6 +61,7 @@ def booking_type_detail(booking_type: BookingType, form_version: FormVersion, lo
         "policies": booking_type.policies,
         "hold_minutes": booking_type.hold_minutes if priced else 0,
         "time_zone": tenant.time_zone,
+        "privacy_notice": privacy_notice_json(notice, locale, ZoneInfo(tenant.time_zone)),
     }
 
 

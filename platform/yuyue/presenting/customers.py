@@ -17,7 +17,7 @@ from yuyue.bookings.queries import BookingRecord
 from yuyue.customers.models import Ban, BanSubject, Companion, Customer
 from yuyue.customers.operations import mask_phone
 from yuyue.presenting import local_time
-from yuyue.presenting.staff import masked_id_number
+from yuyue.presenting.staff import consent_line_json, masked_id_number
 from yuyue.tenancy.models import ROLE_RANK, StaffRole
 
 __all__ = ["customer_json", "customer_row_json", "masked_phone", "sees_in_full"]
@@ -78,6 +78,7 @@ def customer_json(record: CustomerRecord, credits: dict[str, Any], zone: ZoneInf
         "companions": [_companion(c, full) for c in record.companions],
         "bookings": {"count": record.bookings_count, "recent": [_booking(r, zone) for r in record.bookings]},
         "credits": {key: value for key, value in credits.items() if key != "customer"},  # the page is the customer's already
+        "privacy_consents": [consent_line_json(line, zone) for line in record.consents],
     }
 
 

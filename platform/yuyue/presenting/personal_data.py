@@ -2,8 +2,10 @@
 
 One JSON document: who they are and how they log in, every booking with its answers, people,
 payments, refunds and check-ins, their waitlist entries, companions, points and credit ledgers
-with the packages those name, their notification preferences and the bans on them. Values are
-as stored (the customer's own phone and ID numbers in full); times in the tenant's zone with
+with the packages those name, their notification preferences, the bans on them, their consents to
+privacy notices, the notifications sent to them, and the audit log's records about them, their
+bookings, waitlist entries and companions. Values are as stored (the customer's own phone and ID
+numbers in full; the audit log's as it keeps them, masked); times in the tenant's zone with
 its offset. ``format_version`` changes when a key is removed or changes meaning; a key may be
 added without it. Login secrets (code and refresh-token digests) are not the customer's data
 but the means to protect it, and stay out.
@@ -15,19 +17,22 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from yuyue.audit.models import AuditRecord
+from yuyue.bookings.consents import consents_of_customer
 from yuyue.bookings.models import Booking, BookingPerson, CheckIn, WaitlistEntry
 from yuyue.catalog.models import BookingType
 from yuyue.credits.models import CreditEntry, CreditPackage
 from yuyue.customers.models import Customer, PointsEntry
 from yuyue.customers.operations import companions, points_balance
-from yuyue.events.models import NotificationPreference
+from yuyue.events.models import Delivery, DeliveryKind, NotificationPreference
 from yuyue.payments.models import Payment, Refund
 from yuyue.presenting import booking_terms, local_time
 from yuyue.presenting.account import ban_json, customer_bans, points_entry_json, profile_json
 from yuyue.presenting.customer import companion_json
+from yuyue.presenting.staff import consent_line_json
 from yuyue.tenancy.models import Tenant
 
 __all__ = ["FORMAT_VERSION", "personal_data"]
@@ -54,6 +59,9 @@ def personal_data(session: Session, tenant: Tenant, customer: Customer, now: dat
         "credits": _credits(session, customer, public_ids, zone),
         "notification_preferences": _preferences(preference, zone),
         "bans": [ban_json(ban, now, zone) for ban in customer_bans(session, customer, ending_after=None)],
+        "privacy_consents": [consent_line_json(line, zone) for line in reversed(consents_of_customer(session, customer.id))],
+        "notifications": _notifications(session, customer, zone),
+        "audit": _audit(session, customer, public_ids, zone),
     }
 
 
@@ -209,6 +217,65 @@ def _credits(session: Session, customer: Customer, public_ids: dict[int, str], z
             for entry in entries
         ],
     }
+
+
+def _notifications(session: Session, customer: Customer, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """Every notification planned for the customer: its channel, the event, when, what became of it, and the address as shown to staff.
+
+    A customer's notification is the delivery ``notification:<channel>:<customer id>``; staff notices
+    (``notification:<channel>:staff:<user id>``) and other customers' deliveries do not end in their id.
+    """
+    suffix = f":{customer.id}"
+    rows = session.scalars(
+        select(Delivery).where(Delivery.kind == DeliveryKind.notification, Delivery.subscriber.like(f"notification:%{suffix}")).order_by(Delivery.id)
+    )
+    return [
+        {
+            "channel": delivery.target,
+            "topic": delivery.topic,
+            "recipient": delivery.recipient,
+            "status": delivery.status.value,
+            "attempts": delivery.attempts,
+            "created_at": local_time(delivery.created_at, zone),
+            "delivered_at": local_time(delivery.delivered_at, zone),
+        }
+        for delivery in rows
+        if delivery.subscriber == f"notification:{delivery.target}{suffix}"
+    ]
+
+
+def _audit(session: Session, customer: Customer, public_ids: dict[int, str], zone: ZoneInfo) -> list[dict[str, Any]]:
+    """The audit log's records about the customer, their bookings and their payments, waitlist entries and companions (deleted ones too), oldest first.
+
+    Each with what it did, when, the kind of actor (customer, staff, system…, not who: staff are not the
+    customer's data) and its data as the log keeps it: phones and ID numbers masked, as they were written.
+    """
+    entries = [str(i) for i in session.scalars(select(WaitlistEntry.id).where(WaitlistEntry.customer_id == customer.id))]
+    payments = list(session.scalars(select(Payment.reference).join(Booking, Booking.id == Payment.booking_id).where(Booking.customer_id == customer.id)))
+    about = or_(
+        and_(AuditRecord.subject_type == "customer", AuditRecord.subject_id == str(customer.id)),
+        and_(AuditRecord.subject_type == "booking", AuditRecord.subject_id.in_(sorted(public_ids.values()))),
+        and_(AuditRecord.subject_type == "waitlist_entry", AuditRecord.subject_id.in_(entries)),
+        and_(AuditRecord.subject_type == "payment", AuditRecord.subject_id.in_(payments)),
+        # A companion's records name the customer in their data ("customer"; "customer_id" in records written before
+        # decisions §64); a deleted companion's id is found nowhere else.
+        and_(
+            AuditRecord.subject_type == "companion",
+            or_(AuditRecord.data["customer"].as_integer() == customer.id, AuditRecord.data["customer_id"].as_integer() == customer.id),
+        ),
+    )
+    return [
+        {
+            "seq": record.seq,
+            "at": local_time(record.at, zone),
+            "actor": record.actor.split(":", 1)[0],
+            "action": record.action,
+            "subject_type": record.subject_type,
+            "subject_id": record.subject_id,
+            "data": record.data,
+        }
+        for record in session.scalars(select(AuditRecord).where(about).order_by(AuditRecord.seq))
+    ]
 
 
 def _preferences(preference: NotificationPreference | None, zone: ZoneInfo) -> dict[str, Any] | None:

@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from yuyue.bookings.checkin import LoggedAttempt
-from yuyue.bookings.models import Booking, BookingPerson
+from yuyue.bookings.consents import ConsentLine
+from yuyue.bookings.models import Booking, BookingPerson, Consent
 from yuyue.bookings.queries import BookingRecord
 from yuyue.bookings.waitlist import WaitlistLine
-from yuyue.catalog.models import BookingType, Resource, RouteStop
+from yuyue.catalog.models import BookingType, PrivacyNotice, Resource, RouteStop
 from yuyue.catalog.operations import current_form_version
 from yuyue.catalog.stops import stop_json_for_audit
 from yuyue.customers.login_settings import LoginSettingsView
@@ -92,11 +93,44 @@ def booking_json(record: BookingRecord, tenant: Tenant, *, with_answers: bool = 
         "check_in": (
             {"at": local_time(record.check_in.at, zone), "place": record.check_in.place, "method": record.check_in.method} if record.check_in else None
         ),
+        "privacy_consents": [consent_json(consent, zone) for consent in record.consents],
     }
     if with_answers:
         body["form_version"] = booking.form_version
         body["answers"] = _masked_answers(booking.answers)
     return body
+
+
+def consent_json(consent: Consent, zone: ZoneInfo) -> dict[str, Any]:
+    """A consent to a privacy notice version, as its booking shows it: which version, where and when."""
+    return {"id": consent.id, "version": consent.notice_version, "channel": consent.channel.value, "given_at": local_time(consent.given_at, zone)}
+
+
+def consent_row_json(consent: Consent, booking_public_id: str | None, zone: ZoneInfo) -> dict[str, Any]:
+    """A consent in a notice's list of them: with whose it is, and the booking (or the waitlist entry still waiting) it was given for."""
+    return consent_json(consent, zone) | {"booking": booking_public_id, "customer": consent.customer_id, "waitlist_entry": consent.waitlist_entry_id}
+
+
+def consent_line_json(line: ConsentLine, zone: ZoneInfo) -> dict[str, Any]:
+    """A consent among a customer's: to which booking type's notice, for which booking (or waitlist entry still waiting)."""
+    return consent_json(line.consent, zone) | {"booking_type": line.booking_type, "booking": line.booking, "waitlist_entry": line.consent.waitlist_entry_id}
+
+
+def privacy_notice_json(booking_type: BookingType, versions: list[PrivacyNotice], count: int, zone: ZoneInfo) -> dict[str, Any]:
+    """A booking type's notice as staff manage it: the version bookings agree to now and the history, newest first."""
+    shown = [_notice_version_json(notice, zone) for notice in versions]
+    current = next((v for v in shown if v["version"] == booking_type.privacy_notice_version), None)
+    return {"booking_type": booking_type.slug, "current": current, "versions": shown, "version_count": count}
+
+
+def _notice_version_json(notice: PrivacyNotice, zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "version": notice.version,
+        "text": notice.text,
+        "withdrawn": notice.text is None,
+        "created_at": local_time(notice.created_at, zone),
+        "created_by": notice.created_by,
+    }
 
 
 def _masked_answers(value: Any) -> Any:

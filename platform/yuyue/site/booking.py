@@ -6,6 +6,7 @@ same ``bookings.book_once`` the API calls, and the voucher shows what the API's 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,9 +18,11 @@ from werkzeug.datastructures import MultiDict
 
 from yuyue.api.limits import by_address, rate_limit
 from yuyue.bookings import operations as bookings
-from yuyue.bookings.models import Booking, BookingPerson, BookingStatus
+from yuyue.bookings.consents import PrivacyConsent
+from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, ConsentChannel
 from yuyue.bookings.placement import booking_type_by_slug, booking_type_with_form, find_slot, get_booking
 from yuyue.catalog.models import BookingType
+from yuyue.catalog.privacy_notices import current_notice
 from yuyue.catalog.stops import route_stops
 from yuyue.customers import operations as customers
 from yuyue.customers.models import Customer
@@ -56,6 +59,8 @@ DAYS_IN_STRIP = 14
 # The furthest day a booking type's page shows; further is a 404 page (no booking window opens a year ahead).
 DAYS_AHEAD = 366
 NO_STORE = {"Cache-Control": "no-store"}
+# A notice version as the consent box posts it (an id column's digits).
+VERSION = re.compile(r"[1-9][0-9]{0,8}")
 # The field type whose answers are a route's stop codes (``yuyue.forms.fields``): the page offers the stops to choose from.
 STOP_FIELD = "route_stop"
 
@@ -170,7 +175,8 @@ def _form_page(
     problems = problems or PageProblems()
     values = values if values is not None else MultiDict()
     asks_party = asks_party_size(form_version.definition, booking_type.ticket_types)
-    shown = {"party_size": asks_party, "phone": customer is None, "tickets": bool(booking_type.ticket_types)}
+    notice = current_notice(db.session, booking_type)
+    shown = {"party_size": asks_party, "phone": customer is None, "tickets": bool(booking_type.ticket_types), "privacy_consent": notice is not None}
     for place in [place for place in problems.page if not shown.get(place.partition(".")[0])]:
         # A problem with what the page does not ask (the party a form's own field counts): at the top, where it is read.
         problems.general.append(problems.page.pop(place))
@@ -218,6 +224,15 @@ def _form_page(
         saved_people=saved_people,
         priced=priced,
         problems=problems,
+        privacy_notice={
+            "version": notice.version,
+            "text": localize(notice.text, locale),
+            # Ticked again only for the version on the page: after the notice changed, the customer reads and agrees anew.
+            "checked": values.get("privacy_consent") == str(notice.version),
+            "error": problems.page.get("privacy_consent"),
+        }
+        if notice is not None
+        else None,
         day_url=url_for("site.booking_type", type_slug=booking_type.slug, day=slot.starts_at.astimezone(_zone()).date().isoformat()),
     )
 
@@ -227,6 +242,12 @@ def booking_form(type_slug: str) -> Response:
     booking_type, form_version = booking_type_with_form(db.session, type_slug)
     slot = _Slot(booking_type, request.args)
     return _form_page(booking_type, form_version, slot, form_key=issue_form_key())
+
+
+def _privacy_consent(values: MultiDict) -> PrivacyConsent:
+    """The notice version the ticked box carries (its value is the version the page showed); None when unticked."""
+    agreed = values.get("privacy_consent", "")
+    return PrivacyConsent(int(agreed) if VERSION.fullmatch(agreed) else None, ConsentChannel.site)
 
 
 def _picked_companions(customer: Customer | None, values: MultiDict) -> list[Any]:
@@ -278,6 +299,7 @@ def place_booking(type_slug: str) -> Response:
             tickets=tickets or None,
             idempotency_key=KEY_PREFIX + form_key,
             may_replay=lambda booking: may_see_booking(booking) or issued_form_key(form_key),
+            privacy_consent=_privacy_consent(values),
         )
     except InvalidAnswers as error:
         return again(sort_problems(error.errors, in_answers=True), 422)

@@ -135,7 +135,7 @@ class PageProblems:
 
 
 # Pointers of a booking request outside the answers → the page's field that takes them.
-_PAGE_FIELDS = {"/party_size": "party_size", "/tickets": "tickets", "/phone": "phone"}
+_PAGE_FIELDS = {"/party_size": "party_size", "/tickets": "tickets", "/phone": "phone", "/privacy_consent": "privacy_consent"}
 
 
 def sort_problems(problems: list[FieldProblem], *, in_answers: bool = False) -> PageProblems:

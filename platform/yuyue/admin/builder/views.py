@@ -38,6 +38,7 @@ from yuyue.admin.builder.designer import (
 from yuyue.admin.schema_form import read_schema_form, render_schema_form
 from yuyue.bookings.availability import slot_availability
 from yuyue.catalog import operations as catalog
+from yuyue.catalog import privacy_notices
 from yuyue.catalog.models import BookingType
 from yuyue.catalog.tickets import MAX_TICKET_TYPES
 from yuyue.db import db
@@ -273,6 +274,34 @@ class BuilderView(TenantAdminView):
             tab="versions",
         )
 
+    # --- the privacy notice ----------------------------------------------------------------------
+
+    @expose("/<slug:booking_type>/privacy-notice", methods=["GET", "POST"])
+    def privacy_notice(self, booking_type: str) -> Any:
+        """Publish the notice bookings must agree to (a new version when the text changed) or withdraw it, through the API's operations."""
+        found = self._booking_type(booking_type)
+        current = privacy_notices.current_notice(db.session, found)
+        text = current.text if current is not None else {}
+        texts = {code: text if isinstance(text, str) else text.get(code, "") for code in LOCALES}
+        problems: dict[str, str] = {}
+        if request.method == "POST":
+            actor, tenant = str(current_staff().actor), current_staff().tenant
+            if request.form.get("action") == "withdraw":
+                privacy_notices.withdraw_privacy_notice(db.session, tenant, found.slug, actor=actor)
+                flash(_("The privacy notice was withdrawn: bookings no longer ask for consent."), "success")
+                return redirect(url_for(".privacy_notice", booking_type=found.slug))
+            texts = {code: request.form.get(f"text.{code}", "") for code in LOCALES}
+            try:
+                privacy_notices.set_privacy_notice(db.session, tenant, found.slug, {code: t for code, t in texts.items() if t}, actor=actor)
+            except DomainError as error:
+                problems = _problems_by_pointer(error)
+            else:
+                flash(_("Privacy notice saved."), "success")
+                return redirect(url_for(".privacy_notice", booking_type=found.slug))
+        versions, count = privacy_notices.notice_versions(db.session, found)
+        context = {"texts": texts, "max_length": privacy_notices.MAX_NOTICE_LENGTH, "versions": versions, "version_count": count}
+        return self._tab_page("privacy_notice", found, problems, **context)
+
     # --- tickets and prices ---------------------------------------------------------------------
 
     @expose("/<slug:booking_type>/tickets", methods=["GET", "POST"])
@@ -306,17 +335,21 @@ class BuilderView(TenantAdminView):
                 return redirect(url_for(".tickets", booking_type=found.slug))
         if len(rows) < MAX_TICKET_TYPES:
             rows.append(_ticket_row({}))
-        return self.render(
-            "admin/builder/tickets.html",
-            booking_type=found,
-            price_text=price_text,
-            rows=rows,
+        return self._tab_page("tickets", found, problems, price_text=price_text, rows=rows)
+
+    def _tab_page(self, tab: str, booking_type: BookingType, problems: dict[str, str], **context: Any) -> tuple[Any, int]:
+        """A tab of one booking type whose form edits text in every language: 422 with the problems beside their fields."""
+        page = self.render(
+            f"admin/builder/{tab}.html",
+            booking_type=booking_type,
             problems=problems,
             locales=LOCALES,
             locale=page_locale(),
             localize=localize,
-            tab="tickets",
-        ), (422 if problems else 200)
+            tab=tab,
+            **context,
+        )
+        return page, (422 if problems else 200)
 
     # --- slot rules and policies -------------------------------------------------------------------
 

@@ -73,6 +73,22 @@ PERSONAL_DATA = {
         "credits": {"type": "object", "properties": {"packages": {"type": "array"}, "entries": {"type": "array"}}},
         "notification_preferences": {"type": ["object", "null"]},
         "bans": {"type": "array", "items": BAN},
+        "privacy_consents": {
+            "type": "array",
+            "items": {"type": "object"},
+            "description": "every consent to a booking type's privacy notice: booking type, version, booking, channel (api or site), when",
+        },
+        "notifications": {
+            "type": "array",
+            "items": {"type": "object"},
+            "description": "every notification planned for the customer: channel, topic, recipient as shown to staff, status, attempts, when",
+        },
+        "audit": {
+            "type": "array",
+            "items": {"type": "object"},
+            "description": "the audit log's records about the customer, their bookings, payments, waitlist entries and companions: "
+            "action, when, the kind of actor, and the data as the log keeps it (phones and ID numbers masked)",
+        },
     },
 }
 PAGE = [

@@ -42,6 +42,14 @@ BOOKING_REQUEST_FIELDS = {
         "ticket type (with one, every place is of that type); on a real-name form each person needs a ticket whose age range fits them",
     },
     "answers": {"type": "object", "description": "the booking form's answers, validated against the booking type's form schema"},
+    "privacy_consent": {
+        "type": "object",
+        "required": ["version"],
+        "additionalProperties": False,
+        "properties": {"version": bounded_integer(1, description="the version of the booking type's privacy_notice the customer was shown and agreed to")},
+        "description": "required when the booking type has a privacy_notice: without it 422 consent_required; for another version than "
+        "the current one 409 consent_outdated, whose current_version says which to show and send. Ignored when there is no notice",
+    },
 }
 BOOKING_CREATE = {
     "type": "object",
@@ -176,8 +184,10 @@ OPENAPI_PATHS: dict[str, Any] = {
             parameters=[IDEMPOTENCY_KEY, BOOKING_TOKEN],
             errors=(400, 401, 409, 422, 429),
             described={
-                409: "slot_full, a booking rule's code, or idempotency_key_reused: the key was used before, by another request or "
-                "for a booking the caller neither made logged in nor holds the token of; the answer holds nothing of that booking"
+                409: "slot_full, a booking rule's code, consent_outdated (the privacy notice changed; current_version names the new one), "
+                "or idempotency_key_reused: the key was used before, by another request or "
+                "for a booking the caller neither made logged in nor holds the token of; the answer holds nothing of that booking",
+                422: "validation_failed with each field's problem, or consent_required at /privacy_consent",
             },
         ),
     },

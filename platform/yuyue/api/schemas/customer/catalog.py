@@ -64,6 +64,16 @@ BOOKING_TYPE_DETAIL = {
         "policies": {"type": "object", "description": "quotas, minors, cancellation, reschedule, no-show and waitlist rules"},
         "hold_minutes": bounded_integer(description="how long an unpaid booking keeps its place (0: confirmed at once)"),
         "time_zone": {"type": "string"},
+        "privacy_notice": {
+            "type": ["object", "null"],
+            "description": "the privacy notice to show with the form and ask the customer to agree to; a booking sends its version "
+            "as privacy_consent.version. null: none, nothing to agree to",
+            "properties": {
+                "version": bounded_integer(1),
+                "text": {"type": ["string", "null"], "description": "in the request's language, as the merchant wrote it: render it as text, escaped"},
+                "published_at": {"type": "string", "format": "date-time"},
+            },
+        },
         "stops": {
             "type": "array",
             "description": "a shuttle's pick-up and drop-off points in route order; a booking's answers name them by code",

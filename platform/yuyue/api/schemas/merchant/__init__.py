@@ -16,6 +16,7 @@ from yuyue.api.schemas.merchant import (
     notification_templates,
     packages,
     privacy,
+    privacy_notices,
     resources,
     route_stops,
     stats,
@@ -38,6 +39,7 @@ OPENAPI_PATHS: dict[str, Any] = {
     **notification_templates.OPENAPI_PATHS,
     **webhooks.OPENAPI_PATHS,
     **privacy.OPENAPI_PATHS,
+    **privacy_notices.OPENAPI_PATHS,
 }
 
 __all__ = ["OPENAPI_PATHS"]

@@ -8,7 +8,7 @@ from yuyue.api.converters import SlugConverter, TokenConverter, path_parameter
 from yuyue.api.schemas import PRICE_LINES, PROOFS, TICKETS
 from yuyue.api.schemas.merchant.common import NULLABLE_TEXT, PREFIX, TENANT_PARAMETER, json_content, operation, query_parameter
 from yuyue.api.schemas.name_lists import UPLOAD, name_list_schema
-from yuyue.bookings.models import BookingStatus
+from yuyue.bookings.models import BookingStatus, ConsentChannel
 from yuyue.bookings.queries import DEFAULT_PAGE_SIZE, FILTER_NAMES, MAX_PAGE_SIZE
 from yuyue.tenancy.models import StaffRole
 from yuyue.types import bounded_integer
@@ -46,6 +46,15 @@ PAGE_PARAMETERS = [
     query_parameter("limit", "page size", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}),
 ]
 
+BOOKING_CONSENT = {
+    "type": "object",
+    "properties": {
+        "id": bounded_integer(1),
+        "version": bounded_integer(1, description="the privacy notice version agreed to"),
+        "channel": {"enum": [c.value for c in ConsentChannel], "description": "where it was given: the API or the site"},
+        "given_at": {"type": "string", "format": "date-time", "description": "with the tenant's UTC offset"},
+    },
+}
 BOOKING_SCHEMA = {
     "type": "object",
     "properties": {
@@ -93,6 +102,11 @@ BOOKING_SCHEMA = {
         },
         "form_version": bounded_integer(1, description="single booking only"),
         "answers": {"type": "object", "description": "the booking form's answers (single booking only)"},
+        "privacy_consents": {
+            "type": "array",
+            "items": BOOKING_CONSENT,
+            "description": "the customer's consents to the booking type's privacy notice given for this booking (none when it had no notice)",
+        },
     },
 }
 BOOKING_ID = path_parameter("public_id", TokenConverter, "the booking's id")

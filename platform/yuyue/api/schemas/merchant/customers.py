@@ -6,7 +6,7 @@ from typing import Any
 
 from yuyue.api.converters import MAX_ROW_ID, RowIdConverter, path_parameter
 from yuyue.api.schemas.customer.credits import CREDITS
-from yuyue.api.schemas.merchant.bookings import PAGE_PARAMETERS
+from yuyue.api.schemas.merchant.bookings import BOOKING_CONSENT, PAGE_PARAMETERS
 from yuyue.api.schemas.merchant.common import NULLABLE_TEXT, PREFIX, TENANT_PARAMETER, json_content, operation, query_parameter
 from yuyue.bookings.customer_records import CUSTOMER_FILTER_NAMES, MAX_NOTE_LENGTH, MAX_POINTS_DELTA, MAX_TAG_LENGTH, MAX_TAGS, TAG_PATTERN
 from yuyue.bookings.models import BookingStatus
@@ -175,6 +175,19 @@ CUSTOMER = {
             "properties": {"count": bounded_integer(), "recent": {"type": "array", "items": BOOKING_LINE, "description": "the newest 50, by slot"}},
         },
         "credits": {**CREDITS, "description": "class credits, as GET …/customers/{customer_id}/credits shows them"},
+        "privacy_consents": {
+            "type": "array",
+            "description": "the newest 50 consents to booking types' privacy notices, newest first",
+            "items": {
+                "type": "object",
+                "properties": {
+                    **BOOKING_CONSENT["properties"],
+                    "booking_type": {"type": "string"},
+                    "booking": NULLABLE_TEXT | {"description": "the booking's id; null while given on a waitlist entry not yet booked"},
+                    "waitlist_entry": bounded_integer(1) | {"type": ["integer", "null"]},
+                },
+            },
+        },
     },
 }
 CUSTOMER_PARAMETER = path_parameter("customer_id", RowIdConverter, "the customer's id")
