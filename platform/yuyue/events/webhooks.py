@@ -84,6 +84,15 @@ WEBHOOK_TOPICS: dict[str, Any] = {
     "payment.refund_failed": _l("a refund was refused by the provider"),
     "payment.refunded_by_provider": _l("the provider reported a refund made on its side"),
     "webhook.endpoint_disabled": _l("one of the tenant's webhook endpoints was disabled after failing"),
+    "review.created": _l("a customer reviewed a booking of theirs"),
+    "review.changed": _l("a customer changed their review of a booking"),
+    "review.replied": _l("staff replied to a review"),
+    "feedback.created": _l("a customer sent general feedback"),
+    "feedback.replied": _l("staff replied to a customer's feedback"),
+    "feedback.hidden": _l("staff hid a review's or feedback's text as abusive"),
+    "feedback.unhidden": _l("staff showed a hidden review's or feedback's text again"),
+    "feedback.handled": _l("staff marked a review or feedback handled"),
+    "feedback.unhandled": _l("staff marked a review or feedback not handled"),
 }
 # Sent only by a ping, to the endpoint pinged; no pattern subscribes to it.
 TEST_TOPIC = "webhook.test"

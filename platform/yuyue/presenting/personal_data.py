@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yuyue.bookings.models import Booking, BookingPerson, CheckIn, WaitlistEntry
+from yuyue.bookings.models import Booking, BookingPerson, CheckIn, Feedback, WaitlistEntry
 from yuyue.catalog.models import BookingType
 from yuyue.credits.models import CreditEntry, CreditPackage
 from yuyue.customers.models import Customer, PointsEntry
@@ -27,7 +27,9 @@ from yuyue.events.models import NotificationPreference
 from yuyue.payments.models import Payment, Refund
 from yuyue.presenting import booking_terms, local_time
 from yuyue.presenting.account import ban_json, customer_bans, points_entry_json, profile_json
+from yuyue.presenting.catalogs import locale_tag
 from yuyue.presenting.customer import companion_json
+from yuyue.presenting.reviews import customer_feedback_json, feedback_names
 from yuyue.tenancy.models import Tenant
 
 __all__ = ["FORMAT_VERSION", "personal_data"]
@@ -54,7 +56,15 @@ def personal_data(session: Session, tenant: Tenant, customer: Customer, now: dat
         "credits": _credits(session, customer, public_ids, zone),
         "notification_preferences": _preferences(preference, zone),
         "bans": [ban_json(ban, now, zone) for ban in customer_bans(session, customer, ending_after=None)],
+        "reviews": _reviews(session, customer, zone),
     }
+
+
+def _reviews(session: Session, customer: Customer, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """Every review and feedback the customer wrote, oldest first, with the merchant's replies."""
+    items = list(session.scalars(select(Feedback).where(Feedback.customer_id == customer.id).order_by(Feedback.id)))
+    names, locale = feedback_names(session, items), locale_tag()
+    return [customer_feedback_json(item, names, zone, locale) for item in items]
 
 
 def _login_identities(customer: Customer) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from yuyue.api.schemas.customer.common import PREFIX, TENANT, TIME, operation
 from yuyue.api.schemas.customer.me import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from yuyue.api.schemas.customer.reviews import FEEDBACK_ITEM
 from yuyue.types import MAX_INTEGER, bounded_integer
 
 PROFILE_CHANGE = {
@@ -73,6 +74,7 @@ PERSONAL_DATA = {
         "credits": {"type": "object", "properties": {"packages": {"type": "array"}, "entries": {"type": "array"}}},
         "notification_preferences": {"type": ["object", "null"]},
         "bans": {"type": "array", "items": BAN},
+        "reviews": {"type": "array", "items": FEEDBACK_ITEM, "description": "every review and feedback the customer wrote, with the merchant's replies"},
     },
 }
 PAGE = [

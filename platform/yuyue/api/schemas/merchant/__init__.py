@@ -11,6 +11,7 @@ from yuyue.api.schemas.merchant import (
     check_ins,
     customers,
     exports,
+    feedback,
     login_providers,
     notification_channels,
     notification_templates,
@@ -36,6 +37,7 @@ OPENAPI_PATHS: dict[str, Any] = {
     **notification_channels.OPENAPI_PATHS,
     **notification_templates.OPENAPI_PATHS,
     **webhooks.OPENAPI_PATHS,
+    **feedback.OPENAPI_PATHS,
 }
 
 __all__ = ["OPENAPI_PATHS"]
