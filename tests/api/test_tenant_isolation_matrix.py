@@ -451,7 +451,8 @@ def leaked(response: TestResponse, tenant_b: dict[str, str], sent: str = "") -> 
     return [
         value
         for key, value in tenant_b.items()
-        if key not in {"entry_id", "companion_id", "customer_id", "provider", "event", "channel", "locale", "endpoint_id", "delivery_id", "ban_id", "feedback_id"}
+        if key
+        not in {"entry_id", "companion_id", "customer_id", "provider", "event", "channel", "locale", "endpoint_id", "delivery_id", "ban_id", "feedback_id"}
         and value in text
         and value not in sent
     ]

@@ -14,8 +14,8 @@ import yuyue_schemas
 from yuyue.api import core
 from yuyue.api import customer as customer_api
 from yuyue.api import customer_account as account_api
-from yuyue.api import feedback as feedback_api
 from yuyue.api import customer_notifications as notifications_api
+from yuyue.api import feedback as feedback_api
 from yuyue.api import packages as packages_api
 from yuyue.api.schemas.customer import PREFIX
 

@@ -30,7 +30,9 @@ HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>&amp; \u202e'
 def yoga(session, tenant_of, make_coach):
     """tenant-a's ``yoga`` class, 09:00-10:00, each slot holding one of the tenant's coaches (Li, the only one)."""
     make_coach("tenant-a", "coach-li")
-    return make_booking_type(session, tenant_of("tenant-a"), "yoga", vertical="course", rules=windows(("09:00", "10:00")), resource_requirements=[{"kind": "coach"}])
+    return make_booking_type(
+        session, tenant_of("tenant-a"), "yoga", vertical="course", rules=windows(("09:00", "10:00")), resource_requirements=[{"kind": "coach"}]
+    )
 
 
 @pytest.fixture
@@ -81,7 +83,13 @@ def test_customer_reviews_a_completed_booking_naming_the_coach_of_its_slot(ann, 
 
     review = created(ann.post(f"{ME}/bookings/{booking.public_id}/review", json={"rating": 5, "comment": "Great class", "resource": "coach-li"}))
 
-    assert (review["kind"], review["booking"], review["booking_type"], review["rating"], review["comment"]) == ("review", booking.public_id, "yoga", 5, "Great class")
+    assert (review["kind"], review["booking"], review["booking_type"], review["rating"], review["comment"]) == (
+        "review",
+        booking.public_id,
+        "yoga",
+        5,
+        "Great class",
+    )
     assert review["resource"]["code"] == "coach-li" and review["reply"] is None and review["editable"] is True
 
 
@@ -201,7 +209,12 @@ def test_the_customers_list_pages_newest_first(ann, problem):
 
 @pytest.mark.parametrize(
     ("body", "pointer"),
-    [({"comment": ""}, "/comment"), ({"comment": "   "}, "/comment"), ({"comment": "x" * 5000}, "/comment"), ({"comment": "ok", "category": "rant"}, "/category")],
+    [
+        ({"comment": ""}, "/comment"),
+        ({"comment": "   "}, "/comment"),
+        ({"comment": "x" * 5000}, "/comment"),
+        ({"comment": "ok", "category": "rant"}, "/category"),
+    ],
 )
 def test_feedback_out_of_bounds_is_refused(ann, problem, body, pointer):
     assert pointer in [e["pointer"] for e in problem(ann.post(f"{ME}/feedback", json=body), 422)["errors"]]
@@ -256,7 +269,9 @@ def test_the_inbox_pages_by_cursor(bob, manager):
     assert [i["comment"] for i in first["items"] + second["items"]] == ["idea 2", "idea 1", "idea 0"]
 
 
-@pytest.mark.parametrize("query", ["kind=praise", "rating=6", "rating=x", "handled=yes", "from=2026-13-01", "to=yesterday", "q=" + "x" * 101, "limit=0", "cursor=bad", "sort=id"])
+@pytest.mark.parametrize(
+    "query", ["kind=praise", "rating=6", "rating=x", "handled=yes", "from=2026-13-01", "to=yesterday", "q=" + "x" * 101, "limit=0", "cursor=bad", "sort=id"]
+)
 def test_the_inbox_refuses_a_bad_query_at_its_parameter(manager, tenants, problem, query):
     name = query.split("=")[0]
     assert f"/{name}" in [e["pointer"] for e in problem(manager.get(f"{INBOX}?{query}"), 422)["errors"]]
@@ -353,7 +368,10 @@ def test_the_data_download_holds_reviews_and_feedback_with_replies(ann, attended
 
     data = ann.get(f"{ME}/data").get_json()
 
-    assert [(r["kind"], r["comment"], (r["reply"] or {}).get("text")) for r in data["reviews"]] == [("review", "Loved it", "Thanks"), ("feedback", "More mats", None)]
+    assert [(r["kind"], r["comment"], (r["reply"] or {}).get("text")) for r in data["reviews"]] == [
+        ("review", "Loved it", "Thanks"),
+        ("feedback", "More mats", None),
+    ]
 
 
 # --- public rating ----------------------------------------------------------------------
