@@ -77,6 +77,7 @@ class Seeded:
     package: str
     webhook: str
     delivery: str
+    feedback: str
 
 
 # URL parameter name (common brief) → that parameter's value for a seeded tenant.
@@ -92,6 +93,7 @@ ID_SOURCES: dict[str, Callable[[Seeded], str]] = {
     "package": lambda seeded: seeded.package,
     "webhook": lambda seeded: seeded.webhook,
     "delivery": lambda seeded: seeded.delivery,
+    "feedback_id": lambda seeded: seeded.feedback,
 }
 
 # URL parameters that name no row of any tenant (a figure's table, a file's format): one fixed value each, and a route
@@ -161,6 +163,8 @@ def _seed(session, slug: str, prefix: str, label: str, customer) -> Seeded:
         f"/api/v1/t/{slug}/bookings", json={"booking_type": f"{prefix}-type", "starts_at": starts_at, "answers": {"name": f"{label} guest"}}
     )
     assert response.status_code == 201, response.get_data(as_text=True)
+    feedback = customer.post(f"/api/v1/t/{slug}/me/feedback", json={"comment": f"{label} feedback"})
+    assert feedback.status_code == 201, feedback.get_data(as_text=True)
     return Seeded(
         booking_type=f"{prefix}-type",
         booking=response.get_json()["id"],
@@ -173,6 +177,7 @@ def _seed(session, slug: str, prefix: str, label: str, customer) -> Seeded:
         package=f"{prefix}-pack",
         webhook=str(webhook),
         delivery=str(delivery),
+        feedback=str(feedback.get_json()["id"]),
     )
 
 
@@ -476,7 +481,7 @@ def test_the_matrix_reads_least_roles_from_views_and_methods(probe_app):
 def test_an_unknown_url_parameter_asks_for_id_sources(probe_app):
     route = next(route for route in admin_routes(probe_app) if "<name:reference>" in route.rule)
     with pytest.raises(AssertionError, match="add it to ID_SOURCES"):
-        route.path(Seeded(*"abcdefghijk"))
+        route.path(Seeded(*"abcdefghijkl"))
 
 
 def test_the_matrix_passes_a_scoped_view_and_reports_a_leaking_one(probe_app, seeded):
