@@ -89,7 +89,7 @@ ROUTE_ARGUMENTS = {
 }
 # (rule, method) pairs under the blueprint that name an id, and those that name none.
 ROUTES_WITH_IDS = 70
-ROUTES_WITHOUT_IDS = 66
+ROUTES_WITHOUT_IDS = 67
 # Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
 PUBLIC_ROUTES = {
     ("/booking-types/<slug>", "GET"),
@@ -129,7 +129,7 @@ WECHAT = {
 
 QUERIES = {"/availability": f"?from={SLOT_DAY}&to={SLOT_DAY}"}
 # The statistics of the slot day, of tenant A's booking type: its slug is in every answer, and tenant B's bookings of that day in none.
-STATS_FIGURES = ("summary", "heatmap", "by-booking-type", "by-resource", "slots")
+STATS_FIGURES = ("summary", "heatmap", "by-booking-type", "by-resource", "slots", "ratings")
 STATS_TABLES = ("summary", "heatmap", "by-booking-type", "ticket-types", "by-resource", "slots")
 STATS_ROUTES = [f"/admin/stats/{f}" for f in STATS_FIGURES] + [f"/admin/stats/{t}.{ext}" for t in STATS_TABLES for ext in ("csv", "xlsx")]
 # Tables of bare counts, naming no object (tenant A has no ticket types nor resources held): only "nothing of B's" is checked

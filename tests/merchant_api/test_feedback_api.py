@@ -389,3 +389,25 @@ def test_the_public_rating_shows_from_three_reviews_with_the_coachs(signed_in_cu
 
     assert shown["rating"] == {"average": 4.33, "count": 3}
     assert [(r["code"], r["rating"]) for r in shown["resource_ratings"]] == [("coach-li", {"average": 4.33, "count": 3})]
+
+
+# --- statistics -------------------------------------------------------------------------
+
+
+def test_the_statistics_average_ratings_per_booking_type_resource_and_month_hidden_ones_included(signed_in_customer, attended, manager, front_desk, problem):
+    for n, rating in ((1, 5), (2, 2)):
+        created(
+            signed_in_customer(n).post(f"{ME}/bookings/{attended(n).public_id}/review", json={"rating": rating, "resource": "coach-li" if n == 1 else None})
+        )
+    hidden = ok(manager.get(f"{INBOX}?rating=2"))["items"][0]
+    ok(manager.post(f"{INBOX}/{hidden['id']}/hide", json={"reason": "abusive"}))
+    stats = "/api/v1/t/tenant-a/admin/stats/ratings"
+
+    found = ok(manager.get(f"{stats}?from={SLOT_DAY}&to={SLOT_DAY}"))
+
+    assert [(t["slug"], t["reviews"], t["average"]) for t in found["booking_types"]] == [("yoga", 2, 3.5)]
+    assert [(r["code"], r["reviews"], r["average"]) for r in found["resources"]] == [("coach-li", 1, 5.0)]
+    assert found["months"] == [{"month": f"{SLOT_DAY:%Y-%m}", "reviews": 2, "average": 3.5}]
+    day_before = SLOT_DAY - timedelta(days=1)
+    assert ok(manager.get(f"{stats}?from={day_before}&to={day_before}"))["booking_types"] == []
+    problem(front_desk.get(stats), 403)
