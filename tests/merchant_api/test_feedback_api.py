@@ -411,3 +411,10 @@ def test_the_statistics_average_ratings_per_booking_type_resource_and_month_hidd
     day_before = SLOT_DAY - timedelta(days=1)
     assert ok(manager.get(f"{stats}?from={day_before}&to={day_before}"))["booking_types"] == []
     problem(front_desk.get(stats), 403)
+
+
+def test_a_lone_surrogate_is_refused_and_nothing_is_stored(ann, problem):
+    body = b'{"comment": "half \\ud800 a character"}'
+
+    problem(ann.post(f"{ME}/feedback", data=body, content_type="application/json"), 400)
+    assert ok(ann.get(f"{ME}/feedback"))["items"] == []
