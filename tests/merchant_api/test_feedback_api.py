@@ -270,7 +270,21 @@ def test_the_inbox_pages_by_cursor(bob, manager):
 
 
 @pytest.mark.parametrize(
-    "query", ["kind=praise", "rating=6", "rating=x", "handled=yes", "from=2026-13-01", "to=yesterday", "q=" + "x" * 101, "limit=0", "cursor=bad", "sort=id"]
+    "query",
+    [
+        "kind=praise",
+        "rating=6",
+        "rating=x",
+        "handled=yes",
+        "from=2026-13-01",
+        "from=0001-01-01",
+        "to=9999-12-31",
+        "to=yesterday",
+        "q=" + "x" * 101,
+        "limit=0",
+        "cursor=bad",
+        "sort=id",
+    ],
 )
 def test_the_inbox_refuses_a_bad_query_at_its_parameter(manager, tenants, problem, query):
     name = query.split("=")[0]

@@ -32,7 +32,8 @@ __all__ = ["VIEWS"]
 PAGE_SIZE = 30
 # The most of a posted text kept: one past every limit, so the operation judges the length.
 LONGEST_INPUT = reviews.MAX_REPLY_LENGTH + 1
-FILTERS = (*reviews.FEEDBACK_FILTER_NAMES, "cursor")
+# The filters, and ``before``: the id the list continues before (the older page's link).
+FILTERS = (*reviews.FEEDBACK_FILTER_NAMES, "before")
 
 
 def _posted(name: str) -> str:
@@ -63,10 +64,12 @@ class FeedbackView(TenantAdminView):
         query = _shown_filters()
         problems: dict[str, str] = {}
         items: list[dict[str, Any]] = []
-        next_cursor: str | None = None
+        older: str | None = None
         try:
-            filters = reviews.feedback_filters_from_query({k: v for k, v in query.items() if k != "cursor"})
-            found = reviews.search_feedback(db.session, staff.tenant, filters, cursor=query.get("cursor"), limit=PAGE_SIZE)
+            filters = reviews.feedback_filters_from_query({k: v for k, v in query.items() if k != "before"})
+            before = query.get("before", "")
+            before_id = int(before) if before.isdecimal() and len(before) < 10 else None
+            found = reviews.search_feedback(db.session, staff.tenant, filters, before_id=before_id, limit=PAGE_SIZE)
         except InvalidInput as error:
             problems = {p.pointer.lstrip("/"): str(p.message) for p in error.errors}
         else:
@@ -78,13 +81,13 @@ class FeedbackView(TenantAdminView):
                 }
                 for i in found.items
             ]
-            next_cursor = found.next_cursor
+            older = url_for(".page", **{**query, "before": found.items[-1].id}) if found.more else None
         return self.render(
             "admin/feedback/inbox.html",
             items=items,
             query=query,
             problems=problems,
-            older=url_for(".page", **{**query, "cursor": next_cursor}) if next_cursor else None,
+            older=older,
             kinds=[k.value for k in FeedbackKind],
             may_act=staff.allows(StaffRole.manager),
             back=urlencode(query),

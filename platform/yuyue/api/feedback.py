@@ -8,6 +8,7 @@ Customers write with their access token; every staff role reads the inbox, manag
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from flask import Response, g, jsonify, request
@@ -16,7 +17,7 @@ from yuyue.api.auth import customer_required, request_now, staff_required
 from yuyue.api.core import json_body
 from yuyue.api.limits import feedback_limit
 from yuyue.api.merchant import staff_actor
-from yuyue.api.query import cursor_before, page_before, query_int
+from yuyue.api.query import cursor_before, page_before
 from yuyue.api.schemas.customer.reviews import DEFAULT_PAGE_SIZE as CUSTOMER_PAGE_SIZE
 from yuyue.api.schemas.customer.reviews import FEEDBACK_SEND, REVIEW_WRITE
 from yuyue.api.schemas.customer.reviews import MAX_PAGE_SIZE as CUSTOMER_MAX_PAGE_SIZE
@@ -50,12 +51,10 @@ def _customer_item(item: Feedback) -> dict:
 # --- the customer's own -------------------------------------------------------------
 
 
-@tenant_api.post("/me/bookings/<token:public_id>/review")
-@customer_required
-@feedback_limit
-def customer_write_review(public_id: str) -> tuple[Response, int]:
+def _reviewed(public_id: str, write: Callable[..., Feedback]) -> dict:
+    """The body's review of the caller's booking ``public_id``, written or changed by ``write``; as the customer reads it."""
     body = json_body(REVIEW_WRITE)
-    review = reviews.write_review(
+    review = write(
         db.session,
         current_tenant(),
         g.customer,
@@ -66,26 +65,21 @@ def customer_write_review(public_id: str) -> tuple[Response, int]:
         now=request_now(),
         actor=_customer_actor(),
     )
-    return jsonify(_customer_item(review)), 201
+    return _customer_item(review)
+
+
+@tenant_api.post("/me/bookings/<token:public_id>/review")
+@customer_required
+@feedback_limit
+def customer_write_review(public_id: str) -> tuple[Response, int]:
+    return jsonify(_reviewed(public_id, reviews.write_review)), 201
 
 
 @tenant_api.put("/me/bookings/<token:public_id>/review")
 @customer_required
 @feedback_limit
 def customer_edit_review(public_id: str) -> Response:
-    body = json_body(REVIEW_WRITE)
-    review = reviews.edit_review(
-        db.session,
-        current_tenant(),
-        g.customer,
-        public_id,
-        rating=body["rating"],
-        comment=body.get("comment"),
-        resource=body.get("resource"),
-        now=request_now(),
-        actor=_customer_actor(),
-    )
-    return jsonify(_customer_item(review))
+    return jsonify(_reviewed(public_id, reviews.edit_review))
 
 
 @tenant_api.get("/me/feedback")
@@ -121,10 +115,11 @@ def _staff_item(item: Feedback) -> Response:
 @staff_required()
 def list_feedback() -> Response:
     filters = reviews.feedback_filters_from_query(request.args, FEEDBACK_QUERY)
-    limit = query_int("limit", minimum=1, maximum=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE)
-    page = reviews.search_feedback(db.session, current_tenant(), filters, cursor=request.args.get("cursor") or None, limit=limit)
+    before_id, limit = page_before(default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+    page = reviews.search_feedback(db.session, current_tenant(), filters, before_id=before_id, limit=limit)
     names, zone, locale, full = feedback_names(db.session, page.items), _zone(), locale_tag(), sees_in_full(g.staff_token.role)
-    return jsonify({"items": [staff_feedback_json(i, names, zone, locale, full=full) for i in page.items], "next_cursor": page.next_cursor})
+    items = [staff_feedback_json(i, names, zone, locale, full=full) for i in page.items]
+    return jsonify({"items": items, "next_cursor": cursor_before(page.items[-1].id) if page.more else None})
 
 
 @tenant_api.get("/admin/feedback/<row_id:feedback_id>")

@@ -12,8 +12,6 @@ merchant's statistics and the public rating), so hiding cannot be used to drop b
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from yuyue.bookings.models import Booking, BookingStatus, Feedback, FeedbackKind, ResourceAllocation
 from yuyue.bookings.placement import Actor, get_booking
-from yuyue.bookings.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_TEXT
+from yuyue.bookings.queries import DEFAULT_PAGE_SIZE, MAX_TEXT
 from yuyue.catalog.models import BookingType, Resource
 from yuyue.customers.models import Customer
 from yuyue.db import tenant_scope, write_transaction
@@ -71,7 +69,17 @@ CATEGORIES = ("suggestion", "complaint", "praise", "question", "other")
 PUBLIC_MIN_REVIEWS = 3
 # The query parameters of the merchant's inbox.
 FEEDBACK_FILTER_NAMES = ("kind", "rating", "handled", "hidden", "booking_type", "resource", "from", "to", "q")
+# The inbox's filters that take one of a few values: the values, and the problem of any other.
 _BOOLEANS = {"true": True, "false": False}
+_CHOICES: dict[str, tuple[dict[str, Any], Any, str]] = {
+    "kind": ({k.value: k for k in FeedbackKind}, _l("one of %(names)s", names="review, feedback"), "invalid_kind"),
+    "rating": ({str(n): n for n in range(1, 6)}, _l("a whole number from 1 to 5"), "invalid_rating"),
+    "handled": (_BOOLEANS, _l("true or false"), "invalid_flag"),
+    "hidden": (_BOOLEANS, _l("true or false"), "invalid_flag"),
+}
+# The days a date filter may name: any day a review is written on, and far from the ends of Python's calendar, which a
+# local day's bounds in UTC would overflow.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 
 
 def is_over(booking: Booking, now: datetime) -> bool:
@@ -87,37 +95,34 @@ def serving_resources(session: Session, booking: Booking) -> list[Resource]:
     return list(session.scalars(select(Resource).where(Resource.id.in_(held)).order_by(Resource.code)))
 
 
-def _text(value: Any, pointer: str, length: int, *, required: bool) -> str | None:
-    """Text stored as given (spaces and all); only whether it is blank is judged on the trimmed text."""
+def _text_problem(value: Any, pointer: str, length: int, *, required: bool) -> FieldProblem | None:
+    """What is wrong with a text field, if anything; only whether it is blank is judged on the trimmed text."""
     if value is None and not required:
         return None
     if not isinstance(value, str) or len(value) > length or (required and not value.strip()):
-        low = 1 if required else 0
-        raise InvalidInput(
-            _l("%(field)s is not valid", field=pointer.lstrip("/")),
-            errors=[FieldProblem(pointer, _l("%(low)s-%(length)s characters", low=low, length=length), "invalid_text")],
-        )
-    return value if value.strip() else None
+        return FieldProblem(pointer, _l("%(low)s-%(length)s characters", low=1 if required else 0, length=length), "invalid_text")
+    return None
 
 
-def _rating(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
-        raise InvalidInput(_l("the rating is not valid"), errors=[FieldProblem("/rating", _l("a whole number from 1 to 5"), "invalid_rating")])
-    return value
+def _stored(text: str | None) -> str | None:
+    """Text as stored: exactly as given, or None when blank."""
+    return text if text and text.strip() else None
 
 
-def _checked(message: str, **checks: Any) -> dict[str, Any]:
-    """Run every check, reporting all problems at once."""
-    values: dict[str, Any] = {}
-    problems: list[FieldProblem] = []
-    for key, check in checks.items():
-        try:
-            values[key] = check()
-        except InvalidInput as error:
-            problems += error.errors
-    if problems:
-        raise InvalidInput(message, errors=problems)
-    return values
+def _refuse(message: Any, *problems: FieldProblem | None) -> None:
+    """Raise every problem found at once, if any."""
+    found = [problem for problem in problems if problem is not None]
+    if found:
+        raise InvalidInput(message, errors=found)
+
+
+def _review_problems(rating: Any, comment: Any) -> None:
+    bad_rating = not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5
+    _refuse(
+        _l("the review is not valid"),
+        FieldProblem("/rating", _l("a whole number from 1 to 5"), "invalid_rating") if bad_rating else None,
+        _text_problem(comment, "/comment", MAX_COMMENT_LENGTH, required=False),
+    )
 
 
 # -- what customers write ------------------------------------------------------------------------
@@ -155,9 +160,7 @@ def write_review(
     :raises Conflict: ``booking_not_over`` before the visit is over; ``review_exists`` for a second review of it.
     :raises InvalidInput: at ``/rating``, ``/comment`` or ``/resource``.
     """
-    values = _checked(
-        _l("the review is not valid"), rating=lambda: _rating(rating), comment=lambda: _text(comment, "/comment", MAX_COMMENT_LENGTH, required=False)
-    )
+    _review_problems(rating, comment)
     with tenant_scope(tenant.id), write_transaction(session):
         booking = _customers_booking(session, customer, public_id)
         if not is_over(booking, now):
@@ -173,9 +176,10 @@ def write_review(
             booking_id=booking.id,
             booking_type_id=booking.booking_type_id,
             resource_id=served.id if served else None,
+            rating=rating,
+            comment=_stored(comment),
             created_at=now,
             updated_at=now,
-            **values,
         )
         session.add(review)
         session.flush()
@@ -191,9 +195,7 @@ def edit_review(
     :raises NotFound: ``booking_not_found``, or ``review_not_found`` when the booking has no review yet.
     :raises Conflict: ``review_replied`` once the merchant replied: the reply answers what was written.
     """
-    values = _checked(
-        _l("the review is not valid"), rating=lambda: _rating(rating), comment=lambda: _text(comment, "/comment", MAX_COMMENT_LENGTH, required=False)
-    )
+    _review_problems(rating, comment)
     with tenant_scope(tenant.id), write_transaction(session):
         booking = _customers_booking(session, customer, public_id)
         review = session.scalar(select(Feedback).where(Feedback.booking_id == booking.id).with_for_update().execution_options(populate_existing=True))
@@ -202,7 +204,7 @@ def edit_review(
         if review.replied_at is not None:
             raise Conflict(_l("the merchant has replied to this review: it can no longer be changed"), code="review_replied")
         served = _serving(session, booking, resource)
-        review.rating, review.comment, review.resource_id, review.updated_at = values["rating"], values["comment"], served.id if served else None, now
+        review.rating, review.comment, review.resource_id, review.updated_at = rating, _stored(comment), served.id if served else None, now
         session.flush()
         _announce(session, actor, "review.changed", review, booking=booking.public_id, resource=served.code if served else None)
     return review
@@ -210,17 +212,15 @@ def edit_review(
 
 def send_feedback(session: Session, tenant: Tenant, customer: Customer, *, comment: Any, category: Any = None, now: datetime, actor: Actor) -> Feedback:
     """General feedback from the customer: a comment, and optionally one of :data:`CATEGORIES`."""
-
-    def checked_category() -> str | None:
-        if category is not None and category not in CATEGORIES:
-            raise InvalidInput(
-                _l("the category is not valid"), errors=[FieldProblem("/category", _l("one of %(names)s", names=", ".join(CATEGORIES)), "invalid_category")]
-            )
-        return category
-
-    values = _checked(_l("the feedback is not valid"), comment=lambda: _text(comment, "/comment", MAX_COMMENT_LENGTH, required=True), category=checked_category)
+    _refuse(
+        _l("the feedback is not valid"),
+        _text_problem(comment, "/comment", MAX_COMMENT_LENGTH, required=True),
+        None
+        if category is None or category in CATEGORIES
+        else FieldProblem("/category", _l("one of %(names)s", names=", ".join(CATEGORIES)), "invalid_category"),
+    )
     with tenant_scope(tenant.id), write_transaction(session):
-        feedback = Feedback(kind=FeedbackKind.feedback, customer_id=customer.id, created_at=now, updated_at=now, **values)
+        feedback = Feedback(kind=FeedbackKind.feedback, customer_id=customer.id, comment=comment, category=category, created_at=now, updated_at=now)
         session.add(feedback)
         session.flush()
         _announce(session, actor, "feedback.created", feedback, category=feedback.category)
@@ -273,22 +273,17 @@ def feedback_filters_from_query(args: Mapping[str, str], allowed: Collection[str
         if name not in allowed
     ]
     values: dict[str, Any] = {}
-
-    def read(name: str, parse: Any, message: Any, code: str) -> None:
+    for name, (choices, message, code) in _CHOICES.items():
         raw = args.get(name)
-        if not raw:
-            return
-        try:
-            values[name] = parse(raw)
-        except (KeyError, ValueError):
+        if raw and raw not in choices:
             problems.append(FieldProblem(f"/{name}", message, code))
-
-    read("kind", FeedbackKind, _l("one of %(names)s", names="review, feedback"), "invalid_kind")
-    read("rating", lambda raw: {str(n): n for n in range(1, 6)}[raw], _l("a whole number from 1 to 5"), "invalid_rating")
-    for flag in ("handled", "hidden"):
-        read(flag, lambda raw: _BOOLEANS[raw], _l("true or false"), "invalid_flag")
-    for day in ("from", "to"):
-        read(day, lambda raw: date.fromisoformat(raw) if len(raw) == 10 else date.fromisoformat(""), _l("a date as YYYY-MM-DD"), "invalid_date")
+        elif raw:
+            values[name] = choices[raw]
+    for name in ("from", "to"):
+        raw = args.get(name)
+        values[name] = _local_date(raw) if raw else None
+        if raw and values[name] is None:
+            problems.append(FieldProblem(f"/{name}", _l("a date as YYYY-MM-DD from %(first)s to %(last)s", first=FIRST_DAY, last=LAST_DAY), "invalid_date"))
     for name in ("booking_type", "resource", "q"):
         if len(args.get(name) or "") > MAX_TEXT:
             problems.append(FieldProblem(f"/{name}", _l("at most %(max_text)s characters", max_text=MAX_TEXT), "too_long"))
@@ -309,11 +304,19 @@ def feedback_filters_from_query(args: Mapping[str, str], allowed: Collection[str
     )
 
 
+def _local_date(raw: str) -> date | None:
+    try:
+        day = date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        day = None
+    return day if day is not None and FIRST_DAY <= day <= LAST_DAY else None
+
+
 @dataclass(frozen=True)
 class FeedbackPage:
     items: list[Feedback]
-    # None on the last page.
-    next_cursor: str | None
+    # Whether older items follow the last one.
+    more: bool
 
 
 def _matching(filters: FeedbackFilters, zone: ZoneInfo) -> Select:
@@ -342,51 +345,30 @@ def _matching(filters: FeedbackFilters, zone: ZoneInfo) -> Select:
     return statement
 
 
-def search_feedback(session: Session, tenant: Tenant, filters: FeedbackFilters, *, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZE) -> FeedbackPage:
-    """One page of the inbox, newest first, cut by id (never by offset); dates are the tenant's local days.
-
-    :raises InvalidInput: for a cursor this function did not issue (``/cursor``) or a limit outside 1…:data:`MAX_PAGE_SIZE` (``/limit``).
-    """
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidInput(
-            _l("the page size is out of range"),
-            errors=[FieldProblem("/limit", _l("between 1 and %(max_page_size)s", max_page_size=MAX_PAGE_SIZE), "out_of_range")],
-        )
+def search_feedback(
+    session: Session, tenant: Tenant, filters: FeedbackFilters, *, before_id: int | None = None, limit: int = DEFAULT_PAGE_SIZE
+) -> FeedbackPage:
+    """One page of the inbox, newest first, cut by id (never by offset) before ``before_id``; dates are the tenant's local days."""
     statement = _matching(filters, ZoneInfo(tenant.time_zone))
-    if cursor:
-        statement = statement.where(Feedback.id < _decode_cursor(cursor))
+    if before_id is not None:
+        statement = statement.where(Feedback.id < before_id)
     with tenant_scope(tenant.id):
         items = list(session.scalars(statement.order_by(Feedback.id.desc()).limit(limit + 1)))
-    more = len(items) > limit
-    items = items[:limit]
-    return FeedbackPage(items, _encode_cursor(items[-1].id) if more else None)
-
-
-def _encode_cursor(feedback_id: int) -> str:
-    return base64.urlsafe_b64encode(f"f{feedback_id}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    if text[:1] != "f" or not text[1:].isdecimal() or len(text) > 19:
-        raise InvalidInput(_l("the cursor is not valid"), errors=[FieldProblem("/cursor", _l("pass back a next_cursor exactly as received"), "invalid_cursor")])
-    return int(text[1:])
+    return FeedbackPage(items[:limit], len(items) > limit)
 
 
 def get_feedback(session: Session, tenant: Tenant, feedback_id: int) -> Feedback:
     """:raises NotFound: ``feedback_not_found`` if ``tenant`` has no such item."""
     with tenant_scope(tenant.id):
-        item = session.scalar(select(Feedback).where(Feedback.id == feedback_id))
-    if item is None:
-        raise NotFound(_l("no feedback %(feedback_id)s", feedback_id=feedback_id), code="feedback_not_found")
-    return item
+        return _feedback(session, feedback_id)
 
 
-def _locked(session: Session, feedback_id: int) -> Feedback:
-    item = session.scalar(select(Feedback).where(Feedback.id == feedback_id).with_for_update().execution_options(populate_existing=True))
+def _feedback(session: Session, feedback_id: int, *, for_update: bool = False) -> Feedback:
+    """Item ``feedback_id`` of the tenant in scope; ``for_update`` locks its row and reads it afresh."""
+    query = select(Feedback).where(Feedback.id == feedback_id)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    item = session.scalar(query)
     if item is None:
         raise NotFound(_l("no feedback %(feedback_id)s", feedback_id=feedback_id), code="feedback_not_found")
     return item
@@ -400,10 +382,10 @@ def _announce(session: Session, actor: Actor, action: str, item: Feedback, **ext
 
 def reply_to_feedback(session: Session, tenant: Tenant, feedback_id: int, *, reply: Any, now: datetime, actor: Actor) -> Feedback:
     """The merchant's reply (replacing an earlier one), shown to the customer with their review or feedback."""
-    text = _text(reply, "/reply", MAX_REPLY_LENGTH, required=True)
+    _refuse(_l("the reply is not valid"), _text_problem(reply, "/reply", MAX_REPLY_LENGTH, required=True))
     with tenant_scope(tenant.id), write_transaction(session):
-        item = _locked(session, feedback_id)
-        item.reply, item.replied_at, item.replied_by = text, now, str(actor)
+        item = _feedback(session, feedback_id, for_update=True)
+        item.reply, item.replied_at, item.replied_by = reply, now, str(actor)
         session.flush()
         _announce(session, actor, f"{item.kind.value}.replied", item)
     return item
@@ -414,12 +396,12 @@ def hide_feedback(session: Session, tenant: Tenant, feedback_id: int, *, reason:
 
     The reason is about the text, not the customer, so the audit keeps it as it keeps a ban's.
     """
-    text = _text(reason, "/reason", MAX_HIDE_REASON_LENGTH, required=True)
+    _refuse(_l("the reason is not valid"), _text_problem(reason, "/reason", MAX_HIDE_REASON_LENGTH, required=True))
     with tenant_scope(tenant.id), write_transaction(session):
-        item = _locked(session, feedback_id)
-        item.hidden, item.hidden_reason, item.hidden_at, item.hidden_by = True, text, now, str(actor)
+        item = _feedback(session, feedback_id, for_update=True)
+        item.hidden, item.hidden_reason, item.hidden_at, item.hidden_by = True, reason, now, str(actor)
         session.flush()
-        _announce(session, actor, "feedback.hidden", item, reason=text)
+        _announce(session, actor, "feedback.hidden", item, reason=reason)
     return item
 
 
@@ -429,7 +411,7 @@ def unhide_feedback(session: Session, tenant: Tenant, feedback_id: int, *, now: 
     :raises Conflict: ``feedback_not_hidden`` for an item that is shown.
     """
     with tenant_scope(tenant.id), write_transaction(session):
-        item = _locked(session, feedback_id)
+        item = _feedback(session, feedback_id, for_update=True)
         if not item.hidden:
             raise Conflict(_l("this item is not hidden"), code="feedback_not_hidden")
         item.hidden, item.hidden_reason, item.hidden_at, item.hidden_by = False, None, now, str(actor)
@@ -443,7 +425,7 @@ def mark_handled(session: Session, tenant: Tenant, feedback_id: int, *, handled:
     if not isinstance(handled, bool):
         raise InvalidInput(_l("handled is not valid"), errors=[FieldProblem("/handled", _l("true or false"), "invalid_flag")])
     with tenant_scope(tenant.id), write_transaction(session):
-        item = _locked(session, feedback_id)
+        item = _feedback(session, feedback_id, for_update=True)
         if item.handled != handled:
             item.handled, item.handled_at, item.handled_by = handled, now, str(actor)
             session.flush()
