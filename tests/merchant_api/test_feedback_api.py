@@ -6,6 +6,7 @@ application's clock (``CLOCK``) stands after the class unless a test moves it.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from yuyue.bookings.checkin import check_in
 from yuyue.db import tenant_scope
 from yuyue.events.models import OutboxEvent
 from yuyue.events.webhooks import WEBHOOK_TOPICS
+from yuyue.notifying.webhooks import webhook_body
 from yuyue.tenancy.models import StaffRole
 
 ME = "/api/v1/t/tenant-a/me"
@@ -432,3 +434,14 @@ def test_a_lone_surrogate_is_refused_and_nothing_is_stored(ann, problem):
 
     problem(ann.post(f"{ME}/feedback", data=body, content_type="application/json"), 400)
     assert ok(ann.get(f"{ME}/feedback"))["items"] == []
+
+
+def test_a_webhook_of_a_review_carries_the_item_as_the_inbox_shows_it(session, tenant_of, ann, attended):
+    review = created(ann.post(f"{ME}/bookings/{attended().public_id}/review", json={"rating": 5, "comment": "Loved it", "resource": "coach-li"}))
+    tenant = tenant_of("tenant-a")
+    with tenant_scope(tenant.id):
+        event = session.scalar(select(OutboxEvent).where(OutboxEvent.topic == "review.created"))
+        body = json.loads(webhook_body(session, tenant, event))
+
+    assert body["type"] == "review.created"
+    assert (body["data"]["id"], body["data"]["comment"], body["data"]["customer"]["phone"]) == (review["id"], "Loved it", phone(1))
