@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from account_setup import SITE, Browser, make_visit, place, slot
+from account_setup import SITE, Browser, make_visit, phone, place, slot
 from sqlalchemy import select
 from test_site_languages import english_msgids, visible_text
 
@@ -13,7 +13,8 @@ from yuyue.bookings import operations as bookings
 from yuyue.bookings.checkin import check_in
 from yuyue.bookings.models import Feedback
 from yuyue.bookings.placement import Actor
-from yuyue.bookings.reviews import reply_to_feedback
+from yuyue.bookings.reviews import reply_to_feedback, write_review
+from yuyue.customers.operations import customer_for_phone
 from yuyue.db import tenant_scope
 from yuyue.provisioning.operations import get_tenant
 
@@ -148,3 +149,23 @@ def test_no_english_message_on_the_feedback_pages_in_chinese(app, session, finis
     for name, page in pages.items():
         text = visible_text(page.get_data(as_text=True)).replace("Tenant-A", "")
         assert [msgid for msgid, pattern in english if pattern.search(text)] == [], name
+
+
+def test_the_booking_types_page_shows_its_rating_from_three_reviews(app, session):
+    make_visit(session)
+    tenant = get_tenant(session, "tenant-a")
+    for n, rating in ((1, 5), (2, 4), (3, 4)):
+        booking = place(session, n)
+        booking = booking if booking.voucher_code else bookings.confirm(session, tenant, booking.public_id)
+        check_in(session, tenant, secret_key=app.config["SECRET_KEY"], code=booking.voucher_code, now=slot(9) + timedelta(minutes=5))
+        bookings.complete(session, tenant, booking.public_id, now=slot(10))
+        with tenant_scope(tenant.id):
+            customer = customer_for_phone(session, phone(n))
+        write_review(session, tenant, customer, booking.public_id, rating=rating, now=slot(12), actor=Actor("customer", phone(n)))
+        if n == 2:
+            assert "of 5" not in Browser(app).page(f"{SITE}/book/visit/")
+    session.commit()
+
+    page = Browser(app).page(f"{SITE}/book/visit/")
+
+    assert "4.33 of 5 (3 reviews)" in page
