@@ -116,7 +116,8 @@ def _refuse(message: Any, *problems: FieldProblem | None) -> None:
         raise InvalidInput(message, errors=found)
 
 
-def _review_problems(rating: Any, comment: Any) -> None:
+def _check_review(rating: Any, comment: Any) -> None:
+    """Refuse a rating that is not 1-5 and a comment out of bounds, both at once."""
     bad_rating = not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5
     _refuse(
         _l("the review is not valid"),
@@ -160,7 +161,7 @@ def write_review(
     :raises Conflict: ``booking_not_over`` before the visit is over; ``review_exists`` for a second review of it.
     :raises InvalidInput: at ``/rating``, ``/comment`` or ``/resource``.
     """
-    _review_problems(rating, comment)
+    _check_review(rating, comment)
     with tenant_scope(tenant.id), write_transaction(session):
         booking = _customers_booking(session, customer, public_id)
         if not is_over(booking, now):
@@ -195,7 +196,7 @@ def edit_review(
     :raises NotFound: ``booking_not_found``, or ``review_not_found`` when the booking has no review yet.
     :raises Conflict: ``review_replied`` once the merchant replied: the reply answers what was written.
     """
-    _review_problems(rating, comment)
+    _check_review(rating, comment)
     with tenant_scope(tenant.id), write_transaction(session):
         booking = _customers_booking(session, customer, public_id)
         review = session.scalar(select(Feedback).where(Feedback.booking_id == booking.id).with_for_update().execution_options(populate_existing=True))
