@@ -82,6 +82,7 @@ class Seeded:
     delivery: str
     customer: str
     ban: str
+    feedback: str
 
 
 # URL parameter name (common brief) → that parameter's value for a seeded tenant.
@@ -99,6 +100,7 @@ ID_SOURCES: dict[str, Callable[[Seeded], str]] = {
     "delivery": lambda seeded: seeded.delivery,
     "customer": lambda seeded: seeded.customer,
     "ban": lambda seeded: seeded.ban,
+    "feedback_id": lambda seeded: seeded.feedback,
 }
 
 # URL parameters that name no row of any tenant (a figure's table, a file's format): one fixed value each, and a route
@@ -169,6 +171,8 @@ def _seed(session, slug: str, prefix: str, label: str, customer) -> Seeded:
     )
     assert response.status_code == 201, response.get_data(as_text=True)
     ban = impose_ban(session, tenant, customer.customer.id, reason=f"{label} ban", now=utcnow(), days=30, actor=SYSTEM)
+    feedback = customer.post(f"/api/v1/t/{slug}/me/feedback", json={"comment": f"{label} feedback"})
+    assert feedback.status_code == 201, feedback.get_data(as_text=True)
     return Seeded(
         booking_type=f"{prefix}-type",
         booking=response.get_json()["id"],
@@ -183,6 +187,7 @@ def _seed(session, slug: str, prefix: str, label: str, customer) -> Seeded:
         delivery=str(delivery),
         customer=str(customer.customer.id),
         ban=str(ban.id),
+        feedback=str(feedback.get_json()["id"]),
     )
 
 
@@ -486,7 +491,7 @@ def test_the_matrix_reads_least_roles_from_views_and_methods(probe_app):
 def test_an_unknown_url_parameter_asks_for_id_sources(probe_app):
     route = next(route for route in admin_routes(probe_app) if "<name:reference>" in route.rule)
     with pytest.raises(AssertionError, match="add it to ID_SOURCES"):
-        route.path(Seeded(*"abcdefghijklm"))
+        route.path(Seeded(*"abcdefghijklmn"))
 
 
 def test_the_matrix_passes_a_scoped_view_and_reports_a_leaking_one(probe_app, seeded):

@@ -17,6 +17,8 @@ from yuyue.api.auth import booking_token, customer_tokens
 from yuyue.bookings import operations as bookings
 from yuyue.bookings import waitlist
 from yuyue.bookings.customer_account import save_companion
+from yuyue.bookings.placement import Actor
+from yuyue.bookings.reviews import send_feedback
 from yuyue.catalog.operations import create_booking_type, create_resource
 from yuyue.catalog.stops import create_stop
 from yuyue.credits.operations import create_package
@@ -87,6 +89,7 @@ def seed(app: Flask, session: Session) -> Seeded:
         other = customer_for_phone(session, "13800000009")
         banned = ban(session, BanSubject.customer, other, 1, "seeded", utcnow())
         endpoint = create_endpoint(session, url="https://crm.example.com/hooks", topics=["booking.*"], actor="test")
+        feedback = send_feedback(session, tenant, customer, comment="seeded feedback", now=utcnow(), actor=Actor("customer", customer.phone))
         with write_transaction(session):
             event = emit(session, "booking.confirmed", {"booking": confirmed.public_id})
             session.flush()
@@ -125,6 +128,7 @@ def seed(app: Flask, session: Session) -> Seeded:
             "endpoint_id": endpoint.id,
             "delivery_id": delivery.id,
             "ban_id": banned.id,
+            "feedback_id": feedback.id,
         },
         # Only values that would otherwise hardly ever be generated: a slug, a slot, a mobile, a valid ID number, a live token.
         values={

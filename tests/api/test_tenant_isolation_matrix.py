@@ -39,7 +39,7 @@ from tenant_setup import id_number, make_booking_type, make_coach, windows
 from werkzeug.test import TestResponse
 
 from yuyue.api.tenant import tenant_api
-from yuyue.bookings.models import Booking, BookingPerson, Consent, WaitlistEntry
+from yuyue.bookings.models import Booking, BookingPerson, Consent, Feedback, WaitlistEntry
 from yuyue.catalog.models import BookingType, PrivacyNotice, Resource, RouteStop
 from yuyue.catalog.stops import create_stop
 from yuyue.credits.models import CreditEntry, CreditPackage
@@ -86,10 +86,11 @@ ROUTE_ARGUMENTS = {
     "endpoint_id",
     "delivery_id",
     "ban_id",
+    "feedback_id",
 }
 # (rule, method) pairs under the blueprint that name an id, and those that name none.
-ROUTES_WITH_IDS = 69
-ROUTES_WITHOUT_IDS = 67
+ROUTES_WITH_IDS = 76
+ROUTES_WITHOUT_IDS = 71
 # Routes with an id that take no credentials at all, so only the first half of the matrix applies to them.
 PUBLIC_ROUTES = {
     ("/booking-types/<slug>", "GET"),
@@ -129,7 +130,7 @@ WECHAT = {
 
 QUERIES = {"/availability": f"?from={SLOT_DAY}&to={SLOT_DAY}"}
 # The statistics of the slot day, of tenant A's booking type: its slug is in every answer, and tenant B's bookings of that day in none.
-STATS_FIGURES = ("summary", "heatmap", "by-booking-type", "by-resource", "slots")
+STATS_FIGURES = ("summary", "heatmap", "by-booking-type", "by-resource", "slots", "ratings")
 STATS_TABLES = ("summary", "heatmap", "by-booking-type", "ticket-types", "by-resource", "slots")
 STATS_ROUTES = [f"/admin/stats/{f}" for f in STATS_FIGURES] + [f"/admin/stats/{t}.{ext}" for t in STATS_TABLES for ext in ("csv", "xlsx")]
 # Tables of bare counts, naming no object (tenant A has no ticket types nor resources held): only "nothing of B's" is checked
@@ -184,6 +185,11 @@ BODIES = {
     ("/me/companions/<companion_id>", "PUT"): {"name": "Renamed by tenant A", "id_number": id_number(date(2012, 1, 1), 44)},
     ("/admin/customers/<customer_id>/merge", "POST"): {"from": 1, "reason": "isolation check"},
     ("/admin/booking-types/<slug>/privacy-notice", "PUT"): {"text": "Privacy notice by tenant A"},
+    ("/me/bookings/<public_id>/review", "POST"): {"rating": 1, "comment": "Review by tenant A"},
+    ("/me/bookings/<public_id>/review", "PUT"): {"rating": 1, "comment": "Review by tenant A"},
+    ("/admin/feedback/<feedback_id>/reply", "POST"): {"reply": "Reply by tenant A"},
+    ("/admin/feedback/<feedback_id>/hide", "POST"): {"reason": "Hidden by tenant A"},
+    ("/admin/feedback/<feedback_id>/handled", "POST"): {"handled": True},
 }
 # Each tenant's own wording of one template, which the other must never see.
 TEMPLATE_SUBJECTS = {"tenant-a": "Ann's own subject", "tenant-b": "Bee's own subject"}
@@ -191,6 +197,9 @@ EMAILS = {"tenant-a": "ann@a.example.com", "tenant-b": "dora@b.example.com"}
 DORA_BAN_REASON, DORA_NOTE, DORA_TAG = "Bee ban reason", "Bee's note about Dora", "Bee-regular"
 # The privacy notice of tenant B's b-only, which Dora and Eve agreed to.
 B_NOTICE = "Bee's privacy notice"
+# Each tenant's customer's feedback, and tenant B's reply to it.
+FEEDBACK = {"tenant-a": "Ann's feedback to tenant A", "tenant-b": "Dora's feedback to tenant B"}
+DORA_REPLY = "Bee's reply to Dora"
 
 
 @dataclass(frozen=True)
@@ -259,6 +268,7 @@ def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     _created(ann.post("/api/v1/t/tenant-a/me/credits", json={"package": "a-trial"}))
     booking = _created(ann.post("/api/v1/t/tenant-a/bookings", json={"booking_type": "a-entry", "starts_at": iso(9), "answers": {"name": "Ann Ay"}}))
     junior = _created(ann.post("/api/v1/t/tenant-a/me/companions", json={"name": "Ann Junior", "id_number": id_number(date(2011, 6, 2), 43)}))
+    _created(ann.post("/api/v1/t/tenant-a/me/feedback", json={"comment": FEEDBACK["tenant-a"]}))
     with tenant_scope(tenant.id):
         add_points(session, ann.customer, 5, "Ann's welcome points")
         ban(session, BanSubject.id_number, junior["id_number"], 30, "Ann Junior's ban", utcnow())
@@ -284,6 +294,7 @@ def tenant_a(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "webhook_url": WEBHOOK_URLS["tenant-a"],
         "points_reason": "Ann's welcome points",
         "ban_reason": "Ann Junior's ban",
+        "feedback": FEEDBACK["tenant-a"],
     }
 
 
@@ -326,6 +337,9 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
     held = _created(eve.post(f"{base}/bookings", json={"booking_type": "b-paid", "starts_at": iso(9), "answers": {"name": "Eve Bee"}}))
     payment = eve.post(f"{base}/bookings/{held['id']}/pay").get_json()
     dora_ban = _dora_banned_and_noted(staff_client, dora.customer.id)
+    feedback = _created(dora.post(f"{base}/me/feedback", json={"comment": FEEDBACK["tenant-b"], "category": "praise"}))
+    replied = staff_client("tenant-b", StaffRole.manager).post(f"{base}/admin/feedback/{feedback['id']}/reply", json={"reply": DORA_REPLY})
+    assert replied.status_code == 200, replied.get_data(as_text=True)
     _scanned_early(staff_client, "tenant-b", booking["voucher"]["code"])
     assert entry["status"] == "waiting" and held["status"] == "held"
     return {
@@ -348,6 +362,7 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "endpoint_id": str(webhook["id"]),
         "delivery_id": str(delivery.id),
         "ban_id": str(dora_ban["id"]),
+        "feedback_id": str(feedback["id"]),
         # more of tenant B's data
         "paid_slug": "b-paid",
         "held_public_id": held["id"],
@@ -375,6 +390,8 @@ def tenant_b(tenants, session, signed_in_customer, staff_client) -> dict[str, st
         "customer_note": DORA_NOTE,
         "customer_tag": DORA_TAG,
         "privacy_notice": B_NOTICE,
+        "feedback": FEEDBACK["tenant-b"],
+        "feedback_reply": DORA_REPLY,
     }
 
 
@@ -450,7 +467,8 @@ def leaked(response: TestResponse, tenant_b: dict[str, str], sent: str = "") -> 
     return [
         value
         for key, value in tenant_b.items()
-        if key not in {"entry_id", "companion_id", "customer_id", "provider", "event", "channel", "locale", "endpoint_id", "delivery_id", "ban_id"}
+        if key
+        not in {"entry_id", "companion_id", "customer_id", "provider", "event", "channel", "locale", "endpoint_id", "delivery_id", "ban_id", "feedback_id"}
         and value in text
         and value not in sent
     ]
@@ -493,6 +511,7 @@ def rows_of(session, tenant) -> dict[str, list[dict]]:
             DataRequest,
             PrivacyNotice,
             Consent,
+            Feedback,
         ):
             columns = [attribute.key for attribute in inspect(model).column_attrs]
             rows = session.scalars(select(model).order_by(model.id).execution_options(populate_existing=True))
@@ -621,6 +640,8 @@ def test_lists_under_tenant_a_show_tenant_a_objects_and_none_of_tenant_b(app, te
             "/me/profile",
             "/admin/notifications/templates",
             "/packages",
+            "/admin/feedback",
+            "/me/feedback",
             *STATS_ROUTES,
         ]
     )

@@ -15,6 +15,7 @@ from yuyue.api import core
 from yuyue.api import customer as customer_api
 from yuyue.api import customer_account as account_api
 from yuyue.api import customer_notifications as notifications_api
+from yuyue.api import feedback as feedback_api
 from yuyue.api import packages as packages_api
 from yuyue.api import privacy as privacy_api
 from yuyue.api.schemas.customer import PREFIX
@@ -78,8 +79,8 @@ def test_request_bodies_are_the_schemas_the_endpoints_validate_with(app, alice, 
         handed.append(json.loads(json.dumps(schema)))
         return core.json_body(schema, **options)
 
-    # The customer routes of class packages live with the staff ones; notification preferences, the account and erasure in modules of their own.
-    for module in (customer_api, account_api, packages_api, notifications_api, privacy_api):
+    # The customer routes of class packages and of reviews live with the staff ones; notification preferences, the account and erasure in modules of their own.
+    for module in (customer_api, account_api, packages_api, notifications_api, privacy_api, feedback_api):
         monkeypatch.setattr(module, "json_body", recording_json_body)
     validated = {}
     for path, method in sorted(customer_routes(app)):

@@ -17,6 +17,8 @@ from test_account_api import SANDBOX_SECRET, A, download, leave_a_trace_of_every
 import yuyue_schemas
 from yuyue.api.schemas.customer.privacy import OPENAPI_PATHS
 from yuyue.bookings.models import Booking, BookingPerson
+from yuyue.bookings.placement import SYSTEM
+from yuyue.bookings.reviews import reply_to_feedback
 from yuyue.cli import main
 from yuyue.customers.models import Customer, PointsEntry
 from yuyue.customers.operations import add_points
@@ -119,8 +121,13 @@ def traced(session, tenants, alice, bob, shop):  # noqa: F811 - shop is the fixt
                 payload={"text": "Annmark Profile, your visit is booked", "to": phone(1)},
             )
         )
+    feedback = alice.post(f"{A}/me/feedback", json={"comment": "Annmark Feedback about the visit"})
+    assert feedback.status_code == 201, feedback.get_json()
+    reply_to_feedback(session, tenants["tenant-a"], feedback.get_json()["id"], reply="Annmark Reply to her", now=utcnow(), actor=SYSTEM)
     download(alice)
     personal = [
+        "Annmark Feedback about the visit",
+        "Annmark Reply to her",
         phone(1),
         "Annmark Profile",
         "Annmark Visitor",

@@ -85,6 +85,7 @@ def test_documented_bodies_are_the_schemas_the_endpoints_validate_with(app, tena
             path.replace("{tenant_slug}", "tenant-a").replace("{slug}", "x").replace("{code}", "x").replace("{public_id}", "x").replace("{provider}", "wechat")
         )
         url = url.replace("{package}", "x").replace("{customer_id}", "1").replace("{endpoint_id}", "1").replace("{delivery_id}", "1").replace("{ban_id}", "1")
+        url = url.replace("{feedback_id}", "1")
         url = url.replace("{channel}", "sms").replace("{event}", "booking.confirmed").replace("{locale}", "en")
         owner.open(url, method=method.upper(), json={"unknown": True})
         if handed:

@@ -37,6 +37,7 @@ LIMITED = {
     "RATELIMIT_AUTH_CODE_PER_ADDRESS": Limited("auth/code", lambda n: {"phone": f"139{n:08d}"}, "127.0.0.12", frozenset({(202, None)})),
     "RATELIMIT_AUTH_LOGIN": Limited("auth/login", lambda n: {"phone": "13700137000", "code": "000000"}, "127.0.0.13", frozenset({(401, "invalid_code")})),
     "RATELIMIT_BOOKING": Limited("bookings", lambda n: {}, "127.0.0.14", frozenset({(422, "validation_failed")})),
+    "RATELIMIT_FEEDBACK": Limited("me/feedback", lambda n: {}, "127.0.0.15", frozenset({(401, "unauthorized")})),
 }
 
 

@@ -10,14 +10,14 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, g
 from flask_wtf.csrf import generate_csrf
 
-from yuyue.admin import appearance, builder, checkin, customers, dashboard, desk, home, notifications, operator, privacy, schedules, webhooks
+from yuyue.admin import appearance, builder, checkin, customers, dashboard, desk, feedback, home, notifications, operator, privacy, schedules, webhooks
 from yuyue.admin.base import StaffRole, nav_entries, tenant_url_defaults
 from yuyue.admin.headers import init_security_headers
 from yuyue.presenting.catalogs import init_languages
 
 __all__ = ["init_admin"]
 
-AREAS = (home, dashboard, builder, desk, checkin, schedules, appearance, webhooks, notifications, operator, customers, privacy)
+AREAS = (home, dashboard, builder, desk, checkin, schedules, appearance, webhooks, notifications, operator, customers, privacy, feedback)
 
 assets = Blueprint("admin_assets", __name__, template_folder="templates", static_folder="static", static_url_path="/admin/static")
 

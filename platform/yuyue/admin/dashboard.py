@@ -22,7 +22,7 @@ from yuyue.catalog.models import BookingType
 from yuyue.db import db
 from yuyue.errors import InvalidInput
 from yuyue.presenting.language import accepted_locale, localize
-from yuyue.stats import charts, figures
+from yuyue.stats import charts, figures, ratings
 from yuyue.stats.period import PERIOD_PARAMETERS, Period, period_from_query
 from yuyue.stats.tables import TABLES, table_file
 from yuyue.tenancy.models import StaffRole
@@ -84,6 +84,11 @@ def _statistics(period: Period) -> dict[str, Any]:
         "resources": resources,
         "busiest": busiest,
         "busiest_labels": busiest_labels,
+        "ratings": {
+            "booking_types": ratings.ratings_by_booking_type(db.session, period),
+            "resources": ratings.ratings_by_resource(db.session, period),
+            "months": ratings.ratings_by_month(db.session, period),
+        },
         "name": name,
         "heatmap_svg": charts.heatmap_svg(_("Bookings by hour of the week"), cells, weekdays, legend=_("Darker: more bookings starting in that local hour")),
         "types_svg": charts.bar_chart(_("Bookings by booking type"), [name(t.name) for t in types], [t.bookings for t in types]),

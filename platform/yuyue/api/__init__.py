@@ -15,6 +15,7 @@ from yuyue.api import (  # noqa: F401 - modules register their routes on v1 and 
     appearance,
     customer_notifications,
     customers,
+    feedback,
     notification_channels,
     notification_templates,
     openapi,

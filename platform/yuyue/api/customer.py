@@ -56,6 +56,7 @@ from yuyue.payments.operations import payment_instructions
 from yuyue.presenting import customer as present
 from yuyue.presenting.catalogs import locale_tag
 from yuyue.presenting.language import LOCALES
+from yuyue.presenting.reviews import public_rating_json
 from yuyue.presenting.route import session_rules_json, stop_times
 from yuyue.scheduling.registry import slot_rules
 from yuyue.types import utcnow
@@ -202,7 +203,8 @@ def customer_booking_type(slug: str) -> tuple[Response, int, dict[str, str]]:
     booking_type, form_version = booking_type_with_form(db.session, slug)
     detail = present.booking_type_detail(booking_type, form_version, locale, current_tenant(), current_notice(db.session, booking_type))
     minimum = minimum_of(db.session, current_tenant(), booking_type)
-    return _localized({**detail, **session_rules_json(route_stops(db.session, booking_type.id), minimum, locale)}, locale)
+    ratings = public_rating_json(db.session, booking_type, locale)
+    return _localized({**detail, **ratings, **session_rules_json(route_stops(db.session, booking_type.id), minimum, locale)}, locale)
 
 
 @tenant_api.get("/booking-types/<slug:slug>/availability")

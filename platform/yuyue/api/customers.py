@@ -36,8 +36,10 @@ from yuyue.db import db
 from yuyue.exports.customers import customers_csv, customers_xlsx
 from yuyue.exports.operations import CSV_MIMETYPE, XLSX_MIMETYPE
 from yuyue.merging.operations import merge_customers
+from yuyue.presenting.catalogs import locale_tag
 from yuyue.presenting.credits import credits_json
 from yuyue.presenting.customers import customer_json, customer_row_json, sees_in_full
+from yuyue.presenting.reviews import reviews_written_json
 from yuyue.tenancy.models import StaffRole
 from yuyue.types import utcnow
 
@@ -54,7 +56,8 @@ def _customer_response(customer_id: int, status: int = 200) -> tuple[Response, i
     now = utcnow()
     record = customer_records.customer_record(db.session, current_tenant(), customer_id)
     credits = credits_json(credit_summary(db.session, current_tenant(), record.customer, now=now), _zone())
-    return jsonify(customer_json(record, credits, _zone(), now, full=_full())), status
+    written = reviews_written_json(db.session, current_tenant(), record.customer, _zone(), locale_tag(), full=_full())
+    return jsonify({**customer_json(record, credits, _zone(), now, full=_full()), "reviews": written}), status
 
 
 @tenant_api.get("/admin/customers")

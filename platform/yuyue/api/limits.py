@@ -44,6 +44,7 @@ __all__ = [
     "by_address",
     "by_customer_or_address",
     "by_phone",
+    "feedback_limit",
     "init_limits",
     "rate_limit",
     "rate_limit_settings",
@@ -60,6 +61,7 @@ DEFAULT_LIMITS: dict[str, str] = {
     "RATELIMIT_AUTH_CODE_PER_ADDRESS": "60/hour",
     "RATELIMIT_AUTH_LOGIN": "30/minute",
     "RATELIMIT_BOOKING": "30/minute",
+    "RATELIMIT_FEEDBACK": "10/hour",
 }
 
 
@@ -141,6 +143,8 @@ def rate_limit(
 
 booking_limit = rate_limit("RATELIMIT_BOOKING", by_customer_or_address)
 """For ``POST bookings``: ``RATELIMIT_BOOKING`` per logged-in customer, or per address for guests."""
+feedback_limit = rate_limit("RATELIMIT_FEEDBACK", by_customer_or_address)
+"""For reviews and feedback: ``RATELIMIT_FEEDBACK`` writes per customer, so an inbox cannot be flooded."""
 
 
 # -- the application's limiter -------------------------------------------------------------------

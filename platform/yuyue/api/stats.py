@@ -18,7 +18,7 @@ from yuyue.api.tenant import current_tenant, tenant_api
 from yuyue.db import db
 from yuyue.presenting.catalogs import locale_tag
 from yuyue.presenting.language import localize
-from yuyue.stats import figures
+from yuyue.stats import figures, ratings
 from yuyue.stats.period import Period, period_from_query
 from yuyue.stats.tables import TABLES, table_file
 from yuyue.types import utcnow
@@ -140,6 +140,25 @@ def stats_slots() -> Response:
             "utilisation": {"slots": total.slots, "capacity": total.capacity, "taken": total.taken, "rate": total.rate},
             "busiest": [_slot_json(s, period.zone) for s in figures.busiest_slots(slots)],
             "slots": [_slot_json(s, period.zone) for s in slots],
+        }
+    )
+
+
+@tenant_api.get("/admin/stats/ratings")
+@staff_required(STATS_ROLE)
+def stats_ratings() -> Response:
+    period, locale = _period(), _locale()
+
+    def rows(found: list[ratings.RatingFigures], key: str) -> list[dict[str, Any]]:
+        return [{key: r.key, "name": localize(r.name, locale), "reviews": r.reviews, "average": r.average} for r in found]
+
+    months = [{"month": r.key, "reviews": r.reviews, "average": r.average} for r in ratings.ratings_by_month(db.session, period)]
+    return jsonify(
+        {
+            "period": _period_json(period),
+            "booking_types": rows(ratings.ratings_by_booking_type(db.session, period), "slug"),
+            "resources": rows(ratings.ratings_by_resource(db.session, period), "code"),
+            "months": months,
         }
     )
 

@@ -269,3 +269,52 @@ class Consent(TenantScoped, Model):
     waitlist_entry_id: Mapped[int | None] = mapped_column(ForeignKey("waitlist_entries.id", ondelete="SET NULL"))
     channel: Mapped[ConsentChannel] = mapped_column(string_enum(ConsentChannel, "consent_channel"))
     given_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FeedbackKind(enum.StrEnum):
+    # A rating of one booking that is over, with an optional comment and the resource that served it.
+    review = "review"
+    # A comment not tied to a booking.
+    feedback = "feedback"
+
+
+class Feedback(TenantScoped, Model):
+    """What a customer tells the merchant, a review or general feedback, and what staff did about it (a reply, hiding, handling).
+
+    One table for both kinds, so the merchant's inbox is one keyset-paged list. A review names its booking
+    (one review per booking: the unique key), the booking's type (so ratings are grouped without a join) and
+    at most one resource that served the booking. Staff actions keep who (an actor as the audit log writes
+    it) and when; hiding keeps its reason. Texts are stored exactly as given.
+    """
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "booking_id"),
+        Index(None, "tenant_id", "customer_id"),
+        Index(None, "tenant_id", "booking_type_id"),
+        Index(None, "tenant_id", "resource_id"),
+        CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[FeedbackKind] = mapped_column(string_enum(FeedbackKind, "feedback_kind"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="RESTRICT"))
+    booking_type_id: Mapped[int | None] = mapped_column(ForeignKey("booking_types.id", ondelete="RESTRICT"))
+    resource_id: Mapped[int | None] = mapped_column(ForeignKey("resources.id", ondelete="RESTRICT"))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    # General feedback's topic, one of ``yuyue.bookings.reviews.CATEGORIES``.
+    category: Mapped[str | None] = mapped_column(String(20))
+    comment: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    reply: Mapped[str | None] = mapped_column(String(1000))
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    replied_by: Mapped[str | None] = mapped_column(String(60))
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden_reason: Mapped[str | None] = mapped_column(String(200))
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    hidden_by: Mapped[str | None] = mapped_column(String(60))
+    handled: Mapped[bool] = mapped_column(Boolean, default=False)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    handled_by: Mapped[str | None] = mapped_column(String(60))

@@ -94,6 +94,15 @@ WEBHOOK_TOPICS: dict[str, Any] = {
     "customer.companion_updated": _l("a customer changed a saved companion"),
     "customer.companion_removed": _l("a customer removed a saved companion"),
     "customer.erased": _l("a customer's personal data was erased: erase what your systems hold of them too"),
+    "review.created": _l("a customer reviewed a booking of theirs"),
+    "review.changed": _l("a customer changed their review of a booking"),
+    "review.replied": _l("staff replied to a review"),
+    "feedback.created": _l("a customer sent general feedback"),
+    "feedback.replied": _l("staff replied to a customer's feedback"),
+    "feedback.hidden": _l("staff hid a review's or feedback's text as abusive"),
+    "feedback.unhidden": _l("staff showed a hidden review's or feedback's text again"),
+    "feedback.handled": _l("staff marked a review or feedback handled"),
+    "feedback.unhandled": _l("staff marked a review or feedback not handled"),
 }
 # Sent only by a ping, to the endpoint pinged; no pattern subscribes to it.
 TEST_TOPIC = "webhook.test"

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from yuyue.audit.state import audited, audited_columns, touched
 from yuyue.bookings.customer_records import MAX_NOTE_LENGTH, MAX_TAGS
-from yuyue.bookings.models import Booking, Consent, WaitlistEntry
+from yuyue.bookings.models import Booking, Consent, Feedback, WaitlistEntry
 from yuyue.bookings.placement import Actor
 from yuyue.bookings.policies import lock_identities
 from yuyue.credits.models import CreditEntry
@@ -112,6 +112,7 @@ CUSTOMER_REFERENCES: tuple[tuple[type, str, Merge], ...] = (
     (RefreshToken, "customer_id", revoke_rows),
     (DataRequest, "customer_id", move_rows),
     (Consent, "customer_id", move_rows),
+    (Feedback, "customer_id", move_rows),
     # Records merged into the other one earlier now point at the survivor, so every merged record names a live one.
     (Customer, "merged_into_id", move_rows),
 )

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 from sqlalchemy import select, update
@@ -29,6 +30,7 @@ from standardwebhooks import Webhook
 import yuyue
 from yuyue.bookings.models import WaitlistEntry
 from yuyue.bookings.queries import booking_record
+from yuyue.bookings.reviews import get_feedback
 from yuyue.customers.models import Customer
 from yuyue.db import db
 from yuyue.errors import NotFound
@@ -46,6 +48,8 @@ from yuyue.events.webhooks import (
     url_problems,
 )
 from yuyue.presenting.customer import waitlist_json
+from yuyue.presenting.language import DEFAULT_LOCALE
+from yuyue.presenting.reviews import feedback_names, staff_feedback_json
 from yuyue.presenting.staff import booking_json
 from yuyue.tenancy.models import Tenant
 from yuyue.types import utcnow
@@ -88,6 +92,9 @@ def _event_data(session: Session, tenant: Tenant, event: OutboxEvent) -> Any:
             if entry is not None:
                 customer = session.get(Customer, entry.customer_id)
                 return waitlist_json(session, tenant, entry) | {"customer": {"id": customer.id, "phone": customer.phone, "name": customer.name}}
+        if area in ("review", "feedback") and isinstance(payload.get("feedback"), int):
+            item = get_feedback(session, tenant, payload["feedback"])
+            return staff_feedback_json(item, feedback_names(session, [item]), ZoneInfo(tenant.time_zone), DEFAULT_LOCALE, full=True)
     except NotFound:
         pass
     # Payments, refunds and the webhooks' own events: the merchant API has no representation of them; the payload names no more than it would.

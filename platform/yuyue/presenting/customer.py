@@ -22,7 +22,9 @@ from yuyue.forms.models import FormVersion
 from yuyue.forms.registry import form_registry
 from yuyue.payments.operations import pending_payment_instructions
 from yuyue.presenting import booking_terms, local_time, proofs_to_show
+from yuyue.presenting.catalogs import locale_tag
 from yuyue.presenting.language import localize, localize_all
+from yuyue.presenting.reviews import booking_review_json
 from yuyue.presenting.route import chosen_stops
 from yuyue.scheduling.availability import SlotAvailability
 from yuyue.tenancy.models import Tenant
@@ -113,6 +115,8 @@ def booking_json(session: Session, tenant: Tenant, booking: Booking, *, secret_k
         "open_payment": {"method": "POST", "url": pay_url} if held and payment is None else None,
         "reschedule_count": booking.reschedule_count,
         "created_at": local_time(booking.created_at, zone),
+        # The customer's review of it, with the merchant's reply; null until they write one.
+        "review": booking_review_json(session, booking, zone, locale_tag()),
     }
 
 

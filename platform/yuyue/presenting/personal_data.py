@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from yuyue.audit.models import AuditRecord
 from yuyue.bookings.consents import consents_of_customer
-from yuyue.bookings.models import Booking, BookingPerson, CheckIn, WaitlistEntry
+from yuyue.bookings.models import Booking, BookingPerson, CheckIn, Feedback, WaitlistEntry
 from yuyue.catalog.models import BookingType
 from yuyue.credits.models import CreditEntry, CreditPackage
 from yuyue.customers.models import Customer, PointsEntry
@@ -31,7 +31,9 @@ from yuyue.events.models import Delivery, DeliveryKind, NotificationPreference
 from yuyue.payments.models import Payment, Refund
 from yuyue.presenting import booking_terms, local_time
 from yuyue.presenting.account import ban_json, customer_bans, points_entry_json, profile_json
+from yuyue.presenting.catalogs import locale_tag
 from yuyue.presenting.customer import companion_json
+from yuyue.presenting.reviews import customer_feedback_json, feedback_names
 from yuyue.presenting.staff import consent_line_json
 from yuyue.tenancy.models import Tenant
 
@@ -62,7 +64,15 @@ def personal_data(session: Session, tenant: Tenant, customer: Customer, now: dat
         "privacy_consents": [consent_line_json(line, zone) for line in reversed(consents_of_customer(session, customer.id))],
         "notifications": _notifications(session, customer, zone),
         "audit": _audit(session, customer, public_ids, zone),
+        "reviews": _reviews(session, customer, zone),
     }
+
+
+def _reviews(session: Session, customer: Customer, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """Every review and feedback the customer wrote, oldest first, with the merchant's replies."""
+    items = list(session.scalars(select(Feedback).where(Feedback.customer_id == customer.id).order_by(Feedback.id)))
+    names, locale = feedback_names(session, items), locale_tag()
+    return [customer_feedback_json(item, names, zone, locale) for item in items]
 
 
 def _login_identities(customer: Customer) -> list[dict[str, Any]]:

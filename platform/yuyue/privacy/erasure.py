@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, cast, false, or_, select
 from sqlalchemy.orm import Session
 
-from yuyue.bookings.models import Booking, BookingPerson, WaitlistEntry
+from yuyue.bookings.models import Booking, BookingPerson, Feedback, WaitlistEntry
 from yuyue.credits.models import CreditEntry
 from yuyue.customers.models import Ban, BanSubject, Companion, Customer, LoginCode, PointsEntry, RefreshToken
 from yuyue.events.models import Delivery, DeliveryAttempt, DeliveryStatus, NotificationPreference, OutboxEvent
@@ -108,6 +108,9 @@ def read_subject(session: Session, customer: Customer) -> ErasureSubject:
         subject.bookings.add(booking)
     for answers, people_json in session.execute(select(WaitlistEntry.answers, WaitlistEntry.people).where(WaitlistEntry.customer_id == customer.id)):
         subject.answers |= set(_strings(answers)) | set(_strings(people_json))
+    # Their reviews' and feedback's texts and the replies to them, which events about the feedback carry whole.
+    for texts in session.execute(select(Feedback.comment, Feedback.reply).where(Feedback.customer_id == customer.id)):
+        subject.answers |= {text for text in texts if text}
     return subject
 
 
@@ -153,6 +156,8 @@ PERSONAL_DATA: tuple[PersonalData, ...] = (
     PersonalData(NotificationPreference, lambda s: NotificationPreference.customer_id == s.customer.id),
     PersonalData(PointsEntry, lambda s: PointsEntry.customer_id == s.customer.id, {"reason": _text_unless_mentioning}),
     PersonalData(CreditEntry, lambda s: CreditEntry.customer_id == s.customer.id, {"note": _text_unless_mentioning}),
+    # The rating stays (the statistics keep it); the texts go, the staff's reason for hiding one only if it names them.
+    PersonalData(Feedback, lambda s: Feedback.customer_id == s.customer.id, {"comment": None, "reply": None, "hidden_reason": _text_unless_mentioning}),
 )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from yuyue.site import account, booking, branding, home, notifications, privacy, profile  # noqa: F401 - each module registers its routes on the site blueprint
+from yuyue.site import account, booking, branding, feedback, home, notifications, privacy, profile  # noqa: F401 - each module registers its routes on the site blueprint
 from yuyue.site.base import assets, site
 from yuyue.site.formatting import init_formatting
 from yuyue.site.theming import ThemeEnvironments

@@ -15,8 +15,9 @@ from flask import Response, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response as BaseResponse
 
-from yuyue.api.limits import by_address, rate_limit
+from yuyue.api.limits import by_address, by_customer_or_address, rate_limit
 from yuyue.bookings import operations as bookings
 from yuyue.bookings.consents import PrivacyConsent
 from yuyue.bookings.models import Booking, BookingPerson, BookingStatus, ConsentChannel
@@ -34,6 +35,7 @@ from yuyue.forms.validation import InvalidAnswers
 from yuyue.presenting import customer as present
 from yuyue.presenting.form_html import read_form, render_form
 from yuyue.presenting.language import localize, localize_all
+from yuyue.presenting.reviews import public_rating_json
 from yuyue.presenting.route import chosen_stops
 from yuyue.presenting.vouchers import calendar_file, qr_svg
 from yuyue.site.base import current_tenant, may_see_booking, remember_booking, render_page, signed_in_customer, site
@@ -49,6 +51,8 @@ from yuyue.site.booking_input import (
     sort_problems,
     with_companions,
 )
+from yuyue.site.feedback import posted_review, review_form, save_review
+from yuyue.site.personal import customer_or_login
 from yuyue.site.slots import DEFAULT_CHANNEL, channel_name, day_slots, reader_locale
 from yuyue.types import utcnow
 
@@ -121,6 +125,7 @@ def booking_type(type_slug: str) -> Response:
         day=day,
         strip=_strip(type_slug, today, day),
         slots=day_slots(db.session, tenant, chosen, day, day, now),
+        ratings=public_rating_json(db.session, chosen, reader_locale()),
     )
 
 
@@ -335,8 +340,12 @@ def _starts_in_future(booking: Booking) -> bool:
 
 @site.get("/bookings/<token:public_id>")
 def voucher(public_id: str) -> Response:
+    return _voucher_page(_visible_booking(public_id))
+
+
+def _voucher_page(booking: Booking, *, review_values: dict[str, str] | None = None, review_errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    """The booking's page; a review refused is shown again in its form with what was typed and ``review_errors``."""
     tenant, locale = current_tenant(), reader_locale()
-    booking = _visible_booking(public_id)
     shown = present.booking_json(
         db.session, tenant, booking, secret_key=current_app.config["SECRET_KEY"], pay_url=url_for("site.pay_booking", public_id=booking.public_id)
     )
@@ -347,6 +356,7 @@ def voucher(public_id: str) -> Response:
     qr = qr_svg(shown["voucher"]["qr"], _("Voucher QR code")) if shown["voucher"] else None
     return render_page(
         "site/voucher.html",
+        status=status,
         headers=NO_STORE,
         booking=booking,
         shown=shown,
@@ -356,6 +366,8 @@ def voucher(public_id: str) -> Response:
         lines=[{**line, "label": localize(line.get("label"), locale)} for line in booking.price_lines],
         stops=[{**stop, "name": localize(stop["name"], locale), "at": datetime.fromisoformat(stop["at"])} for stop in shown["stops"]],
         qr=qr,
+        review=shown["review"],
+        review_form=review_form(booking, shown["review"], values=review_values, errors=review_errors),
         links={
             "pay": url_for("site.pay_booking", public_id=booking.public_id) if booking.status is BookingStatus.held else None,
             "cancel": url_for("site.cancel_booking", public_id=booking.public_id) if active else None,
@@ -363,6 +375,23 @@ def voucher(public_id: str) -> Response:
             "calendar": url_for("site.voucher_ics", public_id=booking.public_id),
         },
     )
+
+
+@site.post("/bookings/<token:public_id>/review", endpoint="review_booking")
+@rate_limit("RATELIMIT_FEEDBACK", by_customer_or_address)
+def review_booking(public_id: str) -> Response | BaseResponse:
+    """Write (or change) the signed-in customer's review of their booking, then back to its page."""
+    customer = customer_or_login()
+    if not isinstance(customer, Customer):
+        return customer
+    booking = _visible_booking(public_id)
+    if booking.customer_id != customer.id:
+        raise NotFound(_("There is no such booking here."), code="booking_not_found")
+    values = posted_review()
+    errors = save_review(customer, booking, values)
+    if errors:
+        return _voucher_page(booking, review_values=values, review_errors=errors, status=409 if "" in errors else 422)
+    return redirect(url_for("site.voucher", public_id=booking.public_id) + "#review", code=303)
 
 
 @site.get("/bookings/<token:public_id>/calendar.ics")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from yuyue.api.schemas.customer import account, bookings, catalog, credits, me, notifications, privacy, waitlist
+from yuyue.api.schemas.customer import account, bookings, catalog, credits, me, notifications, privacy, reviews, waitlist
 from yuyue.api.schemas.customer.common import OPENAPI_SECURITY_SCHEMES, PREFIX
 
 OPENAPI_PATHS: dict[str, Any] = {
@@ -16,6 +16,7 @@ OPENAPI_PATHS: dict[str, Any] = {
     **credits.OPENAPI_PATHS,
     **notifications.OPENAPI_PATHS,
     **privacy.OPENAPI_PATHS,
+    **reviews.OPENAPI_PATHS,
 }
 
 __all__ = ["OPENAPI_PATHS", "OPENAPI_SECURITY_SCHEMES", "PREFIX"]

@@ -6,6 +6,7 @@ from typing import Any
 
 from yuyue.api.schemas.customer.common import PREFIX, TENANT, TIME, operation
 from yuyue.api.schemas.customer.me import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from yuyue.api.schemas.customer.reviews import FEEDBACK_ITEM
 from yuyue.types import MAX_INTEGER, bounded_integer
 
 PROFILE_CHANGE = {
@@ -89,6 +90,7 @@ PERSONAL_DATA = {
             "description": "the audit log's records about the customer, their bookings, payments, waitlist entries and companions: "
             "action, when, the kind of actor, and the data as the log keeps it (phones and ID numbers masked)",
         },
+        "reviews": {"type": "array", "items": FEEDBACK_ITEM, "description": "every review and feedback the customer wrote, with the merchant's replies"},
     },
 }
 PAGE = [

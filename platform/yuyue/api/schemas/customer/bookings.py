@@ -6,6 +6,7 @@ from typing import Any
 
 from yuyue.api.schemas import PRICE_LINES, PROOFS, TICKETS
 from yuyue.api.schemas.customer.common import BOOKING_TOKEN, FIRST_YEAR, LAST_YEAR, NULLABLE_TIME, PREFIX, PUBLIC_ID, TENANT, TIME, operation
+from yuyue.api.schemas.customer.reviews import FEEDBACK_ITEM
 from yuyue.api.schemas.name_lists import UPLOAD, name_list_schema
 from yuyue.bookings.models import BookingStatus
 from yuyue.bookings.tickets import MAX_QUANTITY
@@ -137,6 +138,11 @@ BOOKING = {
         "reschedule_count": bounded_integer(),
         "created_at": TIME,
         "booking_token": {"type": "string", "description": "guests only, on creation: send it as X-Booking-Token to read or change this booking"},
+        "review": {
+            **FEEDBACK_ITEM,
+            "type": ["object", "null"],
+            "description": "the customer's review of the booking, with the merchant's reply; null: none yet",
+        },
     },
 }
 NAME_LIST = name_list_schema("masked: the first six and last four characters", "masked: the first three and last four digits")

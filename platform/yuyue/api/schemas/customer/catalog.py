@@ -6,6 +6,7 @@ from typing import Any
 
 from yuyue.api.converters import SlugConverter, path_parameter
 from yuyue.api.schemas.customer.common import ACCEPT_LANGUAGE, LANG, PREFIX, TENANT, TIME, YEARS, operation
+from yuyue.api.schemas.customer.reviews import RATING, RESOURCE_RATINGS
 from yuyue.catalog.tickets import MAX_AGE
 from yuyue.types import MAX_INTEGER, bounded_integer
 
@@ -42,6 +43,8 @@ BOOKING_TYPE_DETAIL = {
     "type": "object",
     "properties": {
         **BOOKING_TYPE_SUMMARY["properties"],
+        "rating": RATING,
+        "resource_ratings": RESOURCE_RATINGS,
         "ticket_types": {
             "type": "array",
             "description": "the kinds of place sold, in the request's language; a booking asks for them by key in tickets",

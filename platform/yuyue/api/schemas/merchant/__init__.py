@@ -11,6 +11,7 @@ from yuyue.api.schemas.merchant import (
     check_ins,
     customers,
     exports,
+    feedback,
     login_providers,
     notification_channels,
     notification_templates,
@@ -40,6 +41,7 @@ OPENAPI_PATHS: dict[str, Any] = {
     **webhooks.OPENAPI_PATHS,
     **privacy.OPENAPI_PATHS,
     **privacy_notices.OPENAPI_PATHS,
+    **feedback.OPENAPI_PATHS,
 }
 
 __all__ = ["OPENAPI_PATHS"]

@@ -8,6 +8,7 @@ from yuyue.api.converters import MAX_ROW_ID, RowIdConverter, path_parameter
 from yuyue.api.schemas.customer.credits import CREDITS
 from yuyue.api.schemas.merchant.bookings import BOOKING_CONSENT, PAGE_PARAMETERS
 from yuyue.api.schemas.merchant.common import NULLABLE_TEXT, PREFIX, TENANT_PARAMETER, json_content, operation, query_parameter
+from yuyue.api.schemas.merchant.feedback import FEEDBACK
 from yuyue.bookings.customer_records import CUSTOMER_FILTER_NAMES, MAX_NOTE_LENGTH, MAX_POINTS_DELTA, MAX_TAG_LENGTH, MAX_TAGS, TAG_PATTERN
 from yuyue.bookings.models import BookingStatus
 from yuyue.bookings.queries import MAX_TEXT
@@ -188,6 +189,7 @@ CUSTOMER = {
                 },
             },
         },
+        "reviews": {"type": "array", "items": FEEDBACK, "description": "the newest 50 reviews and feedback the customer wrote, as the inbox shows them"},
     },
 }
 CUSTOMER_PARAMETER = path_parameter("customer_id", RowIdConverter, "the customer's id")

@@ -151,12 +151,35 @@ SLOTS = _answer(
     }
 )
 
+AVERAGE = {"type": ["number", "null"], "minimum": 1, "maximum": 5, "description": "the average rating, to two decimals"}
+RATED = {"reviews": COUNT, "average": AVERAGE}
+RATINGS = _answer(
+    {
+        "booking_types": {
+            "type": "array",
+            "description": "each booking type reviewed, most reviews first",
+            "items": {"type": "object", "properties": {"slug": {"type": "string"}, "name": LOCALIZED_NAME, **RATED}},
+        },
+        "resources": {
+            "type": "array",
+            "description": "each resource the reviews name, most reviews first",
+            "items": {"type": "object", "properties": {"code": {"type": "string"}, "name": LOCALIZED_NAME, **RATED}},
+        },
+        "months": {
+            "type": "array",
+            "description": "by the local month of the booking's slot, in order; months without reviews left out",
+            "items": {"type": "object", "properties": {"month": {"type": "string", "description": "YYYY-MM"}, **RATED}},
+        },
+    }
+)
+
 FIGURES = {
     "summary": ("Counts, cancellation and no-show rates, slot utilisation and revenue of a period", SUMMARY),
     "heatmap": ("Kept bookings by local hour of the week (7 × 24 cells)", HEATMAP),
     "by-booking-type": ("Bookings, cancellations, no-shows and revenue per booking type; places per ticket type", BY_BOOKING_TYPE),
     "by-resource": ("Kept bookings per resource", BY_RESOURCE),
     "slots": ("Every slot of the period with capacity and places taken; the busiest", SLOTS),
+    "ratings": ("Average rating and number of reviews per booking type, per resource and per month, of bookings in the period (hidden ones too)", RATINGS),
 }
 
 
