@@ -14,11 +14,12 @@ from datetime import datetime, time, timedelta
 
 import pytest
 from desk_setup import ADULT_ID, CHILD_ID, ZONE, book_visit, make_museum, sign_in
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from yuyue.audit.models import AuditRecord
 from yuyue.bookings.customer_account import save_companion
 from yuyue.bookings.customer_records import impose_ban
+from yuyue.bookings.models import Booking, BookingStatus
 from yuyue.bookings.placement import SYSTEM
 from yuyue.customers.models import Ban, BanSubject, PointsEntry
 from yuyue.customers.operations import ban, customer_for_phone
@@ -401,6 +402,8 @@ def test_staff_see_no_forms_and_are_refused_every_action(front_desk, customers, 
         ("bans", {"days": "3", "reason": "x"}),
         (f"bans/{ban_id}/lift", {"reason": "x"}),
         ("notes", {"tags": "x", "note": "x"}),
+        ("merge", {"from": str(customers["wang"]), "reason": "x"}),
+        ("erase", {"reason": "x"}),
     ):
         assert front_desk.post(f"{PAGES}{customers['li']}/{action}", data).status_code == 403, action
     assert audit_actions(session, tenants) == ["customer.banned"]
@@ -424,3 +427,75 @@ def test_the_menu_leads_to_the_customers_in_each_language(admin_login, customers
     page = admin_login("staff-a", language=language).get("/admin/t/tenant-a/").get_data(as_text=True)
 
     assert f'<a href="/admin/t/tenant-a/customers/" class="icon-customers">{label}</a>' in page
+
+
+# --- merging two records, erasing one -----------------------------------------------------
+
+
+def bookings_of(session, tenants, customer_id: int) -> list[str]:
+    with tenant_scope(tenants["tenant-a"].id):
+        return list(session.scalars(select(Booking.public_id).where(Booking.customer_id == customer_id)))
+
+
+def test_a_manager_merges_another_record_into_this_one_and_the_other_leaves_the_list(manager, customers, session, tenants):
+    response = manager.post(f"{PAGES}{customers['wang']}/merge", {"from": str(customers["li"]), "reason": "same person, two phones"})
+
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/customers/{customers['wang']}#merge")
+    assert bookings_of(session, tenants, customers["wang"]) == [customers["visit"]]
+    assert bookings_of(session, tenants, customers["li"]) == []
+    assert "Li Xiaoming" in main(manager.get(f"{PAGES}{customers['wang']}"))  # the companion moved
+    assert names(manager.get(PAGES)) == ["Zhao Min", "Wang Fang"]
+    assert manager.get(f"{PAGES}{customers['li']}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("typed", "field", "code"),
+    [("", "merge-from", "invalid_customer"), ("abc", "merge-from", "invalid_customer"), ("0", "merge-from", "invalid_customer")],
+)
+def test_a_merge_with_no_customer_number_is_shown_beside_the_field(manager, customers, typed, field, code):
+    response = manager.post(f"{PAGES}{customers['wang']}/merge", {"from": typed, "reason": "x"})
+
+    assert response.status_code == 422 and field_error(main(response), field) == code
+
+
+def test_a_merge_into_itself_or_from_a_missing_customer_is_refused_and_changes_nothing(manager, customers, session, tenants):
+    itself = manager.post(f"{PAGES}{customers['li']}/merge", {"from": str(customers["li"]), "reason": "x"})
+    missing = manager.post(f"{PAGES}{customers['li']}/merge", {"from": "999999", "reason": "x"})
+
+    assert itself.status_code == 422 and field_error(main(itself), "merge-from") == "merge_into_itself"
+    assert missing.status_code == 404
+    assert bookings_of(session, tenants, customers["li"]) == [customers["visit"]]
+
+
+def test_an_owner_erases_a_customer_and_the_page_shows_no_personal_value(admin_login, customers, session, tenants):
+    owner = sign_in(admin_login, "owner-a")
+    with tenant_scope(tenants["tenant-a"].id):
+        session.execute(update(Booking).where(Booking.public_id == customers["visit"]).values(status=BookingStatus.completed))
+        session.commit()
+
+    response = owner.post(f"{PAGES}{customers['li']}/erase", {"reason": "she asked by phone"})
+
+    assert response.status_code == 302, main(response)[:2000]
+    page = main(owner.get(f"{PAGES}{customers['li']}"))
+    assert "Li Lei" not in page and LI_PHONE not in page and "Li Xiaoming" not in page
+    assert 'id="erase"' not in page  # erased once, there is nothing left to erase
+    assert customers["visit"][:8] in page  # the booking stays, with its counts
+
+
+def test_a_booking_still_to_come_blocks_the_erasure_and_is_named(admin_login, customers):
+    owner = sign_in(admin_login, "owner-a")
+
+    response = owner.post(f"{PAGES}{customers['li']}/erase", {"reason": "asked"})
+
+    assert response.status_code == 409
+    assert f"bookings/{customers['visit']}" in main(response) and "Li Lei" in main(response)
+
+
+def test_only_an_owner_erases_and_a_reason_is_required(manager, admin_login, customers):
+    owner = sign_in(admin_login, "owner-a")
+
+    assert 'id="erase"' not in main(manager.get(f"{PAGES}{customers['zhao']}"))
+    assert manager.post(f"{PAGES}{customers['zhao']}/erase", {"reason": "x"}).status_code == 403
+    blank = owner.post(f"{PAGES}{customers['zhao']}/erase", {"reason": "   "})
+    assert blank.status_code == 422 and field_error(main(blank), "erase-reason") == "invalid_reason"
+    assert "Zhao Min" in main(owner.get(f"{PAGES}{customers['zhao']}"))

@@ -30,8 +30,11 @@ from yuyue.db import db
 from yuyue.errors import DomainError, FieldProblem, InvalidInput, NotFound
 from yuyue.exports.customers import customers_csv, customers_xlsx
 from yuyue.exports.operations import CSV_MIMETYPE, XLSX_MIMETYPE
+from yuyue.merging.operations import merge_customers
 from yuyue.presenting.credits import credits_json
 from yuyue.presenting.customers import customer_json, customer_row_json, sees_in_full
+from yuyue.privacy import operations as privacy
+from yuyue.privacy.models import Requester
 from yuyue.tenancy.models import StaffRole
 from yuyue.types import utcnow
 
@@ -163,6 +166,8 @@ class CustomersView(TenantAdminView):
             "ban": {"days": "", "until": "", "reason": ""},
             "lift": {"reason": ""},
             "notes": {"tags": "\n".join(record.customer.tags), "note": record.customer.note or ""},
+            "merge": {"from": "", "reason": ""},
+            "erase": {"reason": ""},
         }
         if form:
             forms[form] = typed or {}
@@ -172,6 +177,7 @@ class CustomersView(TenantAdminView):
             type_names={r.booking_type.slug: r.booking_type.name for r in (*record.bookings, *record.no_shows)},
             unended={ban.id for ban in record.bans if ban.ends_at > now},
             can_act=current_staff().allows(StaffRole.manager),
+            can_erase=current_staff().allows(StaffRole.owner) and record.customer.erased_at is None,
             forms=forms,
             form=form,
             problems=problems or {},
@@ -186,8 +192,9 @@ class CustomersView(TenantAdminView):
             return self._page(customer_id, form=form, typed=typed, problems=_problems(error, tags), status=422)
         except NotFound:
             abort(404)
-        except DomainError as error:
-            return self._page(customer_id, form=form, typed=typed, problems={"": Problem(error.message, error.code)}, status=409)
+        except DomainError as error:  # a refusal of the whole action; what blocks it (an erasure's bookings) listed after it
+            message = "; ".join([str(error.message), *(f"{p.pointer.lstrip('/')}: {p.message}" for p in error.errors)])
+            return self._page(customer_id, form=form, typed=typed, problems={"": Problem(message, error.code)}, status=409)
         flash(done, "success")
         return redirect(url_for("CustomersView.customer", customer=customer_id, _anchor=form))
 
@@ -249,6 +256,40 @@ class CustomersView(TenantAdminView):
             return customer_records.annotate_customer(db.session, staff.tenant, customer, actor=staff.actor, tags=tags, note=typed["note"])
 
         return self._act(customer, "notes", typed, act, _("The tags and note are saved."), tags)
+
+    @expose("/<row_id:customer>/merge", methods=["POST"])
+    @requires(StaffRole.manager)
+    def merge(self, customer: int) -> Any:
+        """Merge the record numbered in ``from`` into this one, as ``POST …/admin/customers/<id>/merge`` does."""
+        typed = {"from": _typed("from"), "reason": _typed("reason")}
+        staff = current_staff()
+
+        def act() -> Any:
+            other = _whole_number(typed["from"])
+            if not isinstance(other, int) or other < 1:
+                raise InvalidInput(_("the customer number is not valid"), errors=[FieldProblem("/from", _("a customer's number, e.g. 42"), "invalid_customer")])
+            return merge_customers(db.session, staff.tenant, customer, other_id=other, reason=typed["reason"], actor=staff.actor)
+
+        return self._act(customer, "merge", typed, act, _("The two records are merged into this one."))
+
+    @expose("/<row_id:customer>/erase", methods=["POST"])
+    @requires(StaffRole.owner)
+    def erase(self, customer: int) -> Any:
+        """Erase the customer's personal data (owners), as ``POST …/admin/customers/<id>/erase`` does."""
+        typed = {"reason": _typed("reason")}
+        staff = current_staff()
+
+        def act() -> Any:
+            reason = typed["reason"].strip()
+            if not 1 <= len(reason) <= privacy.REASON_LENGTH:
+                raise InvalidInput(
+                    _("the reason is not valid"),
+                    errors=[FieldProblem("/reason", _("1 to %(max)s characters", max=privacy.REASON_LENGTH), "invalid_reason")],
+                )
+            found = customer_records.customer_record(db.session, staff.tenant, customer).customer
+            return privacy.erase_customer(db.session, staff.tenant, found, requested_by=Requester.staff, actor=str(staff.actor), reason=reason, now=utcnow())
+
+        return self._act(customer, "erase", typed, act, _("The customer's personal data is erased."))
 
 
 VIEWS: tuple[type, ...] = (CustomersView,)
