@@ -14,6 +14,7 @@ from yuyue.bookings.consents import PrivacyConsent
 from yuyue.catalog.privacy_notices import MAX_NOTICE_LENGTH
 from yuyue.db import tenant_scope
 from yuyue.events.models import OutboxEvent
+from yuyue.events.webhooks import WEBHOOK_TOPICS
 
 A = "/api/v1/t/tenant-a/admin/booking-types"
 NOTICE = {"zh-Hans": "我们只用您的信息办理预约。", "en": "We use your details only for your booking."}
@@ -91,6 +92,7 @@ def test_publishing_is_audited_with_the_texts_digest_and_announced(manager, entr
     assert records[0].data["text_sha256"] == hashlib.sha256(canonical_json(NOTICE).encode()).hexdigest()
     assert records[1].data["text_sha256"] is None
     assert topics == ["privacy_notice.published", "privacy_notice.withdrawn"]
+    assert set(topics) <= WEBHOOK_TOPICS.keys()  # endpoints subscribe to them by name
 
 
 def test_staff_read_the_notice_but_only_managers_change_it(manager, front_desk, entry, problem):

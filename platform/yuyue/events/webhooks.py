@@ -103,6 +103,8 @@ WEBHOOK_TOPICS: dict[str, Any] = {
     "feedback.unhidden": _l("staff showed a hidden review's or feedback's text again"),
     "feedback.handled": _l("staff marked a review or feedback handled"),
     "feedback.unhandled": _l("staff marked a review or feedback not handled"),
+    "privacy_notice.published": _l("staff published a new version of a booking type's privacy notice"),
+    "privacy_notice.withdrawn": _l("staff withdrew a booking type's privacy notice: its bookings ask for no consent"),
 }
 # Sent only by a ping, to the endpoint pinged; no pattern subscribes to it.
 TEST_TOPIC = "webhook.test"
