@@ -89,7 +89,7 @@ def seed(app: Flask, session: Session) -> Seeded:
         other = customer_for_phone(session, "13800000009")
         banned = ban(session, BanSubject.customer, other, 1, "seeded", utcnow())
         endpoint = create_endpoint(session, url="https://crm.example.com/hooks", topics=["booking.*"], actor="test")
-        feedback = send_feedback(session, tenant, customer, comment="seeded feedback", now=utcnow(), actor=Actor("customer", customer.phone))
+        feedback = send_feedback(session, tenant, customer, comment="seeded feedback", now=utcnow(), actor=Actor("customer", customer.id))
         with write_transaction(session):
             event = emit(session, "booking.confirmed", {"booking": confirmed.public_id})
             session.flush()

@@ -41,7 +41,7 @@ def _zone() -> ZoneInfo:
 
 
 def _customer_actor() -> Actor:
-    return Actor("customer", g.customer.phone)
+    return Actor("customer", g.customer.id)
 
 
 def _customer_item(item: Feedback) -> dict:

@@ -84,7 +84,7 @@ def save_review(customer: Customer, booking: Booking, values: dict[str, str]) ->
             comment=values["comment"] or None,
             resource=values["resource"] or None,
             now=request_now(),
-            actor=Actor("customer", customer.phone),
+            actor=Actor("customer", customer.id),
         )
     except (InvalidInput, Conflict) as error:
         return _field_errors(error)
@@ -125,7 +125,7 @@ def my_feedback() -> Response | BaseResponse:
             comment=values["comment"],
             category=values["category"] or None,
             now=request_now(),
-            actor=Actor("customer", customer.phone),
+            actor=Actor("customer", customer.id),
         )
     except InvalidInput as error:
         return _feedback_page(customer, values=values, errors=_field_errors(error), status=422)
