@@ -400,3 +400,14 @@ def test_managers_and_owners_may_merge(staff_client, customer, role):
     client = staff_client("tenant-a", role)
 
     assert merge(client, customer(1).customer.id, customer(2).customer.id).status_code == 200
+
+
+@pytest.mark.parametrize("erased_side", ["survivor", "other"])
+def test_an_erased_record_neither_merges_nor_is_merged_into(manager, customer, problem, erased_side):
+    survivor, other = customer(1), customer(2)
+    erased = survivor if erased_side == "survivor" else other
+    assert erased.post("/api/v1/t/tenant-a/me/erasure", json={"confirm": True}).status_code == 200
+
+    body = problem(merge(manager, survivor.customer.id, other.customer.id), 409, "customer_erased")
+
+    assert [e["pointer"] for e in body["errors"]] == (["/from"] if erased_side == "other" else [""])
