@@ -602,6 +602,19 @@ def test_unreachable_database_is_one_error_line(yuyue, monkeypatch):
         assert_one_error_line(yuyue(*command), "cannot reach the database")
 
 
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [("mysql://root@127.0.0.1/test", "names 'mysql'"), ("mariadb+pymysql://x@h/db", "names 'mariadb'"), ("nonsense", "not a database URL")],
+)
+def test_a_database_yuyue_does_not_run_on_is_one_error_line(yuyue, monkeypatch, url, fragment):
+    monkeypatch.setenv("YUYUE_DATABASE_URL", url)
+
+    result = yuyue("tenants", "list")
+
+    assert_one_error_line(result, "YUYUE_DATABASE_URL", fragment)
+    assert "ModuleNotFoundError" not in result.err
+
+
 def test_unreachable_database_as_a_real_process(database_file, tmp_path):
     completed = run_process("tenants", "list", cwd=tmp_path, env={"YUYUE_DATABASE_URL": UNREACHABLE_DATABASE})
     assert_one_error_line(Result(completed.returncode, completed.stdout, completed.stderr), "cannot reach the database")
@@ -869,3 +882,21 @@ def test_outbox_replay_sends_a_delivered_event_again_with_the_same_message_id(yu
 )
 def test_outbox_replay_refuses_bad_input_in_one_line(yuyue, initialised, args, fragment):
     assert_one_error_line(yuyue("outbox", "replay", *args), fragment)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fragment"),
+    [
+        (("serve", "--bind", "nonsense"), "cannot listen on nonsense"),
+        (("serve", "--bind", "127.0.0.1:99999"), "from 0 to 65535"),
+        (("serve", "--bind", "127.0.0.1:http"), "from 0 to 65535"),
+        (("demo", "--port", "99999"), "--port"),
+        (("demo", "--port", "-1"), "--port"),
+    ],
+)
+def test_a_place_to_listen_that_cannot_be_is_one_error_line(yuyue, monkeypatch, arguments, fragment):
+    started = []
+    monkeypatch.setattr(os, "execv", lambda path, args: started.append(args))
+
+    assert_one_error_line(yuyue(*arguments), fragment)
+    assert started == []

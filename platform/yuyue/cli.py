@@ -108,7 +108,7 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
             click.echo("no admin user yet: create one with `yuyue fab create-admin`")
 
     @cli.command("demo")
-    @click.option("--port", default=5000, show_default=True)
+    @click.option("--port", default=5000, show_default=True, type=click.IntRange(0, MAX_PORT))
     @click.option("--serve/--no-serve", default=True, help="Start the server after seeding.")
     def demo_command(port: int, serve: bool) -> None:
         """Initialise, seed a demo tenant with every installed vertical, and serve on 127.0.0.1."""
@@ -436,18 +436,25 @@ def _die_with_parent() -> None:
         pass
 
 
+MAX_PORT = 65535
+
+
 def _check_bindable(bind: str) -> None:
     """Fail with one line now rather than let gunicorn retry a taken HOST:PORT and print a page of logs."""
-    host, sep, port = bind.rpartition(":")
-    if not sep or not port.isdecimal() or bind.startswith(("unix:", "fd://")):
+    if bind.startswith(("unix:", "fd://")):
         return
+    host, sep, port = bind.rpartition(":")
+    if not sep:  # a bare host: gunicorn listens on its default port
+        host, port = bind, "8000"
+    if not port.isdecimal() or int(port) > MAX_PORT:
+        raise click.ClickException(f"cannot listen on {bind}: the port must be a number from 0 to {MAX_PORT}")
     host = host.strip("[]") or "0.0.0.0"
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, int(port)))
-        except OSError as error:
+        except OSError as error:  # taken, not ours to take, or a host name that names no address here
             raise click.ClickException(f"cannot listen on {bind}: {error.strerror or error}") from None
 
 

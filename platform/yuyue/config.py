@@ -9,6 +9,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 
 def instance_path(env: Mapping[str, str] = os.environ) -> Path:
     """Where the embedded database and generated secrets live (``./instance`` by default)."""
@@ -34,7 +37,7 @@ def _secret_key(env: Mapping[str, str], instance: Path) -> str:
 def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """Flask config keys built from ``YUYUE_*`` environment variables."""
     instance = instance_path(env)
-    database_url = env.get("YUYUE_DATABASE_URL") or f"sqlite:///{instance / 'yuyue.db'}"
+    database_url = _database_url(env.get("YUYUE_DATABASE_URL") or f"sqlite:///{instance / 'yuyue.db'}")
     if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
         Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     allow_list = env.get("YUYUE_PLUGINS")
@@ -97,6 +100,21 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | N
         if parts.scheme not in schemes or not parts.hostname:
             raise ValueError(f"{name} must be a {' or '.join(s + '://' for s in schemes)} URL with a host")
     return value
+
+
+# The databases yuyue is built and tested on: the embedded default and the one for several nodes.
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+
+
+def _database_url(url: str) -> str:
+    """``url`` if it names a database yuyue runs on; otherwise a one-line error now, not a driver's import error later."""
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        raise ValueError(f"YUYUE_DATABASE_URL is not a database URL: {url!r}") from None
+    if backend not in DATABASE_BACKENDS:
+        raise ValueError(f"YUYUE_DATABASE_URL names {backend!r}: yuyue runs on SQLite (sqlite:///file) or PostgreSQL (postgresql://…)")
+    return url
 
 
 def _number(env: Mapping[str, str], name: str, default: str, *, low: float, high: float) -> float:
