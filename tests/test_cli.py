@@ -900,3 +900,19 @@ def test_a_place_to_listen_that_cannot_be_is_one_error_line(yuyue, monkeypatch, 
 
     assert_one_error_line(yuyue(*arguments), fragment)
     assert started == []
+
+
+def test_the_help_lists_yuyues_commands_and_options_only(yuyue):
+    help_text = yuyue("--help").out
+    commands = help_text.split("Commands:")[1]
+
+    assert {"demo", "serve", "init", "tenants", "tokens", "worker", "audit"} <= {line.split()[0] for line in commands.splitlines() if line.strip()}
+    for foreign in ("run ", "shell ", "routes ", "fab ", "limiter "):
+        assert f"\n  {foreign}" not in commands, foreign
+    assert "--app" not in help_text and "--env-file" not in help_text and "--debug" not in help_text
+
+
+def test_an_unlisted_flask_command_still_answers_when_named(yuyue):
+    result = yuyue("fab", "--help")
+
+    assert result.code == 0 and "create-admin" in result.out

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
@@ -89,8 +90,28 @@ def init_database() -> str:
     return db.engine.url.render_as_string(hide_password=True)
 
 
+class YuyueGroup(FlaskGroup):
+    """Flask's command group, listing yuyue's commands only.
+
+    Flask's own (``run``, ``shell``, ``routes``) and those Flask extensions add (``fab``, ``limiter``) still answer
+    when named (``yuyue fab create-admin`` is how the first admin user is made), but ``yuyue --help`` does not offer
+    them: ``fab create-db`` would create the schema around the migrations, and ``run`` serves without gunicorn.
+    """
+
+    UNLISTED = frozenset({"run", "shell", "routes", "fab", "limiter"})
+    # Flask's options for finding an application and a .env file: yuyue builds its own app from YUYUE_* settings.
+    FLASK_OPTIONS = frozenset({"env_file", "app", "debug"})
+
+    def __init__(self, **extra: Any) -> None:
+        super().__init__(**extra)
+        self.params = [param for param in self.params if param.name not in self.FLASK_OPTIONS]
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in super().list_commands(ctx) if name not in self.UNLISTED]
+
+
 def build_cli(host: PluginHost | None = None) -> click.Group:
-    cli = FlaskGroup(
+    cli = YuyueGroup(
         name="yuyue",
         create_app=_create_app,
         add_default_commands=True,
