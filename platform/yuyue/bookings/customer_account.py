@@ -86,11 +86,7 @@ def save_companion(
             ["tenant_id", "customer_id", "id_number"],
         )
         companion = session.scalar(select(Companion).where(Companion.customer_id == customer.id, Companion.id_number == id_number))
-        changed = sorted(key for key, value in fields.items() if getattr(companion, key) != value)
-        for key in changed:
-            setattr(companion, key, fields[key])
-        if changed:
-            session.flush()
+        changed = _apply(session, companion, fields)
         if created_id is not None:
             _announce(session, "customer.companion_added", actor, customer, companion.id, id_number)
         elif changed:
@@ -126,13 +122,19 @@ def update_companion(
                 code="companion_exists",
                 errors=[FieldProblem("/id_number", _l("another saved companion has this ID number"), "companion_exists")],
             )
-        changed = sorted(key for key, value in values.items() if getattr(companion, key) != value)
-        for key in changed:
-            setattr(companion, key, values[key])
-        if changed:
-            session.flush()
+        if changed := _apply(session, companion, values):
             _announce(session, "customer.companion_updated", actor, customer, companion.id, id_number, changed=changed)
     return companion
+
+
+def _apply(session: Session, companion: Companion, values: dict[str, Any]) -> list[str]:
+    """Set the companion's columns that differ from ``values``; their names, sorted (what the change announces)."""
+    changed = sorted(key for key, value in values.items() if getattr(companion, key) != value)
+    for key in changed:
+        setattr(companion, key, values[key])
+    if changed:
+        session.flush()
+    return changed
 
 
 def _lock_companions_of(session: Session, customer: Customer) -> None:
