@@ -190,6 +190,17 @@ def test_feedback_reply_round_trip_customer_sees_the_reply_on_their_booking_and_
     assert listed[0]["category"] == "suggestion"
 
 
+def test_the_customers_list_of_bookings_shows_each_ones_review_or_none(ann, attended, manager):
+    reviewed, other = attended(), attended()
+    review = created(ann.post(f"{ME}/bookings/{reviewed.public_id}/review", json={"rating": 5, "comment": "Great coach"}))
+    ok(manager.post(f"{INBOX}/{review['id']}/reply", json={"reply": "See you again"}))
+
+    listed = {b["id"]: b["review"] for b in ok(ann.get(f"{ME}/bookings"))["bookings"]}
+
+    assert (listed[reviewed.public_id]["rating"], listed[reviewed.public_id]["reply"]["text"]) == (5, "See you again")
+    assert listed[other.public_id] is None
+
+
 def test_a_customers_list_shows_only_their_own_items(ann, bob):
     created(ann.post(f"{ME}/feedback", json={"comment": "Ann's idea"}))
     created(bob.post(f"{ME}/feedback", json={"comment": "Bob's idea"}))

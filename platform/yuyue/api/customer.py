@@ -56,7 +56,7 @@ from yuyue.payments.operations import payment_instructions
 from yuyue.presenting import customer as present
 from yuyue.presenting.catalogs import locale_tag
 from yuyue.presenting.language import LOCALES
-from yuyue.presenting.reviews import public_rating_json
+from yuyue.presenting.reviews import BookingReviews, public_rating_json
 from yuyue.presenting.route import session_rules_json, stop_times
 from yuyue.scheduling.registry import slot_rules
 from yuyue.types import utcnow
@@ -162,9 +162,9 @@ def _localized(payload: Any, locale: str, status: int = 200) -> tuple[Response, 
     return jsonify(payload), status, {"Content-Language": locale, "Vary": "Accept-Language"}
 
 
-def _booking_json(booking: Booking) -> dict[str, Any]:
+def _booking_json(booking: Booking, reviews: BookingReviews | None = None) -> dict[str, Any]:
     pay_url = url_for(".customer_pay_booking", tenant_slug=current_tenant().slug, public_id=booking.public_id)
-    return present.booking_json(db.session, current_tenant(), booking, secret_key=current_app.config["SECRET_KEY"], pay_url=pay_url)
+    return present.booking_json(db.session, current_tenant(), booking, secret_key=current_app.config["SECRET_KEY"], pay_url=pay_url, reviews=reviews)
 
 
 def _booking_location(booking: Booking) -> dict[str, str]:
@@ -363,7 +363,8 @@ def customer_my_bookings() -> Response:
     page = bookings.customer_bookings(db.session, current_tenant(), g.customer, before_id=before_id, limit=limit + 1)
     more = len(page) > limit
     page = page[:limit]
-    return jsonify({"bookings": [_booking_json(b) for b in page], "next_cursor": cursor_before(page[-1].id) if more else None})
+    reviews = BookingReviews(db.session, page)
+    return jsonify({"bookings": [_booking_json(b, reviews) for b in page], "next_cursor": cursor_before(page[-1].id) if more else None})
 
 
 @tenant_api.get("/me/companions")

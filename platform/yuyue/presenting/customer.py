@@ -24,7 +24,7 @@ from yuyue.payments.operations import pending_payment_instructions
 from yuyue.presenting import booking_terms, local_time, proofs_to_show
 from yuyue.presenting.catalogs import locale_tag
 from yuyue.presenting.language import localize, localize_all
-from yuyue.presenting.reviews import booking_review_json
+from yuyue.presenting.reviews import BookingReviews
 from yuyue.presenting.route import chosen_stops
 from yuyue.scheduling.availability import SlotAvailability
 from yuyue.tenancy.models import Tenant
@@ -93,8 +93,11 @@ def slot_json(slot: SlotAvailability, locale: str, zone: ZoneInfo) -> dict[str, 
     }
 
 
-def booking_json(session: Session, tenant: Tenant, booking: Booking, *, secret_key: str, pay_url: str) -> dict[str, Any]:
-    """The booking as its customer sees it; ``pay_url`` is where a held booking without an open payment opens one (POST)."""
+def booking_json(session: Session, tenant: Tenant, booking: Booking, *, secret_key: str, pay_url: str, reviews: BookingReviews | None = None) -> dict[str, Any]:
+    """The booking as its customer sees it; ``pay_url`` is where a held booking without an open payment opens one (POST).
+
+    ``reviews``: the reviews of the page of bookings this one is shown in, read once for the page.
+    """
     voucher = None
     if booking.status is BookingStatus.confirmed and booking.voucher_code:
         voucher = {"code": booking.voucher_code, "qr": voucher_qr(secret_key, tenant, booking), "proofs": proofs_to_show(booking.price_lines)}
@@ -116,7 +119,7 @@ def booking_json(session: Session, tenant: Tenant, booking: Booking, *, secret_k
         "reschedule_count": booking.reschedule_count,
         "created_at": local_time(booking.created_at, zone),
         # The customer's review of it, with the merchant's reply; null until they write one.
-        "review": booking_review_json(session, booking, zone, locale_tag()),
+        "review": (reviews or BookingReviews(session, [booking])).json(booking, zone, locale_tag()),
     }
 
 

@@ -27,8 +27,8 @@ from yuyue.tenancy.models import Tenant
 REVIEWS_WRITTEN = 50
 
 __all__ = [
+    "BookingReviews",
     "FeedbackNames",
-    "booking_review_json",
     "customer_feedback_json",
     "feedback_names",
     "public_rating_json",
@@ -100,10 +100,17 @@ def staff_feedback_json(item: Feedback, names: FeedbackNames, zone: ZoneInfo, lo
     }
 
 
-def booking_review_json(session: Session, booking: Booking, zone: ZoneInfo, locale: str) -> dict[str, Any] | None:
-    """The review of ``booking`` as its author reads it, or None."""
-    review = reviews_of_bookings(session, [booking]).get(booking.id)
-    return None if review is None else customer_feedback_json(review, feedback_names(session, [review]), zone, locale)
+class BookingReviews:
+    """The reviews of some bookings and what they name, read once for a whole page of bookings."""
+
+    def __init__(self, session: Session, bookings: Iterable[Booking]) -> None:
+        self.reviews = reviews_of_bookings(session, bookings)
+        self.names = feedback_names(session, self.reviews.values())
+
+    def json(self, booking: Booking, zone: ZoneInfo, locale: str) -> dict[str, Any] | None:
+        """The review of ``booking`` as its author reads it, or None."""
+        review = self.reviews.get(booking.id)
+        return None if review is None else customer_feedback_json(review, self.names, zone, locale)
 
 
 def reviews_written_json(session: Session, tenant: Tenant, customer: Customer, zone: ZoneInfo, locale: str, *, full: bool) -> list[dict[str, Any]]:
