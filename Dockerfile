@@ -41,6 +41,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     YUYUE_INSTANCE_PATH=/var/lib/yuyue
 
 # postgresql-client: `yuyue backup` and `yuyue restore` run pg_dump and pg_restore; trixie's (17) reads a 16 server.
+# Not pinned to a version (DL3008): Debian replaces a package's version with each security update, and the old one
+# leaves the archive, so a pin would break the build rather than keep it repeatable.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install --yes --no-install-recommends postgresql-client \
     && rm -rf /var/lib/apt/lists/*

