@@ -8,13 +8,16 @@ Compose Specification's JSON Schema (the copy check-jsonschema vendors), and for
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from importlib.resources import files
 
 import pytest
 from deploy_files import COMPOSE_FILE, ENV_EXAMPLE, compose, compose_variables, env_example
 from jsonschema import Draft202012Validator
+from local_services import redis_reachable
 
 import yuyue
 
@@ -159,3 +162,20 @@ def test_docker_compose_accepts_the_file():
         text=True,
     )
     assert completed.returncode == 0, completed.stderr
+
+
+def run_worker_check(services: dict, redis_url: str) -> int:
+    [kind, python, flag, code] = services["worker"]["healthcheck"]["test"]
+    assert (kind, python, flag) == ("CMD", "python", "-c")
+    environment = {"PATH": os.environ["PATH"], "YUYUE_REDIS_URL": redis_url}
+    return subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, timeout=30).returncode
+
+
+def test_worker_health_check_passes_while_its_redis_answers(services):
+    if not redis_reachable():
+        pytest.skip("no Redis server answers on 127.0.0.1:6379")
+    assert run_worker_check(services, "redis://127.0.0.1:6379/0") == 0
+
+
+def test_worker_health_check_fails_when_its_redis_does_not_answer(services):
+    assert run_worker_check(services, "redis://127.0.0.1:9/0") == 1
