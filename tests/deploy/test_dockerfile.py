@@ -65,6 +65,10 @@ def test_runtime_installs_only_the_built_wheels_and_nothing_needs_compiling():
     assert runtime("COPY") == []  # no sources in the image: everything comes from the wheels
 
 
+def test_dockerfile_declares_the_syntax_its_build_mounts_need():
+    assert DOCKERFILE.read_text(encoding="utf-8").splitlines()[0] == "# syntax=docker/dockerfile:1"
+
+
 def test_runtime_has_pg_dump_for_backups_of_postgresql():
     assert any("postgresql-client" in instruction.arguments for instruction in runtime("RUN"))
 
