@@ -19,6 +19,7 @@ ZONE = ZoneInfo("Asia/Shanghai")
 SLOT_DAY = datetime.now(ZONE).date() + timedelta(days=5)
 SLOT = datetime.combine(SLOT_DAY, datetime.min.time().replace(hour=9), ZONE).isoformat()
 TENANT = "museum"
+SECRET_KEY = "backup-tests-secret-key-of-32-bytes!"
 _numbers = itertools.count(1)
 
 
@@ -37,11 +38,14 @@ def assert_one_error_line(result: Result, *fragments: str) -> None:
         assert fragment in result.err, result.err
 
 
+def app_on(url: str, instance: Path, **settings) -> Flask:
+    """An application on database ``url``, its instance folder ``instance``."""
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance), "SECRET_KEY": SECRET_KEY, "RATELIMIT_ENABLED": False, **settings})
+
+
 def serving_app(url: str, instance: Path) -> Flask:
     """An application on ``url``, migrated, with tenant ``museum`` and booking type ``entry`` (one window of 10,000 places)."""
-    app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance), "SECRET_KEY": "backup-tests-secret-key-of-32-bytes!", "RATELIMIT_ENABLED": False}
-    )
+    app = app_on(url, instance)
     with app.app_context():
         init_database()
         tenant = make_tenant(db.session, TENANT, plugins=("exhibition",))

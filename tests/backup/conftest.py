@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from backup_setup import Result, close
+from backup_setup import SECRET_KEY, Result, close
 from flask import Flask
 from sqlalchemy import create_engine, make_url, text
 
@@ -50,7 +50,7 @@ def new_database(tmp_path: Path) -> Iterator[Callable[[], str]]:
 def yuyue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     """``yuyue(url, "backup", …)``: the command line, in this process, configured by environment as an operator would."""
     monkeypatch.setenv("YUYUE_INSTANCE_PATH", str(tmp_path / "instance"))
-    monkeypatch.setenv("YUYUE_SECRET_KEY", "backup-tests-secret-key-of-32-bytes!")
+    monkeypatch.setenv("YUYUE_SECRET_KEY", SECRET_KEY)
     monkeypatch.delenv("YUYUE_PLUGINS", raising=False)
     monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")
 
