@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -353,6 +353,16 @@ def sign_checkpoints(app: Flask) -> int:
 BACKUP_CLAIM_SECONDS = 36 * 3600
 
 
+def _claim_backup_day(queue: Huey, now: datetime) -> bool:
+    """Claim ``now``'s day for this worker in the queue's storage; False when another worker claimed it first."""
+    key = f"yuyue.backup.{now.date().isoformat()}"
+    try:
+        return queue.put_if_empty(key, "claimed", ttl=BACKUP_CLAIM_SECONDS)
+    except NotImplementedError:  # SqliteHuey keeps no expiry: the claim of two days ago is read away instead
+        queue.get(f"yuyue.backup.{(now.date() - timedelta(days=2)).isoformat()}")
+        return queue.put_if_empty(key, "claimed")
+
+
 def scheduled_backup(app: Flask, queue: Huey, *, now: datetime | None = None) -> Backup | None:
     """The day's backup into ``YUYUE_BACKUP_DIR``, keeping the newest ``YUYUE_BACKUP_KEEP``; None when another worker took today's.
 
@@ -361,7 +371,7 @@ def scheduled_backup(app: Flask, queue: Huey, *, now: datetime | None = None) ->
     others skip. A failure is logged and raised, so Huey records it.
     """
     now = now or utcnow()
-    if not queue.put_if_empty(f"yuyue.backup.{now.date().isoformat()}", "claimed", ttl=BACKUP_CLAIM_SECONDS):
+    if not _claim_backup_day(queue, now):
         log.info("the backup of %s was taken by another worker", now.date())
         return None
     directory = Path(app.config["BACKUP_DIR"])
