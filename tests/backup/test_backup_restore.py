@@ -9,6 +9,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
 from backup_setup import TENANT, assert_one_error_line, booking_body, close, serving_app
 from sqlalchemy import create_engine, text
 
@@ -216,3 +217,24 @@ def test_restore_exits_non_zero_when_the_restored_audit_chain_does_not_verify(ne
 
     assert restored.code == 1
     assert "audit verify found" in restored.err and "acme" in restored.out
+
+
+def fake_pg_dump(folder: Path, version: str) -> Path:
+    folder.mkdir()
+    tool = folder / "pg_dump"
+    tool.write_text(f"#!/bin/sh\necho 'pg_dump (PostgreSQL) {version}'\n")
+    tool.chmod(0o755)
+    return folder
+
+
+def test_on_postgresql_a_missing_or_older_pg_dump_is_one_error_line(new_database, yuyue, tmp_path, monkeypatch):
+    url = new_database()
+    if url.startswith("sqlite"):
+        pytest.skip("pg_dump backs up PostgreSQL only")
+    yuyue(url, "init")
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    assert_one_error_line(yuyue(url, "backup", "--output", str(tmp_path / "b.zip")), "pg_dump is not on PATH")
+
+    monkeypatch.setenv("PATH", str(fake_pg_dump(tmp_path / "old", "9.6.24")))
+    assert_one_error_line(yuyue(url, "backup", "--output", str(tmp_path / "b.zip")), "version 9", "older than the server's")
+    assert not (tmp_path / "b.zip").exists()
