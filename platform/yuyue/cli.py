@@ -523,8 +523,8 @@ def tenant_transfer_cli() -> list[click.Command]:
     @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The export file (a zip).")
     def tenants_export(slug: str, output: Path) -> None:
         """Write tenant SLUG's rows, audit log included, to one file another installation can import."""
-        with _backup_errors(), db.engine.connect() as connection, connection.begin():
-            report = transfer.export_tenant(connection, slug, output)
+        with _backup_errors():
+            report = transfer.export_tenant(db.engine, slug, output)
         click.echo(f"exported tenant {slug}: {report.rows} rows in {len(report.tables)} tables to {output}")
 
     @click.command("import")

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, Table, TypeDecorator, insert, inspect, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 import yuyue
 from yuyue.audit.models import AuditHead, AuditRecord
@@ -124,8 +124,16 @@ def _lines(connection: Connection, table: Table, tenant_id: int) -> Iterator[str
         yield json.dumps(dict(row._mapping), default=_plain, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def export_tenant(connection: Connection, slug: str, output: Path) -> TransferReport:
-    """Write tenant ``slug``'s rows to ``output``; read in one transaction, so the rows agree with each other."""
+def export_tenant(engine: Engine, slug: str, output: Path) -> TransferReport:
+    """Write tenant ``slug``'s rows to ``output``, read from one snapshot (REPEATABLE READ on PostgreSQL; on SQLite one read transaction of the WAL database), so they agree with each other."""
+    connection = engine.connect()
+    if engine.dialect.name == "postgresql":
+        connection = connection.execution_options(isolation_level="REPEATABLE READ")
+    with connection, connection.begin():
+        return _export(connection, slug, output)
+
+
+def _export(connection: Connection, slug: str, output: Path) -> TransferReport:
     tenants = Model.metadata.tables[TENANTS]
     tenant_id = connection.execute(select(tenants.c.id).where(tenants.c.slug == slug)).scalar()
     if tenant_id is None:
