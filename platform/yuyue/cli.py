@@ -536,6 +536,8 @@ def tenant_transfer_cli() -> list[click.Command]:
         with _backup_errors(), db.engine.begin() as connection:
             report = transfer.import_tenant(connection, file, slug=slug, actor=operations.CLI_ACTOR)
         click.echo(f"imported tenant {report.slug}: {report.rows} rows in {len(report.tables)} tables")
+        if report.unlinked:
+            click.echo(f"{report.unlinked} references to rows of the other installation (such as the staff user who checked a visitor in) are now empty")
         click.echo(f"not carried over: {', '.join(report.left_behind)}; add staff again with `yuyue tenants add-staff`")
 
     return [tenants_export, tenants_import]
