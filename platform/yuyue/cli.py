@@ -11,7 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import entry_points
@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 from flask import current_app
-from flask.cli import AppGroup, FlaskGroup
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from flask_appbuilder.security.manager import BaseSecurityManager
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -335,6 +335,10 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
         click.echo(f"purged {purge_ended_logins(db.session, now=utcnow())} refresh tokens of ended logins")
 
     cli.add_command(outbox_cli())
+    for command in backup_cli():
+        cli.add_command(command)
+    for command in tenant_transfer_cli():
+        tenants.add_command(command)
     cli.add_command(audit_cli)
     cli.add_command(i18n_cli)
     (host or make_plugin_host(settings_from_env()["PLUGINS"])).hook.register_commands(cli=cli)
@@ -425,6 +429,118 @@ def outbox_cli() -> click.Group:
         click.echo(f"{len(changed)} deliveries will be sent again")
 
     return outbox
+
+
+@contextmanager
+def _terminal_progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr when it is a terminal; nothing in logs and pipes."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bar, seen = None, 0
+
+    def advance(done: int, total: int) -> None:
+        nonlocal bar, seen
+        if bar is None:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - seen)
+        seen = done
+
+    try:
+        yield advance
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+@contextmanager
+def _backup_errors() -> Iterator[None]:
+    from yuyue.backup.archive import BackupError
+
+    try:
+        yield
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def backup_cli() -> list[click.Command]:
+    """``yuyue backup`` and ``yuyue restore``: the whole database into one file and back (docs/backup.md)."""
+    from yuyue.audit.operations import check_chains
+    from yuyue.backup import operations as backups
+
+    @click.command("backup")
+    @with_appcontext
+    @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="The backup file.  [default: YUYUE_BACKUP_DIR/yuyue-<UTC time>.zip]")
+    def backup_command(output: Path | None) -> None:
+        """Back the database up while it serves: SQLite's online backup or pg_dump, with a manifest and checksum, in one file."""
+        output = output or backups.default_output(Path(current_app.config["BACKUP_DIR"]))
+        with _backup_errors(), _terminal_progress("checksumming") as progress:
+            made = backups.take_backup(db.engine, output, progress=progress)
+        manifest = made.manifest
+        click.echo(str(made.path))
+        click.echo(
+            f"backed up {manifest.database} at schema revision {manifest.revision or '-'}: {made.rows} rows in {len(manifest.tables)} tables, "
+            f"{made.path.stat().st_size} bytes, sha256 {manifest.sha256}"
+        )
+
+    @click.command("restore")
+    @with_appcontext
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--yes", is_flag=True, help="Replace a database that already holds data.")
+    def restore_command(file: Path, yes: bool) -> None:
+        """Replace the configured database by backup FILE, upgrade it to this yuyue's schema and verify its audit chains."""
+        with _backup_errors():
+            manifest = backups.check_restorable(file, db.engine)
+            if not yes and backups.holds_data(db.engine):
+                raise click.ClickException("the configured database already holds data: pass --yes to replace it with the backup")
+            db.session.remove()
+            with _terminal_progress("restoring") as progress:
+                backups.restore_database(file, manifest, db.engine, progress=progress)
+        click.echo(f"restored {sum(manifest.tables.values())} rows of {manifest.created_at} (schema revision {manifest.revision or '-'})")
+        init_database()
+        _, head = backups.known_revisions()
+        if manifest.revision != head:
+            click.echo(f"upgraded the schema from revision {manifest.revision or '-'} to {head}")
+        report = check_chains(db.session)
+        db.session.remove()
+        if report.findings:
+            for found in report.findings:
+                click.echo(str(found))
+            raise click.ClickException(f"audit verify found {len(report.findings)} problems in the restored database")
+        click.echo(f"audit verify: ok: {report.records} records in {report.tenants} tenants, {report.rows_checked} rows")
+
+    return [backup_command, restore_command]
+
+
+def tenant_transfer_cli() -> list[click.Command]:
+    """``yuyue tenants export|import``: move one tenant's rows between installations (docs/backup.md)."""
+    from yuyue.backup import transfer
+
+    @click.command("export")
+    @with_appcontext
+    @click.argument("slug")
+    @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The export file (a zip).")
+    def tenants_export(slug: str, output: Path) -> None:
+        """Write tenant SLUG's rows, audit log included, to one file another installation can import."""
+        with _backup_errors():
+            report = transfer.export_tenant(db.engine, slug, output)
+        click.echo(f"exported tenant {slug}: {report.rows} rows in {len(report.tables)} tables to {output}")
+
+    @click.command("import")
+    @with_appcontext
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--slug", help="Import under this slug instead of the exported one.")
+    def tenants_import(file: Path, slug: str | None) -> None:
+        """Load a tenant exported by `yuyue tenants export` as a new tenant, under new ids, and re-baseline its audit chain."""
+        with _backup_errors(), db.engine.begin() as connection:
+            report = transfer.import_tenant(connection, file, slug=slug, actor=operations.CLI_ACTOR)
+        click.echo(f"imported tenant {report.slug}: {report.rows} rows in {len(report.tables)} tables")
+        if report.unlinked:
+            click.echo(f"{report.unlinked} references to rows of the other installation (such as the staff user who checked a visitor in) are now empty")
+        click.echo(f"not carried over: {', '.join(report.left_behind)}; add staff again with `yuyue tenants add-staff`")
+
+    return [tenants_export, tenants_import]
 
 
 def _demo_worker_log() -> Path:

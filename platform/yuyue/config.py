@@ -81,6 +81,10 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "AUDIT_SIGNING_KEY": env.get("YUYUE_AUDIT_SIGNING_KEY"),
         "AUDIT_CHECKPOINTS": env.get("YUYUE_AUDIT_CHECKPOINTS"),
         "AUDIT_CHECKPOINT_MINUTES": int(env.get("YUYUE_AUDIT_CHECKPOINT_MINUTES", "15")),
+        # Where `yuyue backup` and the worker's daily backup write, when (HH:MM UTC, or off) and how many the worker keeps.
+        "BACKUP_DIR": env.get("YUYUE_BACKUP_DIR") or str(instance / "backups"),
+        "BACKUP_AT": _time_of_day(env, "YUYUE_BACKUP_AT", "02:30"),
+        "BACKUP_KEEP": int(_number(env, "YUYUE_BACKUP_KEEP", "7", low=1, high=10000)),
         # The admin's session (and Flask-Login's remember-me) cookies: never read by scripts, not sent on
         # cross-site posts, and over HTTPS only when the site is served over HTTPS.
         "SESSION_COOKIE_SECURE": secure_cookies,
@@ -127,6 +131,17 @@ def _number(env: Mapping[str, str], name: str, default: str, *, low: float, high
     if not low <= value <= high:
         raise ValueError(f"{name} must be a number from {low:g} to {high:g}, not {raw!r}")
     return value
+
+
+def _time_of_day(env: Mapping[str, str], name: str, default: str) -> tuple[int, int] | None:
+    """An ``HH:MM`` (UTC) setting as (hour, minute), or None for ``off``; checked at start-up."""
+    raw = (env.get(name) or default).strip()
+    if raw.lower() == "off":
+        return None
+    hour, sep, minute = raw.partition(":")
+    if sep and hour.isdecimal() and minute.isdecimal() and len(minute) == 2 and int(hour) < 24 and int(minute) < 60:
+        return int(hour), int(minute)
+    raise ValueError(f"{name} must be a time of day HH:MM (UTC) or off, not {raw!r}")
 
 
 def _flag(value: str | None, *, default: bool) -> bool:

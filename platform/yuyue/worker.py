@@ -1,6 +1,6 @@
 """Background jobs on Huey: the periodic expiry of holds and waitlist offers, sending refunds, deciding sessions against their minimum,
 purging ended logins, holding scheduled slots' resources, writing off expired class credits, signing audit checkpoints, emitting
-reminders; and the outbox pump that fans events out and sends their deliveries.
+reminders, backing the database up each night; and the outbox pump that fans events out and sends their deliveries.
 
 ``yuyue worker`` runs a Huey consumer: ``SqliteHuey`` in the instance folder by
 default, ``RedisHuey`` when ``YUYUE_REDIS_URL`` is set; beside it an
@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yuyue.audit.checkpoints import load_signing_key, write_checkpoints
+from yuyue.backup.operations import Backup, default_output, prune_backups, take_backup
 from yuyue.bookings import operations as booking_ops
 from yuyue.bookings import waitlist
 from yuyue.bookings.resources import hold_scheduled_resources, per_slot_requirements
@@ -208,6 +209,8 @@ class JobQueue:
     erase_expired_customers: TaskWrapper
     # Only when a signing key and a checkpoint file are configured.
     audit_checkpoint: TaskWrapper | None = None
+    # Unless YUYUE_BACKUP_AT is off.
+    backup: TaskWrapper | None = None
 
 
 def make_queue(app: Flask) -> JobQueue:
@@ -306,6 +309,15 @@ def make_queue(app: Flask) -> JobQueue:
                 finally:
                     db.session.remove()
 
+    backup_task = None
+    if app.config.get("BACKUP_AT"):
+        hour, minute = app.config["BACKUP_AT"]
+
+        @queue.periodic_task(crontab(hour=str(hour), minute=str(minute)), name="backup")
+        def backup_task() -> str | None:
+            backup = scheduled_backup(app, queue)
+            return str(backup.path) if backup else None
+
     return JobQueue(
         queue,
         expire_due_task,
@@ -316,6 +328,7 @@ def make_queue(app: Flask) -> JobQueue:
         emit_reminders_task,
         erase_expired_task,
         checkpoint_task,
+        backup_task,
     )
 
 
@@ -334,6 +347,46 @@ def sign_checkpoints(app: Flask) -> int:
     if written:
         log.info("signed audit checkpoints of %d tenants", len(written))
     return len(written)
+
+
+# The claim on a day's backup outlives the day, so a node whose clock runs late does not take it again.
+BACKUP_CLAIM_SECONDS = 36 * 3600
+
+
+def _claim_backup_day(queue: Huey, now: datetime) -> bool:
+    """Claim ``now``'s day for this worker in the queue's storage; False when another worker claimed it first."""
+    key = f"yuyue.backup.{now.date().isoformat()}"
+    try:
+        return queue.put_if_empty(key, "claimed", ttl=BACKUP_CLAIM_SECONDS)
+    except NotImplementedError:  # SqliteHuey keeps no expiry: the claim of two days ago is read away instead
+        queue.get(f"yuyue.backup.{(now.date() - timedelta(days=2)).isoformat()}")
+        return queue.put_if_empty(key, "claimed")
+
+
+def scheduled_backup(app: Flask, queue: Huey, *, now: datetime | None = None) -> Backup | None:
+    """The day's backup into ``YUYUE_BACKUP_DIR``, keeping the newest ``YUYUE_BACKUP_KEEP``; None when another worker took today's.
+
+    Every worker node runs the periodic task; the first to claim the day in the
+    queue's storage (shared through Redis when several nodes run) backs up, the
+    others skip. A failure is logged and raised, so Huey records it.
+    """
+    now = now or utcnow()
+    if not _claim_backup_day(queue, now):
+        log.info("the backup of %s was taken by another worker", now.date())
+        return None
+    directory = Path(app.config["BACKUP_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    with app.app_context():
+        try:
+            backup = take_backup(db.engine, default_output(directory, now), now=now)
+        except Exception:
+            log.exception("the scheduled backup failed")
+            raise
+        finally:
+            db.session.remove()
+    removed = prune_backups(directory, app.config.get("BACKUP_KEEP", 7))
+    log.info("backed up %d rows to %s; removed %d older backups", backup.rows, backup.path, len(removed))
+    return backup
 
 
 # How long the pump sleeps when a round found nothing to fan out or send, and after a failed round.
