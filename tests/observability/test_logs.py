@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from yuyue.cli import main
 from yuyue.events.channels import messages_log_path
 from yuyue.observability.logs import LogSettings, RedactingFilter, configure_logging, dress_handler, log_settings, redact
 
@@ -150,6 +151,17 @@ def test_log_settings_default_to_json_at_info(env: dict[str, str], expected: Log
 def test_an_unknown_log_setting_is_refused_naming_it(name: str, value: str):
     with pytest.raises(ValueError, match=name):
         log_settings({name: value})
+
+
+@pytest.mark.parametrize("command", [["serve", "--bind", "127.0.0.1:0"], ["worker"]])
+def test_a_server_command_with_an_unknown_log_format_stops_with_one_error_line(command, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("YUYUE_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("YUYUE_LOG_FORMAT", "xml")
+
+    assert main(command) == 1
+
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: ") and "YUYUE_LOG_FORMAT must be json or text, not 'xml'" in line
 
 
 # --- the request id ----------------------------------------------------------------------------------
