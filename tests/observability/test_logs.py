@@ -16,6 +16,7 @@ import pytest
 from yuyue.cli import main
 from yuyue.events.channels import messages_log_path
 from yuyue.observability.logs import LogSettings, RedactingFilter, configure_logging, dress_handler, log_settings, redact
+from yuyue.serving import gunicorn_command
 
 PHONE = "13812345678"
 ID_NUMBER = "11010519491231002X"
@@ -164,6 +165,13 @@ def test_a_server_command_with_an_unknown_log_format_stops_with_one_error_line(c
     assert line.startswith("error: ") and "YUYUE_LOG_FORMAT must be json or text, not 'xml'" in line
 
 
+def test_the_server_runs_gunicorn_with_yuyues_logger():
+    command = gunicorn_command("127.0.0.1:0", 1)
+
+    assert command[command.index("--logger-class") + 1] == "yuyue.serving.StructuredLogger"
+    assert command[command.index("--access-logfile") + 1] == "-"
+
+
 # --- the request id ----------------------------------------------------------------------------------
 
 
@@ -242,8 +250,10 @@ def test_a_record_logged_while_answering_carries_the_request_id_tenant_and_route
     assert (sent["tenant"], sent["route"]) == ("tenant-a", "/api/v1/t/<slug:tenant_slug>/auth/code")
 
 
-def test_the_log_channel_keeps_the_code_in_its_messages_file_but_not_in_the_log_record(app, client, tenants, captured_logs, capfd):
-    assert client.post("/api/v1/t/tenant-a/auth/code", json={"phone": PHONE}).status_code == 202
+def test_the_log_channel_keeps_the_code_in_its_messages_file_but_not_in_the_log_record(make_app, tenants, captured_logs, capfd):
+    app = make_app(LOG_FORMAT="json")
+
+    assert app.test_client().post("/api/v1/t/tenant-a/auth/code", json={"phone": PHONE}).status_code == 202
 
     [code] = re.findall(r"\b\d{6}\b", messages_log_path(app).read_text(encoding="utf-8"))
     assert PHONE in messages_log_path(app).read_text(encoding="utf-8")
