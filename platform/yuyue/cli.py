@@ -34,7 +34,7 @@ from yuyue.db import db
 from yuyue.declarations import PluginDeclarationError
 from yuyue.errors import DomainError
 from yuyue.events.channels import messages_log_path
-from yuyue.observability.logs import configure_logging
+from yuyue.observability.logs import configure_logging, format_record, log_settings
 from yuyue.plugins import ENTRY_POINT_GROUP, PluginHost, PluginLoadError, make_plugin_host, plugin_host
 from yuyue.provisioning import operations
 from yuyue.scaffold import ScaffoldError, create_plugin
@@ -493,7 +493,9 @@ def recommended_workers() -> int:
 def _exec_gunicorn(bind: str, workers: int) -> None:
     """Become gunicorn (``yuyue.serving``); a note first when the rate limits would hold on this node only."""
     if note := _node_limits_note():
-        click.echo(note, err=True)
+        # Under JSON logs stderr is the server's log: the note is a line of it, like every line gunicorn writes after.
+        settings = log_settings()
+        click.echo(note if settings.format == "text" else format_record("yuyue.serve", logging.WARNING, note, settings), err=True)
     command = gunicorn_command(bind, workers)
     os.execv(command[0], command)
 

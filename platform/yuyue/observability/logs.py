@@ -34,6 +34,7 @@ __all__ = [
     "RequestLog",
     "configure_logging",
     "current_request_id",
+    "format_record",
     "log_settings",
     "redact",
     "request_log",
@@ -320,3 +321,11 @@ def configure_logging(settings: LogSettings | None = None, stream: IO[str] | Non
     root.setLevel(settings.level)
     logging.captureWarnings(True)
     return settings
+
+
+def format_record(logger: str, level: int, message: str, settings: LogSettings | None = None) -> str:
+    """One record as the configured handlers would write it, for a command that speaks before logging is set up (``yuyue serve``)."""
+    record = logging.LogRecord(logger, level, __file__, 0, message, None, None)
+    for log_filter in make_filters():
+        log_filter.filter(record)
+    return make_formatter(settings or log_settings()).format(record)
