@@ -29,7 +29,7 @@ from yuyue.testing import EnglishReaderClient, empty_tables
 # Long enough for HS256 (PyJWT warns, and warnings are errors here, below 32 bytes).
 TEST_SECRET_KEY = "test-secret-key-of-at-least-32-bytes"
 
-PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "errors"}
+PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "errors", "request_id"}
 TWO_TENANTS = ("tenant-a", "tenant-b")
 
 
@@ -165,6 +165,7 @@ def check_problem(response: TestResponse, status: int, code: str | None = None) 
     body = response.get_json(force=True)
     assert PROBLEM_FIELDS <= body.keys()
     assert body["status"] == status
+    assert body["request_id"] == response.headers["X-Request-ID"]  # what a caller quotes to an operator
     assert body["type"].endswith("/" + body["code"])
     assert isinstance(body["errors"], list)
     for error in body["errors"]:  # every field problem says where, what, and which rule, for a program

@@ -287,12 +287,15 @@ def test_serve_says_nothing_about_limits_on_sqlite(yuyue, initialised, monkeypat
 
 def test_serve_on_postgresql_without_redis_notes_that_limits_hold_per_node(yuyue, monkeypatch):
     monkeypatch.setenv("YUYUE_DATABASE_URL", UNREACHABLE_DATABASE)  # serve starts without reaching it
+    monkeypatch.setenv("YUYUE_LOG_FORMAT", "text")
     monkeypatch.setattr(os, "execv", lambda path, args: None)
 
     result = yuyue("serve", "--bind", "127.0.0.1:0")
 
     assert result.code == 0
     assert result.err == "note: rate limits are counted on this node only; set YUYUE_REDIS_URL when several nodes serve this database\n"
+    monkeypatch.setenv("YUYUE_LOG_FORMAT", "json")  # a line of the server's log
+    assert json.loads(yuyue("serve", "--bind", "127.0.0.1:0").err)["message"].startswith("note: rate limits are counted on this node only")
     monkeypatch.setenv("YUYUE_REDIS_URL", "redis://127.0.0.1:6379/7")
     assert yuyue("serve", "--bind", "127.0.0.1:0").err == ""
 

@@ -23,6 +23,7 @@ from yuyue.db import configure_sqlite, db
 from yuyue.events.channel_settings import add_settings_source
 from yuyue.events.channels import build_channels
 from yuyue.forms.registry import build_form_registry
+from yuyue.observability.logs import init_request_ids, log_settings
 from yuyue.plugins import make_plugin_host
 from yuyue.presenting.catalogs import compile_catalogs
 from yuyue.scheduling.registry import build_slot_rules
@@ -95,6 +96,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Before Flask-AppBuilder, whose own limiter reads the same key: without Redis, every worker of the node counts in one file.
     settings["RATELIMIT_STORAGE_URI"] = settings.get("RATELIMIT_STORAGE_URI") or node_storage_uri(settings["INSTANCE_PATH"])
     app.config.update(settings)
+    # The log channel writes messages to the console only where a person reads it (text), never into JSON logs.
+    app.config.setdefault("LOG_FORMAT", log_settings().format)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         engine_options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
@@ -132,4 +135,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Last: the rate limits wrap every marked view of every blueprint.
     init_limits(app)
     host.hook.startup(app=app)
+    # Outermost, after anything else that wraps the WSGI app: every response carries X-Request-ID.
+    init_request_ids(app)
     return app

@@ -34,6 +34,7 @@ from yuyue.db import db
 from yuyue.declarations import PluginDeclarationError
 from yuyue.errors import DomainError
 from yuyue.events.channels import messages_log_path
+from yuyue.observability.logs import configure_logging, format_record, log_settings
 from yuyue.plugins import ENTRY_POINT_GROUP, PluginHost, PluginLoadError, make_plugin_host, plugin_host
 from yuyue.provisioning import operations
 from yuyue.scaffold import ScaffoldError, create_plugin
@@ -147,6 +148,8 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
             os.environ.setdefault("YUYUE_PUBLIC_URL", f"http://127.0.0.1:{port}")
             os.environ.setdefault("YUYUE_WEBHOOKS_ALLOW_HTTP", "1")
             os.environ.setdefault("YUYUE_WEBHOOKS_ALLOW_PRIVATE", "1")
+            # A person watches the demo's console: lines of text, with the log channel's messages in full (docs/logging.md).
+            os.environ.setdefault("YUYUE_LOG_FORMAT", "text")
             worker, worker_log = _start_demo_worker()
             click.echo(f"worker delivering the outbox beside the server: pid {worker.pid}, log {worker_log}")
             click.echo(f"customer site: http://127.0.0.1:{port}/t/demo/   admin: http://127.0.0.1:{port}/admin/")
@@ -301,7 +304,7 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
         """Run background jobs (expire unpaid holds and waitlist offers, send refunds and reminders) and deliver the outbox."""
         from yuyue.worker import run_worker
 
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        configure_logging()
         run_worker(current_app._get_current_object(), workers=workers)
 
     @cli.group("bookings", cls=AppGroup)
@@ -606,7 +609,9 @@ def recommended_workers() -> int:
 def _exec_gunicorn(bind: str, workers: int) -> None:
     """Become gunicorn (``yuyue.serving``); a note first when the rate limits would hold on this node only."""
     if note := _node_limits_note():
-        click.echo(note, err=True)
+        # Under JSON logs stderr is the server's log: the note is a line of it, like every line gunicorn writes after.
+        settings = log_settings()
+        click.echo(note if settings.format == "text" else format_record("yuyue.serve", logging.WARNING, note, settings), err=True)
     command = gunicorn_command(bind, workers)
     os.execv(command[0], command)
 

@@ -1,4 +1,5 @@
-"""How ``yuyue serve`` and ``yuyue demo`` run gunicorn, with a worker that answers what it refuses as problem documents.
+"""How ``yuyue serve`` and ``yuyue demo`` run gunicorn, with a worker that answers what it refuses as problem documents
+and a logger that writes gunicorn's lines, the access line of each request included, as yuyue's (docs/logging.md).
 
 gunicorn reads the request line and headers itself and refuses some requests
 before the application sees them: a request line or header too long, too many
@@ -12,27 +13,31 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from gunicorn import util
+from gunicorn.glogging import Logger
 from gunicorn.http import errors
 from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.sync import SyncWorker
 
 from yuyue.api.problems import problem_document
+from yuyue.observability import logs
 
-__all__ = ["ProblemSyncWorker", "gunicorn_command", "refusal_for"]
+__all__ = ["ProblemSyncWorker", "StructuredLogger", "gunicorn_command", "refusal_for"]
 
 WORKER_CLASS = "yuyue.serving.ProblemSyncWorker"
+LOGGER_CLASS = "yuyue.serving.StructuredLogger"
 
 
 def gunicorn_command(bind: str, workers: int) -> list[str]:
     """The gunicorn command line that serves yuyue: ``workers`` sync workers of :class:`ProblemSyncWorker` on ``bind``."""
     return [
         sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers), "--worker-class", WORKER_CLASS,
-        "--access-logfile", "-", "yuyue.app:create_app()",
+        "--access-logfile", "-", "--logger-class", LOGGER_CLASS, "yuyue.app:create_app()",
     ]  # fmt: skip
 
 
@@ -79,11 +84,14 @@ def refusal_for(error: BaseException, cfg: Any) -> Refusal:
     return Refusal(500, "internal_error", "the server failed to answer this request")
 
 
-def problem_bytes(refusal: Refusal) -> bytes:
+def problem_bytes(refusal: Refusal, request_id: str) -> bytes:
     """A whole HTTP/1.1 response carrying ``refusal`` as a problem document; the connection closes after it."""
-    document = problem_document(refusal.status, refusal.code, refusal.detail)
+    document = problem_document(refusal.status, refusal.code, refusal.detail, extensions={"request_id": request_id})
     body = json.dumps(document).encode()
-    head = [f"HTTP/1.1 {refusal.status} {document['title']}", "Connection: close", "Content-Type: application/problem+json", f"Content-Length: {len(body)}"]
+    head = [
+        f"HTTP/1.1 {refusal.status} {document['title']}", "Connection: close", "Content-Type: application/problem+json",
+        f"Content-Length: {len(body)}", f"{logs.REQUEST_ID_HEADER}: {request_id}",
+    ]  # fmt: skip
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
 
 
@@ -98,14 +106,18 @@ class ProblemSyncWorker(SyncWorker):
         started = datetime.now()
         addr = addr or ("", -1)  # a unix socket has no peer address
         refusal = refusal_for(exc, self.cfg)
-        if refusal.client_error:
-            self.log.warning("Invalid request from ip=%s: %s", addr[0], exc)
-        else:
-            self.log.exception("Error handling request %s %s", getattr(req, "method", ""), getattr(req, "uri", "(no URI read)"))
-        answer = problem_bytes(refusal)
         req = req or getattr(exc, "req", None)
+        headers = dict((name.upper(), value) for name, value in getattr(req, "headers", None) or [])
+        request_log = logs.RequestLog(logs.sane_request_id(headers.get("X-REQUEST-ID")) or logs.new_request_id())
+        if refusal.client_error:
+            self.log.warning("Invalid request from ip=%s: %s", addr[0], exc, extra={"request_id": request_log.request_id})
+        else:
+            uri = getattr(req, "uri", "(no URI read)")
+            self.log.exception("Error handling request %s %s", getattr(req, "method", ""), uri, extra={"request_id": request_log.request_id})
+        answer = problem_bytes(refusal, request_log.request_id)
         if req is not None and hasattr(req, "headers"):
             environ = default_environ(req, client, self.cfg)
+            environ[logs.ENVIRON_KEY] = request_log
             environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = addr[0], str(addr[1])
             response = Response(req, client, self.cfg)
             response.status = answer.split(b"\r\n", 1)[0].decode("latin-1").partition(" ")[2]
@@ -115,3 +127,55 @@ class ProblemSyncWorker(SyncWorker):
             util.write_nonblock(client, answer)
         except Exception:
             self.log.debug("Failed to send error message.")
+
+
+class StructuredLogger(Logger):
+    """gunicorn's logger writing yuyue's way: JSON lines (or text, ``YUYUE_LOG_FORMAT``), redacted, at ``YUYUE_LOG_LEVEL``.
+
+    Its error log, the root logger the application logs to, and an access line per request carrying the request id,
+    the tenant, the route template, method, path, status, duration and the client's address, which the application
+    put into the WSGI environ (:class:`yuyue.observability.logs.RequestIds`). The line's ``message`` is gunicorn's
+    ``--access-logformat``. Given a logging configuration of its own (``--log-config-dict`` and the like), gunicorn
+    logs as that says instead.
+    """
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        if cfg.logconfig_dict or cfg.logconfig_json or cfg.logconfig:
+            return
+        settings = logs.configure_logging(logs.log_settings(), stream=sys.stderr)
+        self.error_log.setLevel(settings.level)
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                if getattr(handler, "_gunicorn", False):
+                    logs.dress_handler(handler, settings)
+
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: timedelta) -> None:
+        if not self.access_log_enabled:
+            return
+        try:
+            self.access_log.info(
+                self.cfg.access_log_format,
+                self.atoms_wrapper_class(self.atoms(resp, req, environ, request_time)),
+                extra=access_fields(resp, environ, request_time),
+            )
+        except Exception:
+            self.error(traceback.format_exc())
+
+
+def access_fields(resp: Any, environ: dict[str, Any], request_time: timedelta) -> dict[str, Any]:
+    """The fields of a request's access line; the tenant only when its URL names one."""
+    entry = logs.request_log(environ)
+    status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+    fields = {
+        "request_id": entry.request_id if entry else None,
+        "tenant": entry.tenant if entry else None,
+        "route": entry.route if entry else None,
+        "method": environ.get("REQUEST_METHOD"),
+        "path": environ.get("PATH_INFO"),
+        "status": int(status) if str(status).isdecimal() else status,
+        "duration_ms": round(request_time.total_seconds() * 1000, 3),
+        "remote_addr": environ.get("REMOTE_ADDR"),
+        "bytes": getattr(resp, "sent", None),
+    }
+    return {name: value for name, value in fields.items() if value is not None}

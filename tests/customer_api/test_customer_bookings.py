@@ -14,7 +14,7 @@ from yuyue.scheduling.models import SlotInventory
 
 A = "/api/v1/t/tenant-a"
 # A problem document and nothing else: no field of the booking.
-PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "errors"}
+PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "errors", "request_id"}
 
 
 def taken(session, tenant) -> list[int]:

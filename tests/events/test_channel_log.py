@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
 
 from yuyue.events.channels import Attachment, LogChannel, NotificationMessage, messages_log_path, sent_messages
 
@@ -34,10 +38,26 @@ def test_a_message_without_text_shows_its_parameters(app):
     assert "code=654321, minutes=5" in messages_log_path(app).read_text(encoding="utf-8")
 
 
-def test_the_block_is_written_to_stderr_too(app, capsys):
+@pytest.fixture
+def console_app(make_app) -> Iterator[Flask]:
+    """Logs as text, as under ``yuyue demo``: a person reads the console, and the channel shows each block there."""
+    app = make_app(LOG_FORMAT="text")
+    with app.app_context():
+        yield app
+
+
+def test_the_block_is_written_to_stderr_too(console_app, capsys):
     LogChannel().send(NotificationMessage(tenant="museum", to="13800138000", template="login_code", text="777777 is your code."))
 
     assert "777777 is your code." in capsys.readouterr().err
+
+
+def test_with_json_logs_the_block_stays_off_the_console_which_is_the_log(make_app, capsys):
+    app = make_app(LOG_FORMAT="json")
+    with app.app_context():
+        LogChannel().send(NotificationMessage(tenant="museum", to="13800138000", template="login_code", text="767676 is your code."))
+
+    assert "767676" not in capsys.readouterr().err and "767676 is your code." in messages_log_path(app).read_text(encoding="utf-8")
 
 
 def test_a_login_code_asked_on_the_api_can_be_read_from_the_file_in_the_tenants_language(app, tenants, client):
@@ -56,7 +76,8 @@ def test_yuyue_demo_says_where_the_messages_file_is(tmp_path):
     assert f"login codes and messages of the log channel and the SMS sandbox: {tmp_path / 'messages.log'}" in result.stdout
 
 
-def test_a_messages_file_that_cannot_be_written_leaves_the_console_and_the_memory(app, capsys):
+def test_a_messages_file_that_cannot_be_written_leaves_the_console_and_the_memory(console_app, capsys):
+    app = console_app
     messages_log_path(app).mkdir(parents=True)  # a folder where the file should be
 
     LogChannel().send(NotificationMessage(tenant="museum", to="13800138000", template="login_code", text="888888 is your code."))

@@ -28,6 +28,7 @@ def assert_problem(answer: Answer, status: int, code: str) -> dict:
         "detail": body["detail"],
         "code": code,
         "errors": [],
+        "request_id": answer.headers["X-Request-ID"],
     }
     assert body["title"] and body["detail"]
     return body

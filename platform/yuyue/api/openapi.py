@@ -20,7 +20,7 @@ from yuyue.types import bounded_integer
 
 PROBLEM = {
     "type": "object",
-    "required": ["type", "title", "status", "code", "errors"],
+    "required": ["type", "title", "status", "code", "errors", "request_id"],
     "properties": {
         "type": {"type": "string", "format": "uri"},
         "title": {"type": "string"},
@@ -45,6 +45,11 @@ PROBLEM = {
                     },
                 },
             },
+        },
+        "request_id": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9._-]{1,64}$",
+            "description": "the request's id, as in its X-Request-ID response header and the server's log lines: quote it when reporting a problem",
         },
     },
 }

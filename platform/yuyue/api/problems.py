@@ -2,7 +2,8 @@
 
 ``title``, ``detail`` and each field error's ``message`` are in the reader's language (the API's locale:
 ``?lang=``, ``Accept-Language``, the tenant's first locale), said in ``Content-Language``; ``type`` and
-``code`` never change with it.
+``code`` never change with it. ``request_id`` is the id of the request, as in its ``X-Request-ID`` header and in every
+log line written while answering it: what a caller quotes to an operator.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from yuyue.errors import Conflict, DomainError, FieldProblem, InvalidInput, Message, NotFound, Refused
+from yuyue.observability.logs import current_request_id
 from yuyue.presenting.catalogs import locale_tag
 
 PROBLEM_TYPE_BASE = "https://yuyue.dev/problems/"
@@ -49,7 +51,7 @@ class ApiProblem(DomainError):
 
 def problem_document(status: int, code: str, detail: Message, errors: list[FieldProblem] = (), extensions: dict[str, Any] | None = None) -> dict[str, Any]:
     """The RFC 9457 body of an error, its texts in the current locale; ``errors`` point at the fields at fault."""
-    return {
+    document = {
         **(extensions or {}),
         "type": PROBLEM_TYPE_BASE + code,
         "title": str(STATUS_TITLES.get(status, HTTPStatus(status).phrase)),
@@ -58,6 +60,9 @@ def problem_document(status: int, code: str, detail: Message, errors: list[Field
         "code": code,
         "errors": [{"pointer": e.pointer, "message": str(e.message), "code": e.code} for e in errors],
     }
+    if "request_id" not in document and (request_id := current_request_id()):
+        document["request_id"] = request_id
+    return document
 
 
 def problem_response(

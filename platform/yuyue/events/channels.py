@@ -188,8 +188,9 @@ def _message_block(message: NotificationMessage, *, channel: str, at: datetime) 
 class LogChannel:
     """The development channel: every message in full to ``<instance>/messages.log`` and the console, and kept where tests read it.
 
-    The console line is written to stderr itself: under gunicorn nobody configures
-    logging, and an INFO record would go nowhere.
+    The console block is written to stderr itself, and only when the logs are text (``yuyue demo``'s, or
+    ``YUYUE_LOG_FORMAT=text``): a person reads that console. JSON logs go to log collectors, and a login
+    code must not: there the log record says who was sent what, redacted (docs/logging.md).
     """
 
     key = "log"
@@ -207,9 +208,10 @@ class LogChannel:
             with path.open("a", encoding="utf-8") as out:
                 out.write(block)
         except OSError as error:
-            # The console still has it: a read-only instance folder must not stop development logins.
+            # The log record (and, with text logs, the console) still has it: a read-only instance folder must not stop development logins.
             log.warning("the messages file %s cannot be written: %s", messages_log_path(app), type(error).__name__)
-        print(block, end="", file=sys.stderr, flush=True)
+        if app.config.get("LOG_FORMAT") == "text":
+            print(block, end="", file=sys.stderr, flush=True)
         sent_messages(app).append(message)
 
 
