@@ -26,13 +26,15 @@ from yuyue.api.problems import problem_document
 __all__ = ["ProblemSyncWorker", "gunicorn_command", "refusal_for"]
 
 WORKER_CLASS = "yuyue.serving.ProblemSyncWorker"
+# Sets up the workers' shared metrics folder (PROMETHEUS_MULTIPROC_DIR) and marks a dead worker in it (docs/metrics.md).
+GUNICORN_CONFIG = "python:yuyue.observability.gunicorn_config"
 
 
 def gunicorn_command(bind: str, workers: int) -> list[str]:
     """The gunicorn command line that serves yuyue: ``workers`` sync workers of :class:`ProblemSyncWorker` on ``bind``."""
     return [
-        sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers), "--worker-class", WORKER_CLASS,
-        "--access-logfile", "-", "yuyue.app:create_app()",
+        sys.executable, "-m", "gunicorn", "--config", GUNICORN_CONFIG, "--bind", bind, "--workers", str(workers),
+        "--worker-class", WORKER_CLASS, "--access-logfile", "-", "yuyue.app:create_app()",
     ]  # fmt: skip
 
 

@@ -1,0 +1,1 @@
+"""What operators watch a running yuyue by: metrics, readiness and logs."""
