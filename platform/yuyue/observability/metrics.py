@@ -31,7 +31,6 @@ from yuyue.types import utcnow
 __all__ = [
     "CONTENT_TYPE",
     "MULTIPROC_ENV",
-    "exported_metric_names",
     "init_request_metrics",
     "record_booking_placed",
     "record_booking_refused",
@@ -170,12 +169,3 @@ def scrape(session: Session) -> bytes:
         registry.register(_ProcessCollector())
     registry.register(DatabaseCollector(session))
     return generate_latest(registry)
-
-
-def exported_metric_names() -> set[str]:
-    """The names a scrape may show, as a query names them (``_total``, ``_bucket``, ``_sum``, ``_count`` included)."""
-    names = {OUTBOX_LAG, OUTBOX_BACKLOG, f"{JOB_FAILURES}_total", HEARTBEAT_AGE}
-    for metric in (HTTP_REQUESTS, BOOKINGS_PLACED, BOOKINGS_REFUSED, SEATS_TAKEN, RATE_LIMITED):
-        names.add(f"{metric._name}_total")
-    names |= {f"{HTTP_LATENCY._name}_{suffix}" for suffix in ("bucket", "sum", "count")}
-    return names
