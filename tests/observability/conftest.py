@@ -1,4 +1,4 @@
-"""Fixtures: reading a scrape, a tenant with a bookable type, and a database of a test's own at a chosen schema revision."""
+"""Fixtures: reading a scrape, a tenant with a bookable type, and an empty database of a test's own."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
-from prometheus_client.parser import text_string_to_metric_families
+from observability_setup import Scrape, slot
 from sqlalchemy import create_engine, make_url, text
 from tenant_setup import make_booking_type, make_tenant, windows
 
@@ -19,29 +17,6 @@ from yuyue.app import normalize_database_url
 
 # The served tests start the real server as tests/serving does, with its helpers (test folders are not packages).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "serving"))
-
-ZONE = ZoneInfo("Asia/Shanghai")
-# The API reads the real clock: slots a week ahead.
-SLOT_DAY = datetime.now(ZONE).date() + timedelta(days=7)
-
-
-def slot(hour: int) -> str:
-    return datetime.combine(SLOT_DAY, time(hour), ZONE).isoformat()
-
-
-class Scrape:
-    """One answer of /metrics, parsed: ``scrape.value("yuyue_bookings_refused_total", code="slot_full")``."""
-
-    def __init__(self, body: str) -> None:
-        self.body = body
-        self.samples = [sample for family in text_string_to_metric_families(body) for sample in family.samples]
-
-    def value(self, name: str, **labels: str) -> float:
-        """The sum of the samples called ``name`` whose labels include ``labels``; 0 when there is none."""
-        return sum(s.value for s in self.samples if s.name == name and labels.items() <= s.labels.items())
-
-    def names(self) -> set[str]:
-        return {s.name for s in self.samples}
 
 
 @pytest.fixture

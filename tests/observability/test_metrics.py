@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import slot
 from huey import MemoryHuey
 from huey.exceptions import TaskException
+from observability_setup import slot
 
 from yuyue.events.delivery import fan_out
 from yuyue.observability.heartbeat import Heartbeat
@@ -56,6 +56,16 @@ def test_no_label_holds_a_tenant_slug_or_a_raw_path(client, museum, scrape):
     assert "museum" not in body
     assert "/no/such/page" not in body
     assert 'route="<unmatched>"' in body
+
+
+def test_an_invented_method_is_counted_as_other(client, scrape):
+    before = scrape(client).value("yuyue_http_requests_total", method="OTHER")
+
+    client.open("/api/v1/health", method="BREW")
+
+    after = scrape(client)
+    assert after.value("yuyue_http_requests_total", method="OTHER") - before == 1
+    assert "BREW" not in after.body
 
 
 def test_a_scrape_does_not_count_itself(client, scrape):

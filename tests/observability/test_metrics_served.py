@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import Scrape
+from observability_setup import Scrape
 from serving_setup import SECRET_KEY, Server, served_database, yuyue_serve
 
 pytestmark = pytest.mark.slow

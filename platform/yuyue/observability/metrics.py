@@ -1,12 +1,12 @@
 """Prometheus metrics: the counters the application increments, and one scrape of them in the text format.
 
 Under gunicorn each worker is a process of its own, so the values live in
-prometheus-client's multiprocess files in ``PROMETHEUS_MULTIPROC_DIR`` (set by
-``yuyue serve``, see :func:`prepare_multiprocess_dir`) and a scrape sums every
-worker's. Without that variable (tests, ``flask run``) they live in this process.
+prometheus-client's multiprocess files in ``PROMETHEUS_MULTIPROC_DIR`` (set up by
+``yuyue serve``'s gunicorn configuration, ``gunicorn_config.py``) and a scrape sums
+every worker's. Without that variable (tests, ``flask run``) they live in this process.
 What the database knows (outbox lag, job failures, the worker's heartbeat) is
 read at scrape time by :class:`DatabaseCollector`, so every node reports the same.
-Labels are bounded: a route's template, never its path, and no tenant.
+Labels are bounded: a route's template, never its path; a known method or ``OTHER``; no tenant.
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ UNMATCHED_ROUTE = "<unmatched>"
 # A *_created series per label set doubles the output for nothing a dashboard reads (multiprocess mode writes none either).
 disable_created_metrics()
 METRICS_ENDPOINT = "metrics"
+# Any token is a method to HTTP; a client inventing one per request must not invent a series per request.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 HTTP_REQUESTS = Counter("yuyue_http_requests", "HTTP requests answered, by route template, method and status.", ["route", "method", "status"])
 HTTP_LATENCY = Histogram(
@@ -90,7 +92,8 @@ def _request_finished(sender: Flask, response: Any, **extra: Any) -> None:
     if request.endpoint == METRICS_ENDPOINT:
         return  # a scrape does not count itself
     route = request.url_rule.rule if request.url_rule is not None else UNMATCHED_ROUTE
-    HTTP_REQUESTS.labels(route=route, method=request.method, status=str(response.status_code)).inc()
+    method = request.method if request.method in KNOWN_METHODS else "OTHER"
+    HTTP_REQUESTS.labels(route=route, method=method, status=str(response.status_code)).inc()
     started = g.get("metrics_started")
     if started is not None:
         HTTP_LATENCY.labels(route=route).observe(time.perf_counter() - started)
