@@ -6,7 +6,9 @@ reminders; and the outbox pump that fans events out and sends their deliveries.
 default, ``RedisHuey`` when ``YUYUE_REDIS_URL`` is set; beside it an
 :class:`OutboxPump` thread runs :func:`yuyue.events.delivery.fan_out` and
 :func:`~yuyue.events.delivery.send_due` in a loop (a thread rather than a Huey
-task: the pump must run continuously, and a periodic task fires once a minute). Each task builds no
+task: the pump must run continuously, and a periodic task fires once a minute); and a
+:class:`~yuyue.observability.heartbeat.Heartbeat` thread that tells readiness and ``/metrics`` the worker
+runs and how many of its jobs failed. Each task builds no
 application of its own: the queue is made for one application and runs its
 tasks inside that application's context. :func:`expire_due` is the task body,
 callable directly (``yuyue bookings expire-holds`` does); so is :func:`decide_sessions_due`.
