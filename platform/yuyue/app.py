@@ -24,6 +24,7 @@ from yuyue.events.channel_settings import add_settings_source
 from yuyue.events.channels import build_channels
 from yuyue.forms.registry import build_form_registry
 from yuyue.observability.logs import init_request_ids, log_settings
+from yuyue.observability.metrics import init_request_metrics
 from yuyue.plugins import make_plugin_host
 from yuyue.presenting.catalogs import compile_catalogs
 from yuyue.scheduling.registry import build_slot_rules
@@ -127,6 +128,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from yuyue.api import init_api
     from yuyue.site import init_site
 
+    init_request_metrics(app)
     init_input_guard(app)
     init_api(app)
     # After the API: the admin's and the site's routes use its URL converters (<slug:…>, <row_id:…>).

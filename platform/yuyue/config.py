@@ -93,6 +93,9 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # /metrics asks for "Authorization: Bearer <this>" when set; /api/v1/ready fails without a fresh worker heartbeat unless off.
+        "METRICS_TOKEN": env.get("YUYUE_METRICS_TOKEN") or None,
+        "READY_REQUIRE_WORKER": _flag(env.get("YUYUE_READY_REQUIRE_WORKER"), default=True),
     }
 
 

@@ -11,6 +11,7 @@ from yuyue.customers import models as customer_models  # noqa: F401
 from yuyue.events import models as event_models  # noqa: F401
 from yuyue.forms import models as form_models  # noqa: F401
 from yuyue.notifying import models as notifying_models  # noqa: F401
+from yuyue.observability import heartbeat as heartbeat_models  # noqa: F401
 from yuyue.payments import models as payment_models  # noqa: F401
 from yuyue.privacy import models as privacy_models  # noqa: F401
 from yuyue.scheduling import models as scheduling_models  # noqa: F401

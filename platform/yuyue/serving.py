@@ -31,13 +31,16 @@ __all__ = ["ProblemSyncWorker", "StructuredLogger", "gunicorn_command", "refusal
 
 WORKER_CLASS = "yuyue.serving.ProblemSyncWorker"
 LOGGER_CLASS = "yuyue.serving.StructuredLogger"
+# Sets up the workers' shared metrics folder (PROMETHEUS_MULTIPROC_DIR) and marks a dead worker in it (docs/metrics.md).
+GUNICORN_CONFIG = "python:yuyue.observability.gunicorn_config"
 
 
 def gunicorn_command(bind: str, workers: int) -> list[str]:
     """The gunicorn command line that serves yuyue: ``workers`` sync workers of :class:`ProblemSyncWorker` on ``bind``."""
     return [
-        sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers), "--worker-class", WORKER_CLASS,
-        "--access-logfile", "-", "--logger-class", LOGGER_CLASS, "yuyue.app:create_app()",
+        sys.executable, "-m", "gunicorn", "--config", GUNICORN_CONFIG, "--bind", bind, "--workers", str(workers),
+        "--worker-class", WORKER_CLASS, "--access-logfile", "-", "--logger-class", LOGGER_CLASS,
+        "yuyue.app:create_app()",
     ]  # fmt: skip
 
 

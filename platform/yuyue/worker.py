@@ -6,7 +6,9 @@ reminders, backing the database up each night; and the outbox pump that fans eve
 default, ``RedisHuey`` when ``YUYUE_REDIS_URL`` is set; beside it an
 :class:`OutboxPump` thread runs :func:`yuyue.events.delivery.fan_out` and
 :func:`~yuyue.events.delivery.send_due` in a loop (a thread rather than a Huey
-task: the pump must run continuously, and a periodic task fires once a minute). Each task builds no
+task: the pump must run continuously, and a periodic task fires once a minute); and a
+:class:`~yuyue.observability.heartbeat.Heartbeat` thread that tells readiness and ``/metrics`` the worker
+runs and how many of its jobs failed. Each task builds no
 application of its own: the queue is made for one application and runs its
 tasks inside that application's context. :func:`expire_due` is the task body,
 callable directly (``yuyue bookings expire-holds`` does); so is :func:`decide_sessions_due`.
@@ -24,7 +26,8 @@ from pathlib import Path
 
 from flask import Flask
 from huey import Huey, RedisHuey, SqliteHuey, crontab
-from huey.api import TaskWrapper
+from huey.api import Task, TaskWrapper
+from huey.signals import SIGNAL_ERROR
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -42,6 +45,7 @@ from yuyue.errors import Conflict
 from yuyue.events.delivery import AcknowledgementJournal, Subscriber, fan_out, newest_event_id, send_due
 from yuyue.notifying.reminders import emit_due_reminders
 from yuyue.notifying.subscribers import host_subscribers
+from yuyue.observability.heartbeat import Heartbeat
 from yuyue.payments.operations import send_refunds
 from yuyue.payments.providers import PaymentProviders, payment_providers
 from yuyue.privacy.operations import erase_expired_customers
@@ -436,8 +440,17 @@ class OutboxPump:
     made, :class:`RushPacing` makes it rest between rounds.
     """
 
-    def __init__(self, app: Flask, subscribers: list[Subscriber] | None = None, *, idle_seconds: float = PUMP_IDLE_SECONDS) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        subscribers: list[Subscriber] | None = None,
+        *,
+        idle_seconds: float = PUMP_IDLE_SECONDS,
+        on_failure: Callable[[str], None] | None = None,
+    ) -> None:
         self.app = app
+        # Told "outbox_pump" when a round fails, as a job's failure is counted.
+        self.on_failure = on_failure
         self.subscribers = subscribers if subscribers is not None else host_subscribers(app)
         self.idle_seconds = idle_seconds
         self.pacing = RushPacing(app.config.get("OUTBOX_RUSH_SHARE", 1.0), app.config.get("OUTBOX_RUSH_LIMIT_SECONDS", 600.0))
@@ -473,6 +486,8 @@ class OutboxPump:
                 fanned, claimed, newest = self._round()
             except Exception:
                 log.exception("outbox pump round failed")
+                if self.on_failure is not None:
+                    self.on_failure("outbox_pump")
                 self._stopping.wait(PUMP_ERROR_SECONDS)
                 continue
             if not (fanned or claimed):
@@ -494,13 +509,26 @@ class OutboxPump:
         self.journal.close()
 
 
+def count_job_failures(queue: Huey, heartbeat: Heartbeat) -> None:
+    """Have every task of ``queue`` that raises counted, by task name, in ``heartbeat`` (and so in ``/metrics``)."""
+
+    @queue.signal(SIGNAL_ERROR)
+    def _job_failed(signal: str, task: Task, *args: object, **kwargs: object) -> None:
+        heartbeat.record_failure(task.name)
+
+
 def run_worker(app: Flask, *, workers: int = 1) -> None:
-    """Run the Huey consumer (periodic tasks included) and the outbox pump until SIGINT or SIGTERM."""
-    consumer = make_queue(app).huey.create_consumer(workers=workers, periodic=True, check_worker_health=True)
-    pump = OutboxPump(app)
+    """Run the Huey consumer (periodic tasks included), the outbox pump and the heartbeat until SIGINT or SIGTERM."""
+    queue = make_queue(app).huey
+    heartbeat = Heartbeat(app)
+    count_job_failures(queue, heartbeat)
+    consumer = queue.create_consumer(workers=workers, periodic=True, check_worker_health=True)
+    pump = OutboxPump(app, on_failure=heartbeat.record_failure)
+    heartbeat.start()
     pump.start()
     try:
         consumer.run()
     finally:
         pump.stop()
+        heartbeat.stop()
         log.info("outbox pump stopped")

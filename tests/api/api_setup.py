@@ -29,6 +29,7 @@ from yuyue.events.models import Delivery, DeliveryKind, DeliveryStatus
 from yuyue.events.operations import emit
 from yuyue.events.webhooks import create_endpoint
 from yuyue.forms.registry import form_registry
+from yuyue.observability.heartbeat import Heartbeat
 from yuyue.payments.operations import payment_instructions
 from yuyue.plugins import plugin_host
 from yuyue.provisioning.operations import create_tenant, create_token
@@ -106,6 +107,8 @@ def seed(app: Flask, session: Session) -> Seeded:
             session.add(delivery)
     _, staff = create_token(session, kind=TokenKind.staff, name="owner", tenant_slug="tenant-a", role=StaffRole.owner)
     _, operator = create_token(session, kind=TokenKind.operator, name="operator")
+    # A worker running beside the server, so /api/v1/ready answers 200 (its 503 is a server error to schemathesis).
+    Heartbeat(app).beat()
     with app.test_request_context():
         tokens = customer_tokens(customer)
         guest = booking_token(held)

@@ -24,6 +24,7 @@ from yuyue.api import (  # noqa: F401 - modules register their routes on v1 and 
     payments,
     privacy,
     privacy_notices,
+    probes,
     stats,
     webhooks,
 )
@@ -47,6 +48,7 @@ def init_api(app: Flask) -> None:
     init_converters(app)
     app.register_blueprint(v1)
     app.add_url_rule("/api/docs", "api_docs", openapi.api_docs)
+    app.add_url_rule("/metrics", "metrics", probes.metrics)
     app.register_blueprint(tenant_api)
     register_error_handlers(app)
     # init_limits(app) runs in create_app once every blueprint (the site's too) is registered.

@@ -36,6 +36,7 @@ from yuyue.api.body import json_body_or_none
 from yuyue.api.problems import problem_response
 from yuyue.customers.operations import normalize_phone
 from yuyue.errors import InvalidInput
+from yuyue.observability.metrics import record_rate_limited
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -176,6 +177,8 @@ def init_limits(app: Flask) -> Limiter | None:
     @app.errorhandler(RateLimitExceeded)
     def _rate_limited(error: RateLimitExceeded) -> Response:
         breached = limiter.current_limit
+        # Every limit is a shared one named by its setting (rate_limit above): a bounded label.
+        record_rate_limited(error.limit.scope if isinstance(error.limit.scope, str) else "other")
         # The window's own reset time (Flask-Limiter's reset_at adds a second): the first moment a request would pass again.
         retry_after = max(1, math.ceil(breached.window.reset_time - time.time())) if breached else 1
         if breached:

@@ -169,6 +169,15 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/health": {
                 "get": {"summary": "Liveness and database reachability", "responses": {"200": {"description": "OK"}, "503": _problem("database unreachable")}}
             },
+            "/api/v1/ready": {
+                "get": {
+                    "summary": "Readiness: database, migrations at head, Redis when configured, a fresh worker heartbeat (docs/metrics.md)",
+                    "responses": {
+                        "200": {"description": "ready; each check's status under checks"},
+                        "503": _problem("not_ready: the problem's checks member says which check failed and why"),
+                    },
+                }
+            },
             "/api/v1/operator/tenants": {
                 "get": _operation("List tenants", 200, {"type": "object", "properties": {"tenants": {"type": "array", "items": TENANT_REF}}}),
                 "post": _operation("Provision a tenant", 201, TENANT_REF, TENANT_CREATE, (400, 409, 422)),

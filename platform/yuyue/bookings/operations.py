@@ -47,8 +47,9 @@ from yuyue.catalog.models import BookingType
 from yuyue.customers.models import BanSubject, Customer
 from yuyue.customers.operations import add_points, ban, normalize_phone
 from yuyue.db import tenant_scope, write_transaction
-from yuyue.errors import Conflict, FieldProblem, InvalidInput, Refused
+from yuyue.errors import Conflict, DomainError, FieldProblem, InvalidInput, Refused
 from yuyue.forms.registry import FormRegistry
+from yuyue.observability.metrics import record_booking_placed, record_booking_refused
 from yuyue.plugins import TenantPlugins
 from yuyue.scheduling.inventory import move_places, release_places
 from yuyue.scheduling.slots import bookable
@@ -83,13 +84,48 @@ def book(
     on PostgreSQL; ``test_booking_creation_issues_a_bounded_number_of_statements``
     holds it at no more than 12. The count does not grow with the slot's capacity
     or the number of bookings already taken.
+
+    Every outcome is counted here, the one place all channels book through: placed
+    (with the places it took) or refused by its problem code (``observability.metrics``).
     """
-    now = now or utcnow()
+    try:
+        booking, placed = _book(
+            session, forms, tenant, booking_type_slug=booking_type_slug, starts_at=starts_at, phone=phone, answers=answers, name=name,
+            channel=channel, party_size=party_size, tickets=tickets, idempotency_key=idempotency_key, now=now or utcnow(), actor=actor,
+            privacy_consent=privacy_consent,
+        )  # fmt: skip
+    except DomainError as refusal:
+        record_booking_refused(refusal.code)
+        raise
+    if placed:
+        record_booking_placed(booking.party_size)
+    return booking
+
+
+def _book(
+    session: Session,
+    forms: FormRegistry,
+    tenant: Tenant,
+    *,
+    booking_type_slug: str,
+    starts_at: datetime,
+    phone: str,
+    answers: dict[str, Any],
+    name: str | None,
+    channel: str,
+    party_size: int | None,
+    tickets: dict[str, int] | None,
+    idempotency_key: str | None,
+    now: datetime,
+    actor: Actor | None,
+    privacy_consent: PrivacyConsent | None,
+) -> tuple[Booking, bool]:
+    """:func:`book`'s work; the booking, and whether this call placed it (False: an earlier request with the same key did)."""
     with tenant_scope(tenant.id):
         if idempotency_key:
             existing = session.scalar(select(Booking).where(Booking.idempotency_key == idempotency_key))
             if existing is not None:
-                return existing
+                return existing, False
         request = checked_request(
             session,
             forms,
@@ -107,13 +143,14 @@ def book(
             with write_transaction(session):
                 customer, request = admitted_customer(session, request, phone, name, now)
                 actor = actor or Actor("customer", customer.id)
-                return place_booking(session, request, customer, now=now, actor=actor, idempotency_key=idempotency_key)
+                booking = place_booking(session, request, customer, now=now, actor=actor, idempotency_key=idempotency_key)
+            return booking, True
         except IntegrityError:
             # A concurrent retry with the same key won; answer with its booking.
             if idempotency_key:
                 existing = session.scalar(select(Booking).where(Booking.idempotency_key == idempotency_key))
                 if existing is not None:
-                    return existing
+                    return existing, False
             raise
 
 

@@ -1,1 +1,1 @@
-"""What operators watch: metrics, readiness and logs."""
+"""What operators watch a running yuyue by: metrics, readiness and logs."""
