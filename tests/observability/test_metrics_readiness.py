@@ -94,6 +94,23 @@ def test_a_database_behind_the_releases_migrations_is_not_ready_until_upgraded(o
         engine.dispose()
 
 
+def test_a_database_a_newer_release_migrated_is_ready(own_database_url, make_app):
+    """During an upgrade the new release migrates first; this release's nodes keep serving until replaced."""
+    engine = create_engine(normalize_database_url(own_database_url))
+    try:
+        migrate.upgrade(engine)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+        client = make_app(SQLALCHEMY_DATABASE_URI=own_database_url, READY_REQUIRE_WORKER=False).test_client()
+
+        response = client.get(READY)
+
+        assert response.status_code == 200
+        assert response.get_json()["checks"]["migrations"] == {"status": "ok"}
+    finally:
+        engine.dispose()
+
+
 def test_health_stays_liveness_without_the_readiness_checks(client):
     response = client.get("/api/v1/health")
 
