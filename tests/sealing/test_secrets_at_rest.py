@@ -137,10 +137,12 @@ def test_a_request_needing_a_secret_no_key_opens_gets_a_problem_and_the_rest_of_
     manager = staff_client("tenant-a", StaffRole.owner)  # of the application that still has only the old key
 
     email = manager.get("/api/v1/t/tenant-a/admin/notifications/channels/email")
-    webhooks = manager.get("/api/v1/t/tenant-a/admin/webhooks")
+    rotated = manager.post(f"/api/v1/t/tenant-a/admin/webhooks/{every_secret.webhook_id}/rotate-secret")
 
-    for answer, where in ((email, "channel_settings.config"), (webhooks, "webhook_endpoints.secret")):
+    for answer, where in ((email, "channel_settings.config"), (rotated, "webhook_endpoints.secret")):
         body = problem(answer, 503, "secret_unreadable")
         assert where in body["detail"] and "YUYUE_SECRETS_KEY" in body["detail"] and body["secret"] == where
+    # What does not need the secrets still answers: the endpoints' list, the rest of the API.
+    assert [e["id"] for e in manager.get("/api/v1/t/tenant-a/admin/webhooks").get_json()["endpoints"]] == [every_secret.webhook_id]
     assert manager.get("/api/v1/t/tenant-a/admin/booking-types").status_code == 200
     assert app.test_client().get("/api/v1/health").status_code == 200

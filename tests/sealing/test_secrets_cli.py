@@ -58,7 +58,9 @@ def test_rotation_with_a_row_no_key_opens_names_it_and_writes_nothing(app, sessi
         connection.execute(text("UPDATE webhook_endpoints SET secret = :lost WHERE id = :id"), {"lost": lost, "id": secrets.webhook_id})
     before = sealed_values(database_url)
 
-    rotated = yuyue_process("secrets", "rotate", database_url=database_url, instance=tmp_path / "cli", secrets_key=f"{new_key()},{(tmp_path / KEY_FILE).read_text()}")
+    rotated = yuyue_process(
+        "secrets", "rotate", database_url=database_url, instance=tmp_path / "cli", secrets_key=f"{new_key()},{(tmp_path / KEY_FILE).read_text()}"
+    )
 
     assert rotated.returncode == 1
     assert rotated.stderr == (
@@ -89,7 +91,8 @@ def test_migration_0025_seals_the_secrets_already_stored_and_its_downgrade_opens
         migrate.upgrade(engine, "0024")
         with engine.begin() as connection:
             connection.execute(
-                text("INSERT INTO tenants (id, slug, name, time_zone, locales, status, created_at) VALUES (1, 'old', 'Old', 'UTC', '[]', 'active', :now)"), stamp
+                text("INSERT INTO tenants (id, slug, name, time_zone, locales, status, created_at) VALUES (1, 'old', 'Old', 'UTC', '[]', 'active', :now)"),
+                stamp,
             )
             connection.execute(
                 text("INSERT INTO login_settings (id, tenant_id, provider, config, updated_at) VALUES (1, 1, 'wechat', :config, :now)"),

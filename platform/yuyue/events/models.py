@@ -111,10 +111,11 @@ class WebhookEndpoint(TenantScoped, Model):
     description: Mapped[str] = mapped_column(String(200), default="")
     # Topic patterns: "booking.confirmed", "booking.*", "*".
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # "whsec_" + base64, sealed at rest (decisions §6D).
-    secret: Mapped[str] = mapped_column(SealedString("webhook_endpoints.secret"))
+    # "whsec_" + base64, sealed at rest and loaded only when used (decisions §6D): an endpoint whose secret no key
+    # opens is still listed and fanned out to, and only signing its deliveries fails.
+    secret: Mapped[str] = mapped_column(SealedString("webhook_endpoints.secret"), deferred=True)
     # After a rotation the old secret signs too until previous_secret_until, so receivers can switch over (migration 0019).
-    previous_secret: Mapped[str | None] = mapped_column(SealedString("webhook_endpoints.previous_secret"))
+    previous_secret: Mapped[str | None] = mapped_column(SealedString("webhook_endpoints.previous_secret"), deferred=True)
     previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
