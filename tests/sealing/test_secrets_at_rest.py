@@ -16,15 +16,20 @@ from sealing_setup import (
     webhook_signing_secrets,
     yuyue_process,
 )
+from sqlalchemy import select
 
 from yuyue.customers.login_settings import effective_login_settings
-from yuyue.db import db, tenant_scope
+from yuyue.db import all_tenants, db, tenant_scope
 from yuyue.events.channel_settings import settings_for
+from yuyue.events.delivery import fan_out, send_due
+from yuyue.events.models import Delivery, DeliveryStatus
+from yuyue.notifying.webhooks import WebhookDeliveries
 from yuyue.payments.operations import tenant_provider_settings
 from yuyue.payments.providers import payment_providers
 from yuyue.provisioning.operations import get_tenant
 from yuyue.sealing import KEY_FILE, PREFIX, new_key
 from yuyue.tenancy.models import StaffRole
+from yuyue.types import utcnow
 
 SMS_ANSWER = (200, {"code": "OK", "biz_id": "biz-1"})
 
@@ -146,3 +151,27 @@ def test_a_request_needing_a_secret_no_key_opens_gets_a_problem_and_the_rest_of_
     assert [e["id"] for e in manager.get("/api/v1/t/tenant-a/admin/webhooks").get_json()["endpoints"]] == [every_secret.webhook_id]
     assert manager.get("/api/v1/t/tenant-a/admin/booking-types").status_code == 200
     assert app.test_client().get("/api/v1/health").status_code == 200
+
+
+def test_a_webhook_whose_secret_no_key_opens_is_still_fanned_out_to_and_its_delivery_fails_saying_why(
+    app, every_secret, staff_client, database_url, tmp_path, session
+):
+    fresh_key = new_key()
+    assert (
+        yuyue_process(
+            "secrets", "rotate", database_url=database_url, instance=tmp_path / "cli", secrets_key=f"{fresh_key},{(tmp_path / KEY_FILE).read_text()}"
+        ).returncode
+        == 0
+    )
+    manager = staff_client("tenant-a", StaffRole.owner)  # of the application that still has only the old key
+    assert manager.post(f"/api/v1/t/tenant-a/admin/webhooks/{every_secret.webhook_id}/ping").status_code == 202
+    deliveries = WebhookDeliveries(app)
+
+    fan_out(session, [deliveries], now=utcnow())
+    send_due(session, [deliveries], now=utcnow())
+
+    session.commit()
+    with all_tenants():
+        [delivery] = session.scalars(select(Delivery).where(Delivery.target == str(every_secret.webhook_id))).all()
+    assert delivery.status == DeliveryStatus.pending and delivery.attempts == 1
+    assert delivery.last_error.startswith("SecretUnreadable: a stored secret (webhook_endpoints.secret) cannot be decrypted")
