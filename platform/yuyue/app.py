@@ -28,6 +28,7 @@ from yuyue.observability.metrics import init_request_metrics
 from yuyue.plugins import make_plugin_host
 from yuyue.presenting.catalogs import compile_catalogs
 from yuyue.scheduling.registry import build_slot_rules
+from yuyue.sealing import init_sealing
 
 # Flask-AppBuilder never creates tables or permissions at start-up: Alembic owns
 # the schema and `yuyue init` syncs permissions, so gunicorn workers never race.
@@ -100,6 +101,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # The log channel writes messages to the console only where a person reads it (text), never into JSON logs.
     app.config.setdefault("LOG_FORMAT", log_settings().format)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    init_sealing(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         engine_options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
         engine_options.setdefault("connect_args", {"timeout": app.config["SQLITE_BUSY_TIMEOUT_SECONDS"]})

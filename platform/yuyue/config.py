@@ -46,6 +46,8 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "INSTANCE_PATH": str(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SECRET_KEY": _secret_key(env, instance),
+        # Fernet keys that seal merchants' secrets in the database, first one sealing; without them, <instance>/secrets_key (docs/secrets.md).
+        "SECRETS_KEY": env.get("YUYUE_SECRETS_KEY") or None,
         "REDIS_URL": env.get("YUYUE_REDIS_URL"),
         # None: load every installed plugin; a list (maybe empty): only those names.
         "PLUGINS": None if allow_list is None else [n.strip() for n in allow_list.split(",") if n.strip()],

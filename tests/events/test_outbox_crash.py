@@ -141,19 +141,21 @@ def test_killing_the_worker_while_it_delivers_loses_nothing_and_repeats_at_most_
         tenant = delivery_setup.populate(app, session)
         session.commit()
         instance, log = tmp_path / "worker-instance", tmp_path / "worker.log"
+        # The worker opens the channel's sealed settings and the endpoint's secret with the application's key (docs/secrets.md).
+        env = {**delivery_setup.env, "YUYUE_SECRETS_KEY": (tmp_path / "secrets_key").read_text().strip()}
         kills_at = [expected * (k + 1) // (KILLS + 2) for k in range(KILLS)]
         seen_at_kill: list[int] = []
         # The last message each receiver acknowledged before a kill: the only one the kill can have cut between acknowledgement and record.
         in_flight: set[str] = set()
         for threshold in kills_at:
-            worker = start_worker(database_url, instance, delivery_setup.env, log)
+            worker = start_worker(database_url, instance, env, log)
             wait_for(lambda threshold=threshold: delivery_setup.received() >= threshold, 120, worker, log)
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait()
             time.sleep(0.1)  # the receivers log what they acknowledged just before the kill
             seen_at_kill.append(delivery_setup.received())
             in_flight.update(inbox.ids()[-1] for inbox in delivery_setup.inboxes.values() if len(inbox))
-        worker = start_worker(database_url, instance, delivery_setup.env, log)
+        worker = start_worker(database_url, instance, env, log)
         try:
             wait_for(lambda: delivered(session) == expected, 180, worker, log)
         finally:

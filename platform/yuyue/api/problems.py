@@ -18,9 +18,11 @@ from flask_babel import lazy_gettext as _l
 from yuyue.errors import Conflict, DomainError, FieldProblem, InvalidInput, Message, NotFound, Refused
 from yuyue.observability.logs import current_request_id
 from yuyue.presenting.catalogs import locale_tag
+from yuyue.sealing import SecretUnreadable
 
 PROBLEM_TYPE_BASE = "https://yuyue.dev/problems/"
-STATUS_BY_ERROR: dict[type[DomainError], int] = {InvalidInput: 422, NotFound: 404, Conflict: 409, Refused: 409}
+# A secret no configured key opens is the installation's fault, not the client's: 503 until the operator restores the key.
+STATUS_BY_ERROR: dict[type[DomainError], int] = {InvalidInput: 422, NotFound: 404, Conflict: 409, Refused: 409, SecretUnreadable: 503}
 # The ``title`` of every status the API answers with, in the reader's language (HTTPStatus's English phrase otherwise).
 STATUS_TITLES: dict[int, LazyString] = {
     400: _l("Bad Request"),

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yuyue.db import Model, TenantScoped
+from yuyue.sealing import SealedJSON
 from yuyue.types import UTCDateTime, string_enum, utcnow
 
 
@@ -96,7 +97,8 @@ class LoginSetting(TenantScoped, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(40))
-    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Sealed at rest (decisions §6D): a database file or dump does not show the AppSecret.
+    config: Mapped[dict[str, Any]] = mapped_column(SealedJSON("login_settings.config"), default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     def __repr__(self) -> str:

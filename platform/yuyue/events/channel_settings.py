@@ -113,11 +113,13 @@ def enabled_channels(session: Session, app: Flask) -> list[str]:
     enabled (in the order it first set them); one that has none, on the
     installation's. A channel no longer installed is left out.
     """
-    rows = _rows(session)
-    if not rows:
+    # The switches alone, not the sealed settings: which channels are on is known even when one's settings cannot be opened
+    # (its key removed), so the others still send and only that channel's deliveries fail (docs/secrets.md).
+    switches = session.execute(select(ChannelSettings.channel, ChannelSettings.enabled).order_by(ChannelSettings.id)).all()
+    if not switches:
         return installation_channels(app)
     registry = channels(app)
-    return [key for key, row in rows.items() if row.enabled and key in registry]
+    return [key for key, enabled in switches if enabled and key in registry]
 
 
 def _channel(app: Flask, key: str) -> NotificationChannel:

@@ -18,6 +18,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yuyue.db import Model, TenantScoped
+from yuyue.sealing import SealedJSON, SealedString
 from yuyue.types import UTCDateTime, string_enum, utcnow
 
 
@@ -110,10 +111,11 @@ class WebhookEndpoint(TenantScoped, Model):
     description: Mapped[str] = mapped_column(String(200), default="")
     # Topic patterns: "booking.confirmed", "booking.*", "*".
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # "whsec_" + base64; clear text until secrets at rest are encrypted (issue 16).
-    secret: Mapped[str] = mapped_column(String(100))
+    # "whsec_" + base64, sealed at rest and loaded only when used (decisions §6D): an endpoint whose secret no key
+    # opens is still listed and fanned out to, and only signing its deliveries fails.
+    secret: Mapped[str] = mapped_column(SealedString("webhook_endpoints.secret"), deferred=True)
     # After a rotation the old secret signs too until previous_secret_until, so receivers can switch over (migration 0019).
-    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret: Mapped[str | None] = mapped_column(SealedString("webhook_endpoints.previous_secret"), deferred=True)
     previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -150,8 +152,8 @@ class ChannelSettings(TenantScoped, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(40))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Validated against the channel's settings schema; secrets in clear until issue 16 encrypts them.
-    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Validated against the channel's settings schema; sealed at rest, for its secrets (decisions §6D).
+    config: Mapped[dict[str, Any]] = mapped_column(SealedJSON("channel_settings.config"), default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

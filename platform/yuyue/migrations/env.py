@@ -4,6 +4,7 @@ from alembic import context
 
 from yuyue import models  # noqa: F401 - fills Model.metadata
 from yuyue.db import Model
+from yuyue.sealing import SealedJSON, SealedString
 from yuyue.types import UTCDateTime
 
 
@@ -11,6 +12,8 @@ def render_item(type_, obj, autogen_context):
     """Migrations use plain SQLAlchemy types, so they never import application code."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, SealedJSON | SealedString):
+        return "sa.Text()"
     return False
 
 

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 from standardwebhooks import Webhook
 
 import yuyue
@@ -194,7 +194,8 @@ class WebhookDeliveries:
     def _endpoint(self, delivery: Delivery) -> WebhookEndpoint | None:
         """The endpoint as it is now (its URL and secrets may have changed since the event), read in a session of its own."""
         with self.app.app_context(), Session(db.engine, expire_on_commit=False) as reader:
-            return reader.scalar(select(WebhookEndpoint).where(WebhookEndpoint.id == int(delivery.target)))
+            secrets = undefer(WebhookEndpoint.secret), undefer(WebhookEndpoint.previous_secret)
+            return reader.scalar(select(WebhookEndpoint).where(WebhookEndpoint.id == int(delivery.target)).options(*secrets))
 
     def send(self, delivery: Delivery) -> SendResult:
         endpoint = self._endpoint(delivery)

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yuyue.db import Model, TenantScoped
+from yuyue.sealing import SealedJSON
 from yuyue.types import UTCDateTime, string_enum, utcnow
 
 
@@ -114,5 +115,6 @@ class PaymentSetting(TenantScoped, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     booking_type_id: Mapped[int | None] = mapped_column(ForeignKey("booking_types.id", ondelete="CASCADE"))
     provider: Mapped[str] = mapped_column(String(40))
-    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The provider's keys, sealed at rest (decisions §6D).
+    config: Mapped[dict[str, Any]] = mapped_column(SealedJSON("payment_settings.config"), default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
