@@ -546,6 +546,8 @@ def tenant_transfer_cli() -> list[click.Command]:
         click.echo(f"not carried over: {', '.join(report.left_behind)}; add staff again with `yuyue tenants add-staff`")
 
     return [tenants_export, tenants_import]
+
+
 def secrets_cli() -> click.Group:
     """``yuyue secrets rotate|new-key``: the keys that seal merchants' secrets in the database (docs/secrets.md)."""
 
