@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from backup_setup import TENANT, app_on, assert_one_error_line, booking_body, close, serving_app
-from sqlalchemy import create_engine, text
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, select, text
 
 from yuyue.app import normalize_database_url
+from yuyue.db import db, tenant_scope
+from yuyue.events.models import WebhookEndpoint
+from yuyue.tenancy.models import Tenant
 
 BOOKINGS = 12
 
@@ -95,3 +99,39 @@ def test_exporting_an_unknown_tenant_or_importing_a_file_that_is_no_export_is_on
     assert_one_error_line(yuyue(url, "tenants", "export", "nobody", "--output", str(tmp_path / "x.zip")), "no tenant 'nobody'")
     assert_one_error_line(yuyue(url, "tenants", "import", str(tmp_path / "junk.zip")), "not a tenant export")
     assert not (tmp_path / "x.zip").exists()
+
+
+def test_a_moved_tenants_secrets_open_under_the_other_installations_key_and_are_sealed_there(new_database, yuyue, tmp_path, monkeypatch):
+    """The export holds the secrets opened (docs/backup.md); the import seals them with the target's own key."""
+    source, target = new_database(), new_database()
+    monkeypatch.setenv("YUYUE_SECRETS_KEY", Fernet.generate_key().decode())
+    app = serving_app(source, tmp_path / "source")
+    token = yuyue(source, "tokens", "create", "--tenant", TENANT, "--role", "owner", "--name", "move").out.strip().splitlines()[-1]
+    created = app.test_client().post(
+        f"/api/v1/t/{TENANT}/admin/webhooks",
+        json={"url": "https://crm.example.com/hook", "topics": ["booking.*"]},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert created.status_code == 201, created.get_json()
+    secret = created.get_json()["secret"]
+    close(app)
+    assert yuyue(source, "tenants", "export", TENANT, "--output", str(tmp_path / "museum.zip")).code == 0
+
+    monkeypatch.setenv("YUYUE_SECRETS_KEY", Fernet.generate_key().decode())
+    close(serving_app(target, tmp_path / "target"))
+    assert yuyue(target, "tenants", "import", str(tmp_path / "museum.zip"), "--slug", "moved").code == 0
+
+    engine = create_engine(normalize_database_url(target))
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(text("SELECT secret FROM webhook_endpoints")).scalar_one()
+    finally:
+        engine.dispose()
+    assert stored.startswith("sealed:") and secret not in stored
+    moved = app_on(target, tmp_path / "moved")
+    with moved.app_context():
+        tenant_id = db.session.execute(select(Tenant.id).where(Tenant.slug == "moved")).scalar_one()
+        with tenant_scope(tenant_id):
+            assert db.session.execute(select(WebhookEndpoint.secret)).scalar_one() == secret
+    close(moved)
+    assert yuyue(target, "audit", "verify").code == 0
