@@ -20,7 +20,7 @@ from flask import Flask
 from sqlalchemy import JSON, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from yuyue.db import Model, db
+from yuyue.db import Model, db, write_transaction
 from yuyue.types import UTCDateTime, utcnow
 
 __all__ = ["HEARTBEAT_SECONDS", "Heartbeat", "WorkerHeartbeat", "newest_heartbeat"]
@@ -28,6 +28,8 @@ __all__ = ["HEARTBEAT_SECONDS", "Heartbeat", "WorkerHeartbeat", "newest_heartbea
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 60.0
+# After a beat that failed, the next is tried this soon, not a minute later.
+RETRY_SECONDS = 5.0
 # A worker whose row is older than this is taken for gone: three beats missed.
 FRESH_FOR = timedelta(seconds=3 * HEARTBEAT_SECONDS)
 # Rows of workers gone this long are removed by the next worker that beats (their failures leave the sum: a counter reset).
@@ -86,25 +88,29 @@ class Heartbeat:
             failures = dict(self._failures)
         now = utcnow()
         with self.app.app_context():
-            session = db.session
             try:
-                row = session.get(WorkerHeartbeat, self.worker_id)
-                if row is None:
-                    session.add(WorkerHeartbeat(worker_id=self.worker_id, started_at=self.started_at, seen_at=now, job_failures=failures))
-                else:
-                    row.seen_at, row.job_failures = now, failures
-                session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.seen_at < now - FORGET_AFTER))
-                session.commit()
+                # A writer from the start: on SQLite a read that turns into a write fails at once ("database is
+                # locked") while another writer works, where a write transaction waits its turn.
+                with write_transaction(db.session) as session:
+                    row = session.get(WorkerHeartbeat, self.worker_id)
+                    if row is None:
+                        row = WorkerHeartbeat(worker_id=self.worker_id, started_at=self.started_at, seen_at=now, job_failures=failures)
+                        session.add(row)
+                    else:
+                        row.seen_at, row.job_failures = now, failures
+                    session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.seen_at < now - FORGET_AFTER))
             finally:
-                session.remove()
+                db.session.remove()
 
     def run(self) -> None:
         while not self._stopping.is_set():
+            wait = self.interval
             try:
                 self.beat()
-            except Exception:  # the database away: readiness will say so; beat again on the next round
+            except Exception:  # the database away or busy (SQLite while the demo seeds): readiness says so until a beat lands
                 log.exception("writing the worker heartbeat failed")
-            self._wake.wait(self.interval)
+                wait = min(self.interval, RETRY_SECONDS)
+            self._wake.wait(wait)
             self._wake.clear()
 
     def start(self) -> None:
