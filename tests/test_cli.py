@@ -45,6 +45,12 @@ class Result:
         return self.out.splitlines()
 
 
+def table(result: Result) -> list[list[str]]:
+    """The rows of a ``list`` command's table after its header, split on the runs of spaces between columns."""
+    assert result.code == 0, result.err
+    return [re.split(r"  +", line) for line in result.lines[1:]]
+
+
 def assert_one_error_line(result: Result, *fragments: str) -> None:
     assert result.code != 0, result
     assert len(result.err.splitlines()) == 1, result.err
@@ -180,24 +186,56 @@ def test_tenants_create_then_list_shows_slug_status_time_zone_plugins_and_name(y
     assert created.out == "created tenant museum (Europe/Berlin) with plugins: course, exhibition\n"
     listed = yuyue("tenants", "list")
     assert listed.code == 0
-    assert listed.lines == ["museum\tactive\tEurope/Berlin\tcourse,exhibition\tCity Museum"]
+    assert listed.lines == [
+        "SLUG    STATUS  TIME ZONE      PLUGINS            NAME",
+        "museum  active  Europe/Berlin  course,exhibition  City Museum",
+    ]
 
 
-def test_tenants_list_on_an_empty_database_prints_nothing(yuyue, initialised):
-    assert yuyue("tenants", "list") == Result(0, "", "")
+def test_tenants_list_on_an_empty_database_prints_the_header_only(yuyue, initialised):
+    assert yuyue("tenants", "list") == Result(0, "SLUG  STATUS  TIME ZONE  PLUGINS  NAME\n", "")
+
+
+def test_tenants_list_aligns_columns_after_wide_characters_and_shows_a_line_break_escaped(yuyue, initialised):
+    yuyue("tenants", "create", "kaiyuan", "--name", "开元寺\n景区", "--plugin", "scenic")
+    yuyue("tenants", "create", "b", "--name", "B")
+
+    lines = yuyue("tenants", "list").lines
+
+    assert lines == [
+        "SLUG     STATUS  TIME ZONE      PLUGINS  NAME",
+        "b        active  Asia/Shanghai  -        B",
+        "kaiyuan  active  Asia/Shanghai  scenic   开元寺\\n景区",
+    ]
+
+
+def test_tenants_list_json_is_an_array_of_objects_with_stable_keys(yuyue, initialised):
+    yuyue("tenants", "create", "museum", "--name", "City Museum", "--time-zone", "Europe/Berlin", "--locale", "en", "--plugin", "exhibition")
+
+    result = yuyue("tenants", "list", "--json")
+
+    assert result.code == 0, result.err
+    [tenant] = json.loads(result.out)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", tenant.pop("created_at"))
+    assert tenant == {"slug": "museum", "name": "City Museum", "status": "active", "time_zone": "Europe/Berlin", "locales": ["en"], "plugins": ["exhibition"]}
+
+
+def test_tenants_list_json_of_no_tenants_is_an_empty_array(yuyue, initialised):
+    result = yuyue("tenants", "list", "--json")
+    assert (result.code, json.loads(result.out)) == (0, [])
 
 
 def test_tenants_suspend_marks_the_tenant_suspended(yuyue, tenant_acme):
     result = yuyue("tenants", "suspend", "acme")
     assert (result.code, result.out) == (0, "suspended tenant acme\n")
-    assert yuyue("tenants", "list").lines[0].split("\t")[:2] == ["acme", "suspended"]
+    assert table(yuyue("tenants", "list"))[0][:2] == ["acme", "suspended"]
 
 
 def test_tenants_reinstate_makes_a_suspended_tenant_active(yuyue, tenant_acme):
     yuyue("tenants", "suspend", "acme")
     result = yuyue("tenants", "reinstate", "acme")
     assert (result.code, result.out) == (0, "reinstated tenant acme\n")
-    assert yuyue("tenants", "list").lines[0].split("\t")[:2] == ["acme", "active"]
+    assert table(yuyue("tenants", "list"))[0][:2] == ["acme", "active"]
 
 
 def test_tenants_reinstate_of_an_unknown_tenant_is_one_error_line(yuyue, initialised):
@@ -206,12 +244,12 @@ def test_tenants_reinstate_of_an_unknown_tenant_is_one_error_line(yuyue, initial
 
 def test_tenants_create_with_a_taken_slug_is_one_error_line(yuyue, tenant_acme):
     assert_one_error_line(yuyue("tenants", "create", "acme", "--name", "Again"), "'acme' already exists")
-    assert len(yuyue("tenants", "list").lines) == 1
+    assert len(table(yuyue("tenants", "list"))) == 1
 
 
 def test_tenants_create_with_an_unknown_time_zone_is_one_error_line(yuyue, initialised):
     assert_one_error_line(yuyue("tenants", "create", "mars", "--name", "Mars", "--time-zone", "Mars/Olympus"), "/time_zone", "Mars/Olympus")
-    assert yuyue("tenants", "list").out == ""
+    assert table(yuyue("tenants", "list")) == []
 
 
 def test_tenants_create_with_config_that_is_not_json_is_one_error_line(yuyue, initialised):
@@ -347,10 +385,34 @@ def test_tokens_list_shows_every_token_without_its_secret(yuyue, tenant_acme):
 
     result = yuyue("tokens", "list")
 
-    assert result.code == 0
-    rows = [line.split("\t") for line in result.lines]
-    assert [row[:5] + row[6:] for row in rows] == [["1", "operator", "-", "-", "ci", "live"], ["2", "staff", "acme", "manager", "front desk", "live"]]
+    assert result.lines[0].split() == ["ID", "KIND", "TENANT", "ROLE", "CREATED", "REVOKED", "NAME"]
+    rows = table(result)
+    assert [row[:4] + row[5:] for row in rows] == [["1", "operator", "-", "-", "live", "ci"], ["2", "staff", "acme", "manager", "live", "front desk"]]
     assert operator not in result.out and staff not in result.out
+
+
+def test_tokens_list_json_shows_every_token_without_its_secret_or_digest(yuyue, tenant_acme, database_file):
+    operator = yuyue("tokens", "create", "--operator", "--name", "ci").lines[0]
+    staff = yuyue("tokens", "create", "--tenant", "acme", "--role", "manager", "--name", "front desk").lines[0]
+    yuyue("tokens", "revoke", "1")
+
+    result = yuyue("tokens", "list", "--json")
+
+    assert result.code == 0, result.err
+    tokens = json.loads(result.out)
+    assert [sorted(token) for token in tokens] == [["created_at", "id", "kind", "name", "revoked_at", "role", "tenant"]] * 2
+    assert [(t["id"], t["kind"], t["tenant"], t["role"], t["name"]) for t in tokens] == [
+        (1, "operator", None, None, "ci"),
+        (2, "staff", "acme", "manager", "front desk"),
+    ]
+    assert tokens[0]["revoked_at"] >= tokens[0]["created_at"] and tokens[1]["revoked_at"] is None
+    for secret_or_digest in (operator, staff, *(row["digest"] for row in table_rows(database_file, "api_tokens"))):
+        assert secret_or_digest not in result.out
+
+
+def test_tokens_list_of_no_tokens_is_the_header_or_an_empty_array(yuyue, initialised):
+    assert yuyue("tokens", "list").lines == ["ID  KIND  TENANT  ROLE  CREATED  REVOKED  NAME"]
+    assert json.loads(yuyue("tokens", "list", "--json").out) == []
 
 
 def test_a_revoked_token_stops_working_at_once(yuyue, initialised):
@@ -360,7 +422,7 @@ def test_a_revoked_token_stops_working_at_once(yuyue, initialised):
     assert yuyue("tokens", "revoke", "1") == Result(0, "revoked token 1\n", "")
 
     assert operator_api_status(secret) == 401
-    assert yuyue("tokens", "list").lines[0].split("\t")[-1] != "live"
+    assert table(yuyue("tokens", "list"))[0][5] != "live"
     assert yuyue("tokens", "revoke", "1").code == 0  # again: nothing changes
 
 
@@ -507,8 +569,8 @@ def test_demo_seeds_the_demo_tenant_with_every_vertical_and_an_admin(yuyue, data
     assert result.code == 0, result.err
     assert "admin / admin" in result.out
     assert re.search(r"^operator API token: yy_\S+$", result.out, re.MULTILINE)
-    [demo] = yuyue("tenants", "list").lines
-    slug, status, _, plugins, _ = demo.split("\t")
+    [demo] = table(yuyue("tenants", "list"))
+    slug, status, _, plugins, _ = demo
     assert (slug, status) == ("demo", "active")
     assert set(plugins.split(",")) == set(VERTICAL_PLUGINS)
     assert sorted(row["username"] for row in table_rows(database_file, "ab_user")) == ["admin", "desk", "manager"]
@@ -572,7 +634,7 @@ def test_demo_can_be_run_again(yuyue, database_file):
     again = yuyue("demo", "--no-serve")
     assert again.code == 0, again.err
     assert "already exists" in again.out
-    assert len(yuyue("tenants", "list").lines) == 1
+    assert len(table(yuyue("tenants", "list"))) == 1
     assert len(table_rows(database_file, "ab_user")) == 3, "admin, manager and desk, once each"
 
 
@@ -919,3 +981,158 @@ def test_an_unlisted_flask_command_still_answers_when_named(yuyue):
     result = yuyue("fab", "--help")
 
     assert result.code == 0 and "create-admin" in result.out
+
+
+# --- hostile input: every failure one line ---
+
+USAGE, FAILURE = 2, 1
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "fragment"),
+    [
+        ((), USAGE, "missing command: yuyue COMMAND, one of audit, "),
+        (("tenants",), USAGE, "missing command: yuyue tenants COMMAND, one of add-staff, create, list, reinstate, suspend"),
+        (("tokens",), USAGE, "one of create, list, revoke"),
+        (("outbox",), USAGE, "one of replay, retry, status"),
+        (("tenants", "list", "extra"), USAGE, "unexpected extra argument"),
+        (("tenants", "list", "--bogus"), USAGE, "No such option '--bogus'"),
+        (("tenants", "suspend", ""), FAILURE, "no tenant ''"),
+        (("tenants", "create", "", "--name", "X"), FAILURE, "/slug"),
+        (("tenants", "create", "b", "--name", ""), FAILURE, "/name"),
+        (("tenants", "create", "b", "--name", "B", "--locale", "xx"), FAILURE, "/locales/0"),
+        (("tenants", "add-staff", "acme", "bob", "--role", "god"), USAGE, "'god' is not one of"),
+        (("tokens", "create", "--operator", "--name", ""), FAILURE, "/name: a name of 1-100 characters is required"),
+        (("tokens", "create", "--tenant", "acme", "--name", "x" * 101), FAILURE, "/name: a name of 1-100 characters is required"),
+        (("tokens", "revoke", "99999999999999999999999"), USAGE, "not in the range"),
+        (("tokens", "revoke", "abc"), USAGE, "not a valid integer"),
+        (("serve", "--workers", "0"), USAGE, "not in the range 1<=x<=256"),
+        (("serve", "--workers", "99999999999999999999"), USAGE, "not in the range 1<=x<=256"),
+        (("worker", "--workers", "0"), USAGE, "not in the range 1<=x<=64"),
+        (("demo", "--port", "-1"), USAGE, "--port"),
+        (("outbox", "status", "--tenant", "nope"), FAILURE, "no tenant 'nope'"),
+        (("audit", "verify", "--tenant", "nope"), FAILURE, "no tenant 'nope'"),
+        (("audit", "keygen", "--output", "{blocker}/key"), FAILURE, "cannot write the signing key"),
+        (("plugin", "new", "good", "--directory", "{blocker}/sub"), FAILURE, "cannot use"),
+    ],
+)
+def test_hostile_arguments_are_one_error_line(yuyue, tenant_acme, tmp_path, args, status, fragment):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+
+    result = yuyue(*(arg.format(blocker=blocker) for arg in args))
+
+    assert_one_error_line(result, fragment)
+    assert result.code == status
+    assert "Usage:" not in result.err and "[Errno" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fragment"),
+    [
+        ("YUYUE_SECURE_COOKIES", "maybe", "YUYUE_SECURE_COOKIES must be on or off (1 or 0), not 'maybe'"),
+        ("YUYUE_AUDIT_CHECKPOINT_MINUTES", "x", "YUYUE_AUDIT_CHECKPOINT_MINUTES must be a whole number from 1 to 60"),
+        ("YUYUE_AUDIT_CHECKPOINT_MINUTES", "1.5", "YUYUE_AUDIT_CHECKPOINT_MINUTES must be a whole number from 1 to 60"),
+        ("YUYUE_SQLITE_BUSY_TIMEOUT", "soon", "YUYUE_SQLITE_BUSY_TIMEOUT must be a number from 0 to 3600"),
+        ("YUYUE_OUTBOX_RUSH_SHARE", "2", "YUYUE_OUTBOX_RUSH_SHARE must be a number from 0.01 to 1"),
+    ],
+)
+def test_a_setting_that_cannot_be_used_is_one_line_naming_it(yuyue, initialised, monkeypatch, variable, value, fragment):
+    monkeypatch.setenv(variable, value)
+
+    result = yuyue("tenants", "list")
+
+    assert_one_error_line(result, fragment)
+    assert "ValueError" not in result.err and "YUYUE_DEBUG" not in result.err
+
+
+def test_an_instance_folder_that_is_a_file_is_one_error_line(yuyue, monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.delenv("YUYUE_DATABASE_URL")
+    monkeypatch.setenv("YUYUE_INSTANCE_PATH", str(blocker))
+
+    assert_one_error_line(yuyue("init"), f"cannot use {blocker}")
+
+
+def test_a_database_without_the_schema_says_to_run_init(yuyue, monkeypatch, tmp_path):
+    monkeypatch.setenv("YUYUE_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    for command in (["tenants", "list"], ["tokens", "list", "--json"], ["outbox", "status"]):
+        result = yuyue(*command)
+        assert_one_error_line(result, "the database has no yuyue schema or an older one (no such table: ", "run `yuyue init`")
+        assert "cannot reach" not in result.err
+
+
+@pytest.mark.skipif(not os.environ.get("YUYUE_TEST_DATABASE_URL", "").startswith("postgresql"), reason="needs YUYUE_TEST_DATABASE_URL on PostgreSQL")
+def test_a_postgresql_database_without_the_schema_says_to_run_init(tmp_path):
+    test_database = os.environ["YUYUE_TEST_DATABASE_URL"]
+    # The test database, seen through a schema search path that holds no table; a process of its own, whose
+    # connection ends with it.
+    url = f"{test_database}{'&' if '?' in test_database else '?'}options=-csearch_path%3Dyuyue_no_such_schema"
+
+    completed = run_process("tokens", "list", "--json", cwd=tmp_path, env={"YUYUE_DATABASE_URL": url, "YUYUE_INSTANCE_PATH": str(tmp_path)})
+
+    assert_one_error_line(
+        Result(completed.returncode, completed.stdout, completed.stderr), 'the database has no yuyue schema or an older one (relation "tenants" does not exist)'
+    )
+    assert "run `yuyue init`" in completed.stderr
+
+
+def test_a_group_without_its_command_as_a_real_process(database_file, tmp_path):
+    completed = run_process("tokens", cwd=tmp_path, env=process_env(database_file))
+    assert (completed.returncode, completed.stdout) == (2, "")
+    assert completed.stderr == "error: missing command: yuyue tokens COMMAND, one of create, list, revoke (`yuyue tokens COMMAND --help` tells more)\n"
+
+
+# --- progress on a terminal ---
+
+
+def run_with_terminal_stderr(*args: str, cwd: Path, env: dict[str, str]) -> tuple[int, str, str]:
+    """``python -m yuyue ARGS…`` with stderr on a pseudo-terminal and stdout on a pipe; returns (code, stdout, terminal)."""
+    import pty
+    import select
+
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "yuyue", *args], cwd=cwd, env={**os.environ, **env}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=secondary
+    )
+    os.close(secondary)
+    terminal = b""
+    while True:
+        ready, _, _ = select.select([primary], [], [], 120)
+        if not ready:
+            process.kill()
+            break
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the child closed its end
+            break
+        if not chunk:
+            break
+        terminal += chunk
+    os.close(primary)
+    stdout = process.stdout.read().decode()
+    process.stdout.close()
+    return process.wait(timeout=120), stdout, terminal.decode(errors="replace")
+
+
+def test_init_on_a_terminal_shows_each_migration_as_it_is_applied(database_file, tmp_path):
+    code, stdout, terminal = run_with_terminal_stderr("init", cwd=tmp_path, env=process_env(database_file))
+
+    assert code == 0, terminal
+    assert stdout.startswith("database ready: ")
+    assert "migrating" in terminal
+    revisions = sorted(path.name[:4] for path in (resources.files("yuyue") / "migrations" / "versions").iterdir() if path.name[:4].isdigit())
+    for revision in revisions:
+        assert f"applying {revision}" in terminal
+    assert "100%" in terminal
+
+
+def test_init_at_head_on_a_terminal_shows_no_progress(initialised, database_file, tmp_path):
+    code, _, terminal = run_with_terminal_stderr("init", cwd=tmp_path, env=process_env(database_file))
+    assert (code, terminal) == (0, "")
+
+
+def test_init_piped_shows_no_progress(database_file, tmp_path):
+    completed = run_process("init", cwd=tmp_path, env=process_env(database_file))
+    assert (completed.returncode, completed.stderr) == (0, "")

@@ -8,10 +8,12 @@ import io
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -23,20 +25,21 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from flask_appbuilder.security.manager import BaseSecurityManager
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 import yuyue
 from yuyue import migrate, sealing
 from yuyue.admin.catalog_check import i18n_cli
 from yuyue.api import limit_storage
 from yuyue.audit.cli import audit_cli
-from yuyue.config import settings_from_env
+from yuyue.config import SettingError, settings_from_env
 from yuyue.db import db
 from yuyue.declarations import PluginDeclarationError
 from yuyue.errors import DomainError
 from yuyue.events.channels import messages_log_path
 from yuyue.observability.logs import configure_logging, format_record, log_settings
 from yuyue.plugins import ENTRY_POINT_GROUP, PluginHost, PluginLoadError, make_plugin_host, plugin_host
+from yuyue.progress import progress
 from yuyue.provisioning import operations
 from yuyue.scaffold import ScaffoldError, create_plugin
 from yuyue.serving import gunicorn_command
@@ -79,7 +82,9 @@ def _without_log_message(logger_name: str, message: str) -> Iterator[None]:
 
 def init_database() -> str:
     """Upgrade the schema to head and sync Flask-AppBuilder's roles and permissions."""
-    migrate.upgrade(db.engine)
+    revisions = migrate.pending_revisions(db.engine)
+    with progress(revisions, "migrating", describe=lambda revision: revision and f"applying {revision}") as steps:
+        migrate.upgrade(db.engine, steps=steps)
     appbuilder = current_app.appbuilder
     # The role bootstrap of FAB's base manager, without its create_all (Alembic owns the schema).
     # Its "use flask fab command" warning points at a command yuyue users don't have; `init` says it better.
@@ -159,7 +164,9 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
 
     @cli.command("serve")
     @click.option("--bind", default="127.0.0.1:8000", show_default=True)
-    @click.option("--workers", default=recommended_workers(), show_default=True, help="Sync worker processes: 2 × cores + 1.")
+    @click.option(
+        "--workers", default=recommended_workers(), show_default=True, type=click.IntRange(1, MAX_SERVER_WORKERS), help="Sync worker processes: 2 × cores + 1."
+    )
     def serve_command(bind: str, workers: int) -> None:
         """Serve the application with gunicorn."""
         _check_bindable(bind)
@@ -185,11 +192,28 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
         click.echo(f"created tenant {tenant.slug} ({tenant.time_zone}) with plugins: {', '.join(sorted(plugins)) or 'none'}")
 
     @tenants.command("list")
-    def tenants_list() -> None:
+    @click.option("--json", "as_json", is_flag=True, help="A JSON array of objects: slug, name, status, time_zone, locales, plugins, created_at.")
+    def tenants_list(as_json: bool) -> None:
         """List tenants: slug, status, time zone, plugins, name."""
-        for tenant in operations.list_tenants(db.session):
-            plugins = ",".join(operations.enabled_plugins(db.session, tenant)) or "-"
-            click.echo(f"{tenant.slug}\t{tenant.status.value}\t{tenant.time_zone}\t{plugins}\t{tenant.name}")
+        rows = [
+            {
+                "slug": tenant.slug,
+                "name": tenant.name,
+                "status": tenant.status.value,
+                "time_zone": tenant.time_zone,
+                "locales": list(tenant.locales),
+                "plugins": list(operations.enabled_plugins(db.session, tenant)),
+                "created_at": _moment(tenant.created_at),
+            }
+            for tenant in operations.list_tenants(db.session)
+        ]
+        if as_json:
+            click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        _echo_table(
+            ("SLUG", "STATUS", "TIME ZONE", "PLUGINS", "NAME"),
+            [(row["slug"], row["status"], row["time_zone"], ",".join(row["plugins"]) or "-", row["name"]) for row in rows],
+        )
 
     @tenants.command("suspend")
     @click.argument("slug")
@@ -247,13 +271,29 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
         click.echo(secret)
 
     @tokens.command("list")
-    def tokens_list() -> None:
-        """List tokens: id, kind, tenant, role, name, created, revoked (or "live")."""
+    @click.option("--json", "as_json", is_flag=True, help="A JSON array of objects: id, kind, tenant, role, name, created_at, revoked_at.")
+    def tokens_list(as_json: bool) -> None:
+        """List tokens, never their secrets: id, kind, tenant, role, created, revoked (or "live"), name."""
         slugs = {tenant.id: tenant.slug for tenant in operations.list_tenants(db.session)}
-        for token in operations.list_tokens(db.session):
-            fields = (token.id, token.kind.value, slugs.get(token.tenant_id, "-"), token.role.value if token.role else "-", token.name)
-            revoked = token.revoked_at.isoformat(timespec="seconds") if token.revoked_at else "live"
-            click.echo("\t".join(map(str, (*fields, token.created_at.isoformat(timespec="seconds"), revoked))))
+        rows = [
+            {
+                "id": token.id,
+                "kind": token.kind.value,
+                "tenant": slugs.get(token.tenant_id),
+                "role": token.role.value if token.role else None,
+                "name": token.name,
+                "created_at": _moment(token.created_at),
+                "revoked_at": _moment(token.revoked_at),
+            }
+            for token in operations.list_tokens(db.session)
+        ]
+        if as_json:
+            click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        _echo_table(
+            ("ID", "KIND", "TENANT", "ROLE", "CREATED", "REVOKED", "NAME"),
+            [(row["id"], row["kind"], row["tenant"] or "-", row["role"] or "-", row["created_at"], row["revoked_at"] or "live", row["name"]) for row in rows],
+        )
 
     @tokens.command("revoke")
     @click.argument("token_id", type=click.IntRange(1, 2**63 - 1))
@@ -300,7 +340,7 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
         migrate.new_revision(db.engine, message)
 
     @cli.command("worker")
-    @click.option("--workers", default=1, show_default=True, help="Worker threads running tasks.")
+    @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, MAX_WORKER_THREADS), help="Worker threads running tasks.")
     def worker_command(workers: int) -> None:
         """Run background jobs (expire unpaid holds and waitlist offers, send refunds and reminders) and deliver the outbox."""
         from yuyue.worker import run_worker
@@ -348,6 +388,36 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
     cli.add_command(secrets_cli())
     (host or make_plugin_host(settings_from_env()["PLUGINS"])).hook.register_commands(cli=cli)
     return cli
+
+
+def _moment(moment: datetime | None) -> str | None:
+    """A stored time as ISO 8601 in UTC, to the second: what the tables and ``--json`` show."""
+    return None if moment is None else moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _cell(value: object) -> str:
+    """A value as one table cell: a tab or line break in a name (nothing forbids one) is shown escaped, not obeyed."""
+    return _CONTROL.sub(lambda match: repr(match.group())[1:-1], str(value))
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _echo_table(headers: tuple[str, ...], rows: list[tuple]) -> None:
+    """A header row and left-aligned columns two spaces apart; the last column (free text, a name) is not padded.
+
+    The same on a terminal and in a pipe; scripts read ``--json``. No rows: the header alone.
+    """
+    cells = [headers, *[tuple(_cell(value) for value in row) for row in rows]]
+    widths = [max(_width(row[column]) for row in cells) for column in range(len(headers) - 1)]
+    for row in cells:
+        padded = [text + " " * (width - _width(text)) for text, width in zip(row, widths, strict=False)]
+        click.echo("  ".join([*padded, row[-1]]))
 
 
 def _tenant_id(slug: str | None) -> int | None:
@@ -608,6 +678,9 @@ def _die_with_parent() -> None:
 
 
 MAX_PORT = 65535
+# Far above what a machine serves well, low enough that a typo cannot fork or spawn without end.
+MAX_SERVER_WORKERS = 256
+MAX_WORKER_THREADS = 64
 
 
 def _check_bindable(bind: str) -> None:
@@ -660,8 +733,37 @@ def _one_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+# SQLSTATEs of PostgreSQL for a table or column the query names and the database lacks.
+_UNDEFINED_TABLE_OR_COLUMN = frozenset({"42P01", "42703"})
+
+
+def _schema_missing(error: DBAPIError) -> bool:
+    """Whether the database was reached but has no yuyue schema, or an older one (``yuyue init`` makes it current)."""
+    if getattr(error.orig, "sqlstate", None) in _UNDEFINED_TABLE_OR_COLUMN:
+        return True
+    return str(error.orig).startswith(("no such table", "no such column"))
+
+
+def _os_error(error: OSError) -> str:
+    """``cannot use PATH: reason``, without Python's ``[Errno N]``."""
+    reason = error.strerror or _one_line(error)
+    return f"cannot use {error.filename}: {reason}" if error.filename else reason
+
+
+def _missing_command(error: click.UsageError) -> str:
+    """A group named without a command: its commands in one line, where click would print the whole help."""
+    ctx = error.ctx
+    group = ctx.command if ctx else None
+    names = ", ".join(group.list_commands(ctx)) if isinstance(group, click.Group) else ""
+    path = ctx.command_path if ctx else "yuyue"
+    return f"missing command: {path} COMMAND, one of {names} (`{path} COMMAND --help` tells more)"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; every failure becomes ``error: …`` on one line of stderr."""
+    """Run the CLI; every failure becomes ``error: …`` on one line of stderr.
+
+    Usage mistakes (an unknown option, a bad value, a group without its command) exit 2 as click's do; the rest 1.
+    """
     try:
         result = build_cli().main(args=argv, prog_name="yuyue", standalone_mode=False)
         return result if isinstance(result, int) else 0
@@ -669,6 +771,8 @@ def main(argv: list[str] | None = None) -> int:
         return error.exit_code
     except click.Abort:
         message, status = "aborted", 1
+    except _NO_COMMAND_ERRORS as error:
+        message, status = _missing_command(error), error.exit_code
     except click.ClickException as error:
         message, status = error.format_message().replace("\n", " "), error.exit_code
     except sealing.SecretsKeyError as error:
@@ -676,12 +780,20 @@ def main(argv: list[str] | None = None) -> int:
     except DomainError as error:
         details = "; ".join(f"{p.pointer}: {p.message}" for p in error.errors)
         message, status = f"{error.message}{' (' + details + ')' if details else ''}", 1
-    except OperationalError as error:
-        message, status = f"cannot reach the database: {_one_line(error)}", 1
+    except SettingError as error:
+        message, status = str(error), 1
+    except DBAPIError as error:
+        if _schema_missing(error):
+            message = f"the database has no yuyue schema or an older one ({_one_line(error)}): run `yuyue init`"
+        elif isinstance(error, OperationalError):
+            message = f"cannot reach the database: {_one_line(error)}"
+        else:
+            message = _one_line(error)
+        status = 1
     except (PluginLoadError, PluginDeclarationError, SQLAlchemyError) as error:
         message, status = _one_line(error), 1
     except OSError as error:
-        message, status = _one_line(error), 1
+        message, status = _os_error(error), 1
     except Exception as error:
         # A bug or an environment problem nobody foresaw: still one line, with the traceback on request.
         if os.environ.get("YUYUE_DEBUG"):
@@ -689,6 +801,10 @@ def main(argv: list[str] | None = None) -> int:
         message, status = f"{type(error).__name__}: {_one_line(error)} (set YUYUE_DEBUG=1 for the traceback)", 1
     click.echo(f"error: {message}", err=True)
     return status
+
+
+# click 8.2 raises this for a group named without its command (``yuyue tokens``); click 8.1 prints the help itself.
+_NO_COMMAND_ERRORS = tuple(filter(None, [getattr(click.exceptions, "NoArgsIsHelpError", None)]))
 
 
 if __name__ == "__main__":

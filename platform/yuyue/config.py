@@ -13,6 +13,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 
+class SettingError(ValueError):
+    """A ``YUYUE_*`` setting that cannot be used; its message names the variable and what it must be."""
+
+
 def instance_path(env: Mapping[str, str] = os.environ) -> Path:
     """Where the embedded database and generated secrets live (``./instance`` by default)."""
     return Path(env.get("YUYUE_INSTANCE_PATH") or Path.cwd() / "instance").resolve()
@@ -41,7 +45,7 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
     if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
         Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     allow_list = env.get("YUYUE_PLUGINS")
-    secure_cookies = _flag(env.get("YUYUE_SECURE_COOKIES"), default=(env.get("YUYUE_PUBLIC_URL") or "").startswith("https://"))
+    secure_cookies = _flag(env, "YUYUE_SECURE_COOKIES", default=(env.get("YUYUE_PUBLIC_URL") or "").startswith("https://"))
     return {
         "INSTANCE_PATH": str(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -51,7 +55,7 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "REDIS_URL": env.get("YUYUE_REDIS_URL"),
         # None: load every installed plugin; a list (maybe empty): only those names.
         "PLUGINS": None if allow_list is None else [n.strip() for n in allow_list.split(",") if n.strip()],
-        "SQLITE_BUSY_TIMEOUT_SECONDS": float(env.get("YUYUE_SQLITE_BUSY_TIMEOUT", "30")),
+        "SQLITE_BUSY_TIMEOUT_SECONDS": _number(env, "YUYUE_SQLITE_BUSY_TIMEOUT", "30", low=0.0, high=3600.0),
         # While events keep being committed (a booking rush) the worker delivers at most this share of the time,
         # for at most the seconds after it in a row (docs/outbox.md).
         "OUTBOX_RUSH_SHARE": _number(env, "YUYUE_OUTBOX_RUSH_SHARE", "0.1", low=0.01, high=1.0),
@@ -67,7 +71,7 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         # A shared signed SMS gateway (https://KEY_ID:SECRET@host/path?sign_name=…&template.login_code=…); without it, the sandbox.
         "SMS_URL": _url(env, "YUYUE_SMS_URL", ("http", "https")),
         # Whether a tenant may point a channel at a server inside the installation's network (tests, a private relay).
-        "CHANNEL_PRIVATE_HOSTS": _flag(env.get("YUYUE_CHANNEL_PRIVATE_HOSTS"), default=False),
+        "CHANNEL_PRIVATE_HOSTS": _flag(env, "YUYUE_CHANNEL_PRIVATE_HOSTS", default=False),
         # Base of payment callback URLs; without it the request's host is used.
         "PUBLIC_URL": env.get("YUYUE_PUBLIC_URL"),
         # sandbox payments cost nothing: set a real provider in production.
@@ -77,16 +81,16 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "WECHAT_SECRET": env.get("YUYUE_WECHAT_SECRET"),
         "WECHAT_API_BASE": env.get("YUYUE_WECHAT_API_BASE") or "https://api.weixin.qq.com",
         # Webhook endpoints may be plain http, or on loopback/private/link-local addresses, only when these are on (tests, the demo).
-        "WEBHOOKS_ALLOW_HTTP": _flag(env.get("YUYUE_WEBHOOKS_ALLOW_HTTP"), default=False),
-        "WEBHOOKS_ALLOW_PRIVATE": _flag(env.get("YUYUE_WEBHOOKS_ALLOW_PRIVATE"), default=False),
+        "WEBHOOKS_ALLOW_HTTP": _flag(env, "YUYUE_WEBHOOKS_ALLOW_HTTP", default=False),
+        "WEBHOOKS_ALLOW_PRIVATE": _flag(env, "YUYUE_WEBHOOKS_ALLOW_PRIVATE", default=False),
         # Ed25519 private key (a file outside the database) that signs audit checkpoints, and where they are appended.
         "AUDIT_SIGNING_KEY": env.get("YUYUE_AUDIT_SIGNING_KEY"),
         "AUDIT_CHECKPOINTS": env.get("YUYUE_AUDIT_CHECKPOINTS"),
-        "AUDIT_CHECKPOINT_MINUTES": int(env.get("YUYUE_AUDIT_CHECKPOINT_MINUTES", "15")),
+        "AUDIT_CHECKPOINT_MINUTES": int(_number(env, "YUYUE_AUDIT_CHECKPOINT_MINUTES", "15", low=1, high=60, whole=True)),
         # Where `yuyue backup` and the worker's daily backup write, when (HH:MM UTC, or off) and how many the worker keeps.
         "BACKUP_DIR": env.get("YUYUE_BACKUP_DIR") or str(instance / "backups"),
         "BACKUP_AT": _time_of_day(env, "YUYUE_BACKUP_AT", "02:30"),
-        "BACKUP_KEEP": int(_number(env, "YUYUE_BACKUP_KEEP", "7", low=1, high=10000)),
+        "BACKUP_KEEP": int(_number(env, "YUYUE_BACKUP_KEEP", "7", low=1, high=10000, whole=True)),
         # The admin's session (and Flask-Login's remember-me) cookies: never read by scripts, not sent on
         # cross-site posts, and over HTTPS only when the site is served over HTTPS.
         "SESSION_COOKIE_SECURE": secure_cookies,
@@ -97,7 +101,7 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         # /metrics asks for "Authorization: Bearer <this>" when set; /api/v1/ready fails without a fresh worker heartbeat unless off.
         "METRICS_TOKEN": env.get("YUYUE_METRICS_TOKEN") or None,
-        "READY_REQUIRE_WORKER": _flag(env.get("YUYUE_READY_REQUIRE_WORKER"), default=True),
+        "READY_REQUIRE_WORKER": _flag(env, "YUYUE_READY_REQUIRE_WORKER", default=True),
     }
 
 
@@ -107,7 +111,7 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | N
     if value is not None:
         parts = urllib.parse.urlsplit(value)
         if parts.scheme not in schemes or not parts.hostname:
-            raise ValueError(f"{name} must be a {' or '.join(s + '://' for s in schemes)} URL with a host")
+            raise SettingError(f"{name} must be a {' or '.join(s + '://' for s in schemes)} URL with a host")
     return value
 
 
@@ -120,21 +124,21 @@ def _database_url(url: str) -> str:
     try:
         backend = make_url(url).get_backend_name()
     except ArgumentError:
-        raise ValueError(f"YUYUE_DATABASE_URL is not a database URL: {url!r}") from None
+        raise SettingError(f"YUYUE_DATABASE_URL is not a database URL: {url!r}") from None
     if backend not in DATABASE_BACKENDS:
-        raise ValueError(f"YUYUE_DATABASE_URL names {backend!r}: yuyue runs on SQLite (sqlite:///file) or PostgreSQL (postgresql://…)")
+        raise SettingError(f"YUYUE_DATABASE_URL names {backend!r}: yuyue runs on SQLite (sqlite:///file) or PostgreSQL (postgresql://…)")
     return url
 
 
-def _number(env: Mapping[str, str], name: str, default: str, *, low: float, high: float) -> float:
-    """A number setting between ``low`` and ``high``, checked at start-up."""
+def _number(env: Mapping[str, str], name: str, default: str, *, low: float, high: float, whole: bool = False) -> float:
+    """A number setting between ``low`` and ``high`` (a whole one if ``whole``), checked at start-up."""
     raw = env.get(name) or default
     try:
         value = float(raw)
     except ValueError:
         value = float("nan")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be a number from {low:g} to {high:g}, not {raw!r}")
+    if not low <= value <= high or (whole and not value.is_integer()):
+        raise SettingError(f"{name} must be a {'whole ' if whole else ''}number from {low:g} to {high:g}, not {raw!r}")
     return value
 
 
@@ -146,11 +150,12 @@ def _time_of_day(env: Mapping[str, str], name: str, default: str) -> tuple[int, 
     hour, sep, minute = raw.partition(":")
     if sep and hour.isdecimal() and minute.isdecimal() and len(minute) == 2 and int(hour) < 24 and int(minute) < 60:
         return int(hour), int(minute)
-    raise ValueError(f"{name} must be a time of day HH:MM (UTC) or off, not {raw!r}")
+    raise SettingError(f"{name} must be a time of day HH:MM (UTC) or off, not {raw!r}")
 
 
-def _flag(value: str | None, *, default: bool) -> bool:
+def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
     """An on/off setting: ``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off``; unset or empty is ``default``."""
+    value = env.get(name)
     if value is None or not value.strip():
         return default
     word = value.strip().lower()
@@ -158,4 +163,4 @@ def _flag(value: str | None, *, default: bool) -> bool:
         return True
     if word in {"0", "false", "no", "off"}:
         return False
-    raise ValueError(f"{value!r} is not on or off (1 or 0)")
+    raise SettingError(f"{name} must be on or off (1 or 0), not {value!r}")

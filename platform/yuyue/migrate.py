@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 
@@ -10,6 +10,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from yuyue import models  # noqa: F401 - fills Model.metadata
@@ -51,9 +52,23 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
                 driver.execute("PRAGMA foreign_keys=ON")
 
 
-def upgrade(engine: Engine, revision: str = "heads") -> None:
+def upgrade(engine: Engine, revision: str = "heads", *, steps: Iterable[str] | None = None) -> None:
+    """Upgrade to ``revision``; or, given ``steps`` (from :func:`pending_revisions`), to each of them in turn.
+
+    Both in one transaction: a failing step leaves the database as it was. Steps let ``yuyue init`` show progress.
+    """
     with _migrating(engine) as connection:
-        command.upgrade(_config(connection), revision)
+        config = _config(connection)
+        for target in [revision] if steps is None else steps:
+            command.upgrade(config, target)
+
+
+def pending_revisions(engine: Engine) -> list[str]:
+    """The revisions an upgrade to head would apply, oldest first; empty when the database is at head."""
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_heads()
+        script = ScriptDirectory.from_config(_config(connection))
+        return [step.revision for step in reversed(list(script.iterate_revisions("heads", current or "base")))]
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:

@@ -25,6 +25,9 @@ from flask import Flask, request, request_started
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
+
+from yuyue.config import SettingError
+
 __all__ = [
     "REQUEST_ID_HEADER",
     "LogSettings",
@@ -62,10 +65,10 @@ def log_settings(env: Mapping[str, str] = os.environ) -> LogSettings:
     """``YUYUE_LOG_FORMAT`` (``json`` or ``text``, default ``json``) and ``YUYUE_LOG_LEVEL`` (default ``INFO``), checked now."""
     form = (env.get("YUYUE_LOG_FORMAT") or "json").strip().lower()
     if form not in LOG_FORMATS:
-        raise ValueError(f"YUYUE_LOG_FORMAT must be json or text, not {env['YUYUE_LOG_FORMAT']!r}")
+        raise SettingError(f"YUYUE_LOG_FORMAT must be json or text, not {env['YUYUE_LOG_FORMAT']!r}")
     level = (env.get("YUYUE_LOG_LEVEL") or "INFO").strip().upper()
     if level not in LOG_LEVELS:
-        raise ValueError(f"YUYUE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {env['YUYUE_LOG_LEVEL']!r}")
+        raise SettingError(f"YUYUE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {env['YUYUE_LOG_LEVEL']!r}")
     return LogSettings(form, level)
 
 

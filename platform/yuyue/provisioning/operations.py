@@ -37,6 +37,7 @@ from yuyue.types import MAX_INTEGER, utcnow
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 SUPPORTED_LOCALES = ("zh-Hans", "zh-Hant", "en")
 TOKEN_PREFIX = "yy_"
+MAX_TOKEN_NAME = 100  # api_tokens.name, whose message below says so
 # Who acts when set-up code (the demo, fixtures, benchmarks) provisions without an operator.
 SYSTEM_ACTOR = "system"
 CLI_ACTOR = "cli"
@@ -354,6 +355,9 @@ def create_token(
         raise InvalidInput(
             _l("an operator token belongs to no tenant"), errors=[FieldProblem("/tenant", _l("not allowed for an operator token"), "not_allowed")]
         )
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_TOKEN_NAME:
+        raise InvalidInput(_l("the name is not valid"), errors=[FieldProblem("/name", _l("a name of 1-100 characters is required"), "invalid_name")])
+    name = name.strip()
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with write_transaction(session):
         tenant = get_tenant(session, tenant_slug) if tenant_slug else None
