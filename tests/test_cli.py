@@ -992,7 +992,7 @@ USAGE, FAILURE = 2, 1
     ("args", "status", "fragment"),
     [
         ((), USAGE, "missing command: yuyue COMMAND, one of audit, "),
-        (("tenants",), USAGE, "missing command: yuyue tenants COMMAND, one of add-staff, create, list, reinstate, suspend"),
+        (("tenants",), USAGE, "missing command: yuyue tenants COMMAND, one of add-staff, create, export, import, list, reinstate, suspend"),
         (("tokens",), USAGE, "one of create, list, revoke"),
         (("outbox",), USAGE, "one of replay, retry, status"),
         (("tenants", "list", "extra"), USAGE, "unexpected extra argument"),

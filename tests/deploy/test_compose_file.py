@@ -23,7 +23,7 @@ import yuyue
 
 REQUIRED = {"POSTGRES_PASSWORD": "postgres-password", "YUYUE_SECRET_KEY": "secret-key", "YUYUE_SECRETS_KEY": "fernet-key"}
 LONG_RUNNING = ("app", "worker", "postgres", "redis")
-YUYUE_SERVICES = ("migrate", "app", "worker")
+IMAGE_SERVICES = ("migrate", "app", "worker")
 BACKUP_DIR = "/var/lib/yuyue/backups"
 
 
@@ -114,7 +114,7 @@ def test_exactly_one_worker_runs_the_scheduled_jobs(services):
     assert services["worker"]["deploy"]["replicas"] == 1
 
 
-@pytest.mark.parametrize("service", YUYUE_SERVICES)
+@pytest.mark.parametrize("service", IMAGE_SERVICES)
 def test_yuyue_services_share_one_image_and_the_settings_of_a_several_node_installation(services, service):
     environment = services[service]["environment"]
     assert services[service]["image"] == f"yuyue:{yuyue.__version__}"

@@ -25,7 +25,6 @@ from flask import Flask, request, request_started
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
-
 from yuyue.config import SettingError
 
 __all__ = [
