@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
-import io
+import itertools
 import json
 import logging
 import os
@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import entry_points
@@ -39,7 +39,7 @@ from yuyue.errors import DomainError
 from yuyue.events.channels import messages_log_path
 from yuyue.observability.logs import configure_logging, format_record, log_settings
 from yuyue.plugins import ENTRY_POINT_GROUP, PluginHost, PluginLoadError, make_plugin_host, plugin_host
-from yuyue.progress import progress
+from yuyue.progress import progress, progress_callback
 from yuyue.provisioning import operations
 from yuyue.scaffold import ScaffoldError, create_plugin
 from yuyue.serving import gunicorn_command
@@ -507,29 +507,6 @@ def outbox_cli() -> click.Group:
 
 
 @contextmanager
-def _terminal_progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on stderr when it is a terminal; nothing in logs and pipes."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    bar, seen = None, 0
-
-    def advance(done: int, total: int) -> None:
-        nonlocal bar, seen
-        if bar is None:
-            bar = click.progressbar(length=total, label=label, file=sys.stderr)
-            bar.__enter__()
-        bar.update(done - seen)
-        seen = done
-
-    try:
-        yield advance
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
-
-
-@contextmanager
 def _backup_errors() -> Iterator[None]:
     from yuyue.backup.archive import BackupError
 
@@ -550,8 +527,8 @@ def backup_cli() -> list[click.Command]:
     def backup_command(output: Path | None) -> None:
         """Back the database up while it serves: SQLite's online backup or pg_dump, with a manifest and checksum, in one file."""
         output = output or backups.default_output(Path(current_app.config["BACKUP_DIR"]))
-        with _backup_errors(), _terminal_progress("checksumming") as progress:
-            made = backups.take_backup(db.engine, output, progress=progress)
+        with _backup_errors(), progress_callback("checksumming") as advance:
+            made = backups.take_backup(db.engine, output, progress=advance)
         manifest = made.manifest
         click.echo(str(made.path))
         click.echo(
@@ -570,8 +547,8 @@ def backup_cli() -> list[click.Command]:
             if not yes and backups.holds_data(db.engine):
                 raise click.ClickException("the configured database already holds data: pass --yes to replace it with the backup")
             db.session.remove()
-            with _terminal_progress("restoring") as progress:
-                backups.restore_database(file, manifest, db.engine, progress=progress)
+            with progress_callback("restoring") as advance:
+                backups.restore_database(file, manifest, db.engine, progress=advance)
         click.echo(f"restored {sum(manifest.tables.values())} rows of {manifest.created_at} (schema revision {manifest.revision or '-'})")
         init_database()
         _, head = backups.known_revisions()
@@ -637,8 +614,9 @@ def secrets_cli() -> click.Group:
         with db.engine.begin() as connection:
             total = sealing.count_sealed_rows(connection)
             # A bar only for a person watching: cron and CI get the counts alone.
-            with click.progressbar(length=total, label="sealing", file=sys.stderr if sys.stderr.isatty() else io.StringIO()) as bar:
-                counts = sealing.reseal_all(connection, sealer, on_row=lambda: bar.update(1))
+            with progress_callback("sealing") as advance:
+                done = itertools.count(1)
+                counts = sealing.reseal_all(connection, sealer, on_row=lambda: advance and advance(next(done), total))
         for count in counts:
             clear = f" ({count.were_clear} were in clear text)" if count.were_clear else ""
             click.echo(f"{count.column}\t{count.resealed} sealed{clear}")

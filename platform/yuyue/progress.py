@@ -42,3 +42,29 @@ def progress(
         return
     with click.progressbar(steps, length=length, label=label, item_show_func=describe, file=sys.stderr) as bar:
         yield bar
+
+
+@contextmanager
+def progress_callback(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """For work that reports its own progress: ``advance(done, total)`` drawing a bar on a terminal, or None elsewhere.
+
+    The bar appears at the first report, when the total is known (bytes checksummed, rows restored or sealed).
+    """
+    if not on_terminal():
+        yield None
+        return
+    bar, seen = None, 0
+
+    def advance(done: int, total: int) -> None:
+        nonlocal bar, seen
+        if bar is None:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - seen)
+        seen = done
+
+    try:
+        yield advance
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
