@@ -32,7 +32,7 @@ def _document_schemas(document: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     for path, item in document["paths"].items():
         for parameter in item.get("parameters", []):
             yield f"{path} parameter {parameter['name']}", parameter["schema"]
-        for method in item.keys() & METHODS:
+        for method in sorted(item.keys() & METHODS):  # one order in every process: xdist workers must collect alike
             operation = item[method]
             for parameter in operation.get("parameters", []):
                 yield f"{method.upper()} {path} parameter {parameter['name']}", parameter["schema"]

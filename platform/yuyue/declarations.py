@@ -73,15 +73,29 @@ class PluginDeclarationError(Exception):
         super().__init__(f"plugin {plugin!r} declares an invalid vertical or theme: {where}: {message}")
 
 
-def _read_json(plugin: str, ref: VerticalFile) -> Any:
+def _read_text(plugin: str, ref: VerticalFile) -> str:
     try:
-        text = resources.files(ref.package).joinpath(ref.path).read_text(encoding="utf-8")
+        return resources.files(ref.package).joinpath(ref.path).read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError) as error:
         raise PluginDeclarationError(plugin, str(ref), "", f"cannot read file ({error})") from None
+
+
+def _parse_json(plugin: str, ref: VerticalFile, text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise PluginDeclarationError(plugin, str(ref), "", f"not JSON: {error}") from None
+
+
+def _read_json(plugin: str, ref: VerticalFile) -> Any:
+    return _parse_json(plugin, ref, _read_text(plugin, ref))
+
+
+# The declarations this process has validated: (plugin, vertical.json, the text of each of its files). Every
+# application reads the files again, but validates only what it has not seen (a process that builds many
+# applications, a test run or a server's workers, paid a JSON-Schema validation per vertical and application);
+# a changed file is new text and is validated again.
+_validated: set[tuple[str, str, tuple[str, ...]]] = set()
 
 
 def _raise_first(plugin: str, source: str, problems: list, prefix: str = "") -> None:
@@ -98,22 +112,21 @@ def load_vertical(plugin: str, ref: VerticalFile) -> Vertical:
     """
     if not isinstance(ref, VerticalFile):
         raise PluginDeclarationError(plugin, "register_verticals()", "", f"expected a VerticalFile, got {ref!r}")
-    declaration = _read_json(plugin, ref)
-    _raise_first(plugin, str(ref), yuyue_schemas.problems("vertical", declaration))
+    declaration_text = _read_text(plugin, ref)
+    declaration = _parse_json(plugin, ref, declaration_text)
+    known = (plugin, str(ref), (declaration_text,))
+    if known not in _validated:
+        _raise_first(plugin, str(ref), yuyue_schemas.problems("vertical", declaration))
 
     form_ref, ui_ref = ref.sibling(declaration["form"]["schema"]), ref.sibling(declaration["form"]["ui"])
     settings_ref = ref.sibling(declaration["settings_schema"])
-    form, ui, settings = (_read_json(plugin, r) for r in (form_ref, ui_ref, settings_ref))
-    _raise_first(plugin, str(form_ref), yuyue_schemas.problems("form-dialect", form))
-    _raise_first(plugin, str(ui_ref), yuyue_schemas.problems("ui-schema", ui))
-    fields = set(form.get("properties", {}))
-    for index, name in enumerate(ui.get("order", [])):
-        if name not in fields:
-            raise PluginDeclarationError(plugin, str(ui_ref), f"/order/{index}", f"{name!r} is not a field of the form")
-    for name in ui.get("fields", {}):
-        if name not in fields:
-            raise PluginDeclarationError(plugin, str(ui_ref), f"/fields/{name}", f"{name!r} is not a field of the form")
-    _raise_first(plugin, str(settings_ref), yuyue_schemas.check_json_schema(settings) or yuyue_schemas.check_bounded_numbers(settings))
+    texts = tuple(_read_text(plugin, r) for r in (form_ref, ui_ref, settings_ref))
+    form, ui, settings = (_parse_json(plugin, r, text) for r, text in zip((form_ref, ui_ref, settings_ref), texts, strict=True))
+    validated = (plugin, str(ref), (declaration_text, *texts))
+    if validated not in _validated:
+        _check_vertical_files(plugin, form_ref, ui_ref, settings_ref, form, ui, settings)
+        _validated.add(validated)
+        _validated.add(known)
 
     return Vertical(
         key=declaration["key"],
@@ -128,6 +141,19 @@ def load_vertical(plugin: str, ref: VerticalFile) -> Vertical:
         default_policies=declaration.get("default_policies", {}),
         icon=declaration.get("icon"),
     )
+
+
+def _check_vertical_files(plugin: str, form_ref: VerticalFile, ui_ref: VerticalFile, settings_ref: VerticalFile, form: Any, ui: Any, settings: Any) -> None:
+    _raise_first(plugin, str(form_ref), yuyue_schemas.problems("form-dialect", form))
+    _raise_first(plugin, str(ui_ref), yuyue_schemas.problems("ui-schema", ui))
+    fields = set(form.get("properties", {}))
+    for index, name in enumerate(ui.get("order", [])):
+        if name not in fields:
+            raise PluginDeclarationError(plugin, str(ui_ref), f"/order/{index}", f"{name!r} is not a field of the form")
+    for name in ui.get("fields", {}):
+        if name not in fields:
+            raise PluginDeclarationError(plugin, str(ui_ref), f"/fields/{name}", f"{name!r} is not a field of the form")
+    _raise_first(plugin, str(settings_ref), yuyue_schemas.check_json_schema(settings) or yuyue_schemas.check_bounded_numbers(settings))
 
 
 def load_theme(plugin: str, declaration: Any) -> Theme:

@@ -215,9 +215,15 @@ def empty_tables() -> None:
     from yuyue.db import Model, db
 
     with db.engine.begin() as connection:
-        for table in reversed(Model.metadata.sorted_tables):
-            if table.name not in KEPT_TABLES:
-                connection.execute(table.delete())
+        # Plain SQL in one transaction: the ORM's statements would be compiled again for every test's new engine.
+        # DELETE, not TRUNCATE: on PostgreSQL a TRUNCATE of the few rows a test leaves is some 30 times slower.
+        quote = connection.dialect.identifier_preparer.quote
+        deletes = [f"DELETE FROM {quote(table.name)}" for table in reversed(Model.metadata.sorted_tables) if table.name not in KEPT_TABLES]
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("; ".join(deletes))  # one round trip
+        else:
+            for delete in deletes:
+                connection.exec_driver_sql(delete)
 
 
 @pytest.fixture
