@@ -18,11 +18,15 @@ import pytest
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
-    """``-n auto`` unless the command line says how many workers (``-n 0``: none), or xdist is off."""
+    """``-n auto`` unless the command line says how many workers (``-n 0``: none), or xdist is off; modules kept whole."""
     if hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("xdist"):
         return
     if config.option.numprocesses is None and not config.option.tx and not config.getoption("usepdb", False):
         config.option.numprocesses = "auto"
+    if config.option.numprocesses and config.option.dist == "no":
+        # A module's tests stay on one worker: its module-scoped fixtures (a seeded application, a served document)
+        # are built once, not again each time a worker comes back to the module between others.
+        config.option.dist = "loadscope"
 
 
 def _worker_database(config: pytest.Config) -> tuple[str, str] | None:
