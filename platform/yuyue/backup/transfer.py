@@ -5,7 +5,7 @@ and every foreign key follows it. The tenant's audit chain is copied as it was
 (its hashes cover what the records say, not where they are stored, so it still
 verifies) and then re-baselined: ``tenant.imported`` records mark the rows'
 old keys gone and vouch for the rows under their new ids, the way migration
-0006's baseline vouched for existing rows (decisions §6A).
+0006's baseline vouched for existing rows (decisions §67).
 """
 
 from __future__ import annotations

@@ -97,7 +97,7 @@ class LoginSetting(TenantScoped, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(40))
-    # Sealed at rest (decisions §6D): a database file or dump does not show the AppSecret.
+    # Sealed at rest (decisions §70): a database file or dump does not show the AppSecret.
     config: Mapped[dict[str, Any]] = mapped_column(SealedJSON("login_settings.config"), default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

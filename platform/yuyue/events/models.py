@@ -111,7 +111,7 @@ class WebhookEndpoint(TenantScoped, Model):
     description: Mapped[str] = mapped_column(String(200), default="")
     # Topic patterns: "booking.confirmed", "booking.*", "*".
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # "whsec_" + base64, sealed at rest and loaded only when used (decisions §6D): an endpoint whose secret no key
+    # "whsec_" + base64, sealed at rest and loaded only when used (decisions §70): an endpoint whose secret no key
     # opens is still listed and fanned out to, and only signing its deliveries fails.
     secret: Mapped[str] = mapped_column(SealedString("webhook_endpoints.secret"), deferred=True)
     # After a rotation the old secret signs too until previous_secret_until, so receivers can switch over (migration 0019).
@@ -152,7 +152,7 @@ class ChannelSettings(TenantScoped, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(40))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Validated against the channel's settings schema; sealed at rest, for its secrets (decisions §6D).
+    # Validated against the channel's settings schema; sealed at rest, for its secrets (decisions §70).
     config: Mapped[dict[str, Any]] = mapped_column(SealedJSON("channel_settings.config"), default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

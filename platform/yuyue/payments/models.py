@@ -115,6 +115,6 @@ class PaymentSetting(TenantScoped, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     booking_type_id: Mapped[int | None] = mapped_column(ForeignKey("booking_types.id", ondelete="CASCADE"))
     provider: Mapped[str] = mapped_column(String(40))
-    # The provider's keys, sealed at rest (decisions §6D).
+    # The provider's keys, sealed at rest (decisions §70).
     config: Mapped[dict[str, Any]] = mapped_column(SealedJSON("payment_settings.config"), default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
