@@ -25,7 +25,7 @@ def test_new_key_prints_a_fernet_key(tmp_path, database_url):
     Fernet(made.stdout.strip().encode())
 
 
-@pytest.mark.parametrize("setting", ["nonsense", f"{new_key()},too-short"])
+@pytest.mark.parametrize("setting", ["nonsense", f"{new_key()},too-short"], ids=["nonsense", "second-key-too-short"])
 def test_a_malformed_key_is_one_error_line_at_start_up(tmp_path, database_url, setting):
     started = yuyue_process("tenants", "list", database_url=database_url, instance=tmp_path, secrets_key=setting)
 
