@@ -50,3 +50,11 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def looks_like_email(email: str) -> bool:
+    """An address a mail server could take: something@domain.tld, no spaces, quotes, brackets or control characters."""
+    local, at, domain = email.rpartition("@")
+    return bool(at and local and "." in domain and not domain.startswith(".") and not domain.endswith(".")) and not any(
+        c.isspace() or c in '<>,;"\\' or ord(c) < 32 for c in email
+    )

@@ -29,9 +29,6 @@ from yuyue.tenancy.models import StaffRole, Tenant
 __all__ = ["VIEWS"]
 
 _DIGITS = re.compile(r"[0-9]{1,12}")
-# Flask-AppBuilder's user columns: longer input names no user and could not be stored.
-MAX_USERNAME = 64
-MAX_EMAIL = 64
 MAX_PASSWORD = 256
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 SETTINGS_PREFIX = "settings"
@@ -178,10 +175,10 @@ class OperatorTenantsView(ConsoleView):
         typed = {key: request.form.get(key, "").strip() for key in ("username", "role", "email")}
         password = request.form.get("password", "")
         errors: dict[str, list[str]] = {}
-        if not typed["username"] or len(typed["username"]) > MAX_USERNAME:
-            errors["username"] = [_("A user name of 1 to %(most)s characters.", most=MAX_USERNAME)]
-        if len(typed["email"]) > MAX_EMAIL or len(password) > MAX_PASSWORD:
-            errors["email"] = [_("An email of at most %(most)s characters.", most=MAX_EMAIL)]
+        if not typed["username"] or len(typed["username"]) > operations.MAX_USERNAME:
+            errors["username"] = [_("A user name of 1 to %(most)s characters.", most=operations.MAX_USERNAME)]
+        if len(typed["email"]) > operations.MAX_EMAIL or len(password) > MAX_PASSWORD:
+            errors["email"] = [_("An email of at most %(most)s characters.", most=operations.MAX_EMAIL)]
         if typed["role"] not in StaffRole.__members__:
             errors["role"] = [_("Choose a role.")]
         if errors:

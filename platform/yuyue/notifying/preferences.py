@@ -26,7 +26,7 @@ from yuyue.errors import FieldProblem, InvalidInput
 from yuyue.events.models import NotificationPreference
 from yuyue.notifying.templates import OPTIONAL_EVENTS
 from yuyue.tenancy.models import Tenant
-from yuyue.types import utcnow
+from yuyue.types import looks_like_email, utcnow
 
 __all__ = [
     "Preferences",
@@ -61,13 +61,6 @@ def preferences_of(session: Session, customer_id: int) -> Preferences:
     return Preferences(email=row.email, channels_off=tuple(row.channels_off or ()), muted=tuple(row.muted or ()))
 
 
-def _valid_email(email: str) -> bool:
-    local, at, domain = email.rpartition("@")
-    return bool(at and local and "." in domain and not domain.startswith(".") and not domain.endswith(".")) and not any(
-        c.isspace() or c in '<>,;"\\' or ord(c) < 32 for c in email
-    )
-
-
 def set_preferences(
     session: Session,
     tenant: Tenant,
@@ -88,7 +81,7 @@ def set_preferences(
         email = str(email).strip()
         if not email:
             email = None
-        elif len(email) > MAX_EMAIL_LENGTH or not _valid_email(email):
+        elif len(email) > MAX_EMAIL_LENGTH or not looks_like_email(email):
             problems.append(FieldProblem("/email", _l("this is not an email address"), "invalid_email"))
     known = set(channels)
     if channels_off is not ...:

@@ -32,11 +32,14 @@ from yuyue.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused
 from yuyue.plugins import PluginHost, TenantPlugins
 from yuyue.tenancy.models import ApiToken, StaffMembership, StaffRole, Tenant, TenantPlugin, TenantStatus, TokenKind
 from yuyue.tenancy.queries import get_tenant
-from yuyue.types import MAX_INTEGER, utcnow
+from yuyue.types import MAX_INTEGER, looks_like_email, utcnow
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 SUPPORTED_LOCALES = ("zh-Hans", "zh-Hant", "en")
 TOKEN_PREFIX = "yy_"
+# A staff user's name and email: what the admin's form and `yuyue tenants add-staff` accept.
+MAX_USERNAME = 64
+MAX_EMAIL = 64
 MAX_TOKEN_NAME = 100  # api_tokens.name, whose message below says so
 # Who acts when set-up code (the demo, fixtures, benchmarks) provisions without an operator.
 SYSTEM_ACTOR = "system"
@@ -288,7 +291,16 @@ def add_staff_member(
     """Give a user a role at a tenant, creating the user when ``email`` and ``password`` are given.
 
     :param security: the application's Flask-AppBuilder security manager.
+    :raises InvalidInput: a user name that is empty or too long, an email that is not one.
     """
+    username = username.strip() if isinstance(username, str) else ""
+    problems = []
+    if not username or len(username) > MAX_USERNAME:
+        problems.append(FieldProblem("/username", _l("A user name of 1 to %(most)s characters.", most=MAX_USERNAME), "invalid_username"))
+    if email is not None and (len(email) > MAX_EMAIL or not looks_like_email(email)):
+        problems.append(FieldProblem("/email", _l("this is not an email address"), "invalid_email"))
+    if problems:
+        raise InvalidInput(_l("%(field)s is not valid", field=problems[0].pointer[1:]), errors=problems)
     tenant = get_tenant(session, tenant_slug)
     user = security.find_user(username=username)
     created = user is None
