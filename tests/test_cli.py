@@ -1038,6 +1038,8 @@ def test_hostile_arguments_are_one_error_line(yuyue, tenant_acme, tmp_path, args
         ("YUYUE_AUDIT_CHECKPOINT_MINUTES", "1.5", "YUYUE_AUDIT_CHECKPOINT_MINUTES must be a whole number from 1 to 60"),
         ("YUYUE_SQLITE_BUSY_TIMEOUT", "soon", "YUYUE_SQLITE_BUSY_TIMEOUT must be a number from 0 to 3600"),
         ("YUYUE_OUTBOX_RUSH_SHARE", "2", "YUYUE_OUTBOX_RUSH_SHARE must be a number from 0.01 to 1"),
+        ("YUYUE_REDIS_URL", "nonsense", "YUYUE_REDIS_URL must be a redis:// or rediss:// URL with a host, or unix:///path/to/socket"),
+        ("YUYUE_REDIS_URL", "redis://", "YUYUE_REDIS_URL must be a redis://"),
     ],
 )
 def test_a_setting_that_cannot_be_used_is_one_line_naming_it(yuyue, initialised, monkeypatch, variable, value, fragment):

@@ -52,7 +52,7 @@ def settings_from_env(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "SECRET_KEY": _secret_key(env, instance),
         # Fernet keys that seal merchants' secrets in the database, first one sealing; without them, <instance>/secrets_key (docs/secrets.md).
         "SECRETS_KEY": env.get("YUYUE_SECRETS_KEY") or None,
-        "REDIS_URL": env.get("YUYUE_REDIS_URL"),
+        "REDIS_URL": _redis_url(env),
         # None: load every installed plugin; a list (maybe empty): only those names.
         "PLUGINS": None if allow_list is None else [n.strip() for n in allow_list.split(",") if n.strip()],
         "SQLITE_BUSY_TIMEOUT_SECONDS": _number(env, "YUYUE_SQLITE_BUSY_TIMEOUT", "30", low=0.0, high=3600.0),
@@ -112,6 +112,16 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | N
         parts = urllib.parse.urlsplit(value)
         if parts.scheme not in schemes or not parts.hostname:
             raise SettingError(f"{name} must be a {' or '.join(s + '://' for s in schemes)} URL with a host")
+    return value
+
+
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    """``YUYUE_REDIS_URL`` as redis-py takes it: ``redis://`` or ``rediss://`` with a host, or ``unix://`` with a socket path."""
+    value = env.get("YUYUE_REDIS_URL") or None
+    if value is not None:
+        parts = urllib.parse.urlsplit(value)
+        if not (parts.scheme in ("redis", "rediss") and parts.hostname or parts.scheme == "unix" and parts.path):
+            raise SettingError("YUYUE_REDIS_URL must be a redis:// or rediss:// URL with a host, or unix:///path/to/socket")
     return value
 
 
