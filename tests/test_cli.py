@@ -1009,6 +1009,7 @@ USAGE, FAILURE = 2, 1
         (("tokens", "create", "--tenant", "acme", "--name", "x" * 101), FAILURE, "/name: a name of 1-100 characters is required"),
         (("tokens", "revoke", "99999999999999999999999"), USAGE, "not in the range"),
         (("tokens", "revoke", "abc"), USAGE, "not a valid integer"),
+        (("migrations", "revision", "-m", " "), USAGE, "give the migration a message"),
         (("serve", "--workers", "0"), USAGE, "not in the range 1<=x<=256"),
         (("serve", "--workers", "99999999999999999999"), USAGE, "not in the range 1<=x<=256"),
         (("worker", "--workers", "0"), USAGE, "not in the range 1<=x<=64"),

@@ -334,9 +334,11 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
         """Developer tools for schema migrations."""
 
     @migrations.command("revision")
-    @click.option("-m", "--message", required=True)
+    @click.option("-m", "--message", required=True, help="What the migration does; it names the file.")
     def migrations_revision(message: str) -> None:
         """Autogenerate a migration from the models (database must be at head)."""
+        if not message.strip():
+            raise click.UsageError("give the migration a message: -m 'what it does'")
         migrate.new_revision(db.engine, message)
 
     @cli.command("worker")
