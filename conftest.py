@@ -119,3 +119,18 @@ def _compile_url_builders_once() -> None:
 
     shared_builder.yuyue_shared = True
     Rule._compile_builder = shared_builder
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored():
+    """Each test gets the environment back as it found it.
+
+    Commands run in-process (``yuyue demo`` sets ``YUYUE_PUBLIC_URL`` and the webhook switches for the server
+    it starts) would otherwise change the settings of every later test of the worker: which ones depends on
+    how xdist spreads the modules.
+    """
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)

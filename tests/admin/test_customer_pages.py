@@ -67,7 +67,7 @@ def main(response) -> str:
 
 def names(response) -> list[str]:
     assert response.status_code == 200, main(response)[:2000]
-    return re.findall(r'<td><a href="/admin/t/tenant-a/customers/\d+">([^<]*)</a></td>', main(response))
+    return re.findall(r'<td class="name"><a href="/admin/t/tenant-a/customers/\d+">([^<]*)</a></td>', main(response))
 
 
 def field_error(page: str, field_id: str) -> str:

@@ -16,6 +16,7 @@ from local_services import redis_reachable
 from yuyue.api.auth import access_token
 from yuyue.api.limit_storage import NodeLimitStorage
 from yuyue.api.limits import booking_limit, init_limits, rate_limit, rate_limit_settings
+from yuyue.observability.logs import init_request_ids
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 LIMITS_ON = {"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://"}
@@ -106,6 +107,7 @@ def booking_app() -> Flask:
         return jsonify({}), 201
 
     init_limits(app)
+    init_request_ids(app)  # last, as create_app does: every problem names its request
     return app
 
 
