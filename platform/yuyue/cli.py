@@ -556,6 +556,7 @@ def backup_cli() -> list[click.Command]:
         _, head = backups.known_revisions()
         if manifest.revision != head:
             click.echo(f"upgraded the schema from revision {manifest.revision or '-'} to {head}")
+        backups.record_restore(db.session, file, manifest, actor=operations.CLI_ACTOR)
         report = check_chains(db.session)
         db.session.remove()
         if report.findings:
@@ -578,7 +579,7 @@ def tenant_transfer_cli() -> list[click.Command]:
     def tenants_export(slug: str, output: Path) -> None:
         """Write tenant SLUG's rows, audit log included, to one file another installation can import."""
         with _backup_errors():
-            report = transfer.export_tenant(db.engine, slug, output)
+            report = transfer.export_tenant(db.session, slug, output, actor=operations.CLI_ACTOR)
         click.echo(f"exported tenant {slug}: {report.rows} rows in {len(report.tables)} tables to {output}")
 
     @click.command("import")
@@ -587,8 +588,8 @@ def tenant_transfer_cli() -> list[click.Command]:
     @click.option("--slug", help="Import under this slug instead of the exported one.")
     def tenants_import(file: Path, slug: str | None) -> None:
         """Load a tenant exported by `yuyue tenants export` as a new tenant, under new ids, and re-baseline its audit chain."""
-        with _backup_errors(), db.engine.begin() as connection:
-            report = transfer.import_tenant(connection, file, slug=slug, actor=operations.CLI_ACTOR)
+        with _backup_errors():
+            report = transfer.import_tenant(db.session, file, slug=slug, actor=operations.CLI_ACTOR)
         click.echo(f"imported tenant {report.slug}: {report.rows} rows in {len(report.tables)} tables")
         if report.unlinked:
             click.echo(f"{report.unlinked} references to rows of the other installation (such as the staff user who checked a visitor in) are now empty")

@@ -12,7 +12,8 @@ import json
 import os
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,21 +104,38 @@ def write_archive(output: Path, manifest: Manifest, payload: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
-def read_manifest(path: Path) -> Manifest:
-    """The manifest of backup ``path``; a file that is no backup (or a truncated one) is a :class:`BackupError`."""
+@contextmanager
+def open_archive(path: Path, what: str) -> Iterator[tuple[zipfile.ZipFile, Any]]:
+    """Open the zip at ``path`` and read its ``manifest.json``: a backup and a tenant export are opened alike.
+
+    ``what`` names the kind of file in the errors ("a yuyue backup", "a tenant
+    export"); a missing, foreign, truncated or damaged file is a one-line
+    :class:`BackupError`. Yields the open zip and the manifest as parsed JSON.
+    """
     try:
-        with zipfile.ZipFile(path) as archive:
-            raw = archive.read(MANIFEST)
+        archive = zipfile.ZipFile(path)
     except FileNotFoundError:
         raise BackupError(f"{path}: no such file") from None
     except (zipfile.BadZipFile, OSError, EOFError) as error:
-        raise BackupError(f"{path} is not a yuyue backup, or it is truncated ({error})") from None
-    except KeyError:
-        raise BackupError(f"{path} is not a yuyue backup: it has no {MANIFEST}") from None
-    try:
-        return Manifest.from_json(json.loads(raw))
-    except ValueError:
-        raise BackupError(f"{path} is not a yuyue backup: its {MANIFEST} is not JSON") from None
+        raise BackupError(f"{path} is not {what}, or it is truncated ({error})") from None
+    with archive:
+        try:
+            raw = archive.read(MANIFEST)
+        except KeyError:
+            raise BackupError(f"{path} is not {what}: it has no {MANIFEST}") from None
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
+            raise BackupError(f"{path} is not {what}, or it is truncated ({error})") from None
+        try:
+            manifest = json.loads(raw)
+        except ValueError:
+            raise BackupError(f"{path} is not {what}: its {MANIFEST} is not JSON") from None
+        yield archive, manifest
+
+
+def read_manifest(path: Path) -> Manifest:
+    """The manifest of backup ``path``; a file that is no backup (or a truncated one) is a :class:`BackupError`."""
+    with open_archive(path, "a yuyue backup") as (_, manifest):
+        return Manifest.from_json(manifest)
 
 
 def extract_payload(path: Path, manifest: Manifest, target: Path, progress: Progress | None = None) -> None:

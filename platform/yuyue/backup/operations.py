@@ -28,14 +28,18 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
 import yuyue
+from yuyue.audit.operator_chain import record_operator_action
 from yuyue.backup.archive import PAYLOADS, BackupError, Manifest, Progress, extract_payload, file_sha256, read_manifest, write_archive
+from yuyue.db import write_transaction
 from yuyue.types import utcnow
 
 # Tables `yuyue init` fills in an empty database (Flask-AppBuilder's roles and permissions): rows there are not data to protect.
 BOOTSTRAP_TABLES = frozenset({"alembic_version", "ab_permission", "ab_view_menu", "ab_permission_view", "ab_role", "ab_permission_view_role"})
 STAMP = "%Y%m%dT%H%M%SZ"
+RESTORED_ACTION = "backup.restored"
 NAME_PATTERN = re.compile(r"^yuyue-\d{8}T\d{6}Z(-\d+)?\.zip$")
 
 
@@ -260,6 +264,24 @@ def _restore_postgresql(path: Path, manifest: Manifest, engine: Engine, progress
         )
     if done.returncode != 0:
         raise BackupError(f"pg_restore failed: {_first_line(done.stderr)}")
+
+
+def record_restore(session: Session, path: Path, manifest: Manifest, *, actor: str) -> None:
+    """Record ``backup.restored`` in the restored database's operator chain: which backup it now is, put back by which yuyue.
+
+    Written once the schema is upgraded (the chain's tables may be newer than
+    the backup), before the chains are verified, so the record is verified too.
+    """
+    data = {
+        "file": path.name,
+        "created_at": manifest.created_at,
+        "revision": manifest.revision,
+        "sha256": manifest.sha256,
+        "backup_yuyue_version": manifest.yuyue_version,
+        "yuyue_version": yuyue.__version__,
+    }
+    with write_transaction(session):
+        record_operator_action(session, actor=actor, action=RESTORED_ACTION, subject_type="backup", subject_id=manifest.created_at, data=data)
 
 
 # --- the nightly backup -----------------------------------------------------------------

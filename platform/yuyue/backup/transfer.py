@@ -24,19 +24,20 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, Table, TypeDecorator, insert, inspect, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 import yuyue
 from yuyue.audit.models import AuditHead, AuditRecord
 from yuyue.audit.operations import GENESIS_HASH, record_hash
+from yuyue.audit.operator_chain import record_operator_action
 from yuyue.audit.state import audited_tables, row_key
-from yuyue.backup.archive import BackupError
-from yuyue.db import Model, TenantScoped
+from yuyue.backup.archive import MANIFEST, BackupError, open_archive
+from yuyue.db import Model, TenantScoped, write_transaction
 from yuyue.types import utcnow
 
 FORMAT = "yuyue-tenant"
 FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
 TENANTS = "tenants"
 # Not carried over: the outbox's transport state (imported, it would be sent again), customers' login codes and sessions (they
 # log in again), and staff memberships (they name users of the other installation: add staff again with `tenants add-staff`).
@@ -45,11 +46,13 @@ AUDIT_TABLES = frozenset({"audit_records", "audit_heads"})
 BATCH = 500
 REBASELINE_ROWS = 1000
 IMPORT_ACTION = "tenant.imported"
+EXPORT_ACTION = "tenant.exported"
 
 
 @dataclass
 class TransferReport:
     slug: str
+    tenant_id: int = 0  # here: the exported tenant's id, or the imported tenant's new one
     tables: dict[str, int] = field(default_factory=dict)
     left_behind: list[str] = field(default_factory=lambda: sorted(LEFT_BEHIND))
     unlinked: int = 0  # references to rows of the other installation that were not carried over (e.g. the staff user who checked a visitor in)
@@ -124,13 +127,29 @@ def _lines(connection: Connection, table: Table, tenant_id: int) -> Iterator[str
         yield json.dumps(dict(row._mapping), default=_plain, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def export_tenant(engine: Engine, slug: str, output: Path) -> TransferReport:
-    """Write tenant ``slug``'s rows to ``output``, read from one snapshot (REPEATABLE READ on PostgreSQL; on SQLite one read transaction of the WAL database), so they agree with each other."""
+def export_tenant(session: Session, slug: str, output: Path, *, actor: str = "cli") -> TransferReport:
+    """Write tenant ``slug``'s rows to ``output`` and record ``tenant.exported`` in the operator chain: data left the installation.
+
+    The rows are read from one snapshot (REPEATABLE READ on PostgreSQL; on
+    SQLite one read transaction of the WAL database), so they agree with each
+    other; the writers are not held up meanwhile. Recorded after the file is
+    complete, and the file is removed if the record cannot be written, so no
+    export leaves unrecorded.
+    """
+    engine = session.get_bind()
     connection = engine.connect()
     if engine.dialect.name == "postgresql":
         connection = connection.execution_options(isolation_level="REPEATABLE READ")
     with connection, connection.begin():
-        return _export(connection, slug, output)
+        report = _export(connection, slug, output)
+    try:
+        with write_transaction(session):
+            data = {"slug": slug, "file": output.name, "rows": report.rows, "tables": len(report.tables)}
+            record_operator_action(session, actor=actor, action=EXPORT_ACTION, subject_type="tenant", subject_id=report.tenant_id, data=data)
+    except BaseException:
+        output.unlink(missing_ok=True)
+        raise
+    return report
 
 
 def _export(connection: Connection, slug: str, output: Path) -> TransferReport:
@@ -138,7 +157,7 @@ def _export(connection: Connection, slug: str, output: Path) -> TransferReport:
     tenant_id = connection.execute(select(tenants.c.id).where(tenants.c.slug == slug)).scalar()
     if tenant_id is None:
         raise BackupError(f"no tenant {slug!r}")
-    report = TransferReport(slug)
+    report = TransferReport(slug, tenant_id)
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.name}.partial")
     digests = {}
@@ -170,13 +189,7 @@ def _export(connection: Connection, slug: str, output: Path) -> TransferReport:
     return report
 
 
-def _read_manifest(archive: zipfile.ZipFile, path: Path) -> dict[str, Any]:
-    try:
-        manifest = json.loads(archive.read(MANIFEST))
-    except KeyError:
-        raise BackupError(f"{path} is not a tenant export: it has no {MANIFEST}") from None
-    except ValueError:
-        raise BackupError(f"{path} is not a tenant export: its {MANIFEST} is not JSON") from None
+def _checked_manifest(manifest: Any, path: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
         raise BackupError(f"{path} is not a tenant export this yuyue reads")
     return manifest
@@ -192,16 +205,22 @@ def _rows(archive: zipfile.ZipFile, path: Path, entry: dict[str, Any]) -> list[d
     return [json.loads(line) for line in data.decode().splitlines()]
 
 
-def import_tenant(connection: Connection, path: Path, *, slug: str | None = None, actor: str = "cli") -> TransferReport:
-    """Load the export at ``path`` as a new tenant (named ``slug``, or as it was), inside the caller's transaction."""
-    try:
-        archive = zipfile.ZipFile(path)
-    except FileNotFoundError:
-        raise BackupError(f"{path}: no such file") from None
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
-        raise BackupError(f"{path} is not a tenant export, or it is truncated ({error})") from None
-    with archive:
-        manifest = _read_manifest(archive, path)
+def import_tenant(session: Session, path: Path, *, slug: str | None = None, actor: str = "cli") -> TransferReport:
+    """Load the export at ``path`` as a new tenant (named ``slug``, or as it was), in one write transaction.
+
+    Besides the tenant chain's re-baseline, the operator chain gets a
+    ``tenant.imported`` record: rows came into the installation from a file.
+    """
+    with write_transaction(session):
+        report, manifest = _import(session.connection(), path, slug=slug, actor=actor)
+        data = {"slug": report.slug, "from_tenant": manifest["tenant"], "exported_at": manifest.get("created_at"), "file": path.name, "rows": report.rows}
+        record_operator_action(session, actor=actor, action=IMPORT_ACTION, subject_type="tenant", subject_id=report.tenant_id, data=data)
+    return report
+
+
+def _import(connection: Connection, path: Path, *, slug: str | None, actor: str) -> tuple[TransferReport, dict[str, Any]]:
+    with open_archive(path, "a tenant export") as (archive, found):
+        manifest = _checked_manifest(found, path)
         here = _schema_revision(connection)
         if manifest["revision"] != here:
             raise BackupError(
@@ -224,9 +243,9 @@ def import_tenant(connection: Connection, path: Path, *, slug: str | None = None
                 rows[0]["slug"] = slug
             report.unlinked += _load(connection, table, rows, new_ids)
             report.tables[table.name] = len(rows)
-        tenant_id = next(iter(new_ids[TENANTS].values()))
-        _rebaseline(connection, tenant_id, new_ids.get("audit_records", {}), manifest["tenant"], actor)
-    return report
+        report.tenant_id = next(iter(new_ids[TENANTS].values()))
+        _rebaseline(connection, report.tenant_id, new_ids.get("audit_records", {}), manifest["tenant"], actor)
+    return report, manifest
 
 
 def _load(connection: Connection, table: Table, rows: list[dict[str, Any]], new_ids: dict[str, dict[int, int]]) -> int:

@@ -1,0 +1,101 @@
+"""Restoring a backup and moving a tenant in or out are written to the operator chain, which still verifies afterwards."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+from backup_setup import TENANT, close, serving_app
+from sqlalchemy import create_engine, text
+
+from yuyue import __version__ as yuyue_version
+from yuyue.app import normalize_database_url
+
+
+def operator_records(url: str) -> list[dict]:
+    """The operator chain's records, oldest first: action, actor, subject and data."""
+    engine = create_engine(normalize_database_url(url))
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT actor, action, subject_type, subject_id, data FROM operator_audit_records ORDER BY seq")).mappings().all()
+    finally:
+        engine.dispose()
+    return [{**row, "data": json.loads(row["data"]) if isinstance(row["data"], str) else row["data"]} for row in rows]
+
+
+def test_restore_records_which_backup_was_put_back_in_the_operator_chain_and_verifies(new_database, yuyue, tmp_path):
+    source, target = new_database(), new_database()
+    yuyue(source, "init")
+    yuyue(source, "tenants", "create", "acme", "--name", "Acme")
+    path = tmp_path / "b.zip"
+    assert yuyue(source, "backup", "--output", str(path)).code == 0
+    with zipfile.ZipFile(path) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+
+    assert yuyue(target, "restore", str(path)).code == 0
+
+    *_, restored = operator_records(target)
+    assert (restored["actor"], restored["action"], restored["subject_type"], restored["subject_id"]) == (
+        "cli",
+        "backup.restored",
+        "backup",
+        manifest["created_at"],
+    )
+    assert restored["data"] == {
+        "file": "b.zip",
+        "created_at": manifest["created_at"],
+        "revision": manifest["revision"],
+        "sha256": manifest["payload"]["sha256"],
+        "backup_yuyue_version": manifest["yuyue_version"],
+        "yuyue_version": yuyue_version,
+    }
+    assert operator_records(source) == []  # the record is the restored database's, not the backed-up one's
+    verified = yuyue(target, "audit", "verify")
+    assert verified.code == 0, verified
+
+
+def test_a_second_restore_over_the_first_leaves_one_record_of_the_backup_restored_last(new_database, yuyue, tmp_path):
+    source, target = new_database(), new_database()
+    yuyue(source, "init")
+    yuyue(source, "backup", "--output", str(tmp_path / "empty.zip"))
+    yuyue(source, "tenants", "create", "acme", "--name", "Acme")
+    yuyue(source, "backup", "--output", str(tmp_path / "acme.zip"))
+
+    assert yuyue(target, "restore", str(tmp_path / "empty.zip")).code == 0
+    assert yuyue(target, "restore", str(tmp_path / "acme.zip"), "--yes").code == 0
+
+    assert [(record["action"], record["data"]["file"]) for record in operator_records(target)] == [("backup.restored", "acme.zip")]
+    assert yuyue(target, "audit", "verify").code == 0
+
+
+def test_exporting_and_importing_a_tenant_are_recorded_in_each_installations_operator_chain(new_database, yuyue, tmp_path):
+    source, target = new_database(), new_database()
+    close(serving_app(source, tmp_path / "source"))
+    yuyue(target, "init")
+    export = tmp_path / "museum.zip"
+
+    exported = yuyue(source, "tenants", "export", TENANT, "--output", str(export))
+    imported = yuyue(target, "tenants", "import", str(export), "--slug", "moved")
+
+    assert exported.code == 0 and imported.code == 0, (exported, imported)
+    [out] = operator_records(source)
+    assert (out["actor"], out["action"], out["subject_type"]) == ("cli", "tenant.exported", "tenant")
+    assert out["data"] == {"slug": TENANT, "file": "museum.zip", "rows": out["data"]["rows"], "tables": out["data"]["tables"]} and out["data"]["rows"] > 1
+    [came] = operator_records(target)
+    assert (came["actor"], came["action"], came["subject_type"]) == ("cli", "tenant.imported", "tenant")
+    assert came["data"]["slug"] == "moved" and came["data"]["from_tenant"] == TENANT and came["data"]["file"] == "museum.zip"
+    assert came["data"]["rows"] == out["data"]["rows"]
+    assert yuyue(source, "audit", "verify").code == 0
+    assert yuyue(target, "audit", "verify").code == 0
+
+
+def test_a_refused_import_or_export_records_nothing(new_database, yuyue, tmp_path):
+    url = new_database()
+    yuyue(url, "init")
+    yuyue(url, "tenants", "create", "acme", "--name", "Acme")
+    yuyue(url, "tenants", "export", "acme", "--output", str(tmp_path / "acme.zip"))
+
+    assert yuyue(url, "tenants", "import", str(tmp_path / "acme.zip")).code != 0  # the slug exists
+    assert yuyue(url, "tenants", "export", "nobody", "--output", str(tmp_path / "x.zip")).code != 0
+
+    assert [record["action"] for record in operator_records(url)] == ["tenant.exported"]
