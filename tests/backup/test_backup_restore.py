@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from backup_setup import TENANT, assert_one_error_line, booking_body, close, serving_app
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from yuyue import migrate
 from yuyue.app import normalize_database_url
@@ -46,6 +46,15 @@ def public_ids(url: str) -> set[str]:
     try:
         with engine.connect() as connection:
             return set(connection.execute(text("SELECT public_id FROM bookings")).scalars())
+    finally:
+        engine.dispose()
+
+
+def table_counts(url: str) -> dict[str, int]:
+    engine = create_engine(normalize_database_url(url))
+    try:
+        with engine.connect() as connection:
+            return {name: connection.execute(text(f'SELECT count(*) FROM "{name}"')).scalar_one() for name in inspect(connection).get_table_names()}
     finally:
         engine.dispose()
 
@@ -96,6 +105,11 @@ def test_a_backup_taken_during_a_booking_rush_restores_every_acknowledged_bookin
     assert restored.code == 0, restored
     assert "audit verify: ok" in restored.out
     assert before <= public_ids(target)
+    with zipfile.ZipFile(tmp_path / "rush.zip") as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    # Every table as the manifest counted it in the copy, and the restore's own record in the operator chain (its first here).
+    assert table_counts(target) == {**manifest["tables"], "operator_audit_records": 1, "operator_audit_heads": 1}
+    assert (manifest["tables"]["operator_audit_records"], manifest["tables"]["operator_audit_heads"]) == (0, 0)
 
 
 def test_backup_prints_the_file_and_a_summary_and_the_manifest_describes_it(new_database, yuyue, tmp_path):

@@ -89,9 +89,13 @@ def file_sha256(path: Path, progress: Progress | None = None) -> tuple[str, int]
 
 
 def write_archive(output: Path, manifest: Manifest, payload: Path) -> None:
-    """Write the zip beside ``output`` and move it into place, so a half-written file never carries the backup's name."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(f".{output.name}.partial")
+    """Write the zip beside ``payload`` and move it to ``output`` when complete, so a half-written file never carries the backup's name.
+
+    ``payload``'s folder is on ``output``'s file system (the backup's work
+    folder), so the move is one atomic rename; the folder's entry is synced so
+    the rename outlives a power cut.
+    """
+    partial = payload.with_name(output.name)
     compression = zipfile.ZIP_DEFLATED if manifest.database == "sqlite" else zipfile.ZIP_STORED  # a custom dump is compressed already
     try:
         with zipfile.ZipFile(partial, "w", compression=compression, allowZip64=True) as archive:
@@ -102,6 +106,11 @@ def write_archive(output: Path, manifest: Manifest, payload: Path) -> None:
         os.replace(partial, output)
     finally:
         partial.unlink(missing_ok=True)
+    folder = os.open(output.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 @contextmanager

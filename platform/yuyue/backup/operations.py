@@ -13,12 +13,17 @@ chains (``yuyue restore``).
 
 from __future__ import annotations
 
+import fcntl
+import logging
 import os
 import re
 import shutil
 import sqlite3
 import subprocess
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -41,6 +46,12 @@ BOOTSTRAP_TABLES = frozenset({"alembic_version", "ab_permission", "ab_view_menu"
 STAMP = "%Y%m%dT%H%M%SZ"
 RESTORED_ACTION = "backup.restored"
 NAME_PATTERN = re.compile(r"^yuyue-\d{8}T\d{6}Z(-\d+)?\.zip$")
+WORK_SUFFIX = ".partial"
+WORK_PATTERN = re.compile(r"^\.yuyue-\d{8}T\d{6}Z(-\d+)?\.zip\.partial$")
+# A work folder is locked just after it is made: one younger than this may be a backup that is starting.
+WORK_FOLDER_GRACE_SECONDS = 60
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,8 +79,9 @@ def take_backup(engine: Engine, output: Path, *, progress: Progress | None = Non
     kind = engine.dialect.name
     if kind not in PAYLOADS:
         raise BackupError(f"cannot back up a {kind} database")
-    with tempfile.TemporaryDirectory(prefix="yuyue-backup-", dir=output.parent if output.parent.exists() else None) as folder:
-        payload = Path(folder) / PAYLOADS[kind]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with _work_folder(output) as folder:
+        payload = folder / PAYLOADS[kind]
         if kind == "sqlite":
             revision, tables = _sqlite_snapshot(_sqlite_path(engine), payload)
         else:
@@ -87,6 +99,49 @@ def take_backup(engine: Engine, output: Path, *, progress: Progress | None = Non
         )
         write_archive(output, manifest, payload)
     return Backup(output, manifest)
+
+
+@contextmanager
+def _work_folder(output: Path) -> Iterator[Path]:
+    """``.<output's name>.partial/`` beside ``output``, locked while this backup writes into it and removed after.
+
+    The payload and the zip are made there and the zip is moved to ``output``
+    when complete, so a backup killed half way (kill -9, a full disk, a power
+    cut) leaves no file at ``output``, only this folder: the next backup to the
+    same name or the worker's retention (:func:`prune_backups`) removes it once
+    no process holds its lock (the kernel drops the lock of a killed process).
+    """
+    folder = output.with_name(f".{output.name}{WORK_SUFFIX}")
+    folder.mkdir(exist_ok=True)
+    lock = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BackupError(f"another backup is writing {output} now") from None
+        for leftover in folder.iterdir():  # of a backup to the same name that was killed
+            leftover.unlink()
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.close(lock)
+
+
+def _abandoned(folder: Path) -> bool:
+    """Whether work folder ``folder`` is a killed backup's: old enough to have been locked, and no process holds its lock."""
+    try:
+        if time.time() - folder.stat().st_mtime < WORK_FOLDER_GRACE_SECONDS:
+            return False
+        lock = os.open(folder, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(lock)  # closing drops a lock taken just now
+    return True
 
 
 def _sqlite_path(engine: Engine) -> Path:
@@ -218,12 +273,15 @@ def _restore_sqlite(path: Path, manifest: Manifest, target: Path, progress: Prog
         extract_payload(path, manifest, incoming, progress)
         _check_sqlite_image(incoming, path)
         if target.exists():
-            # Fold the old file's WAL into it first: a WAL left beside the new file would be replayed over it.
+            # Fold the old file's WAL into it and empty it first: a WAL left beside the new file would be replayed over it, and
+            # the -wal file is removed only after the move, so a restore killed between the two must leave an empty one.
             old = sqlite3.connect(target, timeout=60)
             try:
-                old.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy = old.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
             finally:
                 old.close()
+            if busy:
+                raise BackupError(f"{target} is in use (a server or worker reads it): stop them, then restore again")
         os.replace(incoming, target)
         for suffix in ("-wal", "-shm"):
             Path(f"{target}{suffix}").unlink(missing_ok=True)
@@ -288,7 +346,15 @@ def record_restore(session: Session, path: Path, manifest: Manifest, *, actor: s
 
 
 def prune_backups(directory: Path, keep: int) -> list[Path]:
-    """Delete all but the newest ``keep`` backups yuyue named in ``directory`` (other files are left alone); returns those deleted."""
+    """Delete all but the newest ``keep`` backups yuyue named in ``directory`` (other files are left alone); returns those deleted.
+
+    The work folders of backups killed half way are removed too; they were
+    never backups, so they neither count towards ``keep`` nor are returned.
+    """
+    for folder in directory.iterdir():
+        if WORK_PATTERN.match(folder.name) and _abandoned(folder):
+            log.warning("removing %s, left by a backup that did not finish", folder)
+            shutil.rmtree(folder, ignore_errors=True)
     ours = sorted((path for path in directory.iterdir() if NAME_PATTERN.match(path.name)), key=_stamp_order)
     doomed = ours[:-keep] if keep > 0 else ours
     for path in doomed:
