@@ -82,7 +82,7 @@ OPERATOR_AUDIT_PAGE = {
                     "seq": bounded_integer(1),
                     "at": {"type": "string", "format": "date-time"},
                     "actor": {"type": "string", "description": "operator:<token id>, cli or system"},
-                    "action": {"type": "string", "description": "token.created, token.revoked"},
+                    "action": {"type": "string", "description": "token.created, token.revoked, backup.restored, tenant.exported, tenant.imported"},
                     "subject_type": {"type": "string"},
                     "subject_id": {"type": "string"},
                     "data": {"type": "object"},
