@@ -3,7 +3,9 @@ damaged, newer than the code or of the other database kind, upgraded when it is 
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import threading
 import time
 import zipfile
@@ -231,6 +233,24 @@ def test_restore_exits_non_zero_when_the_restored_audit_chain_does_not_verify(ne
 
     assert restored.code == 1
     assert "audit verify found" in restored.err and "acme" in restored.out
+
+
+def test_a_backup_to_a_name_another_backup_is_writing_is_one_error_line_and_leaves_that_backup_alone(new_database, yuyue, tmp_path):
+    url = new_database()
+    yuyue(url, "init")
+    work = tmp_path / ".b.zip.partial"
+    work.mkdir()
+    (work / "database.sqlite3").write_bytes(b"the other backup's copy")
+    lock = os.open(work, os.O_RDONLY)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # as the running backup holds it
+
+        assert_one_error_line(yuyue(url, "backup", "--output", str(tmp_path / "b.zip")), "another backup is writing")
+        assert (work / "database.sqlite3").read_bytes() == b"the other backup's copy"
+    finally:
+        os.close(lock)
+    assert yuyue(url, "backup", "--output", str(tmp_path / "b.zip")).code == 0
+    assert sorted(path.name for path in tmp_path.glob("*b.zip*")) == ["b.zip"]
 
 
 def fake_pg_dump(folder: Path, version: str) -> Path:

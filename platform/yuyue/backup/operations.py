@@ -115,10 +115,11 @@ def _work_folder(output: Path) -> Iterator[Path]:
     folder.mkdir(exist_ok=True)
     lock = os.open(folder, os.O_RDONLY)
     try:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BackupError(f"another backup is writing {output} now") from None
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(lock)
+        raise BackupError(f"another backup is writing {output} now") from None
+    try:
         for leftover in folder.iterdir():  # of a backup to the same name that was killed
             leftover.unlink()
         yield folder
