@@ -20,9 +20,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextvars import Token
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from huey import Huey, RedisHuey, SqliteHuey, crontab
@@ -46,6 +48,7 @@ from yuyue.events.delivery import AcknowledgementJournal, Subscriber, fan_out, n
 from yuyue.notifying.reminders import emit_due_reminders
 from yuyue.notifying.subscribers import host_subscribers
 from yuyue.observability.heartbeat import Heartbeat
+from yuyue.observability.logs import enter_log_context, leave_log_context
 from yuyue.payments.operations import send_refunds
 from yuyue.payments.providers import PaymentProviders, payment_providers
 from yuyue.privacy.operations import erase_expired_customers
@@ -226,6 +229,7 @@ def make_queue(app: Flask) -> JobQueue:
         path = Path(app.config["INSTANCE_PATH"]) / "huey.db"
         path.parent.mkdir(parents=True, exist_ok=True)
         queue = SqliteHuey(QUEUE_NAME, filename=str(path))
+    name_the_task_in_its_log_lines(queue)
 
     @queue.periodic_task(crontab(minute="*"), name="expire_due")
     def expire_due_task() -> dict:
@@ -334,6 +338,25 @@ def make_queue(app: Flask) -> JobQueue:
         checkpoint_task,
         backup_task,
     )
+
+
+def name_the_task_in_its_log_lines(queue: Huey) -> None:
+    """Every record logged while a task of ``queue`` runs, Huey's own included, carries ``task`` (its name) and ``task_id``.
+
+    Huey runs a task's pre-execute hooks, the task and its post-execute hooks in one consumer thread, so a
+    context entered in the first and left in the last covers exactly the task's run.
+    """
+    entered: dict[str, Token[Any]] = {}
+
+    @queue.pre_execute(name="yuyue_log_context")
+    def _enter(task: Task) -> None:
+        entered[task.id] = enter_log_context(task=task.name, task_id=task.id)
+
+    @queue.post_execute(name="yuyue_log_context")
+    def _leave(task: Task, value: object, error: BaseException | None) -> None:
+        token = entered.pop(task.id, None)
+        if token is not None:
+            leave_log_context(token)
 
 
 def checkpoint_minutes(app: Flask) -> int:

@@ -105,7 +105,8 @@ def test_another_browser_sees_no_voucher_and_no_calendar(app, museum, booked):
 def test_an_unknown_booking_looks_exactly_like_someone_elses(app, museum, booked):
     stranger = app.test_client()
     public_id = booked.rsplit("/", 1)[1]
-    missing, foreign = stranger.get("/t/museum/bookings/NoSuchBooking123"), stranger.get(booked)
+    same_id = {"X-Request-ID": "probe"}  # the pages show their request's id; with one id they must not differ at all
+    missing, foreign = stranger.get("/t/museum/bookings/NoSuchBooking123", headers=same_id), stranger.get(booked, headers=same_id)
     assert missing.status_code == foreign.status_code == 404
     assert missing.get_data(as_text=True).replace("NoSuchBooking123", public_id) == foreign.get_data(as_text=True)
 

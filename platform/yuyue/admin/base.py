@@ -11,6 +11,7 @@ Flask-AppBuilder's ``Admin`` role.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -23,11 +24,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, NotFound, UnprocessableEntity
+from werkzeug.exceptions import Conflict as ConflictPage
 from wtforms import ValidationError
 
 from yuyue.bookings.placement import Actor
 from yuyue.db import all_tenants, db, tenant_scope
+from yuyue.errors import Conflict, DomainError, InvalidInput, Refused
+from yuyue.errors import NotFound as Missing
+from yuyue.observability.logs import current_request_id
 from yuyue.tenancy.models import ROLE_RANK, StaffMembership, StaffRole, Tenant, TenantStatus
 
 __all__ = [
@@ -44,7 +49,16 @@ __all__ = [
     "requires",
 ]
 
+log = logging.getLogger(__name__)
+
 OPERATOR_ROLE = "Admin"
+# The page a refusal no view caught gets: a missing thing, input the operation refused, a conflict with the data.
+PAGE_BY_ERROR: tuple[tuple[type[DomainError], type[HTTPException]], ...] = (
+    (Missing, NotFound),
+    (InvalidInput, UnprocessableEntity),
+    (Conflict, ConflictPage),
+    (Refused, ConflictPage),
+)
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -146,12 +160,29 @@ class AdminView(BaseView):
         blueprint.before_request(self._enter)
         blueprint.teardown_request(self._leave)
         blueprint.register_error_handler(HTTPException, self._error_page)
+        blueprint.register_error_handler(DomainError, self._domain_error_page)
+        blueprint.register_error_handler(Exception, self._unexpected_error_page)
         return blueprint
 
     @staticmethod
     def _error_page(error: HTTPException) -> tuple[str, int]:
-        """Refusals inside the admin as admin pages (the menu stays, the reason is said)."""
-        return render_template("admin/error.html", error=error), error.code or 500
+        """Refusals inside the admin as admin pages (the menu stays, the reason is said), with the request's id as the reference an operator finds in the logs."""
+        return render_template("admin/error.html", error=error, request_id=current_request_id()), error.code or 500
+
+    @classmethod
+    def _domain_error_page(cls, error: DomainError) -> tuple[str, int]:
+        page = next((page for kind, page in PAGE_BY_ERROR if isinstance(error, kind)), BadRequest)
+        return cls._error_page(page(description=str(error.message)))
+
+    @classmethod
+    def _unexpected_error_page(cls, error: Exception) -> tuple[str, int]:
+        """A bug or an outage: logged with its traceback (the record carries the id the page shows), then the admin's error page.
+
+        The session is rolled back first: a failed statement leaves it unusable (PostgreSQL), and the layout reads the tenant.
+        """
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return cls._error_page(InternalServerError())
 
     def _take_url_values(self, endpoint: str | None, values: dict[str, Any] | None) -> None:
         return None

@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session, scoped_session
 from yuyue.audit.operations import record as audit_record
 from yuyue.db import all_tenants, insert_unless_exists, tenant_scope, write_transaction
 from yuyue.events.models import Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus, OutboxEvent
+from yuyue.events.origins import delivering
 from yuyue.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -207,8 +208,8 @@ def _fan_out_tenant(session: Session, subscribers: Sequence[Subscriber], tenant_
     events (SQLite has no advisory lock to keep it out): the unique key turns
     its deliveries into no-ops and ``delivered_at`` is set once.
     """
-    failed: tuple[int, BaseException] | None = None
-    planned_events: list[tuple[int, str, list[PlannedDelivery]]] = []
+    failed: tuple[EventPlan, BaseException] | None = None
+    planned_events: list[EventPlan] = []
     with tenant_scope(tenant_id):
         try:
             if session.get_bind().dialect.name == "postgresql":
@@ -219,21 +220,23 @@ def _fan_out_tenant(session: Session, subscribers: Sequence[Subscriber], tenant_
                     return 0
             events = session.scalars(select(OutboxEvent).where(OutboxEvent.delivered_at.is_(None)).order_by(OutboxEvent.id).limit(limit)).all()
             for event in events:
+                # Read now: the commit below expires the rows, and the lines logged after it still name them.
+                plan = EventPlan(event.id, event.topic, event.request_id)
                 try:
-                    with session.begin_nested():
-                        planned = [one for subscriber in subscribers for one in subscriber.plan(session, event)]
+                    with delivering(plan.event_id, plan.request_id), session.begin_nested():
+                        plan.deliveries.extend(one for subscriber in subscribers for one in subscriber.plan(session, event))
                 except Exception as error:  # a subscriber's bug: logged, counted, tried again next round
-                    failed = (event.id, error)
+                    failed = (plan, error)
                     break
-                planned_events.append((event.id, event.topic, planned))
+                planned_events.append(plan)
             if not (planned_events or failed):
                 session.commit()
                 return 0
             with write_transaction(session):
-                for event_id, topic, planned in planned_events:
-                    for one in planned:
-                        _insert_delivery(session, tenant_id, event_id, topic, one, now)
-                done = [event_id for event_id, _, _ in planned_events]
+                for plan in planned_events:
+                    for one in plan.deliveries:
+                        _insert_delivery(session, tenant_id, plan.event_id, plan.topic, one, now)
+                done = [plan.event_id for plan in planned_events]
                 fanned = 0
                 if done:
                     fanned = session.execute(
@@ -245,16 +248,31 @@ def _fan_out_tenant(session: Session, subscribers: Sequence[Subscriber], tenant_
                 if failed:
                     session.execute(
                         update(OutboxEvent)
-                        .where(OutboxEvent.id == failed[0])
+                        .where(OutboxEvent.id == failed[0].event_id)
                         .values(attempts=OutboxEvent.attempts + 1)
                         .execution_options(synchronize_session=False)
                     )
         except BaseException:
             session.rollback()
             raise
+    for plan in planned_events:
+        with delivering(plan.event_id, plan.request_id):
+            log.info("outbox event %d (%s) fanned out into %d deliveries", plan.event_id, plan.topic, len(plan.deliveries))
     if failed:
-        log.error("fanning out outbox event %d failed; it and later events of tenant %d wait: %s", failed[0], tenant_id, _error_text(failed[1]))
+        plan, error = failed
+        with delivering(plan.event_id, plan.request_id):
+            log.error("fanning out outbox event %d failed; it and later events of tenant %d wait: %s", plan.event_id, tenant_id, _error_text(error))
     return fanned
+
+
+@dataclass
+class EventPlan:
+    """One event's deliveries as the subscribers planned them, and what the log lines about it name."""
+
+    event_id: int
+    topic: str
+    request_id: str | None
+    deliveries: list[PlannedDelivery] = field(default_factory=list)
 
 
 def _insert_delivery(session: Session, tenant_id: int, event_id: int, topic: str, planned: PlannedDelivery, now: datetime) -> None:
@@ -442,6 +460,7 @@ def send_due(
     round_ = SendRound()
     claimed = claim_due(session, now=now, limit=limit)
     round_.claimed = len(claimed)
+    request_ids = _request_ids_of_events(session, {delivery.event_id for delivery in claimed})
     started = time.monotonic()
     for delivery in claimed:
         if time.monotonic() - started > LEASE.total_seconds() / 2:
@@ -450,12 +469,32 @@ def send_due(
             round_.released += 1
             continue
         subscriber = by_kind.get(delivery.kind)
-        with tenant_scope(delivery.tenant_id):
+        with tenant_scope(delivery.tenant_id), delivering(delivery.event_id, request_ids.get(delivery.event_id)):
             outcome = _send_one(session, subscriber, delivery, journal, clock)
+            log.info(
+                "delivery %d of outbox event %d (%s) to %s: %s after attempt %d",
+                delivery.id,
+                delivery.event_id,
+                delivery.topic,
+                delivery.subscriber,
+                outcome or "claimed by another worker meanwhile",
+                delivery.attempts,
+                extra={"delivery_id": delivery.id},
+            )
             round_.delivered += outcome is DeliveryStatus.delivered
             round_.retrying += outcome is DeliveryStatus.pending
             round_.dead += outcome is DeliveryStatus.dead
     return round_
+
+
+def _request_ids_of_events(session: Session, event_ids: set[int]) -> dict[int, str | None]:
+    """The request that wrote each event, for the log lines about sending its deliveries."""
+    if not event_ids:
+        return {}
+    with all_tenants():
+        rows = session.execute(select(OutboxEvent.id, OutboxEvent.request_id).where(OutboxEvent.id.in_(event_ids))).all()
+    session.commit()
+    return {event_id: request_id for event_id, request_id in rows}
 
 
 def _send_one(

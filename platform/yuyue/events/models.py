@@ -33,6 +33,9 @@ class OutboxEvent(TenantScoped, Model):
     # When the event was fanned out into its deliveries (not when they were sent).
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The X-Request-ID of the request that wrote the event (None: the worker or a command did), so that the worker's log
+    # lines about delivering it are found with that request's (migration 0027). Not part of what subscribers receive.
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class DeliveryStatus(enum.StrEnum):

@@ -15,6 +15,7 @@ from yuyue.audit.operations import canonical_json
 from yuyue.audit.operations import record as audit_record
 from yuyue.db import WRITE_INTENT
 from yuyue.events.models import OutboxEvent
+from yuyue.events.origins import request_being_answered
 
 __all__ = ["emit", "record_change"]
 
@@ -35,6 +36,7 @@ def emit(session: Session, topic: str, payload: dict[str, Any]) -> OutboxEvent:
     """Add an event for the current tenant to the outbox, in the caller's write transaction.
 
     The event is written by the transaction's next flush (its commit at the latest), so its ``id`` is set from then on.
+    It carries the id of the request being answered, if any (:mod:`yuyue.events.origins`).
     """
     session = session() if isinstance(session, scoped_session) else session
     if not (session.in_transaction() and session.connection().get_execution_options().get(WRITE_INTENT)):
@@ -42,6 +44,6 @@ def emit(session: Session, topic: str, payload: dict[str, Any]) -> OutboxEvent:
     if not isinstance(topic, str) or not topic or len(topic) > TOPIC_LENGTH:
         raise ValueError(f"a topic is 1-{TOPIC_LENGTH} characters, got {topic!r}")
     # Datetimes, dates and enums become the JSON a deliverer will read back.
-    event = OutboxEvent(topic=topic, payload=json.loads(canonical_json(payload)))
+    event = OutboxEvent(topic=topic, payload=json.loads(canonical_json(payload)), request_id=request_being_answered())
     session.add(event)  # written by the transaction's next flush, at the latest its commit
     return event

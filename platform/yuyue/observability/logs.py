@@ -6,6 +6,8 @@ master through :class:`yuyue.serving.StructuredLogger`, whose forked workers inh
 every response, and keeps it where every log record of the request finds it (:class:`RequestContextFilter`).
 :class:`RedactingFilter` removes what must never be written: authorization values, tokens, login codes,
 passwords, mobile numbers and ID-card numbers, in messages, query strings, extra fields and tracebacks.
+Outside a request, the worker's records carry what they are about: the outbox event being delivered and
+the request that wrote it (:mod:`yuyue.events.origins`), or the job running (:func:`enter_log_context`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import re
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -26,6 +28,7 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from yuyue.config import SettingError
+from yuyue.events.origins import answering_request, event_in_delivery
 
 __all__ = [
     "REQUEST_ID_HEADER",
@@ -36,7 +39,9 @@ __all__ = [
     "RequestLog",
     "configure_logging",
     "current_request_id",
+    "enter_log_context",
     "format_record",
+    "leave_log_context",
     "log_settings",
     "redact",
     "request_log",
@@ -214,7 +219,8 @@ class RequestIds:
 
         token = _current.set(entry)
         try:
-            return self.wsgi_app(environ, start_with_id)
+            with answering_request(entry.request_id):  # the outbox events this request writes carry its id
+                return self.wsgi_app(environ, start_with_id)
         finally:
             _current.reset(token)
 
@@ -238,16 +244,45 @@ def init_request_ids(app: Flask) -> None:
     app.wsgi_app = RequestIds(app.wsgi_app)  # type: ignore[method-assign]
 
 
+# Fields every record logged in this context carries, beside a request's: a Huey task's name and id.
+_job_fields: ContextVar[Mapping[str, Any] | None] = ContextVar("yuyue_log_context", default=None)
+
+
+def enter_log_context(**fields: Any) -> Token[Mapping[str, Any] | None]:
+    """Until :func:`leave_log_context`, every record logged in this context carries ``fields``.
+
+    Two calls rather than a ``with`` block, for what starts and ends in two hooks (Huey's pre- and post-execute).
+    """
+    return _job_fields.set({**(_job_fields.get() or {}), **fields})
+
+
+def leave_log_context(token: Token[Mapping[str, Any] | None]) -> None:
+    _job_fields.reset(token)
+
+
+def _context_fields() -> dict[str, Any]:
+    """What a record logged now is about: the request being answered, the outbox event being delivered, the job running."""
+    fields: dict[str, Any] = dict(_job_fields.get() or {})
+    delivery = event_in_delivery()
+    if delivery is not None:
+        fields.update(event_id=delivery.event_id, request_id=delivery.request_id)
+    entry = _current.get()
+    if entry is not None:
+        fields.update(request_id=entry.request_id, tenant=entry.tenant, route=entry.route)
+    return fields
+
+
 class RequestContextFilter(logging.Filter):
-    """Adds ``request_id``, ``tenant`` and ``route`` of the request being answered to each record logged while answering it."""
+    """Adds what the record is about: ``request_id``, ``tenant`` and ``route`` of the request being answered; in the worker,
+    ``event_id`` and the originating ``request_id`` of the outbox event being delivered, or the running job's ``task`` and ``task_id``.
+
+    A field the record was given itself (``extra=``) is kept.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        entry = _current.get()
-        if entry is not None:
-            for name in ("request_id", "tenant", "route"):
-                value = getattr(entry, name)
-                if value is not None and getattr(record, name, None) is None:
-                    setattr(record, name, value)
+        for name, value in _context_fields().items():
+            if value is not None and getattr(record, name, None) is None:
+                setattr(record, name, value)
         return True
 
 

@@ -14,6 +14,7 @@ so a guest's booking token never appears in a URL.
 
 from __future__ import annotations
 
+import logging
 from contextlib import ExitStack
 from typing import Any
 from urllib.parse import urlencode
@@ -31,6 +32,7 @@ from yuyue.customers.models import Customer
 from yuyue.customers.operations import logged_in_customer
 from yuyue.db import db, tenant_scope
 from yuyue.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
+from yuyue.observability.logs import current_request_id
 from yuyue.plugins import plugin_host
 from yuyue.presenting.catalogs import CATALOG_LOCALES, LOCALE_COOKIE, locale_tag
 from yuyue.provisioning.appearance import theme_in_use
@@ -42,6 +44,7 @@ __all__ = [
     "SITE_POLICY",
     "assets",
     "current_tenant",
+    "error_page",
     "may_see_booking",
     "remember_booking",
     "render_page",
@@ -51,6 +54,8 @@ __all__ = [
     "site",
     "tenant_theme",
 ]
+
+log = logging.getLogger(__name__)
 
 site = Blueprint("site", __name__, url_prefix="/t/<slug:tenant_slug>")
 assets = Blueprint("site_assets", __name__)
@@ -152,10 +157,17 @@ def csrf_field() -> Markup:
 # --- errors as pages --------------------------------------------------------------------------------
 
 
+def error_page(status: int, message: str, code: str, *, title: str | None = None, headers: dict[str, str] | None = None) -> Response:
+    """The error page: what went wrong, and the request's id as a reference the customer can quote to the merchant (who finds it in the logs)."""
+    return render_page(
+        "site/error.html", status=status, headers=headers, title=title or _("Sorry"), message=message, code=code, request_id=current_request_id()
+    )
+
+
 @site.errorhandler(DomainError)
 def _domain_error(error: DomainError) -> Response:
     status = 403 if error.code == "tenant_suspended" else next((s for cls, s in STATUS_BY_ERROR if isinstance(error, cls)), 400)
-    return render_page("site/error.html", status=status, title=_("Sorry"), message=str(error.message), code=error.code)
+    return error_page(status, str(error.message), error.code)
 
 
 @site.errorhandler(429)  # before the API's problem document for a refused rate limit, which Flask would pick by code
@@ -165,7 +177,18 @@ def _http_error(error: HTTPException) -> Response:
     message = (
         str(error.description) if isinstance(error, CSRFError) else _("This page does not exist.") if status == 404 else _("This request cannot be served.")
     )
-    return render_page("site/error.html", status=status, title=_("Sorry"), message=message, code=str(status))
+    return error_page(status, message, str(status))
+
+
+@site.errorhandler(Exception)
+def _unexpected(error: Exception) -> Response:
+    """A bug or an outage: logged with its traceback (the record carries the request id the page shows), then the error page.
+
+    The session is rolled back first: a failed statement leaves it unusable (PostgreSQL), and the page reads the customer.
+    """
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    db.session.rollback()
+    return error_page(500, _("Something went wrong on our side. It has been logged; please try again later."), "internal_error")
 
 
 # --- the customer -----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from flask_limiter import RateLimitExceeded
 from yuyue.api.limits import LIMITER
 from yuyue.customers.operations import normalize_phone
 from yuyue.errors import InvalidInput
-from yuyue.site.base import render_page, site
+from yuyue.site.base import error_page, site
 
 __all__ = ["by_form_phone"]
 
@@ -37,6 +37,4 @@ def _rate_limited(error: RateLimitExceeded) -> Response:
     breached = current_app.extensions[LIMITER].current_limit
     retry_after = max(1, math.ceil(breached.window.reset_time - time.time())) if breached else 1
     message = _("Too many tries. Please wait %(seconds)s seconds and try again.", seconds=retry_after)
-    return render_page(
-        "site/error.html", status=429, headers={"Retry-After": str(retry_after)}, title=_("Please wait a moment"), message=message, code="rate_limited"
-    )
+    return error_page(429, message, "rate_limited", title=_("Please wait a moment"), headers={"Retry-After": str(retry_after)})
