@@ -100,3 +100,12 @@ def test_the_admins_reference_reads_in_the_staffs_language(admin_login):
 
     assert response.status_code == 500
     assert f'参考编号： <code class="request-id">{response.headers["X-Request-ID"]}</code>' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/admin/no-such-page", "/admin/t/tenant-a/no-such-page"])
+def test_a_url_no_route_matches_in_the_admin_is_the_admins_page_with_the_request_id(owner, path):
+    response = owner.get(path, headers={"X-Request-ID": "ticket-unrouted"})
+
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert reference_on(response) == "ticket-unrouted"
+    assert "There is nothing at this address." in response.get_data(as_text=True)  # the admin's page, not the site's

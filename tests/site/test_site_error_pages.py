@@ -116,3 +116,17 @@ def test_the_reference_reads_in_the_customers_language(app):
 
     assert response.status_code == 500
     assert f'參考編號： <code class="request-id">{response.headers["X-Request-ID"]}</code>' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", [f"{SITE}/no-such-page", "/t/no-such-merchant/bookings/1/nothing", "/no-such-page", "/t/"])
+def test_a_url_no_route_matches_is_the_sites_page_with_the_request_id(browser, path):
+    response = browser.get(path, headers={"X-Request-ID": "ticket-unrouted"})
+
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert reference_on(response) == "ticket-unrouted"
+
+
+def test_a_url_no_route_matches_under_the_api_stays_a_problem_document(client, problem):
+    body = problem(client.get("/api/v1/no-such-thing", headers={"X-Request-ID": "ticket-api"}), 404, "not_found")
+
+    assert body["request_id"] == "ticket-api"

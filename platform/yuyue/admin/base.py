@@ -159,20 +159,20 @@ class AdminView(BaseView):
         blueprint.url_value_preprocessor(self._take_url_values)
         blueprint.before_request(self._enter)
         blueprint.teardown_request(self._leave)
-        blueprint.register_error_handler(HTTPException, self._error_page)
+        blueprint.register_error_handler(HTTPException, self.error_page)
         blueprint.register_error_handler(DomainError, self._domain_error_page)
         blueprint.register_error_handler(Exception, self._unexpected_error_page)
         return blueprint
 
     @staticmethod
-    def _error_page(error: HTTPException) -> tuple[str, int]:
+    def error_page(error: HTTPException) -> tuple[str, int]:
         """Refusals inside the admin as admin pages (the menu stays, the reason is said), with the request's id as the reference an operator finds in the logs."""
         return render_template("admin/error.html", error=error, request_id=current_request_id()), error.code or 500
 
     @classmethod
     def _domain_error_page(cls, error: DomainError) -> tuple[str, int]:
         page = next((page for kind, page in PAGE_BY_ERROR if isinstance(error, kind)), BadRequest)
-        return cls._error_page(page(description=str(error.message)))
+        return cls.error_page(page(description=str(error.message)))
 
     @classmethod
     def _unexpected_error_page(cls, error: Exception) -> tuple[str, int]:
@@ -182,7 +182,7 @@ class AdminView(BaseView):
         """
         log.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
-        return cls._error_page(InternalServerError())
+        return cls.error_page(InternalServerError())
 
     def _take_url_values(self, endpoint: str | None, values: dict[str, Any] | None) -> None:
         return None

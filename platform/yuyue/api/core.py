@@ -103,6 +103,25 @@ def _is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
+ERROR_PAGES = "yuyue.error_pages"
+
+
+def add_error_page(app: Flask, path_prefix: str, render: Callable[[HTTPException], Any]) -> None:
+    """Answer an HTTP error outside the API whose path starts with ``path_prefix`` with ``render``'s page.
+
+    A URL no route matches belongs to no blueprint, so the site's and the admin's own handlers never see it:
+    they register here (the longest matching prefix wins) and their pages, with the request id, answer it.
+    """
+    pages = app.extensions.setdefault(ERROR_PAGES, {})
+    pages[path_prefix] = render
+
+
+def _error_page(error: HTTPException) -> Any:
+    pages: dict[str, Callable[[HTTPException], Any]] = current_app.extensions.get(ERROR_PAGES, {})
+    prefix = max((prefix for prefix in pages if request.path.startswith(prefix)), key=len, default=None)
+    return error if prefix is None else pages[prefix](error)
+
+
 def register_error_handlers(app: Flask) -> None:
     """Everything under /api/ answers errors as problem documents, never as HTML."""
 
@@ -132,7 +151,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response | HTTPException:
         if not _is_api_request():
-            return error
+            return _error_page(error)
         if error.code == 413:
             return render_domain_error(payload_too_large())
         code = HTTP_CODES.get(error.code or 500, "http_error")

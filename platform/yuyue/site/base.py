@@ -172,7 +172,7 @@ def _domain_error(error: DomainError) -> Response:
 
 @site.errorhandler(429)  # before the API's problem document for a refused rate limit, which Flask would pick by code
 @site.errorhandler(HTTPException)
-def _http_error(error: HTTPException) -> Response:
+def http_error_page(error: HTTPException) -> Response:
     status = error.code or 500
     message = (
         str(error.description) if isinstance(error, CSRFError) else _("This page does not exist.") if status == 404 else _("This request cannot be served.")
