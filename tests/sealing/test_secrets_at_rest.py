@@ -68,7 +68,14 @@ def secrets_the_features_use(app) -> dict[str, str]:
     return found
 
 
-EXPECTED = {"login": WECHAT_LOGIN_SECRET, "email": SMTP_PASSWORD, "sms": SMS_SECRET, "wechat": WECHAT_CHANNEL_SECRET, "payment": PAYMENT_SECRET, "plugin": PLUGIN_SETTING}
+EXPECTED = {
+    "login": WECHAT_LOGIN_SECRET,
+    "email": SMTP_PASSWORD,
+    "sms": SMS_SECRET,
+    "wechat": WECHAT_CHANNEL_SECRET,
+    "payment": PAYMENT_SECRET,
+    "plugin": PLUGIN_SETTING,
+}
 
 
 @pytest.fixture
