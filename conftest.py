@@ -15,6 +15,8 @@ import os
 
 import pytest
 
+from yuyue.testing import on_database_server
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
@@ -40,28 +42,13 @@ def _worker_database(config: pytest.Config) -> tuple[str, str] | None:
     return url, f"{make_url(url).database}_{worker}"
 
 
-def _on_server(url: str, *statements: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    from yuyue.app import normalize_database_url
-
-    # Connected to the run's own database (it exists: .ci/run or the developer made it), never to the one dropped.
-    engine = create_engine(normalize_database_url(url), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            for statement in statements:
-                connection.execute(text(statement))
-    finally:
-        engine.dispose()
-
-
 def pytest_configure(config: pytest.Config) -> None:
     _compile_url_builders_once()
     worker = _worker_database(config)
     if worker is None:
         return
     url, name = worker
-    _on_server(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    on_database_server(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     from sqlalchemy.engine import make_url
 
     config.stash[_SERVER_URL] = url
@@ -77,7 +64,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     url = session.config.stash.get(_SERVER_URL, None)
     if url is not None:
         os.environ["YUYUE_TEST_DATABASE_URL"] = url
-        _on_server(url, f'DROP DATABASE IF EXISTS "{_worker_database(session.config)[1]}" WITH (FORCE)')
+        on_database_server(url, f'DROP DATABASE IF EXISTS "{_worker_database(session.config)[1]}" WITH (FORCE)')
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -89,7 +76,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     from sqlalchemy.engine import make_url
 
     name = make_url(url).database
-    _on_server(url, *(f'DROP DATABASE IF EXISTS "{name}_gw{number}" WITH (FORCE)' for number in range(workers)))
+    on_database_server(url, *(f'DROP DATABASE IF EXISTS "{name}_gw{number}" WITH (FORCE)' for number in range(workers)))
 
 
 def _compile_url_builders_once() -> None:

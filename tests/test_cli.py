@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 import click
+import click.testing
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -29,6 +30,7 @@ from yuyue import cli as cli_module
 from yuyue.app import create_app
 from yuyue.cli import build_cli, init_database, main
 from yuyue.db import db
+from yuyue.sealing import sealer_from_env
 
 VERTICAL_PLUGINS = ("activity", "course", "exhibition", "scenic", "vehicle")
 UNREACHABLE_DATABASE = "postgresql://postgres@127.0.0.1:1/nope"
@@ -136,6 +138,12 @@ def table_rows(database_file: Path, table: str) -> list[dict]:
         engine.dispose()
 
 
+def plugin_settings(database_file: Path, plugin: str) -> dict:
+    """``plugin``'s settings for the one tenant that enabled it, opened with the instance's key (they are sealed at rest)."""
+    [row] = [row for row in table_rows(database_file, "tenant_plugins") if row["plugin"] == plugin]
+    return json.loads(sealer_from_env().open(row["config"]))
+
+
 # --- init ---
 
 
@@ -149,7 +157,7 @@ def test_init_creates_the_schema_in_an_empty_database(yuyue, database_file):
 
 
 def test_init_on_a_fresh_database_says_how_to_create_an_admin(yuyue):
-    assert "yuyue fab create-admin" in yuyue("init").out
+    assert "yuyue admin create USERNAME --email EMAIL" in yuyue("init").out
 
 
 def test_init_twice_is_idempotent(yuyue, database_file):
@@ -613,8 +621,7 @@ def test_demo_shuttle_has_stops_with_times_and_event_sessions_a_minimum(yuyue, d
         ("science_park", "both", 15),
         ("airport_t3", "dropoff", 50),
     ]
-    [activity] = [row for row in table_rows(database_file, "tenant_plugins") if row["plugin"] == "activity"]
-    assert json.loads(activity["config"]) | {"terms": None} == {"terms": None, "min_participants": 5, "decision_hours_before": 24}
+    assert plugin_settings(database_file, "activity") | {"terms": None} == {"terms": None, "min_participants": 5, "decision_hours_before": 24}
 
 
 def test_demo_sells_adult_child_senior_and_student_tickets_for_timed_entry(yuyue, database_file):
@@ -740,6 +747,128 @@ def test_add_staff_at_an_unknown_tenant_is_one_error_line(yuyue, initialised):
     assert_one_error_line(yuyue("tenants", "add-staff", "nowhere", "wang", "--email", "w@x.invalid", "--password", "p"), "no tenant 'nowhere'")
 
 
+# --- admin users ---
+
+
+def admin_signing_in(username: str, password: str) -> list[str] | None:
+    """The roles of ``username`` when Flask-AppBuilder's login check accepts ``password``; None when it refuses."""
+    app = create_app()
+    with app.app_context():
+        user = app.appbuilder.sm.auth_user_db(username, password)
+        roles = None if user is None else [role.name for role in user.roles]
+        db.session.remove()
+        db.engine.dispose()
+    return roles
+
+
+def test_admin_create_makes_a_user_who_signs_in_as_admin_and_says_so_in_one_line(yuyue, initialised, database_file):
+    result = yuyue("admin", "create", "root", "--email", "root@example.com", "--password", "s3cret!")
+
+    assert result == Result(0, "created admin user root (root@example.com)\n", "")
+    assert admin_signing_in("root", "s3cret!") == ["Admin"]
+    assert audit_rows(database_file, "operator_audit_records") == [("cli", "admin.created", "user", "1")]
+    assert "s3cret!" not in json.dumps(table_rows(database_file, "operator_audit_records"), default=str)
+
+
+@pytest.mark.parametrize("command", [("admin", "create"), ("fab", "create-admin")], ids=["admin-create", "fab-create-admin"])
+@pytest.mark.parametrize(
+    ("username", "email", "fragment"),
+    [
+        ("root", "other@example.com", "a user named 'root' already exists (/username: already taken)"),
+        ("other", "root@example.com", "another user has the email 'root@example.com' (/email: already used)"),
+    ],
+    ids=["taken-name", "taken-email"],
+)
+def test_creating_an_admin_whose_name_or_email_is_taken_is_one_error_line_and_changes_nothing(
+    yuyue, initialised, database_file, command, username, email, fragment
+):
+    assert yuyue("admin", "create", "root", "--email", "root@example.com", "--password", "first").code == 0
+
+    if command == ("admin", "create"):
+        result = yuyue(*command, username, "--email", email, "--password", "second")
+    else:
+        result = yuyue(*command, "--username", username, "--firstname", "A", "--lastname", "B", "--email", email, "--password", "second")
+
+    assert_one_error_line(result, fragment)
+    assert result.code == 1 and result.out == ""
+    assert [user["username"] for user in table_rows(database_file, "ab_user")] == ["root"]
+    assert admin_signing_in("root", "first") == ["Admin"]
+
+
+def test_fab_create_admin_takes_flask_appbuilders_options_and_says_so_in_one_line(yuyue, initialised):
+    result = yuyue("fab", "create-admin", "--username", "ops", "--firstname", "Ops", "--lastname", "Team", "--email", "ops@example.com", "--password", "pw")
+
+    assert result == Result(0, "created admin user ops (ops@example.com)\n", "")
+    assert admin_signing_in("ops", "pw") == ["Admin"]
+
+
+def test_admin_create_asks_for_the_password_twice_on_a_terminal_without_showing_it(initialised, database_file, tmp_path):
+    import pty
+    import select
+
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "yuyue", "admin", "create", "root", "--email", "root@example.com"],
+        cwd=tmp_path,
+        env={**os.environ, **process_env(database_file)},
+        stdin=secondary,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # no controlling terminal: the password is read from the pseudo-terminal on stdin
+    )
+    os.close(secondary)
+    shown = b""
+    for prompt in (b"Password: ", b"Repeat for confirmation: "):
+        # Typed once the prompt is shown: turning echo off flushes what the terminal holds before.
+        while not shown.endswith(prompt):
+            character = os.read(process.stderr.fileno(), 1) if select.select([process.stderr], [], [], 60)[0] else b""
+            if not character:  # ended, or asked elsewhere
+                process.kill()
+                pytest.fail(f"no {prompt!r} on stderr: {shown!r}")
+            shown += character
+        os.write(primary, b"s3cret!\n")
+    out, err = process.communicate(timeout=120)
+    try:
+        echoed = os.read(primary, 65536)  # what the terminal would show
+    except OSError:  # nothing: Linux answers EIO once the process closed its end
+        echoed = b""
+    os.close(primary)
+
+    assert process.returncode == 0, err
+    assert out.decode() == "created admin user root (root@example.com)\n"
+    assert "s3cret!" not in (out + shown + err + echoed).decode()
+    assert admin_signing_in("root", "s3cret!") == ["Admin"]
+
+
+def test_admin_create_reads_the_password_from_a_pipe(initialised):
+    result = click.testing.CliRunner().invoke(build_cli(), ["admin", "create", "root", "--email", "root@example.com"], input="s3cret!\n")
+
+    assert (result.exit_code, result.output) == (0, "created admin user root (root@example.com)\n")
+    assert admin_signing_in("root", "s3cret!") == ["Admin"]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("admin", "create", " ", "--email", "a@example.com", "--password", "p"), "/username: A user name of 1 to 64 characters."),
+        (("admin", "create", "root", "--email", "not-an-email", "--password", "p"), "/email: this is not an email address"),
+        (("admin", "create", "root", "--email", "a@example.com", "--password", ""), "/password: a password is required"),
+    ],
+    ids=["blank-name", "bad-email", "empty-password"],
+)
+def test_admin_create_with_a_bad_field_is_one_error_line_naming_it(yuyue, initialised, database_file, args, fragment):
+    assert_one_error_line(yuyue(*args), fragment)
+    assert table_rows(database_file, "ab_user") == []
+
+
+def test_admin_create_without_a_password_and_nothing_on_standard_input_is_one_error_line(initialised, database_file):
+    result = run_process("admin", "create", "root", "--email", "root@example.com", cwd=database_file.parent, env=process_env(database_file))
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == "error: password is not valid (/password: a password is required)\n"
+    assert table_rows(database_file, "ab_user") == []
+
+
 # --- operators are audited ---
 
 
@@ -845,8 +974,7 @@ def test_demo_sells_class_packages_and_pays_classes_with_credits(yuyue, database
     assert yuyue("demo", "--no-serve").code == 0
     packages = {row["code"]: (row["credits"], row["price_amount"], row["valid_days"]) for row in table_rows(database_file, "credit_packages")}
     assert packages == {"ten-classes": (10, 80000, 90), "trial-class": (1, 0, 14)}
-    [course] = [row for row in table_rows(database_file, "tenant_plugins") if row["plugin"] == "course"]
-    assert '"pay_with_credits": true' in course["config"]
+    assert plugin_settings(database_file, "course")["pay_with_credits"] is True
     assert "yoga-class" in {row["slug"] for row in table_rows(database_file, "booking_types")}
 
 
@@ -991,7 +1119,7 @@ USAGE, FAILURE = 2, 1
 @pytest.mark.parametrize(
     ("args", "status", "fragment"),
     [
-        ((), USAGE, "missing command: yuyue COMMAND, one of audit, "),
+        ((), USAGE, "missing command: yuyue COMMAND, one of admin, audit, "),
         (("tenants",), USAGE, "missing command: yuyue tenants COMMAND, one of add-staff, create, export, import, list, reinstate, suspend"),
         (("tokens",), USAGE, "one of create, list, revoke"),
         (("outbox",), USAGE, "one of replay, retry, status"),

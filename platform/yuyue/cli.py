@@ -97,12 +97,51 @@ def init_database() -> str:
     return db.engine.url.render_as_string(hide_password=True)
 
 
+def create_admin_user(username: str, email: str, password: str, first_name: str | None = None, last_name: str = "") -> None:
+    """What ``yuyue admin create`` and ``yuyue fab create-admin`` do: one line on success, one ``error:`` line otherwise."""
+    user = operations.create_admin(
+        db.session,
+        current_app.appbuilder.sm,
+        username=username,
+        email=email,
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
+        actor=operations.CLI_ACTOR,
+    )
+    click.echo(f"created admin user {user.username} ({user.email})")
+
+
+def _password_from_input() -> str:
+    """Asked for twice, not shown, on a terminal; else the first line of standard input (a script's pipe), empty at its end.
+
+    Reading a pipe without a prompt keeps stderr to the one ``error:`` line when the pipe is empty or closed.
+    """
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().removesuffix("\n")
+
+
+@click.command("create-admin")
+@click.option("--username", default="admin", prompt="Username")
+@click.option("--firstname", default="admin", prompt="User first name")
+@click.option("--lastname", default="user", prompt="User last name")
+@click.option("--email", default="admin@fab.org", prompt="Email")
+@click.password_option()
+@with_appcontext
+def fab_create_admin(username: str, firstname: str, lastname: str, email: str, password: str) -> None:
+    """Create an admin user (Flask-AppBuilder's options, yuyue's checks: see `yuyue admin create`)."""
+    create_admin_user(username, email, password, firstname, lastname)
+
+
 class YuyueGroup(FlaskGroup):
     """Flask's command group, listing yuyue's commands only.
 
     Flask's own (``run``, ``shell``, ``routes``) and those Flask extensions add (``fab``, ``limiter``) still answer
-    when named (``yuyue fab create-admin`` is how the first admin user is made), but ``yuyue --help`` does not offer
-    them: ``fab create-db`` would create the schema around the migrations, and ``run`` serves without gunicorn.
+    when named, but ``yuyue --help`` does not offer them: ``fab create-db`` would create the schema around the
+    migrations, and ``run`` serves without gunicorn. ``yuyue admin create`` makes admin users; ``fab create-admin``,
+    which operators know from Flask-AppBuilder, keeps its options but runs yuyue's command, since Flask-AppBuilder's
+    logs a taken user name or email in colour and exits 0.
     """
 
     UNLISTED = frozenset({"run", "shell", "routes", "fab", "limiter"})
@@ -115,6 +154,13 @@ class YuyueGroup(FlaskGroup):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name for name in super().list_commands(ctx) if name not in self.UNLISTED]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if name == "fab" and isinstance(command, click.Group):
+            # A group of our own: Flask-AppBuilder's module-level one stays as it was for anyone else in the process.
+            return click.Group(command.name, commands={**command.commands, "create-admin": fab_create_admin}, help=command.help)
+        return command
 
 
 def build_cli(host: PluginHost | None = None) -> click.Group:
@@ -133,7 +179,19 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
         """Create or upgrade the database to the latest schema."""
         click.echo(f"database ready: {init_database()}")
         if current_app.appbuilder.sm.count_users() == 0:
-            click.echo("no admin user yet: create one with `yuyue fab create-admin`")
+            click.echo("no admin user yet: create one with `yuyue admin create USERNAME --email EMAIL`")
+
+    @cli.group("admin", cls=AppGroup)
+    def admin() -> None:
+        """Create users of the web admin's operator console."""
+
+    @admin.command("create")
+    @click.argument("username")
+    @click.option("--email", required=True)
+    @click.option("--password", help="Otherwise asked for twice on a terminal, or read as the first line of standard input.")
+    def admin_create(username: str, email: str, password: str | None) -> None:
+        """Create USERNAME with the admin role; a taken user name or email is refused."""
+        create_admin_user(username, email, _password_from_input() if password is None else password)
 
     @cli.command("demo")
     @click.option("--port", default=5000, show_default=True, type=click.IntRange(0, MAX_PORT))

@@ -4,7 +4,7 @@ The keys come from ``YUYUE_SECRETS_KEY`` (comma-separated Fernet keys: the first
 seals, every one opens), or, without it, from a key generated once into
 ``<instance>/secrets_key``. A sealed value is :data:`PREFIX` followed by a
 Fernet token, so a value stored before sealing existed (clear text) is told
-apart and read as it is until ``yuyue secrets rotate`` or migration 0025 seals it.
+apart and read as it is until ``yuyue secrets rotate`` or migration 0025 (0028 for plugins' settings) seals it.
 
 The column types (:class:`SealedJSON`, :class:`SealedString`) find the keys of
 the application in context; migrations and the CLI use :class:`Sealer` directly.
@@ -58,7 +58,7 @@ EXTENSION = "yuyue.sealing"
 
 @dataclass(frozen=True)
 class SealedColumn:
-    """One column that holds secrets: what ``yuyue secrets rotate`` and migration 0025 walk through."""
+    """One column that holds secrets: what ``yuyue secrets rotate`` walks through (migrations 0025 and 0028 sealed them)."""
 
     table: str
     column: str
@@ -74,6 +74,7 @@ SEALED_COLUMNS = (
     SealedColumn("login_settings", "config", json=True),
     SealedColumn("payment_settings", "config", json=True),
     SealedColumn("channel_settings", "config", json=True),
+    SealedColumn("tenant_plugins", "config", json=True),
     SealedColumn("webhook_endpoints", "secret", json=False),
     SealedColumn("webhook_endpoints", "previous_secret", json=False),
 )

@@ -47,7 +47,7 @@ from werkzeug.test import TestResponse
 import yuyue_schemas
 from yuyue.declarations import VerticalFile
 
-__all__ = ["CustomerClient", "EnglishReaderClient", "check_vertical_declaration", "empty_tables", "vertical_declaration_problems"]
+__all__ = ["CustomerClient", "EnglishReaderClient", "check_vertical_declaration", "empty_tables", "on_database_server", "vertical_declaration_problems"]
 
 LANGUAGES = {"zh-Hans", "zh-Hant", "en"}
 TENANT = "clinic"
@@ -224,6 +224,25 @@ def empty_tables() -> None:
         else:
             for delete in deletes:
                 connection.exec_driver_sql(delete)
+
+
+def on_database_server(url: str, *statements: str) -> None:
+    """Run ``statements`` outside a transaction (``CREATE DATABASE`` and ``DROP DATABASE`` need that), connected to ``url``.
+
+    ``url`` names a database that exists and is not one the statements drop (``YUYUE_TEST_DATABASE_URL``'s, say):
+    PostgreSQL refuses to drop the database a connection is in.
+    """
+    from sqlalchemy import create_engine, text
+
+    from yuyue.app import normalize_database_url
+
+    engine = create_engine(normalize_database_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from backup_setup import SECRET_KEY, Result, close
+from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import create_engine, make_url, text
 
@@ -18,6 +19,7 @@ from yuyue.app import create_app, normalize_database_url
 from yuyue.cli import main
 
 _numbers = itertools.count(1)
+SECRETS_KEY = Fernet.generate_key().decode()
 
 
 @pytest.fixture
@@ -51,6 +53,9 @@ def yuyue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captur
     """``yuyue(url, "backup", …)``: the command line, in this process, configured by environment as an operator would."""
     monkeypatch.setenv("YUYUE_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.setenv("YUYUE_SECRET_KEY", SECRET_KEY)
+    # One sealing key for the command and the applications the test builds in other instance folders, as an installation
+    # has (every tenant's plugin settings are sealed); a test moving a tenant between keys sets its own.
+    monkeypatch.setenv("YUYUE_SECRETS_KEY", SECRETS_KEY)
     monkeypatch.delenv("YUYUE_PLUGINS", raising=False)
     monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")
 

@@ -29,6 +29,7 @@ from yuyue.payments.operations import handle_notification, payment_instructions
 from yuyue.payments.providers import payment_providers
 from yuyue.plugins import plugin_host
 from yuyue.provisioning.operations import reinstate_tenant, suspend_tenant
+from yuyue.sealing import KEY_FILE
 from yuyue.worker import expire_due, make_queue
 
 
@@ -201,6 +202,8 @@ def test_worker_process_expires_a_run_out_hold_and_stops_on_sigint(app, session,
         "YUYUE_DATABASE_URL": database_url,
         "YUYUE_INSTANCE_PATH": str(tmp_path / "worker"),
         "YUYUE_SECRET_KEY": "test",
+        # The application's sealing key, as every process of an installation has it: the worker opens the plugins' settings.
+        "YUYUE_SECRETS_KEY": (tmp_path / KEY_FILE).read_text().strip(),
         "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
     }
     worker = subprocess.Popen(

@@ -1,4 +1,5 @@
-"""/metrics: requests by route template, bookings placed and refused by code, places taken, 429s by limit, outbox lag, job failures.
+"""/metrics: requests by route template, bookings placed and refused by code, places taken, waitlist offers and bookings,
+429s by limit, outbox lag, job failures.
 
 Counters live for the whole test process (as they do for a server's), so each
 test reads a scrape before and after what it does and compares the two.
@@ -13,8 +14,10 @@ from huey import MemoryHuey
 from huey.exceptions import TaskException
 from observability_setup import slot
 
+from yuyue.db import write_transaction
 from yuyue.events.delivery import fan_out
 from yuyue.observability.heartbeat import Heartbeat
+from yuyue.observability.metrics import record_waitlist_offer
 from yuyue.worker import count_job_failures
 
 BOOKING_TYPES_ROUTE = "/api/v1/t/<slug:tenant_slug>/booking-types"
@@ -114,6 +117,40 @@ def test_refused_bookings_are_counted_by_problem_code(client, museum, guest_book
     for code in ("slot_full", "validation_failed"):
         assert after.value("yuyue_bookings_refused_total", code=code) - before.value("yuyue_bookings_refused_total", code=code) == 1
     assert after.value("yuyue_bookings_placed_total") - before.value("yuyue_bookings_placed_total") == 1
+
+
+def test_waitlist_offers_and_the_bookings_placed_for_waiters_are_counted_apart_from_customers_bookings(client, museum, signed_in_customer, scrape):
+    alice, bob, carol = (signed_in_customer(n, tenant="museum") for n in (1, 2, 3))
+    placed = alice.post("/api/v1/t/museum/bookings", json=_body(n=1, party_size=4))
+    assert placed.status_code == 201, placed.get_json()
+    wait = {"booking_type": "entry", "starts_at": slot(9), "answers": {"name": "Waiter"}}
+    offered_to_bob = bob.post("/api/v1/t/museum/waitlist", json=wait)
+    assert offered_to_bob.status_code == 201, offered_to_bob.get_json()
+    assert carol.post("/api/v1/t/museum/waitlist", json=wait | {"auto_confirm": True}).status_code == 201
+    before = scrape(client)
+
+    assert alice.post(f"/api/v1/t/museum/bookings/{placed.get_json()['id']}/cancel").status_code == 200
+    offers = scrape(client)
+    assert bob.post(f"/api/v1/t/museum/waitlist/{offered_to_bob.get_json()['id']}/accept").status_code == 201
+
+    after = scrape(client)
+    assert offers.value("yuyue_waitlist_offers_total") - before.value("yuyue_waitlist_offers_total") == 1
+    assert after.value("yuyue_waitlist_offers_total") == offers.value("yuyue_waitlist_offers_total")
+    for how in ("at_once", "offer_accepted"):
+        assert after.value("yuyue_waitlist_bookings_total", how=how) - before.value("yuyue_waitlist_bookings_total", how=how) == 1, how
+    assert after.value("yuyue_bookings_placed_total") == before.value("yuyue_bookings_placed_total")
+
+
+def test_a_waitlist_offer_whose_transaction_rolls_back_is_not_counted(client, session, scrape):
+    before = scrape(client).value("yuyue_waitlist_offers_total")
+
+    with pytest.raises(RuntimeError), write_transaction(session):
+        record_waitlist_offer(session)
+        raise RuntimeError("a later step refused")
+    with write_transaction(session):
+        record_waitlist_offer(session)
+
+    assert scrape(client).value("yuyue_waitlist_offers_total") - before == 1
 
 
 def test_rate_limit_refusals_are_counted_by_limit_and_scrapes_are_never_limited(make_app, museum, scrape):

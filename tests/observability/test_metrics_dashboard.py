@@ -45,4 +45,6 @@ def test_the_dashboard_shows_what_operators_watch():
         "yuyue_outbox_lag_seconds",
         "yuyue_job_failures_total",
         "yuyue_rate_limited_total",
+        "yuyue_waitlist_offers_total",
+        "yuyue_waitlist_bookings_total",
     } <= named

@@ -25,6 +25,8 @@ SMTP_PASSWORD = "smtp-password-Hu8#kq2"
 SMS_SECRET = "sms-gateway-secret-Zx81"
 PAYMENT_SECRET = "sandbox-payment-secret-Qm27"
 SMS_KEY_ID = "LTAI-museum"
+# The activity plugin's one free-text setting stands in for the API key another plugin would keep in its settings.
+PLUGIN_SETTING = "plugin-setting-api-key-Rt93w"
 
 
 @dataclass
@@ -37,7 +39,7 @@ class Secrets:
 
     @property
     def values(self) -> list[str]:
-        fixed = [WECHAT_LOGIN_SECRET, WECHAT_CHANNEL_SECRET, SMTP_PASSWORD, SMS_SECRET, PAYMENT_SECRET]
+        fixed = [WECHAT_LOGIN_SECRET, WECHAT_CHANNEL_SECRET, SMTP_PASSWORD, SMS_SECRET, PAYMENT_SECRET, PLUGIN_SETTING]
         # A webhook secret is "whsec_" + base64 of its key: the key alone must not show either.
         webhooks = [self.webhook_secret, self.webhook_previous_secret]
         return fixed + webhooks + [s.removeprefix("whsec_") for s in webhooks]
@@ -54,10 +56,13 @@ def sms_settings(url: str) -> dict:
     }
 
 
-def set_every_secret(manager, session, sms_gateway_url: str) -> Secrets:
-    """Set a secret of every kind for tenant-a: login provider, notification channels, webhooks (API), payment provider (its operation)."""
+def set_every_secret(operator, manager, session, sms_gateway_url: str) -> Secrets:
+    """Set a secret of every kind for tenant-a: a plugin's settings (operator API), login provider, notification channels,
+    webhooks (merchant API), payment provider (its operation)."""
     a = "/api/v1/t/tenant-a/admin"
+    plugins = {"exhibition": {}, "course": {}, "activity": {"terms": PLUGIN_SETTING}}
     answers = [
+        operator.put("/api/v1/operator/tenants/tenant-a/plugins", json={"plugins": plugins}),
         manager.put(f"{a}/login-providers/wechat", json={"appid": "wx0123456789abcdef", "secret": WECHAT_LOGIN_SECRET}),
         manager.put(
             f"{a}/notifications/channels/email",

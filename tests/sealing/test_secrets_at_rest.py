@@ -6,6 +6,7 @@ import pytest
 from channel_receivers import HttpReceiver, ReceivedRequest
 from sealing_setup import (
     PAYMENT_SECRET,
+    PLUGIN_SETTING,
     SMS_SECRET,
     SMTP_PASSWORD,
     WECHAT_CHANNEL_SECRET,
@@ -26,7 +27,7 @@ from yuyue.events.models import Delivery, DeliveryStatus
 from yuyue.notifying.webhooks import WebhookDeliveries
 from yuyue.payments.operations import tenant_provider_settings
 from yuyue.payments.providers import payment_providers
-from yuyue.provisioning.operations import get_tenant
+from yuyue.provisioning.operations import enabled_plugins, get_tenant
 from yuyue.sealing import KEY_FILE, PREFIX, new_key
 from yuyue.tenancy.models import StaffRole
 from yuyue.types import utcnow
@@ -53,19 +54,28 @@ def secrets_the_features_use(app) -> dict[str, str]:
     """Each secret as the feature owning it reads it for tenant-a."""
     with app.app_context():
         session = db.session
-        with tenant_scope(get_tenant(session, "tenant-a").id):
+        tenant = get_tenant(session, "tenant-a")
+        with tenant_scope(tenant.id):
             found = {
                 "login": effective_login_settings(session, app.extensions["yuyue.login_providers"], "wechat")["secret"],
                 "email": settings_for(session, app, "email")["password"],
                 "sms": settings_for(session, app, "sms")["access_key_secret"],
                 "wechat": settings_for(session, app, "wechat")["secret"],
                 "payment": tenant_provider_settings(session, payment_providers(), "sandbox")["secret"],
+                "plugin": enabled_plugins(session, tenant)["activity"]["terms"],
             }
         session.remove()
     return found
 
 
-EXPECTED = {"login": WECHAT_LOGIN_SECRET, "email": SMTP_PASSWORD, "sms": SMS_SECRET, "wechat": WECHAT_CHANNEL_SECRET, "payment": PAYMENT_SECRET}
+EXPECTED = {
+    "login": WECHAT_LOGIN_SECRET,
+    "email": SMTP_PASSWORD,
+    "sms": SMS_SECRET,
+    "wechat": WECHAT_CHANNEL_SECRET,
+    "payment": PAYMENT_SECRET,
+    "plugin": PLUGIN_SETTING,
+}
 
 
 @pytest.fixture
@@ -75,9 +85,9 @@ def gateway():
 
 
 @pytest.fixture
-def every_secret(app, session, tenants, staff_client, gateway):
+def every_secret(app, session, tenants, operator, staff_client, gateway):
     app.config.update(CHANNEL_PRIVATE_HOSTS=True)
-    secrets = set_every_secret(staff_client("tenant-a", StaffRole.owner), session, gateway.url)
+    secrets = set_every_secret(operator, staff_client("tenant-a", StaffRole.owner), session, gateway.url)
     session.remove()
     return secrets
 
@@ -89,6 +99,7 @@ def test_no_secret_set_through_the_api_is_in_clear_text_in_any_row_of_any_table(
         "login_settings.config": 1,
         "payment_settings.config": 1,
         "channel_settings.config": 3,
+        "tenant_plugins.config": 5,  # tenant-a's three plugins and tenant-b's two
         "webhook_endpoints.secret": 1,
         "webhook_endpoints.previous_secret": 1,
     }
@@ -111,9 +122,10 @@ def test_rotation_moves_every_secret_to_the_new_key_and_the_old_key_can_go(app, 
         "login_settings.config\t1 sealed",
         "payment_settings.config\t1 sealed",
         "channel_settings.config\t3 sealed",
+        "tenant_plugins.config\t5 sealed",
         "webhook_endpoints.secret\t1 sealed",
         "webhook_endpoints.previous_secret\t1 sealed",
-        "7 secrets sealed with the first of 2 keys",
+        "12 secrets sealed with the first of 2 keys",
     ]
     after = sealed_values(database_url)
     assert all(new != old and new.startswith(PREFIX) for column in before for old, new in zip(before[column], after[column], strict=True))

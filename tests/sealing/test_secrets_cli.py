@@ -1,4 +1,4 @@
-"""``yuyue secrets rotate|new-key``, the keys' start-up checks, and migration 0025 sealing the rows already there."""
+"""``yuyue secrets rotate|new-key``, the keys' start-up checks, and migrations 0025 and 0028 sealing the rows already there."""
 
 from __future__ import annotations
 
@@ -49,8 +49,8 @@ def test_without_a_setting_a_key_is_made_once_in_the_instance_folder_readable_by
             db.engine.dispose()
 
 
-def test_rotation_with_a_row_no_key_opens_names_it_and_writes_nothing(app, session, tenants, staff_client, database_url, tmp_path):
-    secrets = set_every_secret(staff_client("tenant-a", StaffRole.owner), session, "https://sms.example.com")
+def test_rotation_with_a_row_no_key_opens_names_it_and_writes_nothing(app, session, tenants, operator, staff_client, database_url, tmp_path):
+    secrets = set_every_secret(operator, staff_client("tenant-a", StaffRole.owner), session, "https://sms.example.com")
     session.remove()
     # The webhook's secret, sealed with a key the operator no longer has.
     with db.engine.begin() as connection:
@@ -70,8 +70,8 @@ def test_rotation_with_a_row_no_key_opens_names_it_and_writes_nothing(app, sessi
     assert sealed_values(database_url) == before  # the columns sealed before it in the same run were rolled back
 
 
-def test_rotation_seals_a_secret_left_in_clear_text(app, session, tenants, staff_client, database_url, tmp_path):
-    set_every_secret(staff_client("tenant-a", StaffRole.owner), session, "https://sms.example.com")
+def test_rotation_seals_a_secret_left_in_clear_text(app, session, tenants, operator, staff_client, database_url, tmp_path):
+    set_every_secret(operator, staff_client("tenant-a", StaffRole.owner), session, "https://sms.example.com")
     session.remove()
     with db.engine.begin() as connection:
         connection.execute(text("UPDATE payment_settings SET config = :clear"), {"clear": json.dumps({"secret": "left-in-clear-text"})})
@@ -118,3 +118,31 @@ def test_migration_0025_seals_the_secrets_already_stored_and_its_downgrade_opens
     assert Sealer([key]).open(secret) == "whsec_b2xkLXNlY3JldA=="
     assert (config_after if isinstance(config_after, dict) else json.loads(config_after))["secret"] == "an-old-appsecret"
     assert secret_after == "whsec_b2xkLXNlY3JldA=="
+
+
+def test_migration_0028_seals_the_plugin_settings_already_stored_and_its_downgrade_opens_them(tmp_path, monkeypatch):
+    key = new_key()
+    monkeypatch.setenv("YUYUE_SECRETS_KEY", key)
+    settings = {"terms": "a plugin's API key kept in its settings"}
+    with empty_database(tmp_path) as engine:
+        migrate.upgrade(engine, "0026")
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO tenants (id, slug, name, time_zone, locales, status, created_at) VALUES (1, 'old', 'Old', 'UTC', '[]', 'active', :now)"),
+                {"now": "2026-01-01 00:00:00.000000+00:00"},
+            )
+            connection.execute(
+                text("INSERT INTO tenant_plugins (id, tenant_id, plugin, config, enabled_at) VALUES (1, 1, 'activity', :config, :now)"),
+                {"config": json.dumps(settings), "now": "2026-01-01 00:00:00.000000+00:00"},
+            )
+
+        migrate.upgrade(engine)
+        with engine.connect() as connection:
+            sealed = connection.execute(text("SELECT config FROM tenant_plugins")).scalar_one()
+        migrate.downgrade(engine, "0026")
+        with engine.connect() as connection:
+            opened = connection.execute(text("SELECT config FROM tenant_plugins")).scalar_one()
+
+    assert sealed.startswith(PREFIX) and "API key" not in sealed
+    assert json.loads(Sealer([key]).open(sealed)) == settings
+    assert (opened if isinstance(opened, dict) else json.loads(opened)) == settings

@@ -22,13 +22,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import make_url
 
 from yuyue.app import create_app, normalize_database_url
 from yuyue.cli import init_database, recommended_workers
 from yuyue.db import db
 from yuyue.plugins import plugin_host
 from yuyue.provisioning.operations import create_tenant
+from yuyue.testing import on_database_server
 
 ROOT = Path(__file__).resolve().parents[2]
 TENANT = "served"
@@ -106,7 +107,7 @@ def served_database(folder: Path) -> Iterator[dict[str, str]]:
         drop = server_url.set(database=f"{server_url.database}_served_{uuid.uuid4().hex[:8]}")  # each server a database of its own
         url = drop.render_as_string(hide_password=False)
         environment = {"YUYUE_DATABASE_URL": url}
-        _postgresql_admin(server_url, f'DROP DATABASE IF EXISTS "{drop.database}" WITH (FORCE)', f'CREATE DATABASE "{drop.database}"')
+        on_database_server(test_url, f'DROP DATABASE IF EXISTS "{drop.database}" WITH (FORCE)', f'CREATE DATABASE "{drop.database}"')
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(folder), "SECRET_KEY": SECRET_KEY})
     with app.app_context():
         init_database()
@@ -117,17 +118,7 @@ def served_database(folder: Path) -> Iterator[dict[str, str]]:
         yield environment
     finally:
         if drop is not None:
-            _postgresql_admin(drop, f'DROP DATABASE IF EXISTS "{drop.database}" WITH (FORCE)')
-
-
-def _postgresql_admin(url, *statements: str) -> None:
-    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            for statement in statements:
-                connection.execute(text(statement))
-    finally:
-        engine.dispose()
+            on_database_server(test_url, f'DROP DATABASE IF EXISTS "{drop.database}" WITH (FORCE)')
 
 
 @contextmanager

@@ -86,72 +86,46 @@ def book(
     or the number of bookings already taken.
 
     Every outcome is counted here, the one place all channels book through: placed
-    (with the places it took) or refused by its problem code (``observability.metrics``).
+    (with the places it took) or refused by its problem code (``observability.metrics``);
+    an idempotent replay returns before the count.
     """
+    now = now or utcnow()
     try:
-        booking, placed = _book(
-            session, forms, tenant, booking_type_slug=booking_type_slug, starts_at=starts_at, phone=phone, answers=answers, name=name,
-            channel=channel, party_size=party_size, tickets=tickets, idempotency_key=idempotency_key, now=now or utcnow(), actor=actor,
-            privacy_consent=privacy_consent,
-        )  # fmt: skip
+        with tenant_scope(tenant.id):
+            if idempotency_key and (earlier := _booked_with_key(session, idempotency_key)) is not None:
+                return earlier
+            request = checked_request(
+                session,
+                forms,
+                tenant,
+                booking_type_slug=booking_type_slug,
+                starts_at=starts_at,
+                answers=answers,
+                channel=channel,
+                party_size=party_size,
+                tickets=tickets,
+                now=now,
+                privacy_consent=privacy_consent,
+            )
+            try:
+                with write_transaction(session):
+                    customer, request = admitted_customer(session, request, phone, name, now)
+                    actor = actor or Actor("customer", customer.id)
+                    booking = place_booking(session, request, customer, now=now, actor=actor, idempotency_key=idempotency_key)
+            except IntegrityError:
+                # A concurrent retry with the same key won; answer with its booking.
+                if idempotency_key and (earlier := _booked_with_key(session, idempotency_key)) is not None:
+                    return earlier
+                raise
     except DomainError as refusal:
         record_booking_refused(refusal.code)
         raise
-    if placed:
-        record_booking_placed(booking.party_size)
+    record_booking_placed(booking.party_size)
     return booking
 
 
-def _book(
-    session: Session,
-    forms: FormRegistry,
-    tenant: Tenant,
-    *,
-    booking_type_slug: str,
-    starts_at: datetime,
-    phone: str,
-    answers: dict[str, Any],
-    name: str | None,
-    channel: str,
-    party_size: int | None,
-    tickets: dict[str, int] | None,
-    idempotency_key: str | None,
-    now: datetime,
-    actor: Actor | None,
-    privacy_consent: PrivacyConsent | None,
-) -> tuple[Booking, bool]:
-    """:func:`book`'s work; the booking, and whether this call placed it (False: an earlier request with the same key did)."""
-    with tenant_scope(tenant.id):
-        if idempotency_key:
-            existing = session.scalar(select(Booking).where(Booking.idempotency_key == idempotency_key))
-            if existing is not None:
-                return existing, False
-        request = checked_request(
-            session,
-            forms,
-            tenant,
-            booking_type_slug=booking_type_slug,
-            starts_at=starts_at,
-            answers=answers,
-            channel=channel,
-            party_size=party_size,
-            tickets=tickets,
-            now=now,
-            privacy_consent=privacy_consent,
-        )
-        try:
-            with write_transaction(session):
-                customer, request = admitted_customer(session, request, phone, name, now)
-                actor = actor or Actor("customer", customer.id)
-                booking = place_booking(session, request, customer, now=now, actor=actor, idempotency_key=idempotency_key)
-            return booking, True
-        except IntegrityError:
-            # A concurrent retry with the same key won; answer with its booking.
-            if idempotency_key:
-                existing = session.scalar(select(Booking).where(Booking.idempotency_key == idempotency_key))
-                if existing is not None:
-                    return existing, False
-            raise
+def _booked_with_key(session: Session, idempotency_key: str) -> Booking | None:
+    return session.scalar(select(Booking).where(Booking.idempotency_key == idempotency_key))
 
 
 def confirm(session: Session, tenant: Tenant, public_id: str, *, now: datetime | None = None, actor: Actor = SYSTEM) -> Booking:

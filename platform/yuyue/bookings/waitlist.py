@@ -41,6 +41,7 @@ from yuyue.errors import Conflict, DomainError, NotFound, Refused
 from yuyue.events.operations import record_change
 from yuyue.forms.people import Person
 from yuyue.forms.registry import FormRegistry
+from yuyue.observability.metrics import record_waitlist_booking, record_waitlist_offer
 from yuyue.plugins import TenantPlugins
 from yuyue.scheduling.inventory import inventory_row, release_places, remaining_places, take_row_places
 from yuyue.scheduling.models import SlotInventory
@@ -185,6 +186,10 @@ def promote(session: Session, inventory_id: int, now: datetime) -> list[Waitlist
         if entry.auto_confirm and not _booked_at_once(session, entry, booking_type, now):
             to = WaitlistStatus.offered
             _claim(session, entry, WaitlistStatus.accepted, to, offer_expires_at=now + timedelta(minutes=_offer_minutes(booking_type)))
+        if to is WaitlistStatus.offered:
+            record_waitlist_offer(session)
+        else:
+            record_waitlist_booking(session, "at_once")
         _log(session, entry, SYSTEM, f"waitlist.{to.value}")
         promoted.append(entry)
 
@@ -202,6 +207,7 @@ def accept_offer(session: Session, tenant: Tenant, entry_id: int, *, now: dateti
             raise Conflict(_l("the offer changed meanwhile"), code="no_offer")
         booking = _book_entry(session, entry, session.get(BookingType, entry.booking_type_id), now)
         _log(session, entry, SYSTEM, "waitlist.accepted")
+        record_waitlist_booking(session, "offer_accepted")
     return booking
 
 

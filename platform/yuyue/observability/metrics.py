@@ -7,22 +7,24 @@ every worker's. Without that variable (tests, ``flask run``) they live in this p
 What the database knows (outbox lag, job failures, the worker's heartbeat) is
 read at scrape time by :class:`DatabaseCollector`, so every node reports the same.
 Labels are bounded: a route's template, never its path; a known method or ``OTHER``; no tenant.
+What happens inside a caller's transaction (a waitlist promotion) is counted once it commits.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Literal
 
 from flask import Flask, g, request, request_finished, request_started
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
+from yuyue.audit.state import made_inside
 from yuyue.db import all_tenants
 from yuyue.events.models import Delivery, DeliveryStatus, OutboxEvent
 from yuyue.observability.heartbeat import WorkerHeartbeat
@@ -35,6 +37,8 @@ __all__ = [
     "record_booking_placed",
     "record_booking_refused",
     "record_rate_limited",
+    "record_waitlist_booking",
+    "record_waitlist_offer",
     "scrape",
 ]
 
@@ -59,6 +63,8 @@ HTTP_LATENCY = Histogram(
 BOOKINGS_PLACED = Counter("yuyue_bookings_placed", "Bookings placed (held or confirmed); idempotent retries are not counted again.")
 BOOKINGS_REFUSED = Counter("yuyue_bookings_refused", "Booking requests refused, by problem code (slot_full, validation_failed, ...).", ["code"])
 SEATS_TAKEN = Counter("yuyue_capacity_taken_seats", "Places taken in slot inventories by placed bookings (party sizes summed).")
+WAITLIST_OFFERS = Counter("yuyue_waitlist_offers", "Freed places offered to the next waiter for a limited time.")
+WAITLIST_BOOKINGS = Counter("yuyue_waitlist_bookings", "Bookings placed for waiters, by how: at once (they asked for it) or an offer accepted.", ["how"])
 RATE_LIMITED = Counter("yuyue_rate_limited", "Requests refused with 429 by a rate limit, by the limit's setting name.", ["limit"])
 
 # Read from the database at scrape time (DatabaseCollector).
@@ -75,6 +81,41 @@ def record_booking_placed(seats: int) -> None:
 
 def record_booking_refused(code: str) -> None:
     BOOKINGS_REFUSED.labels(code=code).inc()
+
+
+def record_waitlist_offer(session: Session | scoped_session) -> None:
+    """Count an offer made in ``session``'s transaction, once that commits."""
+    _count_on_commit(session, WAITLIST_OFFERS.inc)
+
+
+def record_waitlist_booking(session: Session | scoped_session, how: Literal["at_once", "offer_accepted"]) -> None:
+    """Count a booking placed for a waiter in ``session``'s transaction, once that commits."""
+    _count_on_commit(session, WAITLIST_BOOKINGS.labels(how=how).inc)
+
+
+# Counts waiting for their transaction: (the savepoint they were made in, None outside one; the count).
+_PENDING = "yuyue.metrics.pending"
+
+
+def _count_on_commit(session: Session | scoped_session, count: Callable[[], None]) -> None:
+    """Run ``count`` when ``session`` commits; a rollback (a later step refused, a race lost) forgets it."""
+    if isinstance(session, scoped_session):
+        session = session()
+    session.info.setdefault(_PENDING, []).append((session.get_nested_transaction(), count))
+
+
+@event.listens_for(Session, "after_commit")
+def _count_committed(session: Session) -> None:
+    for _, count in session.info.pop(_PENDING, ()):
+        count()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, rolled_back: SessionTransaction) -> None:
+    if not rolled_back.nested:
+        session.info.pop(_PENDING, None)
+    elif _PENDING in session.info:
+        session.info[_PENDING] = [(savepoint, count) for savepoint, count in session.info[_PENDING] if not made_inside(savepoint, rolled_back)]
 
 
 def record_rate_limited(limit: str) -> None:

@@ -293,14 +293,7 @@ def add_staff_member(
     :param security: the application's Flask-AppBuilder security manager.
     :raises InvalidInput: a user name that is empty or too long, an email that is not one.
     """
-    username = username.strip() if isinstance(username, str) else ""
-    problems = []
-    if not username or len(username) > MAX_USERNAME:
-        problems.append(FieldProblem("/username", _l("A user name of 1 to %(most)s characters.", most=MAX_USERNAME), "invalid_username"))
-    if email is not None and (len(email) > MAX_EMAIL or not looks_like_email(email)):
-        problems.append(FieldProblem("/email", _l("this is not an email address"), "invalid_email"))
-    if problems:
-        raise InvalidInput(_l("%(field)s is not valid", field=problems[0].pointer[1:]), errors=problems)
+    username = _checked_user(username, email)
     tenant = get_tenant(session, tenant_slug)
     user = security.find_user(username=username)
     created = user is None
@@ -330,6 +323,65 @@ def add_staff_member(
         data = {"username": username, "role": role.value, "previous_role": previous, "user_created": created}
         _audit(session, tenant.id, actor, "staff.added", "user", user.id, data)
     return membership
+
+
+def _checked_user(username: Any, email: str | None, password: str | None = None, *, new: bool = False) -> str:
+    """``username`` stripped, when it and ``email`` (and for a ``new`` user, given both, ``password``) are acceptable.
+
+    :raises InvalidInput: naming every field that is not.
+    """
+    username = username.strip() if isinstance(username, str) else ""
+    problems = []
+    if not username or len(username) > MAX_USERNAME:
+        problems.append(FieldProblem("/username", _l("A user name of 1 to %(most)s characters.", most=MAX_USERNAME), "invalid_username"))
+    if (email is not None or new) and (not email or len(email) > MAX_EMAIL or not looks_like_email(email)):
+        problems.append(FieldProblem("/email", _l("this is not an email address"), "invalid_email"))
+    if new and not password:
+        problems.append(FieldProblem("/password", _l("a password is required"), "password_required"))
+    if problems:
+        raise InvalidInput(_l("%(field)s is not valid", field=problems[0].pointer[1:]), errors=problems)
+    return username
+
+
+def create_admin(
+    session: Session,
+    security,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    first_name: str | None = None,
+    last_name: str = "",
+    actor: str = SYSTEM_ACTOR,
+) -> User:
+    """Create a user with Flask-AppBuilder's admin role (the operator's console), audited in the operator chain.
+
+    A taken user name or email is refused here, as a :class:`Conflict` naming the field: Flask-AppBuilder's own
+    ``fab create-admin`` only logs it and succeeds.
+
+    :param security: the application's Flask-AppBuilder security manager.
+    :raises InvalidInput: a user name that is empty or too long, an email that is not one, no password.
+    """
+    username = _checked_user(username, email, password, new=True)
+    if security.find_user(username=username) is not None:
+        raise Conflict(
+            _l("a user named %(username)r already exists", username=username),
+            code="username_taken",
+            errors=[FieldProblem("/username", _l("already taken"), "username_taken")],
+        )
+    if security.find_user(email=email) is not None:
+        raise Conflict(
+            _l("another user has the email %(email)r", email=email), code="email_taken", errors=[FieldProblem("/email", _l("already used"), "email_taken")]
+        )
+    with write_transaction(session):
+        user = security.add_user(
+            username, first_name or username, last_name, email, security.find_role(security.auth_role_admin), password=password, commit=False
+        )
+        if not user:
+            raise Conflict(_l("the user %(username)r could not be created (is the email taken?)", username=username), code="user_not_created")
+        session.flush()
+        record_operator_action(session, actor=actor, action="admin.created", subject_type="user", subject_id=user.id, data={"username": username})
+    return user
 
 
 def _membership(session: Session, tenant: Tenant, user_id: int) -> StaffMembership | None:

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Un
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from yuyue.db import Model, TenantScoped
+from yuyue.sealing import SealedJSON
 from yuyue.types import UTCDateTime, string_enum, utcnow
 
 
@@ -95,7 +96,8 @@ class TenantPlugin(TenantScoped, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plugin: Mapped[str] = mapped_column(String(100))
-    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Sealed at rest (decisions §70): a plugin's settings may hold the key of a service it calls.
+    config: Mapped[dict[str, Any]] = mapped_column(SealedJSON("tenant_plugins.config"), default=dict)
     enabled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
