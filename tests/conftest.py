@@ -94,9 +94,10 @@ def _shape(app: Flask) -> tuple:
         tuple(app.view_functions.items()),
         tuple(app.blueprints),
         tuple((name, id(extension)) for name, extension in app.extensions.items()),
-        tuple((scope, tuple(functions)) for hook in hooks for scope, functions in hook.items()),
+        # Flask's registries are defaultdicts: looking a blueprint up adds an empty entry, which changes nothing.
+        tuple((scope, tuple(functions)) for hook in hooks for scope, functions in hook.items() if functions),
         tuple(app.teardown_appcontext_funcs),
-        tuple((scope, code, tuple(handlers.items())) for scope, codes in app.error_handler_spec.items() for code, handlers in codes.items()),
+        tuple((scope, code, tuple(handlers.items())) for scope, codes in app.error_handler_spec.items() for code, handlers in codes.items() if handlers),
         tuple(map(id, plugin_host(app).manager.get_plugins())),
         tuple(app.jinja_env.globals),
         (app.wsgi_app, app.json, app.test_client_class, app.session_interface, app.jinja_env),
