@@ -5,8 +5,13 @@ customer credentials, and the check of a problem document."""
 
 from __future__ import annotations
 
+import copy
 import os
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from flask import Flask, g
@@ -21,6 +26,7 @@ from yuyue.audit.operations import check_chains
 from yuyue.cli import init_database
 from yuyue.customers.operations import customer_for_phone
 from yuyue.db import db, tenant_scope
+from yuyue.events.channels import build_channels
 from yuyue.plugins import plugin_host
 from yuyue.provisioning.operations import create_tenant, create_token, get_tenant
 from yuyue.tenancy.models import StaffRole, Tenant, TokenKind
@@ -52,35 +58,132 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture
-def make_app(database_url: str, tmp_path, request: pytest.FixtureRequest) -> Iterator:
-    """Build an application on the test database; ``make_app(PLUGINS=[...])`` overrides settings.
+def _settings(database_url: str, instance_path: Path, overrides: dict) -> dict:
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "TESTING": True,
+        "INSTANCE_PATH": str(instance_path),
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "RATELIMIT_ENABLED": False,
+        # Staff passwords hashed cheaply: scrypt's cost (the production default) was most of the admin tests' time.
+        "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        **overrides,
+    }
 
-    After the test, the audit chains and the audited rows must verify (decisions §34): a
-    code path that writes an audited row without the audit log learning of it fails the
-    test that took it. Tests that edit the database behind the application's back say so
-    with ``@pytest.mark.tampers``.
+
+def _built(settings: dict) -> Flask:
+    app = create_app(settings)
+    # Tests read the English the messages are written in, unless a request asks for another language.
+    app.test_client_class = EnglishReaderClient
+    return app
+
+
+def _shape(app: Flask) -> tuple:
+    """What a test could add to an application that putting its settings back would not undo: routes, hooks,
+    handlers, extensions replaced, plugins registered, the WSGI stack."""
+    hooks = (
+        app.before_request_funcs,
+        app.after_request_funcs,
+        app.teardown_request_funcs,
+        app.url_value_preprocessors,
+        app.url_default_functions,
+        app.template_context_processors,
+    )
+    return (
+        len(app.url_map._rules),
+        tuple(app.view_functions.items()),
+        tuple(app.blueprints),
+        tuple((name, id(extension)) for name, extension in app.extensions.items()),
+        # Flask's registries are defaultdicts: looking a blueprint up adds an empty entry, which changes nothing.
+        tuple((scope, tuple(functions)) for hook in hooks for scope, functions in hook.items() if functions),
+        tuple(app.teardown_appcontext_funcs),
+        tuple((scope, code, tuple(handlers.items())) for scope, codes in app.error_handler_spec.items() for code, handlers in codes.items() if handlers),
+        tuple(map(id, plugin_host(app).manager.get_plugins())),
+        tuple(app.jinja_env.globals),
+        (app.wsgi_app, app.json, app.test_client_class, app.session_interface, app.jinja_env),
+    )
+
+
+KEPT_APPS = 2
+
+
+def _what_an_app_is_built_from(database_url: str) -> tuple:
+    """What ``create_app`` reads besides its settings: the environment's ``YUYUE_*`` and the plugins installed
+    (``make_plugin`` installs one on a ``sys.path`` of the test's own)."""
+    environment = tuple(sorted((name, value) for name, value in os.environ.items() if name.startswith("YUYUE_")))
+    return database_url, tuple(sys.path), environment
+
+
+class KeptApp:
+    """The default application of this test process, handed from test to test and put back as it was built.
+
+    ``create_app`` costs some 0.2 s of CPU (330 URL rules, Flask-AppBuilder's views, the plugins' declarations),
+    more than most tests themselves; building it once per process instead of once per test is most of what makes
+    the suite fast (decisions §72). Between tests the database is emptied (as for any application), the settings
+    are put back, per-application state that is filled lazily is dropped (a tenant's plugins by id, the channels'
+    state such as WeChat access tokens, the log channel's sent messages), and the instance folder moves to the next
+    test's ``tmp_path``. An application is kept for what it was built from (:func:`_what_an_app_is_built_from`). A test that changed the application in a way that cannot be put back (a route, a hook, an extension replaced,
+    a plugin registered) leaves it to be thrown away: the next test gets a new one.
+    """
+
+    _kept: ClassVar[dict[tuple, KeptApp]] = {}  # oldest first
+    _lent: ClassVar[dict[int, tuple[tuple, KeptApp]]] = {}
+
+    def __init__(self, app: Flask) -> None:
+        app.before_request_funcs.setdefault(None, []).insert(0, _forget_the_signed_in_user)
+        self.app = app
+        self.home = app.instance_path
+        self.settings = copy.deepcopy(dict(app.config))
+        self.extensions = set(app.extensions)
+        self.shape = _shape(app)
+
+    @classmethod
+    def lend(cls, database_url: str, instance_path: Path) -> Flask:
+        key = _what_an_app_is_built_from(database_url)
+        kept = cls._kept.pop(key, None)
+        if kept is None:
+            home = Path(tempfile.mkdtemp(prefix="yuyue-kept-app-"))
+            kept = cls(_built(_settings(database_url, home, {})))
+        cls._lent[id(kept.app)] = (key, kept)
+        kept.app.instance_path = kept.app.config["INSTANCE_PATH"] = str(instance_path)
+        return kept.app
+
+    @classmethod
+    def take_back(cls, app: Flask) -> None:
+        key, kept = cls._lent.pop(id(app), (None, None))
+        if kept is not None and kept.put_back():
+            cls._kept[key] = kept
+            while len(cls._kept) > KEPT_APPS:
+                del cls._kept[next(iter(cls._kept))]
+
+    def put_back(self) -> bool:
+        """Undo what the test did to the application; False if it cannot be."""
+        app = self.app
+        for lazily_added in set(app.extensions) - self.extensions:
+            del app.extensions[lazily_added]
+        if _shape(app) != self.shape:
+            return False
+        app.instance_path = app.config["INSTANCE_PATH"] = self.home
+        if app.config != self.settings:
+            app.config.clear()
+            app.config.update(copy.deepcopy(self.settings))
+        app._got_first_request = False  # so a test may still add a hook (and the app is then thrown away)
+        host = plugin_host(app)
+        host.forget_tenants()
+        app.extensions["yuyue.channels"] = build_channels(host, required=(app.config["NOTIFICATION_CHANNEL"],))
+        self.shape = _shape(app)
+        return True
+
+
+@pytest.fixture
+def made_apps(request: pytest.FixtureRequest) -> Iterator[list[Flask]]:
+    """Every application the test used; afterwards the audit chains and the audited rows must verify (decisions §34).
+
+    A code path that writes an audited row without the audit log learning of it fails the test that took it.
+    Tests that edit the database behind the application's back say so with ``@pytest.mark.tampers``.
     """
     apps: list[Flask] = []
-
-    def build(**overrides) -> Flask:
-        config = {
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path),
-            "SECRET_KEY": TEST_SECRET_KEY,
-            "RATELIMIT_ENABLED": False,
-            # Staff passwords hashed cheaply: scrypt's cost (the production default) was most of the admin tests' time.
-            "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-            **overrides,
-        }
-        app = create_app(config)
-        # Tests read the English the messages are written in, unless a request asks for another language.
-        app.test_client_class = EnglishReaderClient
-        apps.append(app)
-        return app
-
-    yield build
+    yield apps
     findings: list[str] = []
     for app in apps:
         with app.app_context():
@@ -90,8 +193,21 @@ def make_app(database_url: str, tmp_path, request: pytest.FixtureRequest) -> Ite
                 db.session.remove()
             empty_tables()
             db.engine.dispose()
+        KeptApp.take_back(app)
     if findings:
         pytest.fail("yuyue audit verify after the test:\n" + "\n".join(findings), pytrace=False)
+
+
+@pytest.fixture
+def make_app(database_url: str, tmp_path: Path, made_apps: list[Flask]) -> Callable[..., Flask]:
+    """Build a new application on the test database; ``make_app(PLUGINS=[...])`` overrides settings."""
+
+    def build(**overrides) -> Flask:
+        app = _built(_settings(database_url, tmp_path, overrides))
+        made_apps.append(app)
+        return app
+
+    return build
 
 
 def _forget_the_signed_in_user() -> None:
@@ -105,10 +221,10 @@ def _forget_the_signed_in_user() -> None:
 
 
 @pytest.fixture
-def app(make_app) -> Iterator[Flask]:
-    app = make_app()
-    # First of all the application's hooks: Flask-AppBuilder's own reads ``current_user``.
-    app.before_request_funcs.setdefault(None, []).insert(0, _forget_the_signed_in_user)
+def app(database_url: str, tmp_path: Path, made_apps: list[Flask]) -> Iterator[Flask]:
+    """The default application, kept from the test before when that one left it as it was built (:class:`KeptApp`)."""
+    app = KeptApp.lend(database_url, tmp_path)
+    made_apps.append(app)
     with app.app_context():
         yield app
 

@@ -148,6 +148,11 @@ class PluginHost:
         self.verticals: dict[str, Vertical] = dict(verticals.as_mapping())
         self.themes: dict[str, Theme] = dict(themes.as_mapping())
 
+    def forget_tenants(self) -> None:
+        """Drop every tenant's cached plugins: for a database emptied or replaced under a running application."""
+        with self._tenant_plugins_lock:
+            self._tenant_plugins.clear()
+
     @property
     def installed_names(self) -> list[str]:
         return sorted(self._installed)
