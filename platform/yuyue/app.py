@@ -126,9 +126,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         AppBuilder(security_manager_class=AdminSecurityManager).init_app(app, db.session)
 
     from yuyue.admin import init_admin
+    from yuyue.admin.base import AdminView
     from yuyue.admin.input_guard import init_input_guard
     from yuyue.api import init_api
+    from yuyue.api.core import add_error_page
     from yuyue.site import init_site
+    from yuyue.site.base import http_error_page
 
     init_request_metrics(app)
     init_input_guard(app)
@@ -136,6 +139,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # After the API: the admin's and the site's routes use its URL converters (<slug:…>, <row_id:…>).
     init_admin(app)
     init_site(app)
+    # A URL no route matches belongs to no blueprint: the admin's error page under /admin, the site's everywhere else but /api/.
+    add_error_page(app, "/", http_error_page)
+    add_error_page(app, "/admin", AdminView.error_page)
     # Last: the rate limits wrap every marked view of every blueprint.
     init_limits(app)
     host.hook.startup(app=app)

@@ -11,9 +11,8 @@ from flask import Blueprint, Flask, current_app, g
 from flask_wtf.csrf import generate_csrf
 
 from yuyue.admin import appearance, builder, checkin, customers, dashboard, desk, feedback, home, notifications, operator, privacy, schedules, webhooks
-from yuyue.admin.base import AdminView, StaffRole, nav_entries, tenant_url_defaults
+from yuyue.admin.base import StaffRole, nav_entries, tenant_url_defaults
 from yuyue.admin.headers import init_security_headers
-from yuyue.api.core import add_error_page
 from yuyue.presenting.catalogs import init_languages
 
 __all__ = ["init_admin"]
@@ -46,6 +45,5 @@ def init_admin(app: Flask) -> None:
     app.extensions["yuyue.admin_views"] = views
     app.url_defaults(tenant_url_defaults)
     app.context_processor(_layout_context)
-    add_error_page(app, "/admin", AdminView.error_page)
     init_languages(app)
     init_security_headers(app)

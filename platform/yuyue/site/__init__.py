@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from yuyue.api.core import add_error_page
 from yuyue.site import account, booking, branding, feedback, home, notifications, privacy, profile  # noqa: F401 - each module registers its routes on the site blueprint
-from yuyue.site.base import assets, http_error_page, site
+from yuyue.site.base import assets, site
 from yuyue.site.formatting import init_formatting
 from yuyue.site.theming import ThemeEnvironments
 
@@ -23,5 +22,3 @@ def init_site(app: Flask) -> None:
     app.extensions["yuyue.site_themes"] = ThemeEnvironments(app)
     app.register_blueprint(site)
     app.register_blueprint(assets)
-    # A URL no route matches: the site's page (the default theme, the request id), for every path but the API's and the admin's.
-    add_error_page(app, "/", http_error_page)
