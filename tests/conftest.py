@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from yuyue.db import db, tenant_scope
 from yuyue.events.channels import build_channels
 from yuyue.plugins import plugin_host
 from yuyue.provisioning.operations import create_tenant, create_token, get_tenant
+from yuyue.sealing import KEY_FILE
 from yuyue.tenancy.models import StaffRole, Tenant, TokenKind
 from yuyue.testing import EnglishReaderClient, empty_tables
 
@@ -146,7 +148,16 @@ class KeptApp:
             kept = cls(_built(_settings(database_url, home, {})))
         cls._lent[id(kept.app)] = (key, kept)
         kept.app.instance_path = kept.app.config["INSTANCE_PATH"] = str(instance_path)
+        kept.hand_over_the_key(instance_path)
         return kept.app
+
+    def hand_over_the_key(self, instance_path: Path) -> None:
+        """The secrets key the application made in its own folder, in the test's: a worker, a server or a command the
+        test starts on that instance folder must open what the application sealed, as with a new application there."""
+        key = Path(self.home, KEY_FILE)
+        if key.exists() and not (instance_path / KEY_FILE).exists():
+            instance_path.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(key, instance_path / KEY_FILE)
 
     @classmethod
     def take_back(cls, app: Flask) -> None:

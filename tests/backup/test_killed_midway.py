@@ -63,6 +63,8 @@ def start_yuyue(url: str, instance: Path, *args: str) -> subprocess.Popen:
     """``python -m yuyue ARGS`` on database ``url``, in a process group of its own (so pg_dump or pg_restore die with it)."""
     inherited = {name: value for name, value in os.environ.items() if not name.startswith("YUYUE_")}
     env = {**inherited, "YUYUE_DATABASE_URL": url, "YUYUE_INSTANCE_PATH": str(instance), "YUYUE_SECRET_KEY": SECRET_KEY}
+    # The installation's sealing key (the ``yuyue`` fixture sets it): the command must open the plugin settings the apps sealed.
+    env["YUYUE_SECRETS_KEY"] = os.environ["YUYUE_SECRETS_KEY"]
     return subprocess.Popen([sys.executable, "-m", "yuyue", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
 
@@ -92,8 +94,8 @@ def quick_check(url: str) -> str:
 
 
 @pytest.fixture
-def museum(new_database, tmp_path) -> str:
-    """A database taking bookings (tenant ``museum``, three booked), made large by ballast."""
+def museum(yuyue, new_database, tmp_path) -> str:
+    """A database taking bookings (tenant ``museum``, three booked), made large by ballast; after ``yuyue``, which sets the sealing key."""
     url = new_database()
     app = serving_app(url, tmp_path / "serving")
     client = app.test_client()
