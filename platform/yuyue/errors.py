@@ -49,9 +49,13 @@ class FieldProblem:
 
 
 class DomainError(Exception):
-    """Base of every error a user can cause and fix."""
+    """Base of every error a user can cause and fix.
+
+    ``http_status`` is the status every surface answers it with: the API's problem document, the site's and the admin's error pages.
+    """
 
     code = "bad_request"
+    http_status = 400
 
     def __init__(self, message: Message, *, code: str | None = None, errors: list[FieldProblem] | None = None, extensions: dict[str, Any] | None = None):
         super().__init__(message)
@@ -69,22 +73,26 @@ class DomainError(Exception):
 
 class InvalidInput(DomainError):
     code = "validation_failed"
+    http_status = 422
 
 
 class NotFound(DomainError):
     code = "not_found"
+    http_status = 404
 
 
 class Conflict(DomainError):
     """The request is valid but clashes with the current state (a taken slug, a full slot)."""
 
     code = "conflict"
+    http_status = 409
 
 
 class Refused(DomainError):
     """A booking rule refuses the request; ``code`` names the rule (``slot_full``, ``quota_exceeded``, ``banned``, …)."""
 
     code = "refused"
+    http_status = 409
 
 
 # What a JSON Schema keyword demands, in a person's words; ``limit`` is the keyword's value as shown (:func:`_shown`).

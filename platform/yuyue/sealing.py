@@ -88,6 +88,7 @@ class SecretUnreadable(DomainError):
     """A stored secret that none of the configured keys opens: its key was removed from ``YUYUE_SECRETS_KEY``."""
 
     code = "secret_unreadable"
+    http_status = 503
 
     def __init__(self, where: str, row_id: int | None = None):
         place = where if row_id is None else f"{where} of row {row_id}"

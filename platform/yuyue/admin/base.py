@@ -24,14 +24,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from sqlalchemy import select
-from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, NotFound, UnprocessableEntity
-from werkzeug.exceptions import Conflict as ConflictPage
+from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 from wtforms import ValidationError
 
 from yuyue.bookings.placement import Actor
 from yuyue.db import all_tenants, db, tenant_scope
-from yuyue.errors import Conflict, DomainError, InvalidInput, Refused
-from yuyue.errors import NotFound as Missing
+from yuyue.errors import DomainError
 from yuyue.observability.logs import current_request_id
 from yuyue.tenancy.models import ROLE_RANK, StaffMembership, StaffRole, Tenant, TenantStatus
 
@@ -52,13 +50,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 OPERATOR_ROLE = "Admin"
-# The page a refusal no view caught gets: a missing thing, input the operation refused, a conflict with the data.
-PAGE_BY_ERROR: tuple[tuple[type[DomainError], type[HTTPException]], ...] = (
-    (Missing, NotFound),
-    (InvalidInput, UnprocessableEntity),
-    (Conflict, ConflictPage),
-    (Refused, ConflictPage),
-)
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -171,8 +162,8 @@ class AdminView(BaseView):
 
     @classmethod
     def _domain_error_page(cls, error: DomainError) -> tuple[str, int]:
-        page = next((page for kind, page in PAGE_BY_ERROR if isinstance(error, kind)), BadRequest)
-        return cls.error_page(page(description=str(error.message)))
+        """A refusal no view caught: the admin's page for its status, saying why."""
+        return cls.error_page(default_exceptions[error.http_status](description=str(error.message)))
 
     @classmethod
     def _unexpected_error_page(cls, error: Exception) -> tuple[str, int]:

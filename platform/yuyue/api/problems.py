@@ -15,14 +15,12 @@ from flask import Response, json
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
-from yuyue.errors import Conflict, DomainError, FieldProblem, InvalidInput, Message, NotFound, Refused
+from yuyue.errors import DomainError, FieldProblem, Message
 from yuyue.observability.logs import current_request_id
 from yuyue.presenting.catalogs import locale_tag
-from yuyue.sealing import SecretUnreadable
 
 PROBLEM_TYPE_BASE = "https://yuyue.dev/problems/"
 # A secret no configured key opens is the installation's fault, not the client's: 503 until the operator restores the key.
-STATUS_BY_ERROR: dict[type[DomainError], int] = {InvalidInput: 422, NotFound: 404, Conflict: 409, Refused: 409, SecretUnreadable: 503}
 # The ``title`` of every status the API answers with, in the reader's language (HTTPStatus's English phrase otherwise).
 STATUS_TITLES: dict[int, LazyString] = {
     400: _l("Bad Request"),
@@ -79,5 +77,4 @@ def problem_response(
 def render_domain_error(error: DomainError) -> Response:
     if isinstance(error, ApiProblem):
         return problem_response(error.status, error.code, error.lazy_message, error.errors, error.headers)
-    status = next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(error, cls)), 400)
-    return problem_response(status, error.code, error.lazy_message, error.errors, extensions=error.extensions)
+    return problem_response(error.http_status, error.code, error.lazy_message, error.errors, extensions=error.extensions)

@@ -31,7 +31,7 @@ from yuyue.bookings.models import Booking
 from yuyue.customers.models import Customer
 from yuyue.customers.operations import logged_in_customer
 from yuyue.db import db, tenant_scope
-from yuyue.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
+from yuyue.errors import DomainError, Refused
 from yuyue.observability.logs import current_request_id
 from yuyue.plugins import plugin_host
 from yuyue.presenting.catalogs import CATALOG_LOCALES, LOCALE_COOKIE, locale_tag
@@ -80,7 +80,6 @@ _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TOKEN_AUTHORISED_ENDPOINTS = frozenset({"site.unsubscribe"})
 # How long a browser keeps a theme's files: a day (a new release may change them; no fingerprints in the URLs).
 STATIC_MAX_AGE = 86400
-STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = ((InvalidInput, 422), (NotFound, 404), (Conflict, 409), (Refused, 409))
 LANGUAGE_NAMES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
 
 
@@ -166,7 +165,7 @@ def error_page(status: int, message: str, code: str, *, title: str | None = None
 
 @site.errorhandler(DomainError)
 def _domain_error(error: DomainError) -> Response:
-    status = 403 if error.code == "tenant_suspended" else next((s for cls, s in STATUS_BY_ERROR if isinstance(error, cls)), 400)
+    status = 403 if error.code == "tenant_suspended" else error.http_status
     return error_page(status, str(error.message), error.code)
 
 
