@@ -12,6 +12,7 @@ import re
 
 import pytest
 from account_setup import SITE, Browser, phone
+from error_pages import reference_on
 from sqlalchemy import text
 
 from yuyue.db import db
@@ -19,16 +20,6 @@ from yuyue.observability.logs import RequestContextFilter
 from yuyue.provisioning.operations import suspend_tenant
 
 pytestmark = pytest.mark.usefixtures("tenants")
-
-REFERENCE = re.compile(r'<p class="reference">Reference: <code class="request-id">([^<]*)</code></p>')
-
-
-def reference_on(response) -> str:
-    """The reference the page shows; it must be the id of the response's header."""
-    found = REFERENCE.findall(response.get_data(as_text=True))
-    assert len(found) == 1, response.get_data(as_text=True)
-    assert found[0] == response.headers["X-Request-ID"]
-    return found[0]
 
 
 @pytest.fixture
