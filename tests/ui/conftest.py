@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from yuyue.db import db
 from yuyue.provisioning.operations import add_staff_member
@@ -25,10 +25,49 @@ PASSWORD = "pass-word-1"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
+class _ResponseClosedOnce:
+    """A response body whose ``close`` runs once, however many times it is called."""
+
+    def __init__(self, body) -> None:
+        self.body, self.closed = body, False
+
+    def __iter__(self):
+        return iter(self.body)
+
+    def close(self) -> None:
+        if not self.closed and hasattr(self.body, "close"):
+            self.closed = True
+            self.body.close()
+
+
+_responses = threading.local()
+
+
+def _remembering_responses(app: Flask):
+    def serve(environ, start_response):
+        _responses.body = _ResponseClosedOnce(app(environ, start_response))
+        return _responses.body
+
+    return serve
+
+
+class _ClosingRequestHandler(WSGIRequestHandler):
+    """Closes the response however the browser left. Werkzeug's server does not when the browser hangs up while it
+    drains the request: the static file served stays open, and its ResourceWarning fails whichever test is running."""
+
+    def run_wsgi(self) -> None:
+        _responses.body = None
+        try:
+            super().run_wsgi()
+        finally:
+            if _responses.body is not None:
+                _responses.body.close()
+
+
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
     """The application served by a threaded WSGI server on 127.0.0.1; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _remembering_responses(app), threaded=True, request_handler=_ClosingRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
