@@ -6,6 +6,7 @@ customer credentials, and the check of a problem document."""
 from __future__ import annotations
 
 import copy
+import json
 import os
 import shutil
 import sys
@@ -77,7 +78,17 @@ def _built(settings: dict) -> Flask:
     app = create_app(settings)
     # Tests read the English the messages are written in, unless a request asks for another language.
     app.test_client_class = EnglishReaderClient
+    app.before_request_funcs.setdefault(None, []).insert(0, _forget_the_last_requests_user)
     return app
+
+
+def _setting_key(value: object) -> str:
+    """Plain data is compared by value; any other object (a clock, a fake service) by identity: the same object, the
+    same application, since what ``create_app`` made of it cannot be told from outside."""
+    try:
+        return json.dumps(value, sort_keys=True)
+    except (TypeError, ValueError):
+        return f"object {id(value)}"
 
 
 def _shape(app: Flask) -> tuple:
@@ -106,7 +117,7 @@ def _shape(app: Flask) -> tuple:
     )
 
 
-KEPT_APPS = 2
+KEPT_APPS = 3
 
 
 def _what_an_app_is_built_from(database_url: str) -> tuple:
@@ -131,22 +142,31 @@ class KeptApp:
     _kept: ClassVar[dict[tuple, KeptApp]] = {}  # oldest first
     _lent: ClassVar[dict[int, tuple[tuple, KeptApp]]] = {}
 
-    def __init__(self, app: Flask) -> None:
-        app.before_request_funcs.setdefault(None, []).insert(0, _forget_the_signed_in_user)
+    def __init__(self, app: Flask, overrides: dict) -> None:
         self.app = app
+        self.overrides = overrides  # held, so that no other object takes an identity its key names (_setting_key)
         self.home = app.instance_path
         self.settings = copy.deepcopy(dict(app.config))
         self.extensions = set(app.extensions)
         self.shape = _shape(app)
 
     @classmethod
-    def lend(cls, database_url: str, instance_path: Path) -> Flask:
-        key = _what_an_app_is_built_from(database_url)
+    def lend(cls, database_url: str, instance_path: Path, overrides: dict | None = None) -> Flask:
+        """An application with ``overrides`` on the test settings: one kept for the same ones, or a new one.
+
+        An application with rate limits on is always new: its limiter's counts would carry over to the next test.
+        """
+        overrides = overrides or {}
+        instance_path = Path(overrides.get("INSTANCE_PATH", instance_path))
+        if overrides.get("RATELIMIT_ENABLED"):
+            return _built(_settings(database_url, instance_path, overrides))
+        key = (*_what_an_app_is_built_from(database_url), tuple(sorted((name, _setting_key(value)) for name, value in overrides.items())))
         kept = cls._kept.pop(key, None)
         if kept is None:
             home = Path(tempfile.mkdtemp(prefix="yuyue-kept-app-"))
-            kept = cls(_built(_settings(database_url, home, {})))
+            kept = cls(_built(_settings(database_url, home, overrides)), overrides)
         cls._lent[id(kept.app)] = (key, kept)
+        kept.app.config.update(overrides)  # the test's own objects (a clock), not the copies put back
         kept.app.instance_path = kept.app.config["INSTANCE_PATH"] = str(instance_path)
         kept.hand_over_the_key(instance_path)
         return kept.app
@@ -211,23 +231,27 @@ def made_apps(request: pytest.FixtureRequest) -> Iterator[list[Flask]]:
 
 @pytest.fixture
 def make_app(database_url: str, tmp_path: Path, made_apps: list[Flask]) -> Callable[..., Flask]:
-    """Build a new application on the test database; ``make_app(PLUGINS=[...])`` overrides settings."""
+    """An application on the test database with settings of the test's own: ``make_app(PLUGINS=[...])``.
+
+    Kept from an earlier test that asked for the same settings, like the ``app`` fixture's (:class:`KeptApp`); a second
+    call in one test gets a second application.
+    """
 
     def build(**overrides) -> Flask:
-        app = _built(_settings(database_url, tmp_path, overrides))
+        app = KeptApp.lend(database_url, tmp_path, overrides)
         made_apps.append(app)
         return app
 
     return build
 
 
-def _forget_the_signed_in_user() -> None:
-    """Each test client is its own browser: no request may reuse the user (or the CSRF token) cached for another.
+def _forget_the_last_requests_user() -> None:
+    """Each test client is its own browser: no request may reuse the user, customer or CSRF token cached for another.
 
     The ``app`` fixture holds one application context for the whole test, and a test client's request
     reuses it, so ``g`` outlives the request; in production every request has a ``g`` of its own.
     """
-    for per_request in ("_login_user", "user", "csrf_token"):  # Flask-Login's, Flask-AppBuilder's, Flask-WTF's
+    for per_request in ("_login_user", "user", "site_customer", "csrf_token"):  # Flask-Login's, Flask-AppBuilder's, the site's, Flask-WTF's
         g.pop(per_request, None)
 
 

@@ -31,9 +31,14 @@ class Clock:
         self.now += timedelta(**delta)
 
 
+# One per process: an application built with a clock is kept for the next test with the same settings (make_app).
+_CLOCK = Clock()
+
+
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    _CLOCK.now = Clock().now
+    return _CLOCK
 
 
 @pytest.fixture

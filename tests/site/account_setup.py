@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 from html import unescape
 from zoneinfo import ZoneInfo
 
-from flask import Flask, g
+from flask import Flask
 from tenant_setup import make_booking_type, phone, windows
 from werkzeug.test import TestResponse
 
@@ -32,19 +32,10 @@ def slot(hour: int = 9, days_ahead: int = 7) -> datetime:
     return datetime.combine(day, time(hour), ZONE)
 
 
-def _forget_the_site_customer() -> None:
-    """The tests hold one application context, so ``g`` outlives a request; in production each request has its own."""
-    for per_request in ("site_customer", "csrf_token"):  # the site's, Flask-WTF's
-        g.pop(per_request, None)
-
-
 class Browser:
     """One customer's browser: keeps its cookies, and posts a form with the CSRF token of the last page that had one."""
 
     def __init__(self, app: Flask, address: str = "10.0.0.1", language: str = "en"):
-        hooks = app.before_request_funcs.setdefault(None, [])
-        if _forget_the_site_customer not in hooks:
-            hooks.insert(0, _forget_the_site_customer)
         self.app, self.client = app, app.test_client()
         self.client.environ_base["REMOTE_ADDR"] = address
         self.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
