@@ -121,3 +121,18 @@ def test_a_url_no_route_matches_under_the_api_stays_a_problem_document(client, p
     body = problem(client.get("/api/v1/no-such-thing", headers={"X-Request-ID": "ticket-api"}), 404, "not_found")
 
     assert body["request_id"] == "ticket-api"
+
+
+def test_an_unexpected_error_outside_the_site_admin_and_api_is_logged_once_with_its_id_and_answered_by_the_sites_page(app, logged_records):
+    def broken():
+        raise RuntimeError("broken outside every blueprint")
+
+    app.add_url_rule("/broken-outside", "broken_outside", broken)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as served: the error is answered, not raised into the test
+
+    response = app.test_client().get("/broken-outside", headers={"X-Request-ID": "ticket-core", "Accept-Language": "en"})
+
+    assert response.status_code == 500 and response.mimetype == "text/html"
+    assert reference_on(response) == "ticket-core"
+    [logged] = [record for record in logged_records.records if record.exc_info]
+    assert logged.request_id == "ticket-core" and "broken outside every blueprint" in logged_records.text

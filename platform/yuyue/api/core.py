@@ -160,7 +160,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.path)
         if not _is_api_request():
-            raise error
+            raise error  # Flask logs it, once, and answers with the error page for its path (add_error_page)
+        log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(500, "internal_error", _l("an unexpected error occurred; it has been logged"))
