@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yuyue.audit.checkpoints import load_signing_key, write_checkpoints
-from yuyue.backup.operations import Backup, default_output, prune_backups, take_backup
+from yuyue.backup.operations import Backup, default_output, prune_backups, record_backup, take_backup
 from yuyue.bookings import operations as booking_ops
 from yuyue.bookings import waitlist
 from yuyue.bookings.resources import hold_scheduled_resources, per_slot_requirements
@@ -378,6 +378,8 @@ def sign_checkpoints(app: Flask) -> int:
 
 # The claim on a day's backup outlives the day, so a node whose clock runs late does not take it again.
 BACKUP_CLAIM_SECONDS = 36 * 3600
+# Who the operator audit chain names for what the worker does on its own (the day's backup).
+WORKER_ACTOR = "worker"
 
 
 def _claim_backup_day(queue: Huey, now: datetime) -> bool:
@@ -406,6 +408,7 @@ def scheduled_backup(app: Flask, queue: Huey, *, now: datetime | None = None) ->
     with app.app_context():
         try:
             backup = take_backup(db.engine, default_output(directory, now), now=now)
+            record_backup(db.session, backup, actor=WORKER_ACTOR)
         except Exception:
             log.exception("the scheduled backup failed")
             raise

@@ -1,4 +1,4 @@
-"""Restoring a backup and moving a tenant in or out are written to the operator chain, which still verifies afterwards."""
+"""Taking and restoring a backup and moving a tenant in or out are written to the operator chain, which still verifies afterwards."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ def test_restore_records_which_backup_was_put_back_in_the_operator_chain_and_ver
     with zipfile.ZipFile(path) as archive:
         manifest = json.loads(archive.read("manifest.json"))
 
-    assert yuyue(target, "restore", str(path)).code == 0
+    restoring = yuyue(target, "restore", str(path))
+    assert restoring.code == 0, restoring
+    assert restoring.out.splitlines()[-1].endswith(", 1 in the operator chain")  # the restore's own record, verified
 
     *_, restored = operator_records(target)
     assert (restored["actor"], restored["action"], restored["subject_type"], restored["subject_id"]) == (
@@ -49,7 +51,7 @@ def test_restore_records_which_backup_was_put_back_in_the_operator_chain_and_ver
         "backup_yuyue_version": manifest["yuyue_version"],
         "yuyue_version": yuyue_version,
     }
-    assert operator_records(source) == []  # the record is the restored database's, not the backed-up one's
+    assert "backup.restored" not in [record["action"] for record in operator_records(source)]  # the restored database's record only
     verified = yuyue(target, "audit", "verify")
     assert verified.code == 0, verified
 
@@ -64,8 +66,36 @@ def test_a_second_restore_over_the_first_leaves_one_record_of_the_backup_restore
     assert yuyue(target, "restore", str(tmp_path / "empty.zip")).code == 0
     assert yuyue(target, "restore", str(tmp_path / "acme.zip"), "--yes").code == 0
 
-    assert [(record["action"], record["data"]["file"]) for record in operator_records(target)] == [("backup.restored", "acme.zip")]
+    # What acme.zip holds (the record of the empty backup taken before it), then its own restore; nothing of the first.
+    assert [(record["action"], record["data"]["file"]) for record in operator_records(target)] == [
+        ("backup.taken", "empty.zip"),
+        ("backup.restored", "acme.zip"),
+    ]
     assert yuyue(target, "audit", "verify").code == 0
+
+
+def test_taking_a_backup_is_recorded_after_its_snapshot_so_the_backup_does_not_hold_its_own_record(new_database, yuyue, tmp_path):
+    source, target = new_database(), new_database()
+    yuyue(source, "init")
+    yuyue(source, "tenants", "create", "acme", "--name", "Acme")
+    path = tmp_path / "b.zip"
+    assert yuyue(source, "backup", "--output", str(path)).code == 0
+    with zipfile.ZipFile(path) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+
+    [taken] = operator_records(source)
+    assert (taken["actor"], taken["action"], taken["subject_type"], taken["subject_id"]) == ("cli", "backup.taken", "backup", manifest["created_at"])
+    assert taken["data"] == {
+        "file": "b.zip",
+        "created_at": manifest["created_at"],
+        "revision": manifest["revision"],
+        "rows": sum(manifest["tables"].values()),
+        "sha256": manifest["payload"]["sha256"],
+    }
+    assert manifest["tables"]["operator_audit_records"] == 0
+    assert yuyue(source, "audit", "verify").out.rstrip().endswith("1 in the operator chain")
+    assert yuyue(target, "restore", str(path)).code == 0
+    assert [record["action"] for record in operator_records(target)] == ["backup.restored"]
 
 
 def test_exporting_and_importing_a_tenant_are_recorded_in_each_installations_operator_chain(new_database, yuyue, tmp_path):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from backup_setup import app_on, close
 
+from yuyue.audit.operator_chain import check_operator_chain, operator_records
 from yuyue.cli import init_database
 from yuyue.config import settings_from_env
 from yuyue.db import db
@@ -34,6 +35,22 @@ def test_the_daily_backup_keeps_the_newest_backups_and_leaves_other_files_alone(
 
     names = sorted(path.name for path in (tmp_path / "backups").iterdir())
     assert names == ["notes.txt", "yuyue-20260303T023000Z.zip", "yuyue-20260304T023000Z.zip", "yuyue-20260305T023000Z.zip"]
+
+
+def test_each_daily_backup_is_recorded_in_the_operator_chain_by_the_worker(backup_app):
+    queue = make_queue(backup_app)
+    first = datetime(2026, 3, 1, 2, 30, tzinfo=UTC)
+    for day in range(2):
+        scheduled_backup(backup_app, queue.huey, now=first + timedelta(days=day))
+
+    with backup_app.app_context():
+        records = operator_records(db.session)
+        assert [(record.actor, record.action, record.data["file"]) for record in records] == [
+            ("worker", "backup.taken", "yuyue-20260301T023000Z.zip"),
+            ("worker", "backup.taken", "yuyue-20260302T023000Z.zip"),
+        ]
+        assert check_operator_chain(db.session) == (None, 2)
+        db.session.remove()
 
 
 def test_a_second_worker_does_not_back_up_a_day_already_backed_up(backup_app, tmp_path):

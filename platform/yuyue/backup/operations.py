@@ -44,6 +44,7 @@ from yuyue.types import utcnow
 # Tables `yuyue init` fills in an empty database (Flask-AppBuilder's roles and permissions): rows there are not data to protect.
 BOOTSTRAP_TABLES = frozenset({"alembic_version", "ab_permission", "ab_view_menu", "ab_permission_view", "ab_role", "ab_permission_view_role"})
 STAMP = "%Y%m%dT%H%M%SZ"
+TAKEN_ACTION = "backup.taken"
 RESTORED_ACTION = "backup.restored"
 NAME_PATTERN = re.compile(r"^yuyue-\d{8}T\d{6}Z(-\d+)?\.zip$")
 WORK_SUFFIX = ".partial"
@@ -323,6 +324,17 @@ def _restore_postgresql(path: Path, manifest: Manifest, engine: Engine, progress
         )
     if done.returncode != 0:
         raise BackupError(f"pg_restore failed: {_first_line(done.stderr)}")
+
+
+def record_backup(session: Session, backup: Backup, *, actor: str) -> None:
+    """Record ``backup.taken`` in the operator chain: a copy of every tenant's data now exists outside the database.
+
+    Written after the snapshot, so a backup never holds the record of itself.
+    """
+    manifest = backup.manifest
+    data = {"file": backup.path.name, "created_at": manifest.created_at, "revision": manifest.revision, "rows": backup.rows, "sha256": manifest.sha256}
+    with write_transaction(session):
+        record_operator_action(session, actor=actor, action=TAKEN_ACTION, subject_type="backup", subject_id=manifest.created_at, data=data)
 
 
 def record_restore(session: Session, path: Path, manifest: Manifest, *, actor: str) -> None:
