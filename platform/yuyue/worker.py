@@ -8,7 +8,7 @@ default, ``RedisHuey`` when ``YUYUE_REDIS_URL`` is set; beside it an
 :func:`~yuyue.events.delivery.send_due` in a loop (a thread rather than a Huey
 task: the pump must run continuously, and a periodic task fires once a minute); and a
 :class:`~yuyue.observability.heartbeat.Heartbeat` thread that tells readiness and ``/metrics`` the worker
-runs and how many of its jobs failed. Each task builds no
+runs, how many of its jobs failed and what it counted. Each task builds no
 application of its own: the queue is made for one application and runs its
 tasks inside that application's context. :func:`expire_due` is the task body,
 callable directly (``yuyue bookings expire-holds`` does); so is :func:`decide_sessions_due`.
@@ -29,7 +29,7 @@ from typing import Any
 from flask import Flask
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.api import Task, TaskWrapper
-from huey.signals import SIGNAL_ERROR
+from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -49,6 +49,7 @@ from yuyue.notifying.reminders import emit_due_reminders
 from yuyue.notifying.subscribers import host_subscribers
 from yuyue.observability.heartbeat import Heartbeat
 from yuyue.observability.logs import enter_log_context, leave_log_context
+from yuyue.observability.metrics import worker_counts
 from yuyue.payments.operations import send_refunds
 from yuyue.payments.providers import PaymentProviders, payment_providers
 from yuyue.privacy.operations import erase_expired_customers
@@ -543,11 +544,20 @@ def count_job_failures(queue: Huey, heartbeat: Heartbeat) -> None:
         heartbeat.record_failure(task.name)
 
 
+def beat_after_counts(queue: Huey, heartbeat: Heartbeat) -> None:
+    """Have ``heartbeat`` beat soon after a task of ``queue`` counted something (a waiter offered a place), not up to a minute later."""
+
+    @queue.signal(SIGNAL_COMPLETE)
+    def _job_done(signal: str, task: Task, *args: object, **kwargs: object) -> None:
+        heartbeat.beat_if_counted()
+
+
 def run_worker(app: Flask, *, workers: int = 1) -> None:
     """Run the Huey consumer (periodic tasks included), the outbox pump and the heartbeat until SIGINT or SIGTERM."""
     queue = make_queue(app).huey
-    heartbeat = Heartbeat(app)
+    heartbeat = Heartbeat(app, counts=worker_counts)
     count_job_failures(queue, heartbeat)
+    beat_after_counts(queue, heartbeat)
     consumer = queue.create_consumer(workers=workers, periodic=True, check_worker_health=True)
     pump = OutboxPump(app, on_failure=heartbeat.record_failure)
     heartbeat.start()

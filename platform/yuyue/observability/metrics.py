@@ -6,6 +6,9 @@ prometheus-client's multiprocess files in ``PROMETHEUS_MULTIPROC_DIR`` (set up b
 every worker's. Without that variable (tests, ``flask run``) they live in this process.
 What the database knows (outbox lag, job failures, the worker's heartbeat) is
 read at scrape time by :class:`DatabaseCollector`, so every node reports the same.
+``yuyue worker`` counts in a process no scrape reads, maybe on another machine:
+its heartbeat row carries its values (:func:`worker_counts`), added at scrape
+time to the app's own (:func:`merge_worker_counts`).
 Labels are bounded: a route's template, never its path; a known method or ``OTHER``; no tenant.
 What happens inside a caller's transaction (a waitlist promotion) is counted once it commits.
 """
@@ -27,19 +30,21 @@ from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 from yuyue.audit.state import made_inside
 from yuyue.db import all_tenants
 from yuyue.events.models import Delivery, DeliveryStatus, OutboxEvent
-from yuyue.observability.heartbeat import WorkerHeartbeat
+from yuyue.observability.heartbeat import WorkerCounts, WorkerHeartbeat
 from yuyue.types import utcnow
 
 __all__ = [
     "CONTENT_TYPE",
     "MULTIPROC_ENV",
     "init_request_metrics",
+    "merge_worker_counts",
     "record_booking_placed",
     "record_booking_refused",
     "record_rate_limited",
     "record_waitlist_booking",
     "record_waitlist_offer",
     "scrape",
+    "worker_counts",
 ]
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -66,6 +71,8 @@ SEATS_TAKEN = Counter("yuyue_capacity_taken_seats", "Places taken in slot invent
 WAITLIST_OFFERS = Counter("yuyue_waitlist_offers", "Freed places offered to the next waiter for a limited time.")
 WAITLIST_BOOKINGS = Counter("yuyue_waitlist_bookings", "Bookings placed for waiters, by how: at once (they asked for it) or an offer accepted.", ["how"])
 RATE_LIMITED = Counter("yuyue_rate_limited", "Requests refused with 429 by a rate limit, by the limit's setting name.", ["limit"])
+# What `yuyue worker` counts (a waiter promoted after an expired hold or offer): carried in its heartbeat row to the scrapes.
+WORKER_COUNTERS = (WAITLIST_OFFERS, WAITLIST_BOOKINGS)
 
 # Read from the database at scrape time (DatabaseCollector).
 OUTBOX_LAG = "yuyue_outbox_lag_seconds"
@@ -196,6 +203,83 @@ def _failures_by_task(beats: Iterable[WorkerHeartbeat]) -> dict[str, int]:
     return totals
 
 
+def worker_counts() -> WorkerCounts:
+    """This process's values of :data:`WORKER_COUNTERS`, for the worker's heartbeat row.
+
+    Nothing when this process writes multiprocess files: a scrape reading the same
+    folder sums them already, and the heartbeat would count them a second time.
+    """
+    if os.environ.get(MULTIPROC_ENV):
+        return {}
+    counts: WorkerCounts = {}
+    for counter in WORKER_COUNTERS:
+        for family in counter.collect():
+            samples = [{"labels": s.labels, "value": s.value} for s in family.samples if s.name == f"{family.name}_total" and s.value]
+            if samples:
+                counts[family.name] = samples
+    return counts
+
+
+# Only counters this release knows are merged: a row of a newer worker may carry one it has no help text for.
+_WORKER_FAMILIES = {family.name: family.documentation for counter in WORKER_COUNTERS for family in counter.describe()}
+
+_LabelSet = tuple[tuple[str, str], ...]
+
+
+def merge_worker_counts(families: Iterable[Metric], beats: Iterable[WorkerCounts]) -> Iterator[Metric]:
+    """``families`` (the app's own) with the workers' counts added per label set: one family per name, as the text format requires.
+
+    A label set only the workers counted becomes a sample of its own; a counter only
+    the workers counted (a multiprocess scrape shows a labelled counter only once an
+    app process used it) becomes a family of its own.
+    """
+    from_workers = _sum_worker_counts(beats)
+    for family in families:
+        extra = from_workers.pop(family.name, None)
+        yield family if extra is None else _with_counts(family, extra)
+    for name, extra in sorted(from_workers.items()):
+        yield _with_counts(Metric(name, _WORKER_FAMILIES[name], "counter"), extra)
+
+
+def _sum_worker_counts(beats: Iterable[WorkerCounts]) -> dict[str, dict[_LabelSet, float]]:
+    totals: dict[str, dict[_LabelSet, float]] = {}
+    for counts in beats:
+        for name, samples in (counts or {}).items():
+            if name not in _WORKER_FAMILIES:
+                continue
+            by_labels = totals.setdefault(name, {})
+            for sample in samples:
+                key = tuple(sorted(sample["labels"].items()))
+                by_labels[key] = by_labels.get(key, 0.0) + float(sample["value"])
+    return totals
+
+
+def _with_counts(family: Metric, extra: dict[_LabelSet, float]) -> Metric:
+    total = f"{family.name}_total"
+    merged = Metric(family.name, family.documentation, family.type, family.unit)
+    for sample in family.samples:
+        value = sample.value
+        if sample.name == total:
+            value += extra.pop(tuple(sorted(sample.labels.items())), 0.0)
+        merged.add_sample(sample.name, sample.labels, value, sample.timestamp, sample.exemplar)
+    for labels, value in sorted(extra.items()):
+        merged.add_sample(total, dict(labels), value)
+    return merged
+
+
+class _WithWorkerCounts(Collector):
+    """The app's own metrics (``own``) with the counts of the workers' heartbeat rows added in."""
+
+    def __init__(self, own: Collector, session: Session) -> None:
+        self.own = own
+        self.session = session
+
+    def collect(self) -> Iterator[Metric]:
+        beats = self.session.scalars(select(WorkerHeartbeat.counts)).all()
+        self.session.commit()
+        yield from merge_worker_counts(self.own.collect(), beats)
+
+
 class _ProcessCollector(Collector):
     """This process's own registry, when there are no multiprocess files to read."""
 
@@ -204,12 +288,10 @@ class _ProcessCollector(Collector):
 
 
 def scrape(session: Session) -> bytes:
-    """Every metric in the Prometheus text format: summed over the workers' files under gunicorn, this process's otherwise."""
+    """Every metric in the Prometheus text format: summed over gunicorn's workers' files, or this process's; with what each ``yuyue worker`` counted."""
     registry = CollectorRegistry(auto_describe=False)
     folder = os.environ.get(MULTIPROC_ENV)
-    if folder:
-        multiprocess.MultiProcessCollector(registry, path=folder)
-    else:
-        registry.register(_ProcessCollector())
+    own: Collector = multiprocess.MultiProcessCollector(None, path=folder) if folder else _ProcessCollector()
+    registry.register(_WithWorkerCounts(own, session))
     registry.register(DatabaseCollector(session))
     return generate_latest(registry)
