@@ -65,13 +65,18 @@ def values(families: list[Metric], name: str) -> dict[tuple, float]:
     return {tuple(sorted(s.labels.items())): s.value for s in family.samples if s.name == f"{name}_total"}
 
 
-def test_the_workers_counts_are_added_to_the_apps_per_label_set_in_one_family_per_name():
+def test_the_workers_counts_are_summed_per_label_set_beside_the_apps_own_in_one_family_per_name():
     beats = [{BOOKINGS: [sample(3, how="at_once"), sample(1, how="offer_accepted")]}, {BOOKINGS: [sample(4, how="offer_accepted")]}]
 
     parsed = exposition([bookings_for_waiters(at_once=2)], beats)
 
     assert [family.name for family in parsed] == [BOOKINGS]
-    assert values(parsed, BOOKINGS) == {(("how", "at_once"),): 5, (("how", "offer_accepted"),): 5}
+    # Beside, not added in: every app node shows the same workers' series, which a sum over the nodes takes once (max).
+    assert values(parsed, BOOKINGS) == {
+        (("how", "at_once"),): 2,
+        (("how", "at_once"), ("source", "worker")): 3,
+        (("how", "offer_accepted"), ("source", "worker")): 5,
+    }
 
 
 def test_a_counter_only_the_workers_counted_becomes_a_family_with_its_help_text():
@@ -80,7 +85,7 @@ def test_a_counter_only_the_workers_counted_becomes_a_family_with_its_help_text(
     assert sorted(family.name for family in parsed) == [BOOKINGS, OFFERS]
     [offers] = [family for family in parsed if family.name == OFFERS]
     assert (offers.type, offers.documentation) == ("counter", "Freed places offered to the next waiter for a limited time.")
-    assert values(parsed, OFFERS) == {(): 3}
+    assert values(parsed, OFFERS) == {(("source", "worker"),): 3}
 
 
 def test_a_counter_this_release_does_not_know_is_left_out_of_the_merge():
@@ -139,8 +144,8 @@ def test_metrics_add_another_workers_heartbeat_counts_to_the_apps_and_name_each_
 
     after = scrape(client)
 
-    assert after.value(f"{OFFERS}_total") - before.value(f"{OFFERS}_total") == 3
-    assert after.value(f"{BOOKINGS}_total", how="at_once") - before.value(f"{BOOKINGS}_total", how="at_once") == 2
+    assert after.value(f"{OFFERS}_total", source="worker") - before.value(f"{OFFERS}_total", source="worker") == 3
+    assert after.value(f"{BOOKINGS}_total", how="at_once", source="worker") - before.value(f"{BOOKINGS}_total", how="at_once", source="worker") == 2
     names = [family.name for family in text_string_to_metric_families(after.body)]
     assert len(names) == len(set(names))
     assert after.body.count(f"# TYPE {OFFERS}_total counter") + after.body.count(f"# TYPE {OFFERS} counter") == 1
@@ -187,6 +192,7 @@ def test_an_offer_the_worker_passes_on_after_one_ran_out_is_counted_on_the_apps_
         output, _ = worker.communicate(timeout=30)
 
     assert offers - before == 1, output
+    assert scrape(client).value(f"{OFFERS}_total", source="worker") == 1  # the worker counted it, not this process
     with all_tenants():
         assert session.scalar(select(WaitlistEntry.status).where(WaitlistEntry.id == carols)).value == "offered"
 

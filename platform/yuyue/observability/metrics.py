@@ -7,8 +7,8 @@ every worker's. Without that variable (tests, ``flask run``) they live in this p
 What the database knows (outbox lag, job failures, the worker's heartbeat) is
 read at scrape time by :class:`DatabaseCollector`, so every node reports the same.
 ``yuyue worker`` counts in a process no scrape reads, maybe on another machine:
-its heartbeat row carries its values (:func:`worker_counts`), added at scrape
-time to the app's own (:func:`merge_worker_counts`).
+its heartbeat row carries its values (:func:`worker_counts`), shown at scrape
+time beside the app's own as series labelled ``source="worker"`` (:func:`merge_worker_counts`).
 Labels are bounded: a route's template, never its path; a known method or ``OTHER``; no tenant.
 What happens inside a caller's transaction (a waitlist promotion) is counted once it commits.
 """
@@ -71,8 +71,10 @@ SEATS_TAKEN = Counter("yuyue_capacity_taken_seats", "Places taken in slot invent
 WAITLIST_OFFERS = Counter("yuyue_waitlist_offers", "Freed places offered to the next waiter for a limited time.")
 WAITLIST_BOOKINGS = Counter("yuyue_waitlist_bookings", "Bookings placed for waiters, by how: at once (they asked for it) or an offer accepted.", ["how"])
 RATE_LIMITED = Counter("yuyue_rate_limited", "Requests refused with 429 by a rate limit, by the limit's setting name.", ["limit"])
-# What `yuyue worker` counts (a waiter promoted after an expired hold or offer): carried in its heartbeat row to the scrapes.
+# What `yuyue worker` counts (a waiter promoted after an expired hold or offer): carried in its heartbeat row to the
+# scrapes, and shown there as series of their own with this label, since every app node shows the same ones.
 WORKER_COUNTERS = (WAITLIST_OFFERS, WAITLIST_BOOKINGS)
+WORKER_SOURCE_LABEL = "source"
 
 # Read from the database at scrape time (DatabaseCollector).
 OUTBOX_LAG = "yuyue_outbox_lag_seconds"
@@ -227,11 +229,13 @@ _LabelSet = tuple[tuple[str, str], ...]
 
 
 def merge_worker_counts(families: Iterable[Metric], beats: Iterable[WorkerCounts]) -> Iterator[Metric]:
-    """``families`` (the app's own) with the workers' counts added per label set: one family per name, as the text format requires.
+    """``families`` (the app's own) with the workers' counts beside them, labelled ``source="worker"``: one family per name.
 
-    A label set only the workers counted becomes a sample of its own; a counter only
-    the workers counted (a multiprocess scrape shows a labelled counter only once an
-    app process used it) becomes a family of its own.
+    Beside, not added in: every app node reads the same heartbeat rows, so a sum over
+    the nodes must take the workers' series once (``max``), as with the other values
+    read from the database, while it sums the nodes' own. A counter only the workers
+    counted (a multiprocess scrape shows a labelled counter only once an app process
+    used it) becomes a family of its own.
     """
     from_workers = _sum_worker_counts(beats)
     for family in families:
@@ -255,15 +259,11 @@ def _sum_worker_counts(beats: Iterable[WorkerCounts]) -> dict[str, dict[_LabelSe
 
 
 def _with_counts(family: Metric, extra: dict[_LabelSet, float]) -> Metric:
-    total = f"{family.name}_total"
     merged = Metric(family.name, family.documentation, family.type, family.unit)
     for sample in family.samples:
-        value = sample.value
-        if sample.name == total:
-            value += extra.pop(tuple(sorted(sample.labels.items())), 0.0)
-        merged.add_sample(sample.name, sample.labels, value, sample.timestamp, sample.exemplar)
+        merged.add_sample(sample.name, sample.labels, sample.value, sample.timestamp, sample.exemplar)
     for labels, value in sorted(extra.items()):
-        merged.add_sample(total, dict(labels), value)
+        merged.add_sample(f"{family.name}_total", {**dict(labels), WORKER_SOURCE_LABEL: "worker"}, value)
     return merged
 
 
