@@ -5,8 +5,8 @@ app node sees a worker running on any other, whatever the installation runs on.
 The failures are counted per task since the worker started; ``/metrics`` sums
 them over the rows (:class:`yuyue.observability.metrics.DatabaseCollector`).
 The counts are the worker's values of the application's counters it increments
-(a waiter offered a place an expired hold freed), which ``/metrics`` adds to the
-app's own (:func:`yuyue.observability.metrics.merge_worker_counts`).
+(a waiter offered a place an expired hold freed), which ``/metrics`` shows beside the
+app's own as ``source="worker"`` series (:func:`yuyue.observability.metrics.merge_worker_counts`).
 """
 
 from __future__ import annotations

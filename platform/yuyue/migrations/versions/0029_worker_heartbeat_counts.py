@@ -1,4 +1,4 @@
-"""worker heartbeats carry the worker's counts (waitlist offers and bookings it made), which /metrics adds to the app's
+"""worker heartbeats carry the worker's counts (waitlist offers and bookings it made), which /metrics shows beside the app's
 
 Revision ID: 0029
 Revises: 0028
