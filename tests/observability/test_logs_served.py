@@ -52,7 +52,9 @@ def send(server: Server, method: str, path: str, body: object = None, headers: d
 
 
 def log_lines(server: Server) -> list[str]:
-    return server.log.read_text(encoding="utf-8").splitlines()
+    """The server log's complete lines: a process may be half way through writing the last one."""
+    complete, _, _being_written = server.log.read_text(encoding="utf-8").rpartition("\n")
+    return complete.splitlines()
 
 
 def access_line(server: Server, request_id: str, seconds: float = 10) -> dict:
