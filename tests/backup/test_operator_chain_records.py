@@ -23,14 +23,19 @@ def operator_records(url: str) -> list[dict]:
     return [{**row, "data": json.loads(row["data"]) if isinstance(row["data"], str) else row["data"]} for row in rows]
 
 
-def test_restore_records_which_backup_was_put_back_in_the_operator_chain_and_verifies(new_database, yuyue, tmp_path):
-    source, target = new_database(), new_database()
+def backup_of_acme(yuyue, source: str, path) -> dict:
+    """``source`` initialised with tenant ``acme``, backed up to ``path``; the backup's manifest."""
     yuyue(source, "init")
     yuyue(source, "tenants", "create", "acme", "--name", "Acme")
-    path = tmp_path / "b.zip"
     assert yuyue(source, "backup", "--output", str(path)).code == 0
     with zipfile.ZipFile(path) as archive:
-        manifest = json.loads(archive.read("manifest.json"))
+        return json.loads(archive.read("manifest.json"))
+
+
+def test_restore_records_which_backup_was_put_back_in_the_operator_chain_and_verifies(new_database, yuyue, tmp_path):
+    source, target = new_database(), new_database()
+    path = tmp_path / "b.zip"
+    manifest = backup_of_acme(yuyue, source, path)
 
     restoring = yuyue(target, "restore", str(path))
     assert restoring.code == 0, restoring
@@ -76,12 +81,8 @@ def test_a_second_restore_over_the_first_leaves_one_record_of_the_backup_restore
 
 def test_taking_a_backup_is_recorded_after_its_snapshot_so_the_backup_does_not_hold_its_own_record(new_database, yuyue, tmp_path):
     source, target = new_database(), new_database()
-    yuyue(source, "init")
-    yuyue(source, "tenants", "create", "acme", "--name", "Acme")
     path = tmp_path / "b.zip"
-    assert yuyue(source, "backup", "--output", str(path)).code == 0
-    with zipfile.ZipFile(path) as archive:
-        manifest = json.loads(archive.read("manifest.json"))
+    manifest = backup_of_acme(yuyue, source, path)
 
     [taken] = operator_records(source)
     assert (taken["actor"], taken["action"], taken["subject_type"], taken["subject_id"]) == ("cli", "backup.taken", "backup", manifest["created_at"])
