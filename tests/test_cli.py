@@ -802,6 +802,85 @@ def test_fab_create_admin_takes_flask_appbuilders_options_and_says_so_in_one_lin
     assert admin_signing_in("ops", "pw") == ["Admin"]
 
 
+@pytest.mark.parametrize(
+    "command",
+    [("admin", "password", "root", "--password", "n3w!"), ("fab", "reset-password", "--username", "root", "--password", "n3w!")],
+    ids=["admin-password", "fab-reset-password"],
+)
+def test_setting_a_users_password_lets_them_sign_in_with_it_only_and_records_it_without_it(yuyue, initialised, database_file, command):
+    assert yuyue("admin", "create", "root", "--email", "root@example.com", "--password", "old").code == 0
+
+    result = yuyue(*command)
+
+    assert result == Result(0, "password set for root\n", "")
+    assert admin_signing_in("root", "n3w!") == ["Admin"]
+    assert admin_signing_in("root", "old") is None
+    assert audit_rows(database_file, "operator_audit_records") == [("cli", "admin.created", "user", "1"), ("cli", "user.password_set", "user", "1")]
+    assert "n3w!" not in json.dumps(table_rows(database_file, "operator_audit_records"), default=str)
+    assert yuyue("audit", "verify").code == 0
+
+
+@pytest.mark.parametrize(
+    ("command", "fragment"),
+    [
+        (("admin", "password", "nobody", "--password", "x"), "no user named 'nobody'"),
+        (("fab", "reset-password", "--username", "nobody", "--password", "x"), "no user named 'nobody'"),
+        (("admin", "password", "root", "--password", ""), "a password is required"),
+        (
+            ("fab", "create-user", "--role", "Public", "--username", "u", "--firstname", "U", "--lastname", "V", "--email", "u@example.com", "--password", "p"),
+            "not 'Public'",
+        ),
+        (
+            (
+                "fab",
+                "create-user",
+                "--role",
+                "Admin",
+                "--username",
+                "root",
+                "--firstname",
+                "U",
+                "--lastname",
+                "V",
+                "--email",
+                "u@example.com",
+                "--password",
+                "p",
+            ),
+            "already exists",
+        ),
+    ],
+    ids=["no-such-user", "fab-no-such-user", "empty-password", "fab-create-user-other-role", "fab-create-user-taken"],
+)
+def test_flask_appbuilders_user_commands_and_admin_password_fail_in_one_error_line_and_change_nothing(yuyue, initialised, database_file, command, fragment):
+    """Flask-AppBuilder's own print such failures as a log line and exit 0."""
+    assert yuyue("admin", "create", "root", "--email", "root@example.com", "--password", "first").code == 0
+
+    result = yuyue(*command)
+
+    assert_one_error_line(result, fragment)
+    assert [user["username"] for user in table_rows(database_file, "ab_user")] == ["root"]
+    assert admin_signing_in("root", "first") == ["Admin"]
+
+
+def test_fab_create_user_with_the_admin_role_makes_an_admin(yuyue, initialised):
+    result = yuyue(
+        "fab", "create-user", "--role", "Admin", "--username", "ops", "--firstname", "O", "--lastname", "T", "--email", "ops@example.com", "--password", "pw"
+    )
+
+    assert result == Result(0, "created admin user ops (ops@example.com)\n", "")
+    assert admin_signing_in("ops", "pw") == ["Admin"]
+
+
+def test_fab_create_db_makes_the_schema_through_the_migrations_so_init_and_every_command_work_after_it(yuyue):
+    """Flask-AppBuilder's made the tables around the migrations, and `yuyue init` then failed on them."""
+    made = yuyue("fab", "create-db")
+
+    assert made.code == 0 and made.out.startswith("database ready: "), made
+    assert yuyue("init").code == 0
+    assert yuyue("tenants", "create", "acme", "--name", "Acme").code == 0
+
+
 def test_admin_create_asks_for_the_password_twice_on_a_terminal_without_showing_it(initialised, database_file, tmp_path):
     import pty
     import select

@@ -134,14 +134,55 @@ def fab_create_admin(username: str, firstname: str, lastname: str, email: str, p
     create_admin_user(username, email, password, firstname, lastname)
 
 
+@click.command("create-user")
+@click.option("--role", default="Public", prompt="Role")
+@click.option("--username", prompt="Username")
+@click.option("--firstname", prompt="User first name")
+@click.option("--lastname", prompt="User last name")
+@click.option("--email", prompt="Email")
+@click.password_option()
+@with_appcontext
+def fab_create_user(role: str, username: str, firstname: str, lastname: str, email: str, password: str) -> None:
+    """Create an admin user with --role Admin (see `yuyue admin create`); a merchant's staff come from `yuyue tenants add-staff`."""
+    if role != current_app.appbuilder.sm.auth_role_admin:
+        raise click.ClickException(f"yuyue makes admin users here (--role Admin), not {role!r}: add a merchant's staff with `yuyue tenants add-staff`")
+    create_admin_user(username, email, password, firstname, lastname)
+
+
+@click.command("reset-password")
+@click.option("--username", prompt="The username")
+@click.password_option()
+@with_appcontext
+def fab_reset_password(username: str, password: str) -> None:
+    """Set a user's password (Flask-AppBuilder's options, yuyue's checks: see `yuyue admin password`)."""
+    set_user_password(username, password)
+
+
+@click.command("create-db")
+@with_appcontext
+def fab_create_db() -> None:
+    """Create or upgrade the database through yuyue's migrations, as `yuyue init` does."""
+    click.echo(f"database ready: {init_database()}")
+
+
+def set_user_password(username: str, password: str) -> None:
+    """What ``yuyue admin password`` and ``yuyue fab reset-password`` do: one line on success, one ``error:`` line otherwise."""
+    user = operations.set_password(db.session, current_app.appbuilder.sm, username=username, password=password, actor=operations.CLI_ACTOR)
+    click.echo(f"password set for {user.username}")
+
+
+# Flask-AppBuilder's commands that yuyue answers itself: theirs print a failure as a log line and exit 0, and
+# `create-db` makes the tables around the migrations, so that `yuyue init` then fails.
+FAB_COMMANDS_OF_OUR_OWN = {command.name: command for command in (fab_create_admin, fab_create_user, fab_reset_password, fab_create_db)}
+
+
 class YuyueGroup(FlaskGroup):
     """Flask's command group, listing yuyue's commands only.
 
     Flask's own (``run``, ``shell``, ``routes``) and those Flask extensions add (``fab``, ``limiter``) still answer
-    when named, but ``yuyue --help`` does not offer them: ``fab create-db`` would create the schema around the
-    migrations, and ``run`` serves without gunicorn. ``yuyue admin create`` makes admin users; ``fab create-admin``,
-    which operators know from Flask-AppBuilder, keeps its options but runs yuyue's command, since Flask-AppBuilder's
-    logs a taken user name or email in colour and exits 0.
+    when named, but ``yuyue --help`` does not offer them: ``run`` serves without gunicorn. ``fab create-admin``,
+    ``create-user``, ``reset-password`` and ``create-db``, which operators know from Flask-AppBuilder, keep their
+    options but run yuyue's commands (:data:`FAB_COMMANDS_OF_OUR_OWN`).
     """
 
     UNLISTED = frozenset({"run", "shell", "routes", "fab", "limiter"})
@@ -159,7 +200,7 @@ class YuyueGroup(FlaskGroup):
         command = super().get_command(ctx, name)
         if name == "fab" and isinstance(command, click.Group):
             # A group of our own: Flask-AppBuilder's module-level one stays as it was for anyone else in the process.
-            return click.Group(command.name, commands={**command.commands, "create-admin": fab_create_admin}, help=command.help)
+            return click.Group(command.name, commands={**command.commands, **FAB_COMMANDS_OF_OUR_OWN}, help=command.help)
         return command
 
 
@@ -183,7 +224,7 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
 
     @cli.group("admin", cls=AppGroup)
     def admin() -> None:
-        """Create users of the web admin's operator console."""
+        """Create users of the web admin's operator console, and set any user's password."""
 
     @admin.command("create")
     @click.argument("username")
@@ -192,6 +233,13 @@ def build_cli(host: PluginHost | None = None) -> click.Group:
     def admin_create(username: str, email: str, password: str | None) -> None:
         """Create USERNAME with the admin role; a taken user name or email is refused."""
         create_admin_user(username, email, _password_from_input() if password is None else password)
+
+    @admin.command("password")
+    @click.argument("username")
+    @click.option("--password", help="Otherwise asked for twice on a terminal, or read as the first line of standard input.")
+    def admin_password(username: str, password: str | None) -> None:
+        """Set USERNAME's password: an admin's, or a merchant's staff member's who forgot theirs."""
+        set_user_password(username, _password_from_input() if password is None else password)
 
     @cli.command("demo")
     @click.option("--port", default=5000, show_default=True, type=click.IntRange(0, MAX_PORT))

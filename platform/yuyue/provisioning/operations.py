@@ -18,11 +18,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask import current_app
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
 
 import yuyue_schemas
 from yuyue.audit.operations import record as audit_record
@@ -381,6 +383,33 @@ def create_admin(
             raise Conflict(_l("the user %(username)r could not be created (is the email taken?)", username=username), code="user_not_created")
         session.flush()
         record_operator_action(session, actor=actor, action="admin.created", subject_type="user", subject_id=user.id, data={"username": username})
+    return user
+
+
+def set_password(session: Session, security, *, username: str, password: str, actor: str = SYSTEM_ACTOR) -> User:
+    """Give ``username`` (an admin, or a merchant's staff member) a new password, recorded in the operator chain without it.
+
+    Hashed as Flask-AppBuilder hashes at sign-up (``FAB_PASSWORD_HASH_METHOD``), in one transaction with the record:
+    its own ``reset_password`` commits on its way.
+
+    :param security: the application's Flask-AppBuilder security manager.
+    :raises InvalidInput: a user name that is empty or too long, no password.
+    :raises NotFound: no such user.
+    """
+    username = _checked_user(username, None)
+    if not password:
+        raise InvalidInput(
+            _l("%(field)s is not valid", field="password"), errors=[FieldProblem("/password", _l("a password is required"), "password_required")]
+        )
+    user = security.find_user(username=username)
+    if user is None:
+        raise NotFound(_l("no user named %(username)r", username=username), code="user_not_found")
+    config = current_app.config
+    with write_transaction(session):
+        user.password = generate_password_hash(
+            password, method=config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"), salt_length=config.get("FAB_PASSWORD_HASH_SALT_LENGTH", 16)
+        )
+        record_operator_action(session, actor=actor, action="user.password_set", subject_type="user", subject_id=user.id, data={"username": username})
     return user
 
 
