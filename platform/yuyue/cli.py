@@ -31,7 +31,7 @@ import yuyue
 from yuyue import migrate, sealing
 from yuyue.admin.catalog_check import i18n_cli
 from yuyue.api import limit_storage
-from yuyue.audit.cli import audit_cli
+from yuyue.audit.cli import audit_cli, check_everything
 from yuyue.config import SettingError, settings_from_env
 from yuyue.db import db
 from yuyue.declarations import PluginDeclarationError
@@ -626,8 +626,6 @@ def _backup_errors() -> Iterator[None]:
 
 def backup_cli() -> list[click.Command]:
     """``yuyue backup`` and ``yuyue restore``: the whole database into one file and back (docs/backup.md)."""
-    from yuyue.audit.operations import check_chains
-    from yuyue.audit.operator_chain import check_operator_chain
     from yuyue.backup import operations as backups
 
     @click.command("backup")
@@ -668,17 +666,13 @@ def backup_cli() -> list[click.Command]:
         if manifest.revision != head:
             click.echo(f"upgraded the schema from revision {manifest.revision or '-'} to {head}")
         backups.record_restore(db.session, file, manifest, actor=operations.CLI_ACTOR)
-        report = check_chains(db.session)
-        operator_break, operator_records = check_operator_chain(db.session)
+        findings, summary = check_everything(db.session)
         db.session.remove()
-        findings = [*report.findings, *filter(None, [operator_break])]
         if findings:
             for found in findings:
                 click.echo(str(found))
             raise click.ClickException(f"audit verify found {len(findings)} problems in the restored database")
-        click.echo(
-            f"audit verify: ok: {report.records} records in {report.tenants} tenants, {report.rows_checked} rows, {operator_records} in the operator chain"
-        )
+        click.echo(f"audit verify: ok: {summary}")
 
     return [backup_command, restore_command]
 

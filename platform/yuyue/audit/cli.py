@@ -34,6 +34,21 @@ def _usable(call, *args):
         raise click.ClickException(str(error)) from None
 
 
+def check_everything(session, tenant_id: int | None = None, *, pins=None) -> tuple[list, str]:
+    """What ``audit verify`` checks, and ``restore`` after it: every tenant's chain (or ``tenant_id``'s) and the rows it
+    vouches for, against ``pins`` (signed checkpoints) when given, and for the whole installation the operator chain.
+
+    Returns the findings and the summary its ``ok:`` line shows.
+    """
+    report = check_chains(session, tenant_id, pins=pins)
+    operator_break, operator_records = check_operator_chain(session) if tenant_id is None else (None, 0)
+    pinned = f", {report.checkpoints_checked} checkpoints" if pins is not None else ""
+    operator = "" if tenant_id is not None else f", {operator_records} in the operator chain"
+    return report.findings + list(
+        filter(None, [operator_break])
+    ), f"{report.records} records in {report.tenants} tenants, {report.rows_checked} rows{pinned}{operator}"
+
+
 @audit_cli.command("verify")
 @click.option("--tenant", "tenant_slug", metavar="SLUG", help="Check only this tenant.")
 @click.option("--checkpoints", "checkpoint_file", metavar="FILE", help="Also check the chains against the signed checkpoints in FILE.")
@@ -54,13 +69,10 @@ def verify_command(tenant_slug: str | None, checkpoint_file: str | None, public_
         checkpoints = _usable(read_checkpoints, checkpoint_file, _usable(load_public_key, public_key))
         pins, findings = checkpoints.pins, checkpoints.findings
     tenant_id = get_tenant(db.session, tenant_slug).id if tenant_slug else None
-    report = check_chains(db.session, tenant_id, pins=pins)
-    operator_break, operator_records = check_operator_chain(db.session) if tenant_slug is None else (None, 0)
-    findings = [found for found in findings if tenant_slug is None or found.tenant == tenant_slug] + report.findings + list(filter(None, [operator_break]))
+    found_in_chains, summary = check_everything(db.session, tenant_id, pins=pins)
+    findings = [found for found in findings if tenant_slug is None or found.tenant == tenant_slug] + found_in_chains
     if not findings:
-        pinned = f", {report.checkpoints_checked} checkpoints" if checkpoint_file else ""
-        operator = "" if tenant_slug else f", {operator_records} in the operator chain"
-        click.echo(f"ok: {report.records} records in {report.tenants} tenants, {report.rows_checked} rows{pinned}{operator}")
+        click.echo(f"ok: {summary}")
         return
     for found in findings:
         click.echo(str(found))
