@@ -409,10 +409,15 @@ def scheduled_backup(app: Flask, queue: Huey, *, now: datetime | None = None) ->
     with app.app_context():
         try:
             backup = take_backup(db.engine, default_output(directory, now), now=now)
-            record_backup(db.session, backup, actor=WORKER_ACTOR)
         except Exception:
             log.exception("the scheduled backup failed")
             raise
+        finally:
+            db.session.remove()
+        try:
+            record_backup(db.session, backup, actor=WORKER_ACTOR)
+        except Exception:  # as `yuyue backup` does: the backup stands, unrecorded (a database that cannot be written to)
+            log.exception("the backup %s is made, but the operator audit chain could not record it", backup.path)
         finally:
             db.session.remove()
     removed = prune_backups(directory, app.config.get("BACKUP_KEEP", 7))
